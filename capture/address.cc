@@ -1,0 +1,179 @@
+#include "capture/address.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace tw::capture {
+namespace {
+
+// Longest text inet_pton() may accept ("ffff:...:255.255.255.255" is 45 characters).
+constexpr size_t kMaxAddressText = 46;
+
+// The ::ffff:0:0/96 prefix that marks an IPv4-mapped address.
+constexpr uint8_t kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+void AppendV4(const uint8_t* four_bytes, std::string* out) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) out->push_back('.');
+    out->append(std::to_string(four_bytes[i]));
+  }
+}
+
+void AppendHex16(uint16_t word, std::string* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  bool started = false;
+  for (int shift = 12; shift >= 0; shift -= 4) {
+    const int digit = (word >> shift) & 0xf;
+    if (digit != 0 || started || shift == 0) {
+      out->push_back(kDigits[digit]);
+      started = true;
+    }
+  }
+}
+
+// RFC 5952 section 4: lowercase, no leading zeros, the first longest run of two or more zero
+// groups replaced by "::".
+void AppendV6(const std::array<uint8_t, 16>& bytes, std::string* out) {
+  uint16_t words[8];
+  for (int i = 0; i < 8; ++i) {
+    words[i] = static_cast<uint16_t>((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  }
+  int best_start = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (words[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && words[j] == 0) ++j;
+    if (j - i > best_len) {
+      best_start = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  if (best_len < 2) best_start = -1;
+  for (int i = 0; i < 8; ++i) {
+    if (i == best_start) {
+      out->append("::");
+      i += best_len - 1;
+      continue;
+    }
+    if (i > 0 && i != best_start + best_len) out->push_back(':');
+    AppendHex16(words[i], out);
+  }
+}
+
+// True when the first `bits` bits of `a` and `b` are equal.
+bool PrefixEqual(const Address& a, const Address& b, int bits) {
+  const int full = bits / 8;
+  if (std::memcmp(a.bytes.data(), b.bytes.data(), static_cast<size_t>(full)) != 0) return false;
+  const int rest = bits % 8;
+  if (rest == 0) return true;
+  const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return ((a.bytes[full] ^ b.bytes[full]) & mask) == 0;
+}
+
+// Zeroes every bit of `a` after the first `bits`.
+void MaskHostBits(Address* a, int bits) {
+  for (int i = 0; i < 16; ++i) {
+    const int keep = bits - 8 * i;
+    if (keep >= 8) continue;
+    a->bytes[i] &= keep <= 0 ? uint8_t{0} : static_cast<uint8_t>(0xff << (8 - keep));
+  }
+}
+
+}  // namespace
+
+Address Address::FromV4(const uint8_t* four_bytes) {
+  Address a;
+  std::memcpy(a.bytes.data(), kV4MappedPrefix, sizeof(kV4MappedPrefix));
+  std::memcpy(a.bytes.data() + 12, four_bytes, 4);
+  return a;
+}
+
+Address Address::FromV6(const uint8_t* sixteen_bytes) {
+  Address a;
+  std::memcpy(a.bytes.data(), sixteen_bytes, 16);
+  return a;
+}
+
+std::optional<Address> Address::Parse(std::string_view text) {
+  // inet_pton() stops at a NUL, which would accept "1.2.3.4\0junk".
+  if (text.empty() || text.size() >= kMaxAddressText || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  char buf[kMaxAddressText];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  uint8_t raw[16];
+  if (text.find(':') != std::string_view::npos) {
+    if (inet_pton(AF_INET6, buf, raw) != 1) return std::nullopt;
+    return FromV6(raw);
+  }
+  if (inet_pton(AF_INET, buf, raw) != 1) return std::nullopt;
+  return FromV4(raw);
+}
+
+bool Address::IsV4() const {
+  return std::memcmp(bytes.data(), kV4MappedPrefix, sizeof(kV4MappedPrefix)) == 0;
+}
+
+std::string Address::ToString() const {
+  std::string out;
+  if (IsV4()) {
+    AppendV4(bytes.data() + 12, &out);
+  } else {
+    AppendV6(bytes, &out);
+  }
+  return out;
+}
+
+bool Address::IsPrivate() const {
+  if (IsV4()) {
+    const uint8_t a = bytes[12], b = bytes[13];
+    return a == 10 || (a == 172 && (b & 0xf0) == 16) || (a == 192 && b == 168) ||
+           (a == 100 && (b & 0xc0) == 64) || a == 127 || (a == 169 && b == 254);
+  }
+  static constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return (bytes[0] & 0xfe) == 0xfc ||                        // fc00::/7 unique local
+         (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
+         std::memcmp(bytes.data(), kLoopback, 16) == 0;      // ::1
+}
+
+std::optional<Cidr> Cidr::Parse(std::string_view text) {
+  const size_t slash = text.find('/');
+  const std::optional<Address> addr = Address::Parse(text.substr(0, slash));
+  if (!addr) return std::nullopt;
+  const bool v4_text = text.substr(0, slash).find(':') == std::string_view::npos;
+  const int max_len = v4_text ? 32 : 128;
+  int len = max_len;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 || digits[0] < '0' || digits[0] > '9') {
+      return std::nullopt;
+    }
+    const char* end = digits.data() + digits.size();
+    const auto [ptr, ec] = std::from_chars(digits.data(), end, len);
+    if (ec != std::errc() || ptr != end || len < 0 || len > max_len) return std::nullopt;
+  }
+  Cidr c;
+  c.network = *addr;
+  c.prefix_len = v4_text ? 96 + len : len;
+  MaskHostBits(&c.network, c.prefix_len);
+  return c;
+}
+
+bool Cidr::Contains(const Address& a) const {
+  if (prefix_len < 0 || prefix_len > 128) return false;
+  return PrefixEqual(network, a, prefix_len);
+}
+
+std::string Cidr::ToString() const {
+  const bool v4 = network.IsV4() && prefix_len >= 96;
+  return network.ToString() + "/" + std::to_string(v4 ? prefix_len - 96 : prefix_len);
+}
+
+}  // namespace tw::capture

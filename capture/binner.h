@@ -1,0 +1,84 @@
+#ifndef THROTTLEWATCH_CAPTURE_BINNER_H_
+#define THROTTLEWATCH_CAPTURE_BINNER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "capture/bins.h"
+#include "capture/decode.h"
+#include "capture/flow_table.h"
+#include "capture/local_networks.h"
+#include "capture/tcp_tracker.h"
+
+namespace tw::capture {
+
+struct BinnerParams {
+  int64_t bin_ns = 1'000'000'000;         // bin width; bins are aligned to multiples of it
+  int64_t idle_timeout_ns = 60'000'000'000;  // a flow with no packet for this long is ended
+  int64_t closed_linger_ns = 2'000'000'000;  // a FIN/RST flow is ended this long after its last packet
+  size_t max_flows = 100'000;             // hard cap on the flow table
+  int64_t max_empty_bins = 3600;          // longer capture gaps are skipped, not filled with bins
+};
+
+// Counters the Binner keeps; read them between calls.
+struct BinnerStats {
+  uint64_t packets = 0;           // packets handed to OnPacket
+  uint64_t not_local = 0;         // neither endpoint is local: ignored
+  uint64_t local_to_local = 0;    // both endpoints local: ignored
+  uint64_t flows_created = 0;
+  uint64_t flows_evicted = 0;     // removed because the table was full
+  uint64_t time_backwards = 0;    // packets older than the open bin (counted into it)
+  uint64_t gaps_skipped = 0;      // capture gaps longer than max_empty_bins
+};
+
+// Turns decoded packets into per-flow and link bins. Packet time drives everything: a bin is
+// closed (BinSink::OnBin) when the first packet of a later bin arrives, and at Finish(). Flows
+// are bidirectional; direction comes from `local`. The flow table is reserved at construction;
+// the per-packet path does not allocate. Single-threaded; `sink` must outlive the Binner.
+class Binner {
+ public:
+  Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink);
+
+  // One decoded packet (Decode() returned kOk) captured at ts_ns with wire length wire_len.
+  void OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p);
+  // Closes the open bin and ends every flow. Further packets start afresh.
+  void Finish();
+
+  const BinnerStats& stats() const { return stats_; }
+  size_t active_flows() const { return table_.size(); }
+  const LocalNetworks& local() const { return local_; }
+
+ private:
+  struct FlowState {
+    FlowBin bin;            // info, this bin's counters, flags
+    FlowTotals totals;
+    TcpSequenceTracker seq[2];
+    int64_t syn_ns = 0, synack_ns = 0;
+    uint64_t packets_total = 0;
+    bool seen_in_bin = false;
+  };
+  using Table = FlowTable<FlowState>;
+
+  void AdvanceTo(int64_t ts_ns);
+  void CloseBin();
+  void EndFlow(size_t pos, FlowEnd why);
+  Table::Entry* FindOrCreate(const FlowKey& key, bool src_is_a, bool src_local, int64_t ts_ns,
+                             const DecodedPacket& p);
+  void Evict();
+
+  BinnerParams p_;
+  LocalNetworks local_;
+  BinSink* sink_;
+  Table table_;
+  std::vector<FlowBin> scratch_;
+  LinkBin link_;
+  int64_t bin_start_ = 0;
+  bool open_ = false;
+  uint64_t next_id_ = 1;
+  uint64_t evict_cursor_ = 0;
+  BinnerStats stats_;
+};
+
+}  // namespace tw::capture
+
+#endif  // THROTTLEWATCH_CAPTURE_BINNER_H_

@@ -1,0 +1,93 @@
+#ifndef THROTTLEWATCH_CAPTURE_BINS_H_
+#define THROTTLEWATCH_CAPTURE_BINS_H_
+
+#include <cstdint>
+#include <span>
+
+#include "capture/address.h"
+#include "capture/flow_key.h"
+
+namespace tw::capture {
+
+// Direction relative to the local networks: up = leaving the local side, down = arriving.
+enum Direction : uint8_t { kUp = 0, kDown = 1 };
+
+// What one direction of a flow (or of the whole link) carried during one bin.
+struct DirectionBin {
+  uint64_t wire_bytes = 0;     // packet lengths on the wire (link header included)
+  uint64_t payload_bytes = 0;  // TCP/UDP payload claimed by the headers
+  uint64_t retrans_bytes = 0;  // TCP payload bytes that repeat sequence space already seen
+  uint32_t packets = 0;
+  uint32_t data_packets = 0;   // packets with payload
+  bool zero_window = false;    // the receiver of this direction advertised a zero window
+};
+
+// The stable description of a flow, fixed when it is first seen.
+struct FlowInfo {
+  uint64_t id = 0;           // unique within a run, in order of first appearance
+  FlowKey key;
+  bool local_is_a = false;   // key.a is the local endpoint
+  bool local_initiated = false;  // the local side sent the first packet (or the SYN)
+  int64_t first_ns = 0;
+
+  uint8_t proto() const { return key.proto; }
+  const Address& local() const { return local_is_a ? key.a : key.b; }
+  const Address& remote() const { return local_is_a ? key.b : key.a; }
+  uint16_t local_port() const { return local_is_a ? key.port_a : key.port_b; }
+  uint16_t remote_port() const { return local_is_a ? key.port_b : key.port_a; }
+};
+
+// One flow during one bin, as handed to a BinSink.
+struct FlowBin {
+  FlowInfo info;
+  DirectionBin dir[2];       // indexed by Direction
+  int64_t last_ns = 0;       // last packet of the flow so far (any bin)
+  double handshake_rtt_s = -1;  // SYN -> ACK of the handshake at the capture point; -1 if none
+  bool closed = false;       // FIN or RST seen
+};
+
+// The whole link during one bin (all flows with a local side, plus non-flow IP traffic).
+struct LinkBin {
+  DirectionBin dir[2];
+  // ICMP errors (destination unreachable, time exceeded): a router saying it cannot deliver.
+  // They are counted in dir[] too, but they are not answers, so first/last_ns skip them.
+  uint32_t icmp_errors[2] = {0, 0};
+  int64_t first_ns[2] = {0, 0};  // first / last non-error packet of each direction (0 if none)
+  int64_t last_ns[2] = {0, 0};
+  uint32_t active_flows = 0;     // flows with at least one packet in the bin
+};
+
+// Why a flow left the table.
+enum class FlowEnd : uint8_t {
+  kClosed,      // FIN or RST, then a short linger
+  kIdle,        // no packet for the idle timeout
+  kEvicted,     // removed to make room (the table was full)
+  kCaptureGap,  // the capture skipped ahead by more than BinnerParams::max_empty_bins
+  kEndOfInput,  // the input ended with the flow still open
+};
+
+// Totals of a flow, handed over when it leaves the table.
+struct FlowTotals {
+  DirectionBin dir[2];
+  int64_t last_ns = 0;
+  double handshake_rtt_s = -1;
+  bool closed = false;
+  FlowEnd end = FlowEnd::kIdle;
+};
+
+// Receives closed bins. Called from the thread that feeds the Binner; the spans are valid for
+// the duration of the call only.
+class BinSink {
+ public:
+  virtual ~BinSink() = default;
+  // Bin [start_ns, start_ns + width_ns): every flow in the table (idle ones with zero bins),
+  // and the link totals.
+  virtual void OnBin(int64_t start_ns, int64_t width_ns, std::span<const FlowBin> flows,
+                     const LinkBin& link) = 0;
+  // A flow left the table (closed, idle timeout, eviction, or end of input).
+  virtual void OnFlowEnd(const FlowInfo& info, const FlowTotals& totals) = 0;
+};
+
+}  // namespace tw::capture
+
+#endif  // THROTTLEWATCH_CAPTURE_BINS_H_

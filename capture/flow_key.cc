@@ -1,0 +1,41 @@
+#include "capture/flow_key.h"
+
+#include <cstring>
+#include <tuple>
+
+namespace tw::capture {
+
+FlowKey MakeFlowKey(const DecodedPacket& p, bool* src_is_a) {
+  FlowKey k;
+  k.proto = p.ip_proto;
+  const bool has_ports = p.ip_proto == 6 || p.ip_proto == 17;
+  const uint16_t sport = has_ports ? p.src_port : 0;
+  const uint16_t dport = has_ports ? p.dst_port : 0;
+  const bool src_first = std::tie(p.src, sport) <= std::tie(p.dst, dport);
+  if (src_first) {
+    k.a = p.src, k.port_a = sport, k.b = p.dst, k.port_b = dport;
+  } else {
+    k.a = p.dst, k.port_a = dport, k.b = p.src, k.port_b = sport;
+  }
+  *src_is_a = src_first;
+  return k;
+}
+
+uint64_t HashFlowKey(const FlowKey& k) {
+  // Five 64-bit words, each folded with a multiply-xorshift (the murmur3 finaliser).
+  uint64_t w[5];
+  static_assert(sizeof(w) == sizeof(FlowKey));
+  std::memcpy(w, &k, sizeof(w));
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (uint64_t x : w) {
+    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+  }
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace tw::capture

@@ -1,0 +1,156 @@
+#include "capture/binner.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+namespace tw::capture {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+constexpr int64_t kT0 = 1'700'000'000 * kSec;  // bin-aligned
+
+// Records everything the Binner hands over.
+class RecordingSink : public BinSink {
+ public:
+  struct Bin {
+    int64_t start;
+    std::vector<FlowBin> flows;
+    LinkBin link;
+  };
+  void OnBin(int64_t start_ns, int64_t, std::span<const FlowBin> flows,
+             const LinkBin& link) override {
+    bins.push_back({start_ns, {flows.begin(), flows.end()}, link});
+  }
+  void OnFlowEnd(const FlowInfo& info, const FlowTotals& totals) override {
+    ended.push_back({info, totals});
+  }
+  std::vector<Bin> bins;
+  std::vector<std::pair<FlowInfo, FlowTotals>> ended;
+};
+
+DecodedPacket Tcp(bool up, uint16_t local_port, uint32_t seq, uint32_t len, uint8_t flags,
+                  uint16_t window = 1000) {
+  DecodedPacket p;
+  p.ip_version = 4;
+  p.ip_proto = 6;
+  const Address local = *Address::Parse("10.0.0.2"), remote = *Address::Parse("192.0.2.1");
+  p.src = up ? local : remote;
+  p.dst = up ? remote : local;
+  p.src_port = up ? local_port : 443;
+  p.dst_port = up ? 443 : local_port;
+  p.tcp_seq = seq;
+  p.payload_len = len;
+  p.tcp_flags = flags;
+  p.tcp_window = window;
+  return p;
+}
+
+LocalNetworks Local() { return LocalNetworks({*Cidr::Parse("10.0.0.0/24")}); }
+
+TEST(BinnerTest, BinsPerFlowAndDirectionWithIdleZeros) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0 + 100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  b.OnPacket(kT0 + 150'000'000, 60, Tcp(false, 40000, 500, 0, kTcpSyn | kTcpAck));
+  b.OnPacket(kT0 + 200'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));
+  b.OnPacket(kT0 + 300'000'000, 1500, Tcp(false, 40000, 501, 1448, kTcpAck));
+  b.OnPacket(kT0 + 2 * kSec + 1, 1500, Tcp(false, 40000, 1949, 1448, kTcpAck));
+  b.Finish();
+  ASSERT_EQ(sink.bins.size(), 3u);  // bins 0, 1 (empty but flow still open), 2
+  EXPECT_EQ(sink.bins[0].start, kT0);
+  const FlowBin& f0 = sink.bins[0].flows.at(0);
+  EXPECT_EQ(f0.info.local().ToString(), "10.0.0.2");
+  EXPECT_EQ(f0.info.remote_port(), 443);
+  EXPECT_TRUE(f0.info.local_initiated);
+  EXPECT_EQ(f0.dir[kDown].payload_bytes, 1448u);
+  EXPECT_EQ(f0.dir[kDown].wire_bytes, 60u + 1500u);
+  EXPECT_EQ(f0.dir[kUp].packets, 2u);
+  EXPECT_NEAR(f0.handshake_rtt_s, 0.1, 1e-9);  // SYN at .1, handshake ACK at .2
+  EXPECT_EQ(sink.bins[1].flows.at(0).dir[kDown].packets, 0u);
+  EXPECT_EQ(sink.bins[2].flows.at(0).dir[kDown].payload_bytes, 1448u);
+  EXPECT_EQ(sink.bins[0].link.dir[kDown].wire_bytes, 1560u);
+  EXPECT_EQ(sink.bins[0].link.first_ns[kDown], kT0 + 150'000'000);
+  ASSERT_EQ(sink.ended.size(), 1u);
+  EXPECT_EQ(sink.ended[0].second.dir[kDown].payload_bytes, 2896u);
+}
+
+TEST(BinnerTest, RetransmissionsAndZeroWindow) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0, 1500, Tcp(false, 40000, 1000, 1448, kTcpAck));
+  b.OnPacket(kT0 + 1, 1500, Tcp(false, 40000, 2448, 1448, kTcpAck));
+  b.OnPacket(kT0 + 2, 1500, Tcp(false, 40000, 1000, 1448, kTcpAck));  // retransmission
+  b.OnPacket(kT0 + 3, 52, Tcp(true, 40000, 1, 0, kTcpAck, /*window=*/0));
+  b.Finish();
+  const FlowBin& f = sink.bins.at(0).flows.at(0);
+  EXPECT_EQ(f.dir[kDown].retrans_bytes, 1448u);
+  EXPECT_TRUE(f.dir[kDown].zero_window);  // local receiver closed its window on the download
+  EXPECT_FALSE(f.dir[kUp].zero_window);
+  EXPECT_EQ(sink.bins.at(0).link.dir[kDown].retrans_bytes, 1448u);
+}
+
+TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
+  RecordingSink sink;
+  BinnerParams p;
+  p.idle_timeout_ns = 5 * kSec;
+  Binner b(p, Local(), &sink);
+  b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));       // goes idle
+  b.OnPacket(kT0, 60, Tcp(true, 2, 1, 0, kTcpFin | kTcpAck));  // closes
+  b.OnPacket(kT0 + 4 * kSec, 60, Tcp(true, 3, 1, 0, kTcpSyn));
+  ASSERT_EQ(sink.ended.size(), 1u);
+  EXPECT_EQ(sink.ended[0].first.local_port(), 2);
+  EXPECT_TRUE(sink.ended[0].second.closed);
+  EXPECT_EQ(sink.ended[0].second.end, FlowEnd::kClosed);
+  b.OnPacket(kT0 + 7 * kSec, 60, Tcp(true, 3, 2, 0, kTcpAck));
+  ASSERT_EQ(sink.ended.size(), 2u);
+  EXPECT_EQ(sink.ended[1].first.local_port(), 1);
+  EXPECT_EQ(sink.ended[1].second.end, FlowEnd::kIdle);
+  EXPECT_EQ(b.active_flows(), 1u);
+}
+
+TEST(BinnerTest, NonLocalTrafficIsCountedNotBinned) {
+  RecordingSink sink;
+  Binner b({}, LocalNetworks({*Cidr::Parse("172.16.0.0/12")}), &sink);
+  b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));
+  b.Finish();
+  EXPECT_EQ(b.stats().not_local, 1u);
+  EXPECT_TRUE(sink.bins.empty());
+}
+
+TEST(BinnerTest, FullTableEvictsSmallFlowsAndKeepsTheBusyOne) {
+  RecordingSink sink;
+  BinnerParams p;
+  p.max_flows = 16;
+  Binner b(p, Local(), &sink);
+  for (int i = 0; i < 200; ++i) b.OnPacket(kT0, 1500, Tcp(false, 9, uint32_t(i) * 1448, 1448, 0));
+  for (uint16_t port = 100; port < 1100; ++port) {
+    b.OnPacket(kT0 + 1, 60, Tcp(true, port, 1, 0, kTcpSyn));
+  }
+  EXPECT_EQ(b.active_flows(), 16u);
+  EXPECT_EQ(b.stats().flows_evicted, 1000u - 15u);
+  b.Finish();
+  bool busy_evicted = false;
+  for (const auto& [info, totals] : sink.ended) {
+    if (info.local_port() == 9) busy_evicted = totals.end == FlowEnd::kEvicted;
+  }
+  EXPECT_FALSE(busy_evicted);
+}
+
+TEST(BinnerTest, TimestampJumpDoesNotEmitMillionsOfBins) {
+  RecordingSink sink;
+  BinnerParams p;
+  p.max_empty_bins = 10;
+  Binner b(p, Local(), &sink);
+  b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));
+  b.OnPacket(kT0 + 400LL * 86400 * kSec, 60, Tcp(true, 1, 2, 0, kTcpAck));  // a year later
+  b.OnPacket(kT0 + 1, 60, Tcp(true, 1, 3, 0, kTcpAck));  // and back again
+  b.Finish();
+  EXPECT_LE(sink.bins.size(), 13u);
+  EXPECT_EQ(b.stats().gaps_skipped, 1u);
+  EXPECT_EQ(b.stats().time_backwards, 1u);
+}
+
+}  // namespace
+}  // namespace tw::capture

@@ -1,0 +1,66 @@
+#include "capture/local_networks.h"
+
+#include <gtest/gtest.h>
+
+namespace tw::capture {
+namespace {
+
+DecodedPacket Pkt(const char* src, const char* dst, uint8_t proto, uint8_t flags) {
+  DecodedPacket p;
+  p.ip_proto = proto;
+  p.tcp_flags = flags;
+  p.src = *Address::Parse(src);
+  p.dst = *Address::Parse(dst);
+  return p;
+}
+
+TEST(LocalNetworksTest, ParsesListsAndRejectsGarbage) {
+  LocalNetworks n;
+  std::string err;
+  ASSERT_TRUE(LocalNetworks::Parse("192.0.2.0/24,2001:db8::/32", &n, &err)) << err;
+  EXPECT_TRUE(n.Contains(*Address::Parse("192.0.2.77")));
+  EXPECT_TRUE(n.Contains(*Address::Parse("2001:db8::1")));
+  EXPECT_FALSE(n.Contains(*Address::Parse("198.51.100.1")));
+  EXPECT_EQ(n.ToString(), "192.0.2.0/24,2001:db8::/32");
+  EXPECT_FALSE(LocalNetworks::Parse("192.0.2.0/33", &n, &err));
+  EXPECT_FALSE(LocalNetworks::Parse("office", &n, &err));
+  EXPECT_NE(err.find("office"), std::string::npos);
+  EXPECT_FALSE(LocalNetworks::Parse("", &n, &err));
+}
+
+TEST(LocalNetworkGuesserTest, PrivateSideFacingPublicWins) {
+  LocalNetworkGuesser g;
+  for (int i = 0; i < 5; ++i) {
+    g.Observe(Pkt("203.0.113.9", "192.168.1.20", 6, kTcpSyn));  // inbound SYNs to a server
+    g.Observe(Pkt("192.168.1.20", "203.0.113.9", 6, kTcpSyn | kTcpAck));
+  }
+  EXPECT_EQ(g.Guess().ToString(), "192.168.1.0/24");
+}
+
+TEST(LocalNetworkGuesserTest, AllPrivateLabUsesInitiators) {
+  LocalNetworkGuesser g;
+  for (int i = 0; i < 3; ++i) {
+    g.Observe(Pkt("10.77.1.2", "10.77.2.2", 6, kTcpSyn));
+    g.Observe(Pkt("10.77.2.2", "10.77.1.2", 6, kTcpSyn | kTcpAck));
+  }
+  g.Observe(Pkt("fd77:1::2", "fd77:2::2", 6, kTcpSyn));
+  EXPECT_EQ(g.Guess().ToString(), "10.77.1.0/24,fd77:1::/64");
+}
+
+TEST(LocalNetworkGuesserTest, LinkLocalAndMulticastChatterIsIgnored) {
+  LocalNetworkGuesser g;
+  for (int i = 0; i < 10; ++i) {
+    g.Observe(Pkt("fe80::1", "ff02::2", 58, 0));  // router solicitations
+    g.Observe(Pkt("fe80::1", "fe80::2", 58, 0));
+    g.Observe(Pkt("0.0.0.0", "255.255.255.255", 17, 0));  // DHCP
+  }
+  g.Observe(Pkt("10.77.1.2", "10.77.2.2", 6, kTcpSyn));
+  EXPECT_EQ(g.Guess().ToString(), "10.77.1.0/24");
+}
+
+TEST(LocalNetworkGuesserTest, NothingObservedGivesNothing) {
+  EXPECT_TRUE(LocalNetworkGuesser().Guess().empty());
+}
+
+}  // namespace
+}  // namespace tw::capture

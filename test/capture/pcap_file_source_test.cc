@@ -1,0 +1,102 @@
+#include "capture/pcap_file_source.h"
+
+#include <gtest/gtest.h>
+#include <pcap/pcap.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace tw::capture {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PcapFileSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("tw_pcap_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes an Ethernet pcap whose packets carry their index in the first byte.
+  std::string Write(const std::string& name, const std::vector<double>& times) {
+    const std::string path = (dir_ / name).string();
+    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+    pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
+    for (size_t i = 0; i < times.size(); ++i) {
+      uint8_t data[60] = {uint8_t(i)};
+      pcap_pkthdr h{};
+      h.ts.tv_sec = time_t(times[i]);
+      h.ts.tv_usec = suseconds_t((times[i] - double(h.ts.tv_sec)) * 1e6);
+      h.caplen = sizeof(data);
+      h.len = 1500;
+      pcap_dump(reinterpret_cast<u_char*>(d), &h, data);
+    }
+    pcap_dump_close(d);
+    pcap_close(dead);
+    return path;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(PcapFileSourceTest, MergesFilesInTimeOrder) {
+  const std::string a = Write("a.pcap", {1.0, 3.0, 5.0});
+  const std::string b = Write("b.pcap", {2.0, 4.0});
+  std::string err;
+  auto src = PcapFileSource::Open({a, b}, "", &err);
+  ASSERT_NE(src, nullptr) << err;
+  std::vector<int64_t> ts;
+  Packet p;
+  while (src->Next(&p) == SourceStatus::kPacket) {
+    ts.push_back(p.ts_ns);
+    EXPECT_EQ(p.caplen, 60u);
+    EXPECT_EQ(p.wire_len, 1500u);
+    EXPECT_EQ(p.link_type, DLT_EN10MB);
+  }
+  EXPECT_EQ(ts, (std::vector<int64_t>{1'000'000'000, 2'000'000'000, 3'000'000'000,
+                                      4'000'000'000, 5'000'000'000}));
+  EXPECT_EQ(src->bytes_read(), src->bytes_total());
+}
+
+TEST_F(PcapFileSourceTest, MissingFileNamesTheFile) {
+  std::string err;
+  EXPECT_EQ(PcapFileSource::Open({(dir_ / "nope.pcap").string()}, "", &err), nullptr);
+  EXPECT_NE(err.find("nope.pcap"), std::string::npos);
+}
+
+TEST_F(PcapFileSourceTest, BadFilterIsAnError) {
+  std::string err;
+  EXPECT_EQ(PcapFileSource::Open({Write("a.pcap", {1.0})}, "tcp port banana", &err), nullptr);
+  EXPECT_NE(err.find("filter"), std::string::npos);
+}
+
+TEST_F(PcapFileSourceTest, TruncatedLastPacketDeliversTheRestThenErrors) {
+  const std::string path = Write("t.pcap", {1.0, 2.0, 3.0});
+  fs::resize_file(path, fs::file_size(path) - 10);
+  std::string err;
+  auto src = PcapFileSource::Open({path}, "", &err);
+  ASSERT_NE(src, nullptr) << err;
+  Packet p;
+  int n = 0;
+  SourceStatus st;
+  while ((st = src->Next(&p)) == SourceStatus::kPacket) ++n;
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(st, SourceStatus::kError);
+  EXPECT_NE(src->error().find("t.pcap"), std::string::npos);
+}
+
+TEST_F(PcapFileSourceTest, NotAPcapIsRejected) {
+  const std::string path = (dir_ / "text.pcap").string();
+  std::ofstream(path) << "hello, this is not a capture file\n";
+  std::string err;
+  EXPECT_EQ(PcapFileSource::Open({path}, "", &err), nullptr);
+  EXPECT_NE(err.find("text.pcap"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tw::capture

@@ -1,0 +1,94 @@
+#ifndef THROTTLEWATCH_TEST_SUPPORT_SYNTHETIC_CAPTURE_H_
+#define THROTTLEWATCH_TEST_SUPPORT_SYNTHETIC_CAPTURE_H_
+
+#include <pcap/pcap.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace tw::testing {
+
+// Writes Ethernet/IPv4/TCP packets to a pcap file with libpcap's own writer, so replay tests
+// can build captures with known contents. Headers only (caplen 66); lengths as on the wire.
+// Packets may be added in any order: Close() (or the destructor) writes them sorted by time.
+class SyntheticCapture {
+ public:
+  explicit SyntheticCapture(const std::string& path) {
+    dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 128, PCAP_TSTAMP_PRECISION_NANO);
+    dumper_ = pcap_dump_open(dead_, path.c_str());
+  }
+  ~SyntheticCapture() { Close(); }
+  void Close() {
+    std::stable_sort(packets_.begin(), packets_.end(),
+                     [](const Record& a, const Record& b) { return a.t < b.t; });
+    for (const Record& r : packets_) {
+      pcap_pkthdr h{};
+      h.ts.tv_sec = time_t(r.t);
+      h.ts.tv_usec = suseconds_t((r.t - double(h.ts.tv_sec)) * 1e9);  // nanoseconds
+      h.caplen = sizeof(r.bytes);
+      h.len = r.wire_len;
+      if (dumper_ != nullptr) pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, r.bytes);
+    }
+    packets_.clear();
+    if (dumper_ != nullptr) pcap_dump_close(dumper_);
+    if (dead_ != nullptr) pcap_close(dead_);
+    dumper_ = nullptr;
+    dead_ = nullptr;
+  }
+  bool ok() const { return dumper_ != nullptr; }
+
+  // A TCP segment between 10.0.0.2:local_port (the office) and 192.0.2.1:remote_port.
+  void Tcp(double t, bool up, uint16_t local_port, uint16_t remote_port, uint32_t seq,
+           uint32_t payload, uint8_t flags) {
+    Record& r = packets_.emplace_back();
+    r.t = t;
+    r.wire_len = 14u + 20u + 32u + payload;
+    uint8_t* b = r.bytes;
+    b[12] = 0x08;  // IPv4
+    uint8_t* ip = b + 14;
+    ip[0] = 0x45;
+    const uint16_t total = uint16_t(20 + 32 + payload);
+    ip[2] = uint8_t(total >> 8), ip[3] = uint8_t(total);
+    ip[8] = 64, ip[9] = 6;
+    const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {192, 0, 2, 1};
+    std::memcpy(ip + 12, up ? local : remote, 4);
+    std::memcpy(ip + 16, up ? remote : local, 4);
+    uint8_t* tcp = ip + 20;
+    const uint16_t sp = up ? local_port : remote_port, dp = up ? remote_port : local_port;
+    tcp[0] = uint8_t(sp >> 8), tcp[1] = uint8_t(sp), tcp[2] = uint8_t(dp >> 8), tcp[3] = uint8_t(dp);
+    tcp[4] = uint8_t(seq >> 24), tcp[5] = uint8_t(seq >> 16), tcp[6] = uint8_t(seq >> 8);
+    tcp[7] = uint8_t(seq);
+    tcp[12] = 8 << 4;  // 32-byte header: 12 bytes of NOP options
+    tcp[13] = flags;
+    tcp[14] = 0xff, tcp[15] = 0xff;
+    for (int i = 20; i < 32; ++i) tcp[i] = 1;
+  }
+
+  // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments.
+  void Download(double t0, double t1, uint16_t local_port, double bytes_per_s, uint32_t* seq) {
+    const double gap = 1448.0 / bytes_per_s;
+    int n = 0;
+    for (double t = t0; t < t1; t += gap, ++n) {
+      Tcp(t, false, local_port, 443, *seq, 1448, 0x10);
+      *seq += 1448;
+      if (n % 2 == 1) Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10);
+    }
+  }
+
+ private:
+  struct Record {
+    double t;
+    uint32_t wire_len;
+    uint8_t bytes[66] = {};
+  };
+  std::vector<Record> packets_;
+  pcap_t* dead_ = nullptr;
+  pcap_dumper_t* dumper_ = nullptr;
+};
+
+}  // namespace tw::testing
+
+#endif  // THROTTLEWATCH_TEST_SUPPORT_SYNTHETIC_CAPTURE_H_
