@@ -1,0 +1,92 @@
+#include "detector/cli.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace tw::detector {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("tw_cli_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  int Run(std::initializer_list<std::string> args) {
+    std::vector<std::string> storage{"throttlewatch"};
+    storage.insert(storage.end(), args);
+    std::vector<char*> argv;
+    for (auto& s : storage) argv.push_back(s.data());
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    const int rc = RunCli(int(argv.size()), argv.data());
+    out_ = ::testing::internal::GetCapturedStdout();
+    err_ = ::testing::internal::GetCapturedStderr();
+    return rc;
+  }
+  std::string File(const std::string& name, const std::string& content) {
+    const std::string p = (dir_ / name).string();
+    std::ofstream(p) << content;
+    return p;
+  }
+
+  fs::path dir_;
+  std::string out_, err_;
+};
+
+TEST_F(CliTest, ChangepointsPrintsJsonArray) {
+  std::string series;
+  for (int i = 0; i < 50; ++i) series += (i < 25 ? "100\n" : "20\n");
+  EXPECT_EQ(Run({"changepoints", File("s.txt", series)}), 0) << err_;
+  EXPECT_EQ(out_, "[25]\n");
+}
+
+TEST_F(CliTest, ChangepointsCsvColumnByName) {
+  std::string csv = "time,rate\n";
+  for (int i = 0; i < 40; ++i) csv += std::to_string(i) + "," + (i < 30 ? "5" : "50") + "\n";
+  EXPECT_EQ(Run({"changepoints", "--column", "rate", File("s.csv", csv)}), 0) << err_;
+  EXPECT_EQ(out_, "[30]\n");
+}
+
+TEST_F(CliTest, ChangepointsRejectsEmptyAndNonNumericInput) {
+  EXPECT_EQ(Run({"changepoints", File("empty.txt", "")}), 2);
+  EXPECT_NE(err_.find("no numbers"), std::string::npos);
+  EXPECT_EQ(Run({"changepoints", File("bad.txt", "1\n2\nbanana\n")}), 2);
+  EXPECT_NE(err_.find("line 3"), std::string::npos);
+  EXPECT_EQ(Run({"changepoints"}), 2);
+  EXPECT_EQ(Run({"changepoints", (dir_ / "missing").string()}), 2);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Run({"frobnicate"}), 2);
+  EXPECT_EQ(Run({"replay"}), 2);
+  EXPECT_EQ(Run({"replay", "--bin", "0.01", "x.pcap"}), 2);
+  EXPECT_EQ(Run({"replay", "--no-such-option"}), 2);
+  EXPECT_EQ(Run({"replay", (dir_ / "missing.pcap").string()}), 2);
+  EXPECT_NE(err_.find("missing.pcap"), std::string::npos);
+}
+
+TEST_F(CliTest, BrokenCaptureIsARuntimeError) {
+  EXPECT_EQ(Run({"replay", File("junk.pcap", "not a capture at all, sorry\n")}), 1);
+  EXPECT_NE(err_.find("junk.pcap"), std::string::npos);
+}
+
+TEST_F(CliTest, HelpAndVersion) {
+  EXPECT_EQ(Run({"--help"}), 0);
+  EXPECT_NE(out_.find("replay"), std::string::npos);
+  EXPECT_EQ(Run({"--version"}), 0);
+  EXPECT_EQ(out_.rfind("throttlewatch ", 0), 0u);
+}
+
+}  // namespace
+}  // namespace tw::detector

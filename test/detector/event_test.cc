@@ -1,0 +1,62 @@
+#include "detector/event.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace tw::detector {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(EventTest, IsoTimeIsUtcWithMilliseconds) {
+  EXPECT_EQ(IsoTime(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(IsoTime(1700000000.25), "2023-11-14T22:13:20.250Z");
+  EXPECT_EQ(IsoTime(1700000000.9996), "2023-11-14T22:13:21.000Z");  // rounding carries
+}
+
+TEST(EventTest, ThrottleStartHasEverySchemaField) {
+  Event e;
+  e.id = 7;
+  e.kind = EventKind::kThrottle;
+  e.state = EventState::kStart;
+  e.ts = 1700000000.5;
+  e.detected_at = 1700000003;
+  e.scope = EventScope::kFlow;
+  e.direction = capture::kDown;
+  e.has_flow = true;
+  e.flow.key.proto = 6;
+  e.flow.key.a = *capture::Address::Parse("10.0.0.2");
+  e.flow.key.port_a = 40000;
+  e.flow.key.b = *capture::Address::Parse("2001:db8::1");
+  e.flow.key.port_b = 443;
+  e.flow.local_is_a = true;
+  e.rate_before_bps = 1e6;
+  e.rate_after_bps = 250000;
+  e.targeted = true;
+  e.confidence = 0.9;
+  EXPECT_EQ(EventToJson(e),
+            "{\"schema\":1,\"id\":7,\"kind\":\"throttle\",\"state\":\"start\","
+            "\"ts\":1700000000.500,\"time\":\"2023-11-14T22:13:20.500Z\","
+            "\"detected_at\":1700000003.000,\"scope\":\"flow\",\"direction\":\"down\","
+            "\"flow\":{\"proto\":\"tcp\",\"local\":\"10.0.0.2\",\"local_port\":40000,"
+            "\"remote\":\"2001:db8::1\",\"remote_port\":443},\"rate_before_bps\":1000000,"
+            "\"rate_after_bps\":250000,\"targeted\":true,\"confidence\":0.90}");
+}
+
+TEST(EventTest, OutageEndCarriesDurationAndReason) {
+  Event e;
+  e.kind = EventKind::kOutage;
+  e.state = EventState::kEnd;
+  e.scope = EventScope::kLink;
+  e.duration_s = 10.25;
+  e.reason = "traffic_resumed";
+  const std::string j = EventToJson(e);
+  EXPECT_THAT(j, HasSubstr("\"kind\":\"outage\",\"state\":\"end\""));
+  EXPECT_THAT(j, HasSubstr("\"scope\":\"link\""));
+  EXPECT_THAT(j, HasSubstr("\"duration_s\":10.250"));
+  EXPECT_THAT(j, HasSubstr("\"reason\":\"traffic_resumed\""));
+  EXPECT_THAT(j, ::testing::Not(HasSubstr("\"flow\"")));
+}
+
+}  // namespace
+}  // namespace tw::detector

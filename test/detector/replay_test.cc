@@ -1,0 +1,102 @@
+#include "detector/replay.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test/support/synthetic_capture.h"
+
+namespace tw::detector {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr double kT0 = 1'700'000'000;
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("tw_replay_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    // Three downloads of 1 Mbit/s for 60 s; port 2002 is squeezed to 200 kbit/s at 30 s.
+    path_ = (dir_ / "three.pcap").string();
+    testing::SyntheticCapture cap(path_);
+    uint32_t seq[3] = {1, 1, 1};
+    cap.Download(kT0, kT0 + 60, 2001, 125000, &seq[0]);
+    cap.Download(kT0 + 0.01, kT0 + 30, 2002, 125000, &seq[1]);
+    cap.Download(kT0 + 30, kT0 + 60, 2002, 25000, &seq[1]);
+    cap.Download(kT0 + 0.02, kT0 + 60, 2003, 125000, &seq[2]);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  ReplayOptions Options() {
+    ReplayOptions o;
+    o.files = {path_};
+    o.local = "10.0.0.0/24";
+    return o;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(ReplayTest, FindsTheSqueezedFlow) {
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(Options(), &r), 0) << r.error;
+  ASSERT_EQ(r.events.size(), 1u);  // still throttled when the capture ends: no end event
+  const Event& e = r.events[0];
+  EXPECT_EQ(e.flow.local_port(), 2002);
+  EXPECT_NEAR(e.ts, kT0 + 30, 1.0);
+  EXPECT_TRUE(e.targeted);
+  EXPECT_EQ(r.binner.flows_created, 3u);
+  EXPECT_EQ(r.decode[0], r.packets);
+}
+
+TEST_F(ReplayTest, InfersTheLocalSideWhenNotGiven) {
+  ReplayOptions o = Options();
+  o.local.clear();
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  EXPECT_TRUE(r.local_inferred);
+  EXPECT_EQ(r.local, "10.0.0.0/24");  // the private side facing a public address
+  EXPECT_EQ(r.events.size(), 1u);
+}
+
+TEST_F(ReplayTest, BpfFilterSelectsTraffic) {
+  ReplayOptions o = Options();
+  o.bpf_filter = "tcp port 2001";
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  EXPECT_EQ(r.binner.flows_created, 1u);
+  EXPECT_TRUE(r.events.empty());
+}
+
+TEST_F(ReplayTest, TruncatedFileKeepsEverythingFoundBeforeTheDamage) {
+  fs::resize_file(path_, fs::file_size(path_) - 30);
+  const std::string events_path = (dir_ / "events.jsonl").string();
+  std::FILE* out = std::fopen(events_path.c_str(), "w");
+  ReplayOptions o = Options();
+  o.events_out = out;
+  ReplayResult r;
+  EXPECT_EQ(RunReplay(o, &r), 1);
+  std::fclose(out);
+  EXPECT_NE(r.error.find("three.pcap"), std::string::npos);
+  ASSERT_EQ(r.events.size(), 1u);
+  std::ifstream in(events_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), EventToJson(r.events[0]) + "\n");
+}
+
+TEST_F(ReplayTest, BadLocalIsAUsageError) {
+  ReplayOptions o = Options();
+  o.local = "10.0.0.0/99";
+  ReplayResult r;
+  EXPECT_EQ(RunReplay(o, &r), 2);
+  EXPECT_FALSE(r.error.empty());
+}
+
+}  // namespace
+}  // namespace tw::detector
