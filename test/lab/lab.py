@@ -1,0 +1,1014 @@
+#!/usr/bin/env python3
+"""throttlewatch network lab: scripted throttles and outages with ground truth.
+
+Builds three network namespaces per run (office <-> isp <-> net), shapes the
+office's link on the ISP router with tc HTB + u32, runs iperf3 downloads and a
+ping probe, captures headers on the office uplink with tcpdump, and writes a
+ground-truth JSON next to the pcap.  Everything it creates is removed again,
+also on failure and on SIGINT/SIGTERM/SIGHUP; `lab.py cleanup` removes
+leftovers of killed runs by name prefix.
+
+Traffic never leaves the namespaces this script creates.
+
+Usage:
+  lab.py list
+  lab.py run SCENARIO --out DIR [--seed N]
+  lab.py cleanup [--force]
+  lab.py rates PCAP [--truth FILE] [--bin S]      per-second rates per flow
+  lab.py verify TRUTH.json                         check a capture against its truth
+
+Python 3 standard library only.  Needs root, iproute2 (ip, tc, ss), iperf3,
+tcpdump, ethtool, ping (iputils-ping).
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+# ---------------------------------------------------------------------------
+# Addressing.  Small private/ULA subnets used only inside the lab namespaces.
+
+OFFICE_NETS = ["10.77.1.0/24", "fd77:1::/64"]  # the NGO's "local networks"
+OFFICE4, OFFICE6 = "10.77.1.2", "fd77:1::2"  # the office client
+ISP_OFFICE4, ISP_OFFICE6 = "10.77.1.1", "fd77:1::1"  # ISP router, office side
+ISP_NET4, ISP_NET6 = "10.77.2.1", "fd77:2::1"  # ISP router, internet side
+# "The internet": several remote servers, all in the net namespace.
+SERVERS4 = ["10.77.2.2", "10.77.2.3", "10.77.2.4"]
+SERVERS6 = ["fd77:2::2", "fd77:2::3", "fd77:2::4"]
+SERVER4, SERVER6 = SERVERS4[0], SERVERS6[0]
+
+# Interface names live inside their namespace, so they never collide between
+# parallel runs; only namespace names carry the per-run prefix.
+DEV_OFFICE = "tw-up"  # office ns: the office's uplink (capture point)
+DEV_ISP_OFFICE = "tw-office"  # isp ns: toward the office (downlink shaper)
+DEV_ISP_NET = "tw-net"  # isp ns: toward the internet (uplink shaper, outage)
+DEV_NET = "tw-isp"  # net ns: toward the isp
+
+NS_ROLES = ("office", "isp", "net")
+NS_RE = re.compile(r"^tw(\d+)-(office|isp|net)$")
+
+MTU_FRAME = 1514  # bytes per full-size frame on the wire (for queue limits)
+CPORT_BASE = 40001  # client ports of lab flows: CPORT_BASE, CPORT_BASE+1, ...
+
+REQUIRED_TOOLS = ("ip", "tc", "iperf3", "tcpdump", "ethtool", "ping", "ss")
+
+
+class LabError(Exception):
+    pass
+
+
+class Interrupted(BaseException):
+    """Raised from a signal handler; BaseException so `except Exception` misses it."""
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(argv, check=True):
+    """Runs a command to completion; returns stdout.  Raises LabError on failure."""
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if check and p.returncode != 0:
+        raise LabError("command failed (%d): %s\n%s" %
+                       (p.returncode, " ".join(argv), p.stderr.strip()))
+    return p.stdout
+
+
+def fmt_rate(bps):
+    if bps >= 1e6:
+        return "%g Mbit/s" % (bps / 1e6)
+    return "%g kbit/s" % (bps / 1e3)
+
+
+def family(addr):
+    return ipaddress.ip_address(addr).version
+
+
+# ---------------------------------------------------------------------------
+# The lab: topology, processes, shaping, timeline, truth.
+
+class Lab:
+    def __init__(self, name, outdir, seed=None, prefix=None):
+        self.name = name
+        self.outdir = os.path.abspath(outdir)
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.prefix = prefix or "tw%d" % os.getpid()
+        self.ns = {role: "%s-%s" % (self.prefix, role) for role in NS_ROLES}
+        self.pcap = os.path.join(self.outdir, name + ".pcap")
+        self.truth_path = os.path.join(self.outdir, name + ".truth.json")
+        self.logdir = os.path.join(self.outdir, name + ".logs")
+        self.plan = {"down": 20_000_000, "up": 10_000_000}
+        self.created_ns = []
+        self.procs = []  # dicts: role, popen, logfile, ...
+        self.servers = {}  # port -> proc
+        self.events = []  # (t, seq, label, fn)
+        self.flows = []
+        self.probes = []
+        self.actions = []
+        self.duration = None
+        self.t0_mono = None
+        self.t0_wall = None
+        self.capture = None
+        self.capture_stats = {}
+        self.throttle_seq = 0
+        self.routes = []  # (role, argv) to re-apply after an outage
+
+    # -- scenario-facing API (declarative: schedules events on the timeline) --
+
+    def jitter(self, t, spread=1.0):
+        """t, moved by up to +-spread seconds if the run has a --seed."""
+        if self.seed is None:
+            return t
+        return t + self.rng.uniform(-spread, spread)
+
+    def set_plan(self, down_bps=None, up_bps=None):
+        """The office's contracted rates (HTB root classes).  Call first."""
+        if down_bps:
+            self.plan["down"] = int(down_bps)
+        if up_bps:
+            self.plan["up"] = int(up_bps)
+
+    def download(self, remote, port, rate_bps, start, end, proto="tcp"):
+        """An app-limited download (iperf3 -R) from remote:port, t=start..end."""
+        return self._flow("down", remote, port, rate_bps, start, end, proto)
+
+    def upload(self, remote, port, rate_bps, start, end, proto="tcp"):
+        """An app-limited upload (iperf3 client sends) to remote:port."""
+        return self._flow("up", remote, port, rate_bps, start, end, proto)
+
+    def probe(self, remote, start=0.5, end=None, interval=1.0):
+        """ICMP echo probe from the office to remote (ping -i interval)."""
+        local = OFFICE4 if family(remote) == 4 else OFFICE6
+        pr = {"kind": "icmp_echo", "local": local, "remote": remote,
+              "interval_s": interval, "planned_start_t": start,
+              "planned_end_t": end, "start": None, "end": None}
+        self.probes.append(pr)
+        self._at(start, "probe start %s" % remote, lambda: self._start_probe(pr))
+        if end is not None:
+            self._at(end, "probe end %s" % remote, lambda: self._stop_probe(pr))
+        return pr
+
+    def throttle(self, start, end, rate_bps, direction="down", remote=None,
+                 remote_port=None, proto=None, burst_bytes=None,
+                 queue_bytes=None):
+        """Throttles matching traffic to rate_bps between t=start and t=end.
+
+        scope "flow"/"server" (a child HTB class selected by u32): give
+        remote_port (+ proto) and/or remote.  With neither, the whole link is
+        throttled (root class rate changed).  burst_bytes: token bucket depth
+        (HTB burst/cburst).  queue_bytes: shaper queue (bfifo limit); a tiny
+        queue makes the shaper drop like a policer.
+        """
+        if remote is None and remote_port is None:
+            scope = "link"
+        elif remote_port is None:
+            scope = "server"
+        else:
+            scope = "flow"
+        target = {}
+        if proto or remote_port is not None:
+            target["proto"] = proto or "tcp"
+        if remote is not None:
+            target["remote"] = remote
+        if remote_port is not None:
+            target["remote_port"] = remote_port
+        self.throttle_seq += 1
+        th = {"id": "th%d" % self.throttle_seq, "seq": self.throttle_seq,
+              "direction": direction, "scope": scope, "target": target,
+              "rate_bps": int(rate_bps), "burst_bytes": burst_bytes,
+              "queue_bytes": queue_bytes}
+        self._at(start, "throttle start", lambda: self._throttle_start(th))
+        self._at(end, "throttle end", lambda: self._throttle_end(th))
+        return th
+
+    def outage(self, start, seconds):
+        """Cuts the ISP's link toward the internet (link down) for `seconds`."""
+        self._at(start, "outage start", self._outage_start)
+        self._at(start + seconds, "outage end", self._outage_end)
+
+    def end(self, t):
+        """Stops the capture at t (scenario duration)."""
+        self.duration = t
+
+    # -- internals: timeline --
+
+    def _at(self, t, label, fn):
+        self.events.append((float(t), len(self.events), label, fn))
+
+    def t(self):
+        return time.monotonic() - self.t0_mono
+
+    def _sleep_until(self, t):
+        while True:
+            self._reap()
+            left = t - self.t()
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.05))
+        late = self.t() - t
+        if late > 0.5:
+            log("  (warning: %.2f s late for t=%.1f)" % (late, t))
+
+    def _record(self, kind, state, **fields):
+        ts = time.time()
+        a = {"kind": kind, "state": state, "ts": round(ts, 6),
+             "t_rel": round(ts - self.t0_wall, 3)}
+        a.update({k: v for k, v in fields.items() if v is not None})
+        self.actions.append(a)
+        return a
+
+    def _say(self, msg):
+        log("[t=%+7.2fs] %s" % (self.t(), msg))
+
+    # -- internals: namespaces and topology --
+
+    def nsx(self, role, argv):
+        return ["ip", "netns", "exec", self.ns[role]] + list(argv)
+
+    def sh(self, role, argv, check=True):
+        return run(self.nsx(role, argv), check)
+
+    def _sysctl(self, role, key, value):
+        path = "/proc/sys/" + key.replace(".", "/")
+        self.sh(role, ["sh", "-c", "echo %s > %s" % (value, path)])
+
+    def setup(self):
+        os.makedirs(self.outdir, exist_ok=True)
+        os.makedirs(self.logdir, exist_ok=True)
+        for role in NS_ROLES:
+            run(["ip", "netns", "add", self.ns[role]])
+            self.created_ns.append(self.ns[role])
+            self.sh(role, ["ip", "link", "set", "lo", "up"])
+            self._sysctl(role, "net.ipv6.conf.all.accept_dad", 0)
+            self._sysctl(role, "net.ipv6.conf.default.accept_dad", 0)
+        self._sysctl("isp", "net.ipv4.ip_forward", 1)
+        self._sysctl("isp", "net.ipv6.conf.all.forwarding", 1)
+        # veths are created directly inside their namespaces.
+        run(["ip", "link", "add", DEV_OFFICE, "netns", self.ns["office"],
+             "type", "veth", "peer", "name", DEV_ISP_OFFICE,
+             "netns", self.ns["isp"]])
+        run(["ip", "link", "add", DEV_ISP_NET, "netns", self.ns["isp"],
+             "type", "veth", "peer", "name", DEV_NET, "netns", self.ns["net"]])
+        addrs = {
+            ("office", DEV_OFFICE): [OFFICE4 + "/24", OFFICE6 + "/64"],
+            ("isp", DEV_ISP_OFFICE): [ISP_OFFICE4 + "/24", ISP_OFFICE6 + "/64"],
+            ("isp", DEV_ISP_NET): [ISP_NET4 + "/24", ISP_NET6 + "/64"],
+            ("net", DEV_NET): [a + "/24" for a in SERVERS4] +
+                              [a + "/64" for a in SERVERS6],
+        }
+        for (role, dev), alist in addrs.items():
+            for a in alist:
+                extra = ["nodad"] if ":" in a else []
+                self.sh(role, ["ip", "addr", "add", a, "dev", dev] + extra)
+            # Wire-sized packets: no segmentation/receive offloads.
+            self.sh(role, ["ethtool", "-K", dev, "tso", "off", "gso", "off",
+                           "gro", "off"])
+            self.sh(role, ["ip", "link", "set", dev, "up"])
+        self.routes = [
+            ("office", ["ip", "-4", "route", "replace", "default", "via",
+                        ISP_OFFICE4, "dev", DEV_OFFICE]),
+            ("office", ["ip", "-6", "route", "replace", "default", "via",
+                        ISP_OFFICE6, "dev", DEV_OFFICE]),
+            ("net", ["ip", "-4", "route", "replace", "default", "via",
+                     ISP_NET4, "dev", DEV_NET]),
+            ("net", ["ip", "-6", "route", "replace", "default", "via",
+                     ISP_NET6, "dev", DEV_NET]),
+        ]
+        self._apply_routes()
+        self._shaper_setup("down", DEV_ISP_OFFICE, self.plan["down"])
+        self._shaper_setup("up", DEV_ISP_NET, self.plan["up"])
+        # Reachability check before anything else.
+        for dst in (SERVER4, SERVER6):
+            self.sh("office", ["ping", "-n", "-c", "1", "-W", "2", dst])
+
+    def _apply_routes(self, check=True):
+        for role, argv in self.routes:
+            self.sh(role, argv, check)
+
+    def teardown(self):
+        errors = []
+        self._stop_all_processes()
+        for ns in reversed(self.created_ns):
+            try:
+                kill_ns_pids(ns)
+                run(["ip", "netns", "del", ns])
+            except Exception as e:  # keep going: remove as much as possible
+                errors.append(str(e))
+        self.created_ns = []
+        left = [n for n in list_netns() if n.startswith(self.prefix + "-")]
+        if left:
+            errors.append("namespaces left: %s" % left)
+        return errors
+
+    # -- internals: processes --
+
+    def _spawn(self, role, argv, logname, kind, **extra):
+        logpath = os.path.join(self.logdir, logname)
+        f = open(logpath, "w")
+        p = subprocess.Popen(self.nsx(role, argv), stdout=f,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)  # our Ctrl-C is ours
+        proc = {"kind": kind, "popen": p, "log": logpath, "file": f,
+                "argv": argv, "exit_ts": None}
+        proc.update(extra)
+        self.procs.append(proc)
+        return proc
+
+    def _reap(self):
+        for proc in self.procs:
+            if proc["exit_ts"] is None and proc["popen"].poll() is not None:
+                proc["exit_ts"] = time.time()
+                flow = proc.get("flow")
+                if flow is not None:
+                    flow["end"] = round(proc["exit_ts"], 6)
+                    flow["exit_code"] = proc["popen"].returncode
+                    self._say("flow %s end (exit %d)" %
+                              (flow["id"], proc["popen"].returncode))
+
+    def _stop(self, proc, sig=signal.SIGTERM, wait=5.0):
+        p = proc["popen"]
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(wait)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+            except ProcessLookupError:
+                pass
+        self._reap()
+        proc["file"].close()
+
+    def _stop_all_processes(self):
+        order = {"flow": 0, "probe": 1, "capture": 2, "server": 3}
+        for proc in sorted(self.procs, key=lambda p: order.get(p["kind"], 9)):
+            sig = signal.SIGINT if proc["kind"] in ("probe", "capture") \
+                else signal.SIGTERM
+            try:
+                self._stop(proc, sig)
+            except Exception as e:
+                log("  (warning: stopping %s: %s)" % (proc["kind"], e))
+
+    def _wait_log(self, proc, needle, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(proc["log"]) as f:
+                if needle in f.read():
+                    return
+            if proc["popen"].poll() is not None:
+                break
+            time.sleep(0.05)
+        with open(proc["log"]) as f:
+            raise LabError("%s did not report %r:\n%s" %
+                           (proc["argv"][0], needle, f.read()))
+
+    def _start_servers(self):
+        ports = sorted({f["remote_port"] for f in self.flows})
+        for port in ports:
+            self.servers[port] = self._spawn(
+                "net", ["iperf3", "-s", "-p", str(port)],
+                "iperf3-server-%d.log" % port, "server")
+        deadline = time.monotonic() + 5
+        for port in ports:
+            while True:
+                out = self.sh("net", ["ss", "-Hltn", "sport = :%d" % port])
+                if out.strip():
+                    break
+                if time.monotonic() > deadline:
+                    raise LabError("iperf3 server on port %d did not start" % port)
+                time.sleep(0.05)
+
+    def _start_capture(self):
+        self.capture = self._spawn(
+            "office", ["tcpdump", "-i", DEV_OFFICE, "-n", "-s", "128", "-U",
+                       "--immediate-mode", "-Z", "root", "-w", self.pcap],
+            "tcpdump.log", "capture")
+        self._wait_log(self.capture, "listening on")
+
+    def _stop_capture(self):
+        self._stop(self.capture, signal.SIGINT, wait=10)
+        with open(self.capture["log"]) as f:
+            text = f.read()
+        for key in ("captured", "received by filter", "dropped by kernel"):
+            m = re.search(r"(\d+) packets? " + key, text)
+            if m:
+                self.capture_stats[key.replace(" ", "_")] = int(m.group(1))
+
+    # -- internals: flows and probes --
+
+    def _flow(self, direction, remote, port, rate_bps, start, end, proto):
+        local = OFFICE4 if family(remote) == 4 else OFFICE6
+        fl = {"id": "f%d" % (len(self.flows) + 1), "proto": proto,
+              "direction": direction, "local": local,
+              "local_port": CPORT_BASE + len(self.flows), "remote": remote,
+              "remote_port": int(port), "rate_bps": int(rate_bps),
+              "tool": "iperf3" + (" -R" if direction == "down" else ""),
+              "planned_start_t": start, "planned_end_t": end,
+              "start": None, "end": None, "exit_code": None}
+        self.flows.append(fl)
+        self._at(start, "flow start", lambda: self._start_flow(fl))
+        return fl
+
+    def _start_flow(self, fl):
+        dur = max(1, int(round(fl["planned_end_t"] - self.t())))
+        argv = ["iperf3", "-c", fl["remote"], "-p", str(fl["remote_port"]),
+                "--cport", str(fl["local_port"]), "-b", str(fl["rate_bps"]),
+                "-t", str(dur), "-J", "--connect-timeout", "3000"]
+        if fl["direction"] == "down":
+            argv.append("-R")
+        # Small writes keep the app-limited flow smooth: iperf3's default
+        # 128 KB write would make a 1 Mbit/s flow one ~50 ms burst per second.
+        # Two segments per write (not one) halve the ACKs: the receiver ACKs
+        # every lone segment, which made the demo pcap ~4.8 MB.
+        if fl["proto"] == "udp":
+            argv += ["-u", "-l", "1400"]
+        else:  # 2 x MSS (TCP timestamps on: 1448 over IPv4, 1428 over IPv6)
+            argv += ["-l", "2896" if family(fl["remote"]) == 4 else "2856"]
+        self._spawn("office", argv, "iperf3-%s-%d.json" %
+                    (fl["id"], fl["remote_port"]), "flow", flow=fl)
+        fl["start"] = round(time.time(), 6)
+        self._say("flow %s start %s %s %s:%d <- local port %d at %s for %d s" %
+                  (fl["id"], fl["proto"], fl["direction"], fl["remote"],
+                   fl["remote_port"], fl["local_port"], fmt_rate(fl["rate_bps"]),
+                   dur))
+
+    def _start_probe(self, pr):
+        argv = ["ping", "-n", "-D", "-i", str(pr["interval_s"]), pr["remote"]]
+        pr["proc"] = self._spawn("office", argv, "ping-%s.log" %
+                                 pr["remote"].replace(":", "_"), "probe")
+        pr["start"] = round(time.time(), 6)
+        self._say("probe start ping -i %g %s" % (pr["interval_s"], pr["remote"]))
+
+    def _stop_probe(self, pr):
+        if pr.get("proc"):
+            self._stop(pr["proc"], signal.SIGINT)
+            pr["end"] = round(time.time(), 6)
+
+    # -- internals: shaping --
+
+    @staticmethod
+    def _qlimit(rate_bps, queue_bytes=None, seconds=0.2):
+        """Shaper queue in bytes: ~seconds of traffic, at least 10 frames."""
+        if queue_bytes:
+            return int(queue_bytes)
+        return max(int(rate_bps * seconds / 8), 10 * MTU_FRAME)
+
+    def _shaper_dev(self, direction):
+        return DEV_ISP_OFFICE if direction == "down" else DEV_ISP_NET
+
+    def _shaper_setup(self, direction, dev, rate):
+        """root 1: htb; 1:1 = the plan; 1:10 = default leaf (everything)."""
+        tc = ["tc"]
+        self.sh("isp", tc + ["qdisc", "replace", "dev", dev, "root", "handle",
+                             "1:", "htb", "default", "10"])
+        for classid, parent in (("1:1", "1:"), ("1:10", "1:1")):
+            self.sh("isp", tc + ["class", "add", "dev", dev, "parent", parent,
+                                 "classid", classid, "htb", "rate", str(rate),
+                                 "ceil", str(rate), "quantum", str(MTU_FRAME)])
+        self.sh("isp", tc + ["qdisc", "add", "dev", dev, "parent", "1:10",
+                             "handle", "10:", "bfifo", "limit",
+                             str(self._qlimit(rate))])
+
+    def _set_link_rate(self, direction, rate):
+        dev = self._shaper_dev(direction)
+        for classid, parent in (("1:1", "1:"), ("1:10", "1:1")):
+            self.sh("isp", ["tc", "class", "change", "dev", dev, "parent",
+                            parent, "classid", classid, "htb", "rate",
+                            str(rate), "ceil", str(rate), "quantum",
+                            str(MTU_FRAME)])
+        self.sh("isp", ["tc", "qdisc", "change", "dev", dev, "parent", "1:10",
+                        "handle", "10:", "bfifo", "limit",
+                        str(self._qlimit(rate))])
+
+    def _u32_matches(self, th, fam):
+        """u32 match args for throttle th, IP family fam (4 or 6)."""
+        down = th["direction"] == "down"  # remote is the source on downlink
+        tgt = th["target"]
+        m = []
+        ip = "ip" if fam == 4 else "ip6"
+        if "remote" in tgt:
+            plen = 32 if fam == 4 else 128
+            m += ["match", ip, "src" if down else "dst",
+                  "%s/%d" % (tgt["remote"], plen)]
+        if "proto" in tgt:
+            m += ["match", ip, "protocol",
+                  "6" if tgt["proto"] == "tcp" else "17", "0xff"]
+        if "remote_port" in tgt:
+            m += ["match", ip, "sport" if down else "dport",
+                  str(tgt["remote_port"]), "0xffff"]
+        return m
+
+    def _throttle_start(self, th):
+        d = th["direction"]
+        dev = self._shaper_dev(d)
+        rate = th["rate_bps"]
+        if th["scope"] == "link":
+            self._set_link_rate(d, rate)
+            how = "root class 1:1 rate -> %d" % rate
+        else:
+            minor = 100 + th["seq"]
+            th["classid"] = "1:%d" % minor
+            burst = []
+            if th["burst_bytes"]:
+                burst = ["burst", str(th["burst_bytes"]),
+                         "cburst", str(th["burst_bytes"])]
+            self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
+                            "classid", th["classid"], "htb", "rate", str(rate),
+                            "ceil", str(rate), "quantum", str(MTU_FRAME)] + burst)
+            self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
+                            th["classid"], "handle", "%d:" % minor, "bfifo",
+                            "limit", str(self._qlimit(rate, th["queue_bytes"]))])
+            fams = ([family(th["target"]["remote"])] if "remote" in th["target"]
+                    else [4, 6])
+            th["filters"] = []
+            # The filters go in last: one command each, the last one's return
+            # is the moment the throttle is in force.
+            for fam in fams:
+                prio = 2 * minor + (fam == 6)
+                proto = "ip" if fam == 4 else "ipv6"
+                self.sh("isp", ["tc", "filter", "add", "dev", dev, "parent",
+                                "1:", "protocol", proto, "prio", str(prio),
+                                "u32"] + self._u32_matches(th, fam) +
+                        ["flowid", th["classid"]])
+                th["filters"].append((proto, prio))
+            how = "class %s via u32" % th["classid"]
+        self._record("throttle", "start", id=th["id"], direction=d,
+                     scope=th["scope"], target=th["target"] or None,
+                     rate_bps=rate, burst_bytes=th["burst_bytes"],
+                     mechanism="tc htb on isp egress %s, %s" % (dev, how))
+        self._say("throttle %s start %s %s %s -> %s" %
+                  (th["id"], d, th["scope"], json.dumps(th["target"]),
+                   fmt_rate(rate)))
+
+    def _throttle_end(self, th):
+        d = th["direction"]
+        dev = self._shaper_dev(d)
+        if th["scope"] == "link":
+            self._set_link_rate(d, self.plan[d])
+        else:
+            for proto, prio in th["filters"]:
+                self.sh("isp", ["tc", "filter", "del", "dev", dev, "parent",
+                                "1:", "protocol", proto, "prio", str(prio)])
+        # Recorded when the traffic stopped being classified into the throttle.
+        self._record("throttle", "end", id=th["id"], direction=d,
+                     scope=th["scope"], target=th["target"] or None,
+                     rate_bps=th["rate_bps"])
+        if th["scope"] != "link":
+            # Tidy up: the class is now unreferenced (its queue drains first).
+            self.sh("isp", ["tc", "class", "del", "dev", dev, "classid",
+                            th["classid"]], check=False)
+        self._say("throttle %s end" % th["id"])
+
+    def _outage_start(self):
+        self.sh("isp", ["ip", "link", "set", DEV_ISP_NET, "down"])
+        self._record("outage", "start", scope="link",
+                     mechanism="ip link set %s down (isp ns, toward internet)"
+                     % DEV_ISP_NET)
+        self._say("outage start: isp %s down" % DEV_ISP_NET)
+
+    def _outage_end(self):
+        self.sh("isp", ["ip", "link", "set", DEV_ISP_NET, "up"])
+        self._record("outage", "end", scope="link",
+                     mechanism="ip link set %s up" % DEV_ISP_NET)
+        # Connected routes come back with the link; defaults may not.
+        self._apply_routes(check=False)
+        self._say("outage end: isp %s up, routes re-applied" % DEV_ISP_NET)
+
+    # -- the run --
+
+    def execute(self):
+        if self.duration is None:
+            raise LabError("scenario did not call lab.end(t)")
+        self.setup()
+        self._start_servers()
+        self.t0_mono = time.monotonic()
+        self.t0_wall = time.time()
+        self._start_capture()
+        self._say("capture on office %s -> %s" % (DEV_OFFICE, self.pcap))
+        for t, _, _, fn in sorted(self.events, key=lambda e: (e[0], e[1])):
+            self._sleep_until(t)
+            fn()
+        self._sleep_until(self.duration - 1.5)
+        # Flows should have finished by themselves; give them a moment.
+        deadline = time.monotonic() + 8
+        while any(p["exit_ts"] is None for p in self.procs
+                  if p["kind"] == "flow") and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.05)
+        for p in self.procs:
+            if p["kind"] == "flow" and p["exit_ts"] is None:
+                self._say("flow %s still running at the end: stopping it" %
+                          p["flow"]["id"])
+                self._stop(p)
+        for pr in self.probes:
+            if pr["end"] is None:
+                self._stop_probe(pr)
+        self._sleep_until(self.duration)
+        self._stop_capture()
+        self._say("capture stopped: %s" % json.dumps(self.capture_stats))
+
+    def truth(self, complete, error=None):
+        def clean_probe(pr):
+            return {k: v for k, v in pr.items() if k != "proc"}
+        return {
+            "version": 1,
+            "scenario": self.name,
+            "capture": os.path.basename(self.pcap),
+            "complete": complete,
+            "error": error,
+            "seed": self.seed,
+            "start_ts": round(self.t0_wall, 6) if self.t0_wall else None,
+            "end_ts": round(time.time(), 6),
+            "vantage": "office uplink (office side of the office<->isp link), "
+                       "tcpdump -s 128: downloads are seen after the ISP's "
+                       "shaper, uploads before it",
+            "local_networks": OFFICE_NETS,
+            "plan_bps": dict(self.plan),
+            "topology": {
+                "office": [OFFICE4, OFFICE6],
+                "isp_router": [ISP_OFFICE4, ISP_OFFICE6, ISP_NET4, ISP_NET6],
+                "servers": SERVERS4 + SERVERS6,
+            },
+            "actions": self.actions,
+            "flows": self.flows,
+            "probes": [clean_probe(p) for p in self.probes],
+            "notes": [
+                "ts are epoch seconds taken right after the tc/ip command "
+                "returned; t_rel = ts - start_ts (start_ts: capture started)",
+                "each iperf3 flow also has a control connection from an "
+                "ephemeral office port to the same remote_port",
+                "flow rate_bps is iperf3's payload rate (-b); iperf3 catches up "
+                "after a stall (its limiter targets the average since start)",
+            ],
+            "capture_stats": self.capture_stats,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Namespace housekeeping (also used by `cleanup`).
+
+def list_netns():
+    out = run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+def kill_ns_pids(ns):
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        out = run(["ip", "netns", "pids", ns], check=False)
+        pids = [int(x) for x in out.split() if x.isdigit()]
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+
+
+def pid_is_lab(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return b"lab.py" in f.read()
+    except OSError:
+        return False
+
+
+def cmd_cleanup(args):
+    removed = 0
+    for ns in list_netns():
+        m = NS_RE.match(ns)
+        if not m:
+            continue
+        owner = int(m.group(1))
+        if (owner != os.getpid() and pid_is_lab(owner) and not args.force):
+            log("skip %s: its run (pid %d) is still alive (use --force)" %
+                (ns, owner))
+            continue
+        kill_ns_pids(ns)
+        run(["ip", "netns", "del", ns], check=False)
+        log("removed namespace %s (and its veths, qdiscs, processes)" % ns)
+        removed += 1
+    log("cleanup: %d namespace(s) removed" % removed)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Scenarios.  Each is a small function that schedules things on the lab.
+# Times are seconds after the capture starts.
+
+SCENARIOS = {}
+DEMO_PORTS = (5201, 5202, 5203)
+
+
+def scenario(name, help):
+    def deco(fn):
+        SCENARIOS[name] = (fn, help)
+        return fn
+    return deco
+
+
+def three_downloads(lab, server, end, rate=1_000_000, start=1.0):
+    return [lab.download(server, port, rate, start, end) for port in DEMO_PORTS]
+
+
+@scenario("demo", "3 TCP downloads @1 Mbit/s in a 20 Mbit/s plan; port 5202 "
+                  "throttled to 250 kbit/s t=20..45; outage t=55..65; 88 s")
+def sc_demo(lab):
+    lab.probe(SERVER4)
+    three_downloads(lab, SERVER4, end=85)
+    lab.throttle(lab.jitter(20), lab.jitter(45), 250_000, direction="down",
+                 remote=SERVER4, remote_port=5202, proto="tcp")
+    lab.outage(lab.jitter(55), 10)
+    lab.end(88)
+
+
+@scenario("control", "same 3 downloads and probe, no intervention; 60 s")
+def sc_control(lab):
+    lab.probe(SERVER4)
+    three_downloads(lab, SERVER4, end=57)
+    lab.end(60)
+
+
+@scenario("throttle_v6", "demo's throttle over IPv6 (5202 -> 250 kbit/s "
+                         "t=20..45), no outage; 60 s")
+def sc_throttle_v6(lab):
+    lab.probe(SERVER6)
+    three_downloads(lab, SERVER6, end=57)
+    lab.throttle(lab.jitter(20), lab.jitter(45), 250_000, direction="down",
+                 remote=SERVER6, remote_port=5202, proto="tcp")
+    lab.end(60)
+
+
+def cmd_list(args):
+    for name, (_, help) in SCENARIOS.items():
+        log("%-12s %s" % (name, help))
+    return 0
+
+
+def cmd_run(args):
+    if os.geteuid() != 0:
+        log("lab.py run needs root (network namespaces, tc)")
+        return 2
+    missing = [t for t in REQUIRED_TOOLS if not shutil.which(t)]
+    if missing:
+        log("missing tools: %s (apt-get install iproute2 iperf3 tcpdump "
+            "ethtool iputils-ping)" % " ".join(missing))
+        return 2
+    if args.scenario not in SCENARIOS:
+        log("unknown scenario %r; try `lab.py list`" % args.scenario)
+        return 2
+    lab = Lab(args.scenario, args.out, seed=args.seed)
+    SCENARIOS[args.scenario][0](lab)
+
+    def on_signal(signum, frame):
+        # Only the first signal interrupts; later ones must not break cleanup.
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, lambda *a: log("cleaning up, please wait"))
+        raise Interrupted(signal.Signals(signum).name)
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    log("lab %s: scenario %s, namespaces %s" %
+        (lab.prefix, lab.name, ", ".join(lab.ns.values())))
+    rc, error = 0, None
+    try:
+        lab.execute()
+    except Interrupted as e:
+        rc, error = 130, "interrupted by %s" % e
+    except Exception as e:
+        rc, error = 1, "%s: %s" % (type(e).__name__, e)
+    finally:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, lambda *a: log("cleaning up, please wait"))
+        errors = lab.teardown()
+        if lab.t0_wall is not None:
+            with open(lab.truth_path, "w") as f:
+                json.dump(lab.truth(rc == 0, error), f, indent=2)
+                f.write("\n")
+        for e in errors:
+            log("teardown: %s" % e)
+    if error:
+        log("FAILED: %s" % error)
+        return rc
+    size = os.path.getsize(lab.pcap)
+    log("wrote %s (%.2f MB, %s packets) and %s" %
+        (lab.pcap, size / 1e6, lab.capture_stats.get("captured", "?"),
+         lab.truth_path))
+    return 1 if errors else 0
+
+
+# ---------------------------------------------------------------------------
+# A tiny pcap reader for `rates` and `verify` (classic pcap, Ethernet/SLL/raw).
+
+def read_pcap(path):
+    """Yields (ts, wire_len, src, dst, proto, sport, dport) per IP packet."""
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        magic = hdr[:4]
+        if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+            e = "<"
+        elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+            e = ">"
+        else:
+            raise LabError("%s: not a classic pcap file" % path)
+        nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+        linktype = struct.unpack(e + "I", hdr[20:24])[0] & 0x0FFFFFFF
+        div = 1e9 if nano else 1e6
+        while True:
+            rh = f.read(16)
+            if len(rh) < 16:
+                return
+            sec, frac, incl, orig = struct.unpack(e + "IIII", rh)
+            data = f.read(incl)
+            ts = sec + frac / div
+            if linktype == 1:  # Ethernet
+                off, et = 14, struct.unpack("!H", data[12:14])[0]
+                while et in (0x8100, 0x88A8) and len(data) >= off + 4:
+                    et = struct.unpack("!H", data[off + 2:off + 4])[0]
+                    off += 4
+            elif linktype == 113:  # Linux SLL
+                off, et = 16, struct.unpack("!H", data[14:16])[0]
+            elif linktype == 276:  # Linux SLL2
+                off, et = 20, struct.unpack("!H", data[0:2])[0]
+            elif linktype in (101, 12, 14):  # raw IP
+                off = 0
+                et = 0x0800 if data and data[0] >> 4 == 4 else 0x86DD
+            else:
+                raise LabError("unsupported linktype %d" % linktype)
+            ip = data[off:]
+            if et == 0x0800 and len(ip) >= 20:
+                ihl = (ip[0] & 15) * 4
+                proto = ip[9]
+                src = str(ipaddress.IPv4Address(ip[12:16]))
+                dst = str(ipaddress.IPv4Address(ip[16:20]))
+                l4 = ip[ihl:]
+            elif et == 0x86DD and len(ip) >= 40:
+                proto = ip[6]
+                src = str(ipaddress.IPv6Address(ip[8:24]))
+                dst = str(ipaddress.IPv6Address(ip[24:40]))
+                l4 = ip[40:]
+            else:
+                continue
+            sport = dport = None
+            if proto in (6, 17) and len(l4) >= 4:
+                sport, dport = struct.unpack("!HH", l4[:4])
+            yield ts, orig, src, dst, proto, sport, dport
+
+
+def flow_bins(pcap, flows, binw, t0):
+    """bytes per bin per flow id (both directions), plus 'other'."""
+    keys = {}
+    for fl in flows:
+        p = 6 if fl["proto"] == "tcp" else 17
+        keys[(p, fl["local"], fl["local_port"], fl["remote"],
+              fl["remote_port"])] = fl["id"]
+    bins = {}
+    first = None
+    for ts, wlen, src, dst, proto, sport, dport in read_pcap(pcap):
+        if first is None:
+            first = ts
+        fid = keys.get((proto, dst, dport, src, sport)) or \
+            keys.get((proto, src, sport, dst, dport))
+        if fid is None:
+            fid = "other"
+        i = int((ts - (t0 if t0 is not None else first)) // binw)
+        bins.setdefault(fid, {}).setdefault(i, 0)
+        bins[fid][i] += wlen
+    return bins, first
+
+
+def cmd_rates(args):
+    truth = None
+    if args.truth:
+        with open(args.truth) as f:
+            truth = json.load(f)
+    flows = truth["flows"] if truth else []
+    t0 = truth["start_ts"] if truth else None
+    if not flows:  # no truth: group by remote endpoint on the 5201-5203 style
+        flows = []
+    bins, first = flow_bins(args.pcap, flows, args.bin, t0)
+    ids = [fl["id"] for fl in flows] + ["other"]
+    names = {fl["id"]: "%s:%d" % (fl["remote"], fl["remote_port"])
+             for fl in flows}
+    names["other"] = "other"
+    marks = {}
+    if truth:
+        for a in truth["actions"]:
+            i = int((a["ts"] - t0) // args.bin)
+            marks[i] = marks.get(i, "") + " %s-%s" % (a["kind"], a["state"])
+    last = max((max(b) for b in bins.values() if b), default=-1)
+    print("t(s)  " + "".join("%14s" % names[i][-14:] for i in ids) +
+          "   (kbit/s, L2 wire bytes incl. both directions)")
+    for i in range(0, last + 1):
+        row = "".join("%14.0f" % (bins.get(fid, {}).get(i, 0) * 8 / args.bin /
+                                  1e3) for fid in ids)
+        print("%5g %s%s" % (i * args.bin, row, marks.get(i, "")))
+    return 0
+
+
+def cmd_verify(args):
+    """Checks a capture against its truth: throttled rate, others, outage."""
+    with open(args.truth) as f:
+        truth = json.load(f)
+    pcap = os.path.join(os.path.dirname(os.path.abspath(args.truth)),
+                        truth["capture"])
+    t0 = truth["start_ts"]
+    bins, _ = flow_bins(pcap, truth["flows"], 1.0, t0)
+    ok = True
+
+    def mean_kbps(fid, a, b):
+        i0, i1 = int(a - t0), int(b - t0)
+        n = max(1, i1 - i0)
+        return sum(bins.get(fid, {}).get(i, 0) for i in range(i0, i1)) * 8 / n / 1e3
+
+    acts = truth["actions"]
+    for a in acts:
+        if a["kind"] != "throttle" or a["state"] != "start":
+            continue
+        end = next(x for x in acts if x["kind"] == "throttle" and
+                   x["state"] == "end" and x.get("id") == a.get("id"))
+        lo, hi = a["ts"] + 5, end["ts"]  # skip the queue/backlog transient
+        tgt = a.get("target", {})
+        for fl in truth["flows"]:
+            hit = (fl["direction"] == a["direction"] and
+                   tgt.get("remote", fl["remote"]) == fl["remote"] and
+                   tgt.get("remote_port", fl["remote_port"]) == fl["remote_port"])
+            k = mean_kbps(fl["id"], lo, hi)
+            want = (min(a["rate_bps"], fl["rate_bps"]) if hit
+                    else fl["rate_bps"]) / 1e3
+            good = 0.8 * want <= k <= 1.25 * want
+            ok &= good
+            print("%s throttle %s t=%.0f..%.0f: flow %s %s:%d %.0f kbit/s "
+                  "(expect ~%.0f, %s)" % ("PASS" if good else "FAIL", a["id"],
+                                          lo - t0, hi - t0, fl["id"],
+                                          fl["remote"], fl["remote_port"], k,
+                                          want, "throttled" if hit else "not"))
+    for a in acts:
+        if a["kind"] != "outage" or a["state"] != "start":
+            continue
+        end = next(x for x in acts if x["kind"] == "outage" and
+                   x["ts"] > a["ts"] and x["state"] == "end")
+        for fl in truth["flows"]:
+            k = mean_kbps(fl["id"], a["ts"] + 1, end["ts"])
+            good = k < 5
+            ok &= good
+            print("%s outage t=%.0f..%.0f: flow %s %.1f kbit/s (expect ~0)" %
+                  ("PASS" if good else "FAIL", a["ts"] - t0, end["ts"] - t0,
+                   fl["id"], k))
+            k2 = mean_kbps(fl["id"], end["ts"] + 10, fl["end"] - 1)
+            good = k2 > 0.5 * fl["rate_bps"] / 1e3
+            ok &= good
+            print("%s after outage: flow %s resumed at %.0f kbit/s" %
+                  ("PASS" if good else "FAIL", fl["id"], k2))
+    for fl in truth["flows"]:
+        good = fl.get("exit_code") == 0
+        ok &= good
+        print("%s flow %s exit code %s" % ("PASS" if good else "FAIL",
+                                           fl["id"], fl.get("exit_code")))
+    print("OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="lab.py", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list scenarios")
+    p = sub.add_parser("run", help="run a scenario")
+    p.add_argument("scenario")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--seed", type=int, default=None,
+                   help="jitter action times by up to +-1 s with this seed")
+    p = sub.add_parser("cleanup", help="remove leftovers of lab runs (tw<pid>-*)")
+    p.add_argument("--force", action="store_true",
+                   help="also remove namespaces of runs that are still alive")
+    p = sub.add_parser("rates", help="per-bin rate per flow of a capture")
+    p.add_argument("pcap")
+    p.add_argument("--truth", help="truth JSON (names flows, marks actions)")
+    p.add_argument("--bin", type=float, default=1.0)
+    p = sub.add_parser("verify", help="check a capture against its truth")
+    p.add_argument("truth")
+    args = ap.parse_args(argv)
+    try:
+        return {"list": cmd_list, "run": cmd_run, "cleanup": cmd_cleanup,
+                "rates": cmd_rates, "verify": cmd_verify}[args.cmd](args)
+    except LabError as e:
+        log("error: %s" % e)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

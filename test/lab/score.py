@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""Scores throttlewatch events against a lab capture's ground truth.
+
+  score.py --truth T.json --events E.jsonl [--check]
+  score.py --truth T.json --pcap P.pcap --throttlewatch BIN [--check] [-- extra replay args]
+
+Matches each true throttle (by direction and target: remote port, remote server, or the whole
+link) and each outage with the events, within a window, and prints per-action errors: onset
+(event ts - truth ts), end error, rate error (rate_after_bps vs the shaped rate), and whether
+targeted/scope/direction are right. Every event that matches nothing is a false positive.
+
+With --check it exits 1 when the demo acceptance criteria fail: every action found, onset and
+end within --max-onset seconds, rates within --max-rate-err, right flow and direction, no
+false positives. Python 3 standard library only.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+WINDOW_S = 10.0  # an event further than this from the truth does not match it
+
+
+def load_events(path):
+    events = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise SystemExit("%s:%d: not JSON: %s" % (path, n, e))
+    return events
+
+
+def targets_match(ev, action):
+    """Does a throttle event concern the traffic the truth action throttled?"""
+    tgt = action.get("target") or {}
+    scope = action.get("scope", "flow")
+    if scope == "link":
+        return True
+    if ev.get("scope") == "link":
+        return False
+    flow = ev.get("flow") or {}
+    if "remote" in tgt and flow.get("remote") != tgt["remote"] and \
+            ev.get("remote") != tgt["remote"]:
+        return False
+    if "remote_port" in tgt and flow.get("remote_port") != tgt["remote_port"]:
+        return False
+    if "proto" in tgt and flow and flow.get("proto") != tgt["proto"]:
+        return False
+    return True
+
+
+def pair_actions(actions, kind):
+    """[(start, end or None)] for the truth actions of one kind, in time order."""
+    starts = [a for a in actions if a["kind"] == kind and a["state"] == "start"]
+    ends = [a for a in actions if a["kind"] == kind and a["state"] == "end"]
+    out = []
+    for s in sorted(starts, key=lambda a: a["ts"]):
+        if "id" in s:
+            e = next((x for x in ends if x.get("id") == s["id"]), None)
+        else:
+            e = next((x for x in sorted(ends, key=lambda a: a["ts"]) if x["ts"] > s["ts"]), None)
+        out.append((s, e))
+    return out
+
+
+def score(truth, events):
+    rows, problems = [], []
+    used = set()  # indices of start events that matched a truth action
+    starts = [(i, e) for i, e in enumerate(events) if e.get("state") == "start"]
+    ends = {e.get("id"): e for e in events if e.get("state") == "end"}
+
+    for kind in ("throttle", "outage"):
+        for s, e in pair_actions(truth["actions"], kind):
+            cands = []
+            for i, ev in starts:
+                if ev.get("kind") != kind or abs(ev["ts"] - s["ts"]) > WINDOW_S:
+                    continue
+                if kind == "throttle" and (ev.get("direction") != s.get("direction", "down") or
+                                           not targets_match(ev, s)):
+                    continue
+                cands.append((abs(ev["ts"] - s["ts"]), i, ev))
+            row = {"kind": kind, "truth_ts": s["ts"], "scope": s.get("scope", "link"),
+                   "direction": s.get("direction"), "target": s.get("target"),
+                   "found": bool(cands)}
+            if not cands:
+                problems.append("%s at %.1f (%s) not found" % (kind, s["t_rel"] if "t_rel" in s
+                                                                else s["ts"], s.get("target")))
+                rows.append(row)
+                continue
+            cands.sort(key=lambda c: c[0])
+            # A link or server throttle may be reported once per affected flow: all match.
+            matched = cands if kind == "throttle" and s.get("scope") != "flow" else cands[:1]
+            for _, i, _ in matched:
+                used.add(i)
+            ev = cands[0][2]
+            row["onset_err"] = ev["ts"] - s["ts"]
+            row["detect_delay"] = ev.get("detected_at", ev["ts"]) - s["ts"]
+            if kind == "throttle":
+                want_rate = s.get("rate_bps")
+                if want_rate:
+                    row["rate_err"] = (ev.get("rate_after_bps", 0) - want_rate) / want_rate
+                want_targeted = s.get("scope", "flow") != "link"
+                row["targeted_ok"] = ev.get("targeted") == want_targeted
+                row["direction_ok"] = ev.get("direction") == s.get("direction", "down")
+            end_ev = ends.get(ev.get("id"))
+            if e is not None:
+                row["end_err"] = (end_ev["ts"] - e["ts"]) if end_ev else None
+            rows.append(row)
+    false_pos = [events[i] for i, _ in starts if i not in used]
+    return rows, false_pos, problems
+
+
+def fmt(v, spec="%+.2f"):
+    return "-" if v is None else spec % v
+
+
+def print_table(name, rows, false_pos, out=sys.stdout):
+    print("scenario %s" % name, file=out)
+    print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %s" % (
+        "kind", "scope", "target", "found", "onset_s", "delay_s", "end_s", "rate", "targeted"),
+        file=out)
+    for r in rows:
+        tgt = r.get("target") or {}
+        tgt_s = ",".join("%s" % v for v in tgt.values()) or "link"
+        print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %s" % (
+            r["kind"], r["scope"], tgt_s[:28], "yes" if r["found"] else "NO",
+            fmt(r.get("onset_err")), fmt(r.get("detect_delay")), fmt(r.get("end_err")),
+            fmt(r.get("rate_err"), "%+.3f"),
+            {True: "ok", False: "WRONG", None: "-"}[r.get("targeted_ok")]), file=out)
+    for ev in false_pos:
+        flow = ev.get("flow") or {}
+        print("  FALSE POSITIVE: %s %s %s at %s flow %s:%s" % (
+            ev.get("kind"), ev.get("state"), ev.get("direction"), ev.get("time"),
+            flow.get("remote"), flow.get("remote_port")), file=out)
+
+
+def check(rows, false_pos, problems, max_onset, max_rate_err):
+    fails = list(problems)
+    for r in rows:
+        if not r["found"]:
+            continue
+        what = "%s %s" % (r["kind"], r.get("target") or "")
+        if abs(r["onset_err"]) > max_onset:
+            fails.append("%s: onset off by %.2f s" % (what, r["onset_err"]))
+        if "end_err" in r and (r["end_err"] is None or abs(r["end_err"]) > max_onset):
+            fails.append("%s: end %s" % (what, "missing" if r["end_err"] is None
+                                         else "off by %.2f s" % r["end_err"]))
+        if "rate_err" in r and abs(r["rate_err"]) > max_rate_err:
+            fails.append("%s: rate off by %.1f%%" % (what, 100 * r["rate_err"]))
+        if r.get("targeted_ok") is False:
+            fails.append("%s: targeted is wrong" % what)
+        if r.get("direction_ok") is False:
+            fails.append("%s: direction is wrong" % what)
+    for ev in false_pos:
+        fails.append("false positive: %s %s at %s" % (ev.get("kind"), ev.get("state"),
+                                                      ev.get("time")))
+    return fails
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--truth", required=True)
+    ap.add_argument("--events")
+    ap.add_argument("--pcap", help="replay this capture (default: the truth's capture file)")
+    ap.add_argument("--throttlewatch", help="the throttlewatch binary to replay with")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--max-onset", type=float, default=2.0)
+    ap.add_argument("--max-rate-err", type=float, default=0.15)
+    ap.add_argument("replay_args", nargs="*")
+    a = ap.parse_args()
+
+    with open(a.truth) as f:
+        truth = json.load(f)
+    events_path = a.events
+    tmp = None
+    if events_path is None:
+        if not a.throttlewatch:
+            ap.error("give --events, or --throttlewatch to replay the capture")
+        pcap = a.pcap or os.path.join(os.path.dirname(os.path.abspath(a.truth)),
+                                      truth["capture"])
+        tmp = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False)
+        tmp.close()
+        events_path = tmp.name
+        cmd = [a.throttlewatch, "replay", "--events", events_path] + a.replay_args + [pcap]
+        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+        sys.stderr.write(r.stderr)
+        if r.returncode != 0:
+            raise SystemExit("replay failed (%d): %s" % (r.returncode, " ".join(cmd)))
+    try:
+        events = load_events(events_path)
+    finally:
+        if tmp is not None:
+            os.unlink(tmp.name)
+    rows, false_pos, problems = score(truth, events)
+    print_table(truth.get("scenario", a.truth), rows, false_pos)
+    if a.check:
+        fails = check(rows, false_pos, problems, a.max_onset, a.max_rate_err)
+        if fails:
+            print("FAILED:\n  " + "\n  ".join(fails))
+            return 1
+        print("OK: every action found within %.1f s, rates within %.0f%%, no false positives" %
+              (a.max_onset, 100 * a.max_rate_err))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
