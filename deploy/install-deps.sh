@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what throttlewatch needs from Debian's archive (Debian 12 or later).
+#   deploy/install-deps.sh          build dependencies: compiler, CMake, libraries
+#   deploy/install-deps.sh --test   also what the tests and the network lab use
+# Runs non-interactively; needs root (uses sudo when not root). Idempotent: packages already
+# installed are not fetched again, and the package lists are refreshed only when needed.
+set -euo pipefail
+
+build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
+       prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev)
+test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps)
+
+want=("${build[@]}")
+case "${1:-}" in
+  --test) want+=("${test[@]}") ;;
+  "") ;;
+  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
