@@ -26,13 +26,13 @@ Binner::Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink)
   scratch_.reserve(table_.capacity());
 }
 
-void Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
+BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
   ++stats_.packets;
   const bool src_local = local_.Contains(p.src);
   const bool dst_local = local_.Contains(p.dst);
   if (src_local == dst_local) {
     ++(src_local ? stats_.local_to_local : stats_.not_local);
-    return;
+    return {};
   }
   AdvanceTo(ts_ns);
   const Direction d = src_local ? kUp : kDown;
@@ -52,6 +52,7 @@ void Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) 
   ++b.packets;
   if (p.payload_len > 0) ++b.data_packets;
 
+  uint32_t retrans = 0;
   if (p.ip_proto == 6) {
     const uint8_t fl = p.tcp_flags;
     if (fl & kTcpSyn) {
@@ -62,7 +63,8 @@ void Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) 
         f.synack_ns = ts_ns;
       }
     } else {
-      b.retrans_bytes += f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
+      retrans = f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
+      b.retrans_bytes += retrans;
       if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0) {
         f.bin.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
       }
@@ -86,6 +88,7 @@ void Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) 
     if (link_.first_ns[d] == 0) link_.first_ns[d] = ts_ns;
     link_.last_ns[d] = std::max(link_.last_ns[d], ts_ns);
   }
+  return {&f.bin.info, d, retrans};
 }
 
 Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bool src_local,

@@ -31,6 +31,16 @@ struct BinnerStats {
   uint64_t gaps_skipped = 0;      // capture gaps longer than max_empty_bins
 };
 
+// What OnPacket() did with a packet, for per-packet analyses that run beside the binning
+// (e.g. per-flow TCP dynamics). `info` is null when the packet was not binned (no local
+// endpoint, or both local); otherwise it points into the flow table and stays valid until the
+// next OnPacket() or Finish().
+struct BinnedPacket {
+  const FlowInfo* info = nullptr;
+  Direction dir = kUp;
+  uint32_t retrans_bytes = 0;  // payload bytes of this packet that repeat sequence space
+};
+
 // Turns decoded packets into per-flow and link bins. Packet time drives everything: a bin is
 // closed (BinSink::OnBin) when the first packet of a later bin arrives, and at Finish(). Flows
 // are bidirectional; direction comes from `local`. The flow table is reserved at construction;
@@ -40,7 +50,7 @@ class Binner {
   Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink);
 
   // One decoded packet (Decode() returned kOk) captured at ts_ns with wire length wire_len.
-  void OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p);
+  BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p);
   // Closes the open bin and ends every flow. Further packets start afresh.
   void Finish();
 

@@ -81,7 +81,11 @@ TEST(BinnerTest, RetransmissionsAndZeroWindow) {
   Binner b({}, Local(), &sink);
   b.OnPacket(kT0, 1500, Tcp(false, 40000, 1000, 1448, kTcpAck));
   b.OnPacket(kT0 + 1, 1500, Tcp(false, 40000, 2448, 1448, kTcpAck));
-  b.OnPacket(kT0 + 2, 1500, Tcp(false, 40000, 1000, 1448, kTcpAck));  // retransmission
+  const BinnedPacket bp = b.OnPacket(kT0 + 2, 1500, Tcp(false, 40000, 1000, 1448, kTcpAck));
+  ASSERT_NE(bp.info, nullptr);
+  EXPECT_EQ(bp.info->local_port(), 40000);
+  EXPECT_EQ(bp.dir, kDown);
+  EXPECT_EQ(bp.retrans_bytes, 1448u);  // a retransmission
   b.OnPacket(kT0 + 3, 52, Tcp(true, 40000, 1, 0, kTcpAck, /*window=*/0));
   b.Finish();
   const FlowBin& f = sink.bins.at(0).flows.at(0);
@@ -113,7 +117,7 @@ TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
 TEST(BinnerTest, NonLocalTrafficIsCountedNotBinned) {
   RecordingSink sink;
   Binner b({}, LocalNetworks({*Cidr::Parse("172.16.0.0/12")}), &sink);
-  b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));
+  EXPECT_EQ(b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn)).info, nullptr);
   b.Finish();
   EXPECT_EQ(b.stats().not_local, 1u);
   EXPECT_TRUE(sink.bins.empty());
