@@ -12,6 +12,8 @@ void Add(DirectionBin* to, const DirectionBin& from) {
   to->packets += from.packets;
   to->data_packets += from.data_packets;
   to->zero_window = to->zero_window || from.zero_window;
+  to->in_flight_max = std::max(to->in_flight_max, from.in_flight_max);
+  to->rwnd_min = std::min(to->rwnd_min, from.rwnd_min);
 }
 
 int64_t FloorTo(int64_t t, int64_t width) {
@@ -53,27 +55,7 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   if (p.payload_len > 0) ++b.data_packets;
 
   uint32_t retrans = 0;
-  if (p.ip_proto == 6) {
-    const uint8_t fl = p.tcp_flags;
-    if (fl & kTcpSyn) {
-      f.seq[d].OnSyn(p.tcp_seq);
-      if (!(fl & kTcpAck)) {
-        if (f.syn_ns == 0) f.syn_ns = ts_ns;
-      } else if (f.synack_ns == 0) {
-        f.synack_ns = ts_ns;
-      }
-    } else {
-      retrans = f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
-      b.retrans_bytes += retrans;
-      if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0) {
-        f.bin.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
-      }
-      // The sender of this packet advertises its receive window: a zero window stalls the
-      // data flowing towards it, i.e. the opposite direction.
-      if (p.tcp_window == 0 && !(fl & kTcpRst)) f.bin.dir[1 - d].zero_window = true;
-    }
-    if (fl & (kTcpFin | kTcpRst)) f.bin.closed = true;
-  }
+  if (p.ip_proto == 6) TrackTcp(ts_ns, p, d, &f, &retrans);
 
   DirectionBin& lb = link_.dir[d];
   lb.wire_bytes += wire_len;
@@ -89,6 +71,68 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
     link_.last_ns[d] = std::max(link_.last_ns[d], ts_ns);
   }
   return {&f.bin.info, d, retrans};
+}
+
+void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* fp,
+                      uint32_t* retrans) {
+  FlowState& f = *fp;
+  const uint8_t fl = p.tcp_flags;
+  const Direction other = d == kUp ? kDown : kUp;
+  if (fl & kTcpSyn) {
+    f.seq[d].OnSyn(p.tcp_seq);
+    f.wscale[d] = p.tcp_wscale;
+    if (!(fl & kTcpAck)) {
+      if (f.syn_ns == 0) f.syn_ns = ts_ns;
+    } else if (f.synack_ns == 0) {
+      f.synack_ns = ts_ns;
+    }
+  } else {
+    *retrans = f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
+    f.bin.dir[d].retrans_bytes += *retrans;
+    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0) {
+      f.bin.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
+    }
+    // The sender of this packet advertises its receive window for the data flowing towards
+    // it, i.e. the opposite direction. Scaling applies only when both SYNs carried it.
+    if (!(fl & kTcpRst)) {
+      DirectionBin& rev = f.bin.dir[other];
+      if (p.tcp_window == 0) rev.zero_window = true;
+      if (f.wscale[kUp] != 0xff && f.wscale[kDown] != 0xff) {
+        const uint32_t rwnd = uint32_t(p.tcp_window) << std::min<uint8_t>(f.wscale[d], 14);
+        rev.rwnd_min = std::min(rev.rwnd_min, rwnd);
+      }
+    }
+  }
+  if (fl & kTcpAck) {
+    // This ACK acknowledges the other direction's data: what is left is in flight.
+    f.high_ack[d] = p.tcp_ack;
+    f.ack_valid[d] = true;
+  }
+  for (Direction x : {kUp, kDown}) {
+    const Direction acker = x == kUp ? kDown : kUp;
+    if (f.seq[x].valid() && f.ack_valid[acker]) {
+      const int32_t in_flight = static_cast<int32_t>(f.seq[x].high() - f.high_ack[acker]);
+      if (in_flight > 0) {
+        f.bin.dir[x].in_flight_max = std::max(f.bin.dir[x].in_flight_max, uint32_t(in_flight));
+      }
+    }
+  }
+  int64_t rtt_ns = 0;
+  if (d == kUp) {
+    f.rtt.OnLocal(ts_ns, p.tcp_has_ts, p.tcp_ts_val, p.tcp_seq + p.payload_len, p.payload_len,
+                  *retrans > 0);
+  } else {
+    rtt_ns = f.rtt.OnRemote(ts_ns, p.tcp_has_ts, p.tcp_ts_ecr, p.tcp_ack, fl & kTcpAck);
+  }
+  if (rtt_ns > 0) {
+    RttBin& r = f.bin.rtt;
+    const float s = float(double(rtt_ns) * 1e-9);
+    r.min_s = r.samples == 0 ? s : std::min(r.min_s, s);
+    r.max_s = std::max(r.max_s, s);
+    r.sum_s += s;
+    ++r.samples;
+  }
+  if (fl & (kTcpFin | kTcpRst)) f.bin.closed = true;
 }
 
 Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bool src_local,
@@ -165,6 +209,7 @@ void Binner::CloseBin() {
     Add(&f.totals.dir[kDown], f.bin.dir[kDown]);
     f.bin.dir[kUp] = DirectionBin{};
     f.bin.dir[kDown] = DirectionBin{};
+    f.bin.rtt = RttBin{};
     f.seen_in_bin = false;
     const int64_t idle = end - f.bin.last_ns;
     if (f.bin.closed && idle > p_.closed_linger_ns) {

@@ -8,6 +8,7 @@
 #include "capture/decode.h"
 #include "capture/flow_table.h"
 #include "capture/local_networks.h"
+#include "capture/rtt_tracker.h"
 #include "capture/tcp_tracker.h"
 
 namespace tw::capture {
@@ -63,12 +64,18 @@ class Binner {
     FlowBin bin;            // info, this bin's counters, flags
     FlowTotals totals;
     TcpSequenceTracker seq[2];
+    RttTracker rtt;
+    uint32_t high_ack[2] = {0, 0};  // highest ACK sent by each direction's sender
+    bool ack_valid[2] = {false, false};
+    uint8_t wscale[2] = {0xff, 0xff};  // window scale announced by each direction's sender
     int64_t syn_ns = 0, synack_ns = 0;
     uint64_t packets_total = 0;
     bool seen_in_bin = false;
   };
   using Table = FlowTable<FlowState>;
 
+  void TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* f,
+                uint32_t* retrans);
   void AdvanceTo(int64_t ts_ns);
   void CloseBin();
   void EndFlow(size_t pos, FlowEnd why);

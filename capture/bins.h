@@ -20,6 +20,17 @@ struct DirectionBin {
   uint32_t packets = 0;
   uint32_t data_packets = 0;   // packets with payload
   bool zero_window = false;    // the receiver of this direction advertised a zero window
+  // TCP, flows only: the most bytes in flight (sent, not yet acknowledged, as seen here) and
+  // the smallest receive window the receiver advertised, scaled (UINT32_MAX = unknown).
+  uint32_t in_flight_max = 0;
+  uint32_t rwnd_min = UINT32_MAX;
+};
+
+// Passive RTT samples towards the remote side (see rtt_tracker.h) during one bin.
+struct RttBin {
+  uint32_t samples = 0;
+  float sum_s = 0, min_s = 0, max_s = 0;
+  double mean_s() const { return samples > 0 ? double(sum_s) / samples : 0; }
 };
 
 // The stable description of a flow, fixed when it is first seen.
@@ -43,6 +54,7 @@ struct FlowBin {
   DirectionBin dir[2];       // indexed by Direction
   int64_t last_ns = 0;       // last packet of the flow so far (any bin)
   double handshake_rtt_s = -1;  // SYN -> ACK of the handshake at the capture point; -1 if none
+  RttBin rtt;                // RTT samples of this bin
   bool closed = false;       // FIN or RST seen
 };
 

@@ -16,6 +16,9 @@ class TcpSequenceTracker {
   // A segment with `len` payload bytes starting at `seq`. Returns the bytes of it that were
   // already covered (0..len).
   uint32_t OnSegment(uint32_t seq, uint32_t len);
+  // One past the highest sequence number seen; meaningful when valid().
+  uint32_t high() const { return high_; }
+  bool valid() const { return valid_; }
 
  private:
   uint32_t high_ = 0;  // one past the highest sequence number seen

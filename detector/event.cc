@@ -17,6 +17,15 @@ const char* ScopeName(EventScope s) {
   return "link";
 }
 const char* DirectionName(capture::Direction d) { return d == capture::kUp ? "up" : "down"; }
+const char* MechanismName(Mechanism m) {
+  switch (m) {
+    case Mechanism::kShaping: return "shaping";
+    case Mechanism::kPolicing: return "policing";
+    case Mechanism::kUnknown: return "unknown";
+    case Mechanism::kNone: break;
+  }
+  return "none";
+}
 
 std::string IsoTime(double epoch_s) {
   double whole = std::floor(epoch_s);
@@ -81,11 +90,17 @@ std::string EventToJson(const Event& e) {
     AppendNum(&s, "remote_port", e.flow.remote_port());
     s += '}';
   }
+  if (e.has_remote) {
+    AppendStr(&s, "remote", e.remote.ToString());
+    AppendNum(&s, "flows", e.flows);
+  }
   AppendNum(&s, "rate_before_bps", e.rate_before_bps);
   AppendNum(&s, "rate_after_bps", e.rate_after_bps);
   s += ",\"targeted\":";
   s += e.targeted ? "true" : "false";
   AppendNum(&s, "confidence", e.confidence, "%.2f");
+  if (e.mechanism != Mechanism::kNone) AppendStr(&s, "mechanism", MechanismName(e.mechanism));
+  if (e.burst_bytes >= 0) AppendNum(&s, "burst_bytes", e.burst_bytes);
   if (e.duration_s >= 0) AppendNum(&s, "duration_s", e.duration_s, "%.3f");
   if (!e.reason.empty()) AppendStr(&s, "reason", e.reason);
   s += '}';

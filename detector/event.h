@@ -13,6 +13,9 @@ inline constexpr int kEventSchemaVersion = 1;
 enum class EventKind : uint8_t { kThrottle, kOutage };
 enum class EventState : uint8_t { kStart, kEnd };
 enum class EventScope : uint8_t { kFlow, kService, kLink };
+// How a throttle limits traffic: a shaper queues (RTT inflates), a policer drops (loss without
+// RTT inflation). kNone: not a throttle, or not judged.
+enum class Mechanism : uint8_t { kNone, kShaping, kPolicing, kUnknown };
 
 // One line of the event stream (schema v1, documented in README.md). A start and its end share
 // `id`. Rates are bits per second on the wire (link-layer header included).
@@ -30,6 +33,12 @@ struct Event {
   double rate_after_bps = 0;   // start: rate it was squeezed to; end: rate after recovery
   bool targeted = false;
   double confidence = 0;   // 0..1
+  Mechanism mechanism = Mechanism::kNone;  // throttles only
+  double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
+  // scope service: the remote host all squeezed flows share, and how many flows it had.
+  bool has_remote = false;
+  capture::Address remote;
+  int flows = 0;
   double duration_s = -1;  // end events: seconds since the matching start (-1 = not set)
   std::string reason;      // short machine word for why (e.g. "recovered", "flow_end")
 };
@@ -38,6 +47,7 @@ const char* KindName(EventKind k);
 const char* StateName(EventState s);
 const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
+const char* MechanismName(Mechanism m);
 
 // The event as one line of JSON (no trailing newline). Deterministic field order.
 std::string EventToJson(const Event& e);

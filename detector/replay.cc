@@ -106,6 +106,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   binner.Finish();
   r->binner = binner.stats();
   r->engine = engine.stats();
+  r->dismissed = engine.throttle().dismissed();
   r->events = collector.events();
   if (st == capture::SourceStatus::kError) {
     r->error = src->error();
@@ -139,6 +140,13 @@ void PrintSummary(const ReplayResult& r, std::FILE* out) {
       if (r.decode[i] == 0) continue;
       std::fprintf(out, " %s %llu", capture::DecodeStatusName(DecodeStatus(i)).data(),
                    static_cast<unsigned long long>(r.decode[i]));
+    }
+    std::fprintf(out, "\n");
+  }
+  if (!r.dismissed.empty()) {
+    std::fprintf(out, "  drops not reported:");
+    for (const auto& [cls, n] : r.dismissed) {
+      std::fprintf(out, " %s %llu", DropClassName(cls), static_cast<unsigned long long>(n));
     }
     std::fprintf(out, "\n");
   }

@@ -2,6 +2,7 @@
 #define THROTTLEWATCH_DETECTOR_REPLAY_H_
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -36,6 +37,7 @@ struct ReplayResult {
   std::array<uint64_t, size_t(capture::DecodeStatus::kCount)> decode{};
   capture::BinnerStats binner;
   EngineStats engine;
+  std::map<DropClass, uint64_t> dismissed;  // drops examined and not reported, by class
   std::vector<Event> events;
 };
 

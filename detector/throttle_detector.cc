@@ -12,28 +12,69 @@ using capture::Direction;
 using capture::FlowBin;
 
 namespace {
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   return stats::EstimateLevel(v).median;
 }
+
+// A squeeze within this many bins of a series' start is reported with the bytes that passed
+// before it as the token bucket's burst: a bucket drains within seconds of a fast start,
+// whereas a throttle switched on mid-flow has no "burst" to speak of.
+constexpr int64_t kBurstHorizonBins = 30;
+
 }  // namespace
+
+const char* DropClassName(DropClass c) {
+  switch (c) {
+    case DropClass::kThrottle: return "throttle";
+    case DropClass::kDemandChange: return "demand_change";
+    case DropClass::kIdle: return "idle";
+    case DropClass::kReceiverLimited: return "receiver_limited";
+    case DropClass::kCongestion: return "congestion";
+    case DropClass::kTooSlow: return "too_slow";
+  }
+  return "?";
+}
 
 ThrottleDetector::ThrottleDetector(const ThrottleParams& params, EventSink* sink,
                                    uint64_t* next_event_id)
-    : p_(params), sink_(sink), next_id_(next_event_id) {}
+    : p_(params),
+      sink_(sink),
+      next_id_(next_event_id),
+      link_{Series(params.drop), Series(params.drop)} {}
 
 size_t ThrottleDetector::open_throttles() const {
   size_t n = 0;
   for (const auto& [id, f] : flows_) {
     for (const Series* s : f.dir) n += (s != nullptr && s->open) ? 1 : 0;
   }
+  for (const Series& s : link_) n += s.open ? 1 : 0;
   return n;
+}
+
+void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b,
+                            const capture::RttBin* rtt) {
+  const size_t slot = size_t(s->n % kRing);
+  s->payload[slot] = float(b.payload_bytes);
+  s->wire[slot] = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
+  s->retrans[slot] = float(b.retrans_bytes);
+  s->rtt[slot] = rtt != nullptr && rtt->samples > 0 ? float(rtt->mean_s()) : 0.0f;
+  s->zero_window_bits = (s->zero_window_bits << 1) | (b.zero_window ? 1 : 0);
+  s->cum_payload += double(b.payload_bytes);
+  ++s->n;
 }
 
 void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const FlowBin> flows,
                              bool suppress) {
   pending_.clear();
+  capture::DirectionBin link[2];
   for (const FlowBin& fb : flows) {
+    for (Direction d : {capture::kUp, capture::kDown}) {
+      link[d].payload_bytes += fb.dir[d].payload_bytes;
+      link[d].wire_bytes += fb.dir[d].payload_bytes > 0 ? fb.dir[d].wire_bytes : 0;
+      link[d].retrans_bytes += fb.dir[d].retrans_bytes;
+    }
     auto it = flows_.find(fb.info.id);
     if (it == flows_.end()) {
       if (fb.dir[capture::kUp].payload_bytes == 0 && fb.dir[capture::kDown].payload_bytes == 0) {
@@ -45,19 +86,14 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     }
     FlowSeries& f = it->second;
     for (Direction d : {capture::kUp, capture::kDown}) {
-      const capture::DirectionBin& b = fb.dir[d];
       if (f.dir[d] == nullptr) {
-        if (b.payload_bytes == 0) continue;  // series start with the first data
+        if (fb.dir[d].payload_bytes == 0) continue;  // a series starts with its first data
         f.storage.emplace_back(p_.drop);
         f.dir[d] = &f.storage.back();
       }
       Series& s = *f.dir[d];
-      const size_t slot = size_t(s.n % kRing);
-      s.payload[slot] = float(b.payload_bytes);
-      s.wire[slot] = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
-      s.zero_window_bits = (s.zero_window_bits << 1) | (b.zero_window ? 1 : 0);
-      ++s.n;
-      const stats::DropDecision dec = s.det.Observe(double(b.payload_bytes));
+      Push(&s, fb.dir[d], &fb.rtt);
+      const stats::DropDecision dec = s.det.Observe(double(fb.dir[d].payload_bytes));
       if (dec != stats::DropDecision::kNone) pending_.push_back({&f, d, dec});
     }
   }
@@ -66,15 +102,25 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     if (pd.decision == stats::DropDecision::kDrop) {
       if (!suppress) OnDrop(pd.flow, pd.d, bin_end, width_ns);
     } else {
-      OnRecovery(pd.flow, pd.d, bin_end, width_ns);
+      OnRecovery(pd.flow->dir[pd.d], bin_end, width_ns);
+    }
+  }
+  for (Direction d : {capture::kUp, capture::kDown}) {
+    Series& s = link_[d];
+    Push(&s, link[d], nullptr);
+    const stats::DropDecision dec = s.det.Observe(double(link[d].payload_bytes));
+    if (dec == stats::DropDecision::kDrop) {
+      if (!suppress) OnLinkDrop(d, bin_end, width_ns);
+    } else if (dec == stats::DropDecision::kRecovery) {
+      OnRecovery(&s, bin_end, width_ns);
     }
   }
 }
 
 double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_ago) const {
-  const int span = int(std::min<int64_t>(s.n, std::min(kRing, onset_ago + 1 + p_.reference_bins)));
+  const int span = std::min(s.history(), onset_ago + 1 + p_.reference_bins);
   std::vector<double> x(static_cast<size_t>(span));
-  for (int i = 0; i < span; ++i) x[size_t(i)] = s.payload_ago(span - 1 - i);
+  for (int i = 0; i < span; ++i) x[size_t(i)] = s.payload[s.slot(span - 1 - i)];
   size_t split = stats::BestSingleChange(x, 1);
   if (split == 0) split = size_t(std::max(0, span - 1 - onset_ago));
   *split_ago = span - 1 - int(split);
@@ -87,7 +133,99 @@ double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_
     const double v = x[split - 1];
     if (before != after) frac = std::clamp((before - v) / (before - after), 0.0, 1.0);
   }
-  return double(*split_ago) + frac;  // bins ago, measured from the end of the current bin
+  return double(*split_ago) + frac;
+}
+
+ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, int split_ago,
+                                                   double width_s) const {
+  Evidence ev;
+  const int hist = s.history();
+  std::vector<double> before, after, rtt_before, rtt_after;
+  for (int k = split_ago + 2; k < hist && k <= split_ago + 1 + p_.reference_bins; ++k) {
+    before.push_back(s.wire[s.slot(k)]);
+    if (s.rtt[s.slot(k)] > 0) rtt_before.push_back(s.rtt[s.slot(k)]);
+  }
+  int zero_bins = 0;
+  double retrans = 0, payload = 0;
+  for (int k = 0; k <= split_ago + 1 && k < hist; ++k) {
+    // The straddling bin (split_ago + 1) carries the first losses and queueing of the change.
+    retrans += s.retrans[s.slot(k)];
+    payload += s.payload[s.slot(k)];
+    if (s.rtt[s.slot(k)] > 0) rtt_after.push_back(s.rtt[s.slot(k)]);
+    if (k > split_ago) continue;
+    if (k == split_ago && split_ago >= 3) continue;  // the first low bin is still settling
+    after.push_back(s.wire[s.slot(k)]);
+    if (s.payload[s.slot(k)] == 0) ++zero_bins;
+  }
+  ev.rate_before_bps = Median(before) * 8 / width_s;
+  ev.rate_after_bps = Median(after) * 8 / width_s;
+  ev.rtt_before_s = Median(rtt_before);
+  ev.rtt_after_s = Median(rtt_after);
+  ev.loss_share = payload > 0 ? retrans / payload : 0;
+  ev.inflated = ev.rtt_before_s > 0 && ev.rtt_after_s >= p_.rtt_inflation * ev.rtt_before_s &&
+                ev.rtt_after_s - ev.rtt_before_s >= p_.min_rtt_rise_s;
+  ev.lossy = ev.loss_share >= p_.min_loss_share;
+  ev.mechanism = ev.inflated ? Mechanism::kShaping
+                 : ev.lossy  ? Mechanism::kPolicing
+                             : Mechanism::kUnknown;
+  const uint64_t since_mask = split_ago >= 63 ? ~0ULL : ((2ULL << split_ago) - 1);
+  if (before.empty() || ev.rate_before_bps < p_.min_rate_bps) {
+    ev.cls = DropClass::kTooSlow;
+  } else if (double(zero_bins) > p_.max_idle_share * double(after.size())) {
+    ev.cls = DropClass::kIdle;
+  } else if (s.zero_window_bits & since_mask) {
+    ev.cls = DropClass::kReceiverLimited;
+  } else if (ev.rate_after_bps > (1 - p_.drop.min_drop) * ev.rate_before_bps) {
+    ev.cls = DropClass::kDemandChange;  // the refined drop is smaller than reported drops
+  } else if (tcp && !ev.inflated && !ev.lossy) {
+    // TCP shows a network limit as a queue or as loss; a slower flow with neither is the
+    // application sending less. (UDP gives no such signal: its drops are judged on the rate.)
+    ev.cls = DropClass::kDemandChange;
+  }
+  return ev;
+}
+
+double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude, bool other_hosts,
+                                    int split_ago, double width_s, int* refs) const {
+  int judged = 0, dropped = 0;
+  const int after_bins = split_ago + 1;
+  for (const auto& [id, other] : flows_) {
+    if (&other == exclude || other.dir[d] == nullptr) continue;
+    if (other_hosts && exclude != nullptr && other.info.remote() == exclude->info.remote()) {
+      continue;
+    }
+    const Series& o = *other.dir[d];
+    if (o.n < after_bins + 3) continue;
+    double sum_after = 0, sum_before = 0;
+    int n_before = 0;
+    for (int k = 0; k < after_bins; ++k) sum_after += o.payload[o.slot(k)];
+    for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
+         ++k, ++n_before) {
+      sum_before += o.payload[o.slot(k)];
+    }
+    if (n_before == 0) continue;
+    const double mean_before = sum_before / n_before;
+    if (mean_before * 8 / width_s < p_.min_rate_bps) continue;
+    ++judged;
+    if (sum_after / after_bins < p_.ref_dropped_ratio * mean_before) ++dropped;
+  }
+  *refs = judged;
+  return judged > 0 ? double(dropped) / judged : 0;
+}
+
+Event ThrottleDetector::MakeStart(const Evidence& ev, Direction d, double ts,
+                                  int64_t bin_end_ns) const {
+  Event e;
+  e.id = (*next_id_)++;
+  e.kind = EventKind::kThrottle;
+  e.state = EventState::kStart;
+  e.ts = ts;
+  e.detected_at = double(bin_end_ns) * 1e-9;
+  e.direction = d;
+  e.rate_before_bps = ev.rate_before_bps;
+  e.rate_after_bps = ev.rate_after_bps;
+  e.mechanism = ev.mechanism;
+  return e;
 }
 
 void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, int64_t width_ns) {
@@ -97,73 +235,114 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   int split_ago = 0;
   const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
+  const Evidence ev = Judge(s, f->info.proto() == 6, split_ago, width_s);
+  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls);
 
-  // Levels before (excluding the straddling bin) and after (excluding the first low bin when
-  // there are enough) the change, in wire bits per second.
-  std::vector<double> before, after;
-  for (int k = split_ago + 2; k < std::min<int64_t>(s.n, kRing) && k <= split_ago + 1 +
-                                                                       p_.reference_bins;
-       ++k) {
-    before.push_back(s.wire_ago(k));
+  // Reference: concurrent flows in the same direction. When most flows to other hosts dropped
+  // too, or every flow on the link did, the drop is not this flow's own: the link-wide series
+  // decides between link-wide shaping and congestion. A lone flow is the link.
+  int refs = 0, other_refs = 0;
+  const double shared = SharedDrop(d, f, false, split_ago, width_s, &refs);
+  const double shared_other = SharedDrop(d, f, true, split_ago, width_s, &other_refs);
+  if (refs == 0 || (other_refs > 0 && shared_other >= 0.5) ||
+      (other_refs == 0 && shared >= 0.5)) {
+    return;
   }
-  int zero_bins = 0;
-  for (int k = 0; k <= split_ago; ++k) {
-    if (k == split_ago && split_ago >= 3) break;
-    after.push_back(s.wire_ago(k));
-    if (s.payload_ago(k) == 0) ++zero_bins;
-  }
-  const double rate_before = Median(before) * 8 / width_s;
-  const double rate_after = Median(after) * 8 / width_s;
-  if (before.empty() || rate_before < p_.min_rate_bps) return;
-  if (rate_after > (1 - p_.drop.min_drop) * rate_before) return;  // the refined drop is too small
-  // Application-limited: the flow mostly stopped sending rather than slowing down.
-  if (double(zero_bins) > p_.max_idle_share * double(after.size())) return;
-  // Receiver-limited: a zero window since the change.
-  const uint64_t since_mask = split_ago >= 63 ? ~0ULL : ((2ULL << split_ago) - 1);
-  if (s.zero_window_bits & since_mask) return;
 
-  // Reference: concurrent flows in the same direction that carried data before the change.
-  int refs = 0, refs_dropped = 0;
-  const int ref_end = split_ago + 1;  // bins [0, ref_end) are after the change
-  for (auto& [id, other] : flows_) {
-    if (&other == f || other.dir[d] == nullptr) continue;
-    const Series& o = *other.dir[d];
-    if (o.n < ref_end + 3) continue;
-    double sum_after = 0, sum_before = 0;
-    int n_before = 0;
-    for (int k = 0; k < ref_end; ++k) sum_after += o.payload_ago(k);
-    for (int k = ref_end + 1; k < std::min<int64_t>(o.n, kRing) && k <= ref_end + p_.reference_bins;
-         ++k, ++n_before) {
-      sum_before += o.payload_ago(k);
-    }
-    if (n_before == 0) continue;
-    const double mean_before = sum_before / n_before;
-    if (mean_before * 8 / width_s < p_.min_rate_bps) continue;
-    ++refs;
-    if (sum_after / ref_end < p_.ref_dropped_ratio * mean_before) ++refs_dropped;
-  }
-  const bool targeted = refs > 0 && refs_dropped == 0;
-
-  // Confidence: depth of the drop, how many reference flows vouch for "targeted", persistence.
-  const double depth = std::clamp(std::log(rate_before / std::max(rate_after, 1.0)) / std::log(8.0),
-                                  0.0, 1.0);
-  double conf = 0.45 + 0.25 * depth;
-  if (refs > 0) conf += 0.3 * double(refs - refs_dropped) / refs;
-  Event& e = s.start;
-  e = Event{};
-  e.id = (*next_id_)++;
-  e.kind = EventKind::kThrottle;
-  e.state = EventState::kStart;
-  e.ts = ts;
-  e.detected_at = double(bin_end_ns) * 1e-9;
+  Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kFlow;
-  e.direction = d;
   e.has_flow = true;
   e.flow = f->info;
-  e.rate_before_bps = rate_before;
-  e.rate_after_bps = rate_after;
-  e.targeted = targeted;
+  e.targeted = true;
+  if (s.n - split_ago - 1 <= kBurstHorizonBins) {
+    double after = 0;
+    for (int k = 0; k <= split_ago && k < s.history(); ++k) after += s.payload[s.slot(k)];
+    e.burst_bytes = s.cum_payload - after;
+  }
+  // Confidence: depth of the drop, how many references vouch for "targeted", the evidence.
+  const double depth = std::clamp(
+      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
+  double conf = 0.35 + 0.2 * depth + 0.25 * (1 - shared) * std::min(refs, 2) / 2.0;
+  conf += (ev.inflated || ev.lossy) ? 0.2 : 0.0;
   e.confidence = std::clamp(conf, 0.0, 1.0);
+  s.start = e;
+  s.open = true;
+  sink_->OnEvent(e);
+  MaybeServiceEvent(*f, d, bin_end_ns, width_s);
+}
+
+void ThrottleDetector::MaybeServiceEvent(const FlowSeries& f, Direction d, int64_t bin_end_ns,
+                                         double width_s) {
+  ServiceState& svc = services_[{f.info.remote(), int(d)}];
+  if (svc.open) return;
+  const Event& mine = f.dir[d]->start;
+  const double window_s = p_.service_window_bins * width_s;
+  int n = 0;
+  double before = 0, after = 0, first_ts = mine.ts, conf = 0;
+  for (const auto& [id, other] : flows_) {
+    if (other.info.remote() != f.info.remote() || other.dir[d] == nullptr) continue;
+    const Series& o = *other.dir[d];
+    if (!o.open || std::fabs(o.start.ts - mine.ts) > window_s) continue;
+    ++n;
+    before += o.start.rate_before_bps;
+    after += o.start.rate_after_bps;
+    first_ts = std::min(first_ts, o.start.ts);
+    conf = std::max(conf, o.start.confidence);
+  }
+  if (n < 2) return;
+  Event e = mine;
+  e.id = (*next_id_)++;
+  e.scope = EventScope::kService;
+  e.has_flow = false;
+  e.has_remote = true;
+  e.remote = f.info.remote();
+  e.flows = n;
+  e.ts = first_ts;
+  e.detected_at = double(bin_end_ns) * 1e-9;
+  e.rate_before_bps = before;
+  e.rate_after_bps = after;
+  e.burst_bytes = -1;
+  e.confidence = conf;
+  svc.open = true;
+  svc.start = e;
+  sink_->OnEvent(e);
+}
+
+void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width_ns) {
+  Series& s = link_[d];
+  if (s.open) return;
+  const double width_s = double(width_ns) * 1e-9;
+  int split_ago = 0;
+  const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
+  const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
+  // The link total carries no RTT: the evidence is that of the flows that dropped with it.
+  Evidence ev = Judge(s, /*tcp=*/false, split_ago, width_s);
+  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls);
+  int refs = 0;
+  const double shared = SharedDrop(d, nullptr, false, split_ago, width_s, &refs);
+  if (refs == 0 || shared < 0.5) return;  // not most flows: demand left, or a targeted squeeze
+  int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
+  for (const auto& [id, f] : flows_) {
+    if (f.dir[d] == nullptr || f.dir[d]->n < split_ago + 3) continue;
+    const Evidence fe = Judge(*f.dir[d], f.info.proto() == 6, split_ago, width_s);
+    if (fe.cls == DropClass::kTooSlow) continue;
+    (f.info.proto() == 6 ? tcp_flows : udp_flows) += 1;
+    if (fe.cls == DropClass::kThrottle) {
+      ++network_limited;
+      shaping += fe.inflated ? 1 : 0;
+    }
+  }
+  if (network_limited == 0) return Dismiss(DropClass::kDemandChange);
+  Event e = MakeStart(ev, d, ts, bin_end_ns);
+  e.scope = EventScope::kLink;
+  e.targeted = false;
+  e.mechanism = shaping * 2 >= network_limited ? Mechanism::kShaping : Mechanism::kPolicing;
+  if (tcp_flows == 0) e.mechanism = Mechanism::kUnknown;
+  const double depth = std::clamp(
+      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
+  const double agree = double(network_limited) / std::max(1, tcp_flows + udp_flows);
+  e.confidence = std::clamp(0.4 + 0.2 * depth + 0.2 * shared + 0.2 * agree, 0.0, 1.0);
+  s.start = e;
   s.open = true;
   sink_->OnEvent(e);
 }
@@ -178,45 +357,61 @@ void ThrottleDetector::End(Series* s, double ts, double detected_at, double rate
   e.rate_after_bps = rate_after;
   e.duration_s = ts - s->start.ts;
   e.reason = reason;
+  e.burst_bytes = -1;
   s->open = false;
   sink_->OnEvent(e);
+  if (e.scope != EventScope::kFlow) return;
+  // The service event ends with the last of its flows.
+  auto svc = services_.find({e.flow.remote(), int(e.direction)});
+  if (svc == services_.end() || !svc->second.open) return;
+  for (const auto& [id, f] : flows_) {
+    const Series* o = f.dir[e.direction];
+    if (o != nullptr && o->open && f.info.remote() == e.flow.remote()) return;
+  }
+  Event se = svc->second.start;
+  se.state = EventState::kEnd;
+  se.ts = ts;
+  se.detected_at = detected_at;
+  se.duration_s = ts - se.ts;
+  se.rate_before_bps = se.rate_after_bps;
+  se.rate_after_bps = rate_after;
+  se.reason = reason;
+  svc->second.open = false;
+  sink_->OnEvent(se);
 }
 
-void ThrottleDetector::OnRecovery(FlowSeries* f, Direction d, int64_t bin_end_ns,
-                                  int64_t width_ns) {
-  Series& s = *f->dir[d];
-  if (!s.open) return;
+void ThrottleDetector::OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_ns) {
+  if (!s->open) return;
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
-  const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
-  const double ts = std::max(s.start.ts, double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s);
+  const double change_ago = RefineOnset(*s, s->det.onset_bins_ago(), &split_ago);
+  const double ts =
+      std::max(s->start.ts, double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s);
   std::vector<double> during, after;
-  const double bins_throttled = (ts - s.start.ts) / width_s;
-  for (int k = split_ago + 2; k < std::min<int64_t>(s.n, kRing) && k < split_ago + 2 +
-                                                                       bins_throttled - 1;
-       ++k) {
-    during.push_back(s.wire_ago(k));
+  const double bins_throttled = (ts - s->start.ts) / width_s;
+  for (int k = split_ago + 2; k < s->history() && k < split_ago + 1 + bins_throttled; ++k) {
+    during.push_back(s->wire[s->slot(k)]);
   }
-  for (int k = 0; k <= split_ago; ++k) after.push_back(s.wire_ago(k));
-  const double rate_during = during.empty() ? s.start.rate_after_bps
-                                            : Median(during) * 8 / width_s;
-  End(&s, ts, double(bin_end_ns) * 1e-9, rate_during, Median(after) * 8 / width_s, "recovered");
+  for (int k = 0; k <= split_ago; ++k) after.push_back(s->wire[s->slot(k)]);
+  const double rate_during =
+      during.empty() ? s->start.rate_after_bps : Median(during) * 8 / width_s;
+  End(s, ts, double(bin_end_ns) * 1e-9, rate_during, Median(after) * 8 / width_s, "recovered");
 }
 
 void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd why,
                                  int64_t last_ns) {
   auto it = flows_.find(info.id);
   if (it == flows_.end()) return;
-  if (why != capture::FlowEnd::kEndOfInput) {
-    const char* reason = why == capture::FlowEnd::kEvicted ? "evicted" : "flow_end";
-    for (Series* s : it->second.dir) {
-      if (s == nullptr || !s->open) continue;
-      // The throttle ends with the flow, at its last packet.
-      End(s, std::max(s->start.ts, double(last_ns) * 1e-9), double(last_ns) * 1e-9,
-          s->start.rate_after_bps, 0, reason);
-    }
-  }
+  FlowSeries f = std::move(it->second);
   flows_.erase(it);
+  if (why == capture::FlowEnd::kEndOfInput) return;
+  const char* reason = why == capture::FlowEnd::kEvicted ? "evicted" : "flow_end";
+  for (Series& s : f.storage) {
+    if (!s.open) continue;
+    // The throttle ends with the flow, at its last packet.
+    End(&s, std::max(s.start.ts, double(last_ns) * 1e-9), double(last_ns) * 1e-9,
+        s.start.rate_after_bps, 0, reason);
+  }
 }
 
 }  // namespace tw::detector

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -15,24 +16,42 @@ namespace tw::detector {
 
 struct ThrottleParams {
   stats::DropDetectorParams drop;
-  double min_rate_bps = 64'000;   // series slower than this before a drop are not judged
+  double min_rate_bps = 64'000;    // series slower than this before a drop are not judged
   double ref_dropped_ratio = 0.6;  // a reference flow whose rate fell below this share dropped too
-  int reference_bins = 8;         // bins before the onset that define "before"
+  int reference_bins = 8;          // bins before the onset that define "before"
   double max_idle_share = 1.0 / 3;  // more zero bins than this after the onset = application idle
+  // Network-limited evidence. RTT inflation: the median RTT after the drop exceeds the one
+  // before by this factor and by at least min_rtt_rise_s (a shaper's queue). Loss: at least
+  // this share of the payload after the drop is retransmitted (a policer's drops).
+  double rtt_inflation = 1.5;
+  double min_rtt_rise_s = 0.020;
+  double min_loss_share = 0.005;
+  int service_window_bins = 5;     // flows of one remote squeezed this close together = service
 };
 
-// Finds throttles of individual flows: a sustained drop of a flow direction's payload rate
-// (stats::DropDetector per flow and direction) that is backed by evidence that the network, not
-// the application, became the limit, located precisely by an offline best-split over the
-// recent bins, and compared with concurrent flows to decide whether it was targeted.
-//
-// Evidence in this version: the flow keeps carrying data after the drop (no long idle gaps),
-// the receiver did not close its window (zero window = receiver-limited, not a throttle), and
-// the rate before was meaningful (min_rate_bps). `targeted` is true when concurrent flows in
-// the same direction kept their rates.
-//
+// Why a drop was, or was not, called a throttle (also the per-bin classification of a flow).
+enum class DropClass : uint8_t {
+  kThrottle,         // network-limited: RTT inflation or loss since the drop
+  kDemandChange,     // application-limited: slower, but no sign the network holds it back
+  kIdle,             // the source mostly stopped sending
+  kReceiverLimited,  // the receiver closed or shrank its window
+  kCongestion,       // the whole link's flows shared the drop, the link total did not fall
+  kTooSlow,          // the rate before was below min_rate_bps
+};
+const char* DropClassName(DropClass c);
+
+// Finds throttles: a sustained drop of a series' payload rate (stats::DropDetector per flow
+// and direction, and per direction for the whole link) that is backed by evidence that the
+// network, not the application, became the limit; located by an exact best split over recent
+// bins; and classified:
+//  - a flow whose drop is its own (flows to other remote hosts kept their rates) is a targeted
+//    flow throttle; when several flows of one remote host are squeezed together, a service
+//    event (scope "service") is raised as well;
+//  - when most flows drop together and the link total falls too, that is link-wide shaping
+//    (scope "link", not targeted); when the link total holds, it is congestion: no event;
+//  - demand changes, idle sources and receiver-limited flows raise nothing.
 // Emits start events when a drop is confirmed and end events when the rate recovers or the flow
-// ends. Memory: one entry per flow that carried data (~1.2 KB). Single-threaded.
+// ends. Memory: one entry per flow that carried data (~1.5 KB). Single-threaded.
 class ThrottleDetector {
  public:
   ThrottleDetector(const ThrottleParams& params, EventSink* sink, uint64_t* next_event_id);
@@ -47,6 +66,8 @@ class ThrottleDetector {
 
   size_t tracked_flows() const { return flows_.size(); }
   size_t open_throttles() const;
+  // Drops that were examined and not reported, by class (for debugging and tests).
+  const std::map<DropClass, uint64_t>& dismissed() const { return dismissed_; }
 
   static constexpr int kRing = 64;  // bins of history kept per series
 
@@ -54,14 +75,17 @@ class ThrottleDetector {
   struct Series {
     stats::DropDetector det;
     std::array<float, kRing> payload{};  // bytes per bin, ring indexed by bin number
-    std::array<float, kRing> wire{};     // wire bytes of the same bins
+    std::array<float, kRing> wire{};     // wire bytes of data-carrying bins
+    std::array<float, kRing> retrans{};  // retransmitted payload bytes
+    std::array<float, kRing> rtt{};      // mean RTT of the bin in seconds (0 = no sample)
     uint64_t zero_window_bits = 0;       // bit i: zero window in bin (n - 1 - i)
     int64_t n = 0;                       // bins observed
+    double cum_payload = 0;              // payload bytes since the series began
     bool open = false;                   // a throttle start was emitted and not yet ended
     Event start;                         // that start event
     explicit Series(const stats::DropDetectorParams& p) : det(p) {}
-    double payload_ago(int k) const { return payload[size_t((n - 1 - k) % kRing)]; }
-    double wire_ago(int k) const { return wire[size_t((n - 1 - k) % kRing)]; }
+    size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
+    int history() const { return int(std::min<int64_t>(n, kRing)); }
   };
   struct FlowSeries {
     capture::FlowInfo info;
@@ -73,20 +97,49 @@ class ThrottleDetector {
     capture::Direction d;
     stats::DropDecision decision;
   };
+  // What the bins since a change say about who limits the series.
+  struct Evidence {
+    double rate_before_bps = 0, rate_after_bps = 0;
+    double rtt_before_s = 0, rtt_after_s = 0;
+    double loss_share = 0;
+    bool inflated = false, lossy = false;
+    DropClass cls = DropClass::kThrottle;
+    Mechanism mechanism = Mechanism::kUnknown;
+  };
+  struct ServiceState {
+    bool open = false;
+    Event start;
+  };
 
+  void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt);
   void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
-  void OnRecovery(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
-  // Refines a change whose detector onset is `onset_ago` bins back: returns the change time
-  // in bins ago from the end of the current bin (fractional), and fills the split index.
+  void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
+  void OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_ns);
+  // Refines a change whose detector onset is `onset_ago` bins back: returns how many bins
+  // before the end of the current bin the change happened (fractional), and the first bin
+  // (in bins ago) at the new level.
   double RefineOnset(const Series& s, int onset_ago, int* split_ago) const;
+  Evidence Judge(const Series& s, bool tcp, int split_ago, double width_s) const;
+  // Share of reference series in direction d (all flows but `exclude`; with other_hosts, only
+  // flows to another remote host than exclude's) that dropped at the change `split_ago` bins
+  // back; *refs gets how many were judged.
+  double SharedDrop(capture::Direction d, const FlowSeries* exclude, bool other_hosts,
+                    int split_ago, double width_s, int* refs) const;
+  Event MakeStart(const Evidence& ev, capture::Direction d, double ts, int64_t bin_end_ns) const;
+  void MaybeServiceEvent(const FlowSeries& f, capture::Direction d, int64_t bin_end_ns,
+                         double width_s);
   void End(Series* s, double ts, double detected_at, double rate_during, double rate_after,
            const char* reason);
+  void Dismiss(DropClass c) { ++dismissed_[c]; }
 
   ThrottleParams p_;
   EventSink* sink_;
   uint64_t* next_id_;
   std::unordered_map<uint64_t, FlowSeries> flows_;
   std::vector<Pending> pending_;
+  std::array<Series, 2> link_;
+  std::map<std::pair<capture::Address, int>, ServiceState> services_;  // (remote, direction)
+  std::map<DropClass, uint64_t> dismissed_;
 };
 
 }  // namespace tw::detector

@@ -95,6 +95,36 @@ TEST(BinnerTest, RetransmissionsAndZeroWindow) {
   EXPECT_EQ(sink.bins.at(0).link.dir[kDown].retrans_bytes, 1448u);
 }
 
+TEST(BinnerTest, RttInFlightAndScaledWindow) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  // An upload from the office with timestamps and window scaling.
+  DecodedPacket syn = Tcp(true, 40000, 999, 0, kTcpSyn);
+  syn.tcp_wscale = 7;
+  b.OnPacket(kT0, 74, syn);
+  DecodedPacket synack = Tcp(false, 40000, 5000, 0, kTcpSyn | kTcpAck);
+  synack.tcp_wscale = 2;
+  synack.tcp_ack = 1000;
+  b.OnPacket(kT0 + 20'000'000, 74, synack);
+  for (uint32_t i = 0; i < 10; ++i) {
+    DecodedPacket data = Tcp(true, 40000, 1000 + i * 1000, 1000, kTcpAck);
+    data.tcp_has_ts = true;
+    data.tcp_ts_val = 100 + i;
+    b.OnPacket(kT0 + 30'000'000 + i * 1'000'000, 1066, data);
+  }
+  DecodedPacket ack = Tcp(false, 40000, 5001, 0, kTcpAck, /*window=*/1000);
+  ack.tcp_ack = 1000 + 4 * 1000;
+  ack.tcp_has_ts = true;
+  ack.tcp_ts_ecr = 100;
+  b.OnPacket(kT0 + 80'000'000, 66, ack);
+  b.Finish();
+  const FlowBin& f = sink.bins.at(0).flows.at(0);
+  EXPECT_EQ(f.rtt.samples, 1u);
+  EXPECT_NEAR(f.rtt.max_s, 0.050, 1e-6);  // TSval 100 left at 30 ms, echoed at 80 ms
+  EXPECT_EQ(f.dir[kUp].in_flight_max, 10'000u);  // ten segments out before the first ACK
+  EXPECT_EQ(f.dir[kUp].rwnd_min, 1000u << 2);    // the remote's window, scaled by its shift
+}
+
 TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
   RecordingSink sink;
   BinnerParams p;

@@ -15,14 +15,21 @@ constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSec;
 constexpr double kWirePerPayload = 1514.0 / 1448.0;
 
+// What the network does to a flow that runs below its starting level.
+enum class Squeeze { kShaper, kPolicer, kNone };
+
 // Drives a ThrottleDetector with synthetic download flows whose per-bin payload is
-// level(flow, bin) times log-normal noise.
+// level(flow, bin) times log-normal noise. A flow running below its level at bin 0 is
+// squeezed as `squeeze` says: a shaper's queue inflates its RTT from 20 to 300 ms, a policer
+// drops 3% of it (retransmitted), kNone leaves both alone (the application sends less).
 struct Harness {
   EventCollector events;
   uint64_t next_id = 1;
   ThrottleDetector det{ThrottleParams{}, &events, &next_id};
   std::mt19937 rng{42};
   double noise = 0.15;
+  Squeeze squeeze = Squeeze::kShaper;
+  std::function<int(int)> remote_of = [](int f) { return 10 + f; };  // one server per flow
 
   void Run(int flows, int bins, const std::function<double(int, int)>& level,
            const std::function<bool(int, int)>& zero_window = nullptr) {
@@ -35,11 +42,20 @@ struct Harness {
         x.info.key.proto = 6;
         x.info.local_is_a = true;
         x.info.key.port_b = uint16_t(5201 + f);
+        x.info.key.b.bytes[15] = uint8_t(remote_of(f));
         const double v = level(f, b) > 0 ? level(f, b) * std::exp(n(rng)) : 0;
         x.dir[capture::kDown].payload_bytes = uint64_t(v);
         x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
         x.dir[capture::kUp].wire_bytes = uint64_t(v / 20);  // ACKs, no payload
         x.dir[capture::kDown].zero_window = zero_window && zero_window(f, b);
+        const bool low = level(f, b) > 0 && level(f, b) < level(f, 0);
+        const float rtt = low && squeeze == Squeeze::kShaper ? 0.3f : 0.02f;
+        x.rtt.samples = 3;
+        x.rtt.sum_s = 3 * rtt;
+        x.rtt.min_s = x.rtt.max_s = rtt;
+        if (low && squeeze == Squeeze::kPolicer) {
+          x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
+        }
       }
       det.OnBin(kT0 + b * kSec, kSec, fb, false);
     }
@@ -94,12 +110,69 @@ TEST(ThrottleDetectorTest, OnsetAndRateAccuracyOverSeeds) {
   EXPECT_LE(onset_err[39], 1.0);  // every onset within one bin
 }
 
-TEST(ThrottleDetectorTest, EveryFlowDroppingIsNotTargeted) {
+TEST(ThrottleDetectorTest, ShaperAndPolicerAreTold) {
+  for (Squeeze sq : {Squeeze::kShaper, Squeeze::kPolicer}) {
+    Harness h;
+    h.squeeze = sq;
+    h.Run(3, 80, [](int f, int b) { return f == 1 && b >= 40 ? 31250.0 : 125000.0; });
+    ASSERT_EQ(h.events.events().size(), 1u);
+    EXPECT_EQ(h.events.events()[0].mechanism,
+              sq == Squeeze::kShaper ? Mechanism::kShaping : Mechanism::kPolicing);
+  }
+}
+
+TEST(ThrottleDetectorTest, ApplicationSendingLessIsADemandChange) {
+  Harness h;
+  h.squeeze = Squeeze::kNone;  // a paced stream lowers its own bitrate: no queue, no loss
+  h.Run(3, 80, [](int f, int b) { return f == 1 && b >= 40 ? 31250.0 : 125000.0; });
+  EXPECT_TRUE(h.events.events().empty());
+  EXPECT_EQ(h.det.dismissed().at(DropClass::kDemandChange), 1u);
+}
+
+TEST(ThrottleDetectorTest, EveryFlowDroppingIsOneLinkEvent) {
   Harness h;
   h.Run(3, 80, [](int, int b) { return b >= 40 ? 25000.0 : 125000.0; });
   const auto& ev = h.events.events();
-  ASSERT_EQ(ev.size(), 3u);
-  for (const Event& e : ev) EXPECT_FALSE(e.targeted);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].scope, EventScope::kLink);
+  EXPECT_FALSE(ev[0].targeted);
+  EXPECT_FALSE(ev[0].has_flow);
+  EXPECT_EQ(ev[0].mechanism, Mechanism::kShaping);
+  EXPECT_NEAR(h.Rel(ev[0].ts), 40.0, 1.0);
+  EXPECT_NEAR(ev[0].rate_after_bps, 3 * 25000 * 8 * kWirePerPayload,
+              0.25 * 3 * 25000 * 8 * kWirePerPayload);
+}
+
+TEST(ThrottleDetectorTest, NewFlowsTakingTheirShareIsCongestionNotThrottling) {
+  Harness h;
+  // Two flows fill the link; at bin 40 six more arrive and everyone gets a fair share: the
+  // old flows drop (with queueing), but the link total does not.
+  h.Run(8, 100, [](int f, int b) {
+    if (f >= 2) return b >= 40 ? 31250.0 : 0.0;
+    return b >= 40 ? 31250.0 : 125000.0;
+  });
+  EXPECT_TRUE(h.events.events().empty());
+}
+
+TEST(ThrottleDetectorTest, SeveralFlowsOfOneServerMakeAServiceEvent) {
+  Harness h;
+  // Flows 0 and 1 go to one server, flows 2 and 3 to another; the first server is squeezed.
+  h.remote_of = [](int f) { return f < 2 ? 1 : 2; };
+  h.Run(4, 120, [](int f, int b) { return f < 2 && b >= 40 && b < 90 ? 25000.0 : 125000.0; });
+  int flow_starts = 0, service_starts = 0, service_ends = 0;
+  for (const Event& e : h.events.events()) {
+    if (e.scope == EventScope::kFlow && e.state == EventState::kStart) ++flow_starts;
+    if (e.scope == EventScope::kService) {
+      (e.state == EventState::kStart ? service_starts : service_ends) += 1;
+      EXPECT_TRUE(e.has_remote);
+      EXPECT_EQ(e.flows, 2);
+      EXPECT_TRUE(e.targeted);
+      EXPECT_NEAR(h.Rel(e.ts), e.state == EventState::kStart ? 40.0 : 90.0, 1.0);
+    }
+  }
+  EXPECT_EQ(flow_starts, 2);
+  EXPECT_EQ(service_starts, 1);
+  EXPECT_EQ(service_ends, 1);
 }
 
 TEST(ThrottleDetectorTest, StationaryNoisyFlowsRaiseNothing) {

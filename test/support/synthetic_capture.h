@@ -41,8 +41,9 @@ class SyntheticCapture {
   bool ok() const { return dumper_ != nullptr; }
 
   // A TCP segment between 10.0.0.2:local_port (the office) and 192.0.2.1:remote_port.
+  // Carries a TCP timestamp option (TSval, TSecr), as Linux sends by default.
   void Tcp(double t, bool up, uint16_t local_port, uint16_t remote_port, uint32_t seq,
-           uint32_t payload, uint8_t flags) {
+           uint32_t payload, uint8_t flags, uint32_t ts_val = 0, uint32_t ts_ecr = 0) {
     Record& r = packets_.emplace_back();
     r.t = t;
     r.wire_len = 14u + 20u + 32u + payload;
@@ -61,20 +62,28 @@ class SyntheticCapture {
     tcp[0] = uint8_t(sp >> 8), tcp[1] = uint8_t(sp), tcp[2] = uint8_t(dp >> 8), tcp[3] = uint8_t(dp);
     tcp[4] = uint8_t(seq >> 24), tcp[5] = uint8_t(seq >> 16), tcp[6] = uint8_t(seq >> 8);
     tcp[7] = uint8_t(seq);
-    tcp[12] = 8 << 4;  // 32-byte header: 12 bytes of NOP options
+    tcp[12] = 8 << 4;  // 32-byte header: NOP, NOP, timestamps
     tcp[13] = flags;
     tcp[14] = 0xff, tcp[15] = 0xff;
-    for (int i = 20; i < 32; ++i) tcp[i] = 1;
+    const uint8_t opts[12] = {1, 1, 8, 10,
+                              uint8_t(ts_val >> 24), uint8_t(ts_val >> 16), uint8_t(ts_val >> 8),
+                              uint8_t(ts_val), uint8_t(ts_ecr >> 24), uint8_t(ts_ecr >> 16),
+                              uint8_t(ts_ecr >> 8), uint8_t(ts_ecr)};
+    std::memcpy(tcp + 20, opts, sizeof(opts));
   }
 
-  // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments.
-  void Download(double t0, double t1, uint16_t local_port, double bytes_per_s, uint32_t* seq) {
+  // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments,
+  // over a path whose round trip (as seen from the office) is rtt_s: each data segment echoes
+  // the timestamp of the office's ACK sent rtt_s earlier (a millisecond clock).
+  void Download(double t0, double t1, uint16_t local_port, double bytes_per_s, uint32_t* seq,
+                double rtt_s = 0.02) {
     const double gap = 1448.0 / bytes_per_s;
+    const auto ms = [](double t) { return uint32_t(int64_t(t * 1000) & 0xffffffff); };
     int n = 0;
     for (double t = t0; t < t1; t += gap, ++n) {
-      Tcp(t, false, local_port, 443, *seq, 1448, 0x10);
+      Tcp(t, false, local_port, 443, *seq, 1448, 0x10, ms(t), ms(t - rtt_s));
       *seq += 1448;
-      if (n % 2 == 1) Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10);
+      if (n % 2 == 1) Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10, ms(t + 0.0005), ms(t));
     }
   }
 

@@ -1,0 +1,46 @@
+#include "capture/rtt_tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace tw::capture {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+TEST(RttTrackerTest, TimestampEchoGivesOneSamplePerRoundTrip) {
+  RttTracker t;
+  t.OnLocal(1000 * kMs, true, /*ts_val=*/500, 0, 0, false);          // an ACK leaves
+  t.OnLocal(1001 * kMs, true, 500, 0, 0, false);                     // same tick: keeps 1000
+  EXPECT_EQ(t.OnRemote(1030 * kMs, true, /*ts_ecr=*/499, 0, true), 0);  // older echo
+  EXPECT_EQ(t.OnRemote(1080 * kMs, true, 500, 0, true), 80 * kMs);
+  EXPECT_EQ(t.OnRemote(1081 * kMs, true, 500, 0, true), 0);           // already answered
+  t.OnLocal(1100 * kMs, true, 510, 0, 0, false);
+  EXPECT_EQ(t.OnRemote(1350 * kMs, true, 511, 0, true), 250 * kMs);  // later echo answers too
+}
+
+TEST(RttTrackerTest, DataToAckWithoutTimestampsAndKarnsRule) {
+  RttTracker t;
+  t.OnLocal(0, false, 0, /*end_seq=*/2448, 1448, false);
+  t.OnLocal(5 * kMs, false, 0, 3896, 1448, false);  // one sample at a time
+  EXPECT_EQ(t.OnRemote(40 * kMs, false, 0, /*ack=*/1000, true), 0);
+  EXPECT_EQ(t.OnRemote(50 * kMs, false, 0, 2448, true), 50 * kMs);
+  t.OnLocal(60 * kMs, false, 0, 5344, 1448, false);
+  t.OnLocal(70 * kMs, false, 0, 5344, 1448, true);  // retransmitted: ambiguous
+  EXPECT_EQ(t.OnRemote(90 * kMs, false, 0, 5344, true), 0);
+}
+
+TEST(RttTrackerTest, PureAcksWithoutTimestampsStartNothing) {
+  RttTracker t;
+  t.OnLocal(0, false, 0, 1, 0, false);
+  EXPECT_EQ(t.OnRemote(10 * kMs, false, 0, 1, true), 0);
+}
+
+TEST(RttTrackerTest, StalePendingSampleIsDropped) {
+  RttTracker t;
+  t.OnLocal(0, true, 7, 0, 0, false);
+  t.OnLocal(61'000 * kMs, true, 7, 0, 0, false);  // same TSval a minute later: no new sample
+  EXPECT_EQ(t.OnRemote(61'010 * kMs, true, 7, 0, true), 0);
+}
+
+}  // namespace
+}  // namespace tw::capture
