@@ -2,10 +2,13 @@
 
 namespace tw::detector {
 
-Engine::Engine(const EngineParams& params, EventSink* sink)
+Engine::Engine(const EngineParams& params, EventSink* sink, capture::ServiceNames* names)
     : counter_(sink, &stats_.events),
       throttle_(params.throttle, &counter_, &next_event_id_),
-      outage_(params.outage, &counter_, &next_event_id_) {}
+      outage_(params.outage, &counter_, &next_event_id_),
+      names_(names) {
+  throttle_.set_service_names(names);
+}
 
 void Engine::OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
                    const capture::LinkBin& link) {
@@ -21,6 +24,7 @@ void Engine::OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals&
   const auto& down = totals.dir[capture::kDown];
   if (up.payload_bytes + down.payload_bytes > 0) ++stats_.flows_with_data;
   throttle_.OnFlowEnd(info, totals.end, totals.last_ns);
+  if (names_ != nullptr) names_->ForgetFlow(info.id);
 }
 
 }  // namespace tw::detector

@@ -61,7 +61,8 @@ void AppendNum(std::string* s, const char* key, double v, const char* fmt = "%.0
 }
 
 void AppendStr(std::string* s, const char* key, const std::string& v) {
-  // Values here are addresses, enum names and fixed words: no characters need escaping.
+  // Values here are addresses, enum names, fixed words and host names (ServiceNames keeps only
+  // letters, digits, '-', '_' and '.'): no characters need escaping.
   *s += ",\"";
   *s += key;
   *s += "\":\"";
@@ -90,6 +91,7 @@ std::string EventToJson(const Event& e) {
     AppendNum(&s, "remote_port", e.flow.remote_port());
     s += '}';
   }
+  if (!e.service.empty()) AppendStr(&s, "service", e.service);
   if (e.has_remote) {
     AppendStr(&s, "remote", e.remote.ToString());
     AppendNum(&s, "flows", e.flows);

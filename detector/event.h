@@ -36,6 +36,7 @@ struct Event {
   Mechanism mechanism = Mechanism::kNone;  // throttles only
   double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
   // scope service: the remote host all squeezed flows share, and how many flows it had.
+  std::string service;  // the remote service's name (TLS SNI or DNS), when known
   bool has_remote = false;
   capture::Address remote;
   int flows = 0;

@@ -6,6 +6,7 @@
 
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
+#include "capture/service_names.h"
 
 namespace tw::detector {
 
@@ -72,7 +73,8 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   EventFanout fanout;
   fanout.Add(&collector);
   if (o.events_out != nullptr) fanout.Add(&writer);
-  Engine engine(o.engine, &fanout);
+  capture::ServiceNames names;
+  Engine engine(o.engine, &fanout, &names);
   capture::Binner binner(o.binner, local, &engine);
 
   const bool show_progress =
@@ -90,7 +92,10 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     r->bytes += pkt.wire_len;
     const DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
     ++r->decode[size_t(ds)];
-    if (ds == DecodeStatus::kOk) binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+    if (ds == DecodeStatus::kOk) {
+      const capture::BinnedPacket bp = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+      names.Observe(pkt.data, pkt.caplen, d, bp);
+    }
     if (show_progress && (r->packets & 0xffff) == 0) {
       const auto now = std::chrono::steady_clock::now();
       if (now - last_report >= std::chrono::seconds(1)) {

@@ -254,6 +254,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   e.has_flow = true;
   e.flow = f->info;
   e.targeted = true;
+  if (names_ != nullptr) e.service = names_->NameOf(f->info.id, f->info.remote());
   if (s.n - split_ago - 1 <= kBurstHorizonBins) {
     double after = 0;
     for (int k = 0; k <= split_ago && k < s.history(); ++k) after += s.payload[s.slot(k)];

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capture/bins.h"
+#include "capture/service_names.h"
 #include "detector/event_sink.h"
 #include "stats/online_detector.h"
 
@@ -63,6 +64,9 @@ class ThrottleDetector {
   // (reason "flow_end", or "evicted"), except at the end of the input, where they stay open:
   // the capture stopped, not the throttle.
   void OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd why, int64_t last_ns);
+
+  // Names events by service (borrowed; may be null). Set before the first bin.
+  void set_service_names(const capture::ServiceNames* names) { names_ = names; }
 
   size_t tracked_flows() const { return flows_.size(); }
   size_t open_throttles() const;
@@ -140,6 +144,7 @@ class ThrottleDetector {
   std::array<Series, 2> link_;
   std::map<std::pair<capture::Address, int>, ServiceState> services_;  // (remote, direction)
   std::map<DropClass, uint64_t> dismissed_;
+  const capture::ServiceNames* names_ = nullptr;
 };
 
 }  // namespace tw::detector

@@ -1,0 +1,41 @@
+#include "capture/service_names.h"
+
+#include <cstring>
+
+#include "capture/dns.h"
+#include "capture/tls_sni.h"
+
+namespace tw::capture {
+
+size_t ServiceNames::AddressHash::operator()(const Address& a) const {
+  uint64_t w[2];
+  std::memcpy(w, a.bytes.data(), sizeof(w));
+  return size_t((w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL));
+}
+
+template <typename Map, typename Key>
+void ServiceNames::Put(Map* m, const Key& k, std::string_view name) {
+  if (m->size() >= max_ && m->find(k) == m->end()) m->erase(m->begin());
+  (*m)[k].assign(name);
+}
+
+void ServiceNames::Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                           const BinnedPacket& bp) {
+  if (bp.info == nullptr || p.payload_len == 0 || p.payload_offset >= caplen) return;
+  const uint8_t* payload = data + p.payload_offset;
+  const size_t n = std::min<size_t>(caplen - p.payload_offset, p.payload_len);
+  if (p.ip_proto == 17 && p.src_port == 53) {
+    ParseDnsResponse(payload, n, [&](const DnsAnswer& a) { Put(&by_address_, a.address, a.name); });
+  } else if (p.ip_proto == 6 && payload[0] == 0x16) {
+    std::string_view sni;
+    if (ParseTlsSni(payload, n, &sni)) Put(&by_flow_, bp.info->id, sni);
+  }
+}
+
+std::string_view ServiceNames::NameOf(uint64_t flow_id, const Address& remote) const {
+  if (auto it = by_flow_.find(flow_id); it != by_flow_.end()) return it->second;
+  if (auto it = by_address_.find(remote); it != by_address_.end()) return it->second;
+  return {};
+}
+
+}  // namespace tw::capture

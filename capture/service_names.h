@@ -1,0 +1,49 @@
+#ifndef THROTTLEWATCH_CAPTURE_SERVICE_NAMES_H_
+#define THROTTLEWATCH_CAPTURE_SERVICE_NAMES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "capture/address.h"
+#include "capture/binner.h"
+#include "capture/decode.h"
+
+namespace tw::capture {
+
+// Names of remote services, learned from the traffic itself: the server name of each TLS
+// ClientHello (per flow) and the A/AAAA answers of DNS responses (per address). Only the names
+// are kept, never payload. Bounded: at most `max_entries` addresses and as many flows; when
+// full, arbitrary old entries make room. Single-threaded.
+class ServiceNames {
+ public:
+  explicit ServiceNames(size_t max_entries = 65536) : max_(max_entries) {}
+
+  // Looks at one binned packet's payload (`data`/`caplen`: the captured bytes, borrowed for the
+  // call) for a DNS response (UDP from port 53) or a ClientHello (TCP payload starting with a
+  // TLS handshake record). Cheap for every other packet: a few comparisons.
+  void Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+               const BinnedPacket& bp);
+
+  // The flow's service: its SNI, else the DNS name of `remote`; empty when neither is known.
+  std::string_view NameOf(uint64_t flow_id, const Address& remote) const;
+  void ForgetFlow(uint64_t flow_id) { by_flow_.erase(flow_id); }
+
+  size_t addresses() const { return by_address_.size(); }
+
+ private:
+  struct AddressHash {
+    size_t operator()(const Address& a) const;
+  };
+  template <typename Map, typename Key>
+  void Put(Map* m, const Key& k, std::string_view name);
+
+  size_t max_;
+  std::unordered_map<uint64_t, std::string> by_flow_;
+  std::unordered_map<Address, std::string, AddressHash> by_address_;
+};
+
+}  // namespace tw::capture
+
+#endif  // THROTTLEWATCH_CAPTURE_SERVICE_NAMES_H_

@@ -1,0 +1,20 @@
+#ifndef THROTTLEWATCH_CAPTURE_TLS_SNI_H_
+#define THROTTLEWATCH_CAPTURE_TLS_SNI_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tw::capture {
+
+// Extracts the server name (SNI, RFC 6066) from a TLS ClientHello at the start of a TCP
+// payload: one TLS record of type handshake carrying a ClientHello, possibly cut short by the
+// capture (then only what was captured is searched). Returns false when the bytes are not a
+// ClientHello or carry no host name. On success *name views into `data` (borrowed: valid while
+// data is) and holds only letters, digits, '-', '_' and '.'. Never reads outside
+// [data, data + len), never allocates.
+bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name);
+
+}  // namespace tw::capture
+
+#endif  // THROTTLEWATCH_CAPTURE_TLS_SNI_H_
