@@ -1,0 +1,99 @@
+// The classifier on bins recorded from real TCP stacks in the lab (test/tools/record_bins.cc
+// regenerates the fixtures from the lab captures).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "detector/throttle_detector.h"
+
+namespace tw::detector {
+namespace {
+
+constexpr int64_t kSec = 1'000'000'000;
+
+struct Recording {
+  std::map<uint64_t, capture::FlowInfo> flows;
+  std::map<uint64_t, std::pair<int, int>> span;  // flow -> first and last bin with data
+  std::map<std::pair<int, uint64_t>, capture::FlowBin> bins;
+  int last_bin = 0;
+};
+
+Recording Load(const std::string& name) {
+  Recording r;
+  std::ifstream in(std::string(TW_SOURCE_DIR) + "/test/detector/data/" + name);
+  EXPECT_TRUE(in) << name;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::vector<std::string> f;
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    if (f.size() != 12) continue;
+    const int bin = std::stoi(f[0]);
+    const uint64_t id = std::stoull(f[1]);
+    capture::FlowInfo& info = r.flows[id];
+    info.id = id;
+    info.key.proto = uint8_t(std::stoi(f[2]));
+    info.key.b = *capture::Address::Parse(f[3]);
+    info.key.port_b = uint16_t(std::stoi(f[4]));
+    info.local_is_a = true;
+    auto [it, fresh] = r.span.try_emplace(id, bin, bin);
+    it->second.second = bin;
+    capture::FlowBin& fb = r.bins[{bin, id}];
+    fb.info = info;
+    const capture::Direction d = f[5] == "up" ? capture::kUp : capture::kDown;
+    fb.dir[d].payload_bytes = std::stoull(f[6]);
+    fb.dir[d].wire_bytes = std::stoull(f[7]);
+    fb.dir[d].retrans_bytes = std::stoull(f[8]);
+    fb.dir[d].zero_window = f[11] == "1";
+    fb.rtt.samples = uint32_t(std::stoul(f[10]));
+    fb.rtt.sum_s = float(std::stod(f[9]) * fb.rtt.samples);
+    r.last_bin = std::max(r.last_bin, bin);
+  }
+  return r;
+}
+
+std::vector<Event> Classify(const Recording& r, ThrottleDetector* det, EventCollector* out) {
+  for (int bin = 0; bin <= r.last_bin; ++bin) {
+    std::vector<capture::FlowBin> flows;
+    for (const auto& [id, span] : r.span) {
+      if (bin < span.first || bin > span.second) continue;
+      auto it = r.bins.find({bin, id});
+      capture::FlowBin fb;
+      if (it != r.bins.end()) {
+        fb = it->second;
+      } else {
+        fb.info = r.flows.at(id);
+      }
+      flows.push_back(fb);
+    }
+    det->OnBin(int64_t(bin) * kSec, kSec, flows, false);
+  }
+  return out->events();
+}
+
+TEST(RecordedBinsTest, DemoHasOneTargetedShapedFlowAndNothingElse) {
+  const Recording r = Load("demo_bins.csv");
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
+  const auto ev = Classify(r, &det, &events);
+  ASSERT_EQ(ev.size(), 2u);
+  const Event& s = ev[0];
+  EXPECT_EQ(s.state, EventState::kStart);
+  EXPECT_EQ(s.flow.remote_port(), 5202);
+  EXPECT_EQ(s.direction, capture::kDown);
+  EXPECT_TRUE(s.targeted);
+  EXPECT_EQ(s.mechanism, Mechanism::kShaping);  // HTB's queue: RTT from 23 ms to ~250 ms
+  EXPECT_NEAR(s.ts, 20.0, 1.5);
+  EXPECT_NEAR(s.rate_after_bps, 250'000, 0.15 * 250'000);
+  EXPECT_EQ(ev[1].state, EventState::kEnd);
+  EXPECT_NEAR(ev[1].ts, 45.0, 1.5);
+}
+
+}  // namespace
+}  // namespace tw::detector
