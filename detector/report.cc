@@ -470,7 +470,7 @@ dl.ov dt{color:var(--muted)}dl.ov dd{margin:0;overflow-wrap:anywhere}
 .tw{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:#f6f8fa;font-weight:600}td.num,th.num{text-align:right;white-space:nowrap}
-td.who{overflow-wrap:anywhere;min-width:10em}td.time{min-width:7em}small{color:var(--muted)}tr.throttle td:first-child{border-left:3px solid #d48c00}
+td.who{overflow-wrap:anywhere;min-width:10em}td.time{min-width:7em}small{color:var(--muted)}.nw{white-space:nowrap}tr.throttle td:first-child{border-left:3px solid #d48c00}
 tr.outage td:first-child{border-left:3px solid var(--retrans)}
 a{color:var(--flow)}figure{margin:.5em 0 1.5em;break-inside:avoid}
 svg.chart{width:100%;height:auto;display:block;font-size:12px}
@@ -660,8 +660,8 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
            KindName(s.kind) + "<br><small>" + ScopeName(s.scope) + ", " +
            DirectionName(s.direction) + "</small></td><td class=\"who\"><a href=\"#ev-" + id +
            "\">" + Esc(Who(s, fa)) + "</a></td><td>" +
-           (thr ? Esc(HumanRate(s.rate_before_bps)) + " → " + Esc(HumanRate(s.rate_after_bps))
-                : Esc(HumanRate(s.rate_before_bps)) + " → 0") +
+           "<span class=\"nw\">" + Esc(HumanRate(s.rate_before_bps)) + "</span> → <span " +
+           "class=\"nw\">" + (thr ? Esc(HumanRate(s.rate_after_bps)) : "0") + "</span>" +
            "</td><td>" + (thr ? (s.targeted ? "yes" : "no") : "—") + "</td><td>" +
            (thr ? Esc(mech[i].text) : "—") + "</td><td class=\"num\">" +
            Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
