@@ -8,14 +8,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "detector/replay.h"
+#include "detector/report.h"
+#include "detector/series_recorder.h"
 #include "stats/segmentation.h"
 #include "stats/series_reader.h"
 
@@ -47,6 +51,8 @@ const char kUsage[] =
     "replay options:\n"
     "  -r FILE             a capture file (may repeat; bare FILE arguments work too)\n"
     "  --events FILE       write events (JSON lines) to FILE instead of stdout\n"
+    "  --report FILE.html  write a self-contained HTML report (charts, event table)\n"
+    "  --series FILE.csv   write the binned series (link, flagged flows, services) as CSV\n"
     "  --local CIDR[,...]  the local side of the link (default: inferred and printed)\n"
     "  --bin SECONDS       bin width, 0.1 to 60 (default 1)\n"
     "  --max-flows N       flow table cap (default 100000)\n"
@@ -119,10 +125,67 @@ std::string DemoPath() {
   return TW_DEMO_PCAP;
 }
 
+// Writes `path` through `write`, reporting size and time on stderr unless quiet.
+template <typename F>
+bool WriteFile(const std::string& path, const char* what, bool quiet, F write) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f || !write(f)) {
+    std::fprintf(stderr, "throttlewatch: cannot write %s %s: %s\n", what, path.c_str(),
+                 std::strerror(errno));
+    return false;
+  }
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "throttlewatch: cannot write %s %s\n", what, path.c_str());
+    return false;
+  }
+  if (!quiet) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "throttlewatch: %s written to %s (%s, %.2f s)\n", what, path.c_str(),
+                 HumanBytes(double(ec ? 0 : size)).c_str(), secs);
+  }
+  return true;
+}
+
+bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRecorder& rec,
+                  const std::string& report_path, const std::string& series_path, bool quiet) {
+  bool ok = true;
+  if (!report_path.empty()) {
+    ReportData data;
+    data.version = TW_VERSION;
+    for (const std::string& f : o.files) {
+      data.overview.sources.push_back(std::filesystem::path(f).filename().string());
+    }
+    data.overview.first_ns = r.first_ns;
+    data.overview.last_ns = r.last_ns;
+    data.overview.packets = r.packets;
+    data.overview.bytes = r.bytes;
+    data.overview.flows = r.binner.flows_created;
+    data.overview.local = r.local_cidrs;
+    data.overview.local_inferred = r.local_inferred;
+    data.overview.decode = r.decode;
+    data.overview.not_local = r.binner.not_local;
+    data.series = &rec;
+    data.events = r.events;
+    ok &= WriteFile(report_path, "report", quiet,
+                    [&data](std::ostream& f) { return WriteReport(data, f); });
+  }
+  if (!series_path.empty()) {
+    ok &= WriteFile(series_path, "series", quiet, [&rec](std::ostream& f) {
+      return WriteSeriesCsv(rec, PlainAddresses(), f);
+    });
+  }
+  return ok;
+}
+
 int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
-  std::string events_path;
+  std::string events_path, report_path, series_path;
   std::vector<std::string> positional;
   bool quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -130,6 +193,14 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     std::string v;
     if (IsOption(a, "--events")) {
       if (!TakeValue(args, &i, "--events", &events_path)) return Usage("--events needs a file");
+    } else if (IsOption(a, "--report")) {
+      if (!TakeValue(args, &i, "--report", &report_path) || report_path.empty()) {
+        return Usage("--report needs a file");
+      }
+    } else if (IsOption(a, "--series")) {
+      if (!TakeValue(args, &i, "--series", &series_path) || series_path.empty()) {
+        return Usage("--series needs a file");
+      }
     } else if (a == "-r") {
       if (i + 1 >= args.size()) return Usage("-r needs a file");
       o.files.push_back(args[++i]);
@@ -204,8 +275,13 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   if (quiet) o.log = nullptr;
   o.progress = !quiet;
   o.events_out = out;
+  std::unique_ptr<SeriesRecorder> recorder;
+  if (!report_path.empty() || !series_path.empty()) {
+    recorder = std::make_unique<SeriesRecorder>();
+    o.recorder = recorder.get();
+  }
   ReplayResult r;
-  const int rc = RunReplay(o, &r);
+  int rc = RunReplay(o, &r);
   if (out != stdout) std::fclose(out);
   if (!quiet) PrintSummary(r, stderr);
   if (rc != kExitOk) {
@@ -213,6 +289,9 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     if (rc == kExitRuntime && r.packets > 0) {
       std::fprintf(stderr, "throttlewatch: results up to that point were written\n");
     }
+  }
+  if (recorder != nullptr && rc != kExitUsage) {
+    if (!WriteOutputs(o, r, *recorder, report_path, series_path, quiet)) rc = kExitRuntime;
   }
   return rc;
 }

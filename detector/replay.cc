@@ -1,6 +1,10 @@
 #include "detector/replay.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <set>
 
@@ -33,6 +37,83 @@ bool InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string
   return true;
 }
 
+// Sends every bin to two sinks, in order (the recorder first, so that events emitted for a
+// bin find it recorded).
+class BinTee final : public capture::BinSink {
+ public:
+  BinTee(capture::BinSink* first, capture::BinSink* second) : first_(first), second_(second) {}
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    first_->OnBin(start_ns, width_ns, flows, link);
+    second_->OnBin(start_ns, width_ns, flows, link);
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
+    first_->OnFlowEnd(info, totals);
+    second_->OnFlowEnd(info, totals);
+  }
+
+ private:
+  capture::BinSink* first_;
+  capture::BinSink* second_;
+};
+
+std::string Eta(double s) {
+  char buf[32];
+  const long t = std::lround(std::max(0.0, s));
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld", t / 60, t % 60);
+  }
+  return buf;
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, a plain line otherwise.
+class Progress {
+ public:
+  Progress(std::FILE* out, bool enabled)
+      : out_(out), enabled_(enabled), tty_(enabled && isatty(fileno(out)) != 0),
+        t0_(std::chrono::steady_clock::now()), last_(t0_) {}
+
+  void Update(uint64_t packets, uint64_t bytes_read, uint64_t bytes_total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000))) {
+      return;
+    }
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - t0_).count();
+    const double done = bytes_total > 0 ? std::min(1.0, double(bytes_read) / double(bytes_total))
+                                        : 0;
+    const double pps = double(packets) / std::max(secs, 1e-9);
+    const std::string eta = done > 0 ? Eta(secs * (1 - done) / done) : "?";
+    if (tty_) {
+      constexpr int kWidth = 28;
+      const int fill = int(done * kWidth);
+      std::string bar(size_t(fill), '#');
+      bar.append(size_t(kWidth - fill), '.');
+      std::fprintf(out_, "\r\033[Kreplay [%s] %3.0f%%  %.1f M packets  %.0f k packets/s  ETA %s",
+                   bar.c_str(), 100 * done, double(packets) / 1e6, pps / 1e3, eta.c_str());
+      drawn_ = true;
+    } else {
+      std::fprintf(out_, "replay: %.0f%%, %.1f M packets, %.0f k packets/s, ETA %s\n", 100 * done,
+                   double(packets) / 1e6, pps / 1e3, eta.c_str());
+    }
+    std::fflush(out_);
+  }
+  // Clears the bar so that the summary starts on a clean line.
+  void Done() {
+    if (drawn_) std::fprintf(out_, "\r\033[K");
+    drawn_ = false;
+  }
+
+ private:
+  std::FILE* out_;
+  bool enabled_, tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point t0_, last_;
+};
+
 std::string HumanRate(double bps) {
   char buf[32];
   if (bps >= 1e6) {
@@ -59,6 +140,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     r->local_inferred = true;
   }
   r->local = local.ToString();
+  r->local_cidrs = local.cidrs();
   if (o.log != nullptr) {
     std::fprintf(o.log, "throttlewatch: local networks %s%s\n",
                  local.empty() ? "(none found)" : r->local.c_str(),
@@ -73,14 +155,16 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   EventFanout fanout;
   fanout.Add(&collector);
   if (o.events_out != nullptr) fanout.Add(&writer);
+  if (o.recorder != nullptr) fanout.Add(o.recorder);
   capture::ServiceNames names;
   Engine engine(o.engine, &fanout, &names);
-  capture::Binner binner(o.binner, local, &engine);
+  BinTee tee(o.recorder, &engine);
+  capture::Binner binner(o.binner, local,
+                         o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine);
+  SeriesRecorder* const rec = o.recorder;
 
-  const bool show_progress =
-      o.progress && o.log != nullptr && src->bytes_total() >= kProgressMinBytes;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_report = t0;
+  Progress progress(o.log, o.progress && o.log != nullptr &&
+                               src->bytes_total() >= kProgressMinBytes);
 
   capture::Packet pkt;
   capture::DecodedPacket d;
@@ -95,18 +179,13 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     if (ds == DecodeStatus::kOk) {
       const capture::BinnedPacket bp = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
       names.Observe(pkt.data, pkt.caplen, d, bp);
+      if (rec != nullptr) rec->OnPacket(pkt.ts_ns, bp, d);
     }
-    if (show_progress && (r->packets & 0xffff) == 0) {
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_report >= std::chrono::seconds(1)) {
-        last_report = now;
-        const double secs = std::chrono::duration<double>(now - t0).count();
-        const double done = double(src->bytes_read()) / double(src->bytes_total());
-        std::fprintf(o.log, "replay: %.1f M packets, %.0f MB/s, %.0f%%\n", double(r->packets) / 1e6,
-                     double(src->bytes_read()) / 1e6 / secs, 100 * done);
-      }
+    if ((r->packets & 0x3fff) == 0) {
+      progress.Update(r->packets, src->bytes_read(), src->bytes_total());
     }
   }
+  progress.Done();
   // On a read error everything up to the bad spot is still analysed and reported.
   binner.Finish();
   r->binner = binner.stats();

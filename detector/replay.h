@@ -12,6 +12,7 @@
 #include "capture/decode.h"
 #include "detector/engine.h"
 #include "detector/event.h"
+#include "detector/series_recorder.h"
 
 namespace tw::detector {
 
@@ -23,13 +24,19 @@ struct ReplayOptions {
   EngineParams engine;
   std::FILE* events_out = nullptr;  // JSON lines; nullptr = don't write
   std::FILE* log = nullptr;         // progress and summary (stderr); nullptr = silent
-  bool progress = true;             // periodic progress lines for large inputs
+  // Progress for large inputs: a bar redrawn in place (percent, packets/s, ETA) when `log` is
+  // a terminal, plain lines every few seconds when it is not.
+  bool progress = true;
+  // When set, fed every bin, event and binned packet (for the report and --series); must
+  // outlive the call.
+  SeriesRecorder* recorder = nullptr;
 };
 
 // Everything a replay computed, also when it stopped on an error.
 struct ReplayResult {
   std::string error;        // empty on success; names the file otherwise
   std::string local;        // the local networks used
+  std::vector<capture::Cidr> local_cidrs;  // the same, as networks
   bool local_inferred = false;
   uint64_t packets = 0;
   uint64_t bytes = 0;

@@ -197,8 +197,14 @@ double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude, bool
     const Series& o = *other.dir[d];
     if (o.n < after_bins + 3) continue;
     double sum_after = 0, sum_before = 0;
-    int n_before = 0;
-    for (int k = 0; k < after_bins; ++k) sum_after += o.payload[o.slot(k)];
+    int n_before = 0, idle_after = 0;
+    for (int k = 0; k < after_bins; ++k) {
+      sum_after += o.payload[o.slot(k)];
+      idle_after += o.payload[o.slot(k)] == 0 ? 1 : 0;
+    }
+    // A flow that stopped (it ended, or its application paused) says nothing about the
+    // network: only flows still sending are references.
+    if (2 * idle_after > after_bins) continue;
     for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
          ++k, ++n_before) {
       sum_before += o.payload[o.slot(k)];

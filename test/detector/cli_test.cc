@@ -76,6 +76,18 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_NE(err_.find("missing.pcap"), std::string::npos);
 }
 
+TEST_F(CliTest, ReportAndSeriesOptions) {
+  EXPECT_EQ(Run({"replay", "--report"}), 2);
+  EXPECT_EQ(Run({"replay", "--series="}), 2);
+  // The demo replays with both outputs; an unwritable report path is a runtime error.
+  const std::string report = (dir_ / "r.html").string(), series = (dir_ / "s.csv").string();
+  ASSERT_EQ(Run({"demo", "-q", "--report", report, "--series=" + series}), 0) << err_;
+  EXPECT_GT(fs::file_size(report), 10'000u);
+  EXPECT_GT(fs::file_size(series), 10'000u);
+  EXPECT_EQ(Run({"demo", "-q", "--report", (dir_ / "no/such/dir/r.html").string()}), 1);
+  EXPECT_NE(err_.find("cannot write report"), std::string::npos) << err_;
+}
+
 TEST_F(CliTest, BrokenCaptureIsARuntimeError) {
   EXPECT_EQ(Run({"replay", File("junk.pcap", "not a capture at all, sorry\n")}), 1);
   EXPECT_NE(err_.find("junk.pcap"), std::string::npos);

@@ -1,0 +1,167 @@
+#ifndef THROTTLEWATCH_DETECTOR_SERIES_RECORDER_H_
+#define THROTTLEWATCH_DETECTOR_SERIES_RECORDER_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/binner.h"
+#include "capture/bins.h"
+#include "capture/decode.h"
+#include "detector/event_sink.h"
+
+namespace tw::detector {
+
+// What one series carried during one bin. Bytes are wire bytes (link header included), the unit
+// shapers enforce; rtt_ms is the smallest passive RTT sample of the bin (-1: none).
+struct SeriesPoint {
+  float wire[2] = {0, 0};     // indexed by capture::Direction
+  float retrans[2] = {0, 0};  // TCP payload bytes that repeated sequence space
+  float rtt_ms = -1;
+};
+
+// A service as seen on the wire: the server end of a flow (the side with the well-known port
+// when only one has one, else the side that did not open the flow). Value type.
+struct ServiceKey {
+  capture::Address addr;
+  uint16_t port = 0;
+  uint8_t proto = 0;
+  friend bool operator==(const ServiceKey&, const ServiceKey&) = default;
+};
+ServiceKey ServiceOf(const capture::FlowInfo& info);
+
+// Byte counts of one flow or service over the whole run.
+struct FlowTotal {
+  capture::FlowInfo info;
+  uint64_t wire[2] = {0, 0};
+  uint64_t total() const { return wire[0] + wire[1]; }
+};
+struct ServiceTotal {
+  ServiceKey key;
+  bool other = false;  // the services past SeriesRecorderParams::max_services, summed
+  uint64_t wire[2] = {0, 0};
+  uint64_t flows = 0;
+  uint64_t total() const { return wire[0] + wire[1]; }
+};
+
+// One recorded series at the recorder's resolution: points[i] is bin (first_bin + i), i.e. the
+// interval [origin_ns + (first_bin + i) * width_ns, + width_ns).
+struct RecordedSeries {
+  enum class Role : uint8_t {
+    kFlagged,    // a flow named by an event: recorded from up to kRingBins before the event
+    kReference,  // a concurrent flow in the same direction, recorded as the comparison
+    kService,    // the service of a flagged flow (the sum of its flows)
+  };
+  Role role = Role::kFlagged;
+  capture::FlowInfo flow;  // kFlagged, kReference
+  ServiceKey service;      // every role: the service the flow belongs to
+  capture::Direction direction = capture::kDown;  // the direction it was recorded for
+  uint64_t event_id = 0;   // the event that promoted it
+  int64_t first_bin = 0;
+  std::vector<SeriesPoint> points;
+};
+
+struct SeriesRecorderParams {
+  // Past this many points in all series together, every series is coarsened 2:1 (bin width
+  // doubles); keeps memory bounded for captures of any length (24 bytes per point).
+  size_t max_points = 4'000'000;
+  size_t max_flagged_flows = 200;  // flows flagged beyond this get no chart series
+  int reference_flows = 3;         // concurrent flows recorded beside each flagged flow
+  size_t top_n = 20;               // top flows and services kept by bytes
+  size_t max_services = 1'000'000; // distinct services counted; the rest go to "other"
+};
+
+// Records what the report and the --series export show, beside the detection: the link series
+// for the whole run, and full series for flows named by events, their services and a few
+// concurrent reference flows. Flows are flagged only after the fact, so every flow that carries
+// data keeps a ring of its last kRingBins bins (~1.3 KB per flow; the flow table's cap bounds
+// them); an event copies the ring into a full series that then grows until the flow ends.
+// Passive RTT (TCP timestamps, pping-style: a TSval the local side sent, echoed by the remote
+// side) is sampled per packet for tracked flows via OnPacket().
+//
+// Feed order per bin: OnBin() before the detectors see the bin (so an event emitted for it finds
+// the bin in the ring), events via OnEvent(), packets via OnPacket() after Binner::OnPacket().
+// Memory: rings as above plus at most max_points series points. Single-threaded.
+class SeriesRecorder final : public capture::BinSink, public EventSink {
+ public:
+  static constexpr int kRingBins = 64;
+
+  explicit SeriesRecorder(const SeriesRecorderParams& params = {});
+
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override;
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
+  void OnEvent(const Event& e) override;
+  // A packet the Binner has just binned. Never allocates.
+  void OnPacket(int64_t ts_ns, const capture::BinnedPacket& bp, const capture::DecodedPacket& p);
+
+  // Resolution of every series: bin i covers [origin_ns + i * width_ns, + width_ns).
+  int64_t origin_ns() const { return origin_ns_; }
+  int64_t width_ns() const { return width_ns_; }
+  int64_t base_width_ns() const { return base_width_ns_; }
+  // The whole link; link().first_bin is 0 once a bin was seen.
+  const RecordedSeries& link() const { return link_; }
+  const std::vector<RecordedSeries>& series() const { return series_; }
+  // Largest by bytes, largest first. Flows count when they leave the table.
+  std::vector<FlowTotal> TopFlows() const;
+  std::vector<ServiceTotal> TopServices() const;
+  uint64_t services_seen() const { return services_.size(); }
+  uint64_t flows_not_charted() const { return flows_not_charted_; }
+
+ private:
+  struct RttTracker {
+    static constexpr int kSlots = 8;
+    std::array<uint32_t, kSlots> tsval{};
+    std::array<int64_t, kSlots> sent_ns{};  // 0 = free or already matched
+    int next = 0;
+    uint32_t last_tsval = 0;
+    float bin_min_ms = -1;
+  };
+  struct ServiceHash {
+    size_t operator()(const ServiceKey& k) const;
+  };
+  struct ServiceState {
+    ServiceTotal total;
+    int series = -1;  // index into series_ when promoted
+  };
+  struct FlowState {
+    capture::FlowInfo info;
+    std::unique_ptr<std::array<SeriesPoint, kRingBins>> ring;  // indexed by bin % kRingBins
+    int64_t first_bin = 0, last_bin = 0;  // base bins held: max(first, last - kRingBins + 1)..last
+    RttTracker rtt;
+    int series = -1;  // index into series_ when promoted
+    ServiceState* service = nullptr;  // stable: unordered_map values do not move
+  };
+
+  void Append(RecordedSeries* s, int64_t base_bin, const SeriesPoint& p);
+  void Promote(FlowState* f, RecordedSeries::Role role, capture::Direction d, uint64_t event_id);
+  void PromoteService(FlowState* f, capture::Direction d, uint64_t event_id);
+  ServiceState* FindService(const ServiceKey& key);
+  void CoarsenIfNeeded();
+  void AddTop(const FlowTotal& t);
+
+  SeriesRecorderParams p_;
+  int64_t origin_ns_ = 0;
+  int64_t base_width_ns_ = 0;
+  int64_t width_ns_ = 0;
+  int64_t factor_ = 1;           // width_ns_ / base_width_ns_
+  int64_t current_bin_ = -1;     // base bin index of the last OnBin
+  bool started_ = false;
+  size_t points_ = 0;
+  RecordedSeries link_;
+  std::vector<RecordedSeries> series_;
+  std::unordered_map<uint64_t, FlowState> flows_;
+  std::unordered_map<ServiceKey, ServiceState, ServiceHash> services_;
+  ServiceTotal other_services_;
+  std::vector<FlowTotal> top_flows_;  // sorted, largest first, at most top_n
+  size_t flagged_ = 0;
+  uint64_t flows_not_charted_ = 0;
+};
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_SERIES_RECORDER_H_
