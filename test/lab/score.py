@@ -4,10 +4,12 @@
   score.py --truth T.json --events E.jsonl [--check]
   score.py --truth T.json --pcap P.pcap --throttlewatch BIN [--check] [-- extra replay args]
 
-Matches each true throttle (by direction and target: remote port, remote server, or the whole
-link) and each outage with the events, within a window, and prints per-action errors: onset
-(event ts - truth ts), end error, rate error (rate_after_bps vs the shaped rate), and whether
-targeted/scope/direction are right. Every event that matches nothing is a false positive.
+Matches each true throttle (by target: remote port, remote server, or the whole link in its
+direction) and each outage with the events, within a window, and prints per-action errors: onset
+(event ts - truth onset; a token bucket's onset is when it ran dry), end error, rate error
+(rate_after_bps vs the shaped rate; for server and link throttles the aggregate), and whether
+targeted/scope/direction are right. An event matches at most one action; every event that matches
+nothing is a false positive. suite.py uses score() for the whole lab suite.
 
 With --check it exits 1 when the demo acceptance criteria fail: every action found, onset and
 end within --max-onset seconds, rates within --max-rate-err, right flow and direction, no
