@@ -4,10 +4,12 @@
   score.py --truth T.json --events E.jsonl [--check]
   score.py --truth T.json --pcap P.pcap --throttlewatch BIN [--check] [-- extra replay args]
 
-Matches each true throttle (by direction and target: remote port, remote server, or the whole
-link) and each outage with the events, within a window, and prints per-action errors: onset
-(event ts - truth ts), end error, rate error (rate_after_bps vs the shaped rate), and whether
-targeted/scope/direction are right. Every event that matches nothing is a false positive.
+Matches each true throttle (by target: remote port, remote server, or the whole link in its
+direction) and each outage with the events, within a window, and prints per-action errors: onset
+(event ts - truth onset; a token bucket's onset is when it ran dry), end error, rate error
+(rate_after_bps vs the shaped rate; for server and link throttles the aggregate), and whether
+targeted/scope/direction are right. An event matches at most one action; every event that matches
+nothing is a false positive. suite.py uses score() for the whole lab suite.
 
 With --check it exits 1 when the demo acceptance criteria fail: every action found, onset and
 end within --max-onset seconds, rates within --max-rate-err, right flow and direction, no
@@ -38,17 +40,31 @@ def load_events(path):
     return events
 
 
+def event_remotes(ev):
+    """The remote addresses an event names: its flow's, or a service/host event's."""
+    out = set()
+    flow = ev.get("flow") or {}
+    for v in (flow.get("remote"), ev.get("remote"), ev.get("service")):
+        if v:
+            out.add(v)
+    out.update(ev.get("remotes") or [])
+    return out
+
+
 def targets_match(ev, action):
-    """Does a throttle event concern the traffic the truth action throttled?"""
+    """Does a throttle event concern the traffic the truth action throttled?
+
+    Link throttles match events in their direction only (any traffic is theirs); flow and server
+    throttles match by target, whatever the event's direction (it is scored, not required).
+    """
     tgt = action.get("target") or {}
     scope = action.get("scope", "flow")
     if scope == "link":
-        return True
+        return ev.get("direction") == action.get("direction", "down")
     if ev.get("scope") == "link":
         return False
     flow = ev.get("flow") or {}
-    if "remote" in tgt and flow.get("remote") != tgt["remote"] and \
-            ev.get("remote") != tgt["remote"]:
+    if "remote" in tgt and tgt["remote"] not in event_remotes(ev):
         return False
     if "remote_port" in tgt and flow.get("remote_port") != tgt["remote_port"]:
         return False
@@ -71,7 +87,28 @@ def pair_actions(actions, kind):
     return out
 
 
+def onset_of(action):
+    """When the truth action took effect: a token bucket squeezes only once it runs dry."""
+    return action.get("onset_ts", action["ts"])
+
+
+# Event scopes that are right for a truth scope.
+SCOPE_OK = {"flow": ("flow",), "server": ("service", "host", "server"), "link": ("link",)}
+
+
+def flow_key(ev):
+    f = ev.get("flow") or {}
+    return (f.get("proto"), f.get("local"), f.get("local_port"), f.get("remote"),
+            f.get("remote_port"), ev.get("direction"))
+
+
 def score(truth, events):
+    """Matches events with the truth actions of one scenario.
+
+    Returns (rows, false_pos, problems): one row per truth action (found, errors, attribute
+    checks, the matched events' counts), the start events that match no action, and a line per
+    action that was not found.
+    """
     rows, problems = [], []
     used = set()  # indices of start events that matched a truth action
     starts = [(i, e) for i, e in enumerate(events) if e.get("state") == "start"]
@@ -79,37 +116,63 @@ def score(truth, events):
 
     for kind in ("throttle", "outage"):
         for s, e in pair_actions(truth["actions"], kind):
+            onset = onset_of(s)
             cands = []
             for i, ev in starts:
-                if ev.get("kind") != kind or abs(ev["ts"] - s["ts"]) > WINDOW_S:
+                if i in used or ev.get("kind") != kind or abs(ev["ts"] - onset) > WINDOW_S:
                     continue
-                if kind == "throttle" and (ev.get("direction") != s.get("direction", "down") or
-                                           not targets_match(ev, s)):
+                if kind == "throttle" and not targets_match(ev, s):
                     continue
-                cands.append((abs(ev["ts"] - s["ts"]), i, ev))
-            row = {"kind": kind, "truth_ts": s["ts"], "scope": s.get("scope", "link"),
-                   "direction": s.get("direction"), "target": s.get("target"),
-                   "found": bool(cands)}
+                cands.append((abs(ev["ts"] - onset), i, ev))
+            scope = s.get("scope", "link")
+            row = {"kind": kind, "truth_ts": onset, "t_rel": s.get("onset_t_rel",
+                                                                   s.get("t_rel")),
+                   "scope": scope, "direction": s.get("direction"), "target": s.get("target"),
+                   "rate_bps": s.get("rate_bps"), "found": bool(cands), "events": 0}
+            if e is not None:
+                row["duration_s"] = e["ts"] - onset
             if not cands:
-                problems.append("%s at %.1f (%s) not found" % (kind, s["t_rel"] if "t_rel" in s
-                                                                else s["ts"], s.get("target")))
+                problems.append("%s at %.1f (%s) not found" % (
+                    kind, row["t_rel"] if row["t_rel"] is not None else onset, s.get("target")))
                 rows.append(row)
                 continue
             cands.sort(key=lambda c: c[0])
-            # A link or server throttle may be reported once per affected flow: all match.
-            matched = cands if kind == "throttle" and s.get("scope") != "flow" else cands[:1]
+            # A link or server throttle may be reported once per affected flow: all match (the
+            # first event of each flow).
+            if kind == "throttle" and scope != "flow":
+                matched, seen = [], set()
+                for c in cands:
+                    if flow_key(c[2]) not in seen:
+                        seen.add(flow_key(c[2]))
+                        matched.append(c)
+            else:
+                matched = cands[:1]
             for _, i, _ in matched:
                 used.add(i)
-            ev = cands[0][2]
-            row["onset_err"] = ev["ts"] - s["ts"]
-            row["detect_delay"] = ev.get("detected_at", ev["ts"]) - s["ts"]
+            evs = [c[2] for c in matched]
+            ev = evs[0]
+            row["events"] = len(evs)
+            row["onset_err"] = ev["ts"] - onset
+            row["detect_delay"] = ev.get("detected_at", ev["ts"]) - onset
+            ok_scope = SCOPE_OK.get(scope, (scope,))
+            row["scope_right"] = sum(x.get("scope") in ok_scope for x in evs)
             if kind == "throttle":
                 want_rate = s.get("rate_bps")
                 if want_rate:
-                    row["rate_err"] = (ev.get("rate_after_bps", 0) - want_rate) / want_rate
-                want_targeted = s.get("scope", "flow") != "link"
-                row["targeted_ok"] = ev.get("targeted") == want_targeted
-                row["direction_ok"] = ev.get("direction") == s.get("direction", "down")
+                    # The squeezed rate is shared by everything the throttle caught: an aggregate
+                    # event (service/link) carries it; otherwise the flows' rates add up.
+                    agg = [x for x in evs if x.get("scope") in ("service", "host", "server",
+                                                                "link")]
+                    got = (agg[0].get("rate_after_bps", 0) if agg else
+                           sum(x.get("rate_after_bps", 0) for x in evs))
+                    row["rate_err"] = (got - want_rate) / want_rate
+                want_targeted = scope != "link"
+                row["targeted_right"] = sum(x.get("targeted") == want_targeted for x in evs)
+                row["direction_right"] = sum(x.get("direction") == s.get("direction", "down")
+                                             for x in evs)
+                row["targeted_ok"] = row["targeted_right"] == len(evs)
+                row["direction_ok"] = row["direction_right"] == len(evs)
+            row["scope_ok"] = row["scope_right"] == len(evs)
             end_ev = ends.get(ev.get("id"))
             if e is not None:
                 row["end_err"] = (end_ev["ts"] - e["ts"]) if end_ev else None
@@ -124,17 +187,18 @@ def fmt(v, spec="%+.2f"):
 
 def print_table(name, rows, false_pos, out=sys.stdout):
     print("scenario %s" % name, file=out)
-    print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %s" % (
-        "kind", "scope", "target", "found", "onset_s", "delay_s", "end_s", "rate", "targeted"),
-        file=out)
+    print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %-8s %-5s %s" % (
+        "kind", "scope", "target", "found", "onset_s", "delay_s", "end_s", "rate", "targeted",
+        "scope", "direction"), file=out)
     for r in rows:
         tgt = r.get("target") or {}
         tgt_s = ",".join("%s" % v for v in tgt.values()) or "link"
-        print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %s" % (
+        ok = {True: "ok", False: "WRONG", None: "-"}
+        print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %-8s %-5s %s" % (
             r["kind"], r["scope"], tgt_s[:28], "yes" if r["found"] else "NO",
             fmt(r.get("onset_err")), fmt(r.get("detect_delay")), fmt(r.get("end_err")),
-            fmt(r.get("rate_err"), "%+.3f"),
-            {True: "ok", False: "WRONG", None: "-"}[r.get("targeted_ok")]), file=out)
+            fmt(r.get("rate_err"), "%+.3f"), ok[r.get("targeted_ok")], ok[r.get("scope_ok")],
+            ok[r.get("direction_ok")]), file=out)
     for ev in false_pos:
         flow = ev.get("flow") or {}
         print("  FALSE POSITIVE: %s %s %s at %s flow %s:%s" % (
@@ -159,6 +223,8 @@ def check(rows, false_pos, problems, max_onset, max_rate_err):
             fails.append("%s: targeted is wrong" % what)
         if r.get("direction_ok") is False:
             fails.append("%s: direction is wrong" % what)
+        if r.get("scope_ok") is False:
+            fails.append("%s: scope is wrong" % what)
     for ev in false_pos:
         fails.append("false positive: %s %s at %s" % (ev.get("kind"), ev.get("state"),
                                                       ev.get("time")))

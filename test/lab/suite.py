@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""Runs the lab suite, replays every capture with throttlewatch and scores it.
+
+  suite.py --throttlewatch BIN --workdir DIR [--scenarios a,b|all] [--reps N] [--seed S] [-j N]
+           [--json FILE] [--gate none|ctest|issue] [--detail]
+  suite.py --throttlewatch BIN --rescore DIR [...]     score captures made earlier, no lab run
+
+Each scenario runs `lab.py run` (repetition r uses seed S+r: action times jitter by up to 1 s),
+at most -j at a time (each run has its own namespaces). Every capture is replayed with
+`throttlewatch replay --local <the truth's local networks>` and matched with its truth by
+score.py. Printed: a row per run, then over the whole suite: precision and recall of throttle
+and outage events, onset and end error (median and 95th percentile of |event - truth|), rate
+error of throttles lasting 20 s or more, how many matched events have `targeted`, `scope` and
+`direction` right, and which controls (scenarios without interventions) got a throttle event.
+--json writes the same as a summary file.
+
+Gates (exit status 1 when they fail): `ctest` asserts what the current detector is expected to
+get right (CTEST_EXPECT below); `issue` asserts issue 3's acceptance criteria over everything.
+Exits 77 (ctest's skip code) when the lab cannot run here: not root, no namespaces, a tool
+missing. Python 3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lab  # noqa: E402  (scenarios and their lengths)
+import score  # noqa: E402
+
+SKIP = 77
+RATE_MIN_DURATION_S = 20.0  # rate errors are judged on throttles at least this long
+
+# What the current detector must get right (the ctest gate). "quiet": no throttle or outage event
+# at all. "found": every intervention found (a start event matched it). False positives in
+# "found" scenarios are printed and counted in the precision, not asserted: the current detector
+# sometimes reports the fall from a catch-up burst (TCP and iperf3 resuming after a stall: after
+# a blackhole, after a link throttle ends) as a throttle, in ~1 run of 4. Scenarios not listed
+# run and print but are not asserted; the current detector fails them on every seed:
+# control_bitrate and control_v6 (an application lowering its own bitrate is reported as a
+# throttle), outage_60s (the catch-up bursts after it, falling back to the flows' rates, are
+# reported as throttles), throttle_onoff (the 2nd and 3rd squeeze of the same flow are missed).
+# Attributes (scope, targeted), end and rate errors are printed, not asserted here.
+CTEST_EXPECT = {
+    "control": "quiet",
+    "control_flows_end": "quiet",
+    "control_slow_receiver": "quiet",
+    "control_video": "quiet",
+    "control_web": "quiet",
+    "demo": "found",
+    "throttle_v6": "found",
+    "throttle_port_down": "found",
+    "throttle_port_up": "found",
+    "throttle_server": "found",
+    "throttle_link": "found",
+    "throttle_bucket": "found",
+    "throttle_udp": "found",
+    "outage_10s": "found",
+    "outage_blackhole": "found",
+}
+
+ISSUE_GATE = {"precision": 0.95, "recall": 0.95, "onset_median_s": 2.0, "onset_p95_s": 5.0,
+              "rate_err": 0.10, "attributes": 0.95}
+
+
+def lab_unavailable():
+    if os.geteuid() != 0:
+        return "the lab needs root (network namespaces, tc)"
+    for tool in lab.REQUIRED_TOOLS:
+        if shutil.which(tool) is None:
+            return "missing tool: %s (deploy/install-deps.sh --test installs it)" % tool
+    probe = "twprobe%d" % os.getpid()
+    r = subprocess.run(["ip", "netns", "add", probe], stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        return "cannot create a network namespace: %s" % r.stderr.strip()
+    subprocess.run(["ip", "netns", "del", probe])
+    return None
+
+
+def scenario_length(name):
+    """The scenario's planned length in seconds (the timeline is built without running it)."""
+    probe = lab.Lab(name, "/nonexistent")
+    lab.SCENARIOS[name][0](probe)
+    return probe.duration or 60
+
+
+def run_one(name, rep, seed, workdir):
+    out = os.path.join(workdir, "r%d" % rep)
+    os.makedirs(out, exist_ok=True)
+    logpath = os.path.join(out, name + ".lab.log")
+    t0 = time.monotonic()
+    with open(logpath, "w") as logf:
+        r = subprocess.run([sys.executable, os.path.join(HERE, "lab.py"), "run", name,
+                            "--out", out, "--seed", str(seed)], stdout=logf,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return {"scenario": name, "rep": rep, "seed": seed, "rc": r.returncode,
+            "truth": os.path.join(out, name + ".truth.json"), "log": logpath,
+            "seconds": time.monotonic() - t0}
+
+
+def replay_and_score(run, throttlewatch, extra_args):
+    """Replays one capture and scores it; fills run["rows"], ["false_pos"], ..."""
+    with open(run["truth"]) as f:
+        truth = json.load(f)
+    run["complete"] = truth.get("complete", False)
+    run["scenario"] = truth.get("scenario", run.get("scenario"))
+    pcap = os.path.join(os.path.dirname(run["truth"]), truth["capture"])
+    events_path = os.path.splitext(pcap)[0] + ".events.jsonl"
+    cmd = [throttlewatch, "replay", "--events", events_path]
+    if truth.get("local_networks"):
+        cmd += ["--local", ",".join(truth["local_networks"])]
+    cmd += extra_args + [pcap]
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run["replay_rc"] = r.returncode
+    run["replay_stderr"] = r.stderr
+    if r.returncode != 0:
+        run["error"] = "replay failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:])
+        return run
+    events = score.load_events(events_path)
+    rows, false_pos, problems = score.score(truth, events)
+    run.update(rows=rows, false_pos=false_pos, problems=problems,
+               n_events=sum(1 for e in events if e.get("state") == "start"),
+               control=not any(a["kind"] in ("throttle", "outage") for a in truth["actions"]),
+               events_path=events_path)
+    return run
+
+
+def pct(values, q):
+    """q-th percentile (nearest rank) of a non-empty list."""
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, int(round(q / 100.0 * len(v) + 0.5)) - 1))
+    return v[k]
+
+
+def ratio(num, den):
+    return None if den == 0 else num / den
+
+
+def summarize(runs):
+    """Suite-wide metrics over every scored run."""
+    scored = [r for r in runs if "rows" in r]
+    m = {"runs": len(runs), "scored": len(scored),
+         "failed_runs": ["%s r%d" % (r["scenario"], r["rep"]) for r in runs if "rows" not in r]}
+    for kind in ("throttle", "outage"):
+        rows = [x for r in scored for x in r["rows"] if x["kind"] == kind]
+        tp = sum(x["events"] for x in rows)
+        fp = sum(1 for r in scored for e in r["false_pos"] if e.get("kind") == kind)
+        m[kind] = {"truth": len(rows), "found": sum(x["found"] for x in rows),
+                   "events": tp + fp, "matched_events": tp, "false_events": fp,
+                   "recall": ratio(sum(x["found"] for x in rows), len(rows)),
+                   "precision": ratio(tp, tp + fp)}
+    found = [x for r in scored for x in r["rows"] if x["found"]]
+    onset = [abs(x["onset_err"]) for x in found]
+    ends = [x for r in scored for x in r["rows"] if "end_err" in x]
+    end_known = [abs(x["end_err"]) for x in ends if x["end_err"] is not None]
+    m["onset_abs_s"] = {"n": len(onset), "median": statistics.median(onset) if onset else None,
+                        "p95": pct(onset, 95) if onset else None}
+    m["end_abs_s"] = {"n": len(end_known), "missing": len(ends) - len(end_known),
+                      "median": statistics.median(end_known) if end_known else None,
+                      "p95": pct(end_known, 95) if end_known else None}
+    long_th = [x for x in found if x["kind"] == "throttle" and "rate_err" in x and
+               x.get("duration_s", 0) >= RATE_MIN_DURATION_S]
+    rerr = [abs(x["rate_err"]) for x in long_th]
+    m["rate_abs_err"] = {"n": len(rerr), "median": statistics.median(rerr) if rerr else None,
+                         "max": max(rerr) if rerr else None,
+                         "within_10pct": sum(e <= 0.10 for e in rerr)}
+    for attr in ("targeted", "scope", "direction"):
+        rows = [x for x in found if attr + "_right" in x]
+        right = sum(x[attr + "_right"] for x in rows)
+        n = sum(x["events"] for x in rows)
+        m[attr] = {"right": right, "events": n, "share": ratio(right, n)}
+    m["controls"] = sorted({r["scenario"] for r in scored if r["control"]})
+    m["controls_with_throttle_events"] = sorted(
+        {"%s r%d" % (r["scenario"], r["rep"]) for r in scored if r["control"] and
+         any(e.get("kind") == "throttle" for e in r["false_pos"])})
+    return m
+
+
+def f(v, spec="%.2f"):
+    return "-" if v is None else spec % v
+
+
+def print_runs(runs, detail):
+    print("%-22s %3s %5s %5s %6s %4s %13s %13s %14s %7s %7s %7s" % (
+        "scenario", "rep", "truth", "found", "events", "FP", "onset_s", "end_s", "rate_err",
+        "target", "scope", "dir"))
+    for r in sorted(runs, key=lambda r: (r["scenario"], r["rep"])):
+        if "rows" not in r:
+            print("%-22s %3d  ERROR %s" % (r["scenario"], r["rep"],
+                                           r.get("error", "lab run failed (rc %s), see %s" %
+                                                 (r.get("rc"), r.get("log")))))
+            continue
+        rows = r["rows"]
+        found = [x for x in rows if x["found"]]
+
+        def join(key, spec):
+            vals = [x.get(key) for x in found if key in x]
+            return ",".join("miss" if v is None else spec % v for v in vals) or "-"
+
+        def attr(a):
+            xs = [x for x in found if a + "_right" in x]
+            return ("%d/%d" % (sum(x[a + "_right"] for x in xs), sum(x["events"] for x in xs))
+                    if xs else "-")
+        print("%-22s %3d %5d %5d %6d %4d %13s %13s %14s %7s %7s %7s%s" % (
+            r["scenario"], r["rep"], len(rows), len(found), r["n_events"], len(r["false_pos"]),
+            join("onset_err", "%+.1f")[:13], join("end_err", "%+.1f")[:13],
+            join("rate_err", "%+.2f")[:14], attr("targeted"), attr("scope"), attr("direction"),
+            "" if r["complete"] else "  (capture incomplete)"))
+        if detail:
+            score.print_table("%s r%d" % (r["scenario"], r["rep"]), rows, r["false_pos"])
+        elif r["false_pos"]:
+            for e in r["false_pos"]:
+                flow = e.get("flow") or {}
+                print("%28s FP %s %s %s %s:%s at %+.1f s, %s -> %s" % (
+                    "", e.get("kind"), e.get("scope"), e.get("direction"), flow.get("remote"),
+                    flow.get("remote_port"), e["ts"] - r.get("start_ts", e["ts"]),
+                    f(e.get("rate_before_bps"), "%.0f"), f(e.get("rate_after_bps"), "%.0f")))
+
+
+def print_summary(m):
+    print("\nover %d runs (%d scored):" % (m["runs"], m["scored"]))
+    for kind in ("throttle", "outage"):
+        k = m[kind]
+        print("  %-9s precision %s (%d of %d events)  recall %s (%d of %d)" % (
+            kind, f(k["precision"]), k["matched_events"], k["events"], f(k["recall"]),
+            k["found"], k["truth"]))
+    o, e, r = m["onset_abs_s"], m["end_abs_s"], m["rate_abs_err"]
+    print("  onset error |ts - truth|: median %s s, p95 %s s (n=%d)" % (
+        f(o["median"]), f(o["p95"]), o["n"]))
+    print("  end error |ts - truth|:   median %s s, p95 %s s (n=%d, %d end events missing)" % (
+        f(e["median"]), f(e["p95"]), e["n"], e["missing"]))
+    def pc(v):
+        return "-" if v is None else "%.1f%%" % (100 * v)
+    print("  rate error, throttles >= %g s: median %s, max %s, %d of %d within 10%%" % (
+        RATE_MIN_DURATION_S, pc(r["median"]), pc(r["max"]), r["within_10pct"], r["n"]))
+    for attr in ("targeted", "scope", "direction"):
+        a = m[attr]
+        print("  %-9s right for %d of %d matched events (%s)" % (
+            attr, a["right"], a["events"], f(a["share"])))
+    bad = m["controls_with_throttle_events"]
+    print("  controls (%d scenarios): %s" % (
+        len(m["controls"]), "no throttle event in any control" if not bad else
+        "throttle events in " + ", ".join(bad)))
+    if m["failed_runs"]:
+        print("  runs that failed: %s" % ", ".join(m["failed_runs"]))
+
+
+def gate_ctest(runs):
+    fails = []
+    for r in runs:
+        want = CTEST_EXPECT.get(r["scenario"])
+        if want is None:
+            continue
+        name = "%s r%d" % (r["scenario"], r["rep"])
+        if "rows" not in r:
+            fails.append("%s: %s" % (name, r.get("error", "lab run failed")))
+        elif want == "quiet" and r["n_events"]:
+            fails.append("%s: %d event(s) in a control" % (name, r["n_events"]))
+        elif want == "found":
+            fails += ["%s: %s" % (name, p) for p in r["problems"]]
+    return fails
+
+
+def gate_issue(m):
+    g, fails = ISSUE_GATE, []
+    for kind in ("throttle", "outage"):
+        for what in ("precision", "recall"):
+            v = m[kind][what]
+            if v is None or v < g[what]:
+                fails.append("%s %s %s < %.2f" % (kind, what, f(v), g[what]))
+    o = m["onset_abs_s"]
+    if o["median"] is None or o["median"] > g["onset_median_s"]:
+        fails.append("median onset error %s s > %.1f s" % (f(o["median"]), g["onset_median_s"]))
+    if o["p95"] is None or o["p95"] > g["onset_p95_s"]:
+        fails.append("p95 onset error %s s > %.1f s" % (f(o["p95"]), g["onset_p95_s"]))
+    r = m["rate_abs_err"]
+    if r["n"] and r["within_10pct"] < r["n"]:
+        fails.append("rate error above 10%% for %d of %d throttles >= 20 s" % (
+            r["n"] - r["within_10pct"], r["n"]))
+    for attr in ("targeted", "scope", "direction"):
+        s = m[attr]["share"]
+        if s is None or s < g["attributes"]:
+            fails.append("%s right for %s of matched events < %.2f" % (attr, f(s),
+                                                                        g["attributes"]))
+    if m["controls_with_throttle_events"]:
+        fails.append("throttle events in controls: %s" %
+                     ", ".join(m["controls_with_throttle_events"]))
+    if m["failed_runs"]:
+        fails.append("runs failed: %s" % ", ".join(m["failed_runs"]))
+    return fails
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--throttlewatch", required=True, help="the binary to replay with")
+    ap.add_argument("--workdir", help="where captures, truths and events go (run mode)")
+    ap.add_argument("--rescore", metavar="DIR",
+                    help="score every *.truth.json under DIR (made by an earlier run) instead")
+    ap.add_argument("--scenarios", default="all", help="comma-separated names, or all")
+    ap.add_argument("--reps", type=int, default=1, help="repetitions of each scenario")
+    ap.add_argument("--seed", type=int, default=1, help="repetition r uses seed SEED+r")
+    ap.add_argument("-j", "--jobs", type=int, default=3, help="lab runs at the same time")
+    ap.add_argument("--json", help="write the summary here")
+    ap.add_argument("--gate", choices=("none", "ctest", "issue"), default="none")
+    ap.add_argument("--detail", action="store_true", help="per-action table of every run")
+    ap.add_argument("replay_args", nargs="*", help="extra arguments for throttlewatch replay")
+    a = ap.parse_args()
+    if bool(a.workdir) == bool(a.rescore):
+        ap.error("give exactly one of --workdir (run the lab) and --rescore (score old runs)")
+
+    if a.rescore:
+        runs = []
+        for t in sorted(glob.glob(os.path.join(a.rescore, "**", "*.truth.json"),
+                                  recursive=True)):
+            rep = os.path.basename(os.path.dirname(t))
+            runs.append({"scenario": os.path.basename(t)[:-len(".truth.json")],
+                         "rep": int(rep[1:]) if rep[:1] == "r" and rep[1:].isdigit() else 0,
+                         "rc": 0, "truth": t})
+        if not runs:
+            print("no *.truth.json under %s" % a.rescore)
+            return 1
+    else:
+        why = lab_unavailable()
+        if why:
+            print("SKIPPED: lab suite: %s" % why)
+            return SKIP
+        names = list(lab.SCENARIOS) if a.scenarios == "all" else a.scenarios.split(",")
+        unknown = [n for n in names if n not in lab.SCENARIOS]
+        if unknown:
+            ap.error("unknown scenarios: %s (see lab.py list)" % ", ".join(unknown))
+        os.makedirs(a.workdir, exist_ok=True)
+        # Longest first, so the last runs to start are short.
+        jobs = sorted(((scenario_length(n), n, rep) for n in names for rep in range(a.reps)),
+                      reverse=True)
+        total = sum(j[0] for j in jobs)
+        print("lab suite: %d runs (%d scenarios x %d), %.0f s of scenarios, %d at a time "
+              "(~%.0f min)" % (len(jobs), len(names), a.reps, total, a.jobs,
+                               total / a.jobs / 60 + 0.3), flush=True)
+        runs = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
+            futs = [pool.submit(run_one, n, rep, a.seed + rep, a.workdir)
+                    for _, n, rep in jobs]
+            for fut in concurrent.futures.as_completed(futs):
+                r = fut.result()
+                print("  %-22s r%d seed %d: %s (%.0f s)" % (
+                    r["scenario"], r["rep"], r["seed"],
+                    "ok" if r["rc"] == 0 else "FAILED rc %d, see %s" % (r["rc"], r["log"]),
+                    r["seconds"]), flush=True)
+                runs.append(r)
+    for r in runs:
+        if not os.path.exists(r["truth"]):
+            r["error"] = "no truth file (lab run rc %s), see %s" % (r.get("rc"), r.get("log"))
+            continue
+        with open(r["truth"]) as fh:
+            r["start_ts"] = json.load(fh).get("start_ts")
+        replay_and_score(r, a.throttlewatch, a.replay_args)
+        if r.get("rc", 0) != 0 and "error" not in r:
+            r["error"] = "lab run failed (rc %d), see %s" % (r["rc"], r["log"])
+            r.pop("rows", None)
+
+    print()
+    print_runs(runs, a.detail)
+    m = summarize(runs)
+    print_summary(m)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump({"summary": m, "runs": [
+                {k: v for k, v in r.items() if k not in ("replay_stderr",)} for r in runs]},
+                fh, indent=1, default=str)
+            fh.write("\n")
+        print("summary written to %s" % a.json)
+    fails = []
+    if a.gate == "ctest":
+        fails = gate_ctest(runs)
+    elif a.gate == "issue":
+        fails = gate_issue(m)
+    if fails:
+        print("\nGATE %s FAILED:\n  %s" % (a.gate, "\n  ".join(fails)))
+        return 1
+    if a.gate != "none":
+        print("\ngate %s passed" % a.gate)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
