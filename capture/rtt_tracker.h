@@ -10,9 +10,12 @@ namespace tw::capture {
 // passing the capture point again. This is the part of the path where an ISP's shaper queues,
 // whichever way the data flows.
 //
-// Two sources, one sample in flight at a time (O(1) state, 24 bytes):
-//  - TCP timestamps (RFC 7323, the way pping does it): a local packet with a new TSval, then
-//    the first remote packet whose TSecr echoes it. Works at either vantage.
+// One sample in flight at a time (O(1) state, 24 bytes), from one of two sources:
+//  - TCP timestamps (RFC 7323, as pping does it): the first local packet carrying a new TSval,
+//    then the first remote packet whose TSecr echoes exactly that value; an echo of a later
+//    value means the remote never answered ours directly, and voids the sample. Works at either
+//    vantage. Samples include any time the remote sender waited before answering (an
+//    application pacing its sends), so consumers should take the minimum over an interval.
 //  - Without timestamps, data -> ACK for data the local side sends: a local segment ending at
 //    sequence E, then the first remote ACK >= E. A retransmission in between voids the sample
 //    (Karn's rule).
@@ -27,10 +30,10 @@ class RttTracker {
   int64_t OnRemote(int64_t ts_ns, bool has_ts, uint32_t ts_ecr, uint32_t ack, bool ack_flag);
 
  private:
-  int64_t sent_ns_ = 0;  // when the awaited packet left
+  int64_t sent_ns_ = 0;   // when the awaited packet left
+  uint32_t key_ = 0;      // TSval, or end sequence awaited by an ACK
+  uint32_t last_ts_ = 0;  // newest TSval seen from the local side
   bool pending_ = false;
-  uint32_t key_ = 0;     // TSval or end sequence awaited
-  bool by_ts_ = false;
   bool ts_seen_ = false;  // the connection uses timestamps: ignore data -> ACK
 };
 

@@ -59,7 +59,10 @@ void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b,
   s->payload[slot] = float(b.payload_bytes);
   s->wire[slot] = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
   s->retrans[slot] = float(b.retrans_bytes);
-  s->rtt[slot] = rtt != nullptr && rtt->samples > 0 ? float(rtt->mean_s()) : 0.0f;
+  s->packets[slot] = float(b.data_packets);
+  // The bin's smallest sample: pacing and delayed ACKs only ever add to a sample, a queue
+  // raises all of them.
+  s->rtt[slot] = rtt != nullptr && rtt->samples > 0 ? rtt->min_s : 0.0f;
   s->zero_window_bits = (s->zero_window_bits << 1) | (b.zero_window ? 1 : 0);
   s->cum_payload += double(b.payload_bytes);
   ++s->n;
@@ -146,7 +149,7 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
     if (s.rtt[s.slot(k)] > 0) rtt_before.push_back(s.rtt[s.slot(k)]);
   }
   int zero_bins = 0;
-  double retrans = 0, payload = 0;
+  double retrans = 0, payload = 0, packets_after = 0;
   for (int k = 0; k <= split_ago + 1 && k < hist; ++k) {
     // The straddling bin (split_ago + 1) carries the first losses and queueing of the change.
     retrans += s.retrans[s.slot(k)];
@@ -155,6 +158,7 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
     if (k > split_ago) continue;
     if (k == split_ago && split_ago >= 3) continue;  // the first low bin is still settling
     after.push_back(s.wire[s.slot(k)]);
+    packets_after += s.packets[s.slot(k)];
     if (s.payload[s.slot(k)] == 0) ++zero_bins;
   }
   ev.rate_before_bps = Median(before) * 8 / width_s;
@@ -162,8 +166,11 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   ev.rtt_before_s = Median(rtt_before);
   ev.rtt_after_s = Median(rtt_after);
   ev.loss_share = payload > 0 ? retrans / payload : 0;
+  const double gap_s =
+      packets_after > 0 ? width_s * double(after.size()) / packets_after : width_s;
+  const double rise = ev.rtt_after_s - ev.rtt_before_s;
   ev.inflated = ev.rtt_before_s > 0 && ev.rtt_after_s >= p_.rtt_inflation * ev.rtt_before_s &&
-                ev.rtt_after_s - ev.rtt_before_s >= p_.min_rtt_rise_s;
+                rise >= p_.min_rtt_rise_s && rise >= p_.queue_packets * gap_s;
   ev.lossy = ev.loss_share >= p_.min_loss_share;
   ev.mechanism = ev.inflated ? Mechanism::kShaping
                  : ev.lossy  ? Mechanism::kPolicing

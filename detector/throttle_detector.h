@@ -22,10 +22,13 @@ struct ThrottleParams {
   int reference_bins = 8;          // bins before the onset that define "before"
   double max_idle_share = 1.0 / 3;  // more zero bins than this after the onset = application idle
   // Network-limited evidence. RTT inflation: the median RTT after the drop exceeds the one
-  // before by this factor and by at least min_rtt_rise_s (a shaper's queue). Loss: at least
-  // this share of the payload after the drop is retransmitted (a policer's drops).
+  // before by this factor, by at least min_rtt_rise_s, and by at least queue_packets
+  // inter-packet gaps (a shaper's standing queue holds packets; an application pacing its
+  // sends only delays each answer by up to one gap). Loss: at least min_loss_share of the
+  // payload after the drop is retransmitted (a policer's drops).
   double rtt_inflation = 1.5;
   double min_rtt_rise_s = 0.020;
+  double queue_packets = 2;
   double min_loss_share = 0.005;
   int service_window_bins = 5;     // flows of one remote squeezed this close together = service
 };
@@ -81,7 +84,8 @@ class ThrottleDetector {
     std::array<float, kRing> payload{};  // bytes per bin, ring indexed by bin number
     std::array<float, kRing> wire{};     // wire bytes of data-carrying bins
     std::array<float, kRing> retrans{};  // retransmitted payload bytes
-    std::array<float, kRing> rtt{};      // mean RTT of the bin in seconds (0 = no sample)
+    std::array<float, kRing> packets{};  // data packets
+    std::array<float, kRing> rtt{};      // smallest RTT sample of the bin, seconds (0 = none)
     uint64_t zero_window_bits = 0;       // bit i: zero window in bin (n - 1 - i)
     int64_t n = 0;                       // bins observed
     double cum_payload = 0;              // payload bytes since the series began

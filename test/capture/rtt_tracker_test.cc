@@ -14,8 +14,17 @@ TEST(RttTrackerTest, TimestampEchoGivesOneSamplePerRoundTrip) {
   EXPECT_EQ(t.OnRemote(1030 * kMs, true, /*ts_ecr=*/499, 0, true), 0);  // older echo
   EXPECT_EQ(t.OnRemote(1080 * kMs, true, 500, 0, true), 80 * kMs);
   EXPECT_EQ(t.OnRemote(1081 * kMs, true, 500, 0, true), 0);           // already answered
-  t.OnLocal(1100 * kMs, true, 510, 0, 0, false);
-  EXPECT_EQ(t.OnRemote(1350 * kMs, true, 511, 0, true), 250 * kMs);  // later echo answers too
+}
+
+TEST(RttTrackerTest, AnEchoOfALaterTsvalMeasuresNothing) {
+  // A paced sender echoes the newest TSval it has seen. When that is not the one being timed,
+  // timing from ours would add the time between the two: no sample, start afresh.
+  RttTracker t;
+  t.OnLocal(0, true, 10, 0, 0, false);
+  t.OnLocal(20 * kMs, true, 11, 0, 0, false);
+  EXPECT_EQ(t.OnRemote(52 * kMs, true, 11, 0, true), 0);
+  t.OnLocal(60 * kMs, true, 12, 0, 0, false);
+  EXPECT_EQ(t.OnRemote(75 * kMs, true, 12, 0, true), 15 * kMs);
 }
 
 TEST(RttTrackerTest, DataToAckWithoutTimestampsAndKarnsRule) {
@@ -40,6 +49,8 @@ TEST(RttTrackerTest, StalePendingSampleIsDropped) {
   t.OnLocal(0, true, 7, 0, 0, false);
   t.OnLocal(61'000 * kMs, true, 7, 0, 0, false);  // same TSval a minute later: no new sample
   EXPECT_EQ(t.OnRemote(61'010 * kMs, true, 7, 0, true), 0);
+  t.OnLocal(62'000 * kMs, false, 0, 100, 100, false);  // back to no timestamps: still ignored
+  EXPECT_EQ(t.OnRemote(62'010 * kMs, false, 0, 100, true), 0);
 }
 
 }  // namespace

@@ -49,9 +49,10 @@ Recording Load(const std::string& name) {
     fb.dir[d].payload_bytes = std::stoull(f[6]);
     fb.dir[d].wire_bytes = std::stoull(f[7]);
     fb.dir[d].retrans_bytes = std::stoull(f[8]);
+    fb.dir[d].data_packets = uint32_t(fb.dir[d].payload_bytes / 1448);  // full-size segments
     fb.dir[d].zero_window = f[11] == "1";
     fb.rtt.samples = uint32_t(std::stoul(f[10]));
-    fb.rtt.sum_s = float(std::stod(f[9]) * fb.rtt.samples);
+    fb.rtt.min_s = float(std::stod(f[9]));
     r.last_bin = std::max(r.last_bin, bin);
   }
   return r;

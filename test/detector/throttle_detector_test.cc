@@ -45,6 +45,7 @@ struct Harness {
         x.info.key.b.bytes[15] = uint8_t(remote_of(f));
         const double v = level(f, b) > 0 ? level(f, b) * std::exp(n(rng)) : 0;
         x.dir[capture::kDown].payload_bytes = uint64_t(v);
+        x.dir[capture::kDown].data_packets = uint32_t(v / 1448);
         x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
         x.dir[capture::kUp].wire_bytes = uint64_t(v / 20);  // ACKs, no payload
         x.dir[capture::kDown].zero_window = zero_window && zero_window(f, b);

@@ -74,16 +74,23 @@ class SyntheticCapture {
 
   // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments,
   // over a path whose round trip (as seen from the office) is rtt_s: each data segment echoes
-  // the timestamp of the office's ACK sent rtt_s earlier (a millisecond clock).
+  // the timestamp of the newest office ACK sent at least rtt_s earlier (a millisecond clock).
   void Download(double t0, double t1, uint16_t local_port, double bytes_per_s, uint32_t* seq,
                 double rtt_s = 0.02) {
     const double gap = 1448.0 / bytes_per_s;
     const auto ms = [](double t) { return uint32_t(int64_t(t * 1000) & 0xffffffff); };
+    std::vector<double> acks;  // times of this download's ACKs
+    size_t echoed = 0;         // acks[echoed - 1] is the newest one the server has seen
     int n = 0;
     for (double t = t0; t < t1; t += gap, ++n) {
-      Tcp(t, false, local_port, 443, *seq, 1448, 0x10, ms(t), ms(t - rtt_s));
+      while (echoed < acks.size() && acks[echoed] <= t - rtt_s) ++echoed;
+      const uint32_t ecr = echoed > 0 ? ms(acks[echoed - 1]) : 0;
+      Tcp(t, false, local_port, 443, *seq, 1448, 0x10, ms(t), ecr);
       *seq += 1448;
-      if (n % 2 == 1) Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10, ms(t + 0.0005), ms(t));
+      if (n % 2 == 1) {
+        acks.push_back(t + 0.0005);
+        Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10, ms(t + 0.0005), ms(t));
+      }
     }
   }
 

@@ -30,7 +30,7 @@ class CsvSink : public BinSink {
                     f.info.remote().ToString().c_str(), f.info.remote_port(),
                     d == kUp ? "up" : "down", static_cast<unsigned long long>(b.payload_bytes),
                     static_cast<unsigned long long>(b.wire_bytes),
-                    static_cast<unsigned long long>(b.retrans_bytes), f.rtt.mean_s(),
+                    static_cast<unsigned long long>(b.retrans_bytes), double(f.rtt.min_s),
                     f.rtt.samples, b.zero_window ? 1 : 0);
       }
     }
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "record_bins: %s\n", err.c_str());
     return 1;
   }
-  std::printf("bin,flow,proto,remote,remote_port,dir,payload,wire,retrans,rtt_s,rtt_samples,"
+  std::printf("bin,flow,proto,remote,remote_port,dir,payload,wire,retrans,rtt_min_s,rtt_samples,"
               "zero_window\n");
   CsvSink sink;
   Binner binner({}, local, &sink);
