@@ -31,7 +31,6 @@ std::string IsoTime(double epoch_s) {
   return buf;
 }
 
-namespace {
 const char* ProtoName(uint8_t p) {
   switch (p) {
     case 6: return "tcp";
@@ -41,6 +40,8 @@ const char* ProtoName(uint8_t p) {
     default: return "ip";
   }
 }
+
+namespace {
 
 void AppendNum(std::string* s, const char* key, double v, const char* fmt = "%.0f") {
   char buf[64];
@@ -88,6 +89,7 @@ std::string EventToJson(const Event& e) {
   AppendNum(&s, "confidence", e.confidence, "%.2f");
   if (e.duration_s >= 0) AppendNum(&s, "duration_s", e.duration_s, "%.3f");
   if (!e.reason.empty()) AppendStr(&s, "reason", e.reason);
+  if (!e.mechanism.empty()) AppendStr(&s, "mechanism", e.mechanism);
   s += '}';
   return s;
 }

@@ -32,12 +32,14 @@ struct Event {
   double confidence = 0;   // 0..1
   double duration_s = -1;  // end events: seconds since the matching start (-1 = not set)
   std::string reason;      // short machine word for why (e.g. "recovered", "flow_end")
+  std::string mechanism;   // throttles judged from TCP dynamics: "policing" or "shaping"
 };
 
 const char* KindName(EventKind k);
 const char* StateName(EventState s);
 const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
+const char* ProtoName(uint8_t ip_proto);  // "tcp", "udp", "icmp", "icmpv6", "ip"
 
 // The event as one line of JSON (no trailing newline). Deterministic field order.
 std::string EventToJson(const Event& e);
