@@ -224,7 +224,10 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     v->limited_since = v->fit.first_loss_t;
     return;
   }
-  if (v->fit.consistent()) {
+  // A flow that looks policed on its own while the losses of its service follow a shared queue
+  // lost its packets at that queue.
+  const bool shared_queue = v->service_fit.result == stats::BucketFit::kRttInflation;
+  if (v->fit.consistent() && !shared_queue) {
     v->kind = VerdictKind::kPoliced;
     v->scope = EventScope::kFlow;
     v->rate_bps = v->fit.rate_Bps * 8;

@@ -138,12 +138,15 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
     tokens = std::min(burst, tokens + rate * (x.t - prev_t));
     prev_t = x.t;
     if (x.lost) {
+      const bool empty = tokens <= tol_loss;
       if (seen_loss) {
         ++loss_n;
-        if (tokens <= tol_loss) ++loss_ok;
+        if (empty) ++loss_ok;
       }
       seen_loss = true;
-      tokens = 0;
+      // A loss with the bucket (about) empty pins the bucket at zero; one with tokens left had
+      // another cause (a spurious resend, a drop elsewhere) and says nothing about the bucket.
+      if (empty) tokens = 0;
     } else {
       if (seen_loss) {
         ++pass_n;
@@ -155,13 +158,21 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
   e.losses_in_range = loss_n > 0 ? double(loss_ok) / loss_n : 1;
   e.passes_in_range = pass_n > 0 ? double(pass_ok) / pass_n : 1;
 
-  // Offered load before each loss episode.
+  // Offered load before each loss episode: to empty the bucket the sender must have offered
+  // rate * span over the span before the loss, or, when it was idle (no transmission for an
+  // RTT: the bucket refilled) during the span, at least a bucket plus the rate since then.
   int above = 0;
   for (size_t f : episode_first) {
     const double from = tx[f].t - span;
-    double offered = 0;
-    for (size_t k = f + 1; k-- > 0 && tx[k].t >= from;) offered += tx[k].bytes;
-    if (offered >= p.min_offered_share * rate * span) ++above;
+    double offered = 0, busy_from = from;
+    for (size_t k = f + 1; k-- > 0 && tx[k].t >= from;) {
+      offered += tx[k].bytes;
+      if (k > 0 && tx[k].t - tx[k - 1].t > rtt_s && busy_from == from) busy_from = tx[k].t;
+      if (k == 0 && busy_from == from) busy_from = tx[0].t;
+    }
+    const double need =
+        std::min(rate * span, busy_from > from ? burst + rate * (tx[f].t - busy_from) : rate * span);
+    if (offered >= p.min_offered_share * need) ++above;
   }
   e.episodes_above_rate = double(above) / double(episode_first.size());
 
