@@ -104,31 +104,24 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
     return e;
   }
 
-  // Burst: in each busy period (split at idle gaps longer than `span`), before its first loss,
-  // the largest excess of delivered bytes over the tokens made since any earlier moment of the
-  // period: the bucket held at least that much. The largest over periods bounds the bucket.
+  // Burst: whatever passed in any interval beyond the tokens the rate made in it was in the
+  // bucket at the interval's start, so the bucket is at least the largest such excess (the
+  // token-bucket envelope of the delivered bytes; O(n) with a running minimum).
   double burst = max_pkt;
   {
-    bool done = false;
-    double min_slack = 0;  // min over m of (delivered[m] - rate * t_m) within the period
+    double min_slack = 0;  // min over earlier m of (delivered[m] - rate * t_m)
     for (size_t i = 0; i < tx.size(); ++i) {
-      if (i == 0 || tx[i].t - tx[i - 1].t > span) {
-        done = false;
-        min_slack = delivered[i] - rate * tx[i].t;
-      }
-      if (done) continue;
-      min_slack = std::min(min_slack, delivered[i] - rate * tx[i].t);
-      if (tx[i].lost) {
-        burst = std::max(burst, (delivered[i] - rate * tx[i].t) - min_slack);
-        done = true;
-      }
+      const double slack = delivered[i] - rate * (tx[i].t - tx[0].t);
+      if (i == 0 || slack < min_slack) min_slack = slack;
+      const double after = delivered[i + 1] - rate * (tx[i].t - tx[0].t);
+      burst = std::max(burst, after - min_slack);
     }
   }
   e.burst_bytes = burst;
 
+  const double tol_loss = p.loss_tolerance_rtts * rate * rtt_s + max_pkt;
   // Replay a policer with (rate, burst), driven by what was observed: passes take tokens,
   // losses mean the bucket was empty (re-anchoring there stops estimation error from drifting).
-  const double tol_loss = p.loss_tolerance_rtts * rate * rtt_s + max_pkt;
   const double tol_pass = p.pass_tolerance_rtts * rate * rtt_s + max_pkt;
   double tokens = burst;
   double prev_t = tx.empty() ? 0 : tx[0].t;
@@ -158,20 +151,18 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
   e.losses_in_range = loss_n > 0 ? double(loss_ok) / loss_n : 1;
   e.passes_in_range = pass_n > 0 ? double(pass_ok) / pass_n : 1;
 
-  // Offered load before each loss episode: to empty the bucket the sender must have offered
-  // rate * span over the span before the loss, or, when it was idle (no transmission for an
-  // RTT: the bucket refilled) during the span, at least a bucket plus the rate since then.
+  // Offered load before each loss episode. Over the span before a policer drop, what passed is
+  // the tokens made in it plus those in the bucket at its start, less those thrown away when
+  // the bucket was full; if it was full at some moment, at least a bucket passed since then.
+  // So the sender offered at least min(rate * span, bucket). Random loss also strikes senders
+  // that offer far less. The bucket counts for at least the loss tolerance: a smaller claim
+  // could not be told from timing jitter.
+  const double need = std::min(rate * span, std::max(burst, tol_loss));
   int above = 0;
   for (size_t f : episode_first) {
     const double from = tx[f].t - span;
-    double offered = 0, busy_from = from;
-    for (size_t k = f + 1; k-- > 0 && tx[k].t >= from;) {
-      offered += tx[k].bytes;
-      if (k > 0 && tx[k].t - tx[k - 1].t > rtt_s && busy_from == from) busy_from = tx[k].t;
-      if (k == 0 && busy_from == from) busy_from = tx[0].t;
-    }
-    const double need =
-        std::min(rate * span, busy_from > from ? burst + rate * (tx[f].t - busy_from) : rate * span);
+    double offered = 0;
+    for (size_t k = f + 1; k-- > 0 && tx[k].t >= from;) offered += tx[k].bytes;
     if (offered >= p.min_offered_share * need) ++above;
   }
   e.episodes_above_rate = double(above) / double(episode_first.size());
