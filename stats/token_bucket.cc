@@ -24,7 +24,7 @@ double RttFloor(std::span<const RttSample> rtt) {
   std::vector<double> v;
   v.reserve(rtt.size());
   for (const RttSample& s : rtt) v.push_back(s.rtt);
-  const size_t k = v.size() / 10;
+  const size_t k = v.size() / 100;
   std::nth_element(v.begin(), v.begin() + long(k), v.end());
   return v[k];
 }
@@ -97,60 +97,82 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
   }
   const size_t q = std::min(per_loss.size() - 1, size_t(p.rate_quantile * double(per_loss.size())));
   std::nth_element(per_loss.begin(), per_loss.begin() + long(q), per_loss.end());
-  const double rate = per_loss[q];
-  e.rate_Bps = rate;
-  if (rate <= 0) {
+  if (per_loss[q] <= 0) {
     e.result = BucketFit::kNoRate;
     return e;
   }
 
-  // Burst: whatever passed in any interval beyond the tokens the rate made in it was in the
-  // bucket at the interval's start, so the bucket is at least the largest such excess (the
-  // token-bucket envelope of the delivered bytes; O(n) with a running minimum).
-  double burst = max_pkt;
-  {
-    double min_slack = 0;  // min over earlier m of (delivered[m] - rate * t_m)
+  // The envelope is an upper bound on the rate blurred by jitter; the rate that makes the most
+  // losses fall on an empty bucket and the most passes on tokens is the policer's. Candidates
+  // from 80 % to 105 % of the envelope in 1 % steps (jitter only inflates the envelope, waste
+  // is already excluded by the quantile).
+  struct Replay {
+    double burst = 0, loss_share = 0, pass_share = 0;
+  };
+  const double max_pkt_d = max_pkt;
+  auto replay = [&](double rate) {
+    Replay r;
+    // Burst: whatever passed in any interval beyond the tokens the rate made in it was in the
+    // bucket at the interval's start, so the bucket is at least the largest such excess (the
+    // token-bucket envelope of the delivered bytes; O(n) with a running minimum).
+    double burst = max_pkt_d, min_slack = 0;
     for (size_t i = 0; i < tx.size(); ++i) {
       const double slack = delivered[i] - rate * (tx[i].t - tx[0].t);
       if (i == 0 || slack < min_slack) min_slack = slack;
-      const double after = delivered[i + 1] - rate * (tx[i].t - tx[0].t);
-      burst = std::max(burst, after - min_slack);
+      burst = std::max(burst, delivered[i + 1] - rate * (tx[i].t - tx[0].t) - min_slack);
+    }
+    r.burst = burst;
+    // Replay a policer with (rate, burst), driven by what was observed: passes take tokens.
+    const double tol_loss = p.loss_tolerance_rtts * rate * rtt_s + max_pkt_d;
+    const double tol_pass = p.pass_tolerance_rtts * rate * rtt_s + max_pkt_d;
+    double tokens = burst;
+    double prev_t = tx[0].t;
+    bool seen_loss = false;
+    int loss_ok = 0, loss_n = 0, pass_ok = 0, pass_n = 0;
+    for (const Transmission& x : tx) {
+      tokens = std::min(burst, tokens + rate * (x.t - prev_t));
+      prev_t = x.t;
+      if (x.lost) {
+        const bool empty = tokens <= tol_loss;
+        if (seen_loss) {
+          ++loss_n;
+          if (empty) ++loss_ok;
+        }
+        seen_loss = true;
+        // A loss with the bucket (about) empty pins the bucket at zero (re-anchoring stops
+        // estimation error from drifting); one with tokens left had another cause (a spurious
+        // resend, a drop elsewhere) and says nothing about the bucket.
+        if (empty) tokens = 0;
+      } else {
+        if (seen_loss) {
+          ++pass_n;
+          if (tokens >= -tol_pass) ++pass_ok;
+        }
+        tokens -= x.bytes;
+      }
+    }
+    r.loss_share = loss_n > 0 ? double(loss_ok) / loss_n : 1;
+    r.pass_share = pass_n > 0 ? double(pass_ok) / pass_n : 1;
+    return r;
+  };
+  const double envelope = per_loss[q];
+  double rate = envelope;
+  Replay best = replay(rate);
+  for (int pct = 80; pct <= 105; ++pct) {
+    const double cand = envelope * pct / 100;
+    const Replay r = replay(cand);
+    if (r.loss_share + r.pass_share > best.loss_share + best.pass_share + 1e-9) {
+      best = r;
+      rate = cand;
     }
   }
-  e.burst_bytes = burst;
+  e.rate_Bps = rate;
+  e.burst_bytes = best.burst;
+  e.losses_in_range = best.loss_share;
+  e.passes_in_range = best.pass_share;
+  const double burst = best.burst;
 
   const double tol_loss = p.loss_tolerance_rtts * rate * rtt_s + max_pkt;
-  // Replay a policer with (rate, burst), driven by what was observed: passes take tokens,
-  // losses mean the bucket was empty (re-anchoring there stops estimation error from drifting).
-  const double tol_pass = p.pass_tolerance_rtts * rate * rtt_s + max_pkt;
-  double tokens = burst;
-  double prev_t = tx.empty() ? 0 : tx[0].t;
-  bool seen_loss = false;
-  int loss_ok = 0, loss_n = 0, pass_ok = 0, pass_n = 0;
-  for (const Transmission& x : tx) {
-    tokens = std::min(burst, tokens + rate * (x.t - prev_t));
-    prev_t = x.t;
-    if (x.lost) {
-      const bool empty = tokens <= tol_loss;
-      if (seen_loss) {
-        ++loss_n;
-        if (empty) ++loss_ok;
-      }
-      seen_loss = true;
-      // A loss with the bucket (about) empty pins the bucket at zero; one with tokens left had
-      // another cause (a spurious resend, a drop elsewhere) and says nothing about the bucket.
-      if (empty) tokens = 0;
-    } else {
-      if (seen_loss) {
-        ++pass_n;
-        if (tokens >= -tol_pass) ++pass_ok;
-      }
-      tokens -= x.bytes;
-    }
-  }
-  e.losses_in_range = loss_n > 0 ? double(loss_ok) / loss_n : 1;
-  e.passes_in_range = pass_n > 0 ? double(pass_ok) / pass_n : 1;
-
   // Offered load before each loss episode. Over the span before a policer drop, what passed is
   // the tokens made in it plus those in the bucket at its start, less those thrown away when
   // the bucket was full; if it was full at some moment, at least a bucket passed since then.
