@@ -133,7 +133,10 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
       tokens = std::min(burst, tokens + rate * (x.t - prev_t));
       prev_t = x.t;
       if (x.lost) {
-        const bool empty = tokens <= tol_loss;
+        // Empty within the tolerance, and never a full bucket: a policer does not drop while
+        // it holds a bucket of tokens (without this, a bucket smaller than the tolerance would
+        // make every loss look consistent).
+        const bool empty = tokens <= tol_loss && tokens < burst - max_pkt_d;
         if (seen_loss) {
           ++loss_n;
           if (empty) ++loss_ok;

@@ -86,7 +86,7 @@ struct TokenBucketEstimate {
   int losses = 0;
   int loss_episodes = 0;
   double first_loss_t = 0;
-  double rtt_floor_s = 0;            // 10th percentile of the RTT samples (0 when none)
+  double rtt_floor_s = 0;            // RttFloor() of the samples (0 when none)
   double losses_in_range = 0;        // share of losses with the bucket (about) empty
   double passes_in_range = 0;        // share of passes with tokens available
   double episodes_above_rate = 0;    // share of loss episodes preceded by offered >= rate
@@ -104,7 +104,8 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
                                    std::span<const RttSample> rtt,
                                    const TokenBucketParams& params = {});
 
-// The RTT floor: 10th percentile of the samples (robust to a few undersized samples); 0 if none.
+// The RTT floor: 1st percentile of the samples (the propagation delay, robust to a stray
+// undersized sample; a higher percentile would sit on a standing queue); 0 if none.
 double RttFloor(std::span<const RttSample> rtt);
 
 // Share of `times` (sorted) whose latest RTT sample sent before them is inflated: above
