@@ -110,21 +110,24 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
     for (uint32_t at = s->high; SeqDiff(at, seq) < 0;) {
       const uint32_t piece = std::min<uint32_t>(len, uint32_t(SeqDiff(seq, at)));
       const uint32_t wire = uint32_t(uint64_t(piece) * wire_len / len);
-      AddRecord(s, {ts_ns, at, piece, wire, true});
+      AddRecord(s, {ts_ns, at, piece, wire, true, true});
       at += piece;
     }
   } else if (ahead < 0 && SeqDiff(end, s->high) > -kMaxHole) {
-    // Repeats sequence space: at a sender, the earlier transmission of it was lost.
+    // Repeats sequence space: at a sender, the earlier transmission of it was lost; at a
+    // receiver it fills a hole (already counted as missing).
     const uint32_t repeated = SeqDiff(end, s->high) <= 0 ? len : uint32_t(-ahead);
-    s->resent += repeated;
+    bool fills_hole = false;
     const size_t stop = s->rec.size() > kMaxLookBack ? s->rec.size() - kMaxLookBack : 0;
     for (size_t i = s->rec.size(); i-- > stop;) {
       Record& r = s->rec[i];
       if (uint32_t(seq - r.seq) < r.payload) {
+        fills_hole = r.hole;
         r.lost = true;
         break;
       }
     }
+    if (!fills_hole) s->resent += repeated;
   }
   if (SeqDiff(end, s->high) > 0 || ahead > kMaxHole) s->high = end;
   AddRecord(s, {ts_ns, seq, len, wire_len, false});
@@ -151,9 +154,8 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
   r.samples = ma >= mb ? &a : &b;
   if (r.samples->empty()) return r;
   r.median = std::max(ma, mb);
-  r.min = r.samples->front().rtt;
-  for (const auto& s : *r.samples) r.min = std::min(r.min, s.rtt);
   r.floor = stats::RttFloor(*r.samples);
+  r.min = r.floor;
   return r;
 }
 

@@ -43,7 +43,7 @@ struct VerdictParams {
   // Memory: per flow direction at most this many transmissions are kept (the verdict is then
   // based on the first ones), and at most total_records over all flows.
   size_t max_records_per_flow = 1 << 17;
-  size_t max_records_total = 1 << 23;
+  size_t max_records_total = 1 << 22;  // ~100 MB
 };
 
 // The verdict on one flow, in its main data direction (the one that carried more payload).
@@ -57,7 +57,8 @@ struct FlowVerdict {
   uint32_t data_packets = 0;
   double goodput_bps = 0;      // payload bits per second over the flow's duration
   double retrans_rate = 0;     // retrans_bytes / payload_bytes
-  double rtt_min_s = -1, rtt_median_s = -1;  // -1: no RTT sample
+  // Path RTT: floor (1st percentile, i.e. the minimum less stray samples) and median; -1: none.
+  double rtt_min_s = -1, rtt_median_s = -1;
   bool truncated = false;      // the record cap was reached: judged on the first part
 
   VerdictKind kind = VerdictKind::kInsufficientData;
@@ -101,6 +102,7 @@ class FlowVerdictTracker {
     uint32_t payload = 0;
     uint32_t wire = 0;
     bool lost = false;
+    bool hole = false;  // stands for bytes missing at a receiver (never seen)
   };
   struct TsSlot {
     uint32_t val = 0;
