@@ -53,6 +53,7 @@ const char kUsage[] =
     "  --events FILE       write events (JSON lines) to FILE instead of stdout\n"
     "  --report FILE.html  write a self-contained HTML report (charts, event table)\n"
     "  --series FILE.csv   write the binned series (link, flagged flows, services) as CSV\n"
+    "  --flows FILE        write one JSON line per TCP flow with its verdict (policed, shaped, ...)\n"
     "  --local CIDR[,...]  the local side of the link (default: inferred and printed)\n"
     "  --bin SECONDS       bin width, 0.1 to 60 (default 1)\n"
     "  --max-flows N       flow table cap (default 100000)\n"
@@ -185,7 +186,7 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
 int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
-  std::string events_path, report_path, series_path;
+  std::string events_path, report_path, series_path, flows_path;
   std::vector<std::string> positional;
   bool quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -201,6 +202,8 @@ int Replay(const std::vector<std::string>& args, bool demo) {
       if (!TakeValue(args, &i, "--series", &series_path) || series_path.empty()) {
         return Usage("--series needs a file");
       }
+    } else if (IsOption(a, "--flows")) {
+      if (!TakeValue(args, &i, "--flows", &flows_path)) return Usage("--flows needs a file");
     } else if (a == "-r") {
       if (i + 1 >= args.size()) return Usage("-r needs a file");
       o.files.push_back(args[++i]);
@@ -272,6 +275,16 @@ int Replay(const std::vector<std::string>& args, bool demo) {
       return kExitRuntime;
     }
   }
+  std::FILE* flows = nullptr;
+  if (!flows_path.empty()) {
+    flows = flows_path == "-" ? stdout : std::fopen(flows_path.c_str(), "w");
+    if (flows == nullptr) {
+      std::fprintf(stderr, "throttlewatch: cannot write %s: %s\n", flows_path.c_str(),
+                   std::strerror(errno));
+      if (out != stdout) std::fclose(out);
+      return kExitRuntime;
+    }
+  }
   if (quiet) o.log = nullptr;
   o.progress = !quiet;
   o.events_out = out;
@@ -280,9 +293,11 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     recorder = std::make_unique<SeriesRecorder>();
     o.recorder = recorder.get();
   }
+  o.flows_out = flows;
   ReplayResult r;
   int rc = RunReplay(o, &r);
   if (out != stdout) std::fclose(out);
+  if (flows != nullptr && flows != stdout) std::fclose(flows);
   if (!quiet) PrintSummary(r, stderr);
   if (rc != kExitOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());

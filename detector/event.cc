@@ -40,7 +40,6 @@ std::string IsoTime(double epoch_s) {
   return buf;
 }
 
-namespace {
 const char* ProtoName(uint8_t p) {
   switch (p) {
     case 6: return "tcp";
@@ -50,6 +49,8 @@ const char* ProtoName(uint8_t p) {
     default: return "ip";
   }
 }
+
+namespace {
 
 void AppendNum(std::string* s, const char* key, double v, const char* fmt = "%.0f") {
   char buf[64];

@@ -49,6 +49,7 @@ const char* StateName(EventState s);
 const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
 const char* MechanismName(Mechanism m);
+const char* ProtoName(uint8_t ip_proto);  // "tcp", "udp", "icmp", "icmpv6", "ip"
 
 // The event as one line of JSON (no trailing newline). Deterministic field order.
 std::string EventToJson(const Event& e);

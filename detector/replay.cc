@@ -124,6 +124,53 @@ std::string HumanRate(double bps) {
   return buf;
 }
 
+bool Limited(VerdictKind k) { return k == VerdictKind::kPoliced || k == VerdictKind::kShaped; }
+
+// A flow policed or shaped from its start is a throttle without a "before": one start event at
+// its first limited moment, unless the change-point detector already reported a throttle of the
+// same flow and direction (then the verdict points to that event instead).
+void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdict>* verdicts,
+                       EventSink* sink) {
+  uint64_t next_id = 1;
+  for (const Event& e : existing) next_id = std::max(next_id, e.id + 1);
+  for (FlowVerdict& v : *verdicts) {
+    if (!Limited(v.kind)) continue;
+    for (const Event& e : existing) {
+      if (e.kind == EventKind::kThrottle && e.has_flow && e.flow.id == v.info.id &&
+          e.direction == v.dir) {
+        v.event_id = e.id;
+        break;
+      }
+    }
+    if (v.event_id != 0) continue;
+    // Targeted: another flow in the same direction, towards another service, overlapping in
+    // time and judged, was not limited.
+    bool targeted = false;
+    for (const FlowVerdict& o : *verdicts) {
+      if (&o == &v || o.dir != v.dir || o.service == v.service) continue;
+      if (o.kind == VerdictKind::kInsufficientData || Limited(o.kind)) continue;
+      if (o.first_ns < v.last_ns && v.first_ns < o.last_ns) targeted = true;
+    }
+    Event e;
+    e.id = next_id++;
+    e.kind = EventKind::kThrottle;
+    e.state = EventState::kStart;
+    e.ts = v.limited_since;
+    e.detected_at = double(v.last_ns) * 1e-9;
+    e.scope = v.scope;
+    e.direction = v.dir;
+    e.has_flow = true;
+    e.flow = v.info;
+    e.rate_before_bps = 0;
+    e.rate_after_bps = v.rate_bps;
+    e.targeted = targeted;
+    e.confidence = v.confidence;
+    e.mechanism = v.kind == VerdictKind::kPoliced ? Mechanism::kPolicing : Mechanism::kShaping;
+    v.event_id = e.id;
+    sink->OnEvent(e);
+  }
+}
+
 }  // namespace
 
 int RunReplay(const ReplayOptions& o, ReplayResult* r) {
@@ -162,6 +209,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   capture::Binner binner(o.binner, local,
                          o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine);
   SeriesRecorder* const rec = o.recorder;
+  FlowVerdictTracker verdicts(o.verdict);
 
   Progress progress(o.log, o.progress && o.log != nullptr &&
                                src->bytes_total() >= kProgressMinBytes);
@@ -180,6 +228,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
       const capture::BinnedPacket bp = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
       names.Observe(pkt.data, pkt.caplen, d, bp);
       if (rec != nullptr) rec->OnPacket(pkt.ts_ns, bp, d);
+      verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
     }
     if ((r->packets & 0x3fff) == 0) {
       progress.Update(r->packets, src->bytes_read(), src->bytes_total());
@@ -188,16 +237,31 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   progress.Done();
   // On a read error everything up to the bad spot is still analysed and reported.
   binner.Finish();
+  r->verdicts = verdicts.Finish();
+  EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
   r->binner = binner.stats();
   r->engine = engine.stats();
   r->dismissed = engine.throttle().dismissed();
+  r->engine.events = collector.events().size();
   r->events = collector.events();
+  bool flows_failed = false;
+  if (o.flows_out != nullptr) {
+    for (const FlowVerdict& v : r->verdicts) {
+      const std::string line = FlowVerdictToJson(v) + "\n";
+      flows_failed |= std::fwrite(line.data(), 1, line.size(), o.flows_out) != line.size();
+    }
+    flows_failed |= std::fflush(o.flows_out) != 0;
+  }
   if (st == capture::SourceStatus::kError) {
     r->error = src->error();
     return 1;
   }
   if (writer.failed()) {
     r->error = "cannot write events (disk full?)";
+    return 1;
+  }
+  if (flows_failed) {
+    r->error = "cannot write flow verdicts (disk full?)";
     return 1;
   }
   return 0;
@@ -268,9 +332,38 @@ void PrintSummary(const ReplayResult& r, std::FILE* out) {
       std::snprintf(dur, sizeof(dur), "%slasted %.1f s", detail.empty() ? "" : ", ", e.duration_s);
       detail += dur;
     }
+    if (e.kind == EventKind::kThrottle && e.state == EventState::kStart &&
+        e.rate_before_bps == 0 && e.mechanism != Mechanism::kNone) {
+      detail += std::string(", ") + MechanismName(e.mechanism) + " from the flow's start";
+    }
     std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n", IsoTime(e.ts).c_str(),
                  KindName(e.kind), StateName(e.state), DirectionName(e.direction), who.c_str(),
                  detail.c_str(), e.confidence);
+  }
+  size_t counts[6] = {};
+  for (const FlowVerdict& v : r.verdicts) ++counts[size_t(v.kind)];
+  if (!r.verdicts.empty()) {
+    std::fprintf(out, "  TCP flow verdicts:");
+    for (size_t k = 0; k < 6; ++k) {
+      if (counts[k] > 0) std::fprintf(out, " %s %zu", VerdictName(VerdictKind(k)), counts[k]);
+    }
+    std::fprintf(out, "\n");
+  }
+  for (const FlowVerdict& v : r.verdicts) {
+    if (!Limited(v.kind)) continue;
+    std::string what = std::string(VerdictName(v.kind)) + " at " + HumanRate(v.rate_bps);
+    if (v.kind == VerdictKind::kPoliced) {
+      char b[48];
+      std::snprintf(b, sizeof(b), ", burst %.0f kB", v.burst_bytes / 1e3);
+      what += b;
+    }
+    if (v.scope == EventScope::kService) {
+      what += ", shared by " + std::to_string(v.service_flows) + " flows of " + v.service;
+    }
+    std::fprintf(out, "  %-4s %s %s:%u <-> %s:%u  %s (confidence %.2f)\n", DirectionName(v.dir),
+                 ProtoName(v.info.proto()), v.info.local().ToString().c_str(),
+                 unsigned(v.info.local_port()), v.info.remote().ToString().c_str(),
+                 unsigned(v.info.remote_port()), what.c_str(), v.confidence);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "detector/engine.h"
 #include "detector/event.h"
 #include "detector/series_recorder.h"
+#include "detector/flow_verdict.h"
 
 namespace tw::detector {
 
@@ -23,6 +24,8 @@ struct ReplayOptions {
   capture::BinnerParams binner;
   EngineParams engine;
   std::FILE* events_out = nullptr;  // JSON lines; nullptr = don't write
+  std::FILE* flows_out = nullptr;   // one JSON line per TCP flow with its verdict; nullptr = don't
+  VerdictParams verdict;
   std::FILE* log = nullptr;         // progress and summary (stderr); nullptr = silent
   // Progress for large inputs: a bar redrawn in place (percent, packets/s, ETA) when `log` is
   // a terminal, plain lines every few seconds when it is not.
@@ -46,15 +49,17 @@ struct ReplayResult {
   EngineStats engine;
   std::map<DropClass, uint64_t> dismissed;  // drops examined and not reported, by class
   std::vector<Event> events;
+  std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
 };
 
 // Replays capture files through capture → stats → detector. Events are written to
 // options.events_out as they are emitted (flushed per line), so an input error part-way loses
-// nothing already found. Returns 0 on success, 1 on a read error (result->error says which
+// nothing already found. Flow verdicts (and the throttle events of flows policed or shaped from
+// their start) are judged at the end of the input, and written then. Returns 0 on success, 1 on a read error (result->error says which
 // file and why; the result holds everything up to that point), 2 on unusable options.
 int RunReplay(const ReplayOptions& options, ReplayResult* result);
 
-// The end-of-run summary: flows seen, flows with events, one line per event.
+// The end-of-run summary: flows seen, flows with events, one line per event, the limited flows.
 void PrintSummary(const ReplayResult& r, std::FILE* out);
 
 }  // namespace tw::detector

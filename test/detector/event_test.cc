@@ -60,3 +60,14 @@ TEST(EventTest, OutageEndCarriesDurationAndReason) {
 
 }  // namespace
 }  // namespace tw::detector
+
+namespace tw::detector {
+namespace {
+TEST(EventTest, MechanismOnlyWhenSet) {
+  Event e;
+  EXPECT_EQ(EventToJson(e).find("mechanism"), std::string::npos);
+  e.mechanism = Mechanism::kPolicing;
+  EXPECT_NE(EventToJson(e).find(",\"mechanism\":\"policing\"}"), std::string::npos);
+}
+}  // namespace
+}  // namespace tw::detector

@@ -1,0 +1,428 @@
+#include "detector/flow_verdict.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "stats/level.h"
+
+namespace tw::detector {
+
+using capture::Direction;
+
+const char* VerdictName(VerdictKind k) {
+  switch (k) {
+    case VerdictKind::kInsufficientData: return "insufficient data";
+    case VerdictKind::kUnlimited: return "unlimited";
+    case VerdictKind::kLossy: return "lossy";
+    case VerdictKind::kCongested: return "congested";
+    case VerdictKind::kShaped: return "shaped";
+    case VerdictKind::kPoliced: return "policed";
+  }
+  return "unknown";
+}
+
+namespace {
+int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+constexpr int32_t kMaxHole = 1 << 20;    // larger forward jumps are capture gaps, not losses
+constexpr size_t kMaxLookBack = 1 << 14;  // records searched for the original of a resend
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  return stats::EstimateLevel(v).median;
+}
+}  // namespace
+
+FlowVerdictTracker::FlowVerdictTracker(const VerdictParams& params) : p_(params) {}
+
+void FlowVerdictTracker::AddRecord(Side* s, const Record& r) {
+  if (s->rec.size() >= p_.max_records_per_flow || records_total_ >= p_.max_records_total) {
+    s->truncated = true;
+    return;
+  }
+  if (s->rec.capacity() == 0) s->rec.reserve(256);
+  s->rec.push_back(r);
+  ++records_total_;
+}
+
+void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
+                                  const capture::DecodedPacket& p,
+                                  const capture::BinnedPacket& b) {
+  if (b.info == nullptr || p.ip_proto != 6) return;
+  Trace* t = cached_;
+  if (t == nullptr || cached_id_ != b.info->id) {
+    auto [it, fresh] = traces_.try_emplace(b.info->id);
+    if (fresh) it->second.info = *b.info;
+    t = cached_ = &it->second;
+    cached_id_ = b.info->id;
+  }
+  Side& s = t->side[b.dir];
+  Side& o = t->side[1 - b.dir];
+
+  if (p.tcp_has_ts) {
+    // This side's clock values, first sighting of each (pping): the other side echoes them.
+    if (!s.have_tsval || p.tcp_ts_val != s.last_tsval) {
+      s.ts[s.ts_next] = TsSlot{p.tcp_ts_val, ts_ns, false};
+      s.ts_next = (s.ts_next + 1) % kTsRing;
+      s.last_tsval = p.tcp_ts_val;
+      s.have_tsval = true;
+    }
+    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0) {
+      for (TsSlot& slot : o.ts) {
+        if (!slot.used && slot.val == p.tcp_ts_ecr) {
+          slot.used = true;
+          if (o.rtt.size() < p_.max_records_per_flow / 4) {
+            o.rtt.push_back({double(slot.ns) * 1e-9, double(ts_ns - slot.ns) * 1e-9});
+          }
+          break;
+        }
+      }
+    }
+  }
+  if (p.tcp_flags & capture::kTcpSyn) {
+    s.high = p.tcp_seq + 1;
+    s.seq_valid = true;
+    return;
+  }
+  if (p.payload_len > 0) OnData(&s, ts_ns, wire_len, p);
+}
+
+void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
+                                const capture::DecodedPacket& p) {
+  const uint32_t seq = p.tcp_seq, len = p.payload_len, end = seq + len;
+  if (s->data_packets == 0) s->first_ns = ts_ns;
+  s->last_ns = ts_ns;
+  ++s->data_packets;
+  s->payload += len;
+  s->wire += wire_len;
+  if (!s->seq_valid) {
+    s->high = end;
+    s->seq_valid = true;
+    AddRecord(s, {ts_ns, seq, len, wire_len, false});
+    return;
+  }
+  const int32_t ahead = SeqDiff(seq, s->high);
+  if (ahead > 0 && ahead <= kMaxHole) {
+    // A hole: the bytes in between never reached this point (receiver vantage). They were
+    // lost upstream, in segments like this one, just before it.
+    s->holes += uint32_t(ahead);
+    for (uint32_t at = s->high; SeqDiff(at, seq) < 0;) {
+      const uint32_t piece = std::min<uint32_t>(len, uint32_t(SeqDiff(seq, at)));
+      const uint32_t wire = uint32_t(uint64_t(piece) * wire_len / len);
+      AddRecord(s, {ts_ns, at, piece, wire, true, true});
+      at += piece;
+    }
+  } else if (ahead < 0 && SeqDiff(end, s->high) > -kMaxHole) {
+    // Repeats sequence space: at a sender, the earlier transmission of it was lost; at a
+    // receiver it fills a hole (already counted as missing).
+    const uint32_t repeated = SeqDiff(end, s->high) <= 0 ? len : uint32_t(-ahead);
+    bool fills_hole = false;
+    const size_t stop = s->rec.size() > kMaxLookBack ? s->rec.size() - kMaxLookBack : 0;
+    for (size_t i = s->rec.size(); i-- > stop;) {
+      Record& r = s->rec[i];
+      if (uint32_t(seq - r.seq) < r.payload) {
+        fills_hole = r.hole;
+        r.lost = true;
+        break;
+      }
+    }
+    if (!fills_hole) s->resent += repeated;
+  }
+  if (SeqDiff(end, s->high) > 0 || ahead > kMaxHole) s->high = end;
+  AddRecord(s, {ts_ns, seq, len, wire_len, false});
+}
+
+namespace {
+
+struct PathRtt {
+  const std::vector<stats::RttSample>* samples = nullptr;
+  double min = -1, median = -1, floor = 0;
+};
+
+// The RTT of the path: of the two sides' samples, the one with the larger median (the other
+// side's are the short hop between the capture point and the nearby host).
+PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stats::RttSample>& b) {
+  auto med = [](const std::vector<stats::RttSample>& v) {
+    std::vector<double> x;
+    x.reserve(v.size());
+    for (const auto& s : v) x.push_back(s.rtt);
+    return Median(std::move(x));
+  };
+  PathRtt r;
+  const double ma = med(a), mb = med(b);
+  r.samples = ma >= mb ? &a : &b;
+  if (r.samples->empty()) return r;
+  r.median = std::max(ma, mb);
+  r.floor = stats::RttFloor(*r.samples);
+  r.min = r.floor;
+  return r;
+}
+
+}  // namespace
+
+void FlowVerdictTracker::AppendTransmissions(const Side& s,
+                                             std::vector<stats::Transmission>* out) {
+  for (const Record& r : s.rec) out->push_back({double(r.ns) * 1e-9, r.wire, r.lost});
+}
+
+namespace {
+std::vector<stats::RttSample> Sorted(std::vector<stats::RttSample> v) {
+  std::stable_sort(v.begin(), v.end(),
+                   [](const stats::RttSample& a, const stats::RttSample& b) { return a.t < b.t; });
+  return v;
+}
+}  // namespace
+
+FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
+  const Side& s = t.side[d];
+  FlowVerdict v;
+  v.info = t.info;
+  v.dir = d;
+  v.first_ns = s.first_ns;
+  v.last_ns = s.last_ns;
+  v.payload_bytes = s.payload;
+  v.wire_bytes = s.wire;
+  v.receiver_vantage = s.holes > s.resent;
+  v.retrans_bytes = s.resent + s.holes;
+  v.data_packets = s.data_packets;
+  v.truncated = s.truncated;
+  v.service = t.info.remote().ToString();
+  const double dur = double(s.last_ns - s.first_ns) * 1e-9;
+  if (dur > 0) v.goodput_bps = double(s.payload - std::min(s.payload, s.resent)) * 8 / dur;
+  if (s.payload > 0) v.retrans_rate = double(v.retrans_bytes) / double(s.payload);
+  const PathRtt path = ChooseRtt(t.side[d].rtt, t.side[1 - d].rtt);
+  v.rtt_min_s = path.min;
+  v.rtt_median_s = path.median;
+  if (path.median > 0) v.queue_delay_s = std::max(0.0, path.median - path.floor);
+  if (s.data_packets >= p_.min_data_packets) {
+    std::vector<stats::Transmission> tx;
+    tx.reserve(s.rec.size());
+    AppendTransmissions(s, &tx);
+    const auto rtt = Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
+    v.fit = stats::FitTokenBucket(tx, rtt, p_.bucket);
+  }
+  return v;
+}
+
+void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
+  auto conf_of = [](const stats::TokenBucketEstimate& e) {
+    const double m = std::min({e.losses_in_range, e.passes_in_range, e.episodes_above_rate,
+                               1 - e.losses_after_inflation});
+    // More loss episodes, more independent checks of the same bucket.
+    const double n = std::min(1.0, double(e.loss_episodes) / 6);
+    return std::clamp(0.4 + 0.6 * m * n, 0.0, 1.0);
+  };
+  if (v->data_packets < p_.min_data_packets) {
+    v->kind = VerdictKind::kInsufficientData;
+    return;
+  }
+  if (v->service_fit.consistent() && v->fit.losses > 0) {
+    v->kind = VerdictKind::kPoliced;
+    v->scope = EventScope::kService;
+    v->rate_bps = v->service_fit.rate_Bps * 8;
+    v->burst_bytes = v->service_fit.burst_bytes;
+    v->confidence = conf_of(v->service_fit);
+    v->limited_since = v->fit.first_loss_t;
+    return;
+  }
+  // A flow that looks policed on its own while the losses of its service follow a shared queue
+  // lost its packets at that queue.
+  const bool shared_queue = v->service_fit.result == stats::BucketFit::kRttInflation;
+  if (v->fit.consistent() && !shared_queue) {
+    v->kind = VerdictKind::kPoliced;
+    v->scope = EventScope::kFlow;
+    v->rate_bps = v->fit.rate_Bps * 8;
+    v->burst_bytes = v->fit.burst_bytes;
+    v->confidence = conf_of(v->fit);
+    v->limited_since = v->fit.first_loss_t;
+    return;
+  }
+  const double floor = v->rtt_median_s > 0 ? v->rtt_median_s - v->queue_delay_s : 0;
+  const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
+                     v->queue_delay_s > p_.min_queue_s;
+  if (queue) {
+    // Delivery rate in windows of two median RTTs inside busy periods (the first window of each
+    // period is the ramp-up and is skipped): a shaper holds it steady.
+    const double w = std::max(0.2, 2 * v->rtt_median_s);
+    std::vector<double> rates;
+    size_t i = 0;
+    while (i < s.rec.size()) {
+      size_t j = i + 1;
+      while (j < s.rec.size() && double(s.rec[j].ns - s.rec[j - 1].ns) * 1e-9 <= w) ++j;
+      const double t0 = double(s.rec[i].ns) * 1e-9 + w;  // skip the first window
+      double acc = 0, edge = t0 + w;
+      for (size_t k = i; k < j; ++k) {
+        const double t = double(s.rec[k].ns) * 1e-9;
+        if (t < t0) continue;
+        while (t >= edge) {
+          if (edge + w <= double(s.rec[j - 1].ns) * 1e-9) rates.push_back(acc * 8 / w);
+          acc = 0;
+          edge += w;
+        }
+        if (!s.rec[k].lost) acc += s.rec[k].wire;
+      }
+      i = j;
+    }
+    const double med = Median(rates);
+    int near = 0;
+    for (double r : rates) near += std::fabs(r - med) <= p_.rate_band * med ? 1 : 0;
+    const double share = rates.empty() ? 0 : double(near) / double(rates.size());
+    const bool steady = rates.size() >= 3 && share >= p_.steady_share;
+    v->kind = steady ? VerdictKind::kShaped : VerdictKind::kCongested;
+    v->rate_bps = steady ? med : 0;
+    v->confidence = std::clamp(0.5 + 0.5 * (steady ? share : 1 - share), 0.0, 1.0);
+    // The first limited moment: the first RTT sample with a queue behind it.
+    v->limited_since = double(v->first_ns) * 1e-9;
+    return;
+  }
+  const int losses = v->fit.losses;
+  if (v->retrans_rate >= p_.lossy_share && losses >= p_.lossy_min_losses) {
+    v->kind = VerdictKind::kLossy;
+    v->confidence = v->fit.loss_episodes >= p_.bucket.min_loss_episodes ? 0.8 : 0.6;
+    return;
+  }
+  v->kind = VerdictKind::kUnlimited;
+  v->confidence = v->rtt_median_s > 0 ? 0.8 : 0.6;
+}
+
+std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
+  struct Item {
+    const Trace* t;
+    Direction d;
+  };
+  std::vector<Item> items;
+  for (auto& [id, t] : traces_) {
+    if (t.side[0].payload + t.side[1].payload == 0) continue;
+    items.push_back({&t, t.side[capture::kUp].payload >= t.side[capture::kDown].payload
+                             ? capture::kUp
+                             : capture::kDown});
+  }
+  std::sort(items.begin(), items.end(),
+            [](const Item& a, const Item& b) { return a.t->info.id < b.t->info.id; });
+  std::vector<FlowVerdict> out;
+  out.reserve(items.size());
+  for (const Item& it : items) out.push_back(Measure(*it.t, it.d));
+
+  // Service level: flows towards one remote host in one direction may share one policer
+  // (a per-service or per-subscriber cap). Test their transmissions merged in time.
+  std::map<std::pair<std::string, int>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i].data_packets < p_.min_data_packets) continue;
+    groups[{out[i].service, int(out[i].dir)}].push_back(i);
+  }
+  for (auto& [key, members] : groups) {
+    int with_losses = 0;
+    for (size_t i : members) with_losses += out[i].fit.losses > 0 ? 1 : 0;
+    if (members.size() < 2 || with_losses < 2) continue;
+    std::vector<stats::Transmission> tx;
+    std::vector<stats::RttSample> rtt;
+    for (size_t i : members) {
+      const Trace& t = *items[i].t;
+      AppendTransmissions(t.side[items[i].d], &tx);
+      const PathRtt path = ChooseRtt(t.side[items[i].d].rtt, t.side[1 - items[i].d].rtt);
+      if (path.samples != nullptr) rtt.insert(rtt.end(), path.samples->begin(), path.samples->end());
+    }
+    std::stable_sort(tx.begin(), tx.end(), [](const stats::Transmission& a,
+                                              const stats::Transmission& b) { return a.t < b.t; });
+    rtt = Sorted(std::move(rtt));
+    const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, p_.bucket);
+    for (size_t i : members) {
+      out[i].service_fit = est;
+      out[i].service_flows = with_losses;
+    }
+  }
+  for (size_t i = 0; i < out.size(); ++i) Classify(items[i].t->side[items[i].d], &out[i]);
+  traces_.clear();
+  cached_ = nullptr;
+  records_total_ = 0;
+  return out;
+}
+
+}  // namespace tw::detector
+
+namespace tw::detector {
+
+namespace {
+void Num(std::string* s, const char* key, double v, const char* fmt = "%.0f") {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, std::isfinite(v) ? v : 0.0);
+  *s += ",\"";
+  *s += key;
+  *s += "\":";
+  *s += buf;
+}
+void Str(std::string* s, const char* key, const std::string& v) {
+  // Addresses and fixed words only: nothing to escape.
+  *s += ",\"";
+  *s += key;
+  *s += "\":\"";
+  *s += v;
+  *s += '"';
+}
+void Evidence(std::string* s, const char* key, const stats::TokenBucketEstimate& e) {
+  *s += ",\"";
+  *s += key;
+  *s += "\":{\"result\":\"";
+  *s += stats::BucketFitName(e.result);
+  *s += '"';
+  Num(s, "losses", e.losses);
+  Num(s, "loss_episodes", e.loss_episodes);
+  if (e.rate_Bps > 0) {
+    Num(s, "rate_bps", e.rate_Bps * 8);
+    Num(s, "burst_bytes", e.burst_bytes);
+    Num(s, "losses_with_empty_bucket", e.losses_in_range, "%.3f");
+    Num(s, "passes_with_tokens", e.passes_in_range, "%.3f");
+    Num(s, "episodes_above_rate", e.episodes_above_rate, "%.3f");
+    Num(s, "losses_after_rtt_inflation", e.losses_after_inflation, "%.3f");
+  }
+  *s += '}';
+}
+}  // namespace
+
+std::string FlowVerdictToJson(const FlowVerdict& v) {
+  std::string s = "{\"schema\":1";
+  Num(&s, "flow_id", double(v.info.id));
+  s += ",\"flow\":{\"proto\":\"";
+  s += ProtoName(v.info.proto());
+  s += '"';
+  Str(&s, "local", v.info.local().ToString());
+  Num(&s, "local_port", v.info.local_port());
+  Str(&s, "remote", v.info.remote().ToString());
+  Num(&s, "remote_port", v.info.remote_port());
+  s += '}';
+  Str(&s, "service", v.service);
+  Str(&s, "direction", DirectionName(v.dir));
+  Str(&s, "vantage", v.receiver_vantage ? "receiver" : "sender");
+  Num(&s, "start", double(v.first_ns) * 1e-9, "%.3f");
+  Num(&s, "duration_s", double(v.last_ns - v.first_ns) * 1e-9, "%.3f");
+  Num(&s, "bytes", double(v.payload_bytes));
+  Num(&s, "wire_bytes", double(v.wire_bytes));
+  Num(&s, "goodput_bps", v.goodput_bps);
+  Num(&s, "retrans_rate", v.retrans_rate, "%.4f");
+  if (v.rtt_median_s >= 0) {
+    Num(&s, "rtt_min_ms", v.rtt_min_s * 1e3, "%.1f");
+    Num(&s, "rtt_median_ms", v.rtt_median_s * 1e3, "%.1f");
+  }
+  Str(&s, "verdict", VerdictName(v.kind));
+  if (v.kind == VerdictKind::kPoliced || v.kind == VerdictKind::kShaped) {
+    Str(&s, "scope", ScopeName(v.scope));
+    Num(&s, "rate_bps", v.rate_bps);
+    if (v.kind == VerdictKind::kPoliced) Num(&s, "burst_bytes", v.burst_bytes);
+    Num(&s, "limited_since", v.limited_since, "%.3f");
+    if (v.scope == EventScope::kService) Num(&s, "service_flows", v.service_flows);
+  }
+  Num(&s, "confidence", v.confidence, "%.2f");
+  if (v.truncated) s += ",\"truncated\":true";
+  if (v.event_id != 0) Num(&s, "event_id", double(v.event_id));
+  char qd[48];
+  std::snprintf(qd, sizeof(qd), ",\"evidence\":{\"queue_delay_ms\":%.1f", v.queue_delay_s * 1e3);
+  s += qd;
+  Evidence(&s, "policer_test", v.fit);
+  if (v.service_flows > 0) Evidence(&s, "service_policer_test", v.service_fit);
+  s += '}';
+  s += '}';
+  return s;
+}
+
+}  // namespace tw::detector

@@ -1,0 +1,149 @@
+#ifndef THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
+#define THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/binner.h"
+#include "capture/bins.h"
+#include "capture/decode.h"
+#include "detector/event.h"
+#include "stats/token_bucket.h"
+
+namespace tw::detector {
+
+// What limits a TCP flow, judged from its own dynamics (no "before" needed).
+enum class VerdictKind : uint8_t {
+  kInsufficientData,  // too little data to judge
+  kUnlimited,         // no sign of a limiter: neither queueing nor loss
+  kLossy,             // losses without queueing and not in step with any token bucket
+  kCongested,         // queueing (RTT inflation), rate not steady: a shared bottleneck
+  kShaped,            // queueing at a steady rate: a shaper (or a dedicated bottleneck)
+  kPoliced,           // losses line up with a token bucket, without queueing: a policer
+};
+const char* VerdictName(VerdictKind k);  // "insufficient data", "unlimited", ...
+
+struct VerdictParams {
+  stats::TokenBucketParams bucket;
+  // Fewer data packets than this in the flow's main direction: insufficient data. A policer
+  // test needs min_losses losses plus passes between them.
+  uint32_t min_data_packets = 50;
+  // A queue is standing when the median RTT exceeds the floor by this much (ratio and absolute,
+  // as in the inflation guard): the typical packet waited behind others.
+  double queue_ratio = 1.3;
+  double min_queue_s = 0.020;
+  // Steady rate: this share of busy-window delivery rates within +-rate_band of their median.
+  double steady_share = 0.6;
+  double rate_band = 0.2;
+  // Losses: at least this share of the data retransmitted (and a few losses) is "lossy".
+  double lossy_share = 0.005;
+  int lossy_min_losses = 3;
+  // Memory: per flow direction at most this many transmissions are kept (the verdict is then
+  // based on the first ones), and at most total_records over all flows.
+  size_t max_records_per_flow = 1 << 17;
+  size_t max_records_total = 1 << 22;  // ~100 MB
+};
+
+// The verdict on one flow, in its main data direction (the one that carried more payload).
+struct FlowVerdict {
+  capture::FlowInfo info;
+  capture::Direction dir = capture::kDown;
+  bool receiver_vantage = false;  // losses seen as sequence holes (capture after the limiter)
+  int64_t first_ns = 0, last_ns = 0;
+  uint64_t payload_bytes = 0, wire_bytes = 0;
+  uint64_t retrans_bytes = 0;  // sender vantage: bytes sent again; receiver: bytes missing
+  uint32_t data_packets = 0;
+  double goodput_bps = 0;      // payload bits per second over the flow's duration
+  double retrans_rate = 0;     // retrans_bytes / payload_bytes
+  // Path RTT: floor (1st percentile, i.e. the minimum less stray samples) and median; -1: none.
+  double rtt_min_s = -1, rtt_median_s = -1;
+  bool truncated = false;      // the record cap was reached: judged on the first part
+
+  VerdictKind kind = VerdictKind::kInsufficientData;
+  EventScope scope = EventScope::kFlow;  // kService: the rate is shared with other flows
+  double rate_bps = 0;         // policed/shaped: the limiter's rate (wire bits per second)
+  double burst_bytes = 0;      // policed: the bucket
+  double confidence = 0;
+  double limited_since = 0;    // epoch seconds of the first limited moment (policed/shaped)
+  int service_flows = 0;       // scope service: flows of the service that share the rate
+  std::string service;         // the service: remote host (name when known)
+  stats::TokenBucketEstimate fit;          // the flow's own policer test
+  stats::TokenBucketEstimate service_fit;  // the service aggregate's, when run
+  double queue_delay_s = 0;    // median RTT minus the floor
+  uint64_t event_id = 0;       // the throttle event for this flow, if any
+};
+
+// The verdict as one JSON line (no trailing newline), schema in README.md ("Flow verdicts").
+std::string FlowVerdictToJson(const FlowVerdict& v);
+
+// Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
+// the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the
+// input. Memory: one record (24 bytes) per data packet up to the caps in VerdictParams, a few
+// RTT samples, and a small fixed state per flow. Single-threaded.
+class FlowVerdictTracker {
+ public:
+  explicit FlowVerdictTracker(const VerdictParams& params = {});
+
+  void OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p,
+                const capture::BinnedPacket& b);
+
+  // Verdicts for every TCP flow that carried data, in order of first appearance. Service-level
+  // verdicts group flows by remote host and direction. Call once; the tracker is then empty.
+  std::vector<FlowVerdict> Finish();
+
+  size_t records() const { return records_total_; }
+
+ private:
+  struct Record {
+    int64_t ns = 0;
+    uint32_t seq = 0;
+    uint32_t payload = 0;
+    uint32_t wire = 0;
+    bool lost = false;
+    bool hole = false;  // stands for bytes missing at a receiver (never seen)
+  };
+  struct TsSlot {
+    uint32_t val = 0;
+    int64_t ns = 0;
+    bool used = true;
+  };
+  static constexpr int kTsRing = 64;
+  struct Side {  // one direction of a flow
+    std::vector<Record> rec;
+    std::vector<stats::RttSample> rtt;  // RTTs of this side's TSvals, echoed by the other side
+    TsSlot ts[kTsRing];
+    int ts_next = 0;
+    uint32_t last_tsval = 0;
+    bool have_tsval = false;
+    uint32_t high = 0;  // one past the highest sequence number seen
+    bool seq_valid = false;
+    uint64_t payload = 0, wire = 0, resent = 0, holes = 0;
+    uint32_t data_packets = 0;
+    int64_t first_ns = 0, last_ns = 0;
+    bool truncated = false;
+  };
+  struct Trace {
+    capture::FlowInfo info;
+    Side side[2];
+  };
+
+  void OnData(Side* s, int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p);
+  void AddRecord(Side* s, const Record& r);
+  static void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out);
+  // Fills the totals, RTT statistics and the flow's own policer test.
+  FlowVerdict Measure(const Trace& t, capture::Direction d) const;
+  // Decides the verdict once the service-level test (if any) is in.
+  void Classify(const Side& s, FlowVerdict* v) const;
+
+  VerdictParams p_;
+  std::unordered_map<uint64_t, Trace> traces_;
+  uint64_t cached_id_ = 0;
+  Trace* cached_ = nullptr;
+  size_t records_total_ = 0;
+};
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_

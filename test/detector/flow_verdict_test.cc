@@ -1,0 +1,145 @@
+#include "detector/flow_verdict.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "test/support/policed_sender.h"
+
+namespace tw::detector {
+namespace {
+
+using capture::BinnedPacket;
+using capture::DecodedPacket;
+
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+
+capture::FlowInfo Info(uint64_t id) {
+  capture::FlowInfo info;
+  info.id = id;
+  info.key.proto = 6;
+  info.key.port_a = 40000;
+  info.key.port_b = 443;
+  info.local_is_a = true;
+  return info;
+}
+
+DecodedPacket Data(uint32_t seq, uint32_t len) {
+  DecodedPacket p;
+  p.ip_proto = 6;
+  p.tcp_seq = seq;
+  p.payload_len = len;
+  p.tcp_flags = capture::kTcpAck;
+  return p;
+}
+
+int64_t Ns(double s) { return kT0 + int64_t(s * 1e9); }
+
+TEST(FlowVerdictTest, PolicedAtTheSenderFromRetransmissions) {
+  testing::PolicedSenderSpec spec;  // 2 Mbit/s, 50 kB bucket
+  const capture::FlowInfo info = Info(1);
+  FlowVerdictTracker tracker;
+  for (const auto& x : testing::PolicedSender(spec)) {
+    // Captured before the policer: every transmission is seen, drops show as resends later.
+    tracker.OnPacket(Ns(x.t), x.wire, Data(x.seq, x.payload), BinnedPacket{&info, capture::kUp, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].kind, VerdictKind::kPoliced) << stats::BucketFitName(v[0].fit.result);
+  EXPECT_FALSE(v[0].receiver_vantage);
+  EXPECT_EQ(v[0].dir, capture::kUp);
+  EXPECT_NEAR(v[0].rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
+  EXPECT_NEAR(v[0].burst_bytes, spec.bucket_bytes, 0.2 * spec.bucket_bytes);
+  EXPECT_GT(v[0].retrans_rate, 0.05);
+  EXPECT_NEAR(v[0].limited_since, double(Ns(0)) * 1e-9, spec.on_s);
+}
+
+TEST(FlowVerdictTest, PolicedAtTheReceiverFromSequenceHoles) {
+  testing::PolicedSenderSpec spec;
+  spec.rate_Bps = 125'000;  // 1 Mbit/s
+  spec.offered_Bps = 200'000;
+  const capture::FlowInfo info = Info(2);
+  FlowVerdictTracker tracker;
+  for (const auto& x : testing::PolicedSender(spec)) {
+    if (x.dropped) continue;  // captured after the policer: drops are never seen
+    tracker.OnPacket(Ns(x.t + 0.02), x.wire, Data(x.seq, x.payload),
+                     BinnedPacket{&info, capture::kDown, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(v[0].receiver_vantage);
+  EXPECT_EQ(v[0].kind, VerdictKind::kPoliced) << stats::BucketFitName(v[0].fit.result);
+  EXPECT_NEAR(v[0].rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
+}
+
+TEST(FlowVerdictTest, FlowsSharingOnePolicerAreJudgedAsAService) {
+  // One policer, two flows to the same remote host taking turns: each flow alone sees only
+  // part of the tokens, their sum lines up with the bucket.
+  testing::PolicedSenderSpec spec;
+  const capture::FlowInfo a = Info(3), b = Info(4);
+  FlowVerdictTracker tracker;
+  for (const auto& x : testing::PolicedSender(spec)) {
+    // Blocks of 7 segments alternate between the flows, each with its own sequence space.
+    const uint32_t idx = (x.seq - 1) / spec.mss, block = idx / 7;
+    const capture::FlowInfo& info = block % 2 == 0 ? a : b;
+    const uint32_t seq = 1 + ((block / 2) * 7 + idx % 7) * spec.mss;
+    tracker.OnPacket(Ns(x.t), x.wire, Data(seq, x.payload), BinnedPacket{&info, capture::kUp, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 2u);
+  for (const FlowVerdict& f : v) {
+    EXPECT_EQ(f.kind, VerdictKind::kPoliced);
+    EXPECT_EQ(f.scope, EventScope::kService);
+    EXPECT_EQ(f.service_flows, 2);
+    EXPECT_NEAR(f.rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
+  }
+}
+
+TEST(FlowVerdictTest, CleanTransferIsUnlimitedAndShortOneInsufficient) {
+  const capture::FlowInfo big = Info(5), small = Info(6);
+  FlowVerdictTracker tracker;
+  for (int k = 0; k < 2000; ++k) {
+    tracker.OnPacket(Ns(k * 0.001), 1514, Data(1 + uint32_t(k) * 1448, 1448),
+                     BinnedPacket{&big, capture::kDown, 0});
+  }
+  for (int k = 0; k < 10; ++k) {
+    tracker.OnPacket(Ns(k * 0.001), 1514, Data(1 + uint32_t(k) * 1448, 1448),
+                     BinnedPacket{&small, capture::kDown, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].kind, VerdictKind::kUnlimited);
+  EXPECT_EQ(v[0].retrans_bytes, 0u);
+  EXPECT_NEAR(v[0].goodput_bps, 2000 * 1448 * 8 / 1.999, 1e3);  // payload over first..last
+  EXPECT_EQ(v[1].kind, VerdictKind::kInsufficientData);
+}
+
+TEST(FlowVerdictTest, RttFromTimestampEchoes) {
+  const capture::FlowInfo info = Info(7);
+  FlowVerdictTracker tracker;
+  for (int k = 0; k < 100; ++k) {
+    DecodedPacket d = Data(1 + uint32_t(k) * 1448, 1448);
+    d.tcp_has_ts = true;
+    d.tcp_ts_val = 1000 + uint32_t(k);
+    tracker.OnPacket(Ns(k * 0.01), 1514, d, BinnedPacket{&info, capture::kUp, 0});
+    DecodedPacket ack;
+    ack.ip_proto = 6;
+    ack.tcp_flags = capture::kTcpAck;
+    ack.tcp_has_ts = true;
+    ack.tcp_ts_val = 5000 + uint32_t(k);
+    ack.tcp_ts_ecr = 1000 + uint32_t(k);
+    tracker.OnPacket(Ns(k * 0.01 + 0.08), 66, ack, BinnedPacket{&info, capture::kDown, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NEAR(v[0].rtt_min_s, 0.08, 1e-6);
+  EXPECT_NEAR(v[0].rtt_median_s, 0.08, 1e-6);
+  const std::string json = FlowVerdictToJson(v[0]);
+  EXPECT_NE(json.find("\"verdict\":\"unlimited\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"rtt_median_ms\":80.0"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"vantage\":\"sender\""), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace tw::detector

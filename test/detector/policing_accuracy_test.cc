@@ -1,0 +1,128 @@
+// Verdicts over real router traces of policed and shaped transfers (Flach et al., SIGCOMM 2016
+// validation set), ground truth in the file names. The traces live beside the repository
+// (TW_POLICING_DATA); without them the test is skipped, never passed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "detector/replay.h"
+
+#ifndef TW_POLICING_DATA
+#define TW_POLICING_DATA ""
+#endif
+
+namespace tw::detector {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Truth {
+  bool policed = false, shaped = false, cross = false, random_loss = false;
+  double rate_bps = 0;
+  std::set<int> ports;  // the chunked transfers' client ports
+};
+
+Truth ParseName(const std::string& name) {
+  Truth t;
+  std::smatch m;
+  std::string rest = name;
+  static const std::regex kv("([A-Z0-9]+)=([^-]+)");
+  while (std::regex_search(rest, m, kv)) {
+    const std::string k = m[1], v = m[2];
+    if (k == "PCIR") t.policed = true, t.rate_bps = std::atof(v.c_str());
+    if (k == "SCIR") t.shaped = true, t.rate_bps = std::atof(v.c_str());
+    if (k == "XT") t.cross = v == "1";
+    if (k == "LOSS") t.random_loss = v != "0%";
+    if (k == "CP" || k == "CP1" || k == "CP2") t.ports.insert(std::atoi(v.c_str()));
+    rest = m.suffix();
+  }
+  return t;
+}
+
+std::string Category(const Truth& t) {
+  if (t.random_loss) return "random loss";
+  if (t.policed) return t.cross ? "policed, cross traffic" : "policed";
+  return t.cross ? "shaped, cross traffic" : "shaped";
+}
+
+TEST(PolicingAccuracyTest, VerdictsOnRouterTraces) {
+  const fs::path data = TW_POLICING_DATA;
+  std::error_code ec;
+  if (data.empty() || !fs::is_directory(data, ec)) {
+    GTEST_SKIP() << "policing traces not found at '" << data.string()
+                 << "' (clone the shared data beside the repository)";
+  }
+  if (std::system("xz --version >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "xz is not installed (deploy/install-deps.sh --test)";
+  }
+  std::vector<fs::path> traces;
+  for (const auto& e : fs::directory_iterator(data)) {
+    if (e.path().filename().string().ends_with(".pcap.xz")) traces.push_back(e.path());
+  }
+  std::sort(traces.begin(), traces.end());
+  ASSERT_FALSE(traces.empty());
+  const fs::path work = fs::path(TW_BINARY_DIR) / ("policing_traces_" + std::to_string(getpid()));
+  fs::create_directories(work);
+
+  struct Row {
+    int flows = 0, policed = 0, rate_ok = 0;
+    std::map<std::string, int> verdicts;
+  };
+  std::map<std::string, Row> rows;
+  for (const fs::path& xz : traces) {
+    const std::string name = xz.filename().string();
+    const Truth truth = ParseName(name);
+    const fs::path pcap = work / "trace.pcap";
+    const std::string cmd = "xz -dc '" + xz.string() + "' > '" + pcap.string() + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    ReplayOptions o;
+    o.files = {pcap.string()};
+    o.local = "10.0.0.4/32";  // the server, where the captures were taken
+    ReplayResult r;
+    ASSERT_EQ(RunReplay(o, &r), 0) << name << ": " << r.error;
+    Row& row = rows[Category(truth)];
+    for (const FlowVerdict& v : r.verdicts) {
+      if (truth.ports.count(v.info.remote_port()) == 0) continue;
+      ++row.flows;
+      ++row.verdicts[VerdictName(v.kind)];
+      if (v.kind != VerdictKind::kPoliced) continue;
+      ++row.policed;
+      if (std::fabs(v.rate_bps / truth.rate_bps - 1) <= 0.10) ++row.rate_ok;
+    }
+  }
+  fs::remove_all(work);
+
+  std::printf("\n| traces | transfers | called policed | rate within 10 %% | verdicts |\n");
+  std::printf("| --- | ---: | ---: | ---: | --- |\n");
+  for (const auto& [cat, row] : rows) {
+    std::string v;
+    for (const auto& [k, n] : row.verdicts) v += (v.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    std::printf("| %s | %d | %d (%.1f %%) | %d of %d | %s |\n", cat.c_str(), row.flows, row.policed,
+                100.0 * row.policed / std::max(1, row.flows), row.rate_ok, row.policed, v.c_str());
+  }
+  const Row& p = rows["policed"];
+  const Row& px = rows["policed, cross traffic"];
+  ASSERT_GT(p.flows, 0);
+  EXPECT_GE(p.policed, 0.95 * p.flows) << "policed transfers recognised";
+  EXPECT_GE(p.rate_ok, 0.90 * p.policed) << "rate within 10 % of the configured rate";
+  if (px.flows > 0) {
+    EXPECT_GE(px.policed, 0.50 * px.flows) << "policed with cross traffic";
+  }
+  for (const char* cat : {"shaped", "shaped, cross traffic", "random loss"}) {
+    const Row& s = rows[cat];
+    EXPECT_LE(s.policed, 0.01 * s.flows) << cat << " transfers called policed";
+  }
+}
+
+}  // namespace
+}  // namespace tw::detector

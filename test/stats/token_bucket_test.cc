@@ -1,0 +1,127 @@
+#include "stats/token_bucket.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "test/support/policed_sender.h"
+
+namespace tw::stats {
+namespace {
+
+std::vector<Transmission> Policed(const testing::PolicedSenderSpec& spec) {
+  std::vector<Transmission> tx;
+  for (const auto& x : testing::PolicedSender(spec)) tx.push_back({x.t, x.wire, x.dropped});
+  return tx;
+}
+
+std::vector<RttSample> FlatRtt(double until, double rtt) {
+  std::vector<RttSample> v;
+  for (double t = 0; t < until; t += 0.01) v.push_back({t, rtt});
+  return v;
+}
+
+TEST(TokenBucketTest, RecoversRateAndBucketOfAPolicer) {
+  testing::PolicedSenderSpec spec;  // 2 Mbit/s, 50 kB bucket, offered 3.2 Mbit/s in 2 s bursts
+  const auto tx = Policed(spec);
+  const auto e = FitTokenBucket(tx, FlatRtt(30, 0.1));
+  ASSERT_EQ(e.result, BucketFit::kConsistent) << BucketFitName(e.result);
+  EXPECT_NEAR(e.rate_Bps, spec.rate_Bps, 0.03 * spec.rate_Bps);
+  EXPECT_NEAR(e.burst_bytes, spec.bucket_bytes, 0.15 * spec.bucket_bytes);
+  EXPECT_GE(e.loss_episodes, spec.periods);
+  EXPECT_DOUBLE_EQ(e.losses_after_inflation, 0);
+}
+
+TEST(TokenBucketTest, RecoversOtherRatesAndBuckets) {
+  for (double rate : {62'500.0, 1'250'000.0}) {      // 0.5 and 10 Mbit/s
+    for (double bucket : {20'000.0, 400'000.0}) {
+      testing::PolicedSenderSpec spec;
+      spec.rate_Bps = rate;
+      spec.bucket_bytes = bucket;
+      spec.offered_Bps = 1.6 * rate;
+      spec.on_s = 4;
+      const auto e = FitTokenBucket(Policed(spec), FlatRtt(60, 0.05));
+      ASSERT_EQ(e.result, BucketFit::kConsistent)
+          << BucketFitName(e.result) << " rate " << rate << " bucket " << bucket;
+      EXPECT_NEAR(e.rate_Bps, rate, 0.05 * rate);
+      EXPECT_NEAR(e.burst_bytes, bucket, 0.2 * bucket + 3000);
+    }
+  }
+}
+
+TEST(TokenBucketTest, WorksWithoutRttSamples) {
+  const auto e = FitTokenBucket(Policed({}), {});
+  EXPECT_EQ(e.result, BucketFit::kConsistent) << BucketFitName(e.result);
+  EXPECT_EQ(e.rtt_floor_s, 0);
+}
+
+TEST(TokenBucketTest, RandomLossOfAVaryingSenderIsNotAPolicer) {
+  // A sender whose rate saws between 0.4 and 4 Mbit/s (AIMD-like), losing 2 % at random.
+  std::vector<Transmission> tx;
+  uint64_t lcg = 42;
+  double t = 0;
+  while (t < 40) {
+    const double phase = std::fmod(t, 4.0) / 4.0;
+    const double rate = 50'000 + 450'000 * phase;  // bytes/s
+    lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    const bool lost = (lcg >> 33) % 100 < 2;
+    tx.push_back({t, 1514, lost});
+    t += 1514 / rate;
+  }
+  const auto e = FitTokenBucket(tx, FlatRtt(40, 0.1));
+  EXPECT_GE(e.losses, 15);
+  EXPECT_NE(e.result, BucketFit::kConsistent) << "rate " << e.rate_Bps;
+}
+
+TEST(TokenBucketTest, TooFewLossesIsNoVerdict) {
+  std::vector<Transmission> tx;
+  for (int i = 0; i < 1000; ++i) tx.push_back({i * 0.01, 1514, i % 100 == 50});
+  EXPECT_EQ(FitTokenBucket(tx, {}).result, BucketFit::kTooFewLosses);
+}
+
+TEST(TokenBucketTest, RttInflationBeforeLossesRulesOutAPolicer) {
+  // The same loss pattern, but every loss follows a queue: RTTs 60 ms above the floor in the
+  // 200 ms before it (a shaper's or a congested link's buffer overflowing).
+  testing::PolicedSenderSpec spec;
+  const auto tx = Policed(spec);
+  std::vector<RttSample> rtt;
+  for (double t = 0; t < 30; t += 0.01) {
+    bool before_loss = false;
+    for (const auto& x : tx) {
+      if (x.lost && x.t >= t && x.t - t < 0.2) {
+        before_loss = true;
+        break;
+      }
+    }
+    rtt.push_back({t, before_loss ? 0.16 : 0.1});
+  }
+  const auto e = FitTokenBucket(tx, rtt);
+  EXPECT_EQ(e.result, BucketFit::kRttInflation);
+  EXPECT_GT(e.losses_after_inflation, 0.9);
+}
+
+TEST(TokenBucketTest, InflatedShareCountsOnlyRealQueues) {
+  TokenBucketParams p;
+  const std::vector<RttSample> rtt = {{0.0, 0.100}, {1.0, 0.110}, {2.0, 0.200}, {3.0, 0.125},
+                                      {4.0, 0.010}};
+  const std::vector<double> times = {-1.0, 0.5, 1.5, 2.5, 3.5};
+  int checked = 0;
+  // Before 0.5: 100 ms (floor); 1.5: 110 ms (+10 ms, jitter); 2.5: 200 ms (queue); 3.5: 125 ms
+  // (+25 ms but under 1.3 x floor). -1.0 has no sample before it.
+  EXPECT_DOUBLE_EQ(InflatedShareBefore(times, rtt, 0.1, p, &checked), 0.25);
+  EXPECT_EQ(checked, 4);
+  // On a 10 ms path, a 30 ms rise is a queue even though the ratio test alone would pass 13 ms.
+  EXPECT_DOUBLE_EQ(InflatedShareBefore({{1.0}}, {{{0.0, 0.040}}}, 0.01, p, &checked), 1.0);
+  EXPECT_DOUBLE_EQ(InflatedShareBefore({{1.0}}, {{{0.0, 0.025}}}, 0.01, p, &checked), 0.0);
+}
+
+TEST(TokenBucketTest, RttFloorIsALowPercentile) {
+  std::vector<RttSample> rtt;
+  for (int i = 0; i < 1000; ++i) rtt.push_back({i * 0.01, i < 50 ? 0.1 : 0.5});  // queue 95 %
+  EXPECT_DOUBLE_EQ(RttFloor(rtt), 0.1);
+  EXPECT_DOUBLE_EQ(RttFloor({}), 0);
+}
+
+}  // namespace
+}  // namespace tw::stats
