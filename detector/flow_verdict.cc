@@ -239,8 +239,14 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     return;
   }
   const double floor = v->rtt_median_s > 0 ? v->rtt_median_s - v->queue_delay_s : 0;
+  // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
+  // sends delays each timestamp echo by up to one gap, which is not a queue.
+  const double gap_s =
+      s.rec.size() > 1
+          ? double(s.rec.back().ns - s.rec.front().ns) * 1e-9 / double(s.rec.size() - 1)
+          : 0;
   const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
-                     v->queue_delay_s > p_.min_queue_s;
+                     v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > 2 * gap_s;
   if (queue) {
     // Delivery rate in windows of two median RTTs inside busy periods (the first window of each
     // period is the ramp-up and is skipped): a shaper holds it steady.

@@ -126,15 +126,18 @@ std::string HumanRate(double bps) {
 
 bool Limited(VerdictKind k) { return k == VerdictKind::kPoliced || k == VerdictKind::kShaped; }
 
-// A flow policed or shaped from its start is a throttle without a "before": one start event at
-// its first limited moment, unless the change-point detector already reported a throttle of the
-// same flow and direction (then the verdict points to that event instead).
+// A flow policed from its start is a throttle without a "before": one start event at its first
+// limited moment, unless the change-point detector already reported a throttle of the same flow
+// and direction (then the verdict points to that event instead). A "shaped" verdict stays in the
+// per-flow output only: from the receiver's side a steady, application-paced flow with delayed
+// timestamp echoes looks the same, and the lab's controls showed it (policing is told by losses
+// that line up with a token bucket, which no application produces).
 void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdict>* verdicts,
                        EventSink* sink) {
   uint64_t next_id = 1;
   for (const Event& e : existing) next_id = std::max(next_id, e.id + 1);
   for (FlowVerdict& v : *verdicts) {
-    if (!Limited(v.kind)) continue;
+    if (v.kind != VerdictKind::kPoliced) continue;
     for (const Event& e : existing) {
       if (e.kind == EventKind::kThrottle && e.has_flow && e.flow.id == v.info.id &&
           e.direction == v.dir) {
@@ -165,7 +168,7 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     e.rate_after_bps = v.rate_bps;
     e.targeted = targeted;
     e.confidence = v.confidence;
-    e.mechanism = v.kind == VerdictKind::kPoliced ? Mechanism::kPolicing : Mechanism::kShaping;
+    e.mechanism = Mechanism::kPolicing;
     v.event_id = e.id;
     sink->OnEvent(e);
   }
