@@ -17,9 +17,10 @@ constexpr uint64_t kGuessPackets = 50'000;
 constexpr uint64_t kProgressMinBytes = 4 << 20;
 
 // Infers the local networks from the first packets of the input.
-bool InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string* error) {
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, error);
-  if (!src) return false;
+int InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string* error) {
+  bool malformed = false;
+  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, error, &malformed);
+  if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
   capture::LocalNetworkGuesser guesser;
   capture::Packet pkt;
   capture::DecodedPacket d;
@@ -29,7 +30,7 @@ bool InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string
     }
   }
   *out = guesser.Guess();
-  return true;
+  return kReplayOk;
 }
 
 std::string HumanRate(double bps) {
@@ -48,13 +49,13 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   *r = ReplayResult{};
   if (o.files.empty()) {
     r->error = "no capture file given";
-    return 2;
+    return kReplayUsageError;
   }
   capture::LocalNetworks local;
   if (!o.local.empty()) {
-    if (!capture::LocalNetworks::Parse(o.local, &local, &r->error)) return 2;
+    if (!capture::LocalNetworks::Parse(o.local, &local, &r->error)) return kReplayUsageError;
   } else {
-    if (!InferLocal(o, &local, &r->error)) return 1;
+    if (const int rc = InferLocal(o, &local, &r->error); rc != kReplayOk) return rc;
     r->local_inferred = true;
   }
   r->local = local.ToString();
@@ -64,8 +65,9 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
                  r->local_inferred ? " (inferred; set with --local)" : "");
   }
 
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error);
-  if (!src) return 1;
+  bool malformed = false;
+  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &malformed);
+  if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
 
   EventCollector collector;
   JsonLinesWriter writer(o.events_out);
@@ -107,15 +109,17 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   r->binner = binner.stats();
   r->engine = engine.stats();
   r->events = collector.events();
-  if (st == capture::SourceStatus::kError) {
-    r->error = src->error();
-    return 1;
-  }
+  r->file = src->stats();
+  r->notes = src->notes();
   if (writer.failed()) {
     r->error = "cannot write events (disk full?)";
-    return 1;
+    return kReplayRuntimeError;
   }
-  return 0;
+  if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
+    r->error = src->error();
+    return st == capture::SourceStatus::kMalformed ? kReplayBrokenInput : kReplayRuntimeError;
+  }
+  return kReplayOk;
 }
 
 void PrintSummary(const ReplayResult& r, std::FILE* out) {
@@ -142,6 +146,7 @@ void PrintSummary(const ReplayResult& r, std::FILE* out) {
     }
     std::fprintf(out, "\n");
   }
+  for (const std::string& n : r.notes) std::fprintf(out, "  %s\n", n.c_str());
   if (r.binner.not_local > 0) {
     std::fprintf(out, "  %llu packets had no local endpoint (check --local)\n",
                  static_cast<unsigned long long>(r.binner.not_local));

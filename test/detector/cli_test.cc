@@ -76,8 +76,8 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_NE(err_.find("missing.pcap"), std::string::npos);
 }
 
-TEST_F(CliTest, BrokenCaptureIsARuntimeError) {
-  EXPECT_EQ(Run({"replay", File("junk.pcap", "not a capture at all, sorry\n")}), 1);
+TEST_F(CliTest, BrokenCaptureHasItsOwnExitCode) {
+  EXPECT_EQ(Run({"replay", File("junk.pcap", "not a capture at all, sorry\n")}), 3);
   EXPECT_NE(err_.find("junk.pcap"), std::string::npos);
 }
 
