@@ -100,5 +100,35 @@ void BM_BinnerPacket(benchmark::State& state) {
 }
 BENCHMARK(BM_BinnerPacket)->Arg(16)->Arg(10000);
 
+// Eviction under a full table: every packet opens a new flow in a table of 1000 flows, so each
+// one samples and evicts a victim (a SYN flood, a port scan).
+void BM_BinnerEvictionFullTable(benchmark::State& state) {
+  NullSink sink;
+  LocalNetworks local({*Cidr::Parse("10.0.0.0/8")});
+  BinnerParams params;
+  params.max_flows = 1000;
+  Binner b(params, local, &sink);
+  DecodedPacket p;
+  p.ip_version = 4;
+  p.ip_proto = 6;
+  const uint8_t src[4] = {192, 0, 2, 1};
+  p.src = Address::FromV4(src);
+  p.src_port = 443;
+  p.tcp_flags = kTcpSyn;
+  int64_t t = 1'700'000'000LL * 1'000'000'000;
+  uint32_t i = 0;
+  for (auto _ : state) {
+    const uint8_t dst[4] = {10, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)};
+    p.dst = Address::FromV4(dst);
+    p.dst_port = uint16_t(1024 + i % 50000);
+    b.OnPacket(t, 66, p);
+    t += 1'000;
+    ++i;
+  }
+  state.counters["evicted"] = double(b.stats().flows_evicted);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_BinnerEvictionFullTable);
+
 }  // namespace
 }  // namespace tw::capture

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,8 +15,17 @@ namespace tw::capture {
 struct Address {
   std::array<uint8_t, 16> bytes{};
 
-  static Address FromV4(const uint8_t* four_bytes);
-  static Address FromV6(const uint8_t* sixteen_bytes);
+  static Address FromV4(const uint8_t* four_bytes) {
+    Address a;
+    a.bytes[10] = a.bytes[11] = 0xff;
+    std::memcpy(a.bytes.data() + 12, four_bytes, 4);
+    return a;
+  }
+  static Address FromV6(const uint8_t* sixteen_bytes) {
+    Address a;
+    std::memcpy(a.bytes.data(), sixteen_bytes, 16);
+    return a;
+  }
   // Parses dotted-quad or RFC 4291 text; nullopt on anything else.
   static std::optional<Address> Parse(std::string_view text);
 

@@ -21,21 +21,4 @@ FlowKey MakeFlowKey(const DecodedPacket& p, bool* src_is_a) {
   return k;
 }
 
-uint64_t HashFlowKey(const FlowKey& k) {
-  // Five 64-bit words, each folded with a multiply-xorshift (the murmur3 finaliser).
-  uint64_t w[5];
-  static_assert(sizeof(w) == sizeof(FlowKey));
-  std::memcpy(w, &k, sizeof(w));
-  uint64_t h = 0x9e3779b97f4a7c15ULL;
-  for (uint64_t x : w) {
-    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-  }
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
 }  // namespace tw::capture

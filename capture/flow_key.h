@@ -2,6 +2,7 @@
 #define THROTTLEWATCH_CAPTURE_FLOW_KEY_H_
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "capture/address.h"
@@ -18,7 +19,13 @@ struct FlowKey {
   uint8_t proto = 0;
   uint8_t pad_[3] = {0, 0, 0};  // always zero, so bytewise hashing is well defined
 
-  friend bool operator==(const FlowKey&, const FlowKey&) = default;
+  // Bytewise, as five 64-bit words (the padding is always zero).
+  friend bool operator==(const FlowKey& x, const FlowKey& y) {
+    uint64_t u[5], v[5];
+    std::memcpy(u, &x, sizeof(u));
+    std::memcpy(v, &y, sizeof(v));
+    return ((u[0] ^ v[0]) | (u[1] ^ v[1]) | (u[2] ^ v[2]) | (u[3] ^ v[3]) | (u[4] ^ v[4])) == 0;
+  }
 };
 static_assert(std::is_trivially_copyable_v<FlowKey>);
 static_assert(sizeof(FlowKey) == 40);
@@ -28,8 +35,24 @@ static_assert(sizeof(FlowKey) == 40);
 // replies share a flow.
 FlowKey MakeFlowKey(const DecodedPacket& p, bool* src_is_a);
 
-// A well-mixed 64-bit hash of the key, identical for both directions.
-uint64_t HashFlowKey(const FlowKey& k);
+// A well-mixed 64-bit hash of the key, identical for both directions. Inline: it runs on
+// every packet.
+inline uint64_t HashFlowKey(const FlowKey& k) {
+  // Five 64-bit words, each folded with a multiply-xorshift (the murmur3 finaliser).
+  uint64_t w[5];
+  static_assert(sizeof(w) == sizeof(FlowKey));
+  std::memcpy(w, &k, sizeof(w));
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
+  for (uint64_t x : w) {
+    h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+  }
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
 
 }  // namespace tw::capture
 

@@ -18,7 +18,9 @@ struct Packet {
 enum class SourceStatus : uint8_t {
   kPacket,  // *out holds a packet
   kEnd,     // no more packets (end of all files)
-  kError,   // unrecoverable read error: error() says what; packets before it were delivered
+  kError,      // unrecoverable read error: error() says what; packets before it were delivered
+  kMalformed,  // the input is broken (a damaged file): error() names the file and byte offset;
+               // packets before the damage were delivered
 };
 
 // A stream of packets in capture order. Single-threaded; the source owns the packet bytes and

@@ -1,87 +1,210 @@
 #include "capture/pcap_file_source.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <cstdio>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 namespace tw::capture {
 
+namespace {
+// Mapped pages behind the reader are released in steps of this size, so the resident set
+// stays small however large the file (the page cache keeps them; this only unmaps).
+constexpr size_t kReleaseStep = 8 << 20;
+#ifdef MADV_POPULATE_READ
+constexpr int kPopulateRead = MADV_POPULATE_READ;
+#else
+constexpr int kPopulateRead = 22;  // Linux 5.14; older kernels refuse it harmlessly (EINVAL)
+#endif
+}  // namespace
+
 struct PcapFileSource::File {
   std::string path;
-  pcap_t* pcap = nullptr;
-  int link_type = 0;
+  const uint8_t* map = nullptr;  // mmap()ed file, or buffer.data()
+  size_t size = 0;
+  std::vector<uint8_t> buffer;   // contents of a file that could not be mapped
+  size_t released = 0;           // bytes at the start of `map` already released
+  size_t populated = 0;          // bytes at the start of `map` whose page tables are filled
+  CaptureFileReader reader;
   bool has_head = false;
+  bool done = false;
   Packet head;
-  uint64_t size = 0;
   ~File() {
-    if (pcap != nullptr) pcap_close(pcap);
+    if (map != nullptr && buffer.empty() && size > 0) {
+      munmap(const_cast<uint8_t*>(map), size);
+    }
   }
 };
 
+struct PcapFileSource::Filter {
+  int link_type = 0;
+  bpf_program prog{};
+  ~Filter() { pcap_freecode(&prog); }
+};
+
+namespace {
+
+// Maps `path` (or reads it whole when it cannot be mapped); "-" is standard input.
+bool Load(const std::string& path, const uint8_t** map, size_t* size, std::vector<uint8_t>* buffer,
+          std::string* error) {
+  const int fd = path == "-" ? dup(STDIN_FILENO) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p != MAP_FAILED) {
+      madvise(p, size_t(st.st_size), MADV_SEQUENTIAL);
+      close(fd);
+      *map = static_cast<const uint8_t*>(p);
+      *size = size_t(st.st_size);
+      return true;
+    }
+  }
+  // A pipe, a character device, or mmap() refused: read everything.
+  for (;;) {
+    const size_t old = buffer->size();
+    buffer->resize(old + (1 << 20));
+    const ssize_t n = read(fd, buffer->data() + old, 1 << 20);
+    if (n < 0 && errno == EINTR) {
+      buffer->resize(old);
+      continue;
+    }
+    if (n < 0) {
+      *error = path + ": " + std::strerror(errno);
+      close(fd);
+      return false;
+    }
+    buffer->resize(old + size_t(n));
+    if (n == 0) break;
+  }
+  close(fd);
+  *map = buffer->data();
+  *size = buffer->size();
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<PcapFileSource> PcapFileSource::Open(const std::vector<std::string>& paths,
                                                      const std::string& bpf_filter,
-                                                     std::string* error) {
+                                                     std::string* error, bool* malformed) {
+  if (malformed != nullptr) *malformed = false;
   std::unique_ptr<PcapFileSource> src(new PcapFileSource());
+  src->bpf_filter_ = bpf_filter;
   for (const std::string& path : paths) {
     auto f = std::make_unique<File>();
     f->path = path;
-    char errbuf[PCAP_ERRBUF_SIZE] = {0};
-    f->pcap = pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO,
-                                                      errbuf);
-    if (f->pcap == nullptr) {
-      *error = path + ": " + errbuf;
+    if (!Load(path, &f->map, &f->size, &f->buffer, error)) return nullptr;
+    if (!f->reader.Open(f->map, f->size, path, error)) {
+      if (malformed != nullptr) *malformed = true;
       return nullptr;
     }
-    f->link_type = pcap_datalink(f->pcap);
-    if (!bpf_filter.empty()) {
-      bpf_program prog;
-      if (pcap_compile(f->pcap, &prog, bpf_filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-        *error = path + ": bad filter '" + bpf_filter + "': " + pcap_geterr(f->pcap);
-        return nullptr;
-      }
-      const int rc = pcap_setfilter(f->pcap, &prog);
-      pcap_freecode(&prog);
-      if (rc != 0) {
-        *error = path + ": cannot apply filter: " + pcap_geterr(f->pcap);
+    src->bytes_total_ += f->size;
+    src->files_.push_back(std::move(f));
+  }
+  if (!bpf_filter.empty()) {
+    // Compile now for the files' (first) link types so that a bad filter is reported at once.
+    for (auto& f : src->files_) {
+      Packet probe;
+      probe.link_type = f->reader.link_type();
+      if (probe.link_type >= 0 && !src->Pass(probe) && !src->error_.empty()) {
+        *error = src->error_;
         return nullptr;
       }
     }
-    struct stat st;
-    if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) f->size = uint64_t(st.st_size);
-    src->bytes_total_ += f->size;
-    src->files_.push_back(std::move(f));
   }
   for (auto& f : src->files_) {
     if (!src->Advance(f.get()) && !src->error_.empty()) {
       *error = src->error_;
+      if (malformed != nullptr) *malformed = src->error_status_ == SourceStatus::kMalformed;
       return nullptr;
     }
   }
+  src->filtered_out_ = 0;
   return src;
 }
 
 PcapFileSource::~PcapFileSource() = default;
 
+bool PcapFileSource::Pass(const Packet& p) {
+  if (bpf_filter_.empty()) return true;
+  Filter* filter = nullptr;
+  for (auto& fl : filters_) {
+    if (fl->link_type == p.link_type) {
+      filter = fl.get();
+      break;
+    }
+  }
+  if (filter == nullptr) {
+    // First packet of this link type: compile (allocates once per link type, not per packet).
+    auto fl = std::make_unique<Filter>();
+    fl->link_type = p.link_type;
+    pcap_t* dead = pcap_open_dead(p.link_type, int(CaptureFileReader::kMaxCaplen));
+    if (dead == nullptr) {
+      error_ = "cannot compile the filter (out of memory)";
+      return false;
+    }
+    if (pcap_compile(dead, &fl->prog, bpf_filter_.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      error_ = "bad filter '" + bpf_filter_ + "': " + pcap_geterr(dead);
+      pcap_close(dead);
+      return false;
+    }
+    pcap_close(dead);
+    filter = fl.get();
+    filters_.push_back(std::move(fl));
+  }
+  if (p.data == nullptr) return true;  // a probe to compile only
+  pcap_pkthdr h{};
+  h.caplen = p.caplen;
+  h.len = p.wire_len;
+  if (pcap_offline_filter(&filter->prog, &h, p.data) != 0) return true;
+  ++filtered_out_;
+  return false;
+}
+
 bool PcapFileSource::Advance(File* f) {
   f->has_head = false;
-  if (f->pcap == nullptr) return false;
-  pcap_pkthdr* hdr = nullptr;
-  const u_char* data = nullptr;
-  const int rc = pcap_next_ex(f->pcap, &hdr, &data);
-  if (rc == 1) {
-    f->head.ts_ns = int64_t(hdr->ts.tv_sec) * 1'000'000'000 + int64_t(hdr->ts.tv_usec);
-    f->head.data = data;
-    f->head.caplen = hdr->caplen;
-    f->head.wire_len = hdr->len < hdr->caplen ? hdr->caplen : hdr->len;
-    f->head.link_type = f->link_type;
-    f->has_head = true;
-    return true;
+  if (f->done) return false;
+  for (;;) {
+    const ReadStatus rs = f->reader.Next(&f->head);
+    if (rs == ReadStatus::kPacket) {
+      if (!Pass(f->head)) {
+        if (!error_.empty()) break;
+        continue;
+      }
+      f->has_head = true;
+      // Map the pages ahead in large steps (one system call instead of a page fault per few
+      // pages) and release those behind this packet.
+      if (f->buffer.empty()) {
+        const size_t at = size_t(f->head.data - f->map);
+        if (at + kReleaseStep / 2 >= f->populated && f->populated < f->size) {
+          const size_t len = std::min(kReleaseStep, f->size - f->populated);
+          madvise(const_cast<uint8_t*>(f->map) + f->populated, len, kPopulateRead);
+          f->populated += len;
+        }
+        if (at - f->released >= 2 * kReleaseStep) {
+          const size_t upto = (at - kReleaseStep) & ~size_t(getpagesize() - 1);
+          madvise(const_cast<uint8_t*>(f->map) + f->released, upto - f->released, MADV_DONTNEED);
+          f->released = upto;
+        }
+      }
+      return true;
+    }
+    if (rs == ReadStatus::kMalformed) {
+      error_ = f->reader.error();
+      error_status_ = SourceStatus::kMalformed;
+    }
+    break;
   }
-  if (rc == PCAP_ERROR) error_ = f->path + ": " + pcap_geterr(f->pcap);
-  // End of file (PCAP_ERROR_BREAK) or error: this file is done either way.
-  pcap_close(f->pcap);
-  f->pcap = nullptr;
+  f->done = true;
   return false;
 }
 
@@ -91,10 +214,14 @@ SourceStatus PcapFileSource::Next(Packet* out) {
     lent_ = nullptr;
     Advance(f);
   }
-  if (!error_.empty()) return SourceStatus::kError;
+  if (!error_.empty()) return error_status_;
   File* best = nullptr;
-  for (auto& f : files_) {
-    if (f->has_head && (best == nullptr || f->head.ts_ns < best->head.ts_ns)) best = f.get();
+  if (files_.size() == 1) {
+    if (files_[0]->has_head) best = files_[0].get();
+  } else {
+    for (auto& f : files_) {
+      if (f->has_head && (best == nullptr || f->head.ts_ns < best->head.ts_ns)) best = f.get();
+    }
   }
   if (best == nullptr) return SourceStatus::kEnd;
   *out = best->head;
@@ -104,15 +231,31 @@ SourceStatus PcapFileSource::Next(Packet* out) {
 
 uint64_t PcapFileSource::bytes_read() const {
   uint64_t n = 0;
-  for (const auto& f : files_) {
-    if (f->pcap == nullptr) {
-      n += f->size;
-    } else if (FILE* fp = pcap_file(f->pcap); fp != nullptr) {
-      const long pos = std::ftell(fp);
-      if (pos > 0) n += uint64_t(pos);
-    }
-  }
+  for (const auto& f : files_) n += f->done ? f->size : f->reader.offset();
   return n;
+}
+
+CaptureFileStats PcapFileSource::stats() const {
+  CaptureFileStats s;
+  for (const auto& f : files_) {
+    const CaptureFileStats& r = f->reader.stats();
+    s.packets += r.packets;
+    s.zero_length += r.zero_length;
+    s.caplen_over_snaplen += r.caplen_over_snaplen;
+    s.time_backwards += r.time_backwards;
+    s.time_jumps += r.time_jumps;
+    s.unsupported_link += r.unsupported_link;
+    s.unknown_blocks += r.unknown_blocks;
+  }
+  return s;
+}
+
+std::vector<std::string> PcapFileSource::notes() const {
+  std::vector<std::string> out;
+  for (const auto& f : files_) {
+    for (std::string& n : f->reader.notes()) out.push_back(std::move(n));
+  }
+  return out;
 }
 
 }  // namespace tw::capture

@@ -2,6 +2,7 @@
 # Installs what throttlewatch needs from Debian's archive (Debian 12 or later).
 #   deploy/install-deps.sh          build dependencies: compiler, CMake, libraries
 #   deploy/install-deps.sh --test   also what the tests and the network lab use
+#   deploy/install-deps.sh --bench  also the tools bench/compare.py times against
 # Runs non-interactively; needs root (uses sudo when not root). Idempotent: packages already
 # installed are not fetched again, and the package lists are refreshed only when needed.
 set -euo pipefail
@@ -9,12 +10,14 @@ set -euo pipefail
 build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
        prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev)
 test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chromium)
+bench=(python3 time tcpdump tshark tcptrace nfdump linux-perf)
 
 want=("${build[@]}")
 case "${1:-}" in
   --test) want+=("${test[@]}") ;;
+  --bench) want+=("${bench[@]}") ;;
   "") ;;
-  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--test|--bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -34,7 +34,8 @@ namespace tw::detector {
 
 namespace {
 
-constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2;
+constexpr int kExitOk = kReplayOk, kExitRuntime = kReplayRuntimeError,
+              kExitUsage = kReplayUsageError, kExitBroken = kReplayBrokenInput;
 
 const char kUsage[] =
     "usage: throttlewatch [COMMAND] [OPTIONS]\n"
@@ -67,7 +68,9 @@ const char kUsage[] =
     "  --min-segment N     shortest segment in samples (default 2)\n"
     "  --log               segment log(x + 1) instead of x (rates, counts)\n"
     "\n"
-    "exit status: 0 ok, 1 runtime error (unreadable or broken input), 2 usage error\n";
+    "exit status: 0 ok, 1 runtime error (unreadable input, failed write), 2 usage error,\n"
+    "             3 broken capture file (the message names the file and byte offset;\n"
+    "             events found before the damage are written)\n";
 
 int Usage(const std::string& msg) {
   std::fprintf(stderr, "throttlewatch: %s\n(see 'throttlewatch --help')\n", msg.c_str());
@@ -301,7 +304,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   if (!quiet) PrintSummary(r, stderr);
   if (rc != kExitOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());
-    if (rc == kExitRuntime && r.packets > 0) {
+    if ((rc == kExitRuntime || rc == kExitBroken) && r.packets > 0) {
       std::fprintf(stderr, "throttlewatch: results up to that point were written\n");
     }
   }

@@ -22,9 +22,10 @@ constexpr uint64_t kGuessPackets = 50'000;
 constexpr uint64_t kProgressMinBytes = 4 << 20;
 
 // Infers the local networks from the first packets of the input.
-bool InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string* error) {
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, error);
-  if (!src) return false;
+int InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string* error) {
+  bool malformed = false;
+  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, error, &malformed);
+  if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
   capture::LocalNetworkGuesser guesser;
   capture::Packet pkt;
   capture::DecodedPacket d;
@@ -34,7 +35,7 @@ bool InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string
     }
   }
   *out = guesser.Guess();
-  return true;
+  return kReplayOk;
 }
 
 // Sends every bin to two sinks, in order (the recorder first, so that events emitted for a
@@ -180,13 +181,13 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   *r = ReplayResult{};
   if (o.files.empty()) {
     r->error = "no capture file given";
-    return 2;
+    return kReplayUsageError;
   }
   capture::LocalNetworks local;
   if (!o.local.empty()) {
-    if (!capture::LocalNetworks::Parse(o.local, &local, &r->error)) return 2;
+    if (!capture::LocalNetworks::Parse(o.local, &local, &r->error)) return kReplayUsageError;
   } else {
-    if (!InferLocal(o, &local, &r->error)) return 1;
+    if (const int rc = InferLocal(o, &local, &r->error); rc != kReplayOk) return rc;
     r->local_inferred = true;
   }
   r->local = local.ToString();
@@ -197,8 +198,9 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
                  r->local_inferred ? " (inferred; set with --local)" : "");
   }
 
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error);
-  if (!src) return 1;
+  bool malformed = false;
+  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &malformed);
+  if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
 
   EventCollector collector;
   JsonLinesWriter writer(o.events_out);
@@ -247,6 +249,8 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   r->dismissed = engine.throttle().dismissed();
   r->engine.events = collector.events().size();
   r->events = collector.events();
+  r->file = src->stats();
+  r->notes = src->notes();
   bool flows_failed = false;
   if (o.flows_out != nullptr) {
     for (const FlowVerdict& v : r->verdicts) {
@@ -255,19 +259,19 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     }
     flows_failed |= std::fflush(o.flows_out) != 0;
   }
-  if (st == capture::SourceStatus::kError) {
-    r->error = src->error();
-    return 1;
-  }
   if (writer.failed()) {
     r->error = "cannot write events (disk full?)";
-    return 1;
+    return kReplayRuntimeError;
   }
   if (flows_failed) {
     r->error = "cannot write flow verdicts (disk full?)";
-    return 1;
+    return kReplayRuntimeError;
   }
-  return 0;
+  if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
+    r->error = src->error();
+    return st == capture::SourceStatus::kMalformed ? kReplayBrokenInput : kReplayRuntimeError;
+  }
+  return kReplayOk;
 }
 
 void PrintSummary(const ReplayResult& r, std::FILE* out) {
@@ -294,6 +298,7 @@ void PrintSummary(const ReplayResult& r, std::FILE* out) {
     }
     std::fprintf(out, "\n");
   }
+  for (const std::string& n : r.notes) std::fprintf(out, "  %s\n", n.c_str());
   if (!r.dismissed.empty()) {
     std::fprintf(out, "  drops not reported:");
     for (const auto& [cls, n] : r.dismissed) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capture/binner.h"
+#include "capture/capture_file.h"
 #include "capture/decode.h"
 #include "detector/engine.h"
 #include "detector/event.h"
@@ -16,6 +17,9 @@
 #include "detector/flow_verdict.h"
 
 namespace tw::detector {
+
+inline constexpr int kReplayOk = 0, kReplayRuntimeError = 1, kReplayUsageError = 2,
+                     kReplayBrokenInput = 3;
 
 struct ReplayOptions {
   std::vector<std::string> files;
@@ -45,6 +49,8 @@ struct ReplayResult {
   uint64_t bytes = 0;
   int64_t first_ns = 0, last_ns = 0;
   std::array<uint64_t, size_t(capture::DecodeStatus::kCount)> decode{};
+  capture::CaptureFileStats file;  // survived anomalies of the input files
+  std::vector<std::string> notes;  // one line per kind of survived anomaly (file, byte offset)
   capture::BinnerStats binner;
   EngineStats engine;
   std::map<DropClass, uint64_t> dismissed;  // drops examined and not reported, by class
@@ -54,9 +60,11 @@ struct ReplayResult {
 
 // Replays capture files through capture → stats → detector. Events are written to
 // options.events_out as they are emitted (flushed per line), so an input error part-way loses
-// nothing already found. Flow verdicts (and the throttle events of flows policed or shaped from
-// their start) are judged at the end of the input, and written then. Returns 0 on success, 1 on a read error (result->error says which
-// file and why; the result holds everything up to that point), 2 on unusable options.
+// nothing already found. Flow verdicts (and the throttle events of flows policed from their
+// start) are judged at the end of the input, and written then. Returns 0 on success, 1 on a
+// runtime error (an unreadable file, a failed write), 2 on unusable options, 3 on a broken
+// capture file (result->error names the file and byte offset). On 1 and 3 the result holds
+// everything up to that point.
 int RunReplay(const ReplayOptions& options, ReplayResult* result);
 
 // The end-of-run summary: flows seen, flows with events, one line per event, the limited flows.

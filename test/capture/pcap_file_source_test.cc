@@ -86,7 +86,7 @@ TEST_F(PcapFileSourceTest, TruncatedLastPacketDeliversTheRestThenErrors) {
   SourceStatus st;
   while ((st = src->Next(&p)) == SourceStatus::kPacket) ++n;
   EXPECT_EQ(n, 2);
-  EXPECT_EQ(st, SourceStatus::kError);
+  EXPECT_EQ(st, SourceStatus::kMalformed);
   EXPECT_NE(src->error().find("t.pcap"), std::string::npos);
 }
 

@@ -88,14 +88,39 @@ TEST_F(CliTest, ReportAndSeriesOptions) {
   EXPECT_NE(err_.find("cannot write report"), std::string::npos) << err_;
 }
 
-TEST_F(CliTest, BrokenCaptureIsARuntimeError) {
-  EXPECT_EQ(Run({"replay", File("junk.pcap", "not a capture at all, sorry\n")}), 1);
+TEST_F(CliTest, BrokenCaptureHasItsOwnExitCode) {
+  EXPECT_EQ(Run({"replay", File("junk.pcap", "not a capture at all, sorry\n")}), 3);
   EXPECT_NE(err_.find("junk.pcap"), std::string::npos);
+}
+
+std::string Crafted(const std::string& name) {
+  return std::string(TW_SOURCE_DIR) + "/test/data/broken/" + name;
+}
+
+TEST_F(CliTest, TruncatedLastPacketNamesFileAndOffsetAndExits3) {
+  EXPECT_EQ(Run({"replay", "--local", "10.0.0.0/24", Crafted("truncated_last_packet.pcap")}), 3);
+  EXPECT_NE(err_.find("truncated_last_packet.pcap: byte 188: truncated packet"), std::string::npos)
+      << err_;
+  EXPECT_NE(err_.find("results up to that point were written"), std::string::npos) << err_;
+}
+
+TEST_F(CliTest, SurvivedAnomaliesAreReportedButNotFatal) {
+  EXPECT_EQ(Run({"replay", "--local", "10.0.0.0/24", Crafted("zero_length.pcap")}), 0) << err_;
+  EXPECT_NE(err_.find("zero_length.pcap: byte 106: zero-length packet record (skipped), 1 time"),
+            std::string::npos)
+      << err_;
+}
+
+TEST_F(CliTest, PcapngWithMixedLinkTypesIsReplayed) {
+  EXPECT_EQ(Run({"replay", "--local", "10.0.0.0/24", Crafted("multi_interface.pcapng")}), 0)
+      << err_;
+  EXPECT_NE(err_.find("4 packets"), std::string::npos) << err_;
 }
 
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out_.find("replay"), std::string::npos);
+  EXPECT_NE(out_.find("3 broken capture file"), std::string::npos);
   EXPECT_EQ(Run({"--version"}), 0);
   EXPECT_EQ(out_.rfind("throttlewatch ", 0), 0u);
 }

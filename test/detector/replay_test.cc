@@ -81,9 +81,10 @@ TEST_F(ReplayTest, TruncatedFileKeepsEverythingFoundBeforeTheDamage) {
   ReplayOptions o = Options();
   o.events_out = out;
   ReplayResult r;
-  EXPECT_EQ(RunReplay(o, &r), 1);
+  EXPECT_EQ(RunReplay(o, &r), kReplayBrokenInput);
   std::fclose(out);
   EXPECT_NE(r.error.find("three.pcap"), std::string::npos);
+  EXPECT_NE(r.error.find("byte "), std::string::npos);
   ASSERT_EQ(r.events.size(), 1u);
   std::ifstream in(events_path);
   std::stringstream ss;

@@ -1,0 +1,119 @@
+// The per-packet path does not allocate: file reader -> Decode -> Binner -> Engine, in steady
+// state (flows known, bins closing every second). Counts every operator new in this binary.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "capture/binner.h"
+#include "capture/capture_file.h"
+#include "capture/decode.h"
+#include "detector/engine.h"
+#include "detector/event_sink.h"
+
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace tw::detector {
+namespace {
+
+// An in-memory pcap: `flows` downloads from 192.0.2.1:443 to 10.0.0.x, one full-size segment
+// per flow every 10 ms, an ACK per two, for `seconds` seconds. Headers only (snaplen 66).
+std::vector<uint8_t> MakePcap(int flows, int seconds) {
+  std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+                            0,    0,    0,    0,    66, 0, 0, 0, 1, 0, 0, 0};
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) f.push_back(uint8_t(v >> (8 * i)));
+  };
+  std::vector<uint32_t> seq(size_t(flows), 1);
+  for (int tick = 0; tick < seconds * 100; ++tick) {
+    for (int i = 0; i < flows; ++i) {
+      for (int ack = 0; ack < (tick % 2 == 1 ? 2 : 1); ++ack) {
+        const uint32_t usec = uint32_t(tick) * 10'000 + uint32_t(i) * 10 + uint32_t(ack);
+        put32(1'700'000'000 + usec / 1'000'000);
+        put32(usec % 1'000'000);
+        put32(66);
+        put32(ack ? 66 : 1514);
+        uint8_t p[66] = {};
+        p[12] = 0x08;
+        uint8_t* ip = p + 14;
+        ip[0] = 0x45, ip[8] = 64, ip[9] = 6;
+        const uint16_t len = ack ? 52 : 1500;
+        ip[2] = uint8_t(len >> 8), ip[3] = uint8_t(len);
+        const uint8_t remote[4] = {192, 0, 2, 1}, local[4] = {10, 0, 0, uint8_t(i + 1)};
+        std::memcpy(ip + 12, ack ? local : remote, 4);
+        std::memcpy(ip + 16, ack ? remote : local, 4);
+        uint8_t* tcp = ip + 20;
+        const uint16_t lp = uint16_t(40000 + i);
+        tcp[0] = ack ? uint8_t(lp >> 8) : 0x01, tcp[1] = ack ? uint8_t(lp) : 0xbb;
+        tcp[2] = ack ? 0x01 : uint8_t(lp >> 8), tcp[3] = ack ? 0xbb : uint8_t(lp);
+        const uint32_t s = ack ? 1 : seq[size_t(i)];
+        tcp[4] = uint8_t(s >> 24), tcp[5] = uint8_t(s >> 16), tcp[6] = uint8_t(s >> 8);
+        tcp[7] = uint8_t(s);
+        tcp[12] = 8 << 4, tcp[13] = 0x10, tcp[14] = 0xff;
+        if (!ack) seq[size_t(i)] += 1448;
+        f.insert(f.end(), p, p + 66);
+      }
+    }
+  }
+  return f;
+}
+
+class NullSink : public EventSink {
+ public:
+  void OnEvent(const Event&) override { ++events; }
+  int events = 0;
+};
+
+TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
+  const std::vector<uint8_t> file = MakePcap(/*flows=*/50, /*seconds=*/30);
+  NullSink sink;
+  Engine engine(EngineParams{}, &sink);
+  capture::BinnerParams bp;
+  bp.max_flows = 1000;
+  capture::Binner binner(bp, capture::LocalNetworks({*capture::Cidr::Parse("10.0.0.0/24")}),
+                         &engine);
+  capture::CaptureFileReader reader;
+  std::string err;
+  ASSERT_TRUE(reader.Open(file.data(), file.size(), "mem", &err)) << err;
+
+  capture::Packet pkt;
+  capture::DecodedPacket d;
+  uint64_t packets = 0, counted_packets = 0, before = 0;
+  const int64_t steady_from = 1'700'000'005LL * 1'000'000'000;  // after 5 s: flows known
+  while (reader.Next(&pkt) == capture::ReadStatus::kPacket) {
+    if (counted_packets == 0 && pkt.ts_ns >= steady_from) {
+      before = g_allocations.load();
+      counted_packets = 1;
+    } else if (counted_packets > 0) {
+      ++counted_packets;
+    }
+    ++packets;
+    ASSERT_EQ(capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d),
+              capture::DecodeStatus::kOk);
+    binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+  }
+  const uint64_t allocations = g_allocations.load() - before;
+  EXPECT_GT(before, 0u) << "the counting operator new is not in use";
+  EXPECT_GT(counted_packets, 100'000u);
+  EXPECT_GT(engine.stats().bins, 25u);  // the steady state includes ~25 bin closes
+  EXPECT_EQ(allocations, 0u) << allocations << " allocations over " << counted_packets
+                             << " packets in steady state";
+  EXPECT_EQ(packets, reader.stats().packets);
+}
+
+}  // namespace
+}  // namespace tw::detector
