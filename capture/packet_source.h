@@ -19,6 +19,7 @@ enum class SourceStatus : uint8_t {
   kPacket,  // *out holds a packet
   kEnd,     // no more packets (end of all files)
   kError,   // unrecoverable read error: error() says what; packets before it were delivered
+  kIdle,    // live sources only: no packet arrived within the source's poll timeout; call again
 };
 
 // A stream of packets in capture order. Single-threaded; the source owns the packet bytes and
