@@ -19,7 +19,9 @@ namespace {
 // The raw text after "key": in a flat JSON object written by EventToJson (keys are unique
 // within a line, and "key": cannot occur inside a value).
 std::optional<std::string_view> RawValue(std::string_view line, std::string_view key) {
-  const std::string needle = "\"" + std::string(key) + "\":";
+  std::string needle(1, '"');
+  needle.append(key);
+  needle.append("\":");
   const size_t at = line.find(needle);
   if (at == std::string_view::npos) return std::nullopt;
   std::string_view rest = line.substr(at + needle.size());
