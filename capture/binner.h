@@ -52,6 +52,11 @@ class Binner {
 
   // One decoded packet (Decode() returned kOk) captured at ts_ns with wire length wire_len.
   BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p);
+  // Advances the clock without a packet (live capture on a silent link): closes every bin that
+  // ends at or before now_ns, as a packet at now_ns would, so silence becomes empty bins instead
+  // of a long wait for the next packet. Starts the first bin when no packet has been seen yet.
+  // A later packet older than the open bin is counted into it (stats().time_backwards).
+  void AdvanceClock(int64_t now_ns) { AdvanceTo(now_ns); }
   // Closes the open bin and ends every flow. Further packets start afresh.
   void Finish();
 

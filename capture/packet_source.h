@@ -21,6 +21,7 @@ enum class SourceStatus : uint8_t {
   kError,      // unrecoverable read error: error() says what; packets before it were delivered
   kMalformed,  // the input is broken (a damaged file): error() names the file and byte offset;
                // packets before the damage were delivered
+  kIdle,       // live sources only: no packet arrived within the source's poll timeout; call again
 };
 
 // A stream of packets in capture order. Single-threaded; the source owns the packet bytes and

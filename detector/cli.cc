@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -17,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "detector/live.h"
+#include "detector/probe.h"
 #include "detector/replay.h"
 #include "detector/report.h"
 #include "detector/series_recorder.h"
@@ -44,6 +47,7 @@ const char kUsage[] =
     "\n"
     "commands:\n"
     "  replay [options] FILE... [BPF filter]   analyse pcap/pcapng captures\n"
+    "  live [options] [BPF filter]             watch an interface (the daemon)\n"
     "  changepoints [options] FILE             change points of a numeric series (JSON array)\n"
     "  demo                                    replay the bundled demo capture (the default)\n"
     "  help, --help                            this text\n"
@@ -61,6 +65,20 @@ const char kUsage[] =
     "  --idle-timeout S    end flows idle for S seconds (default 60)\n"
     "  --min-drop F        smallest relative rate drop reported, 0.1 to 0.95 (default 0.5)\n"
     "  -q, --quiet         no summary and no progress on stderr\n"
+    "\n"
+    "live options (also --bin, --local, --max-flows, --idle-timeout, --min-drop):\n"
+    "  -i IFACE            interface to watch (default: the one of the default route)\n"
+    "  --events FILE       append events (JSON lines, synced) to FILE (default: stdout)\n"
+    "  --metrics ADDR:PORT Prometheus endpoint (default 127.0.0.1:10470; 'none' = off)\n"
+    "  --metrics-auth-file FILE  require HTTP basic auth; FILE holds one line USER:PASSWORD\n"
+    "  --probe HOST:PORT   TCP connect probe every --probe-interval seconds (repeatable)\n"
+    "  --probe-interval S  seconds between probes, 0.5 to 300 (default 2)\n"
+    "  --user USER         user to run as after opening the capture (default nobody)\n"
+    "  --snaplen N         bytes kept per packet, 64 to 65535 (default 128)\n"
+    "  --buffer-size MIB   kernel capture ring, 1 to 2048 MiB (default 32)\n"
+    "  --promisc           promiscuous mode (default off)\n"
+    "  --services N        service labels in the metrics before 'other' (default 10)\n"
+    "  --run-for S         stop after S seconds (default: until SIGINT/SIGTERM)\n"
     "\n"
     "changepoints options:\n"
     "  --column C          CSV column (0-based index or header name)\n"
@@ -314,6 +332,124 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   return rc;
 }
 
+int Live(const std::vector<std::string>& args) {
+  LiveDaemonOptions o;
+  std::vector<std::string> filter;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    std::string v;
+    double x = 0;
+    size_t n = 0;
+    if (a == "-i" || IsOption(a, "--interface")) {
+      if (a == "-i") {
+        if (i + 1 >= args.size()) return Usage("-i needs an interface");
+        o.capture.interface = args[++i];
+      } else if (!TakeValue(args, &i, "--interface", &o.capture.interface)) {
+        return Usage("--interface needs an interface");
+      }
+    } else if (IsOption(a, "--events")) {
+      if (!TakeValue(args, &i, "--events", &o.events_path)) return Usage("--events needs a file");
+    } else if (IsOption(a, "--local")) {
+      if (!TakeValue(args, &i, "--local", &o.local)) return Usage("--local needs CIDR[,CIDR]");
+    } else if (IsOption(a, "--metrics")) {
+      if (!TakeValue(args, &i, "--metrics", &v)) return Usage("--metrics needs ADDR:PORT");
+      if (v == "none") {
+        o.metrics_bind.clear();
+      } else {
+        std::string host, port;
+        if (!ParseProbeTarget(v, &host, &port, &o.metrics_bind)) {
+          return Usage("--metrics takes ADDR:PORT (e.g. 127.0.0.1:10470) or 'none'");
+        }
+        o.metrics_bind = v;
+      }
+    } else if (IsOption(a, "--metrics-auth-file")) {
+      if (!TakeValue(args, &i, "--metrics-auth-file", &v)) {
+        return Usage("--metrics-auth-file needs a file");
+      }
+      std::ifstream in(v);
+      std::string line;
+      if (!in || !std::getline(in, line)) {
+        std::fprintf(stderr, "throttlewatch: cannot read %s\n", v.c_str());
+        return kExitRuntime;
+      }
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        return Usage(v + " must hold one line USER:PASSWORD");
+      }
+      o.metrics_user = line.substr(0, colon);
+      o.metrics_password = line.substr(colon + 1);
+    } else if (IsOption(a, "--probe")) {
+      std::string host, port, error;
+      if (!TakeValue(args, &i, "--probe", &v) || !ParseProbeTarget(v, &host, &port, &error)) {
+        return Usage("--probe takes HOST:PORT or [ADDR]:PORT");
+      }
+      o.probes.push_back(v);
+    } else if (IsOption(a, "--probe-interval")) {
+      if (!TakeValue(args, &i, "--probe-interval", &v) || !ParseDouble(v, &x) || x < 0.5 ||
+          x > 300) {
+        return Usage("--probe-interval takes seconds from 0.5 to 300");
+      }
+      o.probe_interval_s = x;
+      o.probe_timeout_s = std::min(2.0, x);
+    } else if (IsOption(a, "--user")) {
+      if (!TakeValue(args, &i, "--user", &o.user)) return Usage("--user needs a user name");
+    } else if (IsOption(a, "--snaplen")) {
+      if (!TakeValue(args, &i, "--snaplen", &v) || !ParseSize(v, &n) || n < 64 || n > 65535) {
+        return Usage("--snaplen takes a number from 64 to 65535");
+      }
+      o.capture.snaplen = int(n);
+    } else if (IsOption(a, "--buffer-size")) {
+      if (!TakeValue(args, &i, "--buffer-size", &v) || !ParseSize(v, &n) || n < 1 || n > 2048) {
+        return Usage("--buffer-size takes MiB from 1 to 2048");
+      }
+      o.capture.buffer_bytes = int(n << 20);
+    } else if (a == "--promisc") {
+      o.capture.promiscuous = true;
+    } else if (IsOption(a, "--services")) {
+      if (!TakeValue(args, &i, "--services", &v) || !ParseSize(v, &n) || n > 100) {
+        return Usage("--services takes a number from 0 to 100");
+      }
+      o.max_services = n;
+    } else if (IsOption(a, "--run-for")) {
+      if (!TakeValue(args, &i, "--run-for", &v) || !ParseDouble(v, &x) || x <= 0) {
+        return Usage("--run-for takes seconds");
+      }
+      o.run_for_s = x;
+    } else if (IsOption(a, "--bin")) {
+      if (!TakeValue(args, &i, "--bin", &v) || !ParseDouble(v, &x) || x < 0.1 || x > 60) {
+        return Usage("--bin takes seconds from 0.1 to 60");
+      }
+      o.binner.bin_ns = int64_t(std::llround(x * 1e9));
+    } else if (IsOption(a, "--max-flows")) {
+      if (!TakeValue(args, &i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 ||
+          n > 100'000'000) {
+        return Usage("--max-flows takes a number from 16 to 100000000");
+      }
+      o.binner.max_flows = n;
+    } else if (IsOption(a, "--idle-timeout")) {
+      if (!TakeValue(args, &i, "--idle-timeout", &v) || !ParseDouble(v, &x) || x < 1 ||
+          x > 86400) {
+        return Usage("--idle-timeout takes seconds from 1 to 86400");
+      }
+      o.binner.idle_timeout_ns = int64_t(x * 1e9);
+    } else if (IsOption(a, "--min-drop")) {
+      if (!TakeValue(args, &i, "--min-drop", &v) || !ParseDouble(v, &x) || x < 0.1 || x > 0.95) {
+        return Usage("--min-drop takes a fraction from 0.1 to 0.95");
+      }
+      o.engine.throttle.drop.min_drop = x;
+    } else if (a.size() > 1 && a[0] == '-' && filter.empty()) {
+      return Usage("unknown option '" + a + "'");
+    } else {
+      filter.push_back(a);
+    }
+  }
+  for (const std::string& f : filter) {
+    if (!o.capture.bpf_filter.empty()) o.capture.bpf_filter += ' ';
+    o.capture.bpf_filter += f;
+  }
+  return RunLive(o);
+}
+
 int Changepoints(const std::vector<std::string>& args) {
   stats::SeriesReadOptions ro;
   stats::SegmentationParams sp;
@@ -400,6 +536,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "replay") return Replay(rest, false);
   if (cmd == "demo") return Replay(rest, true);
   if (cmd == "changepoints") return Changepoints(rest);
+  if (cmd == "live") return Live(rest);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
     return kExitOk;

@@ -4,6 +4,7 @@ namespace tw::detector {
 
 Engine::Engine(const EngineParams& params, EventSink* sink, capture::ServiceNames* names)
     : counter_(sink, &stats_.events),
+      next_event_id_(params.first_event_id < 1 ? 1 : params.first_event_id),
       throttle_(params.throttle, &counter_, &next_event_id_),
       outage_(params.outage, &counter_, &next_event_id_),
       names_(names) {

@@ -14,6 +14,7 @@ namespace tw::detector {
 struct EngineParams {
   ThrottleParams throttle;
   OutageParams outage;
+  uint64_t first_event_id = 1;  // ids continue from here (a restarted daemon resumes its file)
 };
 
 // What the engine saw, for the end-of-run summary.

@@ -186,5 +186,36 @@ TEST(BinnerTest, TimestampJumpDoesNotEmitMillionsOfBins) {
   EXPECT_EQ(b.stats().time_backwards, 1u);
 }
 
+// Live capture on a silent link: the wall clock closes bins that no packet would close, so an
+// outage shows up as empty bins while it lasts, not when the next packet arrives.
+TEST(BinnerTest, AdvanceClockClosesBinsWithoutPackets) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0 + 100'000'000, 1500, Tcp(false, 40000, 1, 1448, kTcpAck));
+  b.AdvanceClock(kT0 + 900'000'000);  // still inside the first bin
+  EXPECT_TRUE(sink.bins.empty());
+  b.AdvanceClock(kT0 + 3 * kSec + 1);  // bins 0, 1, 2 are over
+  ASSERT_EQ(sink.bins.size(), 3u);
+  EXPECT_EQ(sink.bins[0].link.dir[kDown].wire_bytes, 1500u);
+  EXPECT_EQ(sink.bins[1].link.dir[kDown].packets, 0u);
+  EXPECT_EQ(sink.bins[2].start, kT0 + 2 * kSec);
+  // A packet that was still in the capture ring lands in the open bin.
+  b.OnPacket(kT0 + 2 * kSec + 500'000'000, 1500, Tcp(false, 40000, 1449, 1448, kTcpAck));
+  EXPECT_EQ(b.stats().time_backwards, 1u);
+  b.Finish();
+  ASSERT_EQ(sink.bins.size(), 4u);
+  EXPECT_EQ(sink.bins[3].start, kT0 + 3 * kSec);
+  EXPECT_EQ(sink.bins[3].link.dir[kDown].wire_bytes, 1500u);
+}
+
+TEST(BinnerTest, AdvanceClockStartsTheFirstBin) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.AdvanceClock(kT0 + 200'000'000);
+  b.AdvanceClock(kT0 + 2 * kSec);
+  ASSERT_EQ(sink.bins.size(), 2u);
+  EXPECT_EQ(sink.bins[0].start, kT0);
+}
+
 }  // namespace
 }  // namespace tw::capture

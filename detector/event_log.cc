@@ -1,0 +1,246 @@
+#include "detector/event_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string_view>
+
+namespace tw::detector {
+
+namespace {
+
+// The raw text after "key": in a flat JSON object written by EventToJson (keys are unique
+// within a line, and "key": cannot occur inside a value).
+std::optional<std::string_view> RawValue(std::string_view line, std::string_view key) {
+  std::string needle(1, '"');
+  needle.append(key);
+  needle.append("\":");
+  const size_t at = line.find(needle);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = line.substr(at + needle.size());
+  if (!rest.empty() && rest[0] == '"') {
+    const size_t end = rest.find('"', 1);
+    if (end == std::string_view::npos) return std::nullopt;
+    return rest.substr(1, end - 1);
+  }
+  const size_t end = rest.find_first_of(",}");
+  return rest.substr(0, end);
+}
+
+std::optional<double> Number(std::string_view line, std::string_view key) {
+  auto v = RawValue(line, key);
+  if (!v || v->empty()) return std::nullopt;
+  const std::string s(*v);
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size()) return std::nullopt;
+  return d;
+}
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
+
+bool ParseEventLine(const std::string& line, Event* out) {
+  *out = Event{};
+  auto id = Number(line, "id");
+  auto kind = RawValue(line, "kind");
+  auto state = RawValue(line, "state");
+  auto ts = Number(line, "ts");
+  if (!id || !kind || !state || !ts || *id < 1) return false;
+  if (*kind == "throttle") {
+    out->kind = EventKind::kThrottle;
+  } else if (*kind == "outage") {
+    out->kind = EventKind::kOutage;
+  } else {
+    return false;
+  }
+  if (*state == "start") {
+    out->state = EventState::kStart;
+  } else if (*state == "end") {
+    out->state = EventState::kEnd;
+  } else {
+    return false;
+  }
+  out->id = uint64_t(*id);
+  out->ts = *ts;
+  if (auto d = Number(line, "detected_at")) out->detected_at = *d;
+  if (auto scope = RawValue(line, "scope")) {
+    out->scope = *scope == "flow" ? EventScope::kFlow
+                 : *scope == "service" ? EventScope::kService
+                                       : EventScope::kLink;
+  }
+  if (auto dir = RawValue(line, "direction")) {
+    out->direction = *dir == "up" ? capture::kUp : capture::kDown;
+  }
+  if (auto r = Number(line, "rate_after_bps")) out->rate_after_bps = *r;
+  if (auto r = Number(line, "rate_before_bps")) out->rate_before_bps = *r;
+  if (auto t = RawValue(line, "targeted")) out->targeted = *t == "true";
+  if (auto c = Number(line, "confidence")) out->confidence = *c;
+  const auto proto = RawValue(line, "proto");
+  const auto local = RawValue(line, "local");
+  const auto remote = RawValue(line, "remote");
+  const auto lport = Number(line, "local_port");
+  const auto rport = Number(line, "remote_port");
+  if (proto && local && remote && lport && rport) {
+    auto la = capture::Address::Parse(*local);
+    auto ra = capture::Address::Parse(*remote);
+    if (la && ra) {
+      out->has_flow = true;
+      capture::FlowInfo& f = out->flow;
+      f.key.a = *la;
+      f.key.b = *ra;
+      f.key.port_a = uint16_t(*lport);
+      f.key.port_b = uint16_t(*rport);
+      f.key.proto = *proto == "tcp"    ? 6
+                    : *proto == "udp"  ? 17
+                    : *proto == "icmp" ? 1
+                    : *proto == "icmpv6" ? 58
+                                         : 0;
+      f.local_is_a = true;
+    }
+  }
+  return true;
+}
+
+Event RestartEnd(const Event& start, double now_s) {
+  Event e = start;
+  e.state = EventState::kEnd;
+  e.ts = now_s;
+  e.detected_at = now_s;
+  e.duration_s = now_s > start.ts ? now_s - start.ts : 0;
+  // Start: before -> after. End: during -> after; nothing is known about "after".
+  e.rate_before_bps = start.rate_after_bps;
+  e.rate_after_bps = 0;
+  e.reason = "restart";
+  return e;
+}
+
+std::unique_ptr<EventLog> EventLog::Open(const std::string& path, std::string* error) {
+  std::unique_ptr<EventLog> log(new EventLog(path));
+  if (!log->OpenFd(error)) return nullptr;
+  // Read what is there (the file may be long: it is read once, line by line).
+  struct stat st;
+  if (fstat(log->fd_, &st) != 0) {
+    *error = Errno(path);
+    return nullptr;
+  }
+  std::string data;
+  data.resize(size_t(st.st_size));
+  size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = pread(log->fd_, data.data() + got, data.size() - got, off_t(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += size_t(n);
+  }
+  data.resize(got);
+  const size_t last_nl = data.rfind('\n');
+  const size_t complete = last_nl == std::string::npos ? 0 : last_nl + 1;
+  EventLogRecovery& r = log->recovery_;
+  if (complete < data.size()) {
+    // A torn last line: it was never acknowledged (Append() returns after the sync), so it is
+    // not an emitted event. Cut it so the next line starts clean.
+    if (ftruncate(log->fd_, off_t(complete)) != 0 || fdatasync(log->fd_) != 0) {
+      *error = Errno(path + ": cannot cut the torn last line");
+      return nullptr;
+    }
+    r.cut_partial_line = true;
+  }
+  std::map<uint64_t, Event> open;  // id -> start, in id order
+  size_t pos = 0;
+  while (pos < complete) {
+    const size_t nl = data.find('\n', pos);
+    const std::string line = data.substr(pos, nl - pos);
+    pos = nl + 1;
+    Event e;
+    if (!ParseEventLine(line, &e)) continue;
+    ++r.lines;
+    if (e.id > r.last_id) r.last_id = e.id;
+    if (e.state == EventState::kStart) {
+      open[e.id] = e;
+    } else {
+      open.erase(e.id);
+    }
+  }
+  for (auto& [id, e] : open) r.open.push_back(e);
+  return log;
+}
+
+EventLog::~EventLog() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool EventLog::OpenFd(std::string* error) {
+  fd_ = open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  if (fd_ < 0) {
+    *error = Errno(path_);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = path_ + ": not a regular file";
+    close(fd_);
+    fd_ = -1;
+    return false;
+  }
+  // Make the file's directory entry durable too (a new file after a crash must still exist).
+  const std::string dir = std::filesystem::path(path_).parent_path().string();
+  const int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return true;
+}
+
+bool EventLog::Append(const Event& e, std::string* error) {
+  const std::string line = EventToJson(e) + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = Errno(path_);
+      return false;
+    }
+    done += size_t(n);
+  }
+  if (fdatasync(fd_) != 0) {
+    *error = Errno(path_ + ": sync");
+    return false;
+  }
+  return true;
+}
+
+bool EventLog::Reopen(std::string* error) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  return OpenFd(error);
+}
+
+bool EventPathIsSafe(const std::string& path, std::string* error) {
+  if (geteuid() != 0) return true;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    *error = Errno(dir.string());
+    return false;
+  }
+  if (st.st_mode & S_IWOTH) {
+    *error = "refusing to write events as root into the world-writable directory " +
+             dir.string() + " (use a private directory, or drop privileges with --user)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace tw::detector

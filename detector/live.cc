@@ -1,0 +1,354 @@
+#include "detector/live.h"
+
+#include <unistd.h>
+
+#include <utility>  // before Asio (GCC 12)
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <memory>
+#include <thread>
+
+#include "capture/decode.h"
+#include "capture/local_networks.h"
+#include "capture/service_names.h"
+#include "detector/event_log.h"
+#include "detector/event_sink.h"
+#include "detector/metrics.h"
+#include "detector/privileges.h"
+#include "detector/probe.h"
+#include "detector/service_table.h"
+
+namespace tw::detector {
+
+namespace {
+
+namespace asio = boost::asio;
+
+int64_t WallNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The control side, on the io_context thread: owns the event file and writes each event
+// before counting it.
+class Control {
+ public:
+  Control(EventLog* log, Metrics* metrics, std::FILE* diag)
+      : log_(log), metrics_(metrics), diag_(diag), stdout_writer_(stdout) {}
+
+  void WriteEvent(const Event& e, const std::string& service) {
+    bool ok = true;
+    std::string error;
+    if (log_ != nullptr) {
+      ok = log_->Append(e, &error);
+    } else {
+      stdout_writer_.OnEvent(e);
+      ok = !stdout_writer_.failed();
+      if (!ok) error = "cannot write events to stdout";
+    }
+    if (ok) {
+      if (metrics_ != nullptr) metrics_->OnEventWritten(e, service);
+      return;
+    }
+    if (metrics_ != nullptr) metrics_->OnEventWriteFailed();
+    if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
+                                       static_cast<unsigned long long>(e.id), error.c_str());
+  }
+
+  void Reopen() {
+    if (log_ == nullptr) return;
+    std::string error;
+    if (!log_->Reopen(&error)) {
+      if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: SIGHUP: %s\n", error.c_str());
+    } else if (diag_ != nullptr) {
+      std::fprintf(diag_, "throttlewatch: SIGHUP: reopened %s\n", log_->path().c_str());
+    }
+  }
+
+ private:
+  EventLog* log_;
+  Metrics* metrics_;
+  std::FILE* diag_;
+  JsonLinesWriter stdout_writer_;
+};
+
+// Capture thread: events leave it by message to the control thread (one post per event).
+class PostingSink final : public EventSink {
+ public:
+  PostingSink(asio::io_context* io, Control* control, const ServiceTable* services)
+      : io_(io), control_(control), services_(services) {}
+  void OnEvent(const Event& e) override {
+    std::string service = e.has_flow ? services_->LabelOf(e.flow) : "all";
+    asio::post(*io_, [c = control_, e, s = std::move(service)] { c->WriteEvent(e, s); });
+  }
+
+ private:
+  asio::io_context* io_;
+  Control* control_;
+  const ServiceTable* services_;
+};
+
+// Capture thread: sits between the Binner and the Engine, keeping the thread-owned totals the
+// metrics show. Work per bin and per ended flow only.
+class CaptureTap final : public capture::BinSink {
+ public:
+  CaptureTap(Engine* engine, ServiceTable* services) : engine_(engine), services_(services) {}
+
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    for (int d = 0; d < 2; ++d) {
+      snap_.bytes[d] += link.dir[d].wire_bytes;
+      snap_.packets[d] += link.dir[d].packets;
+    }
+    for (const capture::FlowBin& f : flows) {
+      services_->Add(f.info, f.dir[capture::kUp].wire_bytes, f.dir[capture::kDown].wire_bytes);
+    }
+    engine_->OnBin(start_ns, width_ns, flows, link);
+    snap_.last_bin_end_s = double(start_ns + width_ns) * 1e-9;
+    dirty_ = true;
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
+    if (totals.handshake_rtt_s >= 0) snap_.handshake_rtt.Observe(totals.handshake_rtt_s);
+    engine_->OnFlowEnd(info, totals);
+  }
+
+  bool dirty() const { return dirty_; }
+  // Completes and hands out the snapshot of this bin.
+  CaptureSnapshot& TakeSnapshot() {
+    dirty_ = false;
+    snap_.services = services_->labelled();
+    return snap_;
+  }
+
+ private:
+  Engine* engine_;
+  ServiceTable* services_;
+  CaptureSnapshot snap_;
+  bool dirty_ = false;
+};
+
+struct CaptureResult {
+  std::string error;
+};
+
+void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
+                 capture::PcapLiveSource* src,
+                 const capture::LocalNetworks& local, asio::io_context* io, Control* control,
+                 Metrics* metrics, const std::atomic<bool>* stop, CaptureResult* result) {
+  ServiceTable services(o.max_services);
+  PostingSink sink(io, control, &services);
+  // Live, snaplen 128 keeps most ClientHellos' names out of reach; DNS answers usually fit.
+  capture::ServiceNames names;
+  Engine engine(engine_params, &sink, &names);
+  CaptureTap tap(&engine, &services);
+  capture::Binner binner(o.binner, local, &tap);
+  const int64_t lateness_ns = int64_t(o.lateness_s * 1e9);
+  uint64_t undecoded = 0;
+  uint64_t logged_drops = 0;
+  int64_t last_drop_log_ns = 0;
+
+  auto publish = [&] {
+    CaptureSnapshot& s = tap.TakeSnapshot();
+    capture::CaptureCounters c;
+    s.have_capture_counters = src->Counters(&c);
+    if (s.have_capture_counters) {
+      s.capture_received = c.received;
+      s.capture_dropped = c.dropped;
+      s.capture_if_dropped = c.if_dropped;
+      const int64_t now = WallNs();
+      if (c.dropped > logged_drops && now - last_drop_log_ns > 60'000'000'000 && o.log) {
+        std::fprintf(o.log, "throttlewatch: capture dropped %llu packets so far (buffer full;"
+                            " raise --buffer-size)\n",
+                     static_cast<unsigned long long>(c.dropped));
+        logged_drops = c.dropped;
+        last_drop_log_ns = now;
+      }
+    }
+    s.undecoded = undecoded;
+    s.not_local = binner.stats().not_local;
+    s.active_flows = binner.active_flows();
+    if (metrics != nullptr) metrics->Publish(s);
+  };
+
+  capture::Packet pkt;
+  capture::DecodedPacket d;
+  uint32_t since_clock = 0;
+  while (!stop->load(std::memory_order_relaxed)) {
+    const capture::SourceStatus st = src->Next(&pkt);
+    if (st == capture::SourceStatus::kPacket) {
+      if (capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d) == capture::DecodeStatus::kOk) {
+        names.Observe(pkt.data, pkt.caplen, d, binner.OnPacket(pkt.ts_ns, pkt.wire_len, d));
+      } else {
+        ++undecoded;
+      }
+      if (++since_clock < 256) {
+        if (tap.dirty()) publish();
+        continue;
+      }
+    } else if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
+      result->error = src->error();
+      break;
+    }
+    // Idle, or every 256 packets: let the wall clock close bins on a silent link.
+    since_clock = 0;
+    binner.AdvanceClock(WallNs() - lateness_ns);
+    if (tap.dirty()) publish();
+  }
+  binner.Finish();
+  publish();
+}
+
+}  // namespace
+
+int RunLive(const LiveDaemonOptions& o) {
+  std::FILE* diag = o.log;
+  auto say = [diag](const std::string& msg) {
+    if (diag != nullptr) std::fprintf(diag, "throttlewatch: %s\n", msg.c_str());
+  };
+  std::string error;
+  capture::LocalNetworks local;
+  if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &error)) {
+    say(error);
+    return 2;
+  }
+  std::unique_ptr<capture::PcapLiveSource> src = capture::PcapLiveSource::Open(o.capture, &error);
+  if (!src) {
+    say(error);
+    return 1;
+  }
+  if (o.local.empty()) {
+    const std::string nets = capture::InterfaceNetworks(src->interface());
+    if (nets.empty() || !capture::LocalNetworks::Parse(nets, &local, &error)) {
+      say(src->interface() + " has no addresses to tell the local side by: use --local CIDR");
+      return 2;
+    }
+  }
+
+  // The capture is open: nothing below needs privileges.
+  if (geteuid() == 0) {
+    const std::string user = o.user.empty() ? "nobody" : o.user;
+    if (!DropPrivileges(user, &error)) {
+      say(error);
+      return 1;
+    }
+    if (geteuid() == 0) say("warning: still running as root (--user root)");
+  }
+
+  std::unique_ptr<EventLog> log;
+  if (!o.events_path.empty() && o.events_path != "-") {
+    if (!EventPathIsSafe(o.events_path, &error)) {
+      say(error);
+      return 2;
+    }
+    log = EventLog::Open(o.events_path, &error);
+    if (!log) {
+      say(error);
+      return 1;
+    }
+  }
+
+  std::unique_ptr<Metrics> metrics = std::make_unique<Metrics>(o.probes, src->interface());
+  if (!o.metrics_bind.empty() &&
+      !metrics->Serve(o.metrics_bind, o.metrics_user, o.metrics_password, &error)) {
+    say(error);
+    return 1;
+  }
+
+  EngineParams engine = o.engine;
+  if (log) {
+    const EventLogRecovery& r = log->recovery();
+    engine.first_event_id = r.last_id + 1;
+    if (r.cut_partial_line) say(o.events_path + ": cut a torn last line left by a crash");
+    const double now_s = double(WallNs()) * 1e-9;
+    for (const Event& start : r.open) {
+      const Event end = RestartEnd(start, now_s);
+      if (!log->Append(end, &error)) {
+        say(error);
+        return 1;
+      }
+      metrics->OnEventWritten(end, "all");
+      say("closed " + std::string(KindName(start.kind)) + " " + std::to_string(start.id) +
+          " left open by the previous run (reason \"restart\")");
+    }
+  }
+
+  say("live on " + src->interface() + " (local " + local.ToString() + ", snaplen " +
+      std::to_string(o.capture.snaplen) + ", buffer " +
+      std::to_string(o.capture.buffer_bytes >> 20) + " MiB" +
+      (o.capture.promiscuous ? ", promiscuous" : "") + "); events -> " +
+      (log ? o.events_path : std::string("stdout")) +
+      (metrics->port() > 0 ? "; metrics on " + o.metrics_bind.substr(0, o.metrics_bind.rfind(':')) +
+                                 ":" + std::to_string(metrics->port()) + "/metrics"
+                           : std::string("")));
+
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  Control control(log.get(), metrics.get(), diag);
+  std::atomic<bool> stop{false};
+  CaptureResult capture_result;
+  bool stopping = false;
+
+  Prober prober(io, o.probes, std::chrono::milliseconds(int64_t(o.probe_interval_s * 1000)),
+                std::chrono::milliseconds(int64_t(o.probe_timeout_s * 1000)),
+                [m = metrics.get()](size_t t, bool ok, double rtt) { m->OnProbe(t, ok, rtt); });
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  asio::steady_timer run_for(io);
+
+  auto begin_stop = [&](const char* why) {
+    if (stopping) return;
+    stopping = true;
+    say(std::string("stopping (") + why + "): flushing bins and events");
+    stop.store(true, std::memory_order_relaxed);
+    src->Stop();
+    prober.Stop();
+    run_for.cancel();
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+          control.Reopen();
+        } else {
+          begin_stop(signo == SIGINT ? "SIGINT" : "SIGTERM");
+        }
+        if (!stopping || signo == SIGHUP) signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  if (o.run_for_s > 0) {
+    run_for.expires_after(std::chrono::milliseconds(int64_t(o.run_for_s * 1000)));
+    run_for.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) begin_stop("--run-for elapsed");
+    });
+  }
+  if (!o.probes.empty()) prober.Start();
+
+  std::thread capture_thread([&] {
+    CaptureLoop(o, engine, src.get(), local, &io, &control, metrics.get(), &stop, &capture_result);
+    // Runs after every event the capture thread posted.
+    asio::post(io, [&] {
+      if (!stopping) begin_stop("capture ended");
+      boost::system::error_code ignored;
+      signals.cancel(ignored);
+      work.reset();
+    });
+  });
+  io.run();
+  capture_thread.join();
+  if (!capture_result.error.empty()) {
+    say(capture_result.error);
+    return 1;
+  }
+  say("stopped");
+  return 0;
+}
+
+}  // namespace tw::detector

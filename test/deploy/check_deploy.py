@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Checks the deployment files in deploy/ with the tools that read them.
+
+  check_deploy.py systemd     systemd-analyze verify of the unit
+  check_deploy.py prometheus  promtool check config / check rules / test rules
+  check_deploy.py alertmanager amtool check-config
+  check_deploy.py kubernetes  the DaemonSet parses as YAML and asks for what the daemon needs
+  check_deploy.py grafana     every query of the dashboard parses (promtool check rules)
+  check_deploy.py container   the Containerfile's base image and entrypoint (no engine here)
+
+Exits 0 when the check passes, 1 when it fails, 77 (skip) when the tool is missing.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEPLOY = os.path.join(HERE, "..", "..", "deploy")
+SKIP = 77
+
+
+def need(tool, package):
+    if shutil.which(tool) is None:
+        print("SKIPPED: %s is not installed (apt-get install %s; deploy/install-deps.sh --test)"
+              % (tool, package))
+        sys.exit(SKIP)
+
+
+def run(argv, cwd=None):
+    r = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print("$ %s\n%s" % (" ".join(argv), r.stdout.rstrip()))
+    return r.returncode, r.stdout
+
+
+def check_systemd():
+    need("systemd-analyze", "systemd")
+    with tempfile.TemporaryDirectory() as d:
+        unit = os.path.join(d, "throttlewatch.service")
+        shutil.copy(os.path.join(DEPLOY, "systemd", "throttlewatch.service"), unit)
+        rc, out = run(["systemd-analyze", "verify", "--man=no", unit])
+    # Only what concerns our unit counts (a container without systemd running prints notes
+    # about the host's own units).
+    ours = [l for l in out.splitlines() if "throttlewatch.service" in l]
+    if rc != 0 or ours:
+        print("FAILED: systemd-analyze verify reported problems with the unit")
+        return 1
+    return 0
+
+
+def check_prometheus():
+    need("promtool", "prometheus")
+    d = os.path.join(DEPLOY, "prometheus")
+    with tempfile.TemporaryDirectory() as t:
+        # The config names its rule file relative to itself.
+        shutil.copy(os.path.join(d, "prometheus.yml"), t)
+        shutil.copy(os.path.join(d, "throttlewatch.rules.yml"), t)
+        rc1, _ = run(["promtool", "check", "config", os.path.join(t, "prometheus.yml")])
+    rc2, _ = run(["promtool", "check", "rules", "throttlewatch.rules.yml"], cwd=d)
+    rc3, _ = run(["promtool", "test", "rules", "tests/throttlewatch_test.yml"], cwd=d)
+    return 0 if rc1 == rc2 == rc3 == 0 else 1
+
+
+def check_alertmanager():
+    need("amtool", "prometheus-alertmanager")
+    rc, _ = run(["amtool", "check-config", os.path.join(DEPLOY, "alertmanager", "alertmanager.yml")])
+    return rc
+
+
+def check_kubernetes():
+    try:
+        import yaml
+    except ImportError:
+        print("SKIPPED: python3-yaml is not installed")
+        return SKIP
+    with open(os.path.join(DEPLOY, "kubernetes", "daemonset.yaml")) as f:
+        doc = yaml.safe_load(f)
+    errors = []
+    if doc.get("kind") != "DaemonSet" or doc.get("apiVersion") != "apps/v1":
+        errors.append("not an apps/v1 DaemonSet")
+    spec = doc["spec"]["template"]["spec"]
+    if spec.get("hostNetwork") is not True:
+        errors.append("hostNetwork must be true (the pod must see the uplink)")
+    if doc["spec"]["selector"]["matchLabels"] != doc["spec"]["template"]["metadata"]["labels"]:
+        errors.append("selector does not match the pod labels")
+    c = spec["containers"][0]
+    caps = c["securityContext"]["capabilities"]
+    if "NET_RAW" not in caps.get("add", []) or caps.get("drop") != ["ALL"]:
+        errors.append("capabilities must drop ALL and add NET_RAW")
+    if "127.0.0.1:10470" not in " ".join(c.get("args", [])):
+        errors.append("metrics must stay on loopback")
+    for e in errors:
+        print("FAILED: daemonset.yaml: " + e)
+    if not errors:
+        print("daemonset.yaml: valid YAML, hostNetwork, NET_RAW, metrics on loopback")
+    return 1 if errors else 0
+
+
+def check_grafana():
+    need("promtool", "prometheus")
+    with open(os.path.join(DEPLOY, "grafana", "throttlewatch.json")) as f:
+        dash = json.load(f)
+    exprs = []
+    for p in dash["panels"]:
+        for t in p.get("targets", []):
+            exprs.append((p["title"], t["expr"]))
+    # Grafana's variables, replaced by values of the same type.
+    subst = {"$__rate_interval": "1m", "$__range": "1h", "$instance": ".*"}
+    rules = ["groups:", "  - name: dashboard", "    rules:"]
+    for i, (title, e) in enumerate(exprs):
+        for k, v in subst.items():
+            e = e.replace(k, v)
+        if "$" in e:
+            print("FAILED: unknown variable in %r: %s" % (title, e))
+            return 1
+        rules.append("      - record: dashboard:query_%d" % i)
+        rules.append("        expr: %s" % json.dumps(e))
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+        f.write("\n".join(rules) + "\n")
+        path = f.name
+    try:
+        rc, _ = run(["promtool", "check", "rules", path])
+    finally:
+        os.unlink(path)
+    print("%d dashboard queries checked" % len(exprs))
+    return rc
+
+
+def check_container():
+    # No container engine on the build machines: check what a reader can.
+    with open(os.path.join(DEPLOY, "container", "Containerfile")) as f:
+        text = f.read()
+    errors = []
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    if not froms or froms[-1] != "debian:bookworm-slim":
+        errors.append("the final stage must be debian:bookworm-slim")
+    if not re.search(r"^USER\s+\S+", text, re.M) or re.search(r"^USER\s+root", text, re.M):
+        errors.append("the final stage must run as an unprivileged USER")
+    if "cap_net_raw" not in text:
+        errors.append("the binary needs the NET_RAW file capability")
+    if not re.search(r'^ENTRYPOINT \[.*"live"', text, re.M):
+        errors.append("ENTRYPOINT must run `throttlewatch live` (exec form)")
+    for e in errors:
+        print("FAILED: Containerfile: " + e)
+    if not errors:
+        print("Containerfile: debian:bookworm-slim, unprivileged user, NET_RAW, exec entrypoint"
+              " (not built: no container engine here)")
+    return 1 if errors else 0
+
+
+CHECKS = {"systemd": check_systemd, "prometheus": check_prometheus,
+          "alertmanager": check_alertmanager, "kubernetes": check_kubernetes,
+          "grafana": check_grafana, "container": check_container}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in CHECKS:
+        print("usage: check_deploy.py {%s}" % ",".join(CHECKS))
+        sys.exit(2)
+    sys.exit(CHECKS[sys.argv[1]]())

@@ -1,0 +1,151 @@
+#include "detector/event_log.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tw::detector {
+namespace {
+
+namespace fs = std::filesystem;
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(TW_BINARY_DIR) / "event_log_test" /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::owner_all);
+    path_ = (dir_ / "events.jsonl").string();
+  }
+  std::string Read() const {
+    std::ifstream in(path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  static Event Throttle(uint64_t id, EventState state, double ts) {
+    Event e;
+    e.id = id;
+    e.kind = EventKind::kThrottle;
+    e.state = state;
+    e.ts = ts;
+    e.detected_at = ts + 2;
+    e.scope = EventScope::kFlow;
+    e.direction = capture::kDown;
+    e.has_flow = true;
+    e.flow.key.a = *capture::Address::Parse("10.77.1.2");
+    e.flow.key.b = *capture::Address::Parse("10.77.2.2");
+    e.flow.key.port_a = 40002;
+    e.flow.key.port_b = 5202;
+    e.flow.key.proto = 6;
+    e.flow.local_is_a = true;
+    e.rate_before_bps = 1e6;
+    e.rate_after_bps = 250e3;
+    return e;
+  }
+  static Event Outage(uint64_t id, EventState state, double ts) {
+    Event e;
+    e.id = id;
+    e.kind = EventKind::kOutage;
+    e.state = state;
+    e.ts = ts;
+    return e;
+  }
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(EventLogTest, AppendsLinesAndRecoversIdsAndOpenEvents) {
+  std::string error;
+  {
+    auto log = EventLog::Open(path_, &error);
+    ASSERT_NE(log, nullptr) << error;
+    EXPECT_EQ(log->recovery().lines, 0u);
+    ASSERT_TRUE(log->Append(Throttle(1, EventState::kStart, 100), &error)) << error;
+    ASSERT_TRUE(log->Append(Outage(2, EventState::kStart, 110), &error)) << error;
+    ASSERT_TRUE(log->Append(Outage(2, EventState::kEnd, 120), &error)) << error;
+    ASSERT_TRUE(log->Append(Throttle(3, EventState::kStart, 130), &error)) << error;
+  }
+  auto log = EventLog::Open(path_, &error);
+  ASSERT_NE(log, nullptr) << error;
+  const EventLogRecovery& r = log->recovery();
+  EXPECT_EQ(r.lines, 4u);
+  EXPECT_EQ(r.last_id, 3u);
+  EXPECT_FALSE(r.cut_partial_line);
+  ASSERT_EQ(r.open.size(), 2u);
+  EXPECT_EQ(r.open[0].id, 1u);
+  EXPECT_EQ(r.open[1].id, 3u);
+  // The flow survives the round trip, so the end event names it.
+  EXPECT_TRUE(r.open[0].has_flow);
+  EXPECT_EQ(EventToJson(r.open[0]), EventToJson(Throttle(1, EventState::kStart, 100)));
+}
+
+TEST_F(EventLogTest, TornLastLineIsCutAndNotCounted) {
+  std::string error;
+  {
+    auto log = EventLog::Open(path_, &error);
+    ASSERT_NE(log, nullptr) << error;
+    ASSERT_TRUE(log->Append(Throttle(1, EventState::kStart, 100), &error));
+  }
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << EventToJson(Throttle(1, EventState::kEnd, 140)).substr(0, 40);  // a crash mid-write
+  }
+  auto log = EventLog::Open(path_, &error);
+  ASSERT_NE(log, nullptr) << error;
+  EXPECT_TRUE(log->recovery().cut_partial_line);
+  EXPECT_EQ(log->recovery().lines, 1u);
+  ASSERT_EQ(log->recovery().open.size(), 1u);
+  ASSERT_TRUE(log->Append(RestartEnd(log->recovery().open[0], 150), &error));
+  const std::string text = Read();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+  EXPECT_NE(text.find("\"reason\":\"restart\""), std::string::npos);
+  EXPECT_NE(text.find("\"duration_s\":50.000"), std::string::npos);
+}
+
+TEST_F(EventLogTest, ReopenFollowsRotation) {
+  std::string error;
+  auto log = EventLog::Open(path_, &error);
+  ASSERT_NE(log, nullptr) << error;
+  ASSERT_TRUE(log->Append(Outage(1, EventState::kStart, 100), &error));
+  fs::rename(path_, path_ + ".1");
+  ASSERT_TRUE(log->Reopen(&error)) << error;
+  ASSERT_TRUE(log->Append(Outage(1, EventState::kEnd, 110), &error));
+  const std::string now = Read();
+  EXPECT_EQ(std::count(now.begin(), now.end(), '\n'), 1);
+  std::ifstream old(path_ + ".1");
+  std::string line;
+  ASSERT_TRUE(std::getline(old, line));
+  EXPECT_NE(line.find("\"state\":\"start\""), std::string::npos);
+}
+
+TEST_F(EventLogTest, ParseRejectsForeignLines) {
+  Event e;
+  EXPECT_FALSE(ParseEventLine("", &e));
+  EXPECT_FALSE(ParseEventLine("{\"hello\":1}", &e));
+  EXPECT_FALSE(ParseEventLine("{\"id\":1,\"kind\":\"x\",\"state\":\"start\",\"ts\":1}", &e));
+  EXPECT_TRUE(ParseEventLine(EventToJson(Outage(7, EventState::kEnd, 5)), &e));
+  EXPECT_EQ(e.id, 7u);
+  EXPECT_EQ(e.state, EventState::kEnd);
+}
+
+TEST_F(EventLogTest, RootRefusesWorldWritableDirectories) {
+  if (geteuid() != 0) GTEST_SKIP() << "the refusal applies to root only; not running as root";
+  std::string error;
+  EXPECT_TRUE(EventPathIsSafe(path_, &error)) << error;
+  fs::permissions(dir_, fs::perms::all);
+  EXPECT_FALSE(EventPathIsSafe(path_, &error));
+  EXPECT_NE(error.find("world-writable"), std::string::npos) << error;
+  fs::permissions(dir_, fs::perms::all | fs::perms::sticky_bit);  // like /tmp
+  EXPECT_FALSE(EventPathIsSafe(path_, &error));
+}
+
+}  // namespace
+}  // namespace tw::detector

@@ -1,0 +1,155 @@
+#include "detector/metrics.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace tw::detector {
+namespace {
+
+// One HTTP/1.0 GET of /metrics on 127.0.0.1:port; returns the whole response.
+std::string Get(int port, const std::string& extra_headers = "") {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(uint16_t(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    close(s);
+    return "";
+  }
+  const std::string req = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n" + extra_headers + "\r\n";
+  if (write(s, req.data(), req.size()) != ssize_t(req.size())) {
+    close(s);
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(s, buf, sizeof(buf))) > 0) out.append(buf, size_t(n));
+  close(s);
+  return out;
+}
+
+Event Throttle(uint64_t id, EventState state) {
+  Event e;
+  e.id = id;
+  e.kind = EventKind::kThrottle;
+  e.state = state;
+  e.scope = EventScope::kFlow;
+  e.direction = capture::kDown;
+  return e;
+}
+
+CaptureSnapshot Snapshot() {
+  CaptureSnapshot s;
+  s.bytes[capture::kDown] = 123456;
+  s.bytes[capture::kUp] = 7890;
+  s.packets[capture::kDown] = 100;
+  s.have_capture_counters = true;
+  s.capture_received = 200;
+  s.capture_dropped = 3;
+  s.services = {{"https", {10, 20}}, {"other", {1, 2}}};
+  s.handshake_rtt.Observe(0.02);
+  s.handshake_rtt.Observe(0.3);
+  s.last_bin_end_s = 1.7e9;
+  return s;
+}
+
+TEST(MetricsTest, NamesInBaseUnitsAndStateFromEvents) {
+  Metrics m({"192.0.2.1:443"}, "eth0");
+  m.Publish(Snapshot());
+  m.OnEventWritten(Throttle(1, EventState::kStart), "tcp/5202");
+  m.OnProbe(0, true, 0.015);
+  m.OnProbe(0, false, 2);
+  std::string text = m.Render();
+  auto has = [&](const std::string& line) {
+    return text.find(line + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has("throttlewatch_receive_bytes_total 123456")) << text;
+  EXPECT_TRUE(has("throttlewatch_transmit_bytes_total 7890"));
+  EXPECT_TRUE(has("throttlewatch_capture_drops_total 3"));
+  EXPECT_TRUE(has("throttlewatch_service_receive_bytes_total{service=\"https\"} 20"));
+  EXPECT_TRUE(has("throttlewatch_throttled{direction=\"down\",scope=\"flow\",service=\"tcp/5202\"} 1"));
+  EXPECT_TRUE(has("throttlewatch_throttled{direction=\"down\",scope=\"link\",service=\"all\"} 0"));
+  EXPECT_TRUE(has("throttlewatch_events_total{kind=\"throttle\",state=\"start\"} 1"));
+  EXPECT_TRUE(has("throttlewatch_handshake_rtt_seconds_bucket{le=\"0.025\"} 1"));
+  EXPECT_TRUE(has("throttlewatch_handshake_rtt_seconds_count 2"));
+  EXPECT_TRUE(has("throttlewatch_probe_failures_total{target=\"192.0.2.1:443\"} 1"));
+  EXPECT_TRUE(has("throttlewatch_probe_success{target=\"192.0.2.1:443\"} 0"));
+  EXPECT_NE(text.find("throttlewatch_build_info{interface=\"eth0\",version="), std::string::npos);
+  // Never a per-flow label.
+  EXPECT_EQ(text.find("local_port"), std::string::npos);
+  EXPECT_EQ(text.find("remote="), std::string::npos);
+
+  m.OnEventWritten(Throttle(1, EventState::kEnd), "tcp/5202");
+  Event outage;
+  outage.id = 2;
+  outage.kind = EventKind::kOutage;
+  m.OnEventWritten(outage, "all");
+  text = m.Render();
+  EXPECT_TRUE(has("throttlewatch_throttled{direction=\"down\",scope=\"flow\",service=\"tcp/5202\"} 0"));
+  EXPECT_TRUE(has("throttlewatch_outage 1"));
+  EXPECT_TRUE(has("throttlewatch_outages_total 1"));
+}
+
+TEST(MetricsTest, ServesOnLoopbackAndPassesPromtool) {
+  Metrics m({"127.0.0.1:1"}, "lo");
+  std::string error;
+  ASSERT_TRUE(m.Serve("127.0.0.1:0", "", "", &error)) << error;
+  ASSERT_GT(m.port(), 0);
+  m.Publish(Snapshot());
+  m.OnEventWritten(Throttle(1, EventState::kStart), "https");
+  const std::string resp = Get(m.port());
+  ASSERT_NE(resp.find("200 OK"), std::string::npos) << resp;
+  const size_t body_at = resp.find("\r\n\r\n");
+  ASSERT_NE(body_at, std::string::npos);
+  const std::string body = resp.substr(body_at + 4);
+  EXPECT_NE(body.find("throttlewatch_receive_bytes_total 123456"), std::string::npos);
+
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "promtool not installed (deploy/install-deps.sh --test installs prometheus)";
+  }
+  const std::string path = std::string(TW_BINARY_DIR) + "/metrics_test_scrape.txt";
+  std::ofstream(path) << body;
+  const std::string cmd = "promtool check metrics < " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+  const int rc = pclose(p);
+  EXPECT_EQ(rc, 0) << out;
+  // promtool's lint findings are printed even when it exits 0 for some of them: none of ours.
+  EXPECT_EQ(out.find("throttlewatch_"), std::string::npos) << out;
+}
+
+TEST(MetricsTest, BasicAuth) {
+  Metrics m({}, "lo");
+  std::string error;
+  ASSERT_TRUE(m.Serve("127.0.0.1:0", "prom", "s3cret", &error)) << error;
+  EXPECT_NE(Get(m.port()).find("401"), std::string::npos);
+  // "prom:s3cret" in base64.
+  const std::string ok = Get(m.port(), "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n");
+  EXPECT_NE(ok.find("200 OK"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("throttlewatch_build_info"), std::string::npos);
+}
+
+TEST(MetricsTest, BusyPortIsAnError) {
+  Metrics a({}, "lo"), b({}, "lo");
+  std::string error;
+  ASSERT_TRUE(a.Serve("127.0.0.1:0", "", "", &error)) << error;
+  EXPECT_FALSE(b.Serve("127.0.0.1:" + std::to_string(a.port()), "", "", &error));
+  EXPECT_NE(error.find("cannot serve metrics"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace tw::detector

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Capture load test of the live daemon: tcpreplay at a fixed packet rate into a veth pair
+inside a network namespace this script creates (nothing leaves it), the daemon capturing on
+the far end. Prints the rate tcpreplay achieved, what the daemon captured and dropped
+(pcap_stats, from its Prometheus metrics) and its CPU time.
+
+  sudo test/lab/live_load.py --throttlewatch build/release/throttlewatch --pps 200000
+
+Exits 0 when the daemon dropped nothing, 1 when it dropped packets, 77 (skip) when it cannot
+run here (not root, no netns, no tcpreplay).
+"""
+
+import argparse
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+SKIP = 77
+METRICS = "127.0.0.1:10470"
+QUERY = "import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1]).read().decode())"
+
+
+def sh(ns, argv, **kw):
+    return subprocess.run(["ip", "netns", "exec", ns] + argv, **kw)
+
+
+def metrics(ns):
+    r = sh(ns, [sys.executable, "-c", QUERY, "http://%s/metrics" % METRICS],
+           stdout=subprocess.PIPE, text=True, check=True)
+    out = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"^(throttlewatch_[a-z_]+) ([0-9.e+]+)$", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--throttlewatch", required=True)
+    ap.add_argument("--pps", type=int, default=200_000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--topspeed", action="store_true",
+                    help="replay as fast as tcpreplay can instead of at --pps")
+    ap.add_argument("--senders", type=int, default=1,
+                    help="parallel tcpreplay processes, each at --pps / senders")
+    ap.add_argument("--pcap", default=os.path.join(ROOT, "data", "demo.pcap"))
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        print("SKIPPED: needs root (network namespace, veth)")
+        return SKIP
+    if shutil.which("tcpreplay") is None:
+        print("SKIPPED: tcpreplay is not installed (deploy/install-deps.sh --test)")
+        return SKIP
+    ns = "twload%d" % os.getpid()
+    if subprocess.run(["ip", "netns", "add", ns], stderr=subprocess.DEVNULL).returncode != 0:
+        print("SKIPPED: cannot create a network namespace")
+        return SKIP
+    state = tempfile.mkdtemp(prefix="twload")
+    nobody = pwd.getpwnam("nobody")
+    os.chown(state, nobody.pw_uid, nobody.pw_gid)
+    daemon = None
+    try:
+        sh(ns, ["ip", "link", "add", "ld-in", "type", "veth", "peer", "name", "ld-cap"],
+           check=True)
+        for dev in ("lo", "ld-in", "ld-cap"):
+            sh(ns, ["ip", "link", "set", dev, "up"], check=True)
+        log = open(os.path.join(state, "daemon.log"), "w")
+        daemon = subprocess.Popen(
+            ["ip", "netns", "exec", ns, a.throttlewatch, "live", "-i", "ld-cap", "--local",
+             "10.77.1.0/24", "--events", os.path.join(state, "events.jsonl"), "--metrics",
+             METRICS, "--user", "nobody"], stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        time.sleep(1.5)
+        if daemon.poll() is not None:
+            print(open(os.path.join(state, "daemon.log")).read())
+            print("FAILED: the daemon did not start")
+            return 1
+        # The daemon is the child of `ip netns exec`, which execs it: same pid.
+        cpu0 = cpu_seconds(daemon.pid)
+        before = metrics(ns)
+        loops = max(1, int(a.pps * a.seconds / 34221 + 0.5))
+        t0 = time.monotonic()
+        rate = ["--topspeed"] if a.topspeed else ["--pps=%d" % (a.pps // a.senders)]
+        loops = max(1, loops // a.senders)
+        senders = [subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-i", "ld-in", "-K"] +
+                                    rate + ["--loop=%d" % loops, a.pcap],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                   for _ in range(a.senders)]
+        outs = [p.communicate()[0] for p in senders]
+        wall = time.monotonic() - t0
+        time.sleep(2)  # let the last bins close
+        after = metrics(ns)
+        cpu = cpu_seconds(daemon.pid) - cpu0
+        n_sent, pps = 0, 0.0
+        for out in outs:
+            print(out.strip())
+            sent = re.search(r"Actual: (\d+) packets", out)
+            rated = re.search(r"Rated: .* ([0-9.]+) pps", out)
+            n_sent += int(sent.group(1)) if sent else 0
+            pps += float(rated.group(1)) if rated else 0
+        got = after.get("throttlewatch_capture_packets_total", 0) - \
+            before.get("throttlewatch_capture_packets_total", 0)
+        drops = after.get("throttlewatch_capture_drops_total", 0) - \
+            before.get("throttlewatch_capture_drops_total", 0)
+        ifdrops = after.get("throttlewatch_capture_interface_drops_total", 0) - \
+            before.get("throttlewatch_capture_interface_drops_total", 0)
+        print("tcpreplay x%d: %d packets in %.1f s (%.0f pps achieved in total, target %s)"
+              % (a.senders, n_sent, wall, pps, "top speed" if a.topspeed else a.pps))
+        print("daemon: captured %d, dropped %d (buffer), %d (interface); CPU %.2f s = %.0f%% of"
+              " one core" % (got, drops, ifdrops, cpu, 100 * cpu / wall))
+        ok = drops == 0 and got >= n_sent
+        print("PASSED: no capture drops" if ok else "FAILED: capture drops or missing packets")
+        return 0 if ok else 1
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait(5)
+        subprocess.run(["ip", "netns", "pids", ns], stdout=subprocess.DEVNULL)
+        subprocess.run(["ip", "netns", "del", ns])
+        shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
