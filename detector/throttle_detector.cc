@@ -334,7 +334,8 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls);
   int refs = 0;
   const double shared = SharedDrop(d, nullptr, false, split_ago, width_s, &refs);
-  if (refs == 0 || shared < 0.5) return;  // not most flows: demand left, or a targeted squeeze
+  // Not most flows (a strict majority): demand left, or a targeted squeeze (reported per flow).
+  if (refs == 0 || shared <= 0.5) return;
   int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
   for (const auto& [id, f] : flows_) {
     if (f.dir[d] == nullptr || f.dir[d]->n < split_ago + 3) continue;

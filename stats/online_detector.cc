@@ -19,7 +19,7 @@ constexpr double kHuber = 3.0;
 constexpr double kConfidence = 2.0;
 
 DropDetectorParams Sanitize(DropDetectorParams p) {
-  p.warmup_bins = std::max(p.warmup_bins, 1);
+  p.warmup_bins = std::clamp(p.warmup_bins, 1, 16);
   p.min_bins = std::max(p.min_bins, 1);
   p.max_zero_run = std::max(p.max_zero_run, 0);
   return p;
@@ -88,15 +88,20 @@ void DropDetector::Disarm() {
 }
 
 void DropDetector::Learn(double y) {
-  ++warm_;
-  if (warm_ == 1) {
-    mu_ = y;
-    mad_ = 0;
-    return;
-  }
-  // Running mean / mean deviation until 1 / warm_ falls below alpha, then the EWMA.
-  mad_ += std::max(p_.alpha, 1.0 / (warm_ - 1)) * (std::fabs(y - mu_) - mad_);
-  mu_ += std::max(p_.alpha, 1.0 / warm_) * (y - mu_);
+  warm_vals_[warm_++] = y;
+  // Median, and the median absolute deviation from it scaled to a mean absolute deviation
+  // (x 1.2533 * 0.6745 for a Gaussian): robust to a partial first bin or a start-up burst.
+  double v[kMaxWarmup];
+  std::copy(warm_vals_, warm_vals_ + warm_, v);
+  std::sort(v, v + warm_);
+  const auto median = [](const double* a, int n) {
+    return n % 2 == 1 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+  };
+  mu_ = median(v, warm_);
+  double dev[kMaxWarmup];
+  for (int i = 0; i < warm_; ++i) dev[i] = std::fabs(v[i] - mu_);
+  std::sort(dev, dev + warm_);
+  mad_ = 1.2533 * 0.6745 * median(dev, warm_);
 }
 
 void DropDetector::UpdateBaseline(double y_mean, double dev_mean, int count) {

@@ -6,7 +6,8 @@
 namespace tw::stats {
 
 // Parameters of DropDetector. Defaults suit 1 s bins of TCP/UDP throughput. Requires
-// 0 < min_drop < 1 and 0 < alpha <= 1; warmup_bins and min_bins below 1 count as 1.
+// 0 < min_drop < 1 and 0 < alpha <= 1; warmup_bins and min_bins below 1 count as 1, and
+// warmup_bins above 16 as 16.
 struct DropDetectorParams {
   double min_drop = 0.5;    // smallest relative drop reported: after <= (1 - min_drop) * before
   int warmup_bins = 5;      // non-zero bins needed before the detector arms
@@ -92,6 +93,10 @@ class DropDetector {
   int64_t n_ = 0;
   // Baseline (log domain) learned while no change is suspected.
   int warm_ = 0;
+  // The warm-up bins (log domain): the baseline starts from their median, so a partial first
+  // bin or a start-up burst cannot bias it (a low baseline would hide every later drop).
+  static constexpr int kMaxWarmup = 16;
+  double warm_vals_[kMaxWarmup] = {};
   double mu_ = 0, mad_ = 0;
   // CUSUM for a drop: statistic, bins since it last left zero, zero-run length.
   double s_ = 0;
