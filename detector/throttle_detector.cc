@@ -249,7 +249,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
   const Evidence ev = Judge(s, f->info.proto() == 6, split_ago, width_s);
-  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls);
+  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
 
   // Reference: concurrent flows in the same direction. When most flows to other hosts dropped
   // too, or every flow on the link did, the drop is not this flow's own: the link-wide series
@@ -259,6 +259,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   const double shared_other = SharedDrop(d, f, true, split_ago, width_s, &other_refs);
   if (refs == 0 || (other_refs > 0 && shared_other >= 0.5) ||
       (other_refs == 0 && shared >= 0.5)) {
+    s.det.Rebase();  // the link-wide series judges it; this series takes its new level
     return;
   }
 
@@ -331,11 +332,11 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
   // The link total carries no RTT: the evidence is that of the flows that dropped with it.
   Evidence ev = Judge(s, /*tcp=*/false, split_ago, width_s);
-  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls);
+  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
   int refs = 0;
   const double shared = SharedDrop(d, nullptr, false, split_ago, width_s, &refs);
   // Not most flows (a strict majority): demand left, or a targeted squeeze (reported per flow).
-  if (refs == 0 || shared <= 0.5) return;
+  if (refs == 0 || shared <= 0.5) return s.det.Rebase();
   int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
   for (const auto& [id, f] : flows_) {
     if (f.dir[d] == nullptr || f.dir[d]->n < split_ago + 3) continue;
@@ -347,7 +348,7 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
       shaping += fe.inflated ? 1 : 0;
     }
   }
-  if (network_limited == 0) return Dismiss(DropClass::kDemandChange);
+  if (network_limited == 0) return Dismiss(DropClass::kDemandChange, &s);
   Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kLink;
   e.targeted = false;

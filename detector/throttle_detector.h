@@ -138,7 +138,13 @@ class ThrottleDetector {
                          double width_s);
   void End(Series* s, double ts, double detected_at, double rate_during, double rate_after,
            const char* reason);
-  void Dismiss(DropClass c) { ++dismissed_[c]; }
+  // A drop that is not reported: count it, and make the new level the series' baseline
+  // (otherwise the detector would wait for a "recovery" to a level that was never a throttle's
+  // before, and miss the next real drop).
+  void Dismiss(DropClass c, Series* s) {
+    ++dismissed_[c];
+    s->det.Rebase();
+  }
 
   ThrottleParams p_;
   EventSink* sink_;

@@ -43,6 +43,15 @@ double DropDetector::level_after() const {
 
 void DropDetector::Reset() { *this = DropDetector(p_); }
 
+void DropDetector::Rebase() {
+  if (!in_drop_ || after_n_ == 0) return;
+  mu_ = after_sum_ / after_n_;
+  in_drop_ = false;
+  dropped_ = false;
+  ClearExcursion();
+  ClearUpExcursion();
+}
+
 double DropDetector::NoiseScale() const { return std::max(kMadToSigma * mad_, p_.min_scale); }
 
 double DropDetector::HalfWidth(int count) const {

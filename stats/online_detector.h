@@ -66,6 +66,10 @@ class DropDetector {
   int64_t bins_observed() const { return n_; }
 
   void Reset();
+  // After a kDrop the caller judged not to be a throttle (the source itself slowed down):
+  // takes the level since the drop as the new baseline, armed at once, and awaits no recovery.
+  // No effect outside a drop.
+  void Rebase();
 
  private:
   // One CUSUM step on a bin; `y` is log(x), ignored when `zero`.
