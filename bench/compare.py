@@ -63,7 +63,7 @@ def main():
     args = ap.parse_args()
 
     tw = find_binary("throttlewatch", args.throttlewatch,
-                     os.path.join(ROOT, "build/release/detector/throttlewatch"))
+                     os.path.join(ROOT, "build/release/throttlewatch"))
     if not tw:
         sys.exit("compare: build throttlewatch first (cmake --preset release && "
                  "cmake --build --preset release)")
