@@ -11,10 +11,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "capture/anonymizer.h"
+#include "detector/private_files.h"
 #include "detector/replay.h"
 #include "stats/segmentation.h"
 #include "stats/series_reader.h"
@@ -52,6 +55,9 @@ const char kUsage[] =
     "  --max-flows N       flow table cap (default 100000)\n"
     "  --idle-timeout S    end flows idle for S seconds (default 60)\n"
     "  --min-drop F        smallest relative rate drop reported, 0.1 to 0.95 (default 0.5)\n"
+    "  --anonymize KEYFILE write every address prefix-preserving anonymized (Crypto-PAn);\n"
+    "                      KEYFILE: 32 private bytes, e.g.\n"
+    "                      (umask 077; head -c 32 /dev/urandom > KEYFILE)\n"
     "  -q, --quiet         no summary and no progress on stderr\n"
     "\n"
     "changepoints options:\n"
@@ -122,7 +128,7 @@ std::string DemoPath() {
 int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
-  std::string events_path;
+  std::string events_path, key_path;
   std::vector<std::string> positional;
   bool quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -161,6 +167,10 @@ int Replay(const std::vector<std::string>& args, bool demo) {
         return Usage("--min-drop takes a fraction from 0.1 to 0.95");
       }
       o.engine.throttle.drop.min_drop = f;
+    } else if (IsOption(a, "--anonymize")) {
+      if (!TakeValue(args, &i, "--anonymize", &key_path)) {
+        return Usage("--anonymize needs a key file");
+      }
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (a.size() > 1 && a[0] == '-' && positional.empty()) {
@@ -192,12 +202,20 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   }
   if (o.files.empty()) return Usage("replay needs a capture file");
 
+  if (!key_path.empty()) {
+    std::string error;
+    std::shared_ptr<const capture::Anonymizer> anon =
+        capture::Anonymizer::FromKeyFile(key_path, &error);
+    if (anon == nullptr) return Usage(error);
+    o.addresses = capture::AddressFormatter(std::move(anon));
+  }
+
   std::FILE* out = stdout;
   if (!events_path.empty() && events_path != "-") {
-    out = std::fopen(events_path.c_str(), "w");
+    std::string error;
+    out = OpenPrivateFile(events_path, &error);  // 0600 whatever the umask
     if (out == nullptr) {
-      std::fprintf(stderr, "throttlewatch: cannot write %s: %s\n", events_path.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
       return kExitRuntime;
     }
   }
@@ -207,7 +225,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayResult r;
   const int rc = RunReplay(o, &r);
   if (out != stdout) std::fclose(out);
-  if (!quiet) PrintSummary(r, stderr);
+  if (!quiet) PrintSummary(r, stderr, o.addresses);
   if (rc != kExitOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());
     if (rc == kExitRuntime && r.packets > 0) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/address_formatter.h"
 #include "capture/binner.h"
 #include "capture/decode.h"
 #include "detector/engine.h"
@@ -24,12 +25,15 @@ struct ReplayOptions {
   std::FILE* events_out = nullptr;  // JSON lines; nullptr = don't write
   std::FILE* log = nullptr;         // progress and summary (stderr); nullptr = silent
   bool progress = true;             // periodic progress lines for large inputs
+  // Every address written (events, the local networks line) goes through this; plain by
+  // default, anonymized with --anonymize.
+  capture::AddressFormatter addresses;
 };
 
 // Everything a replay computed, also when it stopped on an error.
 struct ReplayResult {
   std::string error;        // empty on success; names the file otherwise
-  std::string local;        // the local networks used
+  std::string local;        // the local networks used, as written (through options.addresses)
   bool local_inferred = false;
   uint64_t packets = 0;
   uint64_t bytes = 0;
@@ -47,8 +51,10 @@ struct ReplayResult {
 // file and why; the result holds everything up to that point), 2 on unusable options.
 int RunReplay(const ReplayOptions& options, ReplayResult* result);
 
-// The end-of-run summary: flows seen, flows with events, one line per event.
-void PrintSummary(const ReplayResult& r, std::FILE* out);
+// The end-of-run summary: flows seen, flows with events, one line per event. Addresses are
+// written through `addresses`.
+void PrintSummary(const ReplayResult& r, std::FILE* out,
+                  const capture::AddressFormatter& addresses = {});
 
 }  // namespace tw::detector
 
