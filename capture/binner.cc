@@ -28,6 +28,10 @@ Binner::Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink)
   scratch_.reserve(table_.capacity());
 }
 
+size_t Binner::BytesPerFlow() {
+  return sizeof(Table::Entry) + Table::kMaxSlotBytesPerEntry + sizeof(FlowBin);
+}
+
 BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
   ++stats_.packets;
   const bool src_local = local_.Contains(p.src);
