@@ -93,7 +93,8 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
   } else {
     *retrans = f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
     f.bin.dir[d].retrans_bytes += *retrans;
-    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0) {
+    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0 &&
+        ts_ns >= f.syn_ns) {  // time running backwards gives no (negative) handshake RTT
       f.bin.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
     }
     // The sender of this packet advertises its receive window for the data flowing towards
