@@ -161,7 +161,8 @@ std::unique_ptr<Anonymizer> Anonymizer::FromKeyFile(const std::string& path, std
   if (st.st_size != off_t(kKeySize) || n != ssize_t(kKeySize)) {
     return fail(std::to_string(st.st_size) +
                 " bytes, need exactly 32; create one with "
-                "(umask 077; head -c 32 /dev/urandom > " + path + ")");
+                "(umask 077; head -c 32 /dev/urandom > " +
+                path + ")");
   }
   auto anonymizer = std::make_unique<Anonymizer>(std::span<const uint8_t, kKeySize>(key, kKeySize));
   explicit_bzero(key, sizeof(key));

@@ -177,8 +177,8 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
     if (e.has_flow) {
       const char* proto = e.flow.proto() == 6 ? "tcp" : e.flow.proto() == 17 ? "udp" : "ip";
       who = std::string(proto) + " " + addresses.Format(e.flow.local()) + ":" +
-            std::to_string(e.flow.local_port()) + " <-> " + addresses.Format(e.flow.remote()) + ":" +
-            std::to_string(e.flow.remote_port());
+            std::to_string(e.flow.local_port()) + " <-> " + addresses.Format(e.flow.remote()) +
+            ":" + std::to_string(e.flow.remote_port());
     }
     std::string detail;
     if (e.kind == EventKind::kThrottle) {

@@ -93,10 +93,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     p.payload_len = (op & 0x20) ? in.U32() : in.U16() % 1449;
     const uint32_t wire = (op & 0x40) ? in.U32() : p.payload_len + 54;
     switch (step >> 6) {
-      case 0: t += int64_t(step & 0x3f) * 5'000'000; break;             // up to 315 ms on
-      case 1: t -= int64_t(step & 0x3f) * 50'000'000; break;            // backwards
-      case 2: t += int64_t(step & 0x3f) * 31'536'000'000'000'000 / 8; break;  // years on
-      default: break;                                                    // same time
+      case 0:
+        t += int64_t(step & 0x3f) * 5'000'000;
+        break;  // up to 315 ms on
+      case 1:
+        t -= int64_t(step & 0x3f) * 50'000'000;
+        break;  // backwards
+      case 2:
+        t += int64_t(step & 0x3f) * 31'536'000'000'000'000 / 8;
+        break;  // years on
+      default:
+        break;  // same time
     }
     t = std::clamp<int64_t>(t, 0, int64_t(1) << 62);
     max_t = std::max(max_t, t);

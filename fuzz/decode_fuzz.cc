@@ -12,11 +12,17 @@
 #include "fuzz/fuzz_input.h"
 
 namespace {
-constexpr int kLinkTypes[] = {
-    tw::capture::kLinkNull,     tw::capture::kLinkEthernet, tw::capture::kLinkRaw,
-    tw::capture::kLinkRawAlt,   tw::capture::kLinkRawFile,  tw::capture::kLinkLoop,
-    tw::capture::kLinkLinuxSll, tw::capture::kLinkIpv4,     tw::capture::kLinkIpv6,
-    tw::capture::kLinkLinuxSll2, 147 /* a user DLT: unsupported */};
+constexpr int kLinkTypes[] = {tw::capture::kLinkNull,
+                              tw::capture::kLinkEthernet,
+                              tw::capture::kLinkRaw,
+                              tw::capture::kLinkRawAlt,
+                              tw::capture::kLinkRawFile,
+                              tw::capture::kLinkLoop,
+                              tw::capture::kLinkLinuxSll,
+                              tw::capture::kLinkIpv4,
+                              tw::capture::kLinkIpv6,
+                              tw::capture::kLinkLinuxSll2,
+                              147 /* a user DLT: unsupported */};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -33,8 +33,8 @@ class FuzzInput {
   std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
   std::abort();
 }
-#define TW_FUZZ_CHECK(cond) \
-  do {                      \
+#define TW_FUZZ_CHECK(cond)               \
+  do {                                    \
     if (!(cond)) ::tw::fuzz::Fail(#cond); \
   } while (0)
 

@@ -14,7 +14,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace tw::stats;
   if (size < 1) return 0;
-  static const char* const kColumns[] = {"", "0", "1", "2", "mbps", "value", "99999999999999999999"};
+  static const char* const kColumns[] = {
+      "", "0", "1", "2", "mbps", "value", "99999999999999999999"};
   SeriesReadOptions opts;
   opts.column = kColumns[data[0] % std::size(kColumns)];
   std::istringstream in(std::string(reinterpret_cast<const char*>(data + 1), size - 1));

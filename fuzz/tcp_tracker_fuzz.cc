@@ -17,18 +17,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t t = 1'700'000'000'000'000'000;
   int64_t first_t = t;
   while (in.left() > 0) {
-    const uint8_t op = in.U8();       // bit 0: direction, bit 1: SYN, bit 2: ACK, bit 3: TS
-    const uint8_t step = in.U8();     // time step, see below
-    const uint32_t s = in.U32();      // sequence number
+    const uint8_t op = in.U8();    // bit 0: direction, bit 1: SYN, bit 2: ACK, bit 3: TS
+    const uint8_t step = in.U8();  // time step, see below
+    const uint32_t s = in.U32();   // sequence number
     const uint32_t len = (op & 0x10) ? in.U32() : in.U16();  // payload (absurd when bit 4)
     const uint32_t ts_or_ack = in.U32();
     const uint32_t ecr = in.U32();
     // Time: mostly forward by up to 255 ms, sometimes backwards or years ahead.
     switch (step >> 6) {
-      case 0: t += int64_t(step & 0x3f) * 1'000'000; break;
-      case 1: t -= int64_t(step & 0x3f) * 1'000'000; break;
-      case 2: t += int64_t(step & 0x3f) * 86'400'000'000'000 * 365; break;
-      default: break;  // zero-length time
+      case 0:
+        t += int64_t(step & 0x3f) * 1'000'000;
+        break;
+      case 1:
+        t -= int64_t(step & 0x3f) * 1'000'000;
+        break;
+      case 2:
+        t += int64_t(step & 0x3f) * 86'400'000'000'000 * 365;
+        break;
+      default:
+        break;  // zero-length time
     }
     // Capture timestamps are bounded (pcap: 32-bit seconds; pcapng: checked by the reader).
     t = std::clamp<int64_t>(t, 0, int64_t(1) << 62);

@@ -105,11 +105,13 @@ TEST(CraftedTcpTest, SequenceWrapDuringAThrottleIsSeamless) {
   int64_t t = kT0;
   for (int i = 0; i < 120'000; ++i) {
     const bool slow = t >= kT0 + 60 * kSec;
-    b.OnPacket(t, 1514, Tcp(false, 40000, seq, 1, 1448, kTcpAck, true, uint32_t(t / 1'000'000),
-                            uint32_t((t - (slow ? 200 : 20) * 1'000'000) / 1'000'000)));
+    b.OnPacket(t, 1514,
+               Tcp(false, 40000, seq, 1, 1448, kTcpAck, true, uint32_t(t / 1'000'000),
+                   uint32_t((t - (slow ? 200 : 20) * 1'000'000) / 1'000'000)));
     if (i % 2) {
-      b.OnPacket(t + 500'000, 66, Tcp(true, 40000, 1, seq + 1448, 0, kTcpAck, true,
-                                      uint32_t((t + 500'000) / 1'000'000), 0));
+      b.OnPacket(t + 500'000, 66,
+                 Tcp(true, 40000, 1, seq + 1448, 0, kTcpAck, true,
+                     uint32_t((t + 500'000) / 1'000'000), 0));
     }
     seq += 1448;
     t += slow ? 7'240'000 : 1'448'000;  // 200 kB/s after 60 s, 1 MB/s before
@@ -130,7 +132,8 @@ TEST(CraftedTcpTest, HugeSequenceJumpsAreNotRetransmissions) {
   uint64_t retrans = 0;
   for (int i = 0; i < 20'000; ++i) {
     const uint32_t seq = uint32_t(i) * 0x80000001u;
-    retrans += b.OnPacket(kT0 + i * 1'000'000, 1514, Tcp(false, 40000, seq, 1, 1448)).retrans_bytes;
+    const int64_t t = kT0 + int64_t(i) * 1'000'000;
+    retrans += b.OnPacket(t, 1514, Tcp(false, 40000, seq, 1, 1448)).retrans_bytes;
   }
   b.Finish();
   EXPECT_EQ(retrans, 0u);
@@ -145,13 +148,14 @@ TEST(CraftedTcpTest, RetransmissionStormStaysBounded) {
   uint32_t seq = 1000;
   for (int s = 0; s < 30; ++s) {  // a normal start: 30 s at 1 MB/s
     for (int i = 0; i < 700; ++i, seq += 1448) {
-      b.OnPacket(kT0 + s * kSec + i * 1'400'000, 1514, Tcp(false, 40000, seq, 1, 1448));
+      b.OnPacket(kT0 + s * kSec + int64_t(i) * 1'400'000, 1514, Tcp(false, 40000, seq, 1, 1448));
     }
   }
   uint64_t retrans = 0;
   for (int i = 0; i < 100'000; ++i) {  // the storm
-    retrans += b.OnPacket(kT0 + 30 * kSec + i * 10'000, 1514,
-                          Tcp(false, 40000, seq - 1448, 1, 1448)).retrans_bytes;
+    retrans += b.OnPacket(kT0 + 30 * kSec + int64_t(i) * 10'000, 1514,
+                          Tcp(false, 40000, seq - 1448, 1, 1448))
+                   .retrans_bytes;
   }
   b.Finish();
   EXPECT_EQ(retrans, 100'000u * 1448);
@@ -188,8 +192,9 @@ TEST(CraftedTcpTest, BackwardsAndYearLongJumpsInTime) {
   for (int i = 0; i < 150'000; ++i, seq += 1448) {
     int64_t when = t;
     if (rng() % 50 == 0) when -= int64_t(rng() % 5000) * 1'000'000;  // up to 5 s back
-    b.OnPacket(when, 1514, Tcp(false, 40000, seq, 1, 1448, kTcpAck, true,
-                               uint32_t(when / 1'000'000), uint32_t(when / 1'000'000 - 20)));
+    b.OnPacket(when, 1514,
+               Tcp(false, 40000, seq, 1, 1448, kTcpAck, true, uint32_t(when / 1'000'000),
+                   uint32_t(when / 1'000'000 - 20)));
     t += 1'448'000;
     if (i == 50'000) t += 3 * 365 * 86'400 * kSec;       // three years on
     if (i == 100'000) t -= 3 * 365 * 86'400 * kSec / 2;  // and half of it back
@@ -215,8 +220,7 @@ TEST(CraftedTcpTest, RandomHeadersNeverGiveNonsense) {
       t += int64_t(rng() % 4000) * 1'000 - (r % 97 == 0 ? int64_t(rng() % 3000) * 1'000'000 : 0);
       const uint8_t flags = uint8_t(r % 13 == 0 ? rng() : kTcpAck);
       DecodedPacket p = Tcp(r & 1, uint16_t(40000 + (r >> 1) % 4), rng(), rng(),
-                            (r >> 3) % 3 ? 1448 : rng() % 70000, flags, (r >> 5) & 1, rng(),
-                            rng());
+                            (r >> 3) % 3 ? 1448 : rng() % 70000, flags, (r >> 5) & 1, rng(), rng());
       p.tcp_window = uint16_t(rng());
       p.tcp_wscale = uint8_t(rng() % 16);
       b.OnPacket(t, uint32_t(p.payload_len + 66), p);

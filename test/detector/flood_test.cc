@@ -45,7 +45,8 @@ Frame Tcp(const uint8_t src[4], const uint8_t dst[4], uint16_t sport, uint16_t d
   std::memcpy(ip + 12, src, 4);
   std::memcpy(ip + 16, dst, 4);
   uint8_t* t = ip + 20;
-  t[0] = uint8_t(sport >> 8), t[1] = uint8_t(sport), t[2] = uint8_t(dport >> 8), t[3] = uint8_t(dport);
+  t[0] = uint8_t(sport >> 8), t[1] = uint8_t(sport), t[2] = uint8_t(dport >> 8),
+  t[3] = uint8_t(dport);
   for (int i = 0; i < 4; ++i) t[4 + i] = uint8_t(seq >> (24 - 8 * i));
   for (int i = 0; i < 4; ++i) t[8 + i] = uint8_t(ack >> (24 - 8 * i));
   t[12] = 8 << 4;
@@ -175,15 +176,17 @@ TEST(FloodTest, TenMillionSpoofedFlowsStayUnderTheCapAndTheThrottleIsStillFound)
   EXPECT_EQ(st.flows_created, kFloodFlows + 2);
   EXPECT_GE(st.flows_evicted, kFloodFlows + 2 - cap);
   const double per_flow = double(capture::Binner::BytesPerFlow());
-  std::printf("flood: %llu flows, %llu evicted, cap %zu; %.0f B per flow in the table "
-              "(%.1f MB reserved), %zu B per tracked data flow; peak RSS grew %.1f MB\n",
-              static_cast<unsigned long long>(st.flows_created),
-              static_cast<unsigned long long>(st.flows_evicted), cap, per_flow,
-              per_flow * double(cap) / 1e6, ThrottleDetector::BytesPerTrackedFlow(),
-              double(rss_growth) / 1e6);
+  std::printf(
+      "flood: %llu flows, %llu evicted, cap %zu; %.0f B per flow in the table "
+      "(%.1f MB reserved), %zu B per tracked data flow; peak RSS grew %.1f MB\n",
+      static_cast<unsigned long long>(st.flows_created),
+      static_cast<unsigned long long>(st.flows_evicted), cap, per_flow,
+      per_flow * double(cap) / 1e6, ThrottleDetector::BytesPerTrackedFlow(),
+      double(rss_growth) / 1e6);
   if (kAsan) {
-    std::printf("flood: RSS bound not checked under AddressSanitizer (its quarantine and "
-                "shadow memory dominate); the table-size bounds above still hold\n");
+    std::printf(
+        "flood: RSS bound not checked under AddressSanitizer (its quarantine and "
+        "shadow memory dominate); the table-size bounds above still hold\n");
   } else {
     // The table is reserved up front; tracked data flows are few here. 32 MB covers the
     // legitimate traffic, the event log and the allocator.
