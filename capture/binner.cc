@@ -28,6 +28,10 @@ Binner::Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink)
   scratch_.reserve(table_.capacity());
 }
 
+size_t Binner::BytesPerFlow() {
+  return sizeof(Table::Entry) + Table::kMaxSlotBytesPerEntry + sizeof(FlowBin);
+}
+
 BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
   ++stats_.packets;
   const bool src_local = local_.Contains(p.src);
@@ -89,7 +93,8 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
   } else {
     *retrans = f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
     f.bin.dir[d].retrans_bytes += *retrans;
-    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0) {
+    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0 &&
+        ts_ns >= f.syn_ns) {  // time running backwards gives no (negative) handshake RTT
       f.bin.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
     }
     // The sender of this packet advertises its receive window for the data flowing towards

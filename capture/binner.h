@@ -17,7 +17,13 @@ struct BinnerParams {
   int64_t bin_ns = 1'000'000'000;         // bin width; bins are aligned to multiples of it
   int64_t idle_timeout_ns = 60'000'000'000;  // a flow with no packet for this long is ended
   int64_t closed_linger_ns = 2'000'000'000;  // a FIN/RST flow is ended this long after its last packet
-  size_t max_flows = 100'000;             // hard cap on the flow table
+  // Hard cap on the flow table. When it is full a new flow evicts the flow with the fewest
+  // packets among a few sampled at random, so floods of one-packet flows (SYN scans, spoofed
+  // sources) evict each other while long-lived flows, which carry the evidence, stay.
+  // Memory: BytesPerFlow() each in the Binner (~0.7 KB), plus ~3 KB in the throttle detector
+  // for each flow that carries data; the default suits a small box (~45 MB under a SYN flood,
+  // ~250 MB if every flow carried data both ways).
+  size_t max_flows = 65'536;
   int64_t max_empty_bins = 3600;          // longer capture gaps are skipped, not filled with bins
 };
 
@@ -61,6 +67,10 @@ class Binner {
   void Finish();
 
   const BinnerStats& stats() const { return stats_; }
+  // Bytes of memory each flow-table entry costs, all structures included (entry, index slots
+  // at their worst load, the per-bin copy handed to the sink); reserved up front for
+  // params.max_flows entries.
+  static size_t BytesPerFlow();
   size_t active_flows() const { return table_.size(); }
   const LocalNetworks& local() const { return local_; }
 

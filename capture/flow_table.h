@@ -31,6 +31,9 @@ class FlowTable {
     entries_.reserve(max_);
   }
 
+  // Worst-case bytes of index per entry (the slot array has between 2 and 4 slots per entry).
+  static constexpr size_t kMaxSlotBytesPerEntry = 4 * 2 * sizeof(uint32_t);
+
   size_t size() const { return entries_.size(); }
   size_t capacity() const { return max_; }
   bool full() const { return entries_.size() >= max_; }

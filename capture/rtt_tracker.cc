@@ -41,6 +41,12 @@ void RttTracker::OnLocal(int64_t ts_ns, bool has_ts, uint32_t ts_val, uint32_t e
 int64_t RttTracker::OnRemote(int64_t ts_ns, bool has_ts, uint32_t ts_ecr, uint32_t ack,
                              bool ack_flag) {
   if (!pending_) return 0;
+  if (ts_ns - sent_ns_ > kMaxRttNs) {
+    // The local side fell silent and the remote answers much later (or the clock jumped):
+    // not a round trip. Without this, one crafted echo after an hour reads as a 1-hour RTT.
+    pending_ = false;
+    return 0;
+  }
   if (ts_seen_) {
     if (!has_ts || ts_ecr == 0 || !AtOrAfter(ts_ecr, key_)) return 0;
     pending_ = false;

@@ -25,8 +25,8 @@ class RttTracker {
   // says whether it repeated sequence space.
   void OnLocal(int64_t ts_ns, bool has_ts, uint32_t ts_val, uint32_t end_seq, uint32_t payload,
                bool retransmission);
-  // A packet from the remote side. Returns an RTT sample in nanoseconds, or 0 when it answers
-  // nothing pending.
+  // A packet from the remote side. Returns an RTT sample in nanoseconds (0 < sample <= 60 s),
+  // or 0 when it answers nothing pending, or time went backwards or jumped ahead.
   int64_t OnRemote(int64_t ts_ns, bool has_ts, uint32_t ts_ecr, uint32_t ack, bool ack_flag);
 
  private:

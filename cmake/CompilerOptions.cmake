@@ -17,6 +17,14 @@ if(TW_SANITIZE)
   target_link_options(tw_sanitizers INTERFACE -fsanitize=${TW_SANITIZE})
 endif()
 
+# Fuzz builds: coverage instrumentation for libFuzzer in every project library.
+if(TW_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "TW_FUZZ needs clang (cmake --preset fuzz, or CXX=clang++)")
+  endif()
+  target_compile_options(tw_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
+endif()
+
 # Every project library and executable links this pair.
 add_library(tw_options INTERFACE)
 add_library(tw::options ALIAS tw_options)

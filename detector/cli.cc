@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "capture/anonymizer.h"
 #include "detector/live.h"
+#include "detector/private_files.h"
 #include "detector/probe.h"
 #include "detector/replay.h"
 #include "detector/report.h"
@@ -61,9 +63,13 @@ const char kUsage[] =
     "  --flows FILE        write one JSON line per TCP flow with its verdict (policed, shaped, ...)\n"
     "  --local CIDR[,...]  the local side of the link (default: inferred and printed)\n"
     "  --bin SECONDS       bin width, 0.1 to 60 (default 1)\n"
-    "  --max-flows N       flow table cap (default 100000)\n"
+    "  --max-flows N       flow table cap (default 65536; ~0.7 KB per flow, up to ~4 KB\n"
+    "                      for flows carrying data)\n"
     "  --idle-timeout S    end flows idle for S seconds (default 60)\n"
     "  --min-drop F        smallest relative rate drop reported, 0.1 to 0.95 (default 0.5)\n"
+    "  --anonymize KEYFILE write every address prefix-preserving anonymized (Crypto-PAn);\n"
+    "                      KEYFILE: 32 private bytes, e.g.\n"
+    "                      (umask 077; head -c 32 /dev/urandom > KEYFILE)\n"
     "  -q, --quiet         no summary and no progress on stderr\n"
     "\n"
     "live options (also --bin, --local, --max-flows, --idle-timeout, --min-drop):\n"
@@ -193,12 +199,15 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
     data.overview.not_local = r.binner.not_local;
     data.series = &rec;
     data.events = r.events;
+    data.format_address = [&o](const capture::Address& a) { return o.addresses.Format(a); };
+    data.anonymized = o.addresses.anonymized();
     ok &= WriteFile(report_path, "report", quiet,
                     [&data](std::ostream& f) { return WriteReport(data, f); });
   }
   if (!series_path.empty()) {
-    ok &= WriteFile(series_path, "series", quiet, [&rec](std::ostream& f) {
-      return WriteSeriesCsv(rec, PlainAddresses(), f);
+    ok &= WriteFile(series_path, "series", quiet, [&rec, &o](std::ostream& f) {
+      return WriteSeriesCsv(
+          rec, [&o](const capture::Address& a) { return o.addresses.Format(a); }, f);
     });
   }
   return ok;
@@ -207,7 +216,7 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
 int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
-  std::string events_path, report_path, series_path, flows_path;
+  std::string events_path, report_path, series_path, flows_path, key_path;
   std::vector<std::string> positional;
   bool quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -256,6 +265,10 @@ int Replay(const std::vector<std::string>& args, bool demo) {
         return Usage("--min-drop takes a fraction from 0.1 to 0.95");
       }
       o.engine.throttle.drop.min_drop = f;
+    } else if (IsOption(a, "--anonymize")) {
+      if (!TakeValue(args, &i, "--anonymize", &key_path)) {
+        return Usage("--anonymize needs a key file");
+      }
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (a.size() > 1 && a[0] == '-' && positional.empty()) {
@@ -287,12 +300,20 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   }
   if (o.files.empty()) return Usage("replay needs a capture file");
 
+  if (!key_path.empty()) {
+    std::string error;
+    std::shared_ptr<const capture::Anonymizer> anon =
+        capture::Anonymizer::FromKeyFile(key_path, &error);
+    if (anon == nullptr) return Usage(error);
+    o.addresses = capture::AddressFormatter(std::move(anon));
+  }
+
   std::FILE* out = stdout;
   if (!events_path.empty() && events_path != "-") {
-    out = std::fopen(events_path.c_str(), "w");
+    std::string error;
+    out = OpenPrivateFile(events_path, &error);  // 0600 whatever the umask
     if (out == nullptr) {
-      std::fprintf(stderr, "throttlewatch: cannot write %s: %s\n", events_path.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
       return kExitRuntime;
     }
   }
@@ -319,7 +340,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   int rc = RunReplay(o, &r);
   if (out != stdout) std::fclose(out);
   if (flows != nullptr && flows != stdout) std::fclose(flows);
-  if (!quiet) PrintSummary(r, stderr);
+  if (!quiet) PrintSummary(r, stderr, o.addresses);
   if (rc != kExitOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());
     if ((rc == kExitRuntime || rc == kExitBroken) && r.packets > 0) {

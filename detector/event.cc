@@ -72,7 +72,7 @@ void AppendStr(std::string* s, const char* key, const std::string& v) {
 }
 }  // namespace
 
-std::string EventToJson(const Event& e) {
+std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses) {
   std::string s = "{\"schema\":" + std::to_string(kEventSchemaVersion);
   AppendNum(&s, "id", double(e.id));
   AppendStr(&s, "kind", KindName(e.kind));
@@ -86,15 +86,15 @@ std::string EventToJson(const Event& e) {
     s += ",\"flow\":{\"proto\":\"";
     s += ProtoName(e.flow.proto());
     s += "\"";
-    AppendStr(&s, "local", e.flow.local().ToString());
+    AppendStr(&s, "local", addresses.Format(e.flow.local()));
     AppendNum(&s, "local_port", e.flow.local_port());
-    AppendStr(&s, "remote", e.flow.remote().ToString());
+    AppendStr(&s, "remote", addresses.Format(e.flow.remote()));
     AppendNum(&s, "remote_port", e.flow.remote_port());
     s += '}';
   }
   if (!e.service.empty()) AppendStr(&s, "service", e.service);
   if (e.has_remote) {
-    AppendStr(&s, "remote", e.remote.ToString());
+    AppendStr(&s, "remote", addresses.Format(e.remote));
     AppendNum(&s, "flows", e.flows);
   }
   AppendNum(&s, "rate_before_bps", e.rate_before_bps);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "capture/address_formatter.h"
 #include "capture/bins.h"
 
 namespace tw::detector {
@@ -51,8 +52,9 @@ const char* DirectionName(capture::Direction d);
 const char* MechanismName(Mechanism m);
 const char* ProtoName(uint8_t ip_proto);  // "tcp", "udp", "icmp", "icmpv6", "ip"
 
-// The event as one line of JSON (no trailing newline). Deterministic field order.
-std::string EventToJson(const Event& e);
+// The event as one line of JSON (no trailing newline). Deterministic field order. Every
+// address is written through `addresses` (plain by default, anonymized with --anonymize).
+std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {});
 
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-28T21:26:31.123Z".
 std::string IsoTime(double epoch_s);

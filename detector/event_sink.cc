@@ -3,7 +3,7 @@
 namespace tw::detector {
 
 void JsonLinesWriter::OnEvent(const Event& e) {
-  const std::string line = EventToJson(e) + "\n";
+  const std::string line = EventToJson(e, addresses_) + "\n";
   if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() || std::fflush(out_) != 0) {
     failed_ = true;
   }

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "detector/event.h"
@@ -17,15 +18,18 @@ class EventSink {
 };
 
 // Writes each event as one JSON line and flushes it, so a crash or a fatal input error later
-// loses nothing already emitted. Does not own `out`.
+// loses nothing already emitted. Does not own `out`. Owns the formatter every address of every
+// event goes through (plain, or anonymized with --anonymize).
 class JsonLinesWriter final : public EventSink {
  public:
-  explicit JsonLinesWriter(std::FILE* out) : out_(out) {}
+  explicit JsonLinesWriter(std::FILE* out, capture::AddressFormatter addresses = {})
+      : out_(out), addresses_(std::move(addresses)) {}
   void OnEvent(const Event& e) override;
   bool failed() const { return failed_; }
 
  private:
   std::FILE* out_;
+  capture::AddressFormatter addresses_;
   bool failed_ = false;
 };
 

@@ -29,7 +29,9 @@ void OutageDetector::OnBin(int64_t start_ns, int64_t width_ns,
     if (in_outage_) {
       Event e = start_;
       e.state = EventState::kEnd;
-      e.ts = double(link.first_ns[kDown]) * 1e-9;
+      // The first answer of this bin, but never before the silence began: a straggler with
+      // an older timestamp (reordered or crafted capture) must not end it before it started.
+      e.ts = double(std::max(link.first_ns[kDown], silence_start_ns_)) * 1e-9;
       e.detected_at = double(bin_end) * 1e-9;
       e.rate_before_bps = 0;
       e.rate_after_bps = double(down.wire_bytes) * 8 / width_s;

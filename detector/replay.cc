@@ -190,8 +190,12 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     if (const int rc = InferLocal(o, &local, &r->error); rc != kReplayOk) return rc;
     r->local_inferred = true;
   }
-  r->local = local.ToString();
   r->local_cidrs = local.cidrs();
+  // As written in the log (anonymized with --anonymize: the office's prefix is sensitive).
+  for (const capture::Cidr& c : local.cidrs()) {
+    if (!r->local.empty()) r->local += ',';
+    r->local += o.addresses.Format(c);
+  }
   if (o.log != nullptr) {
     std::fprintf(o.log, "throttlewatch: local networks %s%s\n",
                  local.empty() ? "(none found)" : r->local.c_str(),
@@ -203,7 +207,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
 
   EventCollector collector;
-  JsonLinesWriter writer(o.events_out);
+  JsonLinesWriter writer(o.events_out, o.addresses);
   EventFanout fanout;
   fanout.Add(&collector);
   if (o.events_out != nullptr) fanout.Add(&writer);
@@ -274,7 +278,8 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   return kReplayOk;
 }
 
-void PrintSummary(const ReplayResult& r, std::FILE* out) {
+void PrintSummary(const ReplayResult& r, std::FILE* out,
+                  const capture::AddressFormatter& addresses) {
   const double span = r.last_ns > r.first_ns ? double(r.last_ns - r.first_ns) * 1e-9 : 0;
   std::set<uint64_t> flows_with_events;
   for (const Event& e : r.events) {
@@ -322,9 +327,9 @@ void PrintSummary(const ReplayResult& r, std::FILE* out) {
     std::string who = e.scope == EventScope::kLink ? "whole link" : "";
     if (e.has_flow) {
       const char* proto = e.flow.proto() == 6 ? "tcp" : e.flow.proto() == 17 ? "udp" : "ip";
-      who = std::string(proto) + " " + e.flow.local().ToString() + ":" +
-            std::to_string(e.flow.local_port()) + " <-> " + e.flow.remote().ToString() + ":" +
-            std::to_string(e.flow.remote_port());
+      who = std::string(proto) + " " + addresses.Format(e.flow.local()) + ":" +
+            std::to_string(e.flow.local_port()) + " <-> " + addresses.Format(e.flow.remote()) +
+            ":" + std::to_string(e.flow.remote_port());
     }
     std::string detail;
     if (e.kind == EventKind::kThrottle) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/address_formatter.h"
 #include "capture/binner.h"
 #include "capture/capture_file.h"
 #include "capture/decode.h"
@@ -37,13 +38,16 @@ struct ReplayOptions {
   // When set, fed every bin, event and binned packet (for the report and --series); must
   // outlive the call.
   SeriesRecorder* recorder = nullptr;
+  // Every address written (events, the local networks line) goes through this; plain by
+  // default, anonymized with --anonymize.
+  capture::AddressFormatter addresses;
 };
 
 // Everything a replay computed, also when it stopped on an error.
 struct ReplayResult {
   std::string error;        // empty on success; names the file otherwise
-  std::string local;        // the local networks used
-  std::vector<capture::Cidr> local_cidrs;  // the same, as networks
+  std::string local;        // the local networks used, as written (through options.addresses)
+  std::vector<capture::Cidr> local_cidrs;  // the same, as networks (not anonymized)
   bool local_inferred = false;
   uint64_t packets = 0;
   uint64_t bytes = 0;
@@ -68,7 +72,9 @@ struct ReplayResult {
 int RunReplay(const ReplayOptions& options, ReplayResult* result);
 
 // The end-of-run summary: flows seen, flows with events, one line per event, the limited flows.
-void PrintSummary(const ReplayResult& r, std::FILE* out);
+// Addresses are written through `addresses`.
+void PrintSummary(const ReplayResult& r, std::FILE* out,
+                  const capture::AddressFormatter& addresses = {});
 
 }  // namespace tw::detector
 

@@ -89,19 +89,19 @@ const char* ProtoName(uint8_t p) {
   }
 }
 
-std::string Endpoint(const capture::Address& a, uint16_t port, const AddressFormatter& f) {
+std::string Endpoint(const capture::Address& a, uint16_t port, const AddressText& f) {
   const std::string s = f(a);
   if (port == 0) return s;
   return (a.IsV4() ? s : "[" + s + "]") + ":" + std::to_string(port);
 }
 
-std::string FlowLabel(const capture::FlowInfo& info, const AddressFormatter& f) {
+std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f) {
   return std::string(ProtoName(info.proto())) + " " +
          Endpoint(info.local(), info.local_port(), f) + " <-> " +
          Endpoint(info.remote(), info.remote_port(), f);
 }
 
-std::string ServiceLabel(const ServiceKey& k, const AddressFormatter& f) {
+std::string ServiceLabel(const ServiceKey& k, const AddressText& f) {
   return std::string(ProtoName(k.proto)) + " " + Endpoint(k.addr, k.port, f);
 }
 
@@ -400,7 +400,7 @@ std::vector<Episode> Episodes(std::span<const Event> events) {
   return out;
 }
 
-std::string Who(const Event& e, const AddressFormatter& f) {
+std::string Who(const Event& e, const AddressText& f) {
   if (e.has_flow) return FlowLabel(e.flow, f);
   return e.scope == EventScope::kLink ? "whole link" : ScopeName(e.scope);
 }
@@ -510,7 +510,7 @@ h2{break-after:avoid}tr{break-inside:avoid}.headline{border:1px solid #999}
 }  // namespace
 
 bool WriteReport(const ReportData& data, std::ostream& out) {
-  const AddressFormatter& fa = data.format_address;
+  const AddressText& fa = data.format_address;
   const SeriesRecorder& rec = *data.series;
   const View v{rec};
   const CaptureOverview& ov = data.overview;
@@ -831,7 +831,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   return bool(out);
 }
 
-bool WriteSeriesCsv(const SeriesRecorder& rec, const AddressFormatter& fa, std::ostream& out) {
+bool WriteSeriesCsv(const SeriesRecorder& rec, const AddressText& fa, std::ostream& out) {
   const View v{rec};
   const double w = v.width_s();
   out << "series,scope,direction,start_epoch_s,time_utc,width_s,rate_bps,retrans_bps,rtt_ms\n";

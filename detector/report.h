@@ -11,7 +11,7 @@
 
 #include "capture/address.h"
 #include "capture/decode.h"
-#include "detector/address_formatter.h"
+#include "detector/address_text.h"
 #include "detector/event.h"
 #include "detector/series_recorder.h"
 
@@ -38,7 +38,7 @@ struct ReportData {
   CaptureOverview overview;
   const SeriesRecorder* series = nullptr;  // required
   std::span<const Event> events;           // starts and ends, in emission order
-  AddressFormatter format_address = PlainAddresses();
+  AddressText format_address = PlainAddresses();
   bool anonymized = false;      // say so in the report
 };
 
@@ -56,7 +56,7 @@ inline constexpr size_t kMaxEventCharts = 60;
 // series "link", "flow <proto> <local>:<port> <-> <remote>:<port>" (flagged and reference flows)
 // or "service <proto> <addr>:<port>"; scope "link", "flow", "reference" or "service"; rtt_ms is
 // empty where no sample was taken. Returns false if the stream failed.
-[[nodiscard]] bool WriteSeriesCsv(const SeriesRecorder& series, const AddressFormatter& format,
+[[nodiscard]] bool WriteSeriesCsv(const SeriesRecorder& series, const AddressText& format,
                                   std::ostream& out);
 
 // Human units: "850 bit/s", "251 kbit/s", "1.05 Mbit/s", "2.40 Gbit/s".

@@ -72,6 +72,11 @@ class ThrottleDetector {
   void set_service_names(const capture::ServiceNames* names) { names_ = names; }
 
   size_t tracked_flows() const { return flows_.size(); }
+  // Bytes of memory a tracked flow (one that carried data) costs at most: both directions'
+  // series plus the map node.
+  static size_t BytesPerTrackedFlow() {
+    return sizeof(FlowSeries) + 2 * sizeof(Series) + 4 * sizeof(void*) + sizeof(uint64_t);
+  }
   size_t open_throttles() const;
   // Drops that were examined and not reported, by class (for debugging and tests).
   const std::map<DropClass, uint64_t>& dismissed() const { return dismissed_; }

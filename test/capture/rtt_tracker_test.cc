@@ -53,5 +53,29 @@ TEST(RttTrackerTest, StalePendingSampleIsDropped) {
   EXPECT_EQ(t.OnRemote(62'010 * kMs, false, 0, 100, true), 0);
 }
 
+TEST(RttTrackerTest, EchoAfterLongSilenceIsNotAnHourLongRtt) {
+  // Regression: a pending sample was answered by an echo an hour later (a crafted TSecr, or a
+  // capture that jumped ahead) and read as a 3600 s round trip.
+  RttTracker t;
+  t.OnLocal(0, true, 7, 0, 0, false);
+  EXPECT_EQ(t.OnRemote(3'600'000 * kMs, true, 7, 0, true), 0);
+  EXPECT_EQ(t.OnRemote(3'600'010 * kMs, true, 7, 0, true), 0);
+}
+
+TEST(RttTrackerTest, BackwardsTimeAndWrappedTimestampsGiveNoNegativeOrHugeSamples) {
+  RttTracker t;
+  t.OnLocal(1000 * kMs, true, 0xfffffff0u, 0, 0, false);
+  EXPECT_EQ(t.OnRemote(900 * kMs, true, 0xfffffff0u, 0, true), 0);  // time went backwards
+  t.OnLocal(1000 * kMs, true, 0xfffffffeu, 0, 0, false);
+  // An echo of a later value past 2^32 is "after" the awaited TSval: it ends the sample, but
+  // measures nothing (only an exact echo does).
+  EXPECT_EQ(t.OnRemote(1040 * kMs, true, 3, 0, true), 0);
+  t.OnLocal(1100 * kMs, true, 4, 0, 0, false);
+  EXPECT_EQ(t.OnRemote(1140 * kMs, true, 4, 0, true), 40 * kMs);
+  t.OnLocal(2000 * kMs, true, 10, 0, 0, false);
+  // An echo half the number space away is "before", not after: no sample.
+  EXPECT_EQ(t.OnRemote(2040 * kMs, true, 10u + 0x80000000u, 0, true), 0);
+}
+
 }  // namespace
 }  // namespace tw::capture

@@ -1,11 +1,14 @@
 #include "detector/cli.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -115,6 +118,70 @@ TEST_F(CliTest, PcapngWithMixedLinkTypesIsReplayed) {
   EXPECT_EQ(Run({"replay", "--local", "10.0.0.0/24", Crafted("multi_interface.pcapng")}), 0)
       << err_;
   EXPECT_NE(err_.find("4 packets"), std::string::npos) << err_;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+constexpr char kDemo[] = TW_SOURCE_DIR "/data/demo.pcap";
+
+TEST_F(CliTest, AnonymizeRewritesEveryAddressInEventsAndSummary) {
+  const std::string key = File("key", std::string(32, '\x5a'));
+  chmod(key.c_str(), 0600);
+  const std::string events = (dir_ / "events.jsonl").string();
+  ASSERT_EQ(Run({"replay", "--events", events, "--anonymize", key, kDemo}), 0) << err_;
+  const std::string json = Slurp(events);
+  ASSERT_NE(json.find("\"kind\":\"throttle\""), std::string::npos) << json;
+  // The demo's office (10.77.1.0/24) and server (10.77.2.2) appear nowhere.
+  for (const std::string& text : {json, err_}) {
+    EXPECT_EQ(text.find("10.77."), std::string::npos) << text;
+  }
+  EXPECT_NE(json.find("\"local\":\""), std::string::npos);
+  // Stable across runs with the same key.
+  const std::string again = (dir_ / "again.jsonl").string();
+  ASSERT_EQ(Run({"replay", "-q", "--events", again, "--anonymize=" + key, kDemo}), 0) << err_;
+  EXPECT_EQ(Slurp(again), json);
+  // And the same events as without anonymization, but for the addresses.
+  const std::string plain = (dir_ / "plain.jsonl").string();
+  ASSERT_EQ(Run({"replay", "-q", "--events", plain, kDemo}), 0) << err_;
+  EXPECT_NE(Slurp(plain), json);
+  EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), [&] {
+    const std::string p = Slurp(plain);
+    return std::count(p.begin(), p.end(), '\n');
+  }());
+}
+
+TEST_F(CliTest, AnonymizeRefusesAnUnsafeOrMalformedKey) {
+  const std::string open_key = File("open.key", std::string(32, 'k'));
+  chmod(open_key.c_str(), 0644);
+  EXPECT_EQ(Run({"replay", "--anonymize", open_key, kDemo}), 2);
+  EXPECT_NE(err_.find("open.key"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("chmod 600"), std::string::npos) << err_;
+  const std::string short_key = File("short.key", std::string(16, 'k'));
+  chmod(short_key.c_str(), 0600);
+  EXPECT_EQ(Run({"replay", "--anonymize", short_key, kDemo}), 2);
+  EXPECT_NE(err_.find("need exactly 32"), std::string::npos) << err_;
+  EXPECT_TRUE(out_.empty()) << "nothing may be written unanonymized: " << out_;
+}
+
+TEST_F(CliTest, EventsFileIsPrivateWhateverTheUmask) {
+  const std::string events = (dir_ / "events.jsonl").string();
+  const mode_t old = umask(0);
+  const int rc = Run({"replay", "-q", "--events", events, kDemo});
+  umask(old);
+  ASSERT_EQ(rc, 0) << err_;
+  struct stat st {};
+  ASSERT_EQ(stat(events.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // An existing, more open file of ours is tightened.
+  chmod(events.c_str(), 0666);
+  ASSERT_EQ(Run({"replay", "-q", "--events", events, kDemo}), 0) << err_;
+  ASSERT_EQ(stat(events.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(CliTest, HelpAndVersion) {

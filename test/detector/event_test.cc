@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <memory>
+#include <string>
+
 namespace tw::detector {
 namespace {
 
@@ -56,6 +60,28 @@ TEST(EventTest, OutageEndCarriesDurationAndReason) {
   EXPECT_THAT(j, HasSubstr("\"duration_s\":10.250"));
   EXPECT_THAT(j, HasSubstr("\"reason\":\"traffic_resumed\""));
   EXPECT_THAT(j, ::testing::Not(HasSubstr("\"flow\"")));
+}
+
+TEST(EventTest, EveryAddressGoesThroughTheFormatter) {
+  constexpr std::array<uint8_t, 32> kSampleKey = {
+      21, 34, 23, 141, 51, 164, 207, 128, 19, 10, 91, 22, 73, 144, 125, 16,
+      216, 152, 143, 131, 121, 121, 101, 39, 98, 87, 76, 45, 42, 132, 34, 2};
+  const capture::AddressFormatter anon(std::make_shared<capture::Anonymizer>(kSampleKey));
+  Event e;
+  e.scope = EventScope::kService;
+  e.has_flow = true;
+  e.flow.key.proto = 6;
+  e.flow.key.a = *capture::Address::Parse("128.11.68.132");
+  e.flow.local_is_a = true;
+  e.flow.key.b = *capture::Address::Parse("129.118.74.4");
+  e.has_remote = true;
+  e.remote = e.flow.key.b;
+  const std::string json = EventToJson(e, anon);
+  EXPECT_THAT(json, HasSubstr("\"local\":\"135.242.180.132\""));
+  EXPECT_THAT(json, HasSubstr("\"remote\":\"134.136.186.123\""));
+  EXPECT_EQ(json.find("128.11."), std::string::npos) << json;
+  EXPECT_EQ(json.find("129.118."), std::string::npos) << json;
+  EXPECT_THAT(EventToJson(e), HasSubstr("\"local\":\"128.11.68.132\""));
 }
 
 }  // namespace

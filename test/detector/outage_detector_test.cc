@@ -51,6 +51,23 @@ TEST(OutageDetectorTest, SilenceWithUnansweredTrafficIsAnOutage) {
   EXPECT_EQ(ev[1].id, ev[0].id);
 }
 
+TEST(OutageDetectorTest, OutageEndNeverPrecedesItsStart) {
+  // Regression (found by fuzz_binner): the bin that ended an outage began with a straggler
+  // whose timestamp was older than the silence (time running backwards), and the end event got
+  // a time before the start and a negative duration.
+  Harness h;
+  for (int i = 0; i < 20; ++i) h.Bin(80, 40);
+  for (int i = 0; i < 10; ++i) h.Bin(0, 1);
+  capture::LinkBin l = Link(h.t, 80, 40);
+  l.first_ns[capture::kDown] = kT0 + 5 * kSec;  // older than the last packet before the silence
+  h.det.OnBin(h.t, kSec, {}, l);
+  const auto& ev = h.events.events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1].state, EventState::kEnd);
+  EXPECT_GE(ev[1].ts, ev[0].ts);
+  EXPECT_GE(ev[1].duration_s, 0);
+}
+
 TEST(OutageDetectorTest, RouterUnreachableMessagesAreNotAnswers) {
   Harness h;
   for (int i = 0; i < 20; ++i) h.Bin(80, 40);

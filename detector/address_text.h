@@ -1,5 +1,5 @@
-#ifndef THROTTLEWATCH_DETECTOR_ADDRESS_FORMATTER_H_
-#define THROTTLEWATCH_DETECTOR_ADDRESS_FORMATTER_H_
+#ifndef THROTTLEWATCH_DETECTOR_ADDRESS_TEXT_H_
+#define THROTTLEWATCH_DETECTOR_ADDRESS_TEXT_H_
 
 #include <functional>
 #include <string>
@@ -9,17 +9,19 @@
 namespace tw::detector {
 
 // Turns an address into the text an output shows. Every address a report or export prints goes
-// through one of these, so that anonymization (a prefix-preserving mapping) is one substitution.
+// through one of these, so that anonymization is one substitution: the command line passes a
+// capture::AddressFormatter (plain, or Crypto-PAn with --anonymize) through it; tests pass
+// their own.
 // Must be callable from the thread that writes the output; may be called many times per address.
-using AddressFormatter = std::function<std::string(const capture::Address&)>;
+using AddressText = std::function<std::string(const capture::Address&)>;
 
 // The address as captured (Address::ToString()).
-AddressFormatter PlainAddresses();
+AddressText PlainAddresses();
 
 // A network through `format`: the formatted network address and the prefix length in the
 // family's own bits ("192.0.2.0/24"). Correct for prefix-preserving formatters.
-std::string FormatCidr(const capture::Cidr& cidr, const AddressFormatter& format);
+std::string FormatCidr(const capture::Cidr& cidr, const AddressText& format);
 
 }  // namespace tw::detector
 
-#endif  // THROTTLEWATCH_DETECTOR_ADDRESS_FORMATTER_H_
+#endif  // THROTTLEWATCH_DETECTOR_ADDRESS_TEXT_H_

@@ -1,12 +1,12 @@
-#include "detector/address_formatter.h"
+#include "detector/address_text.h"
 
 namespace tw::detector {
 
-AddressFormatter PlainAddresses() {
+AddressText PlainAddresses() {
   return [](const capture::Address& a) { return a.ToString(); };
 }
 
-std::string FormatCidr(const capture::Cidr& cidr, const AddressFormatter& format) {
+std::string FormatCidr(const capture::Cidr& cidr, const AddressText& format) {
   const int len = cidr.network.IsV4() ? cidr.prefix_len - 96 : cidr.prefix_len;
   return format(cidr.network) + "/" + std::to_string(len);
 }

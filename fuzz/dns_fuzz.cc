@@ -1,0 +1,34 @@
+// DNS response parsing (names with compression pointers, A/AAAA answers) over arbitrary UDP
+// payloads.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "capture/dns.h"
+#include "fuzz/fuzz_input.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace tw::capture;
+  const std::vector<uint8_t> buf(data, data + size);
+  int answers = 0;
+  ParseDnsResponse(
+      buf.data(), buf.size(),
+      [&](const DnsAnswer& a) {
+        ++answers;
+        TW_FUZZ_CHECK(a.name.size() <= 253);
+        for (char c : a.name) TW_FUZZ_CHECK(!(c >= 'A' && c <= 'Z'));
+      },
+      8);
+  TW_FUZZ_CHECK(answers <= 8);
+  // Names anywhere in the message, as a compression pointer may lead.
+  for (size_t start = 0; start < buf.size() && start < 64; ++start) {
+    size_t pos = start;
+    std::string name;
+    if (ReadDnsName(buf.data(), buf.size(), &pos, &name)) {
+      TW_FUZZ_CHECK(pos > start && pos <= buf.size());
+      TW_FUZZ_CHECK(name.size() <= 253);
+    }
+  }
+  return 0;
+}

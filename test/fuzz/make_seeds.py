@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets (fuzz/*_fuzz.cc) into corpus/<target>/.
+
+The seeds are small, valid examples of what each target parses, so the fuzzer starts from
+inputs that reach deep into the code. Run from anywhere; rewrites only seed-* files (the
+regression-* inputs of past findings are kept).
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def tcp(sport, dport, seq, ack, flags, payload=b"", opts=b""):
+    while len(opts) % 4:
+        opts += b"\x01"
+    off = (20 + len(opts)) // 4
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, 65535, 0, 0) + opts + payload
+
+
+def udp(sport, dport, payload):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def ipv4(proto, src, dst, l4, frag=0):
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, frag, 64, proto, 0,
+                       bytes(src), bytes(dst)) + l4
+
+
+def ipv6(nh, src, dst, l4):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(l4), nh, 64, bytes(src), bytes(dst)) + l4
+
+
+def eth(ethertype, l3, vlans=()):
+    h = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb"
+    for tpid, vid in vlans:
+        h += struct.pack("!HH", tpid, vid)
+    return h + struct.pack("!H", ethertype) + l3
+
+
+def client_hello(host):
+    host = host.encode()
+    sni = struct.pack("!HBH", len(host) + 3, 0, len(host)) + host
+    exts = struct.pack("!HH", 16, 3) + b"\x00\x01h" + struct.pack("!HH", 0, len(sni)) + sni
+    body = b"\x03\x03" + b"\xab" * 32 + b"\x00" + struct.pack("!H", 2) + b"\x13\x01" + b"\x01\x00"
+    body += struct.pack("!H", len(exts)) + exts
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def dns_response():
+    m = bytes([0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0])
+    m += bytes([5]) + b"Video" + bytes([7]) + b"Example" + bytes([3]) + b"com" + bytes([0, 0, 1, 0, 1])
+    m += bytes([0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3]) + b"cdn" + bytes([0xc0, 18])
+    m += bytes([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 51, 100, 7])
+    m += bytes([0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16]) + bytes(range(16))
+    return m
+
+
+L, R = [10, 0, 0, 2], [192, 0, 2, 1]
+L6 = [0xfd] + [0] * 14 + [2]
+R6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1]
+TS = bytes([1, 1, 8, 10]) + struct.pack("!II", 1000, 2000)
+SYN_OPTS = bytes([2, 4, 5, 0xb4, 4, 2, 8, 10]) + struct.pack("!II", 1000, 0) + bytes([1, 3, 3, 7])
+SACK = bytes([1, 1, 5, 10]) + struct.pack("!II", 100, 200)
+
+# decode: first byte selects the link type (see kLinkTypes in decode_fuzz.cc).
+NULL, ETH, RAW, RAWALT, RAWFILE, LOOP, SLL, V4, V6, SLL2 = range(10)
+syn = ipv4(6, L, R, tcp(40000, 443, 1, 0, 0x02, opts=SYN_OPTS))
+data = ipv4(6, R, L, tcp(443, 40000, 500, 2, 0x10, b"x" * 40, TS))
+hello = ipv4(6, L, R, tcp(40000, 443, 2, 501, 0x18, client_hello("video.example.com"), TS))
+dns = ipv4(17, R, L, udp(53, 5353, dns_response()))
+v6 = ipv6(6, L6, R6, tcp(40001, 443, 7, 9, 0x10, b"", SACK))
+v6ext = ipv6(0, L6, R6, bytes([17, 0, 1, 4, 0, 0, 0, 0]) + udp(5000, 53, b"\x00" * 12))
+icmp_err = ipv4(1, R, L, bytes([3, 3, 0, 0, 0, 0, 0, 0]) + syn[:28])
+frag = ipv4(17, R, L, b"\x00" * 16, frag=0x0010)
+write("decode", "eth-syn", bytes([ETH]) + eth(0x0800, syn))
+write("decode", "eth-data", bytes([ETH]) + eth(0x0800, data))
+write("decode", "eth-qinq-hello", bytes([ETH]) + eth(0x0800, hello, [(0x88a8, 10), (0x8100, 20)]))
+write("decode", "eth-dns", bytes([ETH]) + eth(0x0800, dns))
+write("decode", "eth-v6-sack", bytes([ETH]) + eth(0x86dd, v6))
+write("decode", "eth-arp", bytes([ETH]) + eth(0x0806, b"\x00" * 28))
+write("decode", "null-icmp-error", bytes([NULL]) + struct.pack("<I", 2) + icmp_err)
+write("decode", "raw-fragment", bytes([RAW]) + frag)
+write("decode", "rawalt-v6ext", bytes([RAWALT]) + v6ext)
+write("decode", "rawfile-syn", bytes([RAWFILE]) + syn)
+write("decode", "loop-v6", bytes([LOOP]) + struct.pack("!I", 24) + v6)
+write("decode", "sll-hello", bytes([SLL]) + struct.pack("!HHH8sH", 0, 1, 6, b"\x00" * 8, 0x0800) + hello)
+write("decode", "sll2-dns", bytes([SLL2]) + struct.pack("!HHIHBB8s", 0x0800, 0, 2, 1, 0, 6, b"\x00" * 8) + dns)
+write("decode", "v4-data", bytes([V4]) + data)
+write("decode", "v6-ext", bytes([V6]) + v6ext)
+
+write("tls_sni", "client-hello", client_hello("video.example.com"))
+write("tls_sni", "client-hello-cut", client_hello("cdn.example.net")[:90])
+write("dns", "response", dns_response())
+
+write("series_reader", "plain", b"\x00" + b"10\n11\n9.5\n10.2\n3\n2.9\n3.1\n3e0\n")
+write("series_reader", "csv-header", b"\x04" + b"time,mbps\n# comment\n1,\"10\"\r\n2,+11\n3,2.5\n4,2.4\n")
+write("series_reader", "csv-index", b"\x02" + b"a,b,c\n1,2,3\n4,5,-6\n")
+
+# tcp_tracker: 18-byte records: op, step, seq(4), len(2), ts_or_ack(4), ecr(4).
+def rec(op, step, seq, length, ts_or_ack, ecr):
+    m = 0xffffffff
+    return struct.pack("<BBIHII", op, step, seq & m, length, ts_or_ack & m, ecr & m)
+
+t = b""
+t += rec(0b0010, 0, 0xfffff000, 0, 0, 0)  # local SYN near wrap
+t += rec(0b0011, 5, 7, 0, 0, 0)           # remote SYN-ACK
+for i in range(6):
+    t += rec(0b1000, 2, 0xfffff001 + i * 1000, 1000, 100 + i, 0)   # local data with TS, wraps
+    t += rec(0b1101, 20, 8, 0, 0xfffff001 + (i + 1) * 1000, 100 + i)  # remote ACK echoing
+t += rec(0b1000, 1, 0xfffff001, 1000, 200, 0)  # retransmission
+t += rec(0b1000, 0x41, 0x7fffffff, 1000, 201, 0)  # huge jump, time backwards
+t += rec(0b1101, 0xc0, 8, 0, 5000, 201)  # zero-length time
+write("tcp_tracker", "wrap-and-jump", t)
+
+# binner: byte 0 picks the bin width; 24-ish bytes per packet (see binner_fuzz.cc).
+def pkt(op, hosts, step, flags, seq, ack, tsval, tsecr, win, payload):
+    b = struct.pack("<BBB", op, hosts, step)
+    if (op >> 1) & 3 in (0, 1):
+        b += bytes([flags])
+    b += struct.pack("<IIIIH", seq, ack, tsval, tsecr, win)
+    if flags & 0x02 and (op >> 1) & 3 in (0, 1):
+        b += bytes([7])
+    b += struct.pack("<H", payload)
+    return b
+
+b = bytes([1])
+b += pkt(0x11, 0x00, 0, 0x02, 1, 0, 1, 0, 65535, 0)
+b += pkt(0x10, 0x00, 4, 0x12, 500, 2, 2, 1, 65535, 0)
+seq = 501
+for i in range(120):
+    ms = 2 if i < 60 else 20  # the rate falls ten-fold half way, RTT inflates
+    b += pkt(0x10, 0x00, ms, 0x10, seq, 2, 1000 + i, 900 + i - (0 if i < 60 else 100), 65535, 1400)
+    seq += 1400
+    if i % 2:
+        b += pkt(0x11, 0x00, 0, 0x10, 2, seq, 900 + i, 1000 + i, 65535, 0)
+b += pkt(0x13, 0x10, 0, 0, 0, 0, 0, 0, 0, 512)  # UDP
+b += pkt(0x16, 0x20, 0x45, 0, 0, 0, 0, 0, 0, 0)  # ICMP, backwards
+b += pkt(0x10, 0x00, 0x82, 0x01, seq, 2, 5000, 5000, 0, 0)  # FIN, years later
+write("binner", "download-throttled", b)
