@@ -1,5 +1,6 @@
 #include "detector/replay.h"
 
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/service_names.h"
+#include "detector/report.h"
 
 namespace tw::detector {
 
@@ -115,15 +117,6 @@ class Progress {
   std::chrono::steady_clock::time_point t0_, last_;
 };
 
-std::string HumanRate(double bps) {
-  char buf[32];
-  if (bps >= 1e6) {
-    std::snprintf(buf, sizeof(buf), "%.2f Mbit/s", bps / 1e6);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.0f kbit/s", bps / 1e3);
-  }
-  return buf;
-}
 
 bool Limited(VerdictKind k) { return k == VerdictKind::kPoliced || k == VerdictKind::kShaped; }
 

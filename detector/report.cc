@@ -79,16 +79,6 @@ std::string Duration(double s) {
   return buf;
 }
 
-const char* ProtoName(uint8_t p) {
-  switch (p) {
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 1: return "icmp";
-    case 58: return "icmpv6";
-    default: return "ip";
-  }
-}
-
 std::string Endpoint(const capture::Address& a, uint16_t port, const AddressText& f) {
   const std::string s = f(a);
   if (port == 0) return s;
