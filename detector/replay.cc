@@ -210,7 +210,6 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   BinTee tee(o.recorder, &engine);
   capture::Binner binner(o.binner, local,
                          o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine);
-  SeriesRecorder* const rec = o.recorder;
   FlowVerdictTracker verdicts(o.verdict);
 
   Progress progress(o.log, o.progress && o.log != nullptr &&
@@ -229,7 +228,6 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     if (ds == DecodeStatus::kOk) {
       const capture::BinnedPacket bp = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
       names.Observe(pkt.data, pkt.caplen, d, bp);
-      if (rec != nullptr) rec->OnPacket(pkt.ts_ns, bp, d);
       verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
     }
     if ((r->packets & 0x3fff) == 0) {

@@ -139,8 +139,7 @@ void SeriesRecorder::OnBin(int64_t start_ns, int64_t width_ns, std::span<const F
     }
     FlowState& f = it->second;
     SeriesPoint pt = PointOf(fb.dir);
-    pt.rtt_ms = f.rtt.bin_min_ms;
-    f.rtt.bin_min_ms = -1;
+    pt.rtt_ms = fb.rtt.samples > 0 ? fb.rtt.min_s * 1e3f : -1;  // the Binner's passive RTT
     // Bins the flow was absent from (it was not in the table) are zero.
     for (int64_t b = std::max(f.last_bin + 1, bin - kRingBins + 1); b < bin; ++b) {
       (*f.ring)[size_t(b % kRingBins)] = SeriesPoint{};
@@ -265,42 +264,6 @@ void SeriesRecorder::OnFlowEnd(const capture::FlowInfo& info, const capture::Flo
   st.wire[1] += t.wire[1];
   ++st.flows;
   if (it != flows_.end()) flows_.erase(it);
-}
-
-void SeriesRecorder::OnPacket(int64_t ts_ns, const capture::BinnedPacket& bp,
-                              const capture::DecodedPacket& p) {
-  if (bp.info == nullptr || p.ip_proto != 6 || !p.tcp_has_ts) return;
-  auto it = flows_.find(bp.info->id);
-  if (it == flows_.end()) return;
-  RttTracker& r = it->second.rtt;
-  if (bp.dir == capture::kUp) {
-    // Remember when the local side first sent each new TSval; a full table keeps its pending
-    // entries (samples are wanted per bin, not per packet) unless they went stale.
-    if (p.tcp_ts_val == r.last_tsval) return;
-    r.last_tsval = p.tcp_ts_val;
-    int slot = -1;
-    int64_t oldest = ts_ns;
-    for (int i = 0; i < RttTracker::kSlots; ++i) {
-      const int j = (r.next + i) % RttTracker::kSlots;
-      if (r.sent_ns[size_t(j)] == 0) {
-        slot = j;
-        break;
-      }
-      if (r.sent_ns[size_t(j)] < oldest) oldest = r.sent_ns[size_t(j)], slot = j;
-    }
-    if (slot < 0 || (r.sent_ns[size_t(slot)] != 0 && ts_ns - oldest < 2'000'000'000)) return;
-    r.tsval[size_t(slot)] = p.tcp_ts_val;
-    r.sent_ns[size_t(slot)] = ts_ns;
-    r.next = (slot + 1) % RttTracker::kSlots;
-  } else if (p.tcp_ts_ecr != 0) {
-    for (int i = 0; i < RttTracker::kSlots; ++i) {
-      if (r.sent_ns[size_t(i)] == 0 || r.tsval[size_t(i)] != p.tcp_ts_ecr) continue;
-      const float ms = float(double(ts_ns - r.sent_ns[size_t(i)]) * 1e-6);
-      r.sent_ns[size_t(i)] = 0;
-      if (ms >= 0 && (r.bin_min_ms < 0 || ms < r.bin_min_ms)) r.bin_min_ms = ms;
-      break;
-    }
-  }
 }
 
 std::vector<FlowTotal> SeriesRecorder::TopFlows() const { return top_flows_; }

@@ -96,8 +96,6 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
              const capture::LinkBin& link) override;
   void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
   void OnEvent(const Event& e) override;
-  // A packet the Binner has just binned. Never allocates.
-  void OnPacket(int64_t ts_ns, const capture::BinnedPacket& bp, const capture::DecodedPacket& p);
 
   // Resolution of every series: bin i covers [origin_ns + i * width_ns, + width_ns).
   int64_t origin_ns() const { return origin_ns_; }
@@ -113,14 +111,6 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   uint64_t flows_not_charted() const { return flows_not_charted_; }
 
  private:
-  struct RttTracker {
-    static constexpr int kSlots = 8;
-    std::array<uint32_t, kSlots> tsval{};
-    std::array<int64_t, kSlots> sent_ns{};  // 0 = free or already matched
-    int next = 0;
-    uint32_t last_tsval = 0;
-    float bin_min_ms = -1;
-  };
   struct ServiceHash {
     size_t operator()(const ServiceKey& k) const;
   };
@@ -132,7 +122,6 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
     capture::FlowInfo info;
     std::unique_ptr<std::array<SeriesPoint, kRingBins>> ring;  // indexed by bin % kRingBins
     int64_t first_bin = 0, last_bin = 0;  // base bins held: max(first, last - kRingBins + 1)..last
-    RttTracker rtt;
     int series = -1;  // index into series_ when promoted
     ServiceState* service = nullptr;  // stable: unordered_map values do not move
   };

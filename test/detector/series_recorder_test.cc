@@ -152,29 +152,20 @@ TEST(SeriesRecorderTest, CoarsensToStayWithinItsBudgetAndKeepsTotals) {
   EXPECT_DOUBLE_EQ(total, 1000.0 * 1000);
 }
 
-TEST(SeriesRecorderTest, MeasuresRttFromTimestampEchoes) {
+TEST(SeriesRecorderTest, KeepsEachBinsSmallestRtt) {
   SeriesRecorder rec;
   const std::vector<capture::FlowInfo> flows = {Flow(1, 443)};
   Feed(&rec, flows, 0, 2, [](int, int) { return 1000.0; });
-  capture::BinnedPacket up{&flows[0], capture::kUp, 0}, down{&flows[0], capture::kDown, 0};
-  capture::DecodedPacket p;
-  p.ip_proto = 6;
-  p.tcp_has_ts = true;
-  // The local side sends TSval 500; the remote side echoes it 80 ms later, and again later
-  // (only the first echo is a sample). A second exchange takes 120 ms: the bin keeps the min.
-  p.tcp_ts_val = 500;
-  rec.OnPacket(kT0 + 2 * kSec, up, p);
-  p.tcp_ts_val = 9000;
-  p.tcp_ts_ecr = 500;
-  rec.OnPacket(kT0 + 2 * kSec + 80'000'000, down, p);
-  rec.OnPacket(kT0 + 2 * kSec + 900'000'000, down, p);
-  p.tcp_ts_val = 501;
-  p.tcp_ts_ecr = 0;
-  rec.OnPacket(kT0 + 2 * kSec + 100'000'000, up, p);
-  p.tcp_ts_val = 9001;
-  p.tcp_ts_ecr = 501;
-  rec.OnPacket(kT0 + 2 * kSec + 220'000'000, down, p);
-  Feed(&rec, flows, 2, 3, [](int, int) { return 1000.0; });
+  capture::FlowBin fb;
+  fb.info = flows[0];
+  fb.dir[capture::kDown].wire_bytes = 1000;
+  fb.dir[capture::kDown].payload_bytes = 950;
+  fb.rtt.samples = 2;  // the Binner's passive samples of this bin: 80 and 120 ms
+  fb.rtt.min_s = 0.080f;
+  fb.rtt.max_s = 0.120f;
+  fb.rtt.sum_s = 0.200f;
+  capture::LinkBin link;
+  rec.OnBin(kT0 + 2 * kSec, kSec, {&fb, 1}, link);
   rec.OnEvent(ThrottleStart(1, flows[0], 8000));
   const RecordedSeries* s = Find(rec, 1);
   ASSERT_NE(s, nullptr);
