@@ -123,6 +123,15 @@ bool CaptureFileReader::Open(const uint8_t* data, size_t size, std::string name,
   return true;
 }
 
+namespace {
+// |a - b| > limit, without overflow (crafted timestamps reach the ends of int64).
+bool FarApart(int64_t a, int64_t b, int64_t limit) {
+  int64_t d = 0;
+  if (__builtin_sub_overflow(a, b, &d)) return true;
+  return d > limit || d < -limit;
+}
+}  // namespace
+
 bool CaptureFileReader::Accept(size_t at, uint32_t caplen, uint32_t snaplen, int64_t ts_ns) {
   if (caplen == 0) {
     ++stats_.zero_length;
@@ -134,13 +143,12 @@ bool CaptureFileReader::Accept(size_t at, uint32_t caplen, uint32_t snaplen, int
     Note(kOverSnaplen, at);
   }
   if (have_last_) {
-    const int64_t delta = ts_ns - last_ns_;
-    if (delta > kMaxJumpNs || delta < -kMaxJumpNs) {
+    if (FarApart(ts_ns, last_ns_, kMaxJumpNs)) {
       ++stats_.time_jumps;
       Note(kJump, at);
       // Two packets in a row that agree on the new time are a clock step, not damage: the
       // time base moves on (the first of them is lost).
-      if (have_jump_ && ts_ns - jump_ns_ <= kMaxJumpNs && jump_ns_ - ts_ns <= kMaxJumpNs) {
+      if (have_jump_ && !FarApart(ts_ns, jump_ns_, kMaxJumpNs)) {
         have_jump_ = false;
         --stats_.time_jumps;  // this one is delivered
         last_ns_ = ts_ns;
@@ -151,7 +159,7 @@ bool CaptureFileReader::Accept(size_t at, uint32_t caplen, uint32_t snaplen, int
       jump_ns_ = ts_ns;
       return false;
     }
-    if (delta < 0) {
+    if (ts_ns < last_ns_) {
       ++stats_.time_backwards;
       Note(kBackwards, at);
     }
