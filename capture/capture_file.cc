@@ -124,6 +124,14 @@ bool CaptureFileReader::Open(const uint8_t* data, size_t size, std::string name,
 }
 
 namespace {
+__extension__ typedef __int128 Int128;  // GCC and clang; -Wpedantic knows it is an extension
+
+int64_t SaturatingNs(Int128 v) {
+  if (v > INT64_MAX) return INT64_MAX;
+  if (v < INT64_MIN) return INT64_MIN;
+  return int64_t(v);
+}
+
 // |a - b| > limit, without overflow (crafted timestamps reach the ends of int64).
 bool FarApart(int64_t a, int64_t b, int64_t limit) {
   int64_t d = 0;
@@ -294,7 +302,7 @@ bool CaptureFileReader::ParseInterface(size_t at, uint32_t len) {
       const uint64_t lo = U32(o + 4), hi = U32(o + 8);
       // Options are in the section's byte order as a 64-bit value.
       const uint64_t v = swap_ ? (lo << 32 | hi) : (hi << 32 | lo);
-      itf.offset_ns = int64_t(v) * 1'000'000'000;
+      itf.offset_ns = SaturatingNs(Int128(int64_t(v)) * 1'000'000'000);
     }
     o += 4 + ((olen + 3u) & ~3u);
   }
@@ -304,16 +312,18 @@ bool CaptureFileReader::ParseInterface(size_t at, uint32_t len) {
 }
 
 int64_t CaptureFileReader::ToNs(const Interface& itf, uint64_t ts) const {
-  int64_t ns;
+  // In 128 bits and clamped: crafted resolutions and offsets must not overflow (an absurd time
+  // is then caught as a jump by Accept()).
+  Int128 ns;
   if (itf.shift >= 0) {
     const uint64_t secs = itf.shift == 0 ? ts : ts >> itf.shift;
     const uint64_t frac = itf.shift == 0 ? 0 : ts & ((uint64_t{1} << itf.shift) - 1);
-    ns = int64_t(secs) * 1'000'000'000 +
-         int64_t(double(frac) * 1e9 / double(uint64_t{1} << itf.shift));
+    ns = Int128(secs) * 1'000'000'000 +
+         Int128(double(frac) * 1e9 / double(uint64_t{1} << itf.shift));
   } else {
-    ns = int64_t(ts * itf.mul / itf.div);
+    ns = Int128(ts) * itf.mul / itf.div;
   }
-  return ns + itf.offset_ns;
+  return SaturatingNs(ns + itf.offset_ns);
 }
 
 ReadStatus CaptureFileReader::NextPcapng(Packet* out) {

@@ -65,18 +65,24 @@ struct Timed {
   Frame f;
 };
 
-// A bulk download from remote:443 to local:port at `rate` bytes/s over a path of `rtt_s`
-// (TCP timestamps echo the office's ACK sent rtt_s earlier), one ACK per two segments.
+// A bulk download from remote:443 to local:port at `rate` bytes/s over a path of `rtt_s`, one
+// ACK per two segments; each segment's TSecr echoes the newest office ACK that left at least
+// rtt_s before it, as a real sender does.
 void Download(std::vector<Timed>* out, const uint8_t local[4], const uint8_t remote[4],
               uint16_t port, double t0, double t1, double rate, double rtt_s, uint32_t* seq) {
   const auto ms = [](double t) { return uint32_t(int64_t(t * 1000) & 0xffffffff); };
   const double gap = 1448.0 / rate;
+  std::vector<double> acks;
+  size_t echoed = 0;
   int n = 0;
   for (double t = t0; t < t1; t += gap, ++n) {
+    while (echoed < acks.size() && acks[echoed] <= t - rtt_s) ++echoed;
+    const uint32_t ecr = echoed > 0 ? ms(acks[echoed - 1]) : 0;
     out->push_back({kT0 + int64_t(t * 1e9),
-                    Tcp(remote, local, 443, port, *seq, 1, 0x10, 1448, ms(t), ms(t - rtt_s))});
+                    Tcp(remote, local, 443, port, *seq, 1, 0x10, 1448, ms(t), ecr)});
     *seq += 1448;
     if (n % 2 == 1) {
+      acks.push_back(t + 0.0005);
       out->push_back({kT0 + int64_t((t + 0.0005) * 1e9),
                       Tcp(local, remote, port, 443, 1, *seq, 0x10, 0, ms(t + 0.0005), ms(t))});
     }
