@@ -217,27 +217,22 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     v->kind = VerdictKind::kInsufficientData;
     return;
   }
-  if (v->service_fit.consistent() && v->fit.losses > 0) {
+  // Policed, at the rate and bucket of `fit` (the flow's own, or its service's).
+  const auto policed = [&](const stats::TokenBucketEstimate& fit, EventScope scope) {
     v->kind = VerdictKind::kPoliced;
-    v->scope = EventScope::kService;
-    v->rate_bps = v->service_fit.rate_Bps * 8;
-    v->burst_bytes = v->service_fit.burst_bytes;
-    v->confidence = conf_of(v->service_fit);
+    v->scope = scope;
+    v->rate_bps = fit.rate_Bps * 8;
+    v->burst_bytes = fit.burst_bytes;
+    v->confidence = conf_of(fit);
     v->limited_since = v->fit.first_loss_t;
-    return;
+  };
+  if (v->service_fit.consistent() && v->fit.losses > 0) {
+    return policed(v->service_fit, EventScope::kService);
   }
   // A flow that looks policed on its own while the losses of its service follow a shared queue
   // lost its packets at that queue.
   const bool shared_queue = v->service_fit.result == stats::BucketFit::kRttInflation;
-  if (v->fit.consistent() && !shared_queue) {
-    v->kind = VerdictKind::kPoliced;
-    v->scope = EventScope::kFlow;
-    v->rate_bps = v->fit.rate_Bps * 8;
-    v->burst_bytes = v->fit.burst_bytes;
-    v->confidence = conf_of(v->fit);
-    v->limited_since = v->fit.first_loss_t;
-    return;
-  }
+  if (v->fit.consistent() && !shared_queue) return policed(v->fit, EventScope::kFlow);
   const double floor = v->rtt_median_s > 0 ? v->rtt_median_s - v->queue_delay_s : 0;
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
   // sends delays each timestamp echo by up to one gap, which is not a queue.
