@@ -179,7 +179,7 @@ EventLog::~EventLog() {
 }
 
 bool EventLog::OpenFd(std::string* error) {
-  fd_ = open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+  fd_ = open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0) {
     *error = Errno(path_);
     return false;
@@ -191,6 +191,8 @@ bool EventLog::OpenFd(std::string* error) {
     fd_ = -1;
     return false;
   }
+  // Only its owner may read it, whatever the umask and however an older version created it.
+  if (st.st_uid == geteuid() && (st.st_mode & 0777) != 0600) fchmod(fd_, 0600);
   // Make the file's directory entry durable too (a new file after a crash must still exist).
   const std::string dir = std::filesystem::path(path_).parent_path().string();
   const int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

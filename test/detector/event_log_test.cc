@@ -87,6 +87,27 @@ TEST_F(EventLogTest, AppendsLinesAndRecoversIdsAndOpenEvents) {
   EXPECT_EQ(EventToJson(r.open[0]), EventToJson(Throttle(1, EventState::kStart, 100)));
 }
 
+TEST_F(EventLogTest, FileIsPrivateWhateverTheUmask) {
+  const mode_t old = umask(0022);
+  std::string error;
+  {
+    auto log = EventLog::Open(path_, &error);
+    ASSERT_TRUE(log) << error;
+  }
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // A file an older version left readable by the group is tightened when opened.
+  ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
+  {
+    auto log = EventLog::Open(path_, &error);
+    ASSERT_TRUE(log) << error;
+  }
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  umask(old);
+}
+
 TEST_F(EventLogTest, TornLastLineIsCutAndNotCounted) {
   std::string error;
   {
