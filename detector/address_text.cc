@@ -8,7 +8,10 @@ AddressText PlainAddresses() {
 
 std::string FormatCidr(const capture::Cidr& cidr, const AddressText& format) {
   const int len = cidr.network.IsV4() ? cidr.prefix_len - 96 : cidr.prefix_len;
-  return format(cidr.network) + "/" + std::to_string(len);
+  const std::string text = format(cidr.network) + "/" + std::to_string(len);
+  // An anonymizer maps the network's zero host bits to pseudo-random ones: clear them again.
+  const auto parsed = capture::Cidr::Parse(text);
+  return parsed ? parsed->ToString() : text;
 }
 
 }  // namespace tw::detector

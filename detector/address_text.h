@@ -19,7 +19,8 @@ using AddressText = std::function<std::string(const capture::Address&)>;
 AddressText PlainAddresses();
 
 // A network through `format`: the formatted network address and the prefix length in the
-// family's own bits ("192.0.2.0/24"). Correct for prefix-preserving formatters.
+// family's own bits ("192.0.2.0/24"), host bits cleared. Correct for prefix-preserving
+// formatters (their image of a network's address has pseudo-random host bits).
 std::string FormatCidr(const capture::Cidr& cidr, const AddressText& format);
 
 }  // namespace tw::detector

@@ -123,6 +123,9 @@ TEST_F(ReportTest, EveryAddressGoesThroughTheFormatter) {
   EXPECT_EQ(html.find("192.0.2."), std::string::npos);
   EXPECT_NE(html.find("198.51.100."), std::string::npos);
   EXPECT_NE(html.find("anonymized"), std::string::npos);
+  // The local network 10.0.0.0/24 is shown as a network: the formatter's host bits cleared.
+  EXPECT_NE(html.find("198.51.100.0/24"), std::string::npos);
+  EXPECT_EQ(html.find("198.51.100.90/24"), std::string::npos);
   std::ostringstream csv;
   ASSERT_TRUE(WriteSeriesCsv(rec_, data_.format_address, csv));
   EXPECT_EQ(csv.str().find("192.0.2."), std::string::npos);
