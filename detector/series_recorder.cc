@@ -266,6 +266,59 @@ void SeriesRecorder::OnFlowEnd(const capture::FlowInfo& info, const capture::Flo
   if (it != flows_.end()) flows_.erase(it);
 }
 
+void SeriesRecorder::ForgetBefore(int64_t cutoff_ns) {
+  if (!started_ || cutoff_ns <= origin_ns_) return;
+  const int64_t cut = (cutoff_ns - origin_ns_) / width_ns_;  // first kept (coarsened) bin
+  auto trim = [cut](RecordedSeries* s) {
+    const int64_t drop = std::min<int64_t>(cut - s->first_bin, int64_t(s->points.size()));
+    if (drop <= 0) return;
+    s->points.erase(s->points.begin(), s->points.begin() + drop);
+    s->first_bin += drop;
+  };
+  trim(&link_);
+  points_ = link_.points.size();
+  std::vector<int> remap(series_.size(), -1);
+  std::vector<RecordedSeries> kept;
+  flagged_ = 0;
+  for (size_t i = 0; i < series_.size(); ++i) {
+    trim(&series_[i]);
+    if (series_[i].points.empty()) continue;
+    remap[i] = int(kept.size());
+    points_ += series_[i].points.size();
+    if (series_[i].role == RecordedSeries::Role::kFlagged) ++flagged_;
+    kept.push_back(std::move(series_[i]));
+  }
+  series_.swap(kept);
+  for (auto& [id, f] : flows_) {
+    if (f.series >= 0) f.series = remap[size_t(f.series)];
+  }
+  for (auto& [key, st] : services_) {
+    if (st.series >= 0) st.series = remap[size_t(st.series)];
+  }
+}
+
+void SeriesRecorder::ResetTotals() {
+  top_flows_.clear();
+  other_services_ = ServiceTotal{};
+  other_services_.other = true;
+  // Services still referenced by a flow in the table or by a series stay (pointers into the map
+  // must stay valid); the others are forgotten, so the map does not grow for ever.
+  std::vector<const ServiceState*> used;
+  used.reserve(flows_.size());
+  for (const auto& [id, f] : flows_) used.push_back(f.service);
+  std::sort(used.begin(), used.end());
+  for (auto it = services_.begin(); it != services_.end();) {
+    ServiceState& st = it->second;
+    st.total.wire[0] = st.total.wire[1] = 0;
+    st.total.flows = 0;
+    if (st.series < 0 && !std::binary_search(used.begin(), used.end(), &st)) {
+      it = services_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::vector<FlowTotal> SeriesRecorder::TopFlows() const { return top_flows_; }
 
 std::vector<ServiceTotal> SeriesRecorder::TopServices() const {

@@ -80,12 +80,13 @@ struct SeriesRecorderParams {
 // concurrent reference flows. Flows are flagged only after the fact, so every flow that carries
 // data keeps a ring of its last kRingBins bins (~1.3 KB per flow; the flow table's cap bounds
 // them); an event copies the ring into a full series that then grows until the flow ends.
-// Passive RTT (TCP timestamps, pping-style: a TSval the local side sent, echoed by the remote
-// side) is sampled per packet for tracked flows via OnPacket().
+// Passive RTT comes from the bins (the Binner's smallest sample per bin).
 //
 // Feed order per bin: OnBin() before the detectors see the bin (so an event emitted for it finds
-// the bin in the ring), events via OnEvent(), packets via OnPacket() after Binner::OnPacket().
-// Memory: rings as above plus at most max_points series points. Single-threaded.
+// the bin in the ring), then events via OnEvent().
+// Memory: rings as above plus at most max_points series points. A process that runs for months
+// (the daemon's rolling report) bounds its window with ForgetBefore() and ResetTotals().
+// Single-threaded.
 class SeriesRecorder final : public capture::BinSink, public EventSink {
  public:
   static constexpr int kRingBins = 64;
@@ -109,6 +110,13 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   std::vector<ServiceTotal> TopServices() const;
   uint64_t services_seen() const { return services_.size(); }
   uint64_t flows_not_charted() const { return flows_not_charted_; }
+
+  // Drops every recorded point of a bin that starts before `cutoff_ns`, and every series left
+  // empty by that (their flows can be flagged again later). The link series keeps its bins from
+  // the cutoff on. Top flows and services are not touched (see ResetTotals).
+  void ForgetBefore(int64_t cutoff_ns);
+  // Starts the top-flow and top-service totals again from zero (flows count when they end).
+  void ResetTotals();
 
  private:
   struct ServiceHash {

@@ -185,5 +185,59 @@ TEST(SeriesRecorderTest, FlaggedFlowsAreCapped) {
   EXPECT_EQ(rec.flows_not_charted(), 1u);
 }
 
+TEST(SeriesRecorderTest, ForgetBeforeKeepsOnlyTheWindowAndFreesFlaggedSlots) {
+  SeriesRecorderParams p;
+  p.max_flagged_flows = 1;
+  SeriesRecorder rec(p);
+  const std::vector<capture::FlowInfo> flows = {Flow(1, 443), Flow(2, 443)};
+  Feed(&rec, {flows[0]}, 0, 10, [](int, int) { return 1000.0; });
+  rec.OnEvent(ThrottleStart(1, flows[0], 8000));
+  capture::FlowTotals t;
+  rec.OnFlowEnd(flows[0], t);
+  Feed(&rec, {flows[1]}, 10, 100, [](int, int) { return 2000.0; });
+  ASSERT_NE(Find(rec, 1), nullptr);
+
+  rec.ForgetBefore(kT0 + 50 * kSec);
+  EXPECT_EQ(rec.link().first_bin, 50);
+  EXPECT_EQ(rec.link().points.size(), 50u);
+  EXPECT_FLOAT_EQ(rec.link().points.front().wire[capture::kDown], 2000);
+  // Flow 1's series lay wholly before the cutoff: gone, and its flagged slot is free again.
+  EXPECT_EQ(Find(rec, 1), nullptr);
+  rec.OnEvent(ThrottleStart(2, flows[1], 16000));
+  EXPECT_EQ(rec.flows_not_charted(), 0u);
+  const RecordedSeries* s = Find(rec, 2);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->first_bin, 100 - SeriesRecorder::kRingBins);  // backfilled from its ring
+  // Series indices were remapped: the flagged flow still grows after the trim.
+  Feed(&rec, {flows[1]}, 100, 110, [](int, int) { return 500.0; });
+  s = Find(rec, 2);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->first_bin + int64_t(s->points.size()), 110);
+  EXPECT_FLOAT_EQ(s->points.back().wire[capture::kDown], 500);
+  // A cutoff before the first bin changes nothing.
+  const size_t n = rec.link().points.size();
+  rec.ForgetBefore(kT0 - kSec);
+  EXPECT_EQ(rec.link().points.size(), n);
+}
+
+TEST(SeriesRecorderTest, ResetTotalsStartsTopListsAgain) {
+  SeriesRecorder rec;
+  const std::vector<capture::FlowInfo> flows = {Flow(1, 443), Flow(2, 80, 9)};
+  Feed(&rec, flows, 0, 5, [](int, int) { return 1000.0; });
+  capture::FlowTotals t;
+  t.dir[capture::kDown].wire_bytes = 5000;
+  rec.OnFlowEnd(flows[0], t);
+  EXPECT_EQ(rec.TopFlows().size(), 1u);
+  EXPECT_EQ(rec.TopServices().size(), 1u);
+  rec.ResetTotals();
+  EXPECT_TRUE(rec.TopFlows().empty());
+  EXPECT_TRUE(rec.TopServices().empty());
+  // Flow 2 is still in the table: its service survives the reset and counts it when it ends.
+  rec.OnFlowEnd(flows[1], t);
+  ASSERT_EQ(rec.TopServices().size(), 1u);
+  EXPECT_EQ(rec.TopServices()[0].key, ServiceOf(flows[1]));
+  EXPECT_EQ(rec.TopServices()[0].wire[capture::kDown], 5000u);
+}
+
 }  // namespace
 }  // namespace tw::detector
