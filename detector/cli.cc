@@ -72,7 +72,9 @@ const char kUsage[] =
     "                      (umask 077; head -c 32 /dev/urandom > KEYFILE)\n"
     "  -q, --quiet         no summary and no progress on stderr\n"
     "\n"
-    "live options (also --bin, --local, --max-flows, --idle-timeout, --min-drop):\n"
+    "live options (also --bin, --local, --max-flows, --idle-timeout, --min-drop, --anonymize:\n"
+    "the events, the report and the log are anonymized; the key is read before the\n"
+    "daemon drops privileges):\n"
     "  -i IFACE            interface to watch (default: the one of the default route)\n"
     "  --events FILE       append events (JSON lines, synced) to FILE (default: stdout)\n"
     "  --metrics ADDR:PORT Prometheus endpoint (default 127.0.0.1:10470; 'none' = off)\n"
@@ -84,6 +86,9 @@ const char kUsage[] =
     "  --buffer-size MIB   kernel capture ring, 1 to 2048 MiB (default 32)\n"
     "  --promisc           promiscuous mode (default off)\n"
     "  --services N        service labels in the metrics before 'other' (default 10)\n"
+    "  --report FILE.html  keep a rolling HTML report of the recent capture in FILE\n"
+    "  --report-every S    rewrite it every S seconds, 10 to 86400 (default 300), and at stop\n"
+    "  --report-window S   seconds of capture it covers, 60 to 604800 (default 86400)\n"
     "  --run-for S         stop after S seconds (default: until SIGINT/SIGTERM)\n"
     "\n"
     "changepoints options:\n"
@@ -356,6 +361,8 @@ int Replay(const std::vector<std::string>& args, bool demo) {
 int Live(const std::vector<std::string>& args) {
   LiveDaemonOptions o;
   std::vector<std::string> filter;
+  std::string key_path;
+  bool report_timing = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     std::string v;
@@ -431,6 +438,26 @@ int Live(const std::vector<std::string>& args) {
         return Usage("--services takes a number from 0 to 100");
       }
       o.max_services = n;
+    } else if (IsOption(a, "--report")) {
+      if (!TakeValue(args, &i, "--report", &o.report_path)) return Usage("--report needs a file");
+    } else if (IsOption(a, "--report-every")) {
+      if (!TakeValue(args, &i, "--report-every", &v) || !ParseDouble(v, &x) || x < 10 ||
+          x > 86400) {
+        return Usage("--report-every takes seconds from 10 to 86400");
+      }
+      o.report_every_s = x;
+      report_timing = true;
+    } else if (IsOption(a, "--report-window")) {
+      if (!TakeValue(args, &i, "--report-window", &v) || !ParseDouble(v, &x) || x < 60 ||
+          x > 604800) {
+        return Usage("--report-window takes seconds from 60 to 604800");
+      }
+      o.report_window_s = x;
+      report_timing = true;
+    } else if (IsOption(a, "--anonymize")) {
+      if (!TakeValue(args, &i, "--anonymize", &key_path)) {
+        return Usage("--anonymize needs a key file");
+      }
     } else if (IsOption(a, "--run-for")) {
       if (!TakeValue(args, &i, "--run-for", &v) || !ParseDouble(v, &x) || x <= 0) {
         return Usage("--run-for takes seconds");
@@ -467,6 +494,17 @@ int Live(const std::vector<std::string>& args) {
   for (const std::string& f : filter) {
     if (!o.capture.bpf_filter.empty()) o.capture.bpf_filter += ' ';
     o.capture.bpf_filter += f;
+  }
+  if (report_timing && o.report_path.empty()) {
+    return Usage("--report-every and --report-window need --report FILE.html");
+  }
+  if (!key_path.empty()) {
+    // Read now, with the privileges the daemon was started with (the key is usually root's).
+    std::string error;
+    std::shared_ptr<const capture::Anonymizer> anon =
+        capture::Anonymizer::FromKeyFile(key_path, &error);
+    if (anon == nullptr) return Usage(error);
+    o.addresses = capture::AddressFormatter(std::move(anon));
   }
   return RunLive(o);
 }

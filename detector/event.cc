@@ -72,6 +72,15 @@ void AppendStr(std::string* s, const char* key, const std::string& v) {
 }
 }  // namespace
 
+Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
+  Event m = e;
+  if (!addresses.anonymized()) return m;
+  m.flow.key.a = addresses.Map(e.flow.key.a);
+  m.flow.key.b = addresses.Map(e.flow.key.b);
+  m.remote = addresses.Map(e.remote);
+  return m;
+}
+
 std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses) {
   std::string s = "{\"schema\":" + std::to_string(kEventSchemaVersion);
   AppendNum(&s, "id", double(e.id));

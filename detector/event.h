@@ -56,6 +56,9 @@ const char* ProtoName(uint8_t ip_proto);  // "tcp", "udp", "icmp", "icmpv6", "ip
 // address is written through `addresses` (plain by default, anonymized with --anonymize).
 std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {});
 
+// The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
+Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);
+
 // ISO-8601 UTC with milliseconds, e.g. "2026-11-28T21:26:31.123Z".
 std::string IsoTime(double epoch_s);
 

@@ -1,5 +1,6 @@
 #include "detector/live.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>  // before Asio (GCC 12)
@@ -10,8 +11,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <thread>
@@ -23,7 +26,9 @@
 #include "detector/event_sink.h"
 #include "detector/metrics.h"
 #include "detector/privileges.h"
+#include "detector/private_files.h"
 #include "detector/probe.h"
+#include "detector/rolling_report.h"
 #include "detector/service_table.h"
 
 namespace tw::detector {
@@ -64,6 +69,34 @@ class Control {
                                        static_cast<unsigned long long>(e.id), error.c_str());
   }
 
+  // Replaces `path` with `html`: written to a private file beside it, synced, then renamed over
+  // it, so a reader (or a crash) never sees half a report.
+  void WriteReport(const std::string& path, const std::string& html) {
+    std::string error;
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = OpenPrivateFile(tmp, &error);
+    bool ok = f != nullptr;
+    if (ok) {
+      ok = std::fwrite(html.data(), 1, html.size(), f) == html.size() && std::fflush(f) == 0 &&
+           fsync(fileno(f)) == 0;
+      if (!ok) error = tmp + ": " + std::strerror(errno);
+      ok = (std::fclose(f) == 0) && ok;
+    }
+    if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
+      ok = false;
+      error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+    }
+    if (!ok) {
+      std::remove(tmp.c_str());
+      if (diag_ != nullptr && !report_failed_) {
+        std::fprintf(diag_, "throttlewatch: report not written: %s\n", error.c_str());
+      }
+    } else if (report_failed_ && diag_ != nullptr) {
+      std::fprintf(diag_, "throttlewatch: report written again to %s\n", path.c_str());
+    }
+    report_failed_ = !ok;  // say it once per failure streak, not every few minutes
+  }
+
   void Reopen() {
     if (log_ == nullptr) return;
     std::string error;
@@ -79,29 +112,40 @@ class Control {
   Metrics* metrics_;
   std::FILE* diag_;
   JsonLinesWriter stdout_writer_;
+  bool report_failed_ = false;
 };
 
-// Capture thread: events leave it by message to the control thread (one post per event).
+// Capture thread: events leave it by message to the control thread (one post per event), with
+// their addresses already anonymized when that is asked for; the rolling report, on this
+// thread, gets them as they are and formats them itself.
 class PostingSink final : public EventSink {
  public:
-  PostingSink(asio::io_context* io, Control* control, const ServiceTable* services)
-      : io_(io), control_(control), services_(services) {}
+  PostingSink(asio::io_context* io, Control* control, const ServiceTable* services,
+              const capture::AddressFormatter* addresses, RollingReport* report)
+      : io_(io), control_(control), services_(services), addresses_(addresses),
+        report_(report) {}
   void OnEvent(const Event& e) override {
+    if (report_ != nullptr) report_->OnEvent(e);
     std::string service = e.has_flow ? services_->LabelOf(e.flow) : "all";
-    asio::post(*io_, [c = control_, e, s = std::move(service)] { c->WriteEvent(e, s); });
+    asio::post(*io_, [c = control_, m = MapAddresses(e, *addresses_), s = std::move(service)] {
+      c->WriteEvent(m, s);
+    });
   }
 
  private:
   asio::io_context* io_;
   Control* control_;
   const ServiceTable* services_;
+  const capture::AddressFormatter* addresses_;
+  RollingReport* report_;
 };
 
 // Capture thread: sits between the Binner and the Engine, keeping the thread-owned totals the
 // metrics show. Work per bin and per ended flow only.
 class CaptureTap final : public capture::BinSink {
  public:
-  CaptureTap(Engine* engine, ServiceTable* services) : engine_(engine), services_(services) {}
+  CaptureTap(Engine* engine, ServiceTable* services, RollingReport* report)
+      : engine_(engine), services_(services), report_(report) {}
 
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override {
@@ -112,12 +156,14 @@ class CaptureTap final : public capture::BinSink {
     for (const capture::FlowBin& f : flows) {
       services_->Add(f.info, f.dir[capture::kUp].wire_bytes, f.dir[capture::kDown].wire_bytes);
     }
+    if (report_ != nullptr) report_->OnBin(start_ns, width_ns, flows, link);
     engine_->OnBin(start_ns, width_ns, flows, link);
     snap_.last_bin_end_s = double(start_ns + width_ns) * 1e-9;
     dirty_ = true;
   }
   void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
     if (totals.handshake_rtt_s >= 0) snap_.handshake_rtt.Observe(totals.handshake_rtt_s);
+    if (report_ != nullptr) report_->OnFlowEnd(info, totals);
     engine_->OnFlowEnd(info, totals);
   }
 
@@ -132,6 +178,7 @@ class CaptureTap final : public capture::BinSink {
  private:
   Engine* engine_;
   ServiceTable* services_;
+  RollingReport* report_;
   CaptureSnapshot snap_;
   bool dirty_ = false;
 };
@@ -144,17 +191,41 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
                  capture::PcapLiveSource* src,
                  const capture::LocalNetworks& local, asio::io_context* io, Control* control,
                  Metrics* metrics, const std::atomic<bool>* stop, CaptureResult* result) {
+  std::unique_ptr<RollingReport> report;
+  if (!o.report_path.empty()) {
+    ReportData page;
+    page.title = "throttlewatch report: " + src->interface() + ", live";
+    page.version = TW_VERSION;
+    page.overview.sources.push_back("live capture on " + src->interface());
+    page.overview.local = local.cidrs();
+    page.format_address = [a = o.addresses](const capture::Address& x) { return a.Format(x); };
+    page.anonymized = o.addresses.anonymized();
+    SeriesRecorderParams rp;
+    rp.max_services = 20'000;  // months of distinct servers must not grow the map for ever
+    report = std::make_unique<RollingReport>(o.report_window_s, std::move(page), rp);
+  }
   ServiceTable services(o.max_services);
-  PostingSink sink(io, control, &services);
+  PostingSink sink(io, control, &services, &o.addresses, report.get());
   // Live, snaplen 128 keeps most ClientHellos' names out of reach; DNS answers usually fit.
   capture::ServiceNames names;
   Engine engine(engine_params, &sink, &names);
-  CaptureTap tap(&engine, &services);
+  CaptureTap tap(&engine, &services, report.get());
   capture::Binner binner(o.binner, local, &tap);
   const int64_t lateness_ns = int64_t(o.lateness_s * 1e9);
-  uint64_t undecoded = 0;
+  LiveCounters counters;
   uint64_t logged_drops = 0;
   int64_t last_drop_log_ns = 0;
+  const int64_t report_every_ns = int64_t(o.report_every_s * 1e9);
+  int64_t next_report_ns = WallNs() + report_every_ns;
+
+  // Renders here (the recorder lives on this thread); the control thread writes the file.
+  auto post_report = [&](int64_t now_ns) {
+    const std::string html = report->Render(now_ns, binner.active_flows());
+    if (html.empty()) return;
+    asio::post(*io, [c = control, path = o.report_path, h = std::move(html)] {
+      c->WriteReport(path, h);
+    });
+  };
 
   auto publish = [&] {
     CaptureSnapshot& s = tap.TakeSnapshot();
@@ -173,8 +244,12 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
         last_drop_log_ns = now;
       }
     }
-    s.undecoded = undecoded;
-    s.not_local = binner.stats().not_local;
+    counters.capture_dropped = s.have_capture_counters ? s.capture_dropped : 0;
+    counters.not_local = binner.stats().not_local;
+    s.undecoded = 0;
+    for (size_t i = 1; i < counters.decode.size(); ++i) s.undecoded += counters.decode[i];
+    s.not_local = counters.not_local;
+    if (report) report->SetCounters(counters);
     s.active_flows = binner.active_flows();
     if (metrics != nullptr) metrics->Publish(s);
   };
@@ -185,10 +260,10 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
   while (!stop->load(std::memory_order_relaxed)) {
     const capture::SourceStatus st = src->Next(&pkt);
     if (st == capture::SourceStatus::kPacket) {
-      if (capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d) == capture::DecodeStatus::kOk) {
+      const capture::DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
+      ++counters.decode[size_t(ds)];
+      if (ds == capture::DecodeStatus::kOk) {
         names.Observe(pkt.data, pkt.caplen, d, binner.OnPacket(pkt.ts_ns, pkt.wire_len, d));
-      } else {
-        ++undecoded;
       }
       if (++since_clock < 256) {
         if (tap.dirty()) publish();
@@ -200,11 +275,17 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
     }
     // Idle, or every 256 packets: let the wall clock close bins on a silent link.
     since_clock = 0;
-    binner.AdvanceClock(WallNs() - lateness_ns);
+    const int64_t now = WallNs();
+    binner.AdvanceClock(now - lateness_ns);
     if (tap.dirty()) publish();
+    if (report && now >= next_report_ns) {
+      post_report(now);
+      next_report_ns = now + report_every_ns;
+    }
   }
   binner.Finish();
   publish();
+  if (report) post_report(WallNs());
 }
 
 }  // namespace
@@ -256,6 +337,22 @@ int RunLive(const LiveDaemonOptions& o) {
     }
   }
 
+  if (!o.report_path.empty()) {
+    // Fail now, not at the first report minutes later: the report is written beside itself.
+    const std::string tmp = o.report_path + ".tmp";
+    if (!EventPathIsSafe(o.report_path, &error)) {
+      say("--report: " + error);
+      return 2;
+    }
+    std::FILE* f = OpenPrivateFile(tmp, &error);
+    if (f == nullptr) {
+      say("--report: " + error);
+      return 1;
+    }
+    std::fclose(f);
+    std::remove(tmp.c_str());
+  }
+
   std::unique_ptr<Metrics> metrics = std::make_unique<Metrics>(o.probes, src->interface());
   if (!o.metrics_bind.empty() &&
       !metrics->Serve(o.metrics_bind, o.metrics_user, o.metrics_password, &error)) {
@@ -281,11 +378,19 @@ int RunLive(const LiveDaemonOptions& o) {
     }
   }
 
-  say("live on " + src->interface() + " (local " + local.ToString() + ", snaplen " +
+  std::string local_text;
+  for (const capture::Cidr& c : local.cidrs()) {
+    local_text += (local_text.empty() ? "" : ",") + o.addresses.Format(c);
+  }
+  say("live on " + src->interface() + " (local " + local_text + ", snaplen " +
       std::to_string(o.capture.snaplen) + ", buffer " +
       std::to_string(o.capture.buffer_bytes >> 20) + " MiB" +
       (o.capture.promiscuous ? ", promiscuous" : "") + "); events -> " +
       (log ? o.events_path : std::string("stdout")) +
+      (o.report_path.empty() ? std::string("")
+                             : "; report -> " + o.report_path + " every " +
+                                   std::to_string(int64_t(o.report_every_s)) + " s") +
+      (o.addresses.anonymized() ? "; addresses anonymized" : "") +
       (metrics->port() > 0 ? "; metrics on " + o.metrics_bind.substr(0, o.metrics_bind.rfind(':')) +
                                  ":" + std::to_string(metrics->port()) + "/metrics"
                            : std::string("")));

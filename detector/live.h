@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/address_formatter.h"
 #include "capture/binner.h"
 #include "capture/live_source.h"
 #include "detector/engine.h"
@@ -30,6 +31,11 @@ struct LiveDaemonOptions {
   double lateness_s = 0.25;       // a bin is closed this long after its end on a silent link
   double run_for_s = 0;           // stop by itself after this long (tests); 0 = until a signal
   std::FILE* log = stderr;        // diagnostics
+  // Every address written (events, report, diagnostics) goes through this (--anonymize).
+  capture::AddressFormatter addresses;
+  std::string report_path;        // rolling HTML report; empty = none
+  double report_every_s = 300;    // rewritten this often (wall clock) and at stop
+  double report_window_s = 86400; // covering this much of the recent capture
 };
 
 // The daemon: live capture → decode → flows/bins → detectors, on a capture thread; a
@@ -37,7 +43,11 @@ struct LiveDaemonOptions {
 // stop; SIGHUP: reopen the event file; metrics; probes; writing events). Events are written and
 // synced before they are counted in the metrics. On start, events left open in the event file
 // by a previous run (stopped or crashed) are ended with reason "restart", and ids continue
-// after the highest one in the file. Returns 0 after a signal (or run_for_s), 1 on a runtime
+// after the highest one in the file. With report_path, the capture thread renders the rolling
+// report (RollingReport) every report_every_s and the control thread replaces the file
+// atomically (written beside it, then renamed). With an anonymizing formatter, events are
+// anonymized before they leave the capture thread, so the event file, the report and the
+// restart ends read back from the file all hold the same anonymized addresses. Returns 0 after a signal (or run_for_s), 1 on a runtime
 // error (capture lost, cannot write events), 2 on unusable options.
 int RunLive(const LiveDaemonOptions& options);
 

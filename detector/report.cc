@@ -787,7 +787,12 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   if (!eps.empty()) o += "</section>\n";
 
   // Top flows and services.
-  o += "<section id=\"top\"><h2>Top flows by bytes</h2><div class=\"tw\"><table id=\"top-flows\">"
+  o += "<section id=\"top\"><h2>Top flows by bytes</h2>";
+  if (data.totals_since_ns >= 0) {
+    o += "<p class=\"facts\">Flows that ended since " +
+         Esc(UtcTime(double(data.totals_since_ns) * 1e-9)) + ".</p>";
+  }
+  o += "<div class=\"tw\"><table id=\"top-flows\">"
        "<thead><tr><th>Flow</th><th class=\"num\">Down</th><th class=\"num\">Up</th>"
        "<th class=\"num\">Total</th></tr></thead><tbody>";
   for (const FlowTotal& t : rec.TopFlows()) {

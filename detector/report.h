@@ -40,6 +40,8 @@ struct ReportData {
   std::span<const Event> events;           // starts and ends, in emission order
   AddressText format_address = PlainAddresses();
   bool anonymized = false;      // say so in the report
+  // Top flows and services count the flows that ended since this time (-1: the whole capture).
+  int64_t totals_since_ns = -1;
 };
 
 // Writes the report as one self-contained HTML5 page: no URL of any kind is fetched (inline

@@ -168,6 +168,19 @@ TEST_F(CliTest, AnonymizeRefusesAnUnsafeOrMalformedKey) {
   EXPECT_TRUE(out_.empty()) << "nothing may be written unanonymized: " << out_;
 }
 
+TEST_F(CliTest, LiveReportAndAnonymizeOptionsAreCheckedBeforeCapturing) {
+  // Each of these must fail on its options, before any interface is opened.
+  EXPECT_EQ(Run({"live", "-i", "lo", "--report-every", "60"}), 2);
+  EXPECT_NE(err_.find("need --report"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"live", "-i", "lo", "--report", "r.html", "--report-every", "1"}), 2);
+  EXPECT_NE(err_.find("10 to 86400"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"live", "-i", "lo", "--report", "r.html", "--report-window", "5"}), 2);
+  const std::string open_key = File("open.key", std::string(32, 'k'));
+  chmod(open_key.c_str(), 0644);
+  EXPECT_EQ(Run({"live", "-i", "lo", "--anonymize", open_key}), 2);
+  EXPECT_NE(err_.find("chmod 600"), std::string::npos) << err_;
+}
+
 TEST_F(CliTest, EventsFileIsPrivateWhateverTheUmask) {
   const std::string events = (dir_ / "events.jsonl").string();
   const mode_t old = umask(0);

@@ -79,6 +79,8 @@ class Run:
         self.tw = tw
         self.workdir = workdir
         self.events = os.path.join(workdir, "state", "events.jsonl")
+        self.report = os.path.join(workdir, "state", "report.html")
+        self.key = os.path.join(workdir, "anon.key")
         self.daemons = []
         self.first_firing = {}  # alertname -> epoch s
         self.polling = True
@@ -109,7 +111,8 @@ class Run:
         n = len(self.daemons) + 1
         argv = [self.tw, "live", "-i", labmod.DEV_OFFICE, "--local", ",".join(labmod.OFFICE_NETS),
                 "--events", self.events, "--metrics", METRICS, "--user", "nobody",
-                "--probe", "%s:%d" % (labmod.SERVER4, PROBE_PORT), "--probe-interval", "1"]
+                "--probe", "%s:%d" % (labmod.SERVER4, PROBE_PORT), "--probe-interval", "1",
+                "--anonymize", self.key, "--report", self.report, "--report-every", "10"]
         proc = self.lab._spawn("office", argv, "daemon%d.log" % n, "daemon")
         self.daemons.append(proc)
         self.lab._say("daemon %d started" % n)
@@ -184,6 +187,37 @@ def check_events(path, truth_actions, failures):
     return throttles, outages, restarts
 
 
+def check_private_outputs(run, failures):
+    """--anonymize and --report: no lab address in any output; the report is whole and 0600."""
+    real = ("10.77.", "fd77:")
+    outputs = [run.events, run.report] + [d["log"] for d in run.daemons]
+    for path in outputs:
+        if not os.path.exists(path):
+            failures.append("%s was not written" % os.path.basename(path))
+            continue
+        text = open(path, errors="replace").read()
+        for r in real:
+            if r in text:
+                failures.append("%s shows a real address (%s...) despite --anonymize"
+                                % (os.path.basename(path), r))
+    if not os.path.exists(run.report):
+        return
+    html = open(run.report).read()
+    mode = os.stat(run.report).st_mode & 0o777
+    print("rolling report: %d bytes, mode %o" % (len(html), mode))
+    if mode != 0o600:
+        failures.append("report mode %o (want 600)" % mode)
+    if not html.startswith("<!DOCTYPE html>") or not html.rstrip().endswith("</html>"):
+        failures.append("the report is not a whole HTML page")
+    # The last report was written at SIGTERM by the second daemon, which saw the outage.
+    if '<tr class="outage" id="row-' not in html:
+        failures.append("the rolling report has no outage row")
+    if "Addresses are anonymized" not in html:
+        failures.append("the report does not say its addresses are anonymized")
+    if os.path.exists(run.report + ".tmp"):
+        failures.append("a temporary report file was left behind")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--throttlewatch", required=True)
@@ -198,6 +232,9 @@ def main():
     nobody = pwd.getpwnam("nobody")
     os.chown(os.path.join(a.workdir, "state"), nobody.pw_uid, nobody.pw_gid)
     os.chmod(os.path.join(a.workdir, "state"), 0o700)
+    with open(os.open(os.path.join(a.workdir, "anon.key"), os.O_WRONLY | os.O_CREAT, 0o600),
+              "wb") as f:
+        f.write(os.urandom(32))
 
     lab = labmod.Lab("live", a.workdir)
     run = Run(lab, os.path.abspath(a.throttlewatch), a.workdir)
@@ -250,6 +287,7 @@ def main():
         if throttles and not restarts:
             failures.append("the throttle open when the daemon was killed was not ended with "
                             "reason 'restart'")
+    check_private_outputs(run, failures)
     for d in run.daemons:
         with open(d["log"]) as f:
             print("--- %s\n%s" % (os.path.basename(d["log"]), f.read().rstrip()))
