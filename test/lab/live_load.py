@@ -6,8 +6,9 @@ the far end. Prints the rate tcpreplay achieved, what the daemon captured and dr
 
   sudo test/lab/live_load.py --throttlewatch build/release/throttlewatch --pps 200000
 
-Exits 0 when the daemon dropped nothing, 1 when it dropped packets, 77 (skip) when it cannot
-run here (not root, no netns, no tcpreplay).
+Exits 0 when the daemon dropped nothing at the rate asked for, 1 when it dropped packets, 77
+(skip) when it cannot run here (not root, no netns, no tcpreplay) or when tcpreplay could not
+reach 90 % of --pps (the check did not happen at that rate).
 """
 
 import argparse
@@ -49,6 +50,55 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def offer_load(a, ns, daemon_pid):
+    """One round of tcpreplay; 0 pass, 1 drops, SKIP when the rate asked for was not offered."""
+    cpu0 = cpu_seconds(daemon_pid)
+    before = metrics(ns)
+    loops = max(1, int(a.pps * a.seconds / 34221 + 0.5))
+    t0 = time.monotonic()
+    # --pps-multi: send in bursts of 200 per timer tick; one sleep per packet caps tcpreplay
+    # far below 200 kpps on a small machine.
+    rate = ["--topspeed"] if a.topspeed else ["--pps=%d" % (a.pps // a.senders),
+                                              "--pps-multi=200"]
+    loops = max(1, loops // a.senders)
+    senders = [subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-i", "ld-in", "-K"] +
+                                rate + ["--loop=%d" % loops, a.pcap],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(a.senders)]
+    outs = [p.communicate()[0] for p in senders]
+    wall = time.monotonic() - t0
+    time.sleep(2)  # let the last bins close
+    after = metrics(ns)
+    cpu = cpu_seconds(daemon_pid) - cpu0
+    n_sent, pps = 0, 0.0
+    for out in outs:
+        print(out.strip())
+        sent = re.search(r"Actual: (\d+) packets", out)
+        rated = re.search(r"Rated: .* ([0-9.]+) pps", out)
+        n_sent += int(sent.group(1)) if sent else 0
+        pps += float(rated.group(1)) if rated else 0
+
+    def delta(name):
+        return after.get(name, 0) - before.get(name, 0)
+    got = delta("throttlewatch_capture_packets_total")
+    drops = delta("throttlewatch_capture_drops_total")
+    ifdrops = delta("throttlewatch_capture_interface_drops_total")
+    print("tcpreplay x%d: %d packets in %.1f s (%.0f pps achieved in total, target %s)"
+          % (a.senders, n_sent, wall, pps, "top speed" if a.topspeed else a.pps))
+    print("daemon: captured %d, dropped %d (buffer), %d (interface); CPU %.2f s = %.0f%% of"
+          " one core" % (got, drops, ifdrops, cpu, 100 * cpu / wall))
+    if drops > 0 or got < n_sent:
+        print("FAILED: capture drops or missing packets")
+        return 1
+    if not a.topspeed and pps < 0.9 * a.pps:
+        # Not a pass: the rate asked for was never offered (a busy or slow machine).
+        print("SKIPPED: no drops, but tcpreplay reached only %.0f pps of the %d asked for"
+              % (pps, a.pps))
+        return SKIP
+    print("PASSED: no capture drops at %.0f pps" % pps)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--throttlewatch", required=True)
@@ -58,6 +108,8 @@ def main():
                     help="replay as fast as tcpreplay can instead of at --pps")
     ap.add_argument("--senders", type=int, default=1,
                     help="parallel tcpreplay processes, each at --pps / senders")
+    ap.add_argument("--attempts", type=int, default=3,
+                    help="rounds to try when tcpreplay falls short of --pps (a busy machine)")
     ap.add_argument("--pcap", default=os.path.join(ROOT, "data", "demo.pcap"))
     a = ap.parse_args()
     if os.geteuid() != 0:
@@ -91,41 +143,12 @@ def main():
             print("FAILED: the daemon did not start")
             return 1
         # The daemon is the child of `ip netns exec`, which execs it: same pid.
-        cpu0 = cpu_seconds(daemon.pid)
-        before = metrics(ns)
-        loops = max(1, int(a.pps * a.seconds / 34221 + 0.5))
-        t0 = time.monotonic()
-        rate = ["--topspeed"] if a.topspeed else ["--pps=%d" % (a.pps // a.senders)]
-        loops = max(1, loops // a.senders)
-        senders = [subprocess.Popen(["ip", "netns", "exec", ns, "tcpreplay", "-i", "ld-in", "-K"] +
-                                    rate + ["--loop=%d" % loops, a.pcap],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                   for _ in range(a.senders)]
-        outs = [p.communicate()[0] for p in senders]
-        wall = time.monotonic() - t0
-        time.sleep(2)  # let the last bins close
-        after = metrics(ns)
-        cpu = cpu_seconds(daemon.pid) - cpu0
-        n_sent, pps = 0, 0.0
-        for out in outs:
-            print(out.strip())
-            sent = re.search(r"Actual: (\d+) packets", out)
-            rated = re.search(r"Rated: .* ([0-9.]+) pps", out)
-            n_sent += int(sent.group(1)) if sent else 0
-            pps += float(rated.group(1)) if rated else 0
-        got = after.get("throttlewatch_capture_packets_total", 0) - \
-            before.get("throttlewatch_capture_packets_total", 0)
-        drops = after.get("throttlewatch_capture_drops_total", 0) - \
-            before.get("throttlewatch_capture_drops_total", 0)
-        ifdrops = after.get("throttlewatch_capture_interface_drops_total", 0) - \
-            before.get("throttlewatch_capture_interface_drops_total", 0)
-        print("tcpreplay x%d: %d packets in %.1f s (%.0f pps achieved in total, target %s)"
-              % (a.senders, n_sent, wall, pps, "top speed" if a.topspeed else a.pps))
-        print("daemon: captured %d, dropped %d (buffer), %d (interface); CPU %.2f s = %.0f%% of"
-              " one core" % (got, drops, ifdrops, cpu, 100 * cpu / wall))
-        ok = drops == 0 and got >= n_sent
-        print("PASSED: no capture drops" if ok else "FAILED: capture drops or missing packets")
-        return 0 if ok else 1
+        for attempt in range(1, a.attempts + 1):
+            result = offer_load(a, ns, daemon.pid)
+            if result != SKIP or attempt == a.attempts:
+                return result
+            print("attempt %d of %d did not reach the rate; again" % (attempt, a.attempts))
+        return SKIP
     finally:
         if daemon is not None and daemon.poll() is None:
             os.killpg(daemon.pid, signal.SIGTERM)
