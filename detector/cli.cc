@@ -80,6 +80,7 @@ const char kUsage[] =
     "  --metrics ADDR:PORT Prometheus endpoint (default 127.0.0.1:10470; 'none' = off)\n"
     "  --metrics-auth-file FILE  require HTTP basic auth; FILE holds one line USER:PASSWORD\n"
     "  --probe HOST:PORT   TCP connect probe every --probe-interval seconds (repeatable)\n"
+    "  --probe dns:HOST[:PORT]  DNS query probe (\". NS\" over UDP, port 53 by default)\n"
     "  --probe-interval S  seconds between probes, 0.5 to 300 (default 2)\n"
     "  --user USER         user to run as after opening the capture (default nobody)\n"
     "  --snaplen N         bytes kept per packet, 64 to 65535 (default 128)\n"
@@ -407,9 +408,10 @@ int Live(const std::vector<std::string>& args) {
       o.metrics_user = line.substr(0, colon);
       o.metrics_password = line.substr(colon + 1);
     } else if (IsOption(a, "--probe")) {
-      std::string host, port, error;
-      if (!TakeValue(args, &i, "--probe", &v) || !ParseProbeTarget(v, &host, &port, &error)) {
-        return Usage("--probe takes HOST:PORT or [ADDR]:PORT");
+      ProbeSpec spec;
+      std::string error;
+      if (!TakeValue(args, &i, "--probe", &v) || !ParseProbe(v, &spec, &error)) {
+        return Usage("--probe takes HOST:PORT, [ADDR]:PORT or dns:HOST[:PORT]");
       }
       o.probes.push_back(v);
     } else if (IsOption(a, "--probe-interval")) {

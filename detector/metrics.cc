@@ -223,7 +223,7 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
     MetricFamily fail = Family("throttlewatch_probe_failures_total",
                                "Active probes that failed (refused, unreachable or timed out).", C);
     MetricFamily rtt = Family("throttlewatch_probe_rtt_seconds",
-                              "Connect time of successful active probes.", MetricType::Histogram);
+                              "Connect time (TCP) or answer time (DNS) of successful active probes.", MetricType::Histogram);
     for (size_t i = 0; i < targets_.size(); ++i) {
       const std::vector<ClientMetric::Label> l = {{"target", targets_[i]}};
       ok.metric.push_back(Sample(probes_[i].last_ok ? 1 : 0, G, l));

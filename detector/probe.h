@@ -2,6 +2,8 @@
 #define THROTTLEWATCH_DETECTOR_PROBE_H_
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,11 +19,28 @@ namespace tw::detector {
 bool ParseProbeTarget(const std::string& text, std::string* host, std::string* port,
                       std::string* error);
 
-// Active probes for the quiet hours: every `interval`, a TCP connect to each target (closed as
-// soon as it is established). Their packets cross the watched uplink, so the capture sees the
-// demand (SYNs) and the answers: an idle link still has inbound traffic, and a dead one has
-// unanswered SYNs, which is what the outage detector needs. Each result (success and connect
-// time) is also reported to `on_result` for the metrics. Runs on `io`'s thread; Stop() there too.
+// One probe target as given to --probe: "HOST:PORT" (a TCP connect) or "dns:HOST[:PORT]" (a DNS
+// query over UDP, port 53 by default; IPv6 as "dns:[ADDR]" or "dns:[ADDR]:PORT").
+struct ProbeSpec {
+  enum class Kind : uint8_t { kTcp, kDns };
+  Kind kind = Kind::kTcp;
+  std::string host, port;
+};
+bool ParseProbe(const std::string& text, ProbeSpec* out, std::string* error);
+
+// The DNS probe's query: id `id`, recursion desired, one question ". IN NS" (the root's name
+// servers: every resolver answers it from its hints, and it names no site). Returns its length.
+size_t MakeDnsProbeQuery(uint16_t id, uint8_t (&out)[17]);
+// True when `data` is a DNS response (QR set) to query `id`, whatever its rcode: any answer
+// proves the path to the server works, which is all a probe asks.
+bool IsDnsProbeAnswer(const uint8_t* data, size_t len, uint16_t id);
+
+// Active probes for the quiet hours: every `interval`, each target is probed: a TCP connect
+// (closed as soon as it is established) or a DNS query. Their packets cross the watched uplink,
+// so the capture sees the demand (SYNs, queries) and the answers: an idle link still has
+// inbound traffic, and a dead one has unanswered demand, which is what the outage detector
+// needs. Each result (success, and the connect or answer time) is also reported to `on_result`
+// for the metrics. Targets are ParseProbe() texts. Runs on `io`'s thread; Stop() there too.
 class Prober {
  public:
   using Callback = std::function<void(size_t target, bool ok, double rtt_s)>;

@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <functional>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 namespace tw::detector {
@@ -24,6 +28,94 @@ TEST(ProbeTargetTest, Parses) {
   EXPECT_FALSE(ParseProbeTarget("host", &host, &port, &error));
   EXPECT_FALSE(ParseProbeTarget("host:0", &host, &port, &error));
   EXPECT_FALSE(ParseProbeTarget("host:99999", &host, &port, &error));
+}
+
+TEST(ProbeTargetTest, ParsesDnsTargets) {
+  ProbeSpec p;
+  std::string error;
+  ASSERT_TRUE(ParseProbe("192.0.2.1:443", &p, &error));
+  EXPECT_EQ(p.kind, ProbeSpec::Kind::kTcp);
+  ASSERT_TRUE(ParseProbe("dns:192.0.2.53", &p, &error)) << error;
+  EXPECT_EQ(p.kind, ProbeSpec::Kind::kDns);
+  EXPECT_EQ(p.host, "192.0.2.53");
+  EXPECT_EQ(p.port, "53");
+  ASSERT_TRUE(ParseProbe("dns:resolver.example:5353", &p, &error));
+  EXPECT_EQ(p.host, "resolver.example");
+  EXPECT_EQ(p.port, "5353");
+  ASSERT_TRUE(ParseProbe("dns:[2001:db8::53]", &p, &error));
+  EXPECT_EQ(p.host, "2001:db8::53");
+  EXPECT_EQ(p.port, "53");
+  ASSERT_TRUE(ParseProbe("dns:[2001:db8::53]:853", &p, &error));
+  EXPECT_EQ(p.port, "853");
+  EXPECT_FALSE(ParseProbe("dns:", &p, &error));
+  EXPECT_FALSE(ParseProbe("dns:[2001:db8::53", &p, &error));
+  EXPECT_FALSE(ParseProbe("dns:host:0", &p, &error));
+  EXPECT_FALSE(ParseProbe("192.0.2.1", &p, &error));  // TCP needs a port
+}
+
+TEST(DnsProbeTest, QueryIsTheRootNsQuestionAndAnswersMatchById) {
+  uint8_t q[17];
+  ASSERT_EQ(MakeDnsProbeQuery(0xbeef, q), 17u);
+  const uint8_t want[17] = {0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1};
+  EXPECT_EQ(0, std::memcmp(q, want, 17));
+  EXPECT_FALSE(IsDnsProbeAnswer(q, 17, 0xbeef));  // a query is not an answer
+  q[2] |= 0x80;
+  EXPECT_TRUE(IsDnsProbeAnswer(q, 17, 0xbeef));
+  q[3] = 0x05;  // REFUSED still proves the server answered
+  EXPECT_TRUE(IsDnsProbeAnswer(q, 17, 0xbeef));
+  EXPECT_FALSE(IsDnsProbeAnswer(q, 17, 0xbeee));
+  EXPECT_FALSE(IsDnsProbeAnswer(q, 11, 0xbeef));
+}
+
+// Loopback only: a server that answers, one that answers with the wrong id first and then
+// right, and one that never answers.
+TEST(ProberTest, DnsProbesNeedAnAnswerToTheirQuery) {
+  asio::io_context io;
+  using udp = asio::ip::udp;
+  const auto lo = asio::ip::make_address("127.0.0.1");
+  udp::socket good(io, {lo, 0}), picky(io, {lo, 0}), silent(io, {lo, 0});
+  uint8_t buf[2][512];
+  udp::endpoint from[2];
+  std::function<void(int, udp::socket*)> serve = [&](int k, udp::socket* s) {
+    s->async_receive_from(asio::buffer(buf[k]), from[k],
+                          [&, k, s](const boost::system::error_code& ec, size_t n) {
+                            if (ec) return;
+                            buf[k][2] |= 0x80;
+                            if (k == 1) {  // first a stray datagram with another id
+                              uint8_t stray[17];
+                              std::memcpy(stray, buf[k], 17);
+                              stray[0] ^= 0xff;
+                              s->send_to(asio::buffer(stray, 17), from[k]);
+                            }
+                            s->send_to(asio::buffer(buf[k], n), from[k]);
+                            serve(k, s);
+                          });
+  };
+  serve(0, &good);
+  serve(1, &picky);
+  auto text = [](const udp::socket& s) {
+    return "dns:127.0.0.1:" + std::to_string(s.local_endpoint().port());
+  };
+  const std::vector<std::string> targets = {text(good), text(picky), text(silent)};
+  int results[3][2] = {};
+  Prober prober(io, targets, std::chrono::milliseconds(50), std::chrono::milliseconds(150),
+                [&](size_t t, bool ok, double) { ++results[t][ok ? 1 : 0]; });
+  prober.Start();
+  asio::steady_timer stop(io);
+  stop.expires_after(std::chrono::milliseconds(500));
+  stop.async_wait([&](const boost::system::error_code&) {
+    prober.Stop();
+    good.close();
+    picky.close();
+    silent.close();
+  });
+  io.run();
+  EXPECT_GE(results[0][1], 3);
+  EXPECT_EQ(results[0][0], 0);
+  EXPECT_GE(results[1][1], 3);
+  EXPECT_EQ(results[1][0], 0);
+  EXPECT_GE(results[2][0], 1);  // timed out (150 ms each, one at a time)
+  EXPECT_EQ(results[2][1], 0);
 }
 
 // Loopback only: one target that accepts, one that refuses.
