@@ -10,7 +10,7 @@
 namespace tw::detector {
 
 struct OutageParams {
-  int64_t min_silence_ns = 3'000'000'000;  // inbound silence shorter than this is not an outage
+  int64_t min_silence_ns = 2'000'000'000;  // inbound silence shorter than this is not an outage
   double min_active_pps = 1.0;  // the link must have been in use: inbound packets/s before
   int min_unanswered = 2;       // outbound packets during the silence that prove demand
   int min_stalled_flows = 2;    // or: this many flows were carrying data when it went silent
