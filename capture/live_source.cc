@@ -51,9 +51,9 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::Open(const LiveOptions& o, std::
   src->pcap_ = p;
   pcap_set_snaplen(p, o.snaplen);
   pcap_set_promisc(p, o.promiscuous ? 1 : 0);
-  pcap_set_immediate_mode(p, 1);
+  pcap_set_immediate_mode(p, o.block_timeout_ms <= 0 ? 1 : 0);
   pcap_set_buffer_size(p, o.buffer_bytes);
-  pcap_set_timeout(p, o.poll_timeout_ms);
+  pcap_set_timeout(p, o.block_timeout_ms > 0 ? o.block_timeout_ms : o.poll_timeout_ms);
   if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) != 0) {
     // Older kernels: microseconds are fine.
   }
@@ -63,8 +63,8 @@ std::unique_ptr<PcapLiveSource> PcapLiveSource::Open(const LiveOptions& o, std::
     return nullptr;
   }
   src->link_type_ = pcap_datalink(p);
-  // Non-blocking reads and our own poll(): libpcap's read timeout does not end a blocking read
-  // on Linux' TPACKET_V3 ring in immediate mode, and Stop() must wake a waiting thread.
+  // Non-blocking reads and our own poll(): a blocking read would not return on Stop(), which
+  // must wake a waiting thread (the eventfd).
   src->poll_timeout_ms_ = o.poll_timeout_ms;
   src->fd_ = pcap_get_selectable_fd(p);
   src->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -17,6 +17,7 @@ import pwd
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -50,11 +51,55 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def write_small_packets(path, n=100_000, flows=4096):
+    """A pcap of n minimum-size frames (60 bytes: Ethernet, IPv4, TCP ACK, padding) spread over
+    `flows` connections between 10.77.1.0/24 (local) and 10.77.2.0/24, alternating directions:
+    the worst case per byte for a capture path."""
+    import random
+    rnd = random.Random(1)
+    out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
+    conns = [(rnd.randrange(1, 255), rnd.randrange(1, 255), rnd.randrange(1024, 65535),
+              rnd.choice((443, 80, 5201))) for _ in range(flows)]
+    for i in range(n):
+        lo, re_, lport, rport = conns[i % flows]
+        up = (i // flows) % 2 == 0
+        src, dst = (10, 77, 1, lo), (10, 77, 2, re_)
+        sport, dport = lport, rport
+        if not up:
+            src, dst, sport, dport = dst, src, dport, sport
+        ip = struct.pack("!BBHHHBBH4B4B", 0x45, 0, 40, i & 0xffff, 0x4000, 64, 6, 0, *src, *dst)
+        csum = sum(struct.unpack("!10H", ip))
+        csum = (csum & 0xffff) + (csum >> 16)
+        csum = ~((csum & 0xffff) + (csum >> 16)) & 0xffff
+        ip = ip[:10] + struct.pack("!H", csum) + ip[12:]
+        tcp = struct.pack("!HHIIBBHHH", sport, dport, i * 1448, i, 0x50, 0x10, 65535, 0, 0)
+        frame = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip + tcp
+        frame += b"\x00" * (60 - len(frame))
+        out.append(struct.pack("<IIII", i // 1000, (i % 1000) * 1000, len(frame), len(frame)))
+        out.append(frame)
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+
+
+def count_packets(path):
+    """Records in a classic pcap file (what tcpreplay loops over)."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+        endian = "<" if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+        n = 0
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return max(n, 1)
+            f.seek(struct.unpack(endian + "IIII", rec)[2], 1)
+            n += 1
+
+
 def offer_load(a, ns, daemon_pid):
     """One round of tcpreplay; 0 pass, 1 drops, SKIP when the rate asked for was not offered."""
     cpu0 = cpu_seconds(daemon_pid)
     before = metrics(ns)
-    loops = max(1, int(a.pps * a.seconds / 34221 + 0.5))
+    loops = max(1, int(a.pps * a.seconds / count_packets(a.pcap) + 0.5))
     t0 = time.monotonic()
     # --pps-multi: send in bursts of 200 per timer tick; one sleep per packet caps tcpreplay
     # far below 200 kpps on a small machine.
@@ -111,6 +156,8 @@ def main():
     ap.add_argument("--attempts", type=int, default=3,
                     help="rounds to try when tcpreplay falls short of --pps (a busy machine)")
     ap.add_argument("--pcap", default=os.path.join(ROOT, "data", "demo.pcap"))
+    ap.add_argument("--small-packets", action="store_true",
+                    help="replay 60-byte TCP ACKs over 4096 flows instead of --pcap")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("SKIPPED: needs root (network namespace, veth)")
@@ -123,6 +170,9 @@ def main():
         print("SKIPPED: cannot create a network namespace")
         return SKIP
     state = tempfile.mkdtemp(prefix="twload")
+    if a.small_packets:
+        a.pcap = os.path.join(state, "small.pcap")
+        write_small_packets(a.pcap)
     nobody = pwd.getpwnam("nobody")
     os.chown(state, nobody.pw_uid, nobody.pw_gid)
     daemon = None
