@@ -1,6 +1,5 @@
 #include "detector/live.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>  // before Asio (GCC 12)
