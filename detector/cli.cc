@@ -145,6 +145,83 @@ bool IsOption(const std::string& a, std::string_view name) {
                        a[name.size()] == '=');
 }
 
+// Pulls a number option within [lo, hi]. False when it is missing or out of range.
+bool TakeNumber(const std::vector<std::string>& args, size_t* i, std::string_view name, double lo,
+                double hi, double* out) {
+  std::string v;
+  double x = 0;
+  if (!TakeValue(args, i, name, &v) || !ParseDouble(v, &x) || x < lo || x > hi) return false;
+  *out = x;
+  return true;
+}
+
+// What replay and live both take: the local side, binning, the drop size, anonymization.
+struct CommonOptions {
+  std::string* local;
+  capture::BinnerParams* binner;
+  EngineParams* engine;
+  std::string* key_path;
+};
+enum class Taken { kNo, kYes, kBad };
+
+// Consumes args[*i] when it is one of the common options (kYes); kBad after printing its usage
+// error; kNo when it is something else.
+Taken TakeCommonOption(const std::vector<std::string>& args, size_t* i, const CommonOptions& c) {
+  const std::string& a = args[*i];
+  std::string v;
+  double x = 0;
+  const auto bad = [](const std::string& msg) {
+    Usage(msg);
+    return Taken::kBad;
+  };
+  if (IsOption(a, "--local")) {
+    if (!TakeValue(args, i, "--local", c.local)) return bad("--local needs CIDR[,CIDR]");
+  } else if (IsOption(a, "--bin")) {
+    if (!TakeNumber(args, i, "--bin", 0.1, 60, &x)) {
+      return bad("--bin takes seconds from 0.1 to 60");
+    }
+    c.binner->bin_ns = int64_t(std::llround(x * 1e9));
+  } else if (IsOption(a, "--max-flows")) {
+    size_t n = 0;
+    if (!TakeValue(args, i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 ||
+        n > 100'000'000) {
+      return bad("--max-flows takes a number from 16 to 100000000");
+    }
+    c.binner->max_flows = n;
+  } else if (IsOption(a, "--idle-timeout")) {
+    if (!TakeNumber(args, i, "--idle-timeout", 1, 86400, &x)) {
+      return bad("--idle-timeout takes seconds from 1 to 86400");
+    }
+    c.binner->idle_timeout_ns = int64_t(x * 1e9);
+  } else if (IsOption(a, "--min-drop")) {
+    if (!TakeNumber(args, i, "--min-drop", 0.1, 0.95, &x)) {
+      return bad("--min-drop takes a fraction from 0.1 to 0.95");
+    }
+    c.engine->throttle.drop.min_drop = x;
+  } else if (IsOption(a, "--anonymize")) {
+    if (!TakeValue(args, i, "--anonymize", c.key_path)) {
+      return bad("--anonymize needs a key file");
+    }
+  } else {
+    return Taken::kNo;
+  }
+  return Taken::kYes;
+}
+
+// Reads the --anonymize key into `addresses` (nothing without a key). False after a usage error.
+bool LoadKey(const std::string& key_path, capture::AddressFormatter* addresses) {
+  if (key_path.empty()) return true;
+  std::string error;
+  std::shared_ptr<const capture::Anonymizer> anon =
+      capture::Anonymizer::FromKeyFile(key_path, &error);
+  if (anon == nullptr) {
+    Usage(error);
+    return false;
+  }
+  *addresses = capture::AddressFormatter(std::move(anon));
+  return true;
+}
+
 std::string DemoPath() {
   if (const char* env = std::getenv("THROTTLEWATCH_DEMO"); env != nullptr && *env != '\0') {
     return env;
@@ -163,6 +240,13 @@ std::string DemoPath() {
 template <typename F>
 bool WriteFile(const std::string& path, const char* what, bool quiet, F write) {
   const auto t0 = std::chrono::steady_clock::now();
+  std::string error;
+  std::FILE* created = OpenPrivateFile(path, &error);  // 0600 whatever the umask
+  if (created == nullptr) {
+    std::fprintf(stderr, "throttlewatch: cannot write %s %s\n", what, error.c_str());
+    return false;
+  }
+  std::fclose(created);
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f || !write(f)) {
     std::fprintf(stderr, "throttlewatch: cannot write %s %s: %s\n", what, path.c_str(),
@@ -225,9 +309,13 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   std::string events_path, report_path, series_path, flows_path, key_path;
   std::vector<std::string> positional;
   bool quiet = false;
+  const CommonOptions common{&o.local, &o.binner, &o.engine, &key_path};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    std::string v;
+    if (const Taken t = TakeCommonOption(args, &i, common); t != Taken::kNo) {
+      if (t == Taken::kBad) return kExitUsage;
+      continue;
+    }
     if (IsOption(a, "--events")) {
       if (!TakeValue(args, &i, "--events", &events_path)) return Usage("--events needs a file");
     } else if (IsOption(a, "--report")) {
@@ -243,38 +331,6 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     } else if (a == "-r") {
       if (i + 1 >= args.size()) return Usage("-r needs a file");
       o.files.push_back(args[++i]);
-    } else if (IsOption(a, "--local")) {
-      if (!TakeValue(args, &i, "--local", &o.local)) return Usage("--local needs CIDR[,CIDR]");
-    } else if (IsOption(a, "--bin")) {
-      double s = 0;
-      if (!TakeValue(args, &i, "--bin", &v) || !ParseDouble(v, &s) || s < 0.1 || s > 60) {
-        return Usage("--bin takes seconds from 0.1 to 60");
-      }
-      o.binner.bin_ns = int64_t(std::llround(s * 1e9));
-    } else if (IsOption(a, "--max-flows")) {
-      size_t n = 0;
-      if (!TakeValue(args, &i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 ||
-          n > 100'000'000) {
-        return Usage("--max-flows takes a number from 16 to 100000000");
-      }
-      o.binner.max_flows = n;
-    } else if (IsOption(a, "--idle-timeout")) {
-      double s = 0;
-      if (!TakeValue(args, &i, "--idle-timeout", &v) || !ParseDouble(v, &s) || s < 1 ||
-          s > 86400) {
-        return Usage("--idle-timeout takes seconds from 1 to 86400");
-      }
-      o.binner.idle_timeout_ns = int64_t(s * 1e9);
-    } else if (IsOption(a, "--min-drop")) {
-      double f = 0;
-      if (!TakeValue(args, &i, "--min-drop", &v) || !ParseDouble(v, &f) || f < 0.1 || f > 0.95) {
-        return Usage("--min-drop takes a fraction from 0.1 to 0.95");
-      }
-      o.engine.throttle.drop.min_drop = f;
-    } else if (IsOption(a, "--anonymize")) {
-      if (!TakeValue(args, &i, "--anonymize", &key_path)) {
-        return Usage("--anonymize needs a key file");
-      }
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (a.size() > 1 && a[0] == '-' && positional.empty()) {
@@ -306,13 +362,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   }
   if (o.files.empty()) return Usage("replay needs a capture file");
 
-  if (!key_path.empty()) {
-    std::string error;
-    std::shared_ptr<const capture::Anonymizer> anon =
-        capture::Anonymizer::FromKeyFile(key_path, &error);
-    if (anon == nullptr) return Usage(error);
-    o.addresses = capture::AddressFormatter(std::move(anon));
-  }
+  if (!LoadKey(key_path, &o.addresses)) return kExitUsage;
 
   std::FILE* out = stdout;
   if (!events_path.empty() && events_path != "-") {
@@ -325,10 +375,10 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   }
   std::FILE* flows = nullptr;
   if (!flows_path.empty()) {
-    flows = flows_path == "-" ? stdout : std::fopen(flows_path.c_str(), "w");
+    std::string error;
+    flows = flows_path == "-" ? stdout : OpenPrivateFile(flows_path, &error);
     if (flows == nullptr) {
-      std::fprintf(stderr, "throttlewatch: cannot write %s: %s\n", flows_path.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
       if (out != stdout) std::fclose(out);
       return kExitRuntime;
     }
@@ -364,11 +414,16 @@ int Live(const std::vector<std::string>& args) {
   std::vector<std::string> filter;
   std::string key_path;
   bool report_timing = false;
+  const CommonOptions common{&o.local, &o.binner, &o.engine, &key_path};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     std::string v;
     double x = 0;
     size_t n = 0;
+    if (const Taken t = TakeCommonOption(args, &i, common); t != Taken::kNo) {
+      if (t == Taken::kBad) return kExitUsage;
+      continue;
+    }
     if (a == "-i" || IsOption(a, "--interface")) {
       if (a == "-i") {
         if (i + 1 >= args.size()) return Usage("-i needs an interface");
@@ -378,8 +433,6 @@ int Live(const std::vector<std::string>& args) {
       }
     } else if (IsOption(a, "--events")) {
       if (!TakeValue(args, &i, "--events", &o.events_path)) return Usage("--events needs a file");
-    } else if (IsOption(a, "--local")) {
-      if (!TakeValue(args, &i, "--local", &o.local)) return Usage("--local needs CIDR[,CIDR]");
     } else if (IsOption(a, "--metrics")) {
       if (!TakeValue(args, &i, "--metrics", &v)) return Usage("--metrics needs ADDR:PORT");
       if (v == "none") {
@@ -415,8 +468,7 @@ int Live(const std::vector<std::string>& args) {
       }
       o.probes.push_back(v);
     } else if (IsOption(a, "--probe-interval")) {
-      if (!TakeValue(args, &i, "--probe-interval", &v) || !ParseDouble(v, &x) || x < 0.5 ||
-          x > 300) {
+      if (!TakeNumber(args, &i, "--probe-interval", 0.5, 300, &x)) {
         return Usage("--probe-interval takes seconds from 0.5 to 300");
       }
       o.probe_interval_s = x;
@@ -443,50 +495,22 @@ int Live(const std::vector<std::string>& args) {
     } else if (IsOption(a, "--report")) {
       if (!TakeValue(args, &i, "--report", &o.report_path)) return Usage("--report needs a file");
     } else if (IsOption(a, "--report-every")) {
-      if (!TakeValue(args, &i, "--report-every", &v) || !ParseDouble(v, &x) || x < 10 ||
-          x > 86400) {
+      if (!TakeNumber(args, &i, "--report-every", 10, 86400, &x)) {
         return Usage("--report-every takes seconds from 10 to 86400");
       }
       o.report_every_s = x;
       report_timing = true;
     } else if (IsOption(a, "--report-window")) {
-      if (!TakeValue(args, &i, "--report-window", &v) || !ParseDouble(v, &x) || x < 60 ||
-          x > 604800) {
+      if (!TakeNumber(args, &i, "--report-window", 60, 604800, &x)) {
         return Usage("--report-window takes seconds from 60 to 604800");
       }
       o.report_window_s = x;
       report_timing = true;
-    } else if (IsOption(a, "--anonymize")) {
-      if (!TakeValue(args, &i, "--anonymize", &key_path)) {
-        return Usage("--anonymize needs a key file");
-      }
     } else if (IsOption(a, "--run-for")) {
       if (!TakeValue(args, &i, "--run-for", &v) || !ParseDouble(v, &x) || x <= 0) {
         return Usage("--run-for takes seconds");
       }
       o.run_for_s = x;
-    } else if (IsOption(a, "--bin")) {
-      if (!TakeValue(args, &i, "--bin", &v) || !ParseDouble(v, &x) || x < 0.1 || x > 60) {
-        return Usage("--bin takes seconds from 0.1 to 60");
-      }
-      o.binner.bin_ns = int64_t(std::llround(x * 1e9));
-    } else if (IsOption(a, "--max-flows")) {
-      if (!TakeValue(args, &i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 ||
-          n > 100'000'000) {
-        return Usage("--max-flows takes a number from 16 to 100000000");
-      }
-      o.binner.max_flows = n;
-    } else if (IsOption(a, "--idle-timeout")) {
-      if (!TakeValue(args, &i, "--idle-timeout", &v) || !ParseDouble(v, &x) || x < 1 ||
-          x > 86400) {
-        return Usage("--idle-timeout takes seconds from 1 to 86400");
-      }
-      o.binner.idle_timeout_ns = int64_t(x * 1e9);
-    } else if (IsOption(a, "--min-drop")) {
-      if (!TakeValue(args, &i, "--min-drop", &v) || !ParseDouble(v, &x) || x < 0.1 || x > 0.95) {
-        return Usage("--min-drop takes a fraction from 0.1 to 0.95");
-      }
-      o.engine.throttle.drop.min_drop = x;
     } else if (a.size() > 1 && a[0] == '-' && filter.empty()) {
       return Usage("unknown option '" + a + "'");
     } else {
@@ -500,14 +524,8 @@ int Live(const std::vector<std::string>& args) {
   if (report_timing && o.report_path.empty()) {
     return Usage("--report-every and --report-window need --report FILE.html");
   }
-  if (!key_path.empty()) {
-    // Read now, with the privileges the daemon was started with (the key is usually root's).
-    std::string error;
-    std::shared_ptr<const capture::Anonymizer> anon =
-        capture::Anonymizer::FromKeyFile(key_path, &error);
-    if (anon == nullptr) return Usage(error);
-    o.addresses = capture::AddressFormatter(std::move(anon));
-  }
+  // Read now, with the privileges the daemon was started with (the key is usually root's).
+  if (!LoadKey(key_path, &o.addresses)) return kExitUsage;
   return RunLive(o);
 }
 

@@ -181,15 +181,20 @@ TEST_F(CliTest, LiveReportAndAnonymizeOptionsAreCheckedBeforeCapturing) {
   EXPECT_NE(err_.find("chmod 600"), std::string::npos) << err_;
 }
 
-TEST_F(CliTest, EventsFileIsPrivateWhateverTheUmask) {
+TEST_F(CliTest, OutputFilesArePrivateWhateverTheUmask) {
   const std::string events = (dir_ / "events.jsonl").string();
+  const std::string report = (dir_ / "r.html").string(), series = (dir_ / "s.csv").string(),
+                    flows = (dir_ / "f.jsonl").string();
   const mode_t old = umask(0);
-  const int rc = Run({"replay", "-q", "--events", events, kDemo});
+  const int rc = Run({"replay", "-q", "--events", events, "--report", report, "--series", series,
+                      "--flows", flows, kDemo});
   umask(old);
   ASSERT_EQ(rc, 0) << err_;
   struct stat st {};
-  ASSERT_EQ(stat(events.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  for (const std::string& f : {events, report, series, flows}) {
+    ASSERT_EQ(stat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+  }
   // An existing, more open file of ours is tightened.
   chmod(events.c_str(), 0666);
   ASSERT_EQ(Run({"replay", "-q", "--events", events, kDemo}), 0) << err_;
