@@ -12,6 +12,17 @@
 
 namespace tw::capture {
 
+// The packets ServiceNames learns from, as a libpcap filter: a TCP payload that starts with a
+// TLS handshake record holding a ClientHello (IPv4, and IPv6 without extension headers), and
+// UDP from port 53 (DNS answers). For a capture handle of its own with a snaplen long enough
+// for them, beside a headers-only one (the daemon's).
+inline constexpr char kServiceNameFilter[] =
+    "(tcp and tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x16 and "
+    "tcp[((tcp[12:1] & 0xf0) >> 2) + 5:1] = 0x01) or "
+    "(ip6 and ip6[6] = 6 and ip6[40 + ((ip6[52:1] & 0xf0) >> 2)] = 0x16 and "
+    "ip6[45 + ((ip6[52:1] & 0xf0) >> 2)] = 0x01) or "
+    "(udp and src port 53)";
+
 // Names of remote services, learned from the traffic itself: the server name of each TLS
 // ClientHello (per flow) and the A/AAAA answers of DNS responses (per address). Only the names
 // are kept, never payload. Bounded: at most `max_entries` addresses and as many flows; when
