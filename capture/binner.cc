@@ -32,6 +32,18 @@ size_t Binner::BytesPerFlow() {
   return sizeof(Table::Entry) + Table::kMaxSlotBytesPerEntry + sizeof(FlowBin);
 }
 
+BinnedPacket Binner::Lookup(const DecodedPacket& p) {
+  const bool src_local = local_.Contains(p.src);
+  if (src_local == local_.Contains(p.dst)) return {};
+  bool src_is_a = false;
+  Table::Entry* e = table_.Find(MakeFlowKey(p, &src_is_a));
+  if (e == nullptr) return {};
+  BinnedPacket bp;
+  bp.info = &e->value.bin.info;
+  bp.dir = src_local ? kUp : kDown;
+  return bp;
+}
+
 BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
   ++stats_.packets;
   const bool src_local = local_.Contains(p.src);

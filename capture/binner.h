@@ -63,6 +63,10 @@ class Binner {
   // of a long wait for the next packet. Starts the first bin when no packet has been seen yet.
   // A later packet older than the open bin is counted into it (stats().time_backwards).
   void AdvanceClock(int64_t now_ns) { AdvanceTo(now_ns); }
+  // The flow a decoded packet belongs to and its direction, without counting it (a second look
+  // at a packet already binned, e.g. from another capture handle). `info` is null when the
+  // flow is not in the table or the packet is not binned (no local endpoint, or both local).
+  BinnedPacket Lookup(const DecodedPacket& p);
   // Closes the open bin and ends every flow. Further packets start afresh.
   void Finish();
 

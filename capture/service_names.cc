@@ -17,6 +17,7 @@ template <typename Map, typename Key>
 void ServiceNames::Put(Map* m, const Key& k, std::string_view name) {
   if (m->size() >= max_ && m->find(k) == m->end()) m->erase(m->begin());
   (*m)[k].assign(name);
+  ++learned_;
 }
 
 void ServiceNames::Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,

@@ -42,6 +42,8 @@ class ServiceNames {
   void ForgetFlow(uint64_t flow_id) { by_flow_.erase(flow_id); }
 
   size_t addresses() const { return by_address_.size(); }
+  // Names stored so far (SNIs and DNS answers, repeats included): a sign names are seen at all.
+  uint64_t learned() const { return learned_; }
 
  private:
   struct AddressHash {
@@ -51,6 +53,7 @@ class ServiceNames {
   void Put(Map* m, const Key& k, std::string_view name);
 
   size_t max_;
+  uint64_t learned_ = 0;
   std::unordered_map<uint64_t, std::string> by_flow_;
   std::unordered_map<Address, std::string, AddressHash> by_address_;
 };

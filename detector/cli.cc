@@ -86,6 +86,8 @@ const char kUsage[] =
     "  --snaplen N         bytes kept per packet, 64 to 65535 (default 128)\n"
     "  --buffer-size MIB   kernel capture ring, 1 to 2048 MiB (default 32)\n"
     "  --promisc           promiscuous mode (default off)\n"
+    "  --no-service-names  no second capture of TLS ClientHellos and DNS answers (whole, for\n"
+    "                      the names of services; their payload is never kept)\n"
     "  --services N        service labels in the metrics before 'other' (default 10)\n"
     "  --report FILE.html  keep a rolling HTML report of the recent capture in FILE\n"
     "  --report-every S    rewrite it every S seconds, 10 to 86400 (default 300), and at stop\n"
@@ -487,6 +489,8 @@ int Live(const std::vector<std::string>& args) {
       o.capture.buffer_bytes = int(n << 20);
     } else if (a == "--promisc") {
       o.capture.promiscuous = true;
+    } else if (a == "--no-service-names") {
+      o.service_names = false;
     } else if (IsOption(a, "--services")) {
       if (!TakeValue(args, &i, "--services", &v) || !ParseSize(v, &n) || n > 100) {
         return Usage("--services takes a number from 0 to 100");

@@ -187,7 +187,7 @@ struct CaptureResult {
 };
 
 void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
-                 capture::PcapLiveSource* src,
+                 capture::PcapLiveSource* src, capture::PcapLiveSource* names_src,
                  const capture::LocalNetworks& local, asio::io_context* io, Control* control,
                  Metrics* metrics, const std::atomic<bool>* stop, CaptureResult* result) {
   std::unique_ptr<RollingReport> report;
@@ -205,7 +205,8 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
   }
   ServiceTable services(o.max_services);
   PostingSink sink(io, control, &services, &o.addresses, report.get());
-  // Live, snaplen 128 keeps most ClientHellos' names out of reach; DNS answers usually fit.
+  // The main handle's 128 bytes keep most ClientHellos' names out of reach; `names_src` (when
+  // open) sees them whole.
   capture::ServiceNames names;
   Engine engine(engine_params, &sink, &names);
   CaptureTap tap(&engine, &services, report.get());
@@ -248,6 +249,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
     s.undecoded = 0;
     for (size_t i = 1; i < counters.decode.size(); ++i) s.undecoded += counters.decode[i];
     s.not_local = counters.not_local;
+    s.service_names = names.learned();
     if (report) report->SetCounters(counters);
     s.active_flows = binner.active_flows();
     if (metrics != nullptr) metrics->Publish(s);
@@ -272,8 +274,18 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
       result->error = src->error();
       break;
     }
-    // Idle, or every 256 packets: let the wall clock close bins on a silent link.
+    // Idle, or every 256 packets: learn service names from the second handle (their flows
+    // were created by the main one: the SYN comes first) and let the wall clock close bins
+    // on a silent link.
     since_clock = 0;
+    if (names_src != nullptr) {
+      capture::Packet np;
+      for (int n = 0; n < 1024 && names_src->Next(&np) == capture::SourceStatus::kPacket; ++n) {
+        if (capture::Decode(np.link_type, np.data, np.caplen, &d) == capture::DecodeStatus::kOk) {
+          names.Observe(np.data, np.caplen, d, binner.Lookup(d));
+        }
+      }
+    }
     const int64_t now = WallNs();
     binner.AdvanceClock(now - lateness_ns);
     if (tap.dirty()) publish();
@@ -311,6 +323,21 @@ int RunLive(const LiveDaemonOptions& o) {
       say(src->interface() + " has no addresses to tell the local side by: use --local CIDR");
       return 2;
     }
+  }
+
+  std::unique_ptr<capture::PcapLiveSource> names_src;
+  if (o.service_names) {
+    capture::LiveOptions no = o.capture;
+    no.interface = src->interface();
+    no.snaplen = 2048;               // a ClientHello with its extensions, a DNS answer
+    no.buffer_bytes = 4 << 20;       // a few such packets per connection
+    no.poll_timeout_ms = 0;          // drained between the main handle's packets, never waited on
+    no.bpf_filter = o.capture.bpf_filter.empty()
+                        ? std::string(capture::kServiceNameFilter)
+                        : "(" + o.capture.bpf_filter + ") and (" + capture::kServiceNameFilter + ")";
+    std::string names_error;
+    names_src = capture::PcapLiveSource::Open(no, &names_error);
+    if (!names_src) say("service names from the traffic are off: " + names_error);
   }
 
   // The capture is open: nothing below needs privileges.
@@ -382,7 +409,8 @@ int RunLive(const LiveDaemonOptions& o) {
     local_text += (local_text.empty() ? "" : ",") + o.addresses.Format(c);
   }
   say("live on " + src->interface() + " (local " + local_text + ", snaplen " +
-      std::to_string(o.capture.snaplen) + ", buffer " +
+      std::to_string(o.capture.snaplen) + (names_src ? " (service names: 2048)" : "") +
+      ", buffer " +
       std::to_string(o.capture.buffer_bytes >> 20) + " MiB" +
       (o.capture.promiscuous ? ", promiscuous" : "") + "); events -> " +
       (log ? o.events_path : std::string("stdout")) +
@@ -436,7 +464,8 @@ int RunLive(const LiveDaemonOptions& o) {
   if (!o.probes.empty()) prober.Start();
 
   std::thread capture_thread([&] {
-    CaptureLoop(o, engine, src.get(), local, &io, &control, metrics.get(), &stop, &capture_result);
+    CaptureLoop(o, engine, src.get(), names_src.get(), local, &io, &control, metrics.get(), &stop,
+                &capture_result);
     // Runs after every event the capture thread posted.
     asio::post(io, [&] {
       if (!stopping) begin_stop("capture ended");

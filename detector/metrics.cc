@@ -145,6 +145,9 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
   Add(&out, "throttlewatch_undecoded_packets_total",
       "Captured packets that could not be decoded (truncated, unknown link type, ...).", C,
       double(s.undecoded));
+  Add(&out, "throttlewatch_service_names_learned_total",
+      "Service names learned from TLS ClientHellos (SNI) and DNS answers.", C,
+      double(s.service_names));
   Add(&out, "throttlewatch_nonlocal_packets_total",
       "Captured packets with no endpoint in the local networks (ignored).", C,
       double(s.not_local));

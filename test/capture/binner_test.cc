@@ -144,6 +144,25 @@ TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
   EXPECT_EQ(b.active_flows(), 1u);
 }
 
+TEST(BinnerTest, LookupFindsTheFlowWithoutCountingThePacket) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  EXPECT_EQ(b.Lookup(Tcp(true, 40000, 1, 0, kTcpSyn)).info, nullptr);  // not in the table yet
+  const BinnedPacket first = b.OnPacket(kT0, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  ASSERT_NE(first.info, nullptr);
+  const BinnedPacket seen = b.Lookup(Tcp(false, 40000, 500, 517, kTcpAck));
+  ASSERT_NE(seen.info, nullptr);
+  EXPECT_EQ(seen.info->id, first.info->id);
+  EXPECT_EQ(seen.dir, kDown);
+  EXPECT_EQ(b.Lookup(Tcp(true, 40001, 1, 0, kTcpSyn)).info, nullptr);  // another flow
+  b.Finish();
+  ASSERT_EQ(sink.bins.size(), 1u);
+  ASSERT_EQ(sink.bins[0].flows.size(), 1u);
+  EXPECT_EQ(sink.bins[0].flows[0].dir[kUp].packets, 1u);  // looked-up packets are not counted
+  EXPECT_EQ(sink.bins[0].flows[0].dir[kDown].packets, 0u);
+  EXPECT_EQ(b.stats().packets, 1u);
+}
+
 TEST(BinnerTest, NonLocalTrafficIsCountedNotBinned) {
   RecordingSink sink;
   Binner b({}, LocalNetworks({*Cidr::Parse("172.16.0.0/12")}), &sink);

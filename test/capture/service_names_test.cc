@@ -28,6 +28,7 @@ TEST(ServiceNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
   // Packets that are not binned, or carry nothing, teach nothing.
   names.Observe(dns.data(), uint32_t(dns.size()), p, BinnedPacket{});
   EXPECT_EQ(names.addresses(), 1u);
+  EXPECT_EQ(names.learned(), 1u);
 }
 
 }  // namespace

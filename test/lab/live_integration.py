@@ -67,6 +67,22 @@ while True:
     c, _ = s.accept(); c.close()
 """
 
+# A TLS ClientHello naming "lab-video.example", sent over a real connection from the office:
+# the daemon's second capture handle must see it whole and learn the name.
+HELLO = """
+import socket, struct, sys
+host = b"lab-video.example"
+sni = struct.pack("!HBH", len(host) + 3, 0, len(host)) + host
+exts = struct.pack("!HH", 0, len(sni)) + sni
+body = b"\\x03\\x03" + b"\\xab" * 32 + b"\\x00" + struct.pack("!H", 2) + b"\\x13\\x01" + b"\\x01\\x00"
+body += struct.pack("!H", len(exts)) + exts
+hs = b"\\x01\\x00" + struct.pack("!H", len(body)) + body
+rec = b"\\x16\\x03\\x01" + struct.pack("!H", len(hs)) + hs
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+c.sendall(rec)
+c.close()
+"""
+
 QUERY = """
 import json, sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())
@@ -83,6 +99,7 @@ class Run:
         self.key = os.path.join(workdir, "anon.key")
         self.daemons = []
         self.first_firing = {}  # alertname -> epoch s
+        self.names_learned = None
         self.polling = True
         self.failures = []
 
@@ -116,6 +133,24 @@ class Run:
         proc = self.lab._spawn("office", argv, "daemon%d.log" % n, "daemon")
         self.daemons.append(proc)
         self.lab._say("daemon %d started" % n)
+
+    def send_client_hello(self):
+        self.lab._spawn("office", [sys.executable, "-c", HELLO, labmod.SERVER4, str(PROBE_PORT)],
+                        "hello.log", "helper")
+
+    def check_service_names(self):
+        """Asks Prometheus whether the running daemon learned a service name."""
+        url = ("http://127.0.0.1:%d/api/v1/query?query=throttlewatch_service_names_learned_total"
+               % PROM_PORT)
+        r = subprocess.run(["ip", "netns", "exec", self.lab.ns["office"], sys.executable, "-c",
+                            QUERY, url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True)
+        try:
+            result = json.loads(r.stdout)["data"]["result"]
+            self.names_learned = max(float(x["value"][1]) for x in result) if result else 0
+        except (ValueError, KeyError):
+            self.names_learned = None
+        self.lab._say("service names learned: %s" % self.names_learned)
 
     def kill_daemon(self):
         p = self.daemons[-1]["popen"]
@@ -247,6 +282,8 @@ def main():
                  proto="tcp")
     lab._at(38, "kill", run.kill_daemon)
     lab._at(38.2, "restart", run.start_daemon)
+    lab._at(50, "client hello", run.send_client_hello)
+    lab._at(80, "names", run.check_service_names)
     lab.outage(60, 12)
     lab._at(86, "stop", run.stop_daemon)
     lab.end(90)
@@ -288,6 +325,9 @@ def main():
             failures.append("the throttle open when the daemon was killed was not ended with "
                             "reason 'restart'")
     check_private_outputs(run, failures)
+    print("service names learned (from Prometheus): %s" % run.names_learned)
+    if not run.names_learned:
+        failures.append("the daemon learned no service name from the ClientHello sent at 50 s")
     for d in run.daemons:
         with open(d["log"]) as f:
             print("--- %s\n%s" % (os.path.basename(d["log"]), f.read().rstrip()))
