@@ -124,8 +124,13 @@ double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_
   const int span = std::min(s.history(), onset_ago + 1 + p_.reference_bins);
   std::vector<double> x(static_cast<size_t>(span));
   for (int i = 0; i < span; ++i) x[size_t(i)] = s.payload[s.slot(span - 1 - i)];
-  size_t split = stats::BestSingleChange(x, 1);
-  if (split == 0) split = size_t(std::max(0, span - 1 - onset_ago));
+  // The detector's excursion began `onset_ago` bins back; the change is there or in the bin
+  // before it (a straddling bin may fall too little to start the excursion). Earlier bins only
+  // describe the level before: a catch-up burst among them (TCP after an earlier squeeze) is
+  // not the change.
+  const size_t onset_index = size_t(std::max(0, span - 1 - onset_ago));
+  size_t split = stats::BestSingleChangeRobust(x, onset_index > 0 ? onset_index - 1 : 0);
+  if (split == 0) split = onset_index;
   *split_ago = span - 1 - int(split);
   // The bin just before the split usually straddles the change: place the change inside it
   // in proportion to how far its value sits between the levels on either side.
