@@ -123,5 +123,30 @@ TEST(RecordedBinsTest, OnOffEverySqueezeFound) {
   }
 }
 
+// throttle_server: server 10.77.2.3 (two downloads of 1.5 Mbit/s) shaped to 800 kbit/s in all
+// at 19.6-50.9 s; the shaper starved its flow to port 5201 for three seconds at the onset, so
+// only the other flow looked throttled and the server's squeeze went unreported.
+TEST(RecordedBinsTest, ServerSqueezeIsOneServiceEvent) {
+  const Recording r = Load("server_bins.csv");
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
+  const auto ev = Classify(r, &det, &events);
+  ASSERT_EQ(ev.size(), 2u);
+  const Event& s = ev[0];
+  EXPECT_EQ(s.state, EventState::kStart);
+  EXPECT_EQ(s.scope, EventScope::kService);
+  ASSERT_TRUE(s.has_remote);
+  EXPECT_EQ(s.remote.ToString(), "10.77.2.3");
+  EXPECT_EQ(s.flows, 2);
+  EXPECT_TRUE(s.targeted);
+  EXPECT_EQ(s.direction, capture::kDown);
+  EXPECT_NEAR(s.ts, 19.6, 1.0);
+  EXPECT_NEAR(s.rate_after_bps, 800'000, 0.10 * 800'000);
+  EXPECT_EQ(ev[1].state, EventState::kEnd);
+  EXPECT_EQ(ev[1].id, s.id);
+  EXPECT_NEAR(ev[1].ts, 50.9, 1.5);
+}
+
 }  // namespace
 }  // namespace tw::detector
