@@ -215,8 +215,8 @@ TEST(BestSingleChangeRobustTest, EarliestAndEdgeCases) {
   std::vector<double> x(20, 5.0);
   std::fill(x.begin() + 4, x.end(), 1.0);
   EXPECT_EQ(BestSingleChangeRobust(x), 4u);
-  EXPECT_EQ(BestSingleChangeRobust(x, 9), 9u);    // the change is earlier: the first candidate
-  EXPECT_EQ(BestSingleChangeRobust(x, 20), 0u);   // no candidate left
+  EXPECT_EQ(BestSingleChangeRobust(x, 9), 9u);   // the change is earlier: the first candidate
+  EXPECT_EQ(BestSingleChangeRobust(x, 20), 0u);  // no candidate left
   EXPECT_EQ(BestSingleChangeRobust({}), 0u);
   const std::vector<double> one = {1.0};
   EXPECT_EQ(BestSingleChangeRobust(one), 0u);
