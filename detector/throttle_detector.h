@@ -80,11 +80,11 @@ class ThrottleDetector {
 
   size_t tracked_flows() const { return flows_.size(); }
   // Bytes of memory a tracked flow (one that carried data) costs at most: both directions'
-  // series plus the map node, and (at worst, one remote host per flow and direction) the host
-  // entries, or a host series shared with another flow.
+  // series plus the map node, and per direction its share of a host entry and host series (at
+  // worst half of each: two flows per remote host).
   static size_t BytesPerTrackedFlow() {
     return sizeof(FlowSeries) + 2 * sizeof(Series) + 4 * sizeof(void*) + sizeof(uint64_t) +
-           2 * (sizeof(HostSeries) + 6 * sizeof(void*) + sizeof(HostKey) + sizeof(Series) / 2);
+           (sizeof(HostSeries) + 6 * sizeof(void*) + sizeof(HostKey) + sizeof(Series));
   }
   size_t open_throttles() const;
   // Drops that were examined and not reported, by class (for debugging and tests).
