@@ -316,6 +316,9 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
   }
   for (const Event& e : r.events) {
     std::string who = e.scope == EventScope::kLink ? "whole link" : "";
+    if (e.has_remote) {
+      who = "service " + addresses.Format(e.remote) + " (" + std::to_string(e.flows) + " flows)";
+    }
     if (e.has_flow) {
       const char* proto = e.flow.proto() == 6 ? "tcp" : e.flow.proto() == 17 ? "udp" : "ip";
       who = std::string(proto) + " " + addresses.Format(e.flow.local()) + ":" +

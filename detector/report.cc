@@ -392,6 +392,7 @@ std::vector<Episode> Episodes(std::span<const Event> events) {
 
 std::string Who(const Event& e, const AddressText& f) {
   if (e.has_flow) return FlowLabel(e.flow, f);
+  if (e.has_remote) return "service " + f(e.remote) + " (" + std::to_string(e.flows) + " flows)";
   return e.scope == EventScope::kLink ? "whole link" : ScopeName(e.scope);
 }
 
@@ -620,9 +621,15 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   std::vector<const RecordedSeries*> flagged(eps.size(), nullptr);
   for (size_t i = 0; i < eps.size(); ++i) {
     const Event& s = *eps[i].start;
-    if (!s.has_flow) continue;
+    if (!s.has_flow && !s.has_remote) continue;
     for (const RecordedSeries& r : rec.series()) {
-      if (r.role != RecordedSeries::Role::kService && r.flow.id == s.flow.id) flagged[i] = &r;
+      if (r.role == RecordedSeries::Role::kService) continue;
+      // A service event's chart follows the first of its host's flows it flagged.
+      if (s.has_flow ? r.flow.id == s.flow.id
+                     : r.role == RecordedSeries::Role::kFlagged && r.event_id == s.id &&
+                           flagged[i] == nullptr) {
+        flagged[i] = &r;
+      }
     }
     const double t1 = eps[i].end != nullptr ? eps[i].end->ts : cap_t1;
     mech[i] = DescribeMechanism(v, flagged[i], s.direction, s.ts, t1);
@@ -718,13 +725,14 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       c.aria = "Rate of the throttled flow with concurrent flows, RTT and retransmissions";
       Line fl;
       fl.cls = "flow";
-      fl.label = "this flow, " + std::string(DirectionName(d));
+      fl.label = s.has_flow ? "this flow, " + std::string(DirectionName(d))
+                            : "a flow of this service: " + FlowLabel(flagged[i]->flow, fa);
       fl.pts = Sample(v, *flagged[i], c.t0, c.t1, false, false,
                       [d, w](const SeriesPoint& p) { return double(p.wire[d]) * 8 / w; });
       // References: the recorded concurrent flows that carried the most in the window.
       std::vector<std::pair<double, const RecordedSeries*>> refs;
       for (const RecordedSeries& r : rec.series()) {
-        if (r.role == RecordedSeries::Role::kService || r.flow.id == s.flow.id) continue;
+        if (r.role == RecordedSeries::Role::kService || &r == flagged[i]) continue;
         if (v.End(r) <= c.t0 || v.Start(r) >= c.t1) continue;
         double sum = 0;
         for (size_t k = 0; k < r.points.size(); ++k) {
@@ -751,7 +759,10 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       for (size_t k = 0; k < refs.size(); ++k) {
         Line rl;
         rl.cls = ref_cls[k];
-        rl.label = "concurrent: " + FlowLabel(refs[k].second->flow, fa);
+        const bool same_service = !s.has_flow && refs[k].second->event_id == s.id &&
+                                  refs[k].second->role == RecordedSeries::Role::kFlagged;
+        rl.label = (same_service ? "same service: " : "concurrent: ") +
+                   FlowLabel(refs[k].second->flow, fa);
         rl.pts = Sample(v, *refs[k].second, c.t0, c.t1, false, false,
                         [d, w](const SeriesPoint& p) { return double(p.wire[d]) * 8 / w; });
         c.lines.push_back(std::move(rl));

@@ -208,24 +208,54 @@ void SeriesRecorder::PromoteService(FlowState* f, Direction d, uint64_t event_id
 }
 
 void SeriesRecorder::OnEvent(const Event& e) {
-  if (!e.has_flow || e.state != EventState::kStart) return;
-  auto it = flows_.find(e.flow.id);
-  if (it == flows_.end()) return;
-  FlowState* f = &it->second;
-  if (f->series < 0 || series_[size_t(f->series)].role != RecordedSeries::Role::kFlagged) {
-    if (flagged_ >= p_.max_flagged_flows) {
-      ++flows_not_charted_;
-      return;
-    }
-    ++flagged_;
-  }
+  if (e.state != EventState::kStart || !(e.has_flow || e.has_remote)) return;
   const Direction d = e.direction;
-  Promote(f, RecordedSeries::Role::kFlagged, d, e.id);
-  PromoteService(f, d, e.id);
+  // The flows the event names: its flow, or a service event's flows of its host that are
+  // still open and carried data in its direction lately (one may be starved right now; control
+  // connections and pings are too slow to count).
+  std::vector<FlowState*> named;
+  if (e.has_flow) {
+    auto it = flows_.find(e.flow.id);
+    if (it != flows_.end()) named.push_back(&it->second);
+  } else {
+    for (auto& [id, f] : flows_) {
+      if (!(f.info.remote() == e.remote) || f.last_bin != current_bin_ || f.ring == nullptr) {
+        continue;
+      }
+      double sum = 0;
+      for (int64_t b = std::max(f.first_bin, f.last_bin - kRingBins + 1); b <= f.last_bin; ++b) {
+        sum += (*f.ring)[size_t(b % kRingBins)].wire[d];
+      }
+      const double mean_bps = sum * 8 / (double(kRingBins) * double(base_width_ns_) * 1e-9);
+      if (sum > 0 && mean_bps >= 0.05 * e.rate_before_bps / std::max(1, e.flows)) {
+        named.push_back(&f);
+      }
+    }
+    std::sort(named.begin(), named.end(),
+              [](const FlowState* a, const FlowState* b) { return a->info.id < b->info.id; });
+  }
+  bool any = false;
+  for (FlowState* f : named) {
+    if (f->series < 0 || series_[size_t(f->series)].role != RecordedSeries::Role::kFlagged) {
+      if (flagged_ >= p_.max_flagged_flows) {
+        ++flows_not_charted_;
+        continue;
+      }
+      ++flagged_;
+    }
+    Promote(f, RecordedSeries::Role::kFlagged, d, e.id);
+    PromoteService(f, d, e.id);
+    any = true;
+  }
+  if (!any) return;
   // References: the concurrent flows that carried the most in the same direction lately.
   std::vector<std::pair<double, FlowState*>> cands;
   for (auto& [id, other] : flows_) {
-    if (&other == f || other.last_bin != current_bin_) continue;
+    if (std::find(named.begin(), named.end(), &other) != named.end() ||
+        other.last_bin != current_bin_) {
+      continue;
+    }
+    if (e.has_remote && other.info.remote() == e.remote) continue;
     double sum = 0;
     const int64_t lo = std::max(other.first_bin, other.last_bin - kRingBins + 1);
     for (int64_t b = lo; b <= other.last_bin; ++b) sum += (*other.ring)[size_t(b % kRingBins)].wire[d];

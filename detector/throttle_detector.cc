@@ -50,6 +50,7 @@ size_t ThrottleDetector::open_throttles() const {
     for (const Series* s : f.dir) n += (s != nullptr && s->open) ? 1 : 0;
   }
   for (const Series& s : link_) n += s.open ? 1 : 0;
+  for (const auto& [key, h] : hosts_) n += h.open() ? 1 : 0;
   return n;
 }
 
@@ -88,19 +89,52 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
       it->second.storage.reserve(2);
     }
     FlowSeries& f = it->second;
+    f.closed = f.closed || fb.closed;
     for (Direction d : {capture::kUp, capture::kDown}) {
       if (f.dir[d] == nullptr) {
         if (fb.dir[d].payload_bytes == 0) continue;  // a series starts with its first data
         f.storage.emplace_back(p_.drop);
         f.dir[d] = &f.storage.back();
+        HostSeries& h = hosts_[{fb.info.remote(), int(d)}];
+        f.host[d] = &h;
+        h.some_flow = fb.info.id;
+        h.tcp = h.tcp && fb.info.proto() == 6;
+        if (++h.flows >= 2 && h.series == nullptr) h.series = std::make_unique<Series>(p_.drop);
       }
       Series& s = *f.dir[d];
       Push(&s, fb.dir[d], &fb.rtt);
+      HostSeries& h = *f.host[d];
+      if (h.series != nullptr) {
+        const capture::DirectionBin& b = fb.dir[d];
+        h.sum.payload_bytes += b.payload_bytes;
+        h.sum.wire_bytes += b.payload_bytes > 0 ? b.wire_bytes : 0;
+        h.sum.retrans_bytes += b.retrans_bytes;
+        h.sum.data_packets += b.data_packets;
+        h.sum.zero_window = h.sum.zero_window || b.zero_window;
+        if (fb.rtt.samples > 0 && (h.rtt.samples == 0 || fb.rtt.min_s < h.rtt.min_s)) {
+          h.rtt.min_s = fb.rtt.min_s;
+        }
+        h.rtt.samples += fb.rtt.samples;
+      }
       const stats::DropDecision dec = s.det.Observe(double(fb.dir[d].payload_bytes));
       if (dec != stats::DropDecision::kNone) pending_.push_back({&f, d, dec});
     }
   }
   const int64_t bin_end = start_ns + width_ns;
+  // Host series first: a flow's drop defers to its host's service event.
+  for (auto& [key, h] : hosts_) {
+    if (h.series == nullptr) continue;
+    const double payload = double(h.sum.payload_bytes);
+    Push(h.series.get(), h.sum, &h.rtt);
+    h.sum = {};
+    h.rtt = {};
+    const stats::DropDecision dec = h.series->det.Observe(payload);
+    if (dec == stats::DropDecision::kDrop) {
+      if (!suppress) OnHostDrop(key, &h, bin_end, width_ns);
+    } else if (dec == stats::DropDecision::kRecovery) {
+      OnRecovery(h.series.get(), bin_end, width_ns);
+    }
+  }
   for (const Pending& pd : pending_) {
     if (pd.decision == stats::DropDecision::kDrop) {
       if (!suppress) OnDrop(pd.flow, pd.d, bin_end, width_ns);
@@ -124,8 +158,13 @@ double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_
   const int span = std::min(s.history(), onset_ago + 1 + p_.reference_bins);
   std::vector<double> x(static_cast<size_t>(span));
   for (int i = 0; i < span; ++i) x[size_t(i)] = s.payload[s.slot(span - 1 - i)];
-  size_t split = stats::BestSingleChange(x, 1);
-  if (split == 0) split = size_t(std::max(0, span - 1 - onset_ago));
+  // The detector's excursion began `onset_ago` bins back; the change is there or in the bin
+  // before it (a straddling bin may fall too little to start the excursion). Earlier bins only
+  // describe the level before: a catch-up burst among them (TCP after an earlier squeeze) is
+  // not the change.
+  const size_t onset_index = size_t(std::max(0, span - 1 - onset_ago));
+  size_t split = stats::BestSingleChangeRobust(x, onset_index > 0 ? onset_index - 1 : 0);
+  if (split == 0) split = onset_index;
   *split_ago = span - 1 - int(split);
   // The bin just before the split usually straddles the change: place the change inside it
   // in proportion to how far its value sits between the levels on either side.
@@ -192,15 +231,14 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   return ev;
 }
 
-double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude, bool other_hosts,
-                                    int split_ago, double width_s, int* refs) const {
+double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude,
+                                    const capture::Address* exclude_host, int split_ago,
+                                    double width_s, int* refs) const {
   int judged = 0, dropped = 0;
   const int after_bins = split_ago + 1;
   for (const auto& [id, other] : flows_) {
     if (&other == exclude || other.dir[d] == nullptr) continue;
-    if (other_hosts && exclude != nullptr && other.info.remote() == exclude->info.remote()) {
-      continue;
-    }
+    if (exclude_host != nullptr && other.info.remote() == *exclude_host) continue;
     const Series& o = *other.dir[d];
     if (o.n < after_bins + 3) continue;
     double sum_after = 0, sum_before = 0;
@@ -255,12 +293,24 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   // too, or every flow on the link did, the drop is not this flow's own: the link-wide series
   // decides between link-wide shaping and congestion. A lone flow is the link.
   int refs = 0, other_refs = 0;
-  const double shared = SharedDrop(d, f, false, split_ago, width_s, &refs);
-  const double shared_other = SharedDrop(d, f, true, split_ago, width_s, &other_refs);
+  const double shared = SharedDrop(d, f, nullptr, split_ago, width_s, &refs);
+  const double shared_other = SharedDrop(d, f, &f->info.remote(), split_ago, width_s, &other_refs);
   if (refs == 0 || (other_refs > 0 && shared_other >= 0.5) ||
       (other_refs == 0 && shared >= 0.5)) {
     s.det.Rebase();  // the link-wide series judges it; this series takes its new level
     return;
+  }
+  // When most of the host's flows dropped together (or its service throttle is open), the
+  // whole host was squeezed: its series judges and reports it, as one service event.
+  if (const HostSeries* h = f->host[d]; h != nullptr && h->series != nullptr) {
+    int members = 0, dropped = 0;
+    if (!h->open()) {
+      HostMembersDropped(f->info.remote(), d, split_ago, width_s, &members, &dropped);
+    }
+    if (h->open() || (members >= 2 && 2 * dropped > members)) {
+      s.det.Rebase();
+      return;
+    }
   }
 
   Event e = MakeStart(ev, d, ts, bin_end_ns);
@@ -283,43 +333,68 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   s.start = e;
   s.open = true;
   sink_->OnEvent(e);
-  MaybeServiceEvent(*f, d, bin_end_ns, width_s);
 }
 
-void ThrottleDetector::MaybeServiceEvent(const FlowSeries& f, Direction d, int64_t bin_end_ns,
-                                         double width_s) {
-  ServiceState& svc = services_[{f.info.remote(), int(d)}];
-  if (svc.open) return;
-  const Event& mine = f.dir[d]->start;
-  const double window_s = p_.service_window_bins * width_s;
-  int n = 0;
-  double before = 0, after = 0, first_ts = mine.ts, conf = 0;
-  for (const auto& [id, other] : flows_) {
-    if (other.info.remote() != f.info.remote() || other.dir[d] == nullptr) continue;
-    const Series& o = *other.dir[d];
-    if (!o.open || std::fabs(o.start.ts - mine.ts) > window_s) continue;
-    ++n;
-    before += o.start.rate_before_bps;
-    after += o.start.rate_after_bps;
-    first_ts = std::min(first_ts, o.start.ts);
-    conf = std::max(conf, o.start.confidence);
+void ThrottleDetector::HostMembersDropped(const capture::Address& host, Direction d,
+                                          int split_ago, double width_s, int* members,
+                                          int* dropped) const {
+  *members = 0;
+  *dropped = 0;
+  const int after_bins = split_ago + 1;
+  for (const auto& [id, f] : flows_) {
+    if (f.dir[d] == nullptr || f.closed || !(f.info.remote() == host)) continue;
+    const Series& o = *f.dir[d];
+    if (o.n < after_bins + 3) continue;
+    double sum_after = 0, sum_before = 0;
+    int n_before = 0;
+    for (int k = 0; k < after_bins; ++k) sum_after += o.payload[o.slot(k)];
+    for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
+         ++k, ++n_before) {
+      sum_before += o.payload[o.slot(k)];
+    }
+    if (n_before == 0) continue;
+    const double mean_before = sum_before / n_before;
+    if (mean_before * 8 / width_s < p_.min_rate_bps) continue;
+    ++*members;
+    if (sum_after / after_bins < p_.ref_dropped_ratio * mean_before) ++*dropped;
   }
-  if (n < 2) return;
-  Event e = mine;
-  e.id = (*next_id_)++;
+}
+
+void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin_end_ns,
+                                  int64_t width_ns) {
+  Series& s = *h->series;
+  if (s.open) return;
+  const Direction d = Direction(key.second);
+  const double width_s = double(width_ns) * 1e-9;
+  int split_ago = 0;
+  const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
+  const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
+  const Evidence ev = Judge(s, h->tcp, split_ago, width_s);
+  if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
+  // A service throttle needs most of the host's live flows squeezed (not one flow throttled,
+  // or flows ending), and flows to other hosts unharmed (else the link series judges it).
+  int members = 0, dropped = 0;
+  HostMembersDropped(key.first, d, split_ago, width_s, &members, &dropped);
+  int other_refs = 0;
+  const double shared_other = SharedDrop(d, nullptr, &key.first, split_ago, width_s, &other_refs);
+  if (members < 2 || 2 * dropped <= members || other_refs == 0 || shared_other >= 0.5) {
+    s.det.Rebase();  // the flows' own series (or the link's) judge it
+    return;
+  }
+  Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kService;
-  e.has_flow = false;
+  e.targeted = true;
   e.has_remote = true;
-  e.remote = f.info.remote();
-  e.flows = n;
-  e.ts = first_ts;
-  e.detected_at = double(bin_end_ns) * 1e-9;
-  e.rate_before_bps = before;
-  e.rate_after_bps = after;
-  e.burst_bytes = -1;
-  e.confidence = conf;
-  svc.open = true;
-  svc.start = e;
+  e.remote = key.first;
+  e.flows = dropped;
+  if (names_ != nullptr) e.service = names_->NameOf(h->some_flow, key.first);
+  const double depth = std::clamp(
+      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
+  double conf = 0.35 + 0.2 * depth + 0.25 * (1 - shared_other) * std::min(other_refs, 2) / 2.0;
+  conf += (ev.inflated || ev.lossy) ? 0.2 : 0.0;
+  e.confidence = std::clamp(conf, 0.0, 1.0);
+  s.start = e;
+  s.open = true;
   sink_->OnEvent(e);
 }
 
@@ -334,7 +409,7 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   Evidence ev = Judge(s, /*tcp=*/false, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
   int refs = 0;
-  const double shared = SharedDrop(d, nullptr, false, split_ago, width_s, &refs);
+  const double shared = SharedDrop(d, nullptr, nullptr, split_ago, width_s, &refs);
   // Not most flows (a strict majority): demand left, or a targeted squeeze (reported per flow).
   if (refs == 0 || shared <= 0.5) return s.det.Rebase();
   int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
@@ -376,24 +451,6 @@ void ThrottleDetector::End(Series* s, double ts, double detected_at, double rate
   e.burst_bytes = -1;
   s->open = false;
   sink_->OnEvent(e);
-  if (e.scope != EventScope::kFlow) return;
-  // The service event ends with the last of its flows.
-  auto svc = services_.find({e.flow.remote(), int(e.direction)});
-  if (svc == services_.end() || !svc->second.open) return;
-  for (const auto& [id, f] : flows_) {
-    const Series* o = f.dir[e.direction];
-    if (o != nullptr && o->open && f.info.remote() == e.flow.remote()) return;
-  }
-  Event se = svc->second.start;
-  se.state = EventState::kEnd;
-  se.ts = ts;
-  se.detected_at = detected_at;
-  se.duration_s = ts - se.ts;
-  se.rate_before_bps = se.rate_after_bps;
-  se.rate_after_bps = rate_after;
-  se.reason = reason;
-  svc->second.open = false;
-  sink_->OnEvent(se);
 }
 
 void ThrottleDetector::OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_ns) {
@@ -420,13 +477,21 @@ void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd
   if (it == flows_.end()) return;
   FlowSeries f = std::move(it->second);
   flows_.erase(it);
-  if (why == capture::FlowEnd::kEndOfInput) return;
+  const bool end_of_input = why == capture::FlowEnd::kEndOfInput;
   const char* reason = why == capture::FlowEnd::kEvicted ? "evicted" : "flow_end";
-  for (Series& s : f.storage) {
-    if (!s.open) continue;
-    // The throttle ends with the flow, at its last packet.
-    End(&s, std::max(s.start.ts, double(last_ns) * 1e-9), double(last_ns) * 1e-9,
-        s.start.rate_after_bps, 0, reason);
+  // The throttle ends with the flow, at its last packet; a service throttle with the host's
+  // last flow. At the end of the input they stay open: the capture stopped, not the throttle.
+  const auto end = [&](Series* s) {
+    if (s->open && !end_of_input) {
+      End(s, std::max(s->start.ts, double(last_ns) * 1e-9), double(last_ns) * 1e-9,
+          s->start.rate_after_bps, 0, reason);
+    }
+  };
+  for (Series& s : f.storage) end(&s);
+  for (Direction d : {capture::kUp, capture::kDown}) {
+    if (f.host[d] == nullptr || --f.host[d]->flows > 0) continue;
+    if (f.host[d]->series != nullptr) end(f.host[d]->series.get());
+    hosts_.erase({info.remote(), int(d)});
   }
 }
 

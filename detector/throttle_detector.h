@@ -1,9 +1,11 @@
 #ifndef THROTTLEWATCH_DETECTOR_THROTTLE_DETECTOR_H_
 #define THROTTLEWATCH_DETECTOR_THROTTLE_DETECTOR_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -30,7 +32,6 @@ struct ThrottleParams {
   double min_rtt_rise_s = 0.020;
   double queue_packets = 2;
   double min_loss_share = 0.005;
-  int service_window_bins = 5;     // flows of one remote squeezed this close together = service
 };
 
 // Why a drop was, or was not, called a throttle (also the per-bin classification of a flow).
@@ -46,16 +47,22 @@ const char* DropClassName(DropClass c);
 
 // Finds throttles: a sustained drop of a series' payload rate (stats::DropDetector per flow
 // and direction, and per direction for the whole link) that is backed by evidence that the
-// network, not the application, became the limit; located by an exact best split over recent
-// bins; and classified:
+// network, not the application, became the limit; located by the best split (by medians) near
+// the detector's onset; and classified:
 //  - a flow whose drop is its own (flows to other remote hosts kept their rates) is a targeted
-//    flow throttle; when several flows of one remote host are squeezed together, a service
-//    event (scope "service") is raised as well;
+//    flow throttle;
+//  - the flows of one remote host (per direction) are also summed into a host series with its
+//    own drop detector: when it drops, most of the host's flows dropped with it and flows to
+//    other hosts did not, the whole host was squeezed: one service event (scope "service",
+//    the rate it was squeezed to is the host's total), and no flow events for its flows, even
+//    when a shaper stalls some of them for a while (their own series then look idle);
 //  - when most flows drop together and the link total falls too, that is link-wide shaping
 //    (scope "link", not targeted); when the link total holds, it is congestion: no event;
 //  - demand changes, idle sources and receiver-limited flows raise nothing.
 // Emits start events when a drop is confirmed and end events when the rate recovers or the flow
-// ends. Memory: one entry per flow that carried data (~1.5 KB). Single-threaded.
+// ends. Memory: one entry per flow that carried data (~1.5 KB), one per remote host and
+// direction with data (~0.3 KB), and a host series (~1.3 KB) for each remote host that has had
+// two flows with data in one direction. Single-threaded.
 class ThrottleDetector {
  public:
   ThrottleDetector(const ThrottleParams& params, EventSink* sink, uint64_t* next_event_id);
@@ -73,9 +80,11 @@ class ThrottleDetector {
 
   size_t tracked_flows() const { return flows_.size(); }
   // Bytes of memory a tracked flow (one that carried data) costs at most: both directions'
-  // series plus the map node.
+  // series plus the map node, and per direction its share of a host entry and host series (at
+  // worst half of each: two flows per remote host).
   static size_t BytesPerTrackedFlow() {
-    return sizeof(FlowSeries) + 2 * sizeof(Series) + 4 * sizeof(void*) + sizeof(uint64_t);
+    return sizeof(FlowSeries) + 2 * sizeof(Series) + 4 * sizeof(void*) + sizeof(uint64_t) +
+           (sizeof(HostSeries) + 6 * sizeof(void*) + sizeof(HostKey) + sizeof(Series));
   }
   size_t open_throttles() const;
   // Drops that were examined and not reported, by class (for debugging and tests).
@@ -100,9 +109,22 @@ class ThrottleDetector {
     size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
     int history() const { return int(std::min<int64_t>(n, kRing)); }
   };
+  // The flows of one remote host in one direction, summed.
+  struct HostSeries {
+    int flows = 0;                   // tracked flows of the host with data in this direction
+    bool tcp = true;                 // all of them TCP
+    std::unique_ptr<Series> series;  // from the host's second flow on
+    capture::DirectionBin sum;       // the open bin's total over the host's flows
+    capture::RttBin rtt;             // its smallest RTT sample (min_s, samples)
+    uint64_t some_flow = 0;          // a flow of the host, to name the service
+    bool open() const { return series != nullptr && series->open; }  // a service throttle
+  };
+  using HostKey = std::pair<capture::Address, int>;  // (remote host, direction)
   struct FlowSeries {
     capture::FlowInfo info;
     std::array<Series*, 2> dir{nullptr, nullptr};
+    std::array<HostSeries*, 2> host{nullptr, nullptr};
+    bool closed = false;          // FIN or RST seen: it is ending, not slowing down
     std::vector<Series> storage;  // reserved to 2 so pointers stay valid
   };
   struct Pending {
@@ -119,28 +141,29 @@ class ThrottleDetector {
     DropClass cls = DropClass::kThrottle;
     Mechanism mechanism = Mechanism::kUnknown;
   };
-  struct ServiceState {
-    bool open = false;
-    Event start;
-  };
 
   void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt);
   void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
+  void OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin_end_ns, int64_t width_ns);
   void OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_ns);
   // Refines a change whose detector onset is `onset_ago` bins back: returns how many bins
   // before the end of the current bin the change happened (fractional), and the first bin
   // (in bins ago) at the new level.
   double RefineOnset(const Series& s, int onset_ago, int* split_ago) const;
   Evidence Judge(const Series& s, bool tcp, int split_ago, double width_s) const;
-  // Share of reference series in direction d (all flows but `exclude`; with other_hosts, only
-  // flows to another remote host than exclude's) that dropped at the change `split_ago` bins
-  // back; *refs gets how many were judged.
-  double SharedDrop(capture::Direction d, const FlowSeries* exclude, bool other_hosts,
-                    int split_ago, double width_s, int* refs) const;
+  // Share of reference series in direction d (all flows but `exclude` and, if not null, but
+  // the flows to `exclude_host`) that dropped at the change `split_ago` bins back; *refs gets
+  // how many were judged. Flows that mostly stopped sending since are not references.
+  double SharedDrop(capture::Direction d, const FlowSeries* exclude,
+                    const capture::Address* exclude_host, int split_ago, double width_s,
+                    int* refs) const;
+  // Of the flows to `host` in direction d that are not closing and were sending before the
+  // change `split_ago` bins back, how many (*members) and how many of them dropped (*dropped;
+  // a flow stalled since counts as dropped: a shaper may starve one flow for seconds).
+  void HostMembersDropped(const capture::Address& host, capture::Direction d, int split_ago,
+                          double width_s, int* members, int* dropped) const;
   Event MakeStart(const Evidence& ev, capture::Direction d, double ts, int64_t bin_end_ns) const;
-  void MaybeServiceEvent(const FlowSeries& f, capture::Direction d, int64_t bin_end_ns,
-                         double width_s);
   void End(Series* s, double ts, double detected_at, double rate_during, double rate_after,
            const char* reason);
   // A drop that is not reported: count it, and make the new level the series' baseline
@@ -157,7 +180,7 @@ class ThrottleDetector {
   std::unordered_map<uint64_t, FlowSeries> flows_;
   std::vector<Pending> pending_;
   std::array<Series, 2> link_;
-  std::map<std::pair<capture::Address, int>, ServiceState> services_;  // (remote, direction)
+  std::map<HostKey, HostSeries> hosts_;  // node-based: FlowSeries::host pointers stay valid
   std::map<DropClass, uint64_t> dismissed_;
   const capture::ServiceNames* names_ = nullptr;
 };

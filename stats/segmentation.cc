@@ -152,27 +152,31 @@ std::vector<size_t> SegmentPelt(std::span<const double> x, const SegmentationPar
   return changes;
 }
 
-size_t BestSingleChange(std::span<const double> x, size_t min_segment) {
+namespace {
+// Sum of |v - median(v)|; reorders v.
+double AbsDeviationFromMedian(std::vector<double>* v) {
+  if (v->empty()) return 0;
+  const size_t mid = v->size() / 2;
+  std::nth_element(v->begin(), v->begin() + static_cast<long>(mid), v->end());
+  const double med = (*v)[mid];
+  double sum = 0;
+  for (double x : *v) sum += std::fabs(x - med);
+  return sum;
+}
+}  // namespace
+
+size_t BestSingleChangeRobust(std::span<const double> x, size_t earliest) {
   const size_t n = x.size();
-  const size_t m = std::max<size_t>(min_segment, 1);
-  if (n < 2 * m) return 0;
-  double total = 0;
-  for (double v : x) total += v;
-  const double mean = total / static_cast<double>(n);
-  // SSE reduction of a split at k: (S_k - k mean)^2 * n / (k (n - k)), S_k = sum_{i<k} x_i.
-  // Centring first keeps the running sum small.
-  double run = 0;
-  for (size_t i = 0; i + 1 < m; ++i) run += x[i] - mean;
-  double best_gain = -1;
   size_t best = 0;
-  const double dn = static_cast<double>(n);
-  for (size_t k = m; k + m <= n; ++k) {
-    run += x[k - 1] - mean;
-    const double dk = static_cast<double>(k);
-    const double gain = run * run * dn / (dk * (dn - dk));
-    if (gain > best_gain) {
-      best_gain = gain;
+  double best_cost = 0;
+  std::vector<double> left, right;
+  for (size_t k = std::max<size_t>(earliest, 1); k < n; ++k) {
+    left.assign(x.begin(), x.begin() + static_cast<long>(k));
+    right.assign(x.begin() + static_cast<long>(k), x.end());
+    const double cost = AbsDeviationFromMedian(&left) + AbsDeviationFromMedian(&right);
+    if (best == 0 || cost < best_cost) {
       best = k;
+      best_cost = cost;
     }
   }
   return best;

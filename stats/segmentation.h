@@ -27,10 +27,14 @@ struct SegmentationParams {
 // Allocates O(n); thread-compatible.
 std::vector<size_t> SegmentPelt(std::span<const double> x, const SegmentationParams& params = {});
 
-// The single best change point of x (maximum reduction in squared error), searched in
-// [min_segment, n - min_segment] (min_segment < 1 counts as 1); ties go to the smallest index,
-// so a constant series gives min_segment. Returns 0 when x is shorter than 2 * min_segment.
-size_t BestSingleChange(std::span<const double> x, size_t min_segment = 1);
+// The single best change point of a short series under a median-shift model: the split k that
+// minimises the absolute deviations of x[0, k) from their median plus those of x[k, n) from
+// theirs, searched in [max(1, earliest), n - 1]; ties go to the smallest index. Unlike squared
+// error, a few outlying values (a burst among the bins before a drop) cannot draw the split to
+// themselves. `earliest` confines the search when the change is known to be recent while the
+// bins before it still describe the level before. Returns 0 when no candidate is left.
+// O(n^2 log n): meant for windows of tens of values. Allocates O(n).
+size_t BestSingleChangeRobust(std::span<const double> x, size_t earliest = 0);
 
 // Log transform for rate series used by the engines: log(x + floor) with floor > 0; negative
 // and NaN x count as 0. Resizes *out to in.size().

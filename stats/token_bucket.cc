@@ -10,6 +10,7 @@ const char* BucketFitName(BucketFit f) {
   switch (f) {
     case BucketFit::kConsistent: return "consistent";
     case BucketFit::kTooFewLosses: return "too_few_losses";
+    case BucketFit::kSparseLosses: return "sparse_losses";
     case BucketFit::kNoRate: return "no_rate";
     case BucketFit::kLossWithTokens: return "loss_with_tokens";
     case BucketFit::kPassWithoutTokens: return "pass_without_tokens";
@@ -67,6 +68,10 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
   if (loss_idx.empty()) return e;
   e.first_loss_t = tx[loss_idx.front()].t;
   if (e.losses < p.min_losses || e.loss_episodes < p.min_loss_episodes) return e;
+  if (e.losses < p.min_losses_per_episode * e.loss_episodes) {
+    e.result = BucketFit::kSparseLosses;
+    return e;
+  }
 
   // Delivered (not lost) bytes before each transmission.
   std::vector<double> delivered(tx.size() + 1, 0);

@@ -30,6 +30,12 @@ struct TokenBucketParams {
   // (the same minimum as Flach et al. 2016).
   int min_losses = 15;
   int min_loss_episodes = 3;
+  // A policer with an empty bucket drops every packet above its rate until the sender learns of
+  // the loss, about an RTT later: its losses come in runs. Isolated single losses are random
+  // loss, and a sender paced at a steady rate makes them line up with a bucket at its own rate.
+  // The losses must average at least this many per episode (policed transfers of the Flach et
+  // al. traces: 3.8 or more; a paced stream with random loss: 1).
+  double min_losses_per_episode = 2.0;
   // The rate is read off the delivered bytes between two losses at least this far apart, and at
   // least two RTT floors: at both losses the bucket is empty, so the bytes that passed in
   // between are the tokens the policer made. Shorter spans are dominated by the jitter between
@@ -69,6 +75,7 @@ struct TokenBucketParams {
 enum class BucketFit : uint8_t {
   kConsistent,         // losses and passes line up with one token bucket: policing
   kTooFewLosses,       // not enough losses or loss episodes to judge
+  kSparseLosses,       // isolated losses, not the runs of drops a policer makes
   kNoRate,             // losses too close together to infer a rate
   kLossWithTokens,     // too many losses while the inferred bucket held tokens
   kPassWithoutTokens,  // too many packets passed while the inferred bucket was empty

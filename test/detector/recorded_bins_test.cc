@@ -96,5 +96,57 @@ TEST(RecordedBinsTest, DemoHasOneTargetedShapedFlowAndNothingElse) {
   EXPECT_NEAR(ev[1].ts, 45.0, 1.5);
 }
 
+// throttle_onoff, the run where the 2nd and 3rd squeezes of port 5202 (300 kbit/s at 16.4-25.9,
+// 35.3-45.0 and 55.9-65.8 s) were missed: after each squeeze TCP catches up with a burst, and
+// the onset refinement took that burst, not the next squeeze, for the change.
+TEST(RecordedBinsTest, OnOffEverySqueezeFound) {
+  const Recording r = Load("onoff_bins.csv");
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
+  const auto ev = Classify(r, &det, &events);
+  const double onsets[] = {16.4, 35.3, 55.9};
+  const double ends[] = {25.9, 45.0, 65.8};
+  ASSERT_EQ(ev.size(), 6u);
+  for (size_t i = 0; i < 3; ++i) {
+    const Event& s = ev[2 * i];
+    const Event& e = ev[2 * i + 1];
+    EXPECT_EQ(s.state, EventState::kStart) << i;
+    EXPECT_EQ(s.flow.remote_port(), 5202) << i;
+    EXPECT_EQ(s.scope, EventScope::kFlow) << i;
+    EXPECT_TRUE(s.targeted) << i;
+    EXPECT_NEAR(s.ts, onsets[i], 1.0) << i;
+    EXPECT_NEAR(s.rate_after_bps, 300'000, 0.10 * 300'000) << i;
+    EXPECT_EQ(e.state, EventState::kEnd) << i;
+    EXPECT_EQ(e.id, s.id) << i;
+    EXPECT_NEAR(e.ts, ends[i], 1.0) << i;
+  }
+}
+
+// throttle_server: server 10.77.2.3 (two downloads of 1.5 Mbit/s) shaped to 800 kbit/s in all
+// at 19.6-50.9 s; the shaper starved its flow to port 5201 for three seconds at the onset, so
+// only the other flow looked throttled and the server's squeeze went unreported.
+TEST(RecordedBinsTest, ServerSqueezeIsOneServiceEvent) {
+  const Recording r = Load("server_bins.csv");
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
+  const auto ev = Classify(r, &det, &events);
+  ASSERT_EQ(ev.size(), 2u);
+  const Event& s = ev[0];
+  EXPECT_EQ(s.state, EventState::kStart);
+  EXPECT_EQ(s.scope, EventScope::kService);
+  ASSERT_TRUE(s.has_remote);
+  EXPECT_EQ(s.remote.ToString(), "10.77.2.3");
+  EXPECT_EQ(s.flows, 2);
+  EXPECT_TRUE(s.targeted);
+  EXPECT_EQ(s.direction, capture::kDown);
+  EXPECT_NEAR(s.ts, 19.6, 1.0);
+  EXPECT_NEAR(s.rate_after_bps, 800'000, 0.10 * 800'000);
+  EXPECT_EQ(ev[1].state, EventState::kEnd);
+  EXPECT_EQ(ev[1].id, s.id);
+  EXPECT_NEAR(ev[1].ts, 50.9, 1.5);
+}
+
 }  // namespace
 }  // namespace tw::detector

@@ -117,6 +117,41 @@ TEST(SeriesRecorderTest, FlaggedFlowKeepsItsHistoryAndGrows) {
   EXPECT_FLOAT_EQ(svc->points.back().wire[capture::kDown], 30000);
 }
 
+TEST(SeriesRecorderTest, ServiceEventFlagsTheFlowsOfItsHost) {
+  SeriesRecorder rec;
+  // Flows 1 and 2 go to 192.0.2.1 (flow 1 starved since bin 75), flow 3 is a trickle to it
+  // (a control connection), flow 4 goes to another host.
+  const std::vector<capture::FlowInfo> flows = {Flow(1, 5201), Flow(2, 5202), Flow(3, 5201),
+                                                Flow(4, 443, 2)};
+  auto rate = [](int f, int b) {
+    if (f == 2) return 50.0;
+    if (f == 0 && b >= 75) return 0.0;
+    return f < 2 && b >= 75 ? 30000.0 : 125000.0;
+  };
+  Feed(&rec, flows, 0, 80, rate);
+  Event e;
+  e.id = 9;
+  e.kind = EventKind::kThrottle;
+  e.state = EventState::kStart;
+  e.scope = EventScope::kService;
+  e.direction = capture::kDown;
+  e.has_remote = true;
+  e.remote = flows[0].remote();
+  e.flows = 2;
+  e.rate_before_bps = 2e6;
+  rec.OnEvent(e);
+  Feed(&rec, flows, 80, 90, rate);
+  for (uint64_t id : {1, 2}) {
+    const RecordedSeries* s = Find(rec, id);
+    ASSERT_NE(s, nullptr) << id;
+    EXPECT_EQ(s->role, RecordedSeries::Role::kFlagged) << id;
+    EXPECT_EQ(s->event_id, 9u) << id;
+  }
+  EXPECT_EQ(Find(rec, 3), nullptr);
+  ASSERT_NE(Find(rec, 4), nullptr);
+  EXPECT_EQ(Find(rec, 4)->role, RecordedSeries::Role::kReference);
+}
+
 TEST(SeriesRecorderTest, ServicesSumTheirFlows) {
   SeriesRecorder rec;
   // Two flows to the same server port are one service; a third server is another.

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <random>
 #include <vector>
@@ -51,7 +51,7 @@ struct Harness {
         x.dir[capture::kDown].zero_window = zero_window && zero_window(f, b);
         const bool low = level(f, b) > 0 && level(f, b) < level(f, 0);
         const float rtt = low && squeeze == Squeeze::kShaper ? 0.3f : 0.02f;
-        x.rtt.samples = 3;
+        x.rtt.samples = v > 0 ? 3 : 0;  // a flow that sends nothing gets no RTT sample
         x.rtt.sum_s = 3 * rtt;
         x.rtt.min_s = x.rtt.max_s = rtt;
         if (low && squeeze == Squeeze::kPolicer) {
@@ -78,8 +78,7 @@ TEST(ThrottleDetectorTest, TargetedThrottleOfOneFlowStartAndEnd) {
   EXPECT_GT(s.detected_at, s.ts);
   // At detection the squeezed rate rests on a few bins (tested over many seeds below).
   EXPECT_NEAR(s.rate_after_bps, 31250 * 8 * kWirePerPayload, 0.25 * 31250 * 8 * kWirePerPayload);
-  EXPECT_NEAR(s.rate_before_bps, 125000 * 8 * kWirePerPayload,
-              0.15 * 125000 * 8 * kWirePerPayload);
+  EXPECT_NEAR(s.rate_before_bps, 125000 * 8 * kWirePerPayload, 0.15 * 125000 * 8 * kWirePerPayload);
   EXPECT_TRUE(s.targeted);
   EXPECT_GT(s.confidence, 0.8);
   const Event& e = ev[1];
@@ -155,25 +154,129 @@ TEST(ThrottleDetectorTest, NewFlowsTakingTheirShareIsCongestionNotThrottling) {
   EXPECT_TRUE(h.events.events().empty());
 }
 
-TEST(ThrottleDetectorTest, SeveralFlowsOfOneServerMakeAServiceEvent) {
-  Harness h;
-  // Flows 0 and 1 go to one server, flows 2 and 3 to another; the first server is squeezed.
-  h.remote_of = [](int f) { return f < 2 ? 1 : 2; };
-  h.Run(4, 120, [](int f, int b) { return f < 2 && b >= 40 && b < 90 ? 25000.0 : 125000.0; });
-  int flow_starts = 0, service_starts = 0, service_ends = 0;
-  for (const Event& e : h.events.events()) {
-    if (e.scope == EventScope::kFlow && e.state == EventState::kStart) ++flow_starts;
-    if (e.scope == EventScope::kService) {
-      (e.state == EventState::kStart ? service_starts : service_ends) += 1;
-      EXPECT_TRUE(e.has_remote);
-      EXPECT_EQ(e.flows, 2);
-      EXPECT_TRUE(e.targeted);
-      EXPECT_NEAR(h.Rel(e.ts), e.state == EventState::kStart ? 40.0 : 90.0, 1.0);
+// Events by scope and state, for the service tests.
+struct ScopeCounts {
+  int flow_starts = 0, service_starts = 0, service_ends = 0, other = 0;
+  const Event* service_start = nullptr;
+  const Event* service_end = nullptr;
+};
+ScopeCounts CountScopes(const std::vector<Event>& events) {
+  ScopeCounts c;
+  for (const Event& e : events) {
+    if (e.scope == EventScope::kFlow && e.state == EventState::kStart) {
+      ++c.flow_starts;
+    } else if (e.scope == EventScope::kService && e.state == EventState::kStart) {
+      ++c.service_starts;
+      c.service_start = &e;
+    } else if (e.scope == EventScope::kService) {
+      ++c.service_ends;
+      c.service_end = &e;
+    } else if (e.scope != EventScope::kFlow) {
+      ++c.other;
     }
   }
-  EXPECT_EQ(flow_starts, 2);
-  EXPECT_EQ(service_starts, 1);
-  EXPECT_EQ(service_ends, 1);
+  return c;
+}
+
+TEST(ThrottleDetectorTest, SeveralFlowsOfOneServerMakeOneServiceEvent) {
+  Harness h;
+  // Flows 0 and 1 go to one server, flows 2 and 3 to another; the first server is squeezed
+  // to 50 kB/s in all. One service event with the server's total, no flow events.
+  h.remote_of = [](int f) { return f < 2 ? 1 : 2; };
+  h.Run(4, 120, [](int f, int b) { return f < 2 && b >= 40 && b < 90 ? 25000.0 : 125000.0; });
+  const ScopeCounts c = CountScopes(h.events.events());
+  EXPECT_EQ(c.flow_starts, 0);
+  EXPECT_EQ(c.other, 0);
+  ASSERT_EQ(c.service_starts, 1);
+  ASSERT_EQ(c.service_ends, 1);
+  const Event& s = *c.service_start;
+  EXPECT_TRUE(s.has_remote);
+  EXPECT_EQ(s.remote.bytes[15], 1);
+  EXPECT_FALSE(s.has_flow);
+  EXPECT_EQ(s.flows, 2);
+  EXPECT_TRUE(s.targeted);
+  EXPECT_EQ(s.mechanism, Mechanism::kShaping);
+  EXPECT_NEAR(h.Rel(s.ts), 40.0, 1.0);
+  const double squeezed = 2 * 25000 * 8 * kWirePerPayload;
+  EXPECT_NEAR(s.rate_after_bps, squeezed, 0.25 * squeezed);
+  EXPECT_NEAR(s.rate_before_bps, 2 * 125000 * 8 * kWirePerPayload, 0.25 * 2 * 125000 * 8);
+  EXPECT_EQ(c.service_end->id, s.id);
+  EXPECT_NEAR(h.Rel(c.service_end->ts), 90.0, 1.0);
+  EXPECT_EQ(h.det.open_throttles(), 0u);
+}
+
+// The lab's throttle_server: the shaper starved one of the server's two flows for three
+// seconds at the onset. Its own series looks idle, the other flow's looks like a flow
+// throttle; the server's total shows the squeeze as it is.
+TEST(ThrottleDetectorTest, ServiceEventWhenTheShaperStallsOneOfItsFlows) {
+  Harness h;
+  h.remote_of = [](int f) { return f < 2 ? 1 : 2; };
+  // Before: 95 kB/s each, 190 kB/s in all, like the other server's flow. Squeezed: 60 kB/s in
+  // all, flow 0 starved for 3 s, then 40 + 20 kB/s.
+  h.Run(3, 100, [](int f, int b) {
+    if (f == 2) return 190000.0;
+    if (b < 40 || b >= 80) return 95000.0;
+    if (f == 0) return b < 43 ? 0.0 : 40000.0;
+    return b < 43 ? 60000.0 : 20000.0;
+  });
+  const ScopeCounts c = CountScopes(h.events.events());
+  EXPECT_EQ(c.flow_starts, 0);
+  EXPECT_EQ(c.other, 0);
+  ASSERT_EQ(c.service_starts, 1);
+  EXPECT_NEAR(h.Rel(c.service_start->ts), 40.0, 1.0);
+  const double squeezed = 60000 * 8 * kWirePerPayload;
+  EXPECT_NEAR(c.service_start->rate_after_bps, squeezed, 0.25 * squeezed);
+}
+
+// One of a server's two flows is throttled: a flow event, the server's total (down by 40 %)
+// raises nothing of its own.
+TEST(ThrottleDetectorTest, OneThrottledFlowOfAServerIsAFlowEvent) {
+  Harness h;
+  h.remote_of = [](int f) { return f < 2 ? 1 : 2; };
+  h.Run(3, 100, [](int f, int b) { return f == 1 && b >= 40 && b < 80 ? 25000.0 : 125000.0; });
+  const ScopeCounts c = CountScopes(h.events.events());
+  EXPECT_EQ(c.flow_starts, 1);
+  EXPECT_EQ(c.service_starts, 0);
+  EXPECT_EQ(c.other, 0);
+}
+
+// Three of a server's four flows end (FIN) one after the other, while a queue builds up and
+// they lose packets (evidence, were it a squeeze): the server's total falls by a third, then by
+// half, which is neither a squeeze of the server nor of the flow that goes on.
+TEST(ThrottleDetectorTest, FlowsOfAServerEndingAreNotAServiceThrottle) {
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
+  std::mt19937 rng(7);
+  std::normal_distribution<double> n(0, 0.1);
+  const int ends[] = {30, 45, 60, 1000, 1000};  // flows 0-3 to one server, flow 4 to another
+  for (int b = 0; b < 100; ++b) {
+    std::vector<capture::FlowBin> fb;
+    for (int f = 0; f < 5; ++f) {
+      capture::FlowBin x;
+      x.info.id = uint64_t(f + 1);
+      x.info.key.proto = 6;
+      x.info.local_is_a = true;
+      x.info.key.port_b = uint16_t(5201 + f);
+      x.info.key.b.bytes[15] = uint8_t(f < 4 ? 1 : 2);
+      if (b == ends[f] + 2) {  // a closed flow leaves the table after its linger
+        det.OnFlowEnd(x.info, capture::FlowEnd::kClosed, kT0 + ends[f] * kSec);
+      }
+      if (b >= ends[f] + 2) continue;
+      const double v = b < ends[f] ? 125000.0 * std::exp(n(rng)) : 0;
+      x.dir[capture::kDown].payload_bytes = uint64_t(v);
+      x.dir[capture::kDown].data_packets = uint32_t(v / 1448);
+      x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
+      x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
+      x.closed = b >= ends[f];
+      x.rtt.samples = 3;
+      x.rtt.min_s = b >= 28 ? 0.2f : 0.02f;
+      fb.push_back(x);
+    }
+    det.OnBin(kT0 + b * kSec, kSec, fb, false);
+  }
+  EXPECT_TRUE(events.events().empty());
+  EXPECT_EQ(det.tracked_flows(), 2u);
 }
 
 TEST(ThrottleDetectorTest, StationaryNoisyFlowsRaiseNothing) {
@@ -192,8 +295,9 @@ TEST(ThrottleDetectorTest, OnOffApplicationIsNotAThrottle) {
 
 TEST(ThrottleDetectorTest, ReceiverClosingItsWindowIsNotAThrottle) {
   Harness h;
-  h.Run(3, 100, [](int f, int b) { return f == 1 && b >= 40 ? 20000.0 : 125000.0; },
-        [](int f, int b) { return f == 1 && b >= 40 && b % 2 == 0; });
+  h.Run(
+      3, 100, [](int f, int b) { return f == 1 && b >= 40 ? 20000.0 : 125000.0; },
+      [](int f, int b) { return f == 1 && b >= 40 && b % 2 == 0; });
   EXPECT_TRUE(h.events.events().empty());
 }
 
