@@ -74,7 +74,7 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
     if (link_.first_ns[d] == 0) link_.first_ns[d] = ts_ns;
     link_.last_ns[d] = std::max(link_.last_ns[d], ts_ns);
   }
-  return {&f.bin.info, d, retrans};
+  return {&f.bin.info, d, retrans, &f.user};
 }
 
 void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* fp,

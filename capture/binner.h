@@ -46,6 +46,10 @@ struct BinnedPacket {
   const FlowInfo* info = nullptr;
   Direction dir = kUp;
   uint32_t retrans_bytes = 0;  // payload bytes of this packet that repeat sequence space
+  // A word of the flow's table entry that belongs to the caller (e.g. the position of its own
+  // per-flow state, to skip a lookup): zero when the flow enters the table, kept until it
+  // leaves. Valid as long as `info`; null when `info` is.
+  uint32_t* user = nullptr;
 };
 
 // Turns decoded packets into per-flow and link bins. Packet time drives everything: a bin is
@@ -86,6 +90,7 @@ class Binner {
     int64_t syn_ns = 0, synack_ns = 0;
     uint64_t packets_total = 0;
     bool seen_in_bin = false;
+    uint32_t user = 0;  // BinnedPacket::user
   };
   using Table = FlowTable<FlowState>;
 

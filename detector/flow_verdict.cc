@@ -1,6 +1,7 @@
 #include "detector/flow_verdict.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -34,15 +35,47 @@ double Median(std::vector<double> v) {
 }
 }  // namespace
 
-FlowVerdictTracker::FlowVerdictTracker(const VerdictParams& params) : p_(params) {}
+namespace {
+// A list of n items takes fewer than 2n + 16 slots of its arena (list_arena.h): three slots per
+// item of the total cap leave room for the partly filled chunks of many short flows.
+size_t ArenaSlots(size_t total) { return std::min<size_t>(3 * total, UINT32_MAX); }
+}  // namespace
+
+FlowVerdictTracker::FlowVerdictTracker(const VerdictParams& params)
+    : p_(params), records_(ArenaSlots(p_.max_records_total)), rtts_(ArenaSlots(p_.max_records_total)) {}
+
+FlowVerdictTracker::Trace* FlowVerdictTracker::Find(const capture::FlowInfo& info) {
+  const uint64_t id = info.id;
+  if (cached_ != 0 && cached_id_ == id) return &traces_[cached_ - 1];
+  if (index_.empty() || 2 * (traces_.size() + 1) > index_.size()) {
+    // Grow the index (a new flow's cost, never a packet's).
+    std::vector<std::pair<uint64_t, uint32_t>> old(std::max<size_t>(64, 2 * index_.size()));
+    old.swap(index_);
+    for (const auto& [key, pos] : old) {
+      if (pos == 0) continue;
+      size_t i = (key * 0x9e3779b97f4a7c15ull) & (index_.size() - 1);
+      while (index_[i].second != 0) i = (i + 1) & (index_.size() - 1);
+      index_[i] = {key, pos};
+    }
+  }
+  const size_t mask = index_.size() - 1;
+  size_t i = (id * 0x9e3779b97f4a7c15ull) & mask;
+  while (index_[i].second != 0 && index_[i].first != id) i = (i + 1) & mask;
+  if (index_[i].second == 0) {
+    traces_.emplace_back().info = info;
+    index_[i] = {id, uint32_t(traces_.size())};
+  }
+  cached_id_ = id;
+  cached_ = index_[i].second;
+  return &traces_[cached_ - 1];
+}
 
 void FlowVerdictTracker::AddRecord(Side* s, const Record& r) {
-  if (s->rec.size() >= p_.max_records_per_flow || records_total_ >= p_.max_records_total) {
+  if (s->rec.size >= p_.max_records_per_flow || records_total_ >= p_.max_records_total ||
+      !records_.Append(&s->rec, r)) {
     s->truncated = true;
     return;
   }
-  if (s->rec.capacity() == 0) s->rec.reserve(256);
-  s->rec.push_back(r);
   ++records_total_;
 }
 
@@ -50,12 +83,13 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
                                   const capture::DecodedPacket& p,
                                   const capture::BinnedPacket& b) {
   if (b.info == nullptr || p.ip_proto != 6) return;
-  Trace* t = cached_;
-  if (t == nullptr || cached_id_ != b.info->id) {
-    auto [it, fresh] = traces_.try_emplace(b.info->id);
-    if (fresh) it->second.info = *b.info;
-    t = cached_ = &it->second;
-    cached_id_ = b.info->id;
+  Trace* t = nullptr;
+  if (b.user != nullptr && *b.user != 0 && *b.user <= traces_.size() &&
+      traces_[*b.user - 1].info.id == b.info->id) {
+    t = &traces_[*b.user - 1];
+  } else {
+    t = Find(*b.info);
+    if (b.user != nullptr) *b.user = cached_;
   }
   Side& s = t->side[b.dir];
   Side& o = t->side[1 - b.dir];
@@ -63,19 +97,26 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
   if (p.tcp_has_ts) {
     // This side's clock values, first sighting of each (pping): the other side echoes them.
     if (!s.have_tsval || p.tcp_ts_val != s.last_tsval) {
-      s.ts[s.ts_next] = TsSlot{p.tcp_ts_val, ts_ns, false};
+      s.ts_val[s.ts_next] = p.tcp_ts_val;
+      s.ts_ns[s.ts_next] = ts_ns;
+      s.ts_waiting |= uint64_t{1} << s.ts_next;
       s.ts_next = (s.ts_next + 1) % kTsRing;
       s.last_tsval = p.tcp_ts_val;
       s.have_tsval = true;
     }
-    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0) {
-      for (TsSlot& slot : o.ts) {
-        if (!slot.used && slot.val == p.tcp_ts_ecr) {
-          slot.used = true;
-          if (o.rtt.size() < p_.max_records_per_flow / 4) {
-            o.rtt.push_back({double(slot.ns) * 1e-9, double(ts_ns - slot.ns) * 1e-9});
-          }
-          break;
+    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0 && o.ts_waiting != 0) {
+      // The first waiting slot holding the echoed value (a branch-free pass the compiler
+      // vectorises).
+      uint64_t match = 0;
+      for (int i = 0; i < kTsRing; ++i) match |= uint64_t(o.ts_val[i] == p.tcp_ts_ecr) << i;
+      match &= o.ts_waiting;
+      if (match != 0) {
+        const int i = std::countr_zero(match);
+        o.ts_waiting &= ~(uint64_t{1} << i);
+        const int64_t sent = o.ts_ns[i];
+        if (o.rtt.size < p_.max_records_per_flow / 4 && rtts_total_ < p_.max_records_total &&
+            rtts_.Append(&o.rtt, {double(sent) * 1e-9, double(ts_ns - sent) * 1e-9})) {
+          ++rtts_total_;
         }
       }
     }
@@ -118,9 +159,9 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
     // receiver it fills a hole (already counted as missing).
     const uint32_t repeated = SeqDiff(end, s->high) <= 0 ? len : uint32_t(-ahead);
     bool fills_hole = false;
-    const size_t stop = s->rec.size() > kMaxLookBack ? s->rec.size() - kMaxLookBack : 0;
-    for (size_t i = s->rec.size(); i-- > stop;) {
-      Record& r = s->rec[i];
+    const size_t stop = s->rec.size > kMaxLookBack ? s->rec.size - kMaxLookBack : 0;
+    for (size_t i = s->rec.size; i-- > stop;) {
+      Record& r = records_.At(s->rec, uint32_t(i));
       if (uint32_t(seq - r.seq) < r.payload) {
         fills_hole = r.hole;
         r.lost = true;
@@ -162,8 +203,18 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
 }  // namespace
 
 void FlowVerdictTracker::AppendTransmissions(const Side& s,
-                                             std::vector<stats::Transmission>* out) {
-  for (const Record& r : s.rec) out->push_back({double(r.ns) * 1e-9, r.wire, r.lost});
+                                             std::vector<stats::Transmission>* out) const {
+  const auto rec = records_.view(s.rec);
+  for (size_t i = 0; i < rec.size(); ++i) {
+    out->push_back({double(rec[i].ns) * 1e-9, rec[i].wire, rec[i].lost});
+  }
+}
+
+std::vector<stats::RttSample> FlowVerdictTracker::RttSamples(const Side& s) const {
+  const auto rtt = rtts_.view(s.rtt);
+  std::vector<stats::RttSample> out(rtt.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = rtt[i];
+  return out;
 }
 
 namespace {
@@ -191,13 +242,15 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   const double dur = double(s.last_ns - s.first_ns) * 1e-9;
   if (dur > 0) v.goodput_bps = double(s.payload - std::min(s.payload, s.resent)) * 8 / dur;
   if (s.payload > 0) v.retrans_rate = double(v.retrans_bytes) / double(s.payload);
-  const PathRtt path = ChooseRtt(t.side[d].rtt, t.side[1 - d].rtt);
+  const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[d]),
+                                      rtt_o = RttSamples(t.side[1 - d]);
+  const PathRtt path = ChooseRtt(rtt_d, rtt_o);
   v.rtt_min_s = path.min;
   v.rtt_median_s = path.median;
   if (path.median > 0) v.queue_delay_s = std::max(0.0, path.median - path.floor);
   if (s.data_packets >= p_.min_data_packets) {
     std::vector<stats::Transmission> tx;
-    tx.reserve(s.rec.size());
+    tx.reserve(s.rec.size);
     AppendTransmissions(s, &tx);
     const auto rtt = Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
     v.fit = stats::FitTokenBucket(tx, rtt, p_.bucket);
@@ -206,6 +259,7 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
 }
 
 void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
+  const auto rec = records_.view(s.rec);
   auto conf_of = [](const stats::TokenBucketEstimate& e) {
     const double m = std::min({e.losses_in_range, e.passes_in_range, e.episodes_above_rate,
                                1 - e.losses_after_inflation});
@@ -237,8 +291,8 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
   // sends delays each timestamp echo by up to one gap, which is not a queue.
   const double gap_s =
-      s.rec.size() > 1
-          ? double(s.rec.back().ns - s.rec.front().ns) * 1e-9 / double(s.rec.size() - 1)
+      rec.size() > 1
+          ? double(rec.back().ns - rec.front().ns) * 1e-9 / double(rec.size() - 1)
           : 0;
   const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
                      v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > 2 * gap_s;
@@ -248,20 +302,20 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     const double w = std::max(0.2, 2 * v->rtt_median_s);
     std::vector<double> rates;
     size_t i = 0;
-    while (i < s.rec.size()) {
+    while (i < rec.size()) {
       size_t j = i + 1;
-      while (j < s.rec.size() && double(s.rec[j].ns - s.rec[j - 1].ns) * 1e-9 <= w) ++j;
-      const double t0 = double(s.rec[i].ns) * 1e-9 + w;  // skip the first window
+      while (j < rec.size() && double(rec[j].ns - rec[j - 1].ns) * 1e-9 <= w) ++j;
+      const double t0 = double(rec[i].ns) * 1e-9 + w;  // skip the first window
       double acc = 0, edge = t0 + w;
       for (size_t k = i; k < j; ++k) {
-        const double t = double(s.rec[k].ns) * 1e-9;
+        const double t = double(rec[k].ns) * 1e-9;
         if (t < t0) continue;
         while (t >= edge) {
-          if (edge + w <= double(s.rec[j - 1].ns) * 1e-9) rates.push_back(acc * 8 / w);
+          if (edge + w <= double(rec[j - 1].ns) * 1e-9) rates.push_back(acc * 8 / w);
           acc = 0;
           edge += w;
         }
-        if (!s.rec[k].lost) acc += s.rec[k].wire;
+        if (!rec[k].lost) acc += rec[k].wire;
       }
       i = j;
     }
@@ -293,7 +347,7 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
     Direction d;
   };
   std::vector<Item> items;
-  for (auto& [id, t] : traces_) {
+  for (const Trace& t : traces_) {
     if (t.side[0].payload + t.side[1].payload == 0) continue;
     items.push_back({&t, t.side[capture::kUp].payload >= t.side[capture::kDown].payload
                              ? capture::kUp
@@ -321,7 +375,9 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
     for (size_t i : members) {
       const Trace& t = *items[i].t;
       AppendTransmissions(t.side[items[i].d], &tx);
-      const PathRtt path = ChooseRtt(t.side[items[i].d].rtt, t.side[1 - items[i].d].rtt);
+      const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[items[i].d]),
+                                          rtt_o = RttSamples(t.side[1 - items[i].d]);
+      const PathRtt path = ChooseRtt(rtt_d, rtt_o);
       if (path.samples != nullptr) rtt.insert(rtt.end(), path.samples->begin(), path.samples->end());
     }
     std::stable_sort(tx.begin(), tx.end(), [](const stats::Transmission& a,
@@ -335,8 +391,12 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
   }
   for (size_t i = 0; i < out.size(); ++i) Classify(items[i].t->side[items[i].d], &out[i]);
   traces_.clear();
-  cached_ = nullptr;
+  index_.clear();
+  cached_ = 0;
   records_total_ = 0;
+  rtts_total_ = 0;
+  records_.Clear();
+  rtts_.Clear();
   return out;
 }
 

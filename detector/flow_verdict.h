@@ -2,14 +2,15 @@
 #define THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "capture/binner.h"
 #include "capture/bins.h"
 #include "capture/decode.h"
 #include "detector/event.h"
+#include "detector/list_arena.h"
 #include "stats/token_bucket.h"
 
 namespace tw::detector {
@@ -80,8 +81,12 @@ std::string FlowVerdictToJson(const FlowVerdict& v);
 
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
 // the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the
-// input. Memory: one record (24 bytes) per data packet up to the caps in VerdictParams, a few
-// RTT samples, and a small fixed state per flow. Single-threaded.
+// input. Memory: one record (24 bytes) per data packet up to the caps in VerdictParams, an RTT
+// sample (16 bytes) per echoed timestamp (at most max_records_per_flow / 4 per flow and
+// max_records_total in all), and ~2 KB of fixed state per TCP flow. The records and samples
+// live in regions of address space reserved at construction (3 slots per record of the caps:
+// ~300 + ~200 MB of address space at the defaults, committed only as they fill), so OnPacket
+// allocates only when it meets a new flow. Single-threaded.
 class FlowVerdictTracker {
  public:
   explicit FlowVerdictTracker(const VerdictParams& params = {});
@@ -104,16 +109,17 @@ class FlowVerdictTracker {
     bool lost = false;
     bool hole = false;  // stands for bytes missing at a receiver (never seen)
   };
-  struct TsSlot {
-    uint32_t val = 0;
-    int64_t ns = 0;
-    bool used = true;
-  };
+  using Records = ListArena<Record>;
+  using Rtts = ListArena<stats::RttSample>;
   static constexpr int kTsRing = 64;
   struct Side {  // one direction of a flow
-    std::vector<Record> rec;
-    std::vector<stats::RttSample> rtt;  // RTTs of this side's TSvals, echoed by the other side
-    TsSlot ts[kTsRing];
+    Records::List rec;
+    Rtts::List rtt;  // RTTs of this side's TSvals, echoed by the other side
+    // Ring of this side's last clock values (TSval) and when each was first seen; a set bit of
+    // ts_waiting marks a value not yet echoed.
+    uint32_t ts_val[kTsRing] = {};
+    int64_t ts_ns[kTsRing] = {};
+    uint64_t ts_waiting = 0;
     int ts_next = 0;
     uint32_t last_tsval = 0;
     bool have_tsval = false;
@@ -129,19 +135,28 @@ class FlowVerdictTracker {
     Side side[2];
   };
 
+  Trace* Find(const capture::FlowInfo& info);  // the flow's trace, created on first sight
   void OnData(Side* s, int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p);
   void AddRecord(Side* s, const Record& r);
-  static void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out);
+  void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out) const;
+  std::vector<stats::RttSample> RttSamples(const Side& s) const;
   // Fills the totals, RTT statistics and the flow's own policer test.
   FlowVerdict Measure(const Trace& t, capture::Direction d) const;
   // Decides the verdict once the service-level test (if any) is in.
   void Classify(const Side& s, FlowVerdict* v) const;
 
   VerdictParams p_;
-  std::unordered_map<uint64_t, Trace> traces_;
+  // Every transmission record and RTT sample, reserved at construction (see list_arena.h):
+  // OnPacket does not allocate once a flow's trace exists.
+  Records records_;
+  Rtts rtts_;
+  std::deque<Trace> traces_;  // in order of first sight (a deque: growing moves none)
+  // Open addressing from flow id to position in traces_ + 1 (0: empty slot), load <= 1/2.
+  std::vector<std::pair<uint64_t, uint32_t>> index_;
   uint64_t cached_id_ = 0;
-  Trace* cached_ = nullptr;
+  uint32_t cached_ = 0;  // position in traces_ + 1 of cached_id_, 0: none
   size_t records_total_ = 0;
+  size_t rtts_total_ = 0;
 };
 
 }  // namespace tw::detector
