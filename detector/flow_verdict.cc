@@ -91,8 +91,17 @@ FlowVerdictTracker::Trace* FlowVerdictTracker::Find(const capture::FlowInfo& inf
   size_t i = (id * 0x9e3779b97f4a7c15ull) & mask;
   while (index_[i].second != 0 && index_[i].first != id) i = (i + 1) & mask;
   if (index_[i].second == 0) {
-    traces_.emplace_back().info = info;
-    index_[i] = {id, uint32_t(traces_.size())};
+    uint32_t pos = 0;
+    if (!free_traces_.empty()) {
+      pos = free_traces_.back();
+      free_traces_.pop_back();
+      traces_[pos] = Trace{};
+    } else {
+      pos = uint32_t(traces_.size());
+      traces_.emplace_back();
+    }
+    traces_[pos].info = info;
+    index_[i] = {id, pos + 1};
   }
   cached_id_ = id;
   cached_ = index_[i].second;
@@ -124,22 +133,33 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
   Side& o = t->side[1 - b.dir];
 
   if (p.tcp_has_ts) {
-    // This side's clock values, first sighting of each (pping): the other side echoes them.
-    if (!s.have_tsval || p.tcp_ts_val != s.last_tsval) {
-      s.ts_val[s.ts_next] = p.tcp_ts_val;
-      s.ts_ns[s.ts_next] = ts_ns;
-      s.ts_waiting |= uint64_t{1} << s.ts_next;
-      s.ts_next = (s.ts_next + 1) % kTsRing;
-      s.last_tsval = p.tcp_ts_val;
-      s.have_tsval = true;
+    if (t->clocks == 0) {
+      if (!free_clocks_.empty()) {
+        t->clocks = free_clocks_.back() + 1;
+        free_clocks_.pop_back();
+      } else {
+        clocks_.emplace_back();
+        t->clocks = uint32_t(clocks_.size());
+      }
     }
-    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0 && o.ts_waiting != 0) {
+    Clock& sc = clocks_[t->clocks - 1][b.dir];
+    Clock& oc = clocks_[t->clocks - 1][1 - b.dir];
+    // This side's clock values, first sighting of each (pping): the other side echoes them.
+    if (!sc.have_tsval || p.tcp_ts_val != sc.last_tsval) {
+      sc.ts_val[sc.ts_next] = p.tcp_ts_val;
+      sc.ts_ns[sc.ts_next] = ts_ns;
+      sc.ts_waiting |= uint64_t{1} << sc.ts_next;
+      sc.ts_next = (sc.ts_next + 1) % kTsRing;
+      sc.last_tsval = p.tcp_ts_val;
+      sc.have_tsval = true;
+    }
+    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0 && oc.ts_waiting != 0) {
       // The first waiting slot holding the echoed value.
-      const uint64_t match = TsMatches(o.ts_val, p.tcp_ts_ecr) & o.ts_waiting;
+      const uint64_t match = TsMatches(oc.ts_val, p.tcp_ts_ecr) & oc.ts_waiting;
       if (match != 0) {
         const int i = std::countr_zero(match);
-        o.ts_waiting &= ~(uint64_t{1} << i);
-        const int64_t sent = o.ts_ns[i];
+        oc.ts_waiting &= ~(uint64_t{1} << i);
+        const int64_t sent = oc.ts_ns[i];
         if (o.rtt.size < p_.max_records_per_flow / 4 && rtts_total_ < p_.max_records_total &&
             rtts_.Append(&o.rtt, {double(sent) * 1e-9, double(ts_ns - sent) * 1e-9})) {
           ++rtts_total_;
@@ -153,6 +173,37 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
     return;
   }
   if (p.payload_len > 0) OnData(&s, ts_ns, wire_len, p);
+}
+
+void FlowVerdictTracker::OnFlowEnd(const capture::FlowInfo& info) {
+  if (index_.empty()) return;
+  const size_t mask = index_.size() - 1;
+  size_t i = (info.id * 0x9e3779b97f4a7c15ull) & mask;
+  while (index_[i].second != 0 && index_[i].first != info.id) i = (i + 1) & mask;
+  if (index_[i].second == 0) return;  // not TCP, or never seen
+  const uint32_t pos = index_[i].second - 1;
+  Trace& t = traces_[pos];
+  if (t.clocks != 0) {
+    clocks_[t.clocks - 1] = {};
+    free_clocks_.push_back(t.clocks - 1);
+    t.clocks = 0;
+  }
+  if (t.side[0].payload + t.side[1].payload > 0) return;  // kept for its verdict
+  // No data: nothing to judge. Free the trace and its index slot (backward-shift deletion).
+  t = Trace{};
+  free_traces_.push_back(pos);
+  if (cached_ == pos + 1) cached_ = 0;
+  for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+    if (index_[j].second == 0) break;
+    const size_t home = (index_[j].first * 0x9e3779b97f4a7c15ull) & mask;
+    // Move slot j into the hole at i unless its home lies in (i, j] cyclically.
+    const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!between) {
+      index_[i] = index_[j];
+      i = j;
+    }
+  }
+  index_[i] = {0, 0};
 }
 
 void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
@@ -415,6 +466,9 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
   }
   for (size_t i = 0; i < out.size(); ++i) Classify(items[i].t->side[items[i].d], &out[i]);
   traces_.clear();
+  free_traces_.clear();
+  clocks_.clear();
+  free_clocks_.clear();
   index_.clear();
   cached_ = 0;
   records_total_ = 0;

@@ -124,8 +124,8 @@ TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
     ++packets;
     ASSERT_EQ(capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d),
               capture::DecodeStatus::kOk);
-    const capture::BinnedPacket bp = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
-    verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
+    const capture::BinnedPacket binned = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+    verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, binned);
   }
   const uint64_t allocations = g_allocations.load() - before;
   EXPECT_GT(before, 0u) << "the counting operator new is not in use";
