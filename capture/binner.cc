@@ -25,11 +25,16 @@ int64_t FloorTo(int64_t t, int64_t width) {
 Binner::Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink)
     : p_(params), local_(std::move(local)), sink_(sink), table_(params.max_flows) {
   if (p_.bin_ns <= 0) p_.bin_ns = 1'000'000'000;
-  scratch_.reserve(table_.capacity());
+  bins_.reserve(table_.capacity());
+}
+
+size_t Binner::EntryBytes() {
+  static_assert(sizeof(Table::Entry) <= 256, "a flow's table entry grew past 256 bytes");
+  return sizeof(Table::Entry);
 }
 
 size_t Binner::BytesPerFlow() {
-  return sizeof(Table::Entry) + Table::kMaxSlotBytesPerEntry + sizeof(FlowBin);
+  return EntryBytes() + Table::kMaxSlotBytesPerEntry + sizeof(FlowBin);
 }
 
 BinnedPacket Binner::Lookup(const DecodedPacket& p) {
@@ -38,10 +43,7 @@ BinnedPacket Binner::Lookup(const DecodedPacket& p) {
   bool src_is_a = false;
   Table::Entry* e = table_.Find(MakeFlowKey(p, &src_is_a));
   if (e == nullptr) return {};
-  BinnedPacket bp;
-  bp.info = &e->value.bin.info;
-  bp.dir = src_local ? kUp : kDown;
-  return bp;
+  return {&bins_[table_.PositionOf(e)].info, src_local ? kUp : kDown, 0, &e->value.user};
 }
 
 BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
@@ -60,18 +62,19 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   Table::Entry* e = table_.Find(key);
   if (e == nullptr) e = FindOrCreate(key, src_is_a, src_local, ts_ns, p);
   FlowState& f = e->value;
-  f.bin.last_ns = std::max(f.bin.last_ns, ts_ns);
+  FlowBin& fb = bins_[table_.PositionOf(e)];
+  fb.last_ns = std::max(fb.last_ns, ts_ns);
   f.seen_in_bin = true;
   ++f.packets_total;
 
-  DirectionBin& b = f.bin.dir[d];
+  DirectionBin& b = fb.dir[d];
   b.wire_bytes += wire_len;
   b.payload_bytes += p.payload_len;
   ++b.packets;
   if (p.payload_len > 0) ++b.data_packets;
 
   uint32_t retrans = 0;
-  if (p.ip_proto == 6) TrackTcp(ts_ns, p, d, &f, &retrans);
+  if (p.ip_proto == 6) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
 
   DirectionBin& lb = link_.dir[d];
   lb.wire_bytes += wire_len;
@@ -86,12 +89,13 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
     if (link_.first_ns[d] == 0) link_.first_ns[d] = ts_ns;
     link_.last_ns[d] = std::max(link_.last_ns[d], ts_ns);
   }
-  return {&f.bin.info, d, retrans};
+  return {&fb.info, d, retrans, &f.user};
 }
 
 void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* fp,
-                      uint32_t* retrans) {
+                      FlowBin* bin, uint32_t* retrans) {
   FlowState& f = *fp;
+  FlowBin& fb = *bin;
   const uint8_t fl = p.tcp_flags;
   const Direction other = d == kUp ? kDown : kUp;
   if (fl & kTcpSyn) {
@@ -104,15 +108,15 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
     }
   } else {
     *retrans = f.seq[d].OnSegment(p.tcp_seq, p.payload_len);
-    f.bin.dir[d].retrans_bytes += *retrans;
-    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && f.bin.handshake_rtt_s < 0 &&
+    fb.dir[d].retrans_bytes += *retrans;
+    if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && fb.handshake_rtt_s < 0 &&
         ts_ns >= f.syn_ns) {  // time running backwards gives no (negative) handshake RTT
-      f.bin.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
+      fb.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
     }
     // The sender of this packet advertises its receive window for the data flowing towards
     // it, i.e. the opposite direction. Scaling applies only when both SYNs carried it.
     if (!(fl & kTcpRst)) {
-      DirectionBin& rev = f.bin.dir[other];
+      DirectionBin& rev = fb.dir[other];
       if (p.tcp_window == 0) rev.zero_window = true;
       if (f.wscale[kUp] != 0xff && f.wscale[kDown] != 0xff) {
         const uint32_t rwnd = uint32_t(p.tcp_window) << std::min<uint8_t>(f.wscale[d], 14);
@@ -130,7 +134,7 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
     if (f.seq[x].valid() && f.ack_valid[acker]) {
       const int32_t in_flight = static_cast<int32_t>(f.seq[x].high() - f.high_ack[acker]);
       if (in_flight > 0) {
-        f.bin.dir[x].in_flight_max = std::max(f.bin.dir[x].in_flight_max, uint32_t(in_flight));
+        fb.dir[x].in_flight_max = std::max(fb.dir[x].in_flight_max, uint32_t(in_flight));
       }
     }
   }
@@ -142,21 +146,22 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
     rtt_ns = f.rtt.OnRemote(ts_ns, p.tcp_has_ts, p.tcp_ts_ecr, p.tcp_ack, fl & kTcpAck);
   }
   if (rtt_ns > 0) {
-    RttBin& r = f.bin.rtt;
+    RttBin& r = fb.rtt;
     const float s = float(double(rtt_ns) * 1e-9);
     r.min_s = r.samples == 0 ? s : std::min(r.min_s, s);
     r.max_s = std::max(r.max_s, s);
     r.sum_s += s;
     ++r.samples;
   }
-  if (fl & (kTcpFin | kTcpRst)) f.bin.closed = true;
+  if (fl & (kTcpFin | kTcpRst)) fb.closed = true;
 }
 
 Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bool src_local,
                                            int64_t ts_ns, const DecodedPacket& p) {
   if (table_.full()) Evict();
   Table::Entry* e = table_.Insert(key);
-  FlowInfo& info = e->value.bin.info;
+  bins_.emplace_back();
+  FlowInfo& info = bins_.back().info;
   info.id = next_id_++;
   info.key = key;
   info.local_is_a = src_is_a == src_local;
@@ -209,27 +214,25 @@ void Binner::AdvanceTo(int64_t ts_ns) {
 }
 
 void Binner::CloseBin() {
-  scratch_.clear();
   for (size_t i = 0; i < table_.size(); ++i) {
-    FlowState& f = table_.at(i).value;
-    scratch_.push_back(f.bin);
-    if (f.seen_in_bin) ++link_.active_flows;
-    link_.dir[kUp].retrans_bytes += f.bin.dir[kUp].retrans_bytes;
-    link_.dir[kDown].retrans_bytes += f.bin.dir[kDown].retrans_bytes;
+    if (table_.at(i).value.seen_in_bin) ++link_.active_flows;
+    link_.dir[kUp].retrans_bytes += bins_[i].dir[kUp].retrans_bytes;
+    link_.dir[kDown].retrans_bytes += bins_[i].dir[kDown].retrans_bytes;
   }
-  sink_->OnBin(bin_start_, p_.bin_ns, scratch_, link_);
+  sink_->OnBin(bin_start_, p_.bin_ns, bins_, link_);
   link_ = LinkBin{};
   const int64_t end = bin_start_ + p_.bin_ns;
   for (size_t i = table_.size(); i-- > 0;) {
     FlowState& f = table_.at(i).value;
-    Add(&f.totals.dir[kUp], f.bin.dir[kUp]);
-    Add(&f.totals.dir[kDown], f.bin.dir[kDown]);
-    f.bin.dir[kUp] = DirectionBin{};
-    f.bin.dir[kDown] = DirectionBin{};
-    f.bin.rtt = RttBin{};
+    FlowBin& fb = bins_[i];
+    Add(&f.totals[kUp], fb.dir[kUp]);
+    Add(&f.totals[kDown], fb.dir[kDown]);
+    fb.dir[kUp] = DirectionBin{};
+    fb.dir[kDown] = DirectionBin{};
+    fb.rtt = RttBin{};
     f.seen_in_bin = false;
-    const int64_t idle = end - f.bin.last_ns;
-    if (f.bin.closed && idle > p_.closed_linger_ns) {
+    const int64_t idle = end - fb.last_ns;
+    if (fb.closed && idle > p_.closed_linger_ns) {
       EndFlow(i, FlowEnd::kClosed);
     } else if (idle > p_.idle_timeout_ns) {
       EndFlow(i, FlowEnd::kIdle);
@@ -239,16 +242,21 @@ void Binner::CloseBin() {
 
 void Binner::EndFlow(size_t pos, FlowEnd why) {
   FlowState& f = table_.at(pos).value;
-  Add(&f.totals.dir[kUp], f.bin.dir[kUp]);
-  Add(&f.totals.dir[kDown], f.bin.dir[kDown]);
-  f.bin.dir[kUp] = DirectionBin{};
-  f.bin.dir[kDown] = DirectionBin{};
-  f.totals.last_ns = f.bin.last_ns;
-  f.totals.handshake_rtt_s = f.bin.handshake_rtt_s;
-  f.totals.closed = f.bin.closed;
-  f.totals.end = why;
-  sink_->OnFlowEnd(f.bin.info, f.totals);
+  const FlowBin& fb = bins_[pos];
+  FlowTotals totals;
+  for (Direction d : {kUp, kDown}) {
+    totals.dir[d] = f.totals[d];
+    Add(&totals.dir[d], fb.dir[d]);
+  }
+  totals.last_ns = fb.last_ns;
+  totals.handshake_rtt_s = fb.handshake_rtt_s;
+  totals.closed = fb.closed;
+  totals.end = why;
+  sink_->OnFlowEnd(fb.info, totals);
   table_.EraseAt(pos);
+  // The table moved its last entry into `pos`: the open bins follow.
+  if (pos + 1 != bins_.size()) bins_[pos] = bins_.back();
+  bins_.pop_back();
 }
 
 void Binner::Finish() {

@@ -20,9 +20,9 @@ struct BinnerParams {
   // Hard cap on the flow table. When it is full a new flow evicts the flow with the fewest
   // packets among a few sampled at random, so floods of one-packet flows (SYN scans, spoofed
   // sources) evict each other while long-lived flows, which carry the evidence, stay.
-  // Memory: BytesPerFlow() each in the Binner (~0.7 KB), plus ~3 KB in the throttle detector
-  // for each flow that carries data; the default suits a small box (~45 MB under a SYN flood,
-  // ~250 MB if every flow carried data both ways).
+  // Memory: BytesPerFlow() each in the Binner (456 bytes), plus up to ~6 KB in the detectors
+  // for each flow that carries data; the default suits a small box (~30 MB under a SYN flood,
+  // ~440 MB if every flow carried data and shared its remote host).
   size_t max_flows = 65'536;
   int64_t max_empty_bins = 3600;          // longer capture gaps are skipped, not filled with bins
 };
@@ -46,6 +46,10 @@ struct BinnedPacket {
   const FlowInfo* info = nullptr;
   Direction dir = kUp;
   uint32_t retrans_bytes = 0;  // payload bytes of this packet that repeat sequence space
+  // A word of the flow's table entry that belongs to the caller (e.g. the position of its own
+  // per-flow state, to skip a lookup): zero when the flow enters the table, kept until it
+  // leaves. Valid as long as `info`; null when `info` is.
+  uint32_t* user = nullptr;
 };
 
 // Turns decoded packets into per-flow and link bins. Packet time drives everything: a bin is
@@ -72,28 +76,32 @@ class Binner {
 
   const BinnerStats& stats() const { return stats_; }
   // Bytes of memory each flow-table entry costs, all structures included (entry, index slots
-  // at their worst load, the per-bin copy handed to the sink); reserved up front for
-  // params.max_flows entries.
+  // at their worst load, the open bin handed to the sink); reserved up front for
+  // params.max_flows entries. The entry alone (what a flow keeps beyond its open bin) is
+  // EntryBytes(), at most 256.
   static size_t BytesPerFlow();
+  static size_t EntryBytes();
   size_t active_flows() const { return table_.size(); }
   const LocalNetworks& local() const { return local_; }
 
  private:
+  // What a flow keeps for its whole life, in its table entry. Its open bin (info, this bin's
+  // counters, last packet, handshake RTT, closed flag) is bins_[position of the entry].
   struct FlowState {
-    FlowBin bin;            // info, this bin's counters, flags
-    FlowTotals totals;
+    DirectionBin totals[2];  // the flow's closed bins, summed
     TcpSequenceTracker seq[2];
     RttTracker rtt;
-    uint32_t high_ack[2] = {0, 0};  // highest ACK sent by each direction's sender
-    bool ack_valid[2] = {false, false};
-    uint8_t wscale[2] = {0xff, 0xff};  // window scale announced by each direction's sender
     int64_t syn_ns = 0, synack_ns = 0;
     uint64_t packets_total = 0;
+    uint32_t high_ack[2] = {0, 0};  // highest ACK sent by each direction's sender
+    uint32_t user = 0;              // BinnedPacket::user
+    bool ack_valid[2] = {false, false};
+    uint8_t wscale[2] = {0xff, 0xff};  // window scale announced by each direction's sender
     bool seen_in_bin = false;
   };
   using Table = FlowTable<FlowState>;
 
-  void TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* f,
+  void TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* f, FlowBin* bin,
                 uint32_t* retrans);
   void AdvanceTo(int64_t ts_ns);
   void CloseBin();
@@ -106,7 +114,9 @@ class Binner {
   LocalNetworks local_;
   BinSink* sink_;
   Table table_;
-  std::vector<FlowBin> scratch_;
+  // The open bin of every flow, in the table's dense order (handed to the sink as it is), so an
+  // entry holds no per-bin counters. Reserved for max_flows at construction.
+  std::vector<FlowBin> bins_;
   LinkBin link_;
   int64_t bin_start_ = 0;
   bool open_ = false;

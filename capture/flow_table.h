@@ -78,6 +78,9 @@ class FlowTable {
     entries_.pop_back();
   }
 
+  // Dense position of an entry returned by Find() or Insert().
+  size_t PositionOf(const Entry* e) const { return size_t(e - entries_.data()); }
+
   Entry& at(size_t pos) { return entries_[pos]; }
   const Entry& at(size_t pos) const { return entries_[pos]; }
 

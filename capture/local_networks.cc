@@ -1,8 +1,23 @@
 #include "capture/local_networks.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace tw::capture {
+
+LocalNetworks::LocalNetworks(std::vector<Cidr> cidrs) : cidrs_(std::move(cidrs)) {
+  for (const Cidr& c : cidrs_) {
+    if (c.prefix_len < 0 || c.prefix_len > 128) continue;  // Cidr::Contains matches nothing
+    uint8_t mask[16] = {};
+    for (int bit = 0; bit < c.prefix_len; ++bit) mask[bit / 8] |= uint8_t(0x80u >> (bit % 8));
+    Masked m;
+    std::memcpy(m.mask, mask, 16);
+    std::memcpy(m.net, c.network.bytes.data(), 16);
+    m.net[0] &= m.mask[0];
+    m.net[1] &= m.mask[1];
+    masked_.push_back(m);
+  }
+}
 
 bool LocalNetworks::Parse(std::string_view text, LocalNetworks* out, std::string* error) {
   std::vector<Cidr> cidrs;
@@ -24,10 +39,6 @@ bool LocalNetworks::Parse(std::string_view text, LocalNetworks* out, std::string
   }
   *out = LocalNetworks(std::move(cidrs));
   return true;
-}
-
-bool LocalNetworks::Contains(const Address& a) const {
-  return std::any_of(cidrs_.begin(), cidrs_.end(), [&](const Cidr& c) { return c.Contains(a); });
 }
 
 std::string LocalNetworks::ToString() const {

@@ -2,6 +2,7 @@
 #define THROTTLEWATCH_CAPTURE_LOCAL_NETWORKS_H_
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <string_view>
@@ -17,18 +18,32 @@ namespace tw::capture {
 class LocalNetworks {
  public:
   LocalNetworks() = default;
-  explicit LocalNetworks(std::vector<Cidr> cidrs) : cidrs_(std::move(cidrs)) {}
+  explicit LocalNetworks(std::vector<Cidr> cidrs);
 
   // Parses "CIDR[,CIDR...]". On malformed text returns false and sets *error.
   static bool Parse(std::string_view text, LocalNetworks* out, std::string* error);
 
   bool empty() const { return cidrs_.empty(); }
-  bool Contains(const Address& a) const;
+  // Runs twice per packet: masked compares of the address's two halves, in memory order.
+  bool Contains(const Address& a) const {
+    uint64_t x[2];
+    std::memcpy(x, a.bytes.data(), 16);
+    for (const Masked& m : masked_) {
+      if (((x[0] & m.mask[0]) ^ m.net[0]) == 0 && ((x[1] & m.mask[1]) ^ m.net[1]) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
   const std::vector<Cidr>& cidrs() const { return cidrs_; }
   std::string ToString() const;  // "10.0.0.0/24,fd00::/64"
 
  private:
+  struct Masked {
+    uint64_t net[2], mask[2];  // the prefix's bytes and mask as two words, as in memory
+  };
   std::vector<Cidr> cidrs_;
+  std::vector<Masked> masked_;  // one per valid entry of cidrs_
 };
 
 // Infers the local side from a sample of packets when the user gave no --local. Each address

@@ -1,9 +1,14 @@
 #include "detector/flow_verdict.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <map>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "stats/level.h"
 
@@ -28,21 +33,87 @@ int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
 constexpr int32_t kMaxHole = 1 << 20;    // larger forward jumps are capture gaps, not losses
 constexpr size_t kMaxLookBack = 1 << 14;  // records searched for the original of a resend
 
+// Bit i set: ring[i] == v. Branch-free: 16 vector compares with SSE2.
+uint64_t TsMatches(const uint32_t (&ring)[64], uint32_t v) {
+#if defined(__SSE2__)
+  const __m128i key = _mm_set1_epi32(static_cast<int>(v));
+  const auto* r = reinterpret_cast<const __m128i*>(ring);
+  uint64_t bits = 0;
+  for (int i = 0; i < 16; i += 4) {
+    const __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128(r + i), key);
+    const __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128(r + i + 1), key);
+    const __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128(r + i + 2), key);
+    const __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128(r + i + 3), key);
+    // Lanes are all-ones or zero, so the saturating packs keep them in order, one byte each.
+    const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+    bits |= uint64_t(uint32_t(_mm_movemask_epi8(bytes))) << (4 * i);
+  }
+  return bits;
+#else
+  uint64_t bits = 0;
+  for (int i = 0; i < 64; ++i) bits |= uint64_t(ring[i] == v) << i;
+  return bits;
+#endif
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   return stats::EstimateLevel(v).median;
 }
 }  // namespace
 
-FlowVerdictTracker::FlowVerdictTracker(const VerdictParams& params) : p_(params) {}
+namespace {
+// A list of n items takes fewer than 2n + 16 slots of its arena (list_arena.h): three slots per
+// item of the total cap leave room for the partly filled chunks of many short flows.
+size_t ArenaSlots(size_t total) { return std::min<size_t>(3 * total, UINT32_MAX); }
+}  // namespace
+
+FlowVerdictTracker::FlowVerdictTracker(const VerdictParams& params)
+    : p_(params),
+      records_(ArenaSlots(p_.max_records_total)),
+      rtts_(ArenaSlots(p_.max_records_total)) {}
+
+FlowVerdictTracker::Trace* FlowVerdictTracker::Find(const capture::FlowInfo& info) {
+  const uint64_t id = info.id;
+  if (cached_ != 0 && cached_id_ == id) return &traces_[cached_ - 1];
+  if (index_.empty() || 2 * (traces_.size() + 1) > index_.size()) {
+    // Grow the index (a new flow's cost, never a packet's).
+    std::vector<std::pair<uint64_t, uint32_t>> old(std::max<size_t>(64, 2 * index_.size()));
+    old.swap(index_);
+    for (const auto& [key, pos] : old) {
+      if (pos == 0) continue;
+      size_t i = (key * 0x9e3779b97f4a7c15ull) & (index_.size() - 1);
+      while (index_[i].second != 0) i = (i + 1) & (index_.size() - 1);
+      index_[i] = {key, pos};
+    }
+  }
+  const size_t mask = index_.size() - 1;
+  size_t i = (id * 0x9e3779b97f4a7c15ull) & mask;
+  while (index_[i].second != 0 && index_[i].first != id) i = (i + 1) & mask;
+  if (index_[i].second == 0) {
+    uint32_t pos = 0;
+    if (!free_traces_.empty()) {
+      pos = free_traces_.back();
+      free_traces_.pop_back();
+      traces_[pos] = Trace{};
+    } else {
+      pos = uint32_t(traces_.size());
+      traces_.emplace_back();
+    }
+    traces_[pos].info = info;
+    index_[i] = {id, pos + 1};
+  }
+  cached_id_ = id;
+  cached_ = index_[i].second;
+  return &traces_[cached_ - 1];
+}
 
 void FlowVerdictTracker::AddRecord(Side* s, const Record& r) {
-  if (s->rec.size() >= p_.max_records_per_flow || records_total_ >= p_.max_records_total) {
+  if (s->rec.size >= p_.max_records_per_flow || records_total_ >= p_.max_records_total ||
+      !records_.Append(&s->rec, r)) {
     s->truncated = true;
     return;
   }
-  if (s->rec.capacity() == 0) s->rec.reserve(256);
-  s->rec.push_back(r);
   ++records_total_;
 }
 
@@ -50,32 +121,48 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
                                   const capture::DecodedPacket& p,
                                   const capture::BinnedPacket& b) {
   if (b.info == nullptr || p.ip_proto != 6) return;
-  Trace* t = cached_;
-  if (t == nullptr || cached_id_ != b.info->id) {
-    auto [it, fresh] = traces_.try_emplace(b.info->id);
-    if (fresh) it->second.info = *b.info;
-    t = cached_ = &it->second;
-    cached_id_ = b.info->id;
+  Trace* t = nullptr;
+  if (b.user != nullptr && *b.user != 0 && *b.user <= traces_.size() &&
+      traces_[*b.user - 1].info.id == b.info->id) {
+    t = &traces_[*b.user - 1];
+  } else {
+    t = Find(*b.info);
+    if (b.user != nullptr) *b.user = cached_;
   }
   Side& s = t->side[b.dir];
   Side& o = t->side[1 - b.dir];
 
   if (p.tcp_has_ts) {
-    // This side's clock values, first sighting of each (pping): the other side echoes them.
-    if (!s.have_tsval || p.tcp_ts_val != s.last_tsval) {
-      s.ts[s.ts_next] = TsSlot{p.tcp_ts_val, ts_ns, false};
-      s.ts_next = (s.ts_next + 1) % kTsRing;
-      s.last_tsval = p.tcp_ts_val;
-      s.have_tsval = true;
+    if (t->clocks == 0) {
+      if (!free_clocks_.empty()) {
+        t->clocks = free_clocks_.back() + 1;
+        free_clocks_.pop_back();
+      } else {
+        clocks_.emplace_back();
+        t->clocks = uint32_t(clocks_.size());
+      }
     }
-    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0) {
-      for (TsSlot& slot : o.ts) {
-        if (!slot.used && slot.val == p.tcp_ts_ecr) {
-          slot.used = true;
-          if (o.rtt.size() < p_.max_records_per_flow / 4) {
-            o.rtt.push_back({double(slot.ns) * 1e-9, double(ts_ns - slot.ns) * 1e-9});
-          }
-          break;
+    Clock& sc = clocks_[t->clocks - 1][b.dir];
+    Clock& oc = clocks_[t->clocks - 1][1 - b.dir];
+    // This side's clock values, first sighting of each (pping): the other side echoes them.
+    if (!sc.have_tsval || p.tcp_ts_val != sc.last_tsval) {
+      sc.ts_val[sc.ts_next] = p.tcp_ts_val;
+      sc.ts_ns[sc.ts_next] = ts_ns;
+      sc.ts_waiting |= uint64_t{1} << sc.ts_next;
+      sc.ts_next = (sc.ts_next + 1) % kTsRing;
+      sc.last_tsval = p.tcp_ts_val;
+      sc.have_tsval = true;
+    }
+    if ((p.tcp_flags & capture::kTcpAck) && p.tcp_ts_ecr != 0 && oc.ts_waiting != 0) {
+      // The first waiting slot holding the echoed value.
+      const uint64_t match = TsMatches(oc.ts_val, p.tcp_ts_ecr) & oc.ts_waiting;
+      if (match != 0) {
+        const int i = std::countr_zero(match);
+        oc.ts_waiting &= ~(uint64_t{1} << i);
+        const int64_t sent = oc.ts_ns[i];
+        if (o.rtt.size < p_.max_records_per_flow / 4 && rtts_total_ < p_.max_records_total &&
+            rtts_.Append(&o.rtt, {double(sent) * 1e-9, double(ts_ns - sent) * 1e-9})) {
+          ++rtts_total_;
         }
       }
     }
@@ -86,6 +173,37 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
     return;
   }
   if (p.payload_len > 0) OnData(&s, ts_ns, wire_len, p);
+}
+
+void FlowVerdictTracker::OnFlowEnd(const capture::FlowInfo& info) {
+  if (index_.empty()) return;
+  const size_t mask = index_.size() - 1;
+  size_t i = (info.id * 0x9e3779b97f4a7c15ull) & mask;
+  while (index_[i].second != 0 && index_[i].first != info.id) i = (i + 1) & mask;
+  if (index_[i].second == 0) return;  // not TCP, or never seen
+  const uint32_t pos = index_[i].second - 1;
+  Trace& t = traces_[pos];
+  if (t.clocks != 0) {
+    clocks_[t.clocks - 1] = {};
+    free_clocks_.push_back(t.clocks - 1);
+    t.clocks = 0;
+  }
+  if (t.side[0].payload + t.side[1].payload > 0) return;  // kept for its verdict
+  // No data: nothing to judge. Free the trace and its index slot (backward-shift deletion).
+  t = Trace{};
+  free_traces_.push_back(pos);
+  if (cached_ == pos + 1) cached_ = 0;
+  for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+    if (index_[j].second == 0) break;
+    const size_t home = (index_[j].first * 0x9e3779b97f4a7c15ull) & mask;
+    // Move slot j into the hole at i unless its home lies in (i, j] cyclically.
+    const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!between) {
+      index_[i] = index_[j];
+      i = j;
+    }
+  }
+  index_[i] = {0, 0};
 }
 
 void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
@@ -118,9 +236,9 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
     // receiver it fills a hole (already counted as missing).
     const uint32_t repeated = SeqDiff(end, s->high) <= 0 ? len : uint32_t(-ahead);
     bool fills_hole = false;
-    const size_t stop = s->rec.size() > kMaxLookBack ? s->rec.size() - kMaxLookBack : 0;
-    for (size_t i = s->rec.size(); i-- > stop;) {
-      Record& r = s->rec[i];
+    const size_t stop = s->rec.size > kMaxLookBack ? s->rec.size - kMaxLookBack : 0;
+    for (size_t i = s->rec.size; i-- > stop;) {
+      Record& r = records_.At(s->rec, uint32_t(i));
       if (uint32_t(seq - r.seq) < r.payload) {
         fills_hole = r.hole;
         r.lost = true;
@@ -162,8 +280,18 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
 }  // namespace
 
 void FlowVerdictTracker::AppendTransmissions(const Side& s,
-                                             std::vector<stats::Transmission>* out) {
-  for (const Record& r : s.rec) out->push_back({double(r.ns) * 1e-9, r.wire, r.lost});
+                                             std::vector<stats::Transmission>* out) const {
+  const auto rec = records_.view(s.rec);
+  for (size_t i = 0; i < rec.size(); ++i) {
+    out->push_back({double(rec[i].ns) * 1e-9, rec[i].wire, rec[i].lost});
+  }
+}
+
+std::vector<stats::RttSample> FlowVerdictTracker::RttSamples(const Side& s) const {
+  const auto rtt = rtts_.view(s.rtt);
+  std::vector<stats::RttSample> out(rtt.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = rtt[i];
+  return out;
 }
 
 namespace {
@@ -191,13 +319,15 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   const double dur = double(s.last_ns - s.first_ns) * 1e-9;
   if (dur > 0) v.goodput_bps = double(s.payload - std::min(s.payload, s.resent)) * 8 / dur;
   if (s.payload > 0) v.retrans_rate = double(v.retrans_bytes) / double(s.payload);
-  const PathRtt path = ChooseRtt(t.side[d].rtt, t.side[1 - d].rtt);
+  const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[d]),
+                                      rtt_o = RttSamples(t.side[1 - d]);
+  const PathRtt path = ChooseRtt(rtt_d, rtt_o);
   v.rtt_min_s = path.min;
   v.rtt_median_s = path.median;
   if (path.median > 0) v.queue_delay_s = std::max(0.0, path.median - path.floor);
   if (s.data_packets >= p_.min_data_packets) {
     std::vector<stats::Transmission> tx;
-    tx.reserve(s.rec.size());
+    tx.reserve(s.rec.size);
     AppendTransmissions(s, &tx);
     const auto rtt = Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
     v.fit = stats::FitTokenBucket(tx, rtt, p_.bucket);
@@ -206,6 +336,7 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
 }
 
 void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
+  const auto rec = records_.view(s.rec);
   auto conf_of = [](const stats::TokenBucketEstimate& e) {
     const double m = std::min({e.losses_in_range, e.passes_in_range, e.episodes_above_rate,
                                1 - e.losses_after_inflation});
@@ -237,9 +368,7 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
   // sends delays each timestamp echo by up to one gap, which is not a queue.
   const double gap_s =
-      s.rec.size() > 1
-          ? double(s.rec.back().ns - s.rec.front().ns) * 1e-9 / double(s.rec.size() - 1)
-          : 0;
+      rec.size() > 1 ? double(rec.back().ns - rec.front().ns) * 1e-9 / double(rec.size() - 1) : 0;
   const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
                      v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > 2 * gap_s;
   if (queue) {
@@ -248,20 +377,20 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     const double w = std::max(0.2, 2 * v->rtt_median_s);
     std::vector<double> rates;
     size_t i = 0;
-    while (i < s.rec.size()) {
+    while (i < rec.size()) {
       size_t j = i + 1;
-      while (j < s.rec.size() && double(s.rec[j].ns - s.rec[j - 1].ns) * 1e-9 <= w) ++j;
-      const double t0 = double(s.rec[i].ns) * 1e-9 + w;  // skip the first window
+      while (j < rec.size() && double(rec[j].ns - rec[j - 1].ns) * 1e-9 <= w) ++j;
+      const double t0 = double(rec[i].ns) * 1e-9 + w;  // skip the first window
       double acc = 0, edge = t0 + w;
       for (size_t k = i; k < j; ++k) {
-        const double t = double(s.rec[k].ns) * 1e-9;
+        const double t = double(rec[k].ns) * 1e-9;
         if (t < t0) continue;
         while (t >= edge) {
-          if (edge + w <= double(s.rec[j - 1].ns) * 1e-9) rates.push_back(acc * 8 / w);
+          if (edge + w <= double(rec[j - 1].ns) * 1e-9) rates.push_back(acc * 8 / w);
           acc = 0;
           edge += w;
         }
-        if (!s.rec[k].lost) acc += s.rec[k].wire;
+        if (!rec[k].lost) acc += rec[k].wire;
       }
       i = j;
     }
@@ -293,7 +422,7 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
     Direction d;
   };
   std::vector<Item> items;
-  for (auto& [id, t] : traces_) {
+  for (const Trace& t : traces_) {
     if (t.side[0].payload + t.side[1].payload == 0) continue;
     items.push_back({&t, t.side[capture::kUp].payload >= t.side[capture::kDown].payload
                              ? capture::kUp
@@ -321,7 +450,9 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
     for (size_t i : members) {
       const Trace& t = *items[i].t;
       AppendTransmissions(t.side[items[i].d], &tx);
-      const PathRtt path = ChooseRtt(t.side[items[i].d].rtt, t.side[1 - items[i].d].rtt);
+      const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[items[i].d]),
+                                          rtt_o = RttSamples(t.side[1 - items[i].d]);
+      const PathRtt path = ChooseRtt(rtt_d, rtt_o);
       if (path.samples != nullptr) rtt.insert(rtt.end(), path.samples->begin(), path.samples->end());
     }
     std::stable_sort(tx.begin(), tx.end(), [](const stats::Transmission& a,
@@ -335,8 +466,15 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
   }
   for (size_t i = 0; i < out.size(); ++i) Classify(items[i].t->side[items[i].d], &out[i]);
   traces_.clear();
-  cached_ = nullptr;
+  free_traces_.clear();
+  clocks_.clear();
+  free_clocks_.clear();
+  index_.clear();
+  cached_ = 0;
   records_total_ = 0;
+  rtts_total_ = 0;
+  records_.Clear();
+  rtts_.Clear();
   return out;
 }
 

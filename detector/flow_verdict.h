@@ -1,15 +1,17 @@
 #ifndef THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
 #define THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "capture/binner.h"
 #include "capture/bins.h"
 #include "capture/decode.h"
 #include "detector/event.h"
+#include "detector/list_arena.h"
 #include "stats/token_bucket.h"
 
 namespace tw::detector {
@@ -80,8 +82,14 @@ std::string FlowVerdictToJson(const FlowVerdict& v);
 
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
 // the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the
-// input. Memory: one record (24 bytes) per data packet up to the caps in VerdictParams, a few
-// RTT samples, and a small fixed state per flow. Single-threaded.
+// input; call OnFlowEnd when a flow leaves the Binner's table (optional: it returns memory).
+// Memory: one record (24 bytes) per data packet up to the caps in VerdictParams, an RTT sample
+// (16 bytes) per echoed timestamp (at most max_records_per_flow / 4 per flow and
+// max_records_total in all), ~1.6 KB per live TCP flow (its recent TCP timestamps) and ~0.5 KB
+// per TCP flow that carried data, until Finish(). The records and samples live in regions of
+// address space reserved at construction (3 slots per record of the caps: ~500 MB of address
+// space at the defaults, committed only as they fill), so OnPacket allocates only when it meets
+// a new flow. Single-threaded.
 class FlowVerdictTracker {
  public:
   explicit FlowVerdictTracker(const VerdictParams& params = {});
@@ -89,11 +97,17 @@ class FlowVerdictTracker {
   void OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p,
                 const capture::BinnedPacket& b);
 
+  // The flow left the table and sends no more packets: what only its packets needed (its recent
+  // timestamps; everything, if it carried no data) is released. Verdicts are unchanged.
+  void OnFlowEnd(const capture::FlowInfo& info);
+
   // Verdicts for every TCP flow that carried data, in order of first appearance. Service-level
   // verdicts group flows by remote host and direction. Call once; the tracker is then empty.
   std::vector<FlowVerdict> Finish();
 
   size_t records() const { return records_total_; }
+  // TCP flows held: those seen and not freed by OnFlowEnd.
+  size_t flows() const { return traces_.size() - free_traces_.size(); }
 
  private:
   struct Record {
@@ -104,19 +118,22 @@ class FlowVerdictTracker {
     bool lost = false;
     bool hole = false;  // stands for bytes missing at a receiver (never seen)
   };
-  struct TsSlot {
-    uint32_t val = 0;
-    int64_t ns = 0;
-    bool used = true;
-  };
+  using Records = ListArena<Record>;
+  using Rtts = ListArena<stats::RttSample>;
   static constexpr int kTsRing = 64;
-  struct Side {  // one direction of a flow
-    std::vector<Record> rec;
-    std::vector<stats::RttSample> rtt;  // RTTs of this side's TSvals, echoed by the other side
-    TsSlot ts[kTsRing];
+  // One side's last clock values (TSval) and when each was first seen, while the flow lives; a
+  // set bit of ts_waiting marks a value not yet echoed.
+  struct Clock {
+    uint32_t ts_val[kTsRing] = {};
+    int64_t ts_ns[kTsRing] = {};
+    uint64_t ts_waiting = 0;
     int ts_next = 0;
     uint32_t last_tsval = 0;
     bool have_tsval = false;
+  };
+  struct Side {  // one direction of a flow
+    Records::List rec;
+    Rtts::List rtt;     // RTTs of this side's TSvals, echoed by the other side
     uint32_t high = 0;  // one past the highest sequence number seen
     bool seq_valid = false;
     uint64_t payload = 0, wire = 0, resent = 0, holes = 0;
@@ -127,21 +144,34 @@ class FlowVerdictTracker {
   struct Trace {
     capture::FlowInfo info;
     Side side[2];
+    uint32_t clocks = 0;  // position in clocks_ + 1 of the sides' Clocks; 0: none
   };
 
+  Trace* Find(const capture::FlowInfo& info);  // the flow's trace, created on first sight
   void OnData(Side* s, int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p);
   void AddRecord(Side* s, const Record& r);
-  static void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out);
+  void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out) const;
+  std::vector<stats::RttSample> RttSamples(const Side& s) const;
   // Fills the totals, RTT statistics and the flow's own policer test.
   FlowVerdict Measure(const Trace& t, capture::Direction d) const;
   // Decides the verdict once the service-level test (if any) is in.
   void Classify(const Side& s, FlowVerdict* v) const;
 
   VerdictParams p_;
-  std::unordered_map<uint64_t, Trace> traces_;
+  // Every transmission record and RTT sample, reserved at construction (see list_arena.h):
+  // OnPacket does not allocate once a flow's trace exists.
+  Records records_;
+  Rtts rtts_;
+  std::deque<Trace> traces_;           // a deque: growing moves none
+  std::vector<uint32_t> free_traces_;  // positions released by OnFlowEnd, to reuse
+  std::vector<std::array<Clock, 2>> clocks_;
+  std::vector<uint32_t> free_clocks_;
+  // Open addressing from flow id to position in traces_ + 1 (0: empty slot), load <= 1/2.
+  std::vector<std::pair<uint64_t, uint32_t>> index_;
   uint64_t cached_id_ = 0;
-  Trace* cached_ = nullptr;
+  uint32_t cached_ = 0;  // position in traces_ + 1 of cached_id_, 0: none
   size_t records_total_ = 0;
+  size_t rtts_total_ = 0;
 };
 
 }  // namespace tw::detector

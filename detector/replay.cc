@@ -60,6 +60,26 @@ class BinTee final : public capture::BinSink {
   capture::BinSink* second_;
 };
 
+// Passes bins and flow ends on to `next`, and tells the verdict tracker when a flow leaves the
+// table (so it can free what only the flow's packets needed).
+class VerdictFlowEnds final : public capture::BinSink {
+ public:
+  VerdictFlowEnds(FlowVerdictTracker* verdicts, capture::BinSink* next)
+      : verdicts_(verdicts), next_(next) {}
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    next_->OnBin(start_ns, width_ns, flows, link);
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
+    next_->OnFlowEnd(info, totals);
+    verdicts_->OnFlowEnd(info);
+  }
+
+ private:
+  FlowVerdictTracker* verdicts_;
+  capture::BinSink* next_;
+};
+
 std::string Eta(double s) {
   char buf[32];
   const long t = std::lround(std::max(0.0, s));
@@ -208,9 +228,10 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   capture::ServiceNames names;
   Engine engine(o.engine, &fanout, &names);
   BinTee tee(o.recorder, &engine);
-  capture::Binner binner(o.binner, local,
-                         o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine);
   FlowVerdictTracker verdicts(o.verdict);
+  VerdictFlowEnds flow_ends(&verdicts,
+                            o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine);
+  capture::Binner binner(o.binner, local, &flow_ends);
 
   Progress progress(o.log, o.progress && o.log != nullptr &&
                                src->bytes_total() >= kProgressMinBytes);

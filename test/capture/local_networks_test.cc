@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace tw::capture {
 namespace {
 
@@ -26,6 +28,26 @@ TEST(LocalNetworksTest, ParsesListsAndRejectsGarbage) {
   EXPECT_FALSE(LocalNetworks::Parse("office", &n, &err));
   EXPECT_NE(err.find("office"), std::string::npos);
   EXPECT_FALSE(LocalNetworks::Parse("", &n, &err));
+}
+
+// Contains() answers from precomputed masks; it must agree with Cidr::Contains for every
+// prefix length, including networks with host bits set and invalid lengths.
+TEST(LocalNetworksTest, ContainsAgreesWithEachCidr) {
+  std::mt19937_64 rng(3);
+  for (int round = 0; round < 2000; ++round) {
+    Cidr c;
+    for (auto& b : c.network.bytes) b = uint8_t(rng());
+    c.prefix_len = int(rng() % 131) - 1;  // -1 .. 129
+    const LocalNetworks n({c});
+    for (int k = 0; k < 20; ++k) {
+      Address a = c.network;
+      // Flip one bit (inside or outside the prefix) or none.
+      const int bit = int(rng() % 130) - 1;
+      if (bit >= 0 && bit < 128) a.bytes[size_t(bit / 8)] ^= uint8_t(0x80u >> (bit % 8));
+      ASSERT_EQ(n.Contains(a), c.Contains(a))
+          << c.ToString() << " len " << c.prefix_len << " bit " << bit;
+    }
+  }
 }
 
 TEST(LocalNetworkGuesserTest, PrivateSideFacingPublicWins) {

@@ -1,5 +1,6 @@
-// The per-packet path does not allocate: file reader -> Decode -> Binner -> Engine, in steady
-// state (flows known, bins closing every second). Counts every operator new in this binary.
+// The per-packet path does not allocate: file reader -> Decode -> Binner -> Engine and the
+// per-flow verdict tracker, in steady state (flows known, bins closing every second). Counts
+// every operator new in this binary.
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include "capture/decode.h"
 #include "detector/engine.h"
 #include "detector/event_sink.h"
+#include "detector/flow_verdict.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
@@ -31,7 +33,9 @@ namespace tw::detector {
 namespace {
 
 // An in-memory pcap: `flows` downloads from 192.0.2.1:443 to 10.0.0.x, one full-size segment
-// per flow every 10 ms, an ACK per two, for `seconds` seconds. Headers only (snaplen 66).
+// per flow every 10 ms, an ACK per two, for `seconds` seconds; every 50th segment is sent again
+// 10 ms later. TCP timestamps on every packet, each ACK echoing the segment before it. Headers
+// only (snaplen 66).
 std::vector<uint8_t> MakePcap(int flows, int seconds) {
   std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
                             0,    0,    0,    0,    66, 0, 0, 0, 1, 0, 0, 0};
@@ -64,7 +68,22 @@ std::vector<uint8_t> MakePcap(int flows, int seconds) {
         tcp[4] = uint8_t(s >> 24), tcp[5] = uint8_t(s >> 16), tcp[6] = uint8_t(s >> 8);
         tcp[7] = uint8_t(s);
         tcp[12] = 8 << 4, tcp[13] = 0x10, tcp[14] = 0xff;
-        if (!ack) seq[size_t(i)] += 1448;
+        const uint8_t ts_option[4] = {1, 1, 8, 10};  // NOP NOP TS: TSval TSecr
+        std::memcpy(tcp + 20, ts_option, 4);
+        const uint32_t ts_val = uint32_t(tick) + (ack ? 1'000'000 : 0);
+        const uint32_t ts_ecr = ack ? uint32_t(tick) : uint32_t(tick) + 999'999;
+        for (int b = 0; b < 4; ++b) {
+          tcp[24 + b] = uint8_t(ts_val >> (24 - 8 * b));
+          tcp[28 + b] = uint8_t(ts_ecr >> (24 - 8 * b));
+        }
+        // A resend: the next segment repeats the previous one.
+        const bool resend = tick % 50 == 1;
+        if (!ack && resend) {
+          const uint32_t s2 = s - 1448;
+          tcp[4] = uint8_t(s2 >> 24), tcp[5] = uint8_t(s2 >> 16), tcp[6] = uint8_t(s2 >> 8);
+          tcp[7] = uint8_t(s2);
+        }
+        if (!ack && !resend) seq[size_t(i)] += 1448;
         f.insert(f.end(), p, p + 66);
       }
     }
@@ -86,6 +105,7 @@ TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
   bp.max_flows = 1000;
   capture::Binner binner(bp, capture::LocalNetworks({*capture::Cidr::Parse("10.0.0.0/24")}),
                          &engine);
+  FlowVerdictTracker verdicts;
   capture::CaptureFileReader reader;
   std::string err;
   ASSERT_TRUE(reader.Open(file.data(), file.size(), "mem", &err)) << err;
@@ -104,7 +124,8 @@ TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
     ++packets;
     ASSERT_EQ(capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d),
               capture::DecodeStatus::kOk);
-    binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+    const capture::BinnedPacket binned = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+    verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, binned);
   }
   const uint64_t allocations = g_allocations.load() - before;
   EXPECT_GT(before, 0u) << "the counting operator new is not in use";
@@ -113,6 +134,16 @@ TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
   EXPECT_EQ(allocations, 0u) << allocations << " allocations over " << counted_packets
                              << " packets in steady state";
   EXPECT_EQ(packets, reader.stats().packets);
+
+  // The verdict tracker saw what the test means it to: a record per segment (resends included),
+  // RTT samples from the echoed timestamps, resends as losses.
+  binner.Finish();
+  EXPECT_EQ(verdicts.records(), 50u * 30 * 100);
+  const std::vector<FlowVerdict> v = verdicts.Finish();
+  ASSERT_EQ(v.size(), 50u);
+  EXPECT_GT(v[0].rtt_median_s, 0);
+  EXPECT_GT(v[0].retrans_bytes, 0u);
+  EXPECT_EQ(v[0].fit.losses, 30 * 2);
 }
 
 }  // namespace

@@ -115,6 +115,62 @@ TEST(FlowVerdictTest, CleanTransferIsUnlimitedAndShortOneInsufficient) {
   EXPECT_EQ(v[1].kind, VerdictKind::kInsufficientData);
 }
 
+// OnFlowEnd frees what only live flows need (timestamps; whole traces of flows without data)
+// and reuses it for new flows; the verdicts are those of a tracker never told.
+TEST(FlowVerdictTest, FlowEndsFreeMemoryWithoutChangingVerdicts) {
+  FlowVerdictTracker told, untold;
+  const testing::PolicedSenderSpec spec;
+  const auto sent = testing::PolicedSender(spec);
+  uint64_t next_id = 1;
+  // Three rounds: a policed transfer with timestamp echoes, and a handshake-only flow (a SYN
+  // with a timestamp, never answered) that ends at once. Ids never repeat.
+  for (int round = 0; round < 3; ++round) {
+    const capture::FlowInfo data = Info(next_id++), syn = Info(next_id++);
+    DecodedPacket s;
+    s.ip_proto = 6;
+    s.tcp_flags = capture::kTcpSyn;
+    s.tcp_has_ts = true;
+    s.tcp_ts_val = 77;
+    for (FlowVerdictTracker* t : {&told, &untold}) {
+      t->OnPacket(Ns(round * 100), 74, s, BinnedPacket{&syn, capture::kUp, 0});
+    }
+    told.OnFlowEnd(syn);
+    uint32_t k = 0;
+    for (const auto& x : sent) {
+      DecodedPacket d = Data(x.seq, x.payload);
+      d.tcp_has_ts = true;
+      d.tcp_ts_val = 1000 + k;
+      DecodedPacket ack;
+      ack.ip_proto = 6;
+      ack.tcp_flags = capture::kTcpAck;
+      ack.tcp_has_ts = true;
+      ack.tcp_ts_val = 9000 + k;
+      ack.tcp_ts_ecr = 1000 + k;
+      ++k;
+      for (FlowVerdictTracker* t : {&told, &untold}) {
+        t->OnPacket(Ns(round * 100 + x.t), x.wire, d, BinnedPacket{&data, capture::kUp, 0});
+        t->OnPacket(Ns(round * 100 + x.t + spec.rtt_s), 66, ack,
+                    BinnedPacket{&data, capture::kDown, 0});
+      }
+    }
+    told.OnFlowEnd(data);
+    told.OnFlowEnd(data);  // a second call, or one for a flow never seen, changes nothing
+    told.OnFlowEnd(Info(999));
+  }
+  EXPECT_EQ(untold.flows(), 6u);
+  EXPECT_EQ(told.flows(), 3u);  // the handshake-only flows are gone, their slots reused
+  const auto a = told.Finish(), b = untold.Finish();
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(FlowVerdictToJson(a[i]), FlowVerdictToJson(b[i]));
+    EXPECT_EQ(a[i].kind, VerdictKind::kPoliced);
+    EXPECT_GT(a[i].rtt_median_s, 0);
+  }
+  EXPECT_EQ(a[0].info.id, 1u);
+  EXPECT_EQ(a[2].info.id, 5u);
+}
+
 TEST(FlowVerdictTest, RttFromTimestampEchoes) {
   const capture::FlowInfo info = Info(7);
   FlowVerdictTracker tracker;
