@@ -231,6 +231,29 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   return ev;
 }
 
+ThrottleDetector::Comparison ThrottleDetector::CompareBeforeAfter(const Series& o,
+                                                                 int after_bins,
+                                                                 double width_s) const {
+  Comparison c;
+  if (o.n < after_bins + 3) return c;
+  double sum_after = 0, sum_before = 0;
+  int n_before = 0;
+  for (int k = 0; k < after_bins; ++k) {
+    sum_after += o.payload[o.slot(k)];
+    c.idle_after += o.payload[o.slot(k)] == 0 ? 1 : 0;
+  }
+  for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
+       ++k, ++n_before) {
+    sum_before += o.payload[o.slot(k)];
+  }
+  if (n_before == 0) return c;
+  const double mean_before = sum_before / n_before;
+  if (mean_before * 8 / width_s < p_.min_rate_bps) return c;
+  c.usable = true;
+  c.dropped = sum_after / after_bins < p_.ref_dropped_ratio * mean_before;
+  return c;
+}
+
 double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude,
                                     const capture::Address* exclude_host, int split_ago,
                                     double width_s, int* refs) const {
@@ -239,26 +262,12 @@ double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude,
   for (const auto& [id, other] : flows_) {
     if (&other == exclude || other.dir[d] == nullptr) continue;
     if (exclude_host != nullptr && other.info.remote() == *exclude_host) continue;
-    const Series& o = *other.dir[d];
-    if (o.n < after_bins + 3) continue;
-    double sum_after = 0, sum_before = 0;
-    int n_before = 0, idle_after = 0;
-    for (int k = 0; k < after_bins; ++k) {
-      sum_after += o.payload[o.slot(k)];
-      idle_after += o.payload[o.slot(k)] == 0 ? 1 : 0;
-    }
+    const Comparison c = CompareBeforeAfter(*other.dir[d], after_bins, width_s);
     // A flow that stopped (it ended, or its application paused) says nothing about the
     // network: only flows still sending are references.
-    if (2 * idle_after > after_bins) continue;
-    for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
-         ++k, ++n_before) {
-      sum_before += o.payload[o.slot(k)];
-    }
-    if (n_before == 0) continue;
-    const double mean_before = sum_before / n_before;
-    if (mean_before * 8 / width_s < p_.min_rate_bps) continue;
+    if (!c.usable || 2 * c.idle_after > after_bins) continue;
     ++judged;
-    if (sum_after / after_bins < p_.ref_dropped_ratio * mean_before) ++dropped;
+    if (c.dropped) ++dropped;
   }
   *refs = judged;
   return judged > 0 ? double(dropped) / judged : 0;
@@ -343,20 +352,10 @@ void ThrottleDetector::HostMembersDropped(const capture::Address& host, Directio
   const int after_bins = split_ago + 1;
   for (const auto& [id, f] : flows_) {
     if (f.dir[d] == nullptr || f.closed || !(f.info.remote() == host)) continue;
-    const Series& o = *f.dir[d];
-    if (o.n < after_bins + 3) continue;
-    double sum_after = 0, sum_before = 0;
-    int n_before = 0;
-    for (int k = 0; k < after_bins; ++k) sum_after += o.payload[o.slot(k)];
-    for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
-         ++k, ++n_before) {
-      sum_before += o.payload[o.slot(k)];
-    }
-    if (n_before == 0) continue;
-    const double mean_before = sum_before / n_before;
-    if (mean_before * 8 / width_s < p_.min_rate_bps) continue;
+    const Comparison c = CompareBeforeAfter(*f.dir[d], after_bins, width_s);
+    if (!c.usable) continue;
     ++*members;
-    if (sum_after / after_bins < p_.ref_dropped_ratio * mean_before) ++*dropped;
+    if (c.dropped) ++*dropped;
   }
 }
 

@@ -152,6 +152,13 @@ class ThrottleDetector {
   // (in bins ago) at the new level.
   double RefineOnset(const Series& s, int onset_ago, int* split_ago) const;
   Evidence Judge(const Series& s, bool tcp, int split_ago, double width_s) const;
+  // A series' last `after_bins` bins against the reference_bins before them.
+  struct Comparison {
+    bool usable = false;   // history enough, and a rate before worth judging (min_rate_bps)
+    bool dropped = false;  // the mean after is under ref_dropped_ratio of the mean before
+    int idle_after = 0;    // bins after with no payload
+  };
+  Comparison CompareBeforeAfter(const Series& o, int after_bins, double width_s) const;
   // Share of reference series in direction d (all flows but `exclude` and, if not null, but
   // the flows to `exclude_host`) that dropped at the change `split_ago` bins back; *refs gets
   // how many were judged. Flows that mostly stopped sending since are not references.
