@@ -58,7 +58,12 @@ Recording Load(const std::string& name) {
   return r;
 }
 
-std::vector<Event> Classify(const Recording& r, ThrottleDetector* det, EventCollector* out) {
+// The events a default ThrottleDetector emits on the recorded bins of `file`, in order.
+std::vector<Event> Classify(const std::string& file) {
+  const Recording r = Load(file);
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
   for (int bin = 0; bin <= r.last_bin; ++bin) {
     std::vector<capture::FlowBin> flows;
     for (const auto& [id, span] : r.span) {
@@ -72,17 +77,13 @@ std::vector<Event> Classify(const Recording& r, ThrottleDetector* det, EventColl
       }
       flows.push_back(fb);
     }
-    det->OnBin(int64_t(bin) * kSec, kSec, flows, false);
+    det.OnBin(int64_t(bin) * kSec, kSec, flows, false);
   }
-  return out->events();
+  return events.events();
 }
 
 TEST(RecordedBinsTest, DemoHasOneTargetedShapedFlowAndNothingElse) {
-  const Recording r = Load("demo_bins.csv");
-  EventCollector events;
-  uint64_t id = 1;
-  ThrottleDetector det({}, &events, &id);
-  const auto ev = Classify(r, &det, &events);
+  const auto ev = Classify("demo_bins.csv");
   ASSERT_EQ(ev.size(), 2u);
   const Event& s = ev[0];
   EXPECT_EQ(s.state, EventState::kStart);
@@ -100,11 +101,7 @@ TEST(RecordedBinsTest, DemoHasOneTargetedShapedFlowAndNothingElse) {
 // 35.3-45.0 and 55.9-65.8 s) were missed: after each squeeze TCP catches up with a burst, and
 // the onset refinement took that burst, not the next squeeze, for the change.
 TEST(RecordedBinsTest, OnOffEverySqueezeFound) {
-  const Recording r = Load("onoff_bins.csv");
-  EventCollector events;
-  uint64_t id = 1;
-  ThrottleDetector det({}, &events, &id);
-  const auto ev = Classify(r, &det, &events);
+  const auto ev = Classify("onoff_bins.csv");
   const double onsets[] = {16.4, 35.3, 55.9};
   const double ends[] = {25.9, 45.0, 65.8};
   ASSERT_EQ(ev.size(), 6u);
@@ -127,11 +124,7 @@ TEST(RecordedBinsTest, OnOffEverySqueezeFound) {
 // at 19.6-50.9 s; the shaper starved its flow to port 5201 for three seconds at the onset, so
 // only the other flow looked throttled and the server's squeeze went unreported.
 TEST(RecordedBinsTest, ServerSqueezeIsOneServiceEvent) {
-  const Recording r = Load("server_bins.csv");
-  EventCollector events;
-  uint64_t id = 1;
-  ThrottleDetector det({}, &events, &id);
-  const auto ev = Classify(r, &det, &events);
+  const auto ev = Classify("server_bins.csv");
   ASSERT_EQ(ev.size(), 2u);
   const Event& s = ev[0];
   EXPECT_EQ(s.state, EventState::kStart);
