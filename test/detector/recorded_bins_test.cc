@@ -62,8 +62,8 @@ Recording Load(const std::string& name) {
 std::vector<Event> Classify(const std::string& file) {
   const Recording r = Load(file);
   EventCollector events;
-  uint64_t id = 1;
-  ThrottleDetector det({}, &events, &id);
+  uint64_t next_event_id = 1;
+  ThrottleDetector det({}, &events, &next_event_id);
   for (int bin = 0; bin <= r.last_bin; ++bin) {
     std::vector<capture::FlowBin> flows;
     for (const auto& [id, span] : r.span) {
