@@ -231,6 +231,14 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   return ev;
 }
 
+double ThrottleDetector::Confidence(const Evidence& ev, double shared, int refs) {
+  const double depth = std::clamp(
+      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
+  double conf = 0.35 + 0.2 * depth + 0.25 * (1 - shared) * std::min(refs, 2) / 2.0;
+  conf += (ev.inflated || ev.lossy) ? 0.2 : 0.0;
+  return std::clamp(conf, 0.0, 1.0);
+}
+
 ThrottleDetector::Comparison ThrottleDetector::CompareBeforeAfter(const Series& o,
                                                                  int after_bins,
                                                                  double width_s) const {
@@ -333,12 +341,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
     for (int k = 0; k <= split_ago && k < s.history(); ++k) after += s.payload[s.slot(k)];
     e.burst_bytes = s.cum_payload - after;
   }
-  // Confidence: depth of the drop, how many references vouch for "targeted", the evidence.
-  const double depth = std::clamp(
-      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
-  double conf = 0.35 + 0.2 * depth + 0.25 * (1 - shared) * std::min(refs, 2) / 2.0;
-  conf += (ev.inflated || ev.lossy) ? 0.2 : 0.0;
-  e.confidence = std::clamp(conf, 0.0, 1.0);
+  e.confidence = Confidence(ev, shared, refs);
   s.start = e;
   s.open = true;
   sink_->OnEvent(e);
@@ -387,11 +390,7 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   e.remote = key.first;
   e.flows = dropped;
   if (names_ != nullptr) e.service = names_->NameOf(h->some_flow, key.first);
-  const double depth = std::clamp(
-      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
-  double conf = 0.35 + 0.2 * depth + 0.25 * (1 - shared_other) * std::min(other_refs, 2) / 2.0;
-  conf += (ev.inflated || ev.lossy) ? 0.2 : 0.0;
-  e.confidence = std::clamp(conf, 0.0, 1.0);
+  e.confidence = Confidence(ev, shared_other, other_refs);
   s.start = e;
   s.open = true;
   sink_->OnEvent(e);

@@ -152,6 +152,9 @@ class ThrottleDetector {
   // (in bins ago) at the new level.
   double RefineOnset(const Series& s, int onset_ago, int* split_ago) const;
   Evidence Judge(const Series& s, bool tcp, int split_ago, double width_s) const;
+  // Confidence of a throttle start, 0..1: depth of the drop (full at 8x), how many references
+  // vouch for "targeted" (`shared`: share of them that dropped too), and TCP evidence.
+  static double Confidence(const Evidence& ev, double shared, int refs);
   // A series' last `after_bins` bins against the reference_bins before them.
   struct Comparison {
     bool usable = false;   // history enough, and a rate before worth judging (min_rate_bps)
