@@ -46,7 +46,8 @@ BinnedPacket Binner::Lookup(const DecodedPacket& p) {
   return {&bins_[table_.PositionOf(e)].info, src_local ? kUp : kDown, 0, &e->value.user};
 }
 
-BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p) {
+BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p,
+                              uint64_t new_flow_id) {
   ++stats_.packets;
   const bool src_local = local_.Contains(p.src);
   const bool dst_local = local_.Contains(p.dst);
@@ -60,7 +61,10 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   bool src_is_a = false;
   const FlowKey key = MakeFlowKey(p, &src_is_a);
   Table::Entry* e = table_.Find(key);
-  if (e == nullptr) e = FindOrCreate(key, src_is_a, src_local, ts_ns, p);
+  if (e == nullptr) {
+    e = FindOrCreate(key, src_is_a, src_local, ts_ns, p);
+    if (new_flow_id != 0) bins_[table_.PositionOf(e)].info.id = new_flow_id;
+  }
   FlowState& f = e->value;
   FlowBin& fb = bins_[table_.PositionOf(e)];
   fb.last_ns = std::max(fb.last_ns, ts_ns);
@@ -86,7 +90,8 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   if (icmp_error) {
     ++link_.icmp_errors[d];
   } else {
-    if (link_.first_ns[d] == 0) link_.first_ns[d] = ts_ns;
+    // The earliest, not the first to arrive: a late packet may be older.
+    if (link_.first_ns[d] == 0 || ts_ns < link_.first_ns[d]) link_.first_ns[d] = ts_ns;
     link_.last_ns[d] = std::max(link_.last_ns[d], ts_ns);
   }
   return {&fb.info, d, retrans, &f.user};
@@ -189,7 +194,16 @@ void Binner::Evict() {
   EndFlow(victim, FlowEnd::kEvicted);
 }
 
+void Binner::FlushEnds() {
+  if (ended_.empty()) return;
+  std::sort(ended_.begin(), ended_.end(),
+            [](const Ended& a, const Ended& b) { return a.info.id < b.info.id; });
+  for (const Ended& e : ended_) sink_->OnFlowEnd(e.info, e.totals);
+  ended_.clear();
+}
+
 void Binner::AdvanceTo(int64_t ts_ns) {
+  FlushEnds();  // an eviction by the previous packet
   if (!open_) {
     bin_start_ = FloorTo(ts_ns, p_.bin_ns);
     open_ = true;
@@ -211,9 +225,11 @@ void Binner::AdvanceTo(int64_t ts_ns) {
       break;
     }
   }
+  FlushEnds();
 }
 
 void Binner::CloseBin() {
+  FlushEnds();  // evictions and capture gaps since the last bin come before it
   for (size_t i = 0; i < table_.size(); ++i) {
     if (table_.at(i).value.seen_in_bin) ++link_.active_flows;
     link_.dir[kUp].retrans_bytes += bins_[i].dir[kUp].retrans_bytes;
@@ -252,7 +268,7 @@ void Binner::EndFlow(size_t pos, FlowEnd why) {
   totals.handshake_rtt_s = fb.handshake_rtt_s;
   totals.closed = fb.closed;
   totals.end = why;
-  sink_->OnFlowEnd(fb.info, totals);
+  ended_.push_back({fb.info, totals});
   table_.EraseAt(pos);
   // The table moved its last entry into `pos`: the open bins follow.
   if (pos + 1 != bins_.size()) bins_[pos] = bins_.back();
@@ -263,6 +279,7 @@ void Binner::Finish() {
   if (!open_) return;
   CloseBin();
   while (table_.size() > 0) EndFlow(table_.size() - 1, FlowEnd::kEndOfInput);
+  FlushEnds();
   open_ = false;
 }
 

@@ -54,14 +54,22 @@ struct BinnedPacket {
 
 // Turns decoded packets into per-flow and link bins. Packet time drives everything: a bin is
 // closed (BinSink::OnBin) when the first packet of a later bin arrives, and at Finish(). Flows
-// are bidirectional; direction comes from `local`. The flow table is reserved at construction;
+// are bidirectional; direction comes from `local`. The flows that leave the table between two
+// OnBin calls reach BinSink::OnFlowEnd in order of flow id (those a bin's close ends come
+// right after its OnBin; an eviction's at the next packet), so what the sink sees does not
+// depend on the table's internal order. The flow table is reserved at construction;
 // the per-packet path does not allocate. Single-threaded; `sink` must outlive the Binner.
 class Binner {
  public:
   Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink);
 
   // One decoded packet (Decode() returned kOk) captured at ts_ns with wire length wire_len.
-  BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p);
+  // A flow the packet starts gets the id `new_flow_id` when it is not 0 (a caller that splits
+  // one input among several Binners passes the packet's position in the input, so ids are
+  // unique across them and the same however the input is split), else the number of flows
+  // created so far (1, 2, 3... when no ids are given).
+  BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& p,
+                        uint64_t new_flow_id = 0);
   // Advances the clock without a packet (live capture on a silent link): closes every bin that
   // ends at or before now_ns, as a packet at now_ns would, so silence becomes empty bins instead
   // of a long wait for the next packet. Starts the first bin when no packet has been seen yet.
@@ -105,7 +113,10 @@ class Binner {
                 uint32_t* retrans);
   void AdvanceTo(int64_t ts_ns);
   void CloseBin();
+  // Removes the flow at dense position `pos`; the sink hears of it at the next FlushEnds().
   void EndFlow(size_t pos, FlowEnd why);
+  // Hands the flows ended since the last flush to the sink, in order of flow id.
+  void FlushEnds();
   Table::Entry* FindOrCreate(const FlowKey& key, bool src_is_a, bool src_local, int64_t ts_ns,
                              const DecodedPacket& p);
   void Evict();
@@ -118,6 +129,11 @@ class Binner {
   // entry holds no per-bin counters. Reserved for max_flows at construction.
   std::vector<FlowBin> bins_;
   LinkBin link_;
+  struct Ended {
+    FlowInfo info;
+    FlowTotals totals;
+  };
+  std::vector<Ended> ended_;  // flows removed, not yet handed to the sink
   int64_t bin_start_ = 0;
   bool open_ = false;
   uint64_t next_id_ = 1;

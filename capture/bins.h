@@ -64,7 +64,7 @@ struct LinkBin {
   // ICMP errors (destination unreachable, time exceeded): a router saying it cannot deliver.
   // They are counted in dir[] too, but they are not answers, so first/last_ns skip them.
   uint32_t icmp_errors[2] = {0, 0};
-  int64_t first_ns[2] = {0, 0};  // first / last non-error packet of each direction (0 if none)
+  int64_t first_ns[2] = {0, 0};  // earliest / latest non-error packet of each direction (0 if none)
   int64_t last_ns[2] = {0, 0};
   uint32_t active_flows = 0;     // flows with at least one packet in the bin
 };

@@ -144,6 +144,30 @@ TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
   EXPECT_EQ(b.active_flows(), 1u);
 }
 
+// Flows ended together reach the sink in order of id, whatever the table's order, and a
+// caller's ids (a packet's position in a split input) replace the count.
+TEST(BinnerTest, FlowEndsComeInOrderOfIdAndCallersIdsAreUsed) {
+  RecordingSink sink;
+  BinnerParams p;
+  p.idle_timeout_ns = 5 * kSec;
+  Binner b(p, Local(), &sink);
+  const uint64_t ids[] = {30, 10, 40, 20};
+  for (uint16_t i = 0; i < 4; ++i) {
+    b.OnPacket(kT0 + i, 60, Tcp(true, uint16_t(100 + i), 1, 0, kTcpSyn), ids[i]);
+  }
+  b.OnPacket(kT0 + 4, 60, Tcp(true, 100, 2, 0, kTcpAck), 99);  // not new: keeps id 30
+  b.OnPacket(kT0 + 5, 60, Tcp(true, 104, 1, 0, kTcpSyn));      // no id given: the count, 5
+  b.OnPacket(kT0 + 7 * kSec, 60, Tcp(true, 105, 1, 0, kTcpSyn), 77);
+  ASSERT_EQ(sink.ended.size(), 5u);
+  const uint64_t want[] = {5, 10, 20, 30, 40};
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(sink.ended[i].first.id, want[i]) << i;
+  EXPECT_EQ(sink.ended[3].first.local_port(), 100);
+  EXPECT_EQ(sink.ended[3].second.dir[kUp].packets, 2u);
+  b.Finish();
+  ASSERT_EQ(sink.ended.size(), 6u);
+  EXPECT_EQ(sink.ended[5].first.id, 77u);
+}
+
 TEST(BinnerTest, LookupFindsTheFlowWithoutCountingThePacket) {
   RecordingSink sink;
   Binner b({}, Local(), &sink);
