@@ -265,7 +265,10 @@ void SeriesRecorder::OnEvent(const Event& e) {
   }
   const size_t k = std::min(cands.size(), size_t(std::max(0, p_.reference_flows)));
   std::partial_sort(cands.begin(), cands.begin() + long(k), cands.end(),
-                    [](const auto& a, const auto& b) { return a.first > b.first; });
+                    [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first
+                                                : a.second->info.id < b.second->info.id;
+                    });
   for (size_t i = 0; i < k; ++i) Promote(cands[i].second, RecordedSeries::Role::kReference, d, e.id);
   CoarsenIfNeeded();
 }

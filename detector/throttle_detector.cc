@@ -97,14 +97,14 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
         f.dir[d] = &f.storage.back();
         HostSeries& h = hosts_[{fb.info.remote(), int(d)}];
         f.host[d] = &h;
-        h.some_flow = fb.info.id;
+        h.some_flow = std::max(h.some_flow, fb.info.id);  // the newest: whatever the bin's order
         h.tcp = h.tcp && fb.info.proto() == 6;
         if (++h.flows >= 2 && h.series == nullptr) h.series = std::make_unique<Series>(p_.drop);
       }
       Series& s = *f.dir[d];
       Push(&s, fb.dir[d], &fb.rtt);
-      HostSeries& h = *f.host[d];
-      if (h.series != nullptr) {
+      {  // summed for every flow, used once the host has a series (see below)
+        HostSeries& h = *f.host[d];
         const capture::DirectionBin& b = fb.dir[d];
         h.sum.payload_bytes += b.payload_bytes;
         h.sum.wire_bytes += b.payload_bytes > 0 ? b.wire_bytes : 0;
@@ -122,8 +122,17 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   }
   const int64_t bin_end = start_ns + width_ns;
   // Host series first: a flow's drop defers to its host's service event.
+  // Results must not depend on the order of `flows` (a sharded pipeline concatenates its
+  // shards' bins): sums above are exact, drops are judged in order of flow id.
+  std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
+    return a.flow->info.id != b.flow->info.id ? a.flow->info.id < b.flow->info.id : a.d < b.d;
+  });
   for (auto& [key, h] : hosts_) {
-    if (h.series == nullptr) continue;
+    if (h.series == nullptr) {
+      h.sum = {};
+      h.rtt = {};
+      continue;
+    }
     const double payload = double(h.sum.payload_bytes);
     Push(h.series.get(), h.sum, &h.rtt);
     h.sum = {};
