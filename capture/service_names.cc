@@ -20,16 +20,42 @@ void ServiceNames::Put(Map* m, const Key& k, std::string_view name) {
   ++learned_;
 }
 
-void ServiceNames::Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
-                           const BinnedPacket& bp) {
-  if (bp.info == nullptr || p.payload_len == 0 || p.payload_offset >= caplen) return;
+template <typename OnFlow, typename OnAddress>
+void ServiceNames::Parse(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                         const BinnedPacket& bp, OnFlow on_flow, OnAddress on_address) {
+  if (bp.info == nullptr || !MayName(data, caplen, p)) return;
   const uint8_t* payload = data + p.payload_offset;
   const size_t n = std::min<size_t>(caplen - p.payload_offset, p.payload_len);
   if (p.ip_proto == 17 && p.src_port == 53) {
-    ParseDnsResponse(payload, n, [&](const DnsAnswer& a) { Put(&by_address_, a.address, a.name); });
-  } else if (p.ip_proto == 6 && payload[0] == 0x16) {
+    ParseDnsResponse(payload, n, [&](const DnsAnswer& a) { on_address(a.address, a.name); });
+  } else {
     std::string_view sni;
-    if (ParseTlsSni(payload, n, &sni)) Put(&by_flow_, bp.info->id, sni);
+    if (ParseTlsSni(payload, n, &sni)) on_flow(sni);
+  }
+}
+
+void ServiceNames::Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                           const BinnedPacket& bp) {
+  Parse(
+      data, caplen, p, bp, [&](std::string_view sni) { Put(&by_flow_, bp.info->id, sni); },
+      [&](const Address& a, std::string_view name) { Put(&by_address_, a, name); });
+}
+
+void ServiceNames::Find(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                        const BinnedPacket& bp, std::vector<LearnedName>* out) {
+  Parse(
+      data, caplen, p, bp,
+      [&](std::string_view sni) { out->push_back({bp.info->id, Address{}, std::string(sni)}); },
+      [&](const Address& a, std::string_view name) {
+        out->push_back({0, a, std::string(name)});
+      });
+}
+
+void ServiceNames::Learn(const LearnedName& n) {
+  if (n.flow_id != 0) {
+    Put(&by_flow_, n.flow_id, n.name);
+  } else {
+    Put(&by_address_, n.address, n.name);
   }
 }
 

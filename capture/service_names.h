@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "capture/address.h"
 #include "capture/binner.h"
@@ -23,6 +24,14 @@ inline constexpr char kServiceNameFilter[] =
     "ip6[45 + ((ip6[52:1] & 0xf0) >> 2)] = 0x01) or "
     "(udp and src port 53)";
 
+// A name found in one packet: the server name of flow `flow_id`'s ClientHello, or (flow_id 0)
+// a DNS name of `address`.
+struct LearnedName {
+  uint64_t flow_id = 0;
+  Address address;
+  std::string name;
+};
+
 // Names of remote services, learned from the traffic itself: the server name of each TLS
 // ClientHello (per flow) and the A/AAAA answers of DNS responses (per address). Only the names
 // are kept, never payload. Bounded: at most `max_entries` addresses and as many flows; when
@@ -36,6 +45,19 @@ class ServiceNames {
   // TLS handshake record). Cheap for every other packet: a few comparisons.
   void Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
                const BinnedPacket& bp);
+  // The names Observe() would store, appended to *out instead: for packets seen in another
+  // thread than the one that owns the ServiceNames. Hand them to Learn() there, in packet
+  // order, and the result is that of Observe().
+  // Whether Observe() could learn anything from the packet (the cheap test it starts with):
+  // a DNS response or a TCP payload starting with a TLS handshake record.
+  static bool MayName(const uint8_t* data, uint32_t caplen, const DecodedPacket& p) {
+    if (p.payload_len == 0 || p.payload_offset >= caplen) return false;
+    return (p.ip_proto == 17 && p.src_port == 53) ||
+           (p.ip_proto == 6 && data[p.payload_offset] == 0x16);
+  }
+  static void Find(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                   const BinnedPacket& bp, std::vector<LearnedName>* out);
+  void Learn(const LearnedName& n);
 
   // The flow's service: its SNI, else the DNS name of `remote`; empty when neither is known.
   std::string_view NameOf(uint64_t flow_id, const Address& remote) const;
@@ -49,6 +71,11 @@ class ServiceNames {
   struct AddressHash {
     size_t operator()(const Address& a) const;
   };
+  // Calls on_flow(name) for a ClientHello's server name, on_address(address, name) for each
+  // DNS answer.
+  template <typename OnFlow, typename OnAddress>
+  static void Parse(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                    const BinnedPacket& bp, OnFlow on_flow, OnAddress on_address);
   template <typename Map, typename Key>
   void Put(Map* m, const Key& k, std::string_view name);
 

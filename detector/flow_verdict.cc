@@ -417,28 +417,40 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
 }
 
 std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
+  FlowVerdictTracker* self = this;
+  return Finish(std::span<FlowVerdictTracker* const>(&self, 1));
+}
+
+std::vector<FlowVerdict> FlowVerdictTracker::Finish(
+    std::span<FlowVerdictTracker* const> trackers) {
   struct Item {
+    const FlowVerdictTracker* owner;
     const Trace* t;
     Direction d;
   };
   std::vector<Item> items;
-  for (const Trace& t : traces_) {
-    if (t.side[0].payload + t.side[1].payload == 0) continue;
-    items.push_back({&t, t.side[capture::kUp].payload >= t.side[capture::kDown].payload
-                             ? capture::kUp
-                             : capture::kDown});
+  for (const FlowVerdictTracker* tr : trackers) {
+    for (const Trace& t : tr->traces_) {
+      if (t.side[0].payload + t.side[1].payload == 0) continue;
+      items.push_back({tr, &t,
+                       t.side[capture::kUp].payload >= t.side[capture::kDown].payload
+                           ? capture::kUp
+                           : capture::kDown});
+    }
   }
   std::sort(items.begin(), items.end(),
             [](const Item& a, const Item& b) { return a.t->info.id < b.t->info.id; });
   std::vector<FlowVerdict> out;
   out.reserve(items.size());
-  for (const Item& it : items) out.push_back(Measure(*it.t, it.d));
+  for (const Item& it : items) out.push_back(it.owner->Measure(*it.t, it.d));
+  if (trackers.empty()) return out;
+  const VerdictParams& p = trackers.front()->p_;
 
   // Service level: flows towards one remote host in one direction may share one policer
   // (a per-service or per-subscriber cap). Test their transmissions merged in time.
   std::map<std::pair<std::string, int>, std::vector<size_t>> groups;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (out[i].data_packets < p_.min_data_packets) continue;
+    if (out[i].data_packets < p.min_data_packets) continue;
     groups[{out[i].service, int(out[i].dir)}].push_back(i);
   }
   for (auto& [key, members] : groups) {
@@ -448,23 +460,31 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
     std::vector<stats::Transmission> tx;
     std::vector<stats::RttSample> rtt;
     for (size_t i : members) {
-      const Trace& t = *items[i].t;
-      AppendTransmissions(t.side[items[i].d], &tx);
-      const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[items[i].d]),
-                                          rtt_o = RttSamples(t.side[1 - items[i].d]);
+      const Item& it = items[i];
+      const Trace& t = *it.t;
+      it.owner->AppendTransmissions(t.side[it.d], &tx);
+      const std::vector<stats::RttSample> rtt_d = it.owner->RttSamples(t.side[it.d]),
+                                          rtt_o = it.owner->RttSamples(t.side[1 - it.d]);
       const PathRtt path = ChooseRtt(rtt_d, rtt_o);
       if (path.samples != nullptr) rtt.insert(rtt.end(), path.samples->begin(), path.samples->end());
     }
     std::stable_sort(tx.begin(), tx.end(), [](const stats::Transmission& a,
                                               const stats::Transmission& b) { return a.t < b.t; });
     rtt = Sorted(std::move(rtt));
-    const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, p_.bucket);
+    const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, p.bucket);
     for (size_t i : members) {
       out[i].service_fit = est;
       out[i].service_flows = with_losses;
     }
   }
-  for (size_t i = 0; i < out.size(); ++i) Classify(items[i].t->side[items[i].d], &out[i]);
+  for (size_t i = 0; i < out.size(); ++i) {
+    items[i].owner->Classify(items[i].t->side[items[i].d], &out[i]);
+  }
+  for (FlowVerdictTracker* tr : trackers) tr->Clear();
+  return out;
+}
+
+void FlowVerdictTracker::Clear() {
   traces_.clear();
   free_traces_.clear();
   clocks_.clear();
@@ -475,7 +495,6 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
   rtts_total_ = 0;
   records_.Clear();
   rtts_.Clear();
-  return out;
 }
 
 }  // namespace tw::detector

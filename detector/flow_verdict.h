@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,10 @@ class FlowVerdictTracker {
   // Verdicts for every TCP flow that carried data, in order of first appearance. Service-level
   // verdicts group flows by remote host and direction. Call once; the tracker is then empty.
   std::vector<FlowVerdict> Finish();
+  // The same over the flows of several trackers (each fed a share of the flows of one input,
+  // e.g. by the shards of a pipeline): what one tracker fed every packet would give, as long
+  // as no tracker reached its VerdictParams caps. The trackers are then empty.
+  static std::vector<FlowVerdict> Finish(std::span<FlowVerdictTracker* const> trackers);
 
   size_t records() const { return records_total_; }
   // TCP flows held: those seen and not freed by OnFlowEnd.
@@ -156,6 +161,7 @@ class FlowVerdictTracker {
   FlowVerdict Measure(const Trace& t, capture::Direction d) const;
   // Decides the verdict once the service-level test (if any) is in.
   void Classify(const Side& s, FlowVerdict* v) const;
+  void Clear();  // forgets every flow
 
   VerdictParams p_;
   // Every transmission record and RTT sample, reserved at construction (see list_arena.h):
