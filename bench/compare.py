@@ -56,7 +56,8 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--slow-reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0,
-                    help="also time throttlewatch --threads N (0: skip)")
+                    help="also time throttlewatch --threads N (the default row uses one "
+                         "thread per core, and a --threads 1 row is always timed)")
     ap.add_argument("--throttlewatch")
     ap.add_argument("--make-capture")
     ap.add_argument("--only", help="comma-separated tool names to run")
@@ -85,6 +86,9 @@ def main():
             # (name, command, slow, special)
             ("throttlewatch replay", [tw, "replay", "-q", "--bin", "1", "--local", LOCAL,
                                       "--events", "/dev/null", capture], False, None),
+            ("throttlewatch replay --threads 1",
+             [tw, "replay", "-q", "--bin", "1", "--threads", "1", "--local", LOCAL,
+              "--events", "/dev/null", capture], False, None),
         ]
         if args.threads > 1:
             tools.append((f"throttlewatch replay --threads {args.threads}",

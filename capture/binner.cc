@@ -195,7 +195,6 @@ void Binner::Evict() {
 }
 
 void Binner::FlushEnds() {
-  if (ended_.empty()) return;
   std::sort(ended_.begin(), ended_.end(),
             [](const Ended& a, const Ended& b) { return a.info.id < b.info.id; });
   for (const Ended& e : ended_) sink_->OnFlowEnd(e.info, e.totals);
@@ -203,7 +202,7 @@ void Binner::FlushEnds() {
 }
 
 void Binner::AdvanceTo(int64_t ts_ns) {
-  FlushEnds();  // an eviction by the previous packet
+  if (!ended_.empty()) FlushEnds();  // an eviction by the previous packet
   if (!open_) {
     bin_start_ = FloorTo(ts_ns, p_.bin_ns);
     open_ = true;
@@ -225,7 +224,7 @@ void Binner::AdvanceTo(int64_t ts_ns) {
       break;
     }
   }
-  FlushEnds();
+  if (!ended_.empty()) FlushEnds();
 }
 
 void Binner::CloseBin() {

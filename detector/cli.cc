@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "capture/anonymizer.h"
@@ -66,6 +67,8 @@ const char kUsage[] =
     "  --max-flows N       flow table cap (default 65536; ~0.7 KB per flow, up to ~4 KB\n"
     "                      for flows carrying data)\n"
     "  --idle-timeout S    end flows idle for S seconds (default 60)\n"
+    "  --threads N         analyse flows on N worker threads (default: one per core, at\n"
+    "                      most 8); the results are the same for any N\n"
     "  --min-drop F        smallest relative rate drop reported, 0.1 to 0.95 (default 0.5)\n"
     "  --anonymize KEYFILE write every address prefix-preserving anonymized (Crypto-PAn);\n"
     "                      KEYFILE: 32 private bytes, e.g.\n"
@@ -308,6 +311,8 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
 int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
+  // One worker per core (the results do not depend on it); beyond 8 the reader is the limit.
+  o.threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   std::string events_path, report_path, series_path, flows_path, key_path;
   std::vector<std::string> positional;
   bool quiet = false;
@@ -330,6 +335,12 @@ int Replay(const std::vector<std::string>& args, bool demo) {
       }
     } else if (IsOption(a, "--flows")) {
       if (!TakeValue(args, &i, "--flows", &flows_path)) return Usage("--flows needs a file");
+    } else if (IsOption(a, "--threads")) {
+      double n = 0;
+      if (!TakeNumber(args, &i, "--threads", 1, 64, &n) || n != std::floor(n)) {
+        return Usage("--threads needs a whole number from 1 to 64");
+      }
+      o.threads = int(n);
     } else if (a == "-r") {
       if (i + 1 >= args.size()) return Usage("-r needs a file");
       o.files.push_back(args[++i]);

@@ -7,12 +7,14 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/service_names.h"
 #include "detector/report.h"
+#include "detector/sharded_analysis.h"
 
 namespace tw::detector {
 
@@ -228,10 +230,22 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   capture::ServiceNames names;
   Engine engine(o.engine, &fanout, &names);
   BinTee tee(o.recorder, &engine);
-  FlowVerdictTracker verdicts(o.verdict);
-  VerdictFlowEnds flow_ends(&verdicts,
-                            o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine);
-  capture::Binner binner(o.binner, local, &flow_ends);
+  capture::BinSink* const detectors =
+      o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine;
+  // One thread: the Binner and the verdict tracker here. More: the same per shard, on threads
+  // of their own, merged for the detectors on another.
+  std::optional<FlowVerdictTracker> verdicts;
+  std::optional<VerdictFlowEnds> flow_ends;
+  std::optional<capture::Binner> binner;
+  std::optional<ShardedAnalysis> shards;
+  if (o.threads > 1) {
+    shards.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
+                   &names);
+  } else {
+    verdicts.emplace(o.verdict);
+    flow_ends.emplace(&*verdicts, detectors);
+    binner.emplace(o.binner, local, &*flow_ends);
+  }
 
   Progress progress(o.log, o.progress && o.log != nullptr &&
                                src->bytes_total() >= kProgressMinBytes);
@@ -247,9 +261,14 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     const DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
     ++r->decode[size_t(ds)];
     if (ds == DecodeStatus::kOk) {
-      const capture::BinnedPacket bp = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
-      names.Observe(pkt.data, pkt.caplen, d, bp);
-      verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
+      // A flow's id is the position of its first packet in the input, however it is split.
+      if (shards) {
+        shards->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, r->packets);
+      } else {
+        const capture::BinnedPacket bp = binner->OnPacket(pkt.ts_ns, pkt.wire_len, d, r->packets);
+        names.Observe(pkt.data, pkt.caplen, d, bp);
+        verdicts->OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
+      }
     }
     if ((r->packets & 0x3fff) == 0) {
       progress.Update(r->packets, src->bytes_read(), src->bytes_total());
@@ -257,10 +276,16 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   }
   progress.Done();
   // On a read error everything up to the bad spot is still analysed and reported.
-  binner.Finish();
-  r->verdicts = verdicts.Finish();
+  if (shards) {
+    shards->Finish();
+    r->verdicts = shards->TakeVerdicts();
+    r->binner = shards->stats();
+  } else {
+    binner->Finish();
+    r->verdicts = verdicts->Finish();
+    r->binner = binner->stats();
+  }
   EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
-  r->binner = binner.stats();
   r->engine = engine.stats();
   r->dismissed = engine.throttle().dismissed();
   r->engine.events = collector.events().size();

@@ -41,6 +41,10 @@ struct ReplayOptions {
   // Every address written (events, the local networks line) goes through this; plain by
   // default, anonymized with --anonymize.
   capture::AddressFormatter addresses;
+  // Per-packet analysis on this many worker threads (flows hashed to them; the file is read
+  // and decoded on the calling thread, the detectors run on one more). 1: all on the calling
+  // thread. The events and verdicts are the same for any value (see sharded_analysis.h).
+  int threads = 1;
 };
 
 // Everything a replay computed, also when it stopped on an error.

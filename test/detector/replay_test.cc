@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "test/support/synthetic_capture.h"
 
@@ -55,6 +57,38 @@ TEST_F(ReplayTest, FindsTheSqueezedFlow) {
   EXPECT_EQ(r.decode[0], r.packets);
 }
 
+// Everything a replay reports that must not depend on --threads.
+std::vector<std::string> Results(const ReplayResult& r) {
+  std::vector<std::string> out;
+  for (const Event& e : r.events) out.push_back(EventToJson(e, {}));
+  for (const FlowVerdict& v : r.verdicts) out.push_back(FlowVerdictToJson(v));
+  const capture::BinnerStats& b = r.binner;
+  for (uint64_t n : {r.packets, b.packets, b.not_local, b.local_to_local, b.flows_created,
+                     b.flows_evicted, b.time_backwards, b.gaps_skipped, r.engine.bins,
+                     r.engine.flows_ended, r.engine.flows_with_data}) {
+    out.push_back(std::to_string(n));
+  }
+  return out;
+}
+
+TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
+  for (const std::string& file : {path_, std::string(TW_SOURCE_DIR "/data/demo.pcap")}) {
+    ReplayOptions o = Options();
+    o.files = {file};
+    o.local.clear();
+    ReplayResult one;
+    ASSERT_EQ(RunReplay(o, &one), 0) << one.error;
+    EXPECT_FALSE(one.events.empty()) << file;
+    EXPECT_FALSE(one.verdicts.empty()) << file;
+    for (int threads : {2, 3, 4}) {
+      o.threads = threads;
+      ReplayResult r;
+      ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+      EXPECT_EQ(Results(r), Results(one)) << file << " with " << threads << " threads";
+    }
+  }
+}
+
 TEST_F(ReplayTest, InfersTheLocalSideWhenNotGiven) {
   ReplayOptions o = Options();
   o.local.clear();
@@ -76,20 +110,24 @@ TEST_F(ReplayTest, BpfFilterSelectsTraffic) {
 
 TEST_F(ReplayTest, TruncatedFileKeepsEverythingFoundBeforeTheDamage) {
   fs::resize_file(path_, fs::file_size(path_) - 30);
-  const std::string events_path = (dir_ / "events.jsonl").string();
-  std::FILE* out = std::fopen(events_path.c_str(), "w");
-  ReplayOptions o = Options();
-  o.events_out = out;
-  ReplayResult r;
-  EXPECT_EQ(RunReplay(o, &r), kReplayBrokenInput);
-  std::fclose(out);
-  EXPECT_NE(r.error.find("three.pcap"), std::string::npos);
-  EXPECT_NE(r.error.find("byte "), std::string::npos);
-  ASSERT_EQ(r.events.size(), 1u);
-  std::ifstream in(events_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  EXPECT_EQ(ss.str(), EventToJson(r.events[0]) + "\n");
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    const std::string events_path = (dir_ / "events.jsonl").string();
+    std::FILE* out = std::fopen(events_path.c_str(), "w");
+    ReplayOptions o = Options();
+    o.events_out = out;
+    o.threads = threads;
+    ReplayResult r;
+    EXPECT_EQ(RunReplay(o, &r), kReplayBrokenInput);
+    std::fclose(out);
+    EXPECT_NE(r.error.find("three.pcap"), std::string::npos);
+    EXPECT_NE(r.error.find("byte "), std::string::npos);
+    ASSERT_EQ(r.events.size(), 1u);
+    std::ifstream in(events_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    EXPECT_EQ(ss.str(), EventToJson(r.events[0]) + "\n");
+  }
 }
 
 TEST_F(ReplayTest, BadLocalIsAUsageError) {

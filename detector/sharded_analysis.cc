@@ -1,0 +1,345 @@
+#include "detector/sharded_analysis.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <thread>
+#include <utility>
+
+#include "detector/channel.h"
+
+namespace tw::detector {
+
+namespace {
+
+using capture::DecodedPacket;
+using capture::FlowBin;
+using capture::FlowInfo;
+using capture::FlowTotals;
+using capture::LinkBin;
+
+// Packets per batch from the reader to a shard, and batches in circulation per shard (the
+// reader waits when a shard has them all): ~450 KB each. Fewer, larger batches mean fewer
+// thread wake-ups, which cost much on a virtual machine (1024 per batch was 20 % slower).
+constexpr size_t kBatchItems = 4096;
+constexpr size_t kBatchesPerShard = 8;
+// Bins in circulation per shard between it and the merger.
+constexpr size_t kMessagesPerShard = 4;
+
+int64_t FloorDiv(int64_t t, int64_t w) {
+  const int64_t q = t / w;
+  return q * w > t ? q - 1 : q;
+}
+
+uint64_t EndpointHash(const capture::Address& a, uint16_t port) {
+  uint64_t w[2];
+  std::memcpy(w, a.bytes.data(), sizeof(w));
+  return (w[0] * 0x9e3779b97f4a7c15ULL + w[1]) * 0xff51afd7ed558ccdULL ^
+         uint64_t(port) * 0xc4ceb9fe1a85ec53ULL;
+}
+
+// The shard of a packet's flow: the same for both directions (a symmetric hash of the
+// endpoints, with ports where MakeFlowKey uses them).
+size_t ShardOf(const DecodedPacket& d, size_t shards) {
+  const bool has_ports = d.ip_proto == 6 || d.ip_proto == 17;
+  const uint64_t h = EndpointHash(d.src, has_ports ? d.src_port : 0) ^
+                     EndpointHash(d.dst, has_ports ? d.dst_port : 0);
+  return size_t(((h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL) >> 32) % shards;
+}
+
+void Add(capture::DirectionBin* to, const capture::DirectionBin& from) {
+  to->wire_bytes += from.wire_bytes;
+  to->payload_bytes += from.payload_bytes;
+  to->retrans_bytes += from.retrans_bytes;
+  to->packets += from.packets;
+  to->data_packets += from.data_packets;
+  to->zero_window = to->zero_window || from.zero_window;
+  to->in_flight_max = std::max(to->in_flight_max, from.in_flight_max);
+  to->rwnd_min = std::min(to->rwnd_min, from.rwnd_min);
+}
+
+// One link bin from the shards' shares of it.
+void AddLink(LinkBin* to, const LinkBin& from) {
+  for (int d = 0; d < 2; ++d) {
+    Add(&to->dir[d], from.dir[d]);
+    to->icmp_errors[d] += from.icmp_errors[d];
+    if (from.first_ns[d] != 0 && (to->first_ns[d] == 0 || from.first_ns[d] < to->first_ns[d])) {
+      to->first_ns[d] = from.first_ns[d];
+    }
+    to->last_ns[d] = std::max(to->last_ns[d], from.last_ns[d]);
+  }
+  to->active_flows += from.active_flows;
+}
+
+}  // namespace
+
+struct ShardedAnalysis::Batch {
+  struct Item {
+    DecodedPacket d;
+    int64_t ts_ns = 0;
+    uint64_t index = 0;  // 0: a clock tick at ts_ns, no packet
+    uint32_t wire_len = 0;
+    uint32_t name_at = 0, name_len = 0;  // the payload, copied into `bytes`, for ServiceNames
+  };
+  std::vector<Item> items;
+  std::vector<uint8_t> bytes;
+  bool last = false;  // the input ended
+};
+
+// From a shard to the merger: the flows that ended since the shard's previous bin, the names
+// its packets taught (with the packet's index), then a bin.
+struct ShardedAnalysis::Message {
+  std::vector<std::pair<FlowInfo, FlowTotals>> ends;
+  std::vector<std::pair<uint64_t, capture::LearnedName>> names;
+  bool has_bin = false;
+  int64_t start_ns = 0, width_ns = 0;
+  std::vector<FlowBin> flows;
+  LinkBin link;
+  bool last = false;  // the shard is done: nothing follows
+
+  void Clear() {
+    ends.clear();
+    names.clear();
+    has_bin = last = false;
+    flows.clear();
+    link = LinkBin{};
+  }
+};
+
+struct ShardedAnalysis::Shard final : public capture::BinSink {
+  Shard(const capture::BinnerParams& bp, const capture::LocalNetworks& local,
+        const VerdictParams& vp)
+      : binner(bp, local, this),
+        verdicts(vp),
+        full(kBatchesPerShard),
+        free(kBatchesPerShard),
+        out(kMessagesPerShard),
+        out_free(kMessagesPerShard) {
+    for (size_t i = 0; i < kBatchesPerShard; ++i) {
+      batches.push_back(std::make_unique<Batch>());
+      batches.back()->items.reserve(kBatchItems);
+      free.Push(batches.back().get());
+    }
+    for (size_t i = 0; i < kMessagesPerShard; ++i) {
+      messages.push_back(std::make_unique<Message>());
+      out_free.Push(messages.back().get());
+    }
+  }
+
+  // The shard's thread: packets in, bins out, until the last batch.
+  void Run() {
+    current = out_free.Pop();
+    std::vector<capture::LearnedName> found;
+    for (bool last = false; !last;) {
+      Batch* b = full.Pop();
+      for (const Batch::Item& it : b->items) {
+        if (it.index == 0) {
+          binner.AdvanceClock(it.ts_ns);
+          continue;
+        }
+        const capture::BinnedPacket bp = binner.OnPacket(it.ts_ns, it.wire_len, it.d, it.index);
+        if (bp.info == nullptr) continue;
+        if (it.name_len > 0) {
+          DecodedPacket payload_only = it.d;
+          payload_only.payload_offset = 0;
+          found.clear();
+          capture::ServiceNames::Find(b->bytes.data() + it.name_at, it.name_len, payload_only,
+                                      bp, &found);
+          for (capture::LearnedName& n : found) current->names.emplace_back(it.index, std::move(n));
+        }
+        verdicts.OnPacket(it.ts_ns, it.wire_len, it.d, bp);
+      }
+      last = b->last;
+      b->items.clear();
+      b->bytes.clear();
+      b->last = false;
+      free.Push(b);
+    }
+    binner.Finish();
+    current->last = true;
+    out.Push(current);
+    current = nullptr;
+  }
+
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const FlowBin> flows,
+             const LinkBin& link) override {
+    current->has_bin = true;
+    current->start_ns = start_ns;
+    current->width_ns = width_ns;
+    current->flows.assign(flows.begin(), flows.end());
+    current->link = link;
+    out.Push(current);
+    current = out_free.Pop();
+  }
+  void OnFlowEnd(const FlowInfo& info, const FlowTotals& totals) override {
+    current->ends.emplace_back(info, totals);
+    verdicts.OnFlowEnd(info);
+  }
+
+  capture::Binner binner;
+  FlowVerdictTracker verdicts;
+  Channel<Batch*> full, free;       // reader -> shard, and back
+  Channel<Message*> out, out_free;  // shard -> merger, and back
+  std::vector<std::unique_ptr<Batch>> batches;
+  std::vector<std::unique_ptr<Message>> messages;
+  Batch* filling = nullptr;    // the reader's batch being filled
+  Message* current = nullptr;  // the shard's message being filled
+  std::thread thread;
+};
+
+// Takes one message from every shard per round (the shards close the same bins, so the n-th
+// messages belong together) and hands the union to the sink.
+class ShardedAnalysis::Merger {
+ public:
+  Merger(std::vector<std::unique_ptr<Shard>>* shards, capture::BinSink* sink,
+         capture::ServiceNames* names)
+      : shards_(shards), sink_(sink), names_(names) {}
+
+  void Run() {
+    std::vector<Message*> m(shards_->size());
+    for (bool last = false; !last;) {
+      for (size_t i = 0; i < m.size(); ++i) m[i] = (*shards_)[i]->out.Pop();
+      ends_.clear();
+      names_found_.clear();
+      for (Message* x : m) {
+        ends_.insert(ends_.end(), x->ends.begin(), x->ends.end());
+        for (auto& n : x->names) names_found_.push_back(std::move(n));
+      }
+      std::sort(ends_.begin(), ends_.end(),
+                [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
+      for (const auto& [info, totals] : ends_) sink_->OnFlowEnd(info, totals);
+      std::stable_sort(names_found_.begin(), names_found_.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      if (names_ != nullptr) {
+        for (const auto& [index, n] : names_found_) names_->Learn(n);
+      }
+      if (m[0]->has_bin) {
+        flows_.clear();
+        LinkBin link;
+        for (const Message* x : m) {
+          assert(x->has_bin && x->start_ns == m[0]->start_ns);
+          flows_.insert(flows_.end(), x->flows.begin(), x->flows.end());
+          AddLink(&link, x->link);
+        }
+        sink_->OnBin(m[0]->start_ns, m[0]->width_ns, flows_, link);
+      }
+      last = m[0]->last;
+      for (size_t i = 0; i < m.size(); ++i) {
+        assert(m[i]->last == last);
+        m[i]->Clear();
+        (*shards_)[i]->out_free.Push(m[i]);
+      }
+    }
+  }
+
+  std::thread thread;
+
+ private:
+  std::vector<std::unique_ptr<Shard>>* shards_;
+  capture::BinSink* sink_;
+  capture::ServiceNames* names_;
+  std::vector<std::pair<FlowInfo, FlowTotals>> ends_;
+  std::vector<std::pair<uint64_t, capture::LearnedName>> names_found_;
+  std::vector<FlowBin> flows_;
+};
+
+ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
+                                 capture::BinSink* sink, capture::ServiceNames* names)
+    : local_(std::move(local)),
+      bin_ns_(params.binner.bin_ns > 0 ? params.binner.bin_ns : 1'000'000'000) {
+  const size_t n = size_t(std::max(1, params.shards));
+  capture::BinnerParams bp = params.binner;
+  bp.max_flows = std::max<size_t>(1, (bp.max_flows + n - 1) / n);
+  VerdictParams vp = params.verdict;
+  vp.max_records_total = std::max<size_t>(1, (vp.max_records_total + n - 1) / n);
+  for (size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(bp, local_, vp));
+  merger_ = std::make_unique<Merger>(&shards_, sink, names);
+  for (auto& s : shards_) s->thread = std::thread([p = s.get()] { p->Run(); });
+  merger_->thread = std::thread([m = merger_.get()] { m->Run(); });
+}
+
+ShardedAnalysis::~ShardedAnalysis() { Stop(); }
+
+void ShardedAnalysis::Send(Shard* s) {
+  s->full.Push(s->filling);
+  s->filling = nullptr;
+}
+
+void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& d,
+                               const uint8_t* data, uint32_t caplen, uint64_t index) {
+  const bool src_local = local_.Contains(d.src);
+  if (src_local == local_.Contains(d.dst)) {  // what the Binner would count and drop
+    ++stats_.packets;
+    ++(src_local ? stats_.local_to_local : stats_.not_local);
+    return;
+  }
+  const auto append = [](Shard* s) -> Batch::Item& {
+    if (s->filling == nullptr) s->filling = s->free.Pop();
+    return s->filling->items.emplace_back();
+  };
+  // The first packet of a later bin: every shard closes the bins before it now, as one Binner
+  // would at this packet (each shard's own packets then stay within the open bin or before).
+  // The tick goes out at once: the merger waits for every shard's bin, and a shard that gets
+  // few packets would otherwise hold it (and, through the merger, the busy shards and this
+  // reader) back.
+  const int64_t bin = FloorDiv(ts_ns, bin_ns_);
+  if (!clock_started_ || bin > last_bin_) {
+    clock_started_ = true;
+    last_bin_ = bin;
+    for (auto& s : shards_) {
+      append(s.get()).ts_ns = ts_ns;
+      Send(s.get());
+    }
+  }
+  Shard* s = shards_[ShardOf(d, shards_.size())].get();
+  Batch::Item& it = append(s);
+  it.d = d;
+  it.ts_ns = ts_ns;
+  it.index = index;
+  it.wire_len = wire_len;
+  if (capture::ServiceNames::MayName(data, caplen, d)) {
+    const uint32_t n = std::min(caplen - d.payload_offset, d.payload_len);
+    std::vector<uint8_t>& bytes = s->filling->bytes;
+    it.name_at = uint32_t(bytes.size());
+    it.name_len = n;
+    bytes.insert(bytes.end(), data + d.payload_offset, data + d.payload_offset + n);
+  }
+  if (s->filling->items.size() == kBatchItems) Send(s);
+}
+
+void ShardedAnalysis::Stop() {
+  if (finished_) return;
+  finished_ = true;
+  for (auto& s : shards_) {
+    if (s->filling == nullptr) s->filling = s->free.Pop();
+    s->filling->last = true;
+    Send(s.get());
+  }
+  for (auto& s : shards_) s->thread.join();
+  merger_->thread.join();
+}
+
+void ShardedAnalysis::Finish() {
+  if (finished_) return;
+  Stop();
+  capture::BinnerStats sum = stats_;
+  for (const auto& s : shards_) {
+    const capture::BinnerStats& x = s->binner.stats();
+    sum.packets += x.packets;
+    sum.not_local += x.not_local;
+    sum.local_to_local += x.local_to_local;
+    sum.flows_created += x.flows_created;
+    sum.flows_evicted += x.flows_evicted;
+    sum.time_backwards += x.time_backwards;
+    sum.gaps_skipped = std::max(sum.gaps_skipped, x.gaps_skipped);  // every shard skips each
+  }
+  stats_ = sum;
+}
+
+std::vector<FlowVerdict> ShardedAnalysis::TakeVerdicts() {
+  std::vector<FlowVerdictTracker*> trackers;
+  for (auto& s : shards_) trackers.push_back(&s->verdicts);
+  return FlowVerdictTracker::Finish(trackers);
+}
+
+}  // namespace tw::detector
