@@ -1,14 +1,11 @@
-// Benchmarks of the stats/ engines: DropDetector::Observe per bin (one series, and one bin over
-// a million series, one object each or in a DropDetectorBank) and SegmentPelt per sample.
+// Benchmarks of the stats/ engines: DropDetector::Observe per bin and SegmentPelt per sample.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <cstdint>
 #include <random>
-#include <utility>
 #include <vector>
 
-#include "stats/drop_detector_bank.h"
 #include "stats/online_detector.h"
 #include "stats/segmentation.h"
 
@@ -24,7 +21,7 @@ std::vector<double> RateSeries(size_t n) {
   return x;
 }
 
-// Bins fed to every series before a batch benchmark times anything (warm-up is 5).
+// Bins fed to every series before the batch benchmark times anything (warm-up is 5 bins).
 constexpr size_t kWarmBins = 20;
 
 void BM_DropDetectorObserve(benchmark::State& state) {
@@ -39,9 +36,10 @@ void BM_DropDetectorObserve(benchmark::State& state) {
 }
 BENCHMARK(BM_DropDetectorObserve);
 
-// One bin close over many series: every detector observes its next value. This is the scalar
-// array-of-structures layout (one DropDetector object per series); items are series updates,
-// so the reported time per item is the cost per series per bin.
+// One bin close over many series in steady state: every detector observes its next value.
+// One DropDetector object per series (array of structures): a structure-of-arrays bank of
+// Eigen arrays with a vectorized pass was measured slower (see the project history); items
+// are series updates, so the reported time per item is the cost per series per bin.
 void BM_DropDetectorBatch(benchmark::State& state) {
   const auto n = static_cast<size_t>(state.range(0));
   const std::vector<double> x = RateSeries(1 << 12);
@@ -60,34 +58,6 @@ void BM_DropDetectorBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
 BENCHMARK(BM_DropDetectorBatch)->Unit(benchmark::kMillisecond)->Arg(1'000'000);
-
-// The same bin close with the series in a DropDetectorBank (structure of arrays, one
-// vectorized pass per bin; same decisions). Items are series updates: time per item is the
-// cost per series per bin, setting each series' value included.
-void BM_DropDetectorBank(benchmark::State& state) {
-  const auto n = static_cast<size_t>(state.range(0));
-  const std::vector<double> x = RateSeries(1 << 12);
-  DropDetectorBank bank;
-  std::vector<uint32_t> slots(n);
-  for (uint32_t& s : slots) s = bank.Add();
-  std::vector<std::pair<uint32_t, DropDecision>> decisions;
-  size_t bin = 0, decided = 0;
-  for (; bin < kWarmBins; ++bin) {
-    for (size_t s = 0; s < n; ++s) bank.Set(slots[s], x[(bin + s) & (x.size() - 1)]);
-    bank.Observe(&decisions);
-  }
-  for (auto _ : state) {
-    for (size_t s = 0; s < n; ++s) bank.Set(slots[s], x[(bin + s) & (x.size() - 1)]);
-    decisions.clear();
-    bank.Observe(&decisions);
-    decided += decisions.size();
-    ++bin;
-  }
-  benchmark::DoNotOptimize(decided);
-  state.counters["bytes_per_series"] = double(DropDetectorBank::bytes_per_series());
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
-}
-BENCHMARK(BM_DropDetectorBank)->Unit(benchmark::kMillisecond)->Arg(1'000'000);
 
 // Gaussian noise around a mean that alternates 0 / 3 over `changes` equally spaced changes.
 std::vector<double> StepSeries(size_t n, size_t changes) {

@@ -6,6 +6,18 @@
 namespace tw::stats {
 namespace {
 
+// Least CUSUM reference value (allowance) per bin, in units of the effective scale; see Drift().
+constexpr double kDrift = 0.5;
+// E|y - mu| = sigma * sqrt(2 / pi) for a Gaussian; this converts the mean absolute deviation.
+constexpr double kMadToSigma = 1.2533;
+// Baseline updates are Huber-clipped at this many effective scales, so one burst moves the
+// baseline by at most alpha * kHuber scales.
+constexpr double kHuber = 3.0;
+// Width, in standard errors, of the interval on a run's mean level that decides a run: a drop
+// is confirmed only when the whole interval is beyond the min_drop bound, and a run is
+// dismissed as too small only when the whole interval is short of it.
+constexpr double kConfidence = 2.0;
+
 DropDetectorParams Sanitize(DropDetectorParams p) {
   p.warmup_bins = std::clamp(p.warmup_bins, 1, 16);
   p.min_bins = std::max(p.min_bins, 1);
@@ -101,13 +113,11 @@ void DropDetector::Learn(double y) {
   mad_ = 1.2533 * 0.6745 * median(dev, warm_);
 }
 
-void DropDetector::UpdateBaselineOf(const DropDetectorParams& p, double drop_log, double* mu,
-                                    double* mad, double y_mean, double dev_mean, int count) {
-  const double w = count == 1 ? p.alpha : 1 - std::pow(1 - p.alpha, count);
-  // kHuber * SigmaEff() of this baseline.
-  const double bound = kHuber * std::max(std::max(kMadToSigma * *mad, p.min_scale), drop_log / 2);
-  *mu += w * std::clamp(y_mean - *mu, -bound, bound);
-  *mad += w * (std::min(dev_mean, bound) - *mad);
+void DropDetector::UpdateBaseline(double y_mean, double dev_mean, int count) {
+  const double w = count == 1 ? p_.alpha : 1 - std::pow(1 - p_.alpha, count);
+  const double bound = kHuber * SigmaEff();
+  mu_ += w * std::clamp(y_mean - mu_, -bound, bound);
+  mad_ += w * (std::min(dev_mean, bound) - mad_);
 }
 
 DropDecision DropDetector::Observe(double x) {

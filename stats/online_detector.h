@@ -72,20 +72,6 @@ class DropDetector {
   void Rebase();
 
  private:
-  friend class DropDetectorBank;  // keeps the same state in arrays, and the same arithmetic
-
-  // Least CUSUM reference value (allowance) per bin, in units of the effective scale; see Drift().
-  static constexpr double kDrift = 0.5;
-  // E|y - mu| = sigma * sqrt(2 / pi) for a Gaussian; this converts the mean absolute deviation.
-  static constexpr double kMadToSigma = 1.2533;
-  // Baseline updates are Huber-clipped at this many effective scales, so one burst moves the
-  // baseline by at most alpha * kHuber scales.
-  static constexpr double kHuber = 3.0;
-  // Width, in standard errors, of the interval on a run's mean level that decides a run: a drop
-  // is confirmed only when the whole interval is beyond the min_drop bound, and a run is
-  // dismissed as too small only when the whole interval is short of it.
-  static constexpr double kConfidence = 2.0;
-
   // One CUSUM step on a bin; `y` is log(x), ignored when `zero`.
   DropDecision StepDown(double y, bool zero);
   DropDecision StepUp(double y, bool zero);
@@ -93,12 +79,7 @@ class DropDetector {
   void Learn(double y);
   // EWMA update of the baseline with `count` bins of mean log level `y_mean` and mean absolute
   // deviation `dev_mean` (count > 1 approximates the bins as equal to their mean).
-  void UpdateBaseline(double y_mean, double dev_mean, int count) {
-    UpdateBaselineOf(p_, drop_log_, &mu_, &mad_, y_mean, dev_mean, count);
-  }
-  // The same on a baseline (*mu, *mad) held elsewhere (DropDetectorBank's arrays).
-  static void UpdateBaselineOf(const DropDetectorParams& p, double drop_log, double* mu,
-                               double* mad, double y_mean, double dev_mean, int count);
+  void UpdateBaseline(double y_mean, double dev_mean, int count);
   // The source went idle: relearn the baseline, clear both CUSUMs (in_drop_ is kept).
   void Disarm();
   void ClearExcursion();
