@@ -217,7 +217,7 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
   if (!s->seq_valid) {
     s->high = end;
     s->seq_valid = true;
-    AddRecord(s, {ts_ns, seq, len, wire_len, false});
+    AddRecord(s, Record::Make(ts_ns, seq, len, wire_len, false));
     return;
   }
   const int32_t ahead = SeqDiff(seq, s->high);
@@ -228,7 +228,7 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
     for (uint32_t at = s->high; SeqDiff(at, seq) < 0;) {
       const uint32_t piece = std::min<uint32_t>(len, uint32_t(SeqDiff(seq, at)));
       const uint32_t wire = uint32_t(uint64_t(piece) * wire_len / len);
-      AddRecord(s, {ts_ns, at, piece, wire, true, true});
+      AddRecord(s, Record::Make(ts_ns, at, piece, wire, true, true));
       at += piece;
     }
   } else if (ahead < 0 && SeqDiff(end, s->high) > -kMaxHole) {
@@ -239,16 +239,16 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
     const size_t stop = s->rec.size > kMaxLookBack ? s->rec.size - kMaxLookBack : 0;
     for (size_t i = s->rec.size; i-- > stop;) {
       Record& r = records_.At(s->rec, uint32_t(i));
-      if (uint32_t(seq - r.seq) < r.payload) {
-        fills_hole = r.hole;
-        r.lost = true;
+      if (uint32_t(seq - r.seq) < r.payload()) {
+        fills_hole = r.hole();
+        r.set_lost();
         break;
       }
     }
     if (!fills_hole) s->resent += repeated;
   }
   if (SeqDiff(end, s->high) > 0 || ahead > kMaxHole) s->high = end;
-  AddRecord(s, {ts_ns, seq, len, wire_len, false});
+  AddRecord(s, Record::Make(ts_ns, seq, len, wire_len, false));
 }
 
 namespace {
@@ -283,7 +283,7 @@ void FlowVerdictTracker::AppendTransmissions(const Side& s,
                                              std::vector<stats::Transmission>* out) const {
   const auto rec = records_.view(s.rec);
   for (size_t i = 0; i < rec.size(); ++i) {
-    out->push_back({double(rec[i].ns) * 1e-9, rec[i].wire, rec[i].lost});
+    out->push_back({double(rec[i].ns()) * 1e-9, rec[i].wire(), rec[i].lost()});
   }
 }
 
@@ -368,7 +368,7 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
   // sends delays each timestamp echo by up to one gap, which is not a queue.
   const double gap_s =
-      rec.size() > 1 ? double(rec.back().ns - rec.front().ns) * 1e-9 / double(rec.size() - 1) : 0;
+      rec.size() > 1 ? double(rec.back().ns() - rec.front().ns()) * 1e-9 / double(rec.size() - 1) : 0;
   const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
                      v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > 2 * gap_s;
   if (queue) {
@@ -379,18 +379,18 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     size_t i = 0;
     while (i < rec.size()) {
       size_t j = i + 1;
-      while (j < rec.size() && double(rec[j].ns - rec[j - 1].ns) * 1e-9 <= w) ++j;
-      const double t0 = double(rec[i].ns) * 1e-9 + w;  // skip the first window
+      while (j < rec.size() && double(rec[j].ns() - rec[j - 1].ns()) * 1e-9 <= w) ++j;
+      const double t0 = double(rec[i].ns()) * 1e-9 + w;  // skip the first window
       double acc = 0, edge = t0 + w;
       for (size_t k = i; k < j; ++k) {
-        const double t = double(rec[k].ns) * 1e-9;
+        const double t = double(rec[k].ns()) * 1e-9;
         if (t < t0) continue;
         while (t >= edge) {
-          if (edge + w <= double(rec[j - 1].ns) * 1e-9) rates.push_back(acc * 8 / w);
+          if (edge + w <= double(rec[j - 1].ns()) * 1e-9) rates.push_back(acc * 8 / w);
           acc = 0;
           edge += w;
         }
-        if (!rec[k].lost) acc += rec[k].wire;
+        if (!rec[k].lost()) acc += rec[k].wire();
       }
       i = j;
     }

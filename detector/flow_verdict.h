@@ -1,6 +1,7 @@
 #ifndef THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
 #define THROTTLEWATCH_DETECTOR_FLOW_VERDICT_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -46,7 +47,7 @@ struct VerdictParams {
   // Memory: per flow direction at most this many transmissions are kept (the verdict is then
   // based on the first ones), and at most total_records over all flows.
   size_t max_records_per_flow = 1 << 17;
-  size_t max_records_total = 1 << 22;  // ~100 MB
+  size_t max_records_total = 1 << 22;  // 64 MB of records (16 bytes each)
 };
 
 // The verdict on one flow, in its main data direction (the one that carried more payload).
@@ -84,7 +85,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v);
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
 // the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the
 // input; call OnFlowEnd when a flow leaves the Binner's table (optional: it returns memory).
-// Memory: one record (24 bytes) per data packet up to the caps in VerdictParams, an RTT sample
+// Memory: one record (16 bytes) per data packet up to the caps in VerdictParams, an RTT sample
 // (16 bytes) per echoed timestamp (at most max_records_per_flow / 4 per flow and
 // max_records_total in all), ~1.6 KB per live TCP flow (its recent TCP timestamps) and ~0.5 KB
 // per TCP flow that carried data, until Finish(). The records and samples live in regions of
@@ -115,14 +116,34 @@ class FlowVerdictTracker {
   size_t flows() const { return traces_.size() - free_traces_.size(); }
 
  private:
+  // One transmission, or (a hole) bytes missing at a receiver before one. 16 bytes, as there
+  // is one per data packet: the capture time with the two flags above it, the sequence
+  // number, and the payload (below 1 MiB) and header (below 4 KiB) sizes in one word; larger
+  // values are clamped.
   struct Record {
-    int64_t ns = 0;
+    static constexpr uint64_t kLost = uint64_t{1} << 63, kHole = uint64_t{1} << 62;
+    uint64_t ns_flags = 0;
     uint32_t seq = 0;
-    uint32_t payload = 0;
-    uint32_t wire = 0;
-    bool lost = false;
-    bool hole = false;  // stands for bytes missing at a receiver (never seen)
+    uint32_t sizes = 0;
+
+    static Record Make(int64_t ns, uint32_t seq, uint32_t payload, uint32_t wire, bool lost,
+                       bool hole = false) {
+      Record r;
+      r.ns_flags = uint64_t(std::clamp<int64_t>(ns, 0, int64_t(kHole - 1))) |
+                   (lost ? kLost : 0) | (hole ? kHole : 0);
+      r.seq = seq;
+      const uint32_t p = std::min<uint32_t>(payload, (1u << 20) - 1);
+      r.sizes = p | std::min<uint32_t>(wire > payload ? wire - payload : 0, (1u << 12) - 1) << 20;
+      return r;
+    }
+    int64_t ns() const { return int64_t(ns_flags & (kHole - 1)); }
+    bool lost() const { return (ns_flags & kLost) != 0; }
+    bool hole() const { return (ns_flags & kHole) != 0; }  // never seen at this receiver
+    void set_lost() { ns_flags |= kLost; }
+    uint32_t payload() const { return sizes & ((1u << 20) - 1); }
+    uint32_t wire() const { return payload() + (sizes >> 20); }
   };
+  static_assert(sizeof(Record) == 16);
   using Records = ListArena<Record>;
   using Rtts = ListArena<stats::RttSample>;
   static constexpr int kTsRing = 64;
