@@ -57,13 +57,13 @@ size_t ThrottleDetector::open_throttles() const {
 void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b,
                             const capture::RttBin* rtt) {
   const size_t slot = size_t(s->n % kRing);
-  s->payload[slot] = float(b.payload_bytes);
-  s->wire[slot] = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
-  s->retrans[slot] = float(b.retrans_bytes);
-  s->packets[slot] = float(b.data_packets);
+  s->ring[slot].payload = float(b.payload_bytes);
+  s->ring[slot].wire = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
+  s->ring[slot].retrans = float(b.retrans_bytes);
+  s->ring[slot].packets = float(b.data_packets);
   // The bin's smallest sample: pacing and delayed ACKs only ever add to a sample, a queue
   // raises all of them.
-  s->rtt[slot] = rtt != nullptr && rtt->samples > 0 ? rtt->min_s : 0.0f;
+  s->ring[slot].rtt = rtt != nullptr && rtt->samples > 0 ? rtt->min_s : 0.0f;
   s->zero_window_bits = (s->zero_window_bits << 1) | (b.zero_window ? 1 : 0);
   s->cum_payload += double(b.payload_bytes);
   ++s->n;
@@ -99,12 +99,23 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
         f.host[d] = &h;
         h.some_flow = std::max(h.some_flow, fb.info.id);  // the newest: whatever the bin's order
         h.tcp = h.tcp && fb.info.proto() == 6;
-        if (++h.flows >= 2 && h.series == nullptr) h.series = std::make_unique<Series>(p_.drop);
+        if (++h.flows >= 2 && h.series == nullptr) {
+          h.series = std::make_unique<Series>(p_.drop);
+          const HostKey key{fb.info.remote(), int(d)};
+          series_hosts_.insert(
+              std::lower_bound(series_hosts_.begin(), series_hosts_.end(), key,
+                               [](const auto& e, const HostKey& k) { return e.first < k; }),
+              {key, &h});
+        }
       }
       Series& s = *f.dir[d];
       Push(&s, fb.dir[d], &fb.rtt);
       {  // summed for every flow, used once the host has a series (see below)
         HostSeries& h = *f.host[d];
+        if (!h.summed) {
+          h.summed = true;
+          summed_.push_back(&h);
+        }
         const capture::DirectionBin& b = fb.dir[d];
         h.sum.payload_bytes += b.payload_bytes;
         h.sum.wire_bytes += b.payload_bytes > 0 ? b.wire_bytes : 0;
@@ -127,12 +138,8 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
     return a.flow->info.id != b.flow->info.id ? a.flow->info.id < b.flow->info.id : a.d < b.d;
   });
-  for (auto& [key, h] : hosts_) {
-    if (h.series == nullptr) {
-      h.sum = {};
-      h.rtt = {};
-      continue;
-    }
+  for (const auto& [key, hp] : series_hosts_) {  // in order of host, as hosts_
+    HostSeries& h = *hp;
     const double payload = double(h.sum.payload_bytes);
     Push(h.series.get(), h.sum, &h.rtt);
     h.sum = {};
@@ -144,6 +151,12 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
       OnRecovery(h.series.get(), bin_end, width_ns);
     }
   }
+  for (HostSeries* h : summed_) {  // the sums of hosts without a series, unused
+    h->sum = {};
+    h->rtt = {};
+    h->summed = false;
+  }
+  summed_.clear();
   for (const Pending& pd : pending_) {
     if (pd.decision == stats::DropDecision::kDrop) {
       if (!suppress) OnDrop(pd.flow, pd.d, bin_end, width_ns);
@@ -166,7 +179,7 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
 double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_ago) const {
   const int span = std::min(s.history(), onset_ago + 1 + p_.reference_bins);
   std::vector<double> x(static_cast<size_t>(span));
-  for (int i = 0; i < span; ++i) x[size_t(i)] = s.payload[s.slot(span - 1 - i)];
+  for (int i = 0; i < span; ++i) x[size_t(i)] = s.ring[s.slot(span - 1 - i)].payload;
   // The detector's excursion began `onset_ago` bins back; the change is there or in the bin
   // before it (a straddling bin may fall too little to start the excursion). Earlier bins only
   // describe the level before: a catch-up burst among them (TCP after an earlier squeeze) is
@@ -193,21 +206,21 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   const int hist = s.history();
   std::vector<double> before, after, rtt_before, rtt_after;
   for (int k = split_ago + 2; k < hist && k <= split_ago + 1 + p_.reference_bins; ++k) {
-    before.push_back(s.wire[s.slot(k)]);
-    if (s.rtt[s.slot(k)] > 0) rtt_before.push_back(s.rtt[s.slot(k)]);
+    before.push_back(s.ring[s.slot(k)].wire);
+    if (s.ring[s.slot(k)].rtt > 0) rtt_before.push_back(s.ring[s.slot(k)].rtt);
   }
   int zero_bins = 0;
   double retrans = 0, payload = 0, packets_after = 0;
   for (int k = 0; k <= split_ago + 1 && k < hist; ++k) {
     // The straddling bin (split_ago + 1) carries the first losses and queueing of the change.
-    retrans += s.retrans[s.slot(k)];
-    payload += s.payload[s.slot(k)];
-    if (s.rtt[s.slot(k)] > 0) rtt_after.push_back(s.rtt[s.slot(k)]);
+    retrans += s.ring[s.slot(k)].retrans;
+    payload += s.ring[s.slot(k)].payload;
+    if (s.ring[s.slot(k)].rtt > 0) rtt_after.push_back(s.ring[s.slot(k)].rtt);
     if (k > split_ago) continue;
     if (k == split_ago && split_ago >= 3) continue;  // the first low bin is still settling
-    after.push_back(s.wire[s.slot(k)]);
-    packets_after += s.packets[s.slot(k)];
-    if (s.payload[s.slot(k)] == 0) ++zero_bins;
+    after.push_back(s.ring[s.slot(k)].wire);
+    packets_after += s.ring[s.slot(k)].packets;
+    if (s.ring[s.slot(k)].payload == 0) ++zero_bins;
   }
   ev.rate_before_bps = Median(before) * 8 / width_s;
   ev.rate_after_bps = Median(after) * 8 / width_s;
@@ -256,12 +269,12 @@ ThrottleDetector::Comparison ThrottleDetector::CompareBeforeAfter(const Series& 
   double sum_after = 0, sum_before = 0;
   int n_before = 0;
   for (int k = 0; k < after_bins; ++k) {
-    sum_after += o.payload[o.slot(k)];
-    c.idle_after += o.payload[o.slot(k)] == 0 ? 1 : 0;
+    sum_after += o.ring[o.slot(k)].payload;
+    c.idle_after += o.ring[o.slot(k)].payload == 0 ? 1 : 0;
   }
   for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
        ++k, ++n_before) {
-    sum_before += o.payload[o.slot(k)];
+    sum_before += o.ring[o.slot(k)].payload;
   }
   if (n_before == 0) return c;
   const double mean_before = sum_before / n_before;
@@ -347,7 +360,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   if (names_ != nullptr) e.service = names_->NameOf(f->info.id, f->info.remote());
   if (s.n - split_ago - 1 <= kBurstHorizonBins) {
     double after = 0;
-    for (int k = 0; k <= split_ago && k < s.history(); ++k) after += s.payload[s.slot(k)];
+    for (int k = 0; k <= split_ago && k < s.history(); ++k) after += s.ring[s.slot(k)].payload;
     e.burst_bytes = s.cum_payload - after;
   }
   e.confidence = Confidence(ev, shared, refs);
@@ -470,9 +483,9 @@ void ThrottleDetector::OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_n
   std::vector<double> during, after;
   const double bins_throttled = (ts - s->start.ts) / width_s;
   for (int k = split_ago + 2; k < s->history() && k < split_ago + 1 + bins_throttled; ++k) {
-    during.push_back(s->wire[s->slot(k)]);
+    during.push_back(s->ring[s->slot(k)].wire);
   }
-  for (int k = 0; k <= split_ago; ++k) after.push_back(s->wire[s->slot(k)]);
+  for (int k = 0; k <= split_ago; ++k) after.push_back(s->ring[s->slot(k)].wire);
   const double rate_during =
       during.empty() ? s->start.rate_after_bps : Median(during) * 8 / width_s;
   End(s, ts, double(bin_end_ns) * 1e-9, rate_during, Median(after) * 8 / width_s, "recovered");
@@ -498,7 +511,13 @@ void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd
   for (Direction d : {capture::kUp, capture::kDown}) {
     if (f.host[d] == nullptr || --f.host[d]->flows > 0) continue;
     if (f.host[d]->series != nullptr) end(f.host[d]->series.get());
-    hosts_.erase({info.remote(), int(d)});
+    const HostKey key{info.remote(), int(d)};
+    if (f.host[d]->series != nullptr) {
+      series_hosts_.erase(
+          std::lower_bound(series_hosts_.begin(), series_hosts_.end(), key,
+                           [](const auto& e, const HostKey& k) { return e.first < k; }));
+    }
+    hosts_.erase(key);
   }
 }
 

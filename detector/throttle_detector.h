@@ -94,12 +94,17 @@ class ThrottleDetector {
 
  private:
   struct Series {
+    // One bin of the series' history. Together, so that recording a bin touches one cache
+    // line, not five (a bin close records one for every tracked flow).
+    struct Bin {
+      float payload = 0;  // bytes
+      float wire = 0;     // wire bytes, if the bin carried data
+      float retrans = 0;  // retransmitted payload bytes
+      float packets = 0;  // data packets
+      float rtt = 0;      // smallest RTT sample of the bin, seconds (0 = none)
+    };
     stats::DropDetector det;
-    std::array<float, kRing> payload{};  // bytes per bin, ring indexed by bin number
-    std::array<float, kRing> wire{};     // wire bytes of data-carrying bins
-    std::array<float, kRing> retrans{};  // retransmitted payload bytes
-    std::array<float, kRing> packets{};  // data packets
-    std::array<float, kRing> rtt{};      // smallest RTT sample of the bin, seconds (0 = none)
+    std::array<Bin, kRing> ring{};  // indexed by bin number
     uint64_t zero_window_bits = 0;       // bit i: zero window in bin (n - 1 - i)
     int64_t n = 0;                       // bins observed
     double cum_payload = 0;              // payload bytes since the series began
@@ -117,6 +122,7 @@ class ThrottleDetector {
     capture::DirectionBin sum;       // the open bin's total over the host's flows
     capture::RttBin rtt;             // its smallest RTT sample (min_s, samples)
     uint64_t some_flow = 0;          // a flow of the host, to name the service
+    bool summed = false;             // in summed_ (its sum is of the open bin)
     bool open() const { return series != nullptr && series->open; }  // a service throttle
   };
   using HostKey = std::pair<capture::Address, int>;  // (remote host, direction)
@@ -191,6 +197,9 @@ class ThrottleDetector {
   std::vector<Pending> pending_;
   std::array<Series, 2> link_;
   std::map<HostKey, HostSeries> hosts_;  // node-based: FlowSeries::host pointers stay valid
+  // The hosts with a series, sorted by key (each bin walks them, not every host).
+  std::vector<std::pair<HostKey, HostSeries*>> series_hosts_;
+  std::vector<HostSeries*> summed_;  // hosts whose sum the open bin added to
   std::map<DropClass, uint64_t> dismissed_;
   const capture::ServiceNames* names_ = nullptr;
 };
