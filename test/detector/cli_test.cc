@@ -75,6 +75,11 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Run({"replay"}), 2);
   EXPECT_EQ(Run({"replay", "--bin", "0.01", "x.pcap"}), 2);
   EXPECT_EQ(Run({"replay", "--no-such-option"}), 2);
+  for (const char* n : {"0", "65", "1.5", "two"}) {
+    EXPECT_EQ(Run({"replay", "--threads", n, "x.pcap"}), 2) << n;
+    EXPECT_NE(err_.find("--threads needs a whole number from 1 to 64"), std::string::npos) << n;
+  }
+  EXPECT_EQ(Run({"live", "--threads", "2"}), 2);  // replay only
   EXPECT_EQ(Run({"replay", (dir_ / "missing.pcap").string()}), 2);
   EXPECT_NE(err_.find("missing.pcap"), std::string::npos);
 }
