@@ -311,7 +311,7 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
 int Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
-  // One worker per core (the results do not depend on it); beyond 8 the reader is the limit.
+  // One worker per core (the results do not depend on it), at most 8: one reader feeds them.
   o.threads = int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   std::string events_path, report_path, series_path, flows_path, key_path;
   std::vector<std::string> positional;
