@@ -5,17 +5,6 @@
 namespace tw::capture {
 
 namespace {
-void Add(DirectionBin* to, const DirectionBin& from) {
-  to->wire_bytes += from.wire_bytes;
-  to->payload_bytes += from.payload_bytes;
-  to->retrans_bytes += from.retrans_bytes;
-  to->packets += from.packets;
-  to->data_packets += from.data_packets;
-  to->zero_window = to->zero_window || from.zero_window;
-  to->in_flight_max = std::max(to->in_flight_max, from.in_flight_max);
-  to->rwnd_min = std::min(to->rwnd_min, from.rwnd_min);
-}
-
 int64_t FloorTo(int64_t t, int64_t width) {
   const int64_t q = t / width;
   return (q * width > t ? q - 1 : q) * width;
@@ -240,8 +229,8 @@ void Binner::CloseBin() {
   for (size_t i = table_.size(); i-- > 0;) {
     FlowState& f = table_.at(i).value;
     FlowBin& fb = bins_[i];
-    Add(&f.totals[kUp], fb.dir[kUp]);
-    Add(&f.totals[kDown], fb.dir[kDown]);
+    Accumulate(&f.totals[kUp], fb.dir[kUp]);
+    Accumulate(&f.totals[kDown], fb.dir[kDown]);
     fb.dir[kUp] = DirectionBin{};
     fb.dir[kDown] = DirectionBin{};
     fb.rtt = RttBin{};
@@ -261,7 +250,7 @@ void Binner::EndFlow(size_t pos, FlowEnd why) {
   FlowTotals totals;
   for (Direction d : {kUp, kDown}) {
     totals.dir[d] = f.totals[d];
-    Add(&totals.dir[d], fb.dir[d]);
+    Accumulate(&totals.dir[d], fb.dir[d]);
   }
   totals.last_ns = fb.last_ns;
   totals.handshake_rtt_s = fb.handshake_rtt_s;

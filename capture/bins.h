@@ -1,6 +1,7 @@
 #ifndef THROTTLEWATCH_CAPTURE_BINS_H_
 #define THROTTLEWATCH_CAPTURE_BINS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -25,6 +26,19 @@ struct DirectionBin {
   uint32_t in_flight_max = 0;
   uint32_t rwnd_min = UINT32_MAX;
 };
+
+// Adds `from` into `to` (e.g. a flow's bins into its totals, shards' shares into one bin):
+// counts summed, zero_window or-ed, the larger in_flight_max, the smaller rwnd_min.
+inline void Accumulate(DirectionBin* to, const DirectionBin& from) {
+  to->wire_bytes += from.wire_bytes;
+  to->payload_bytes += from.payload_bytes;
+  to->retrans_bytes += from.retrans_bytes;
+  to->packets += from.packets;
+  to->data_packets += from.data_packets;
+  to->zero_window = to->zero_window || from.zero_window;
+  to->in_flight_max = std::max(to->in_flight_max, from.in_flight_max);
+  to->rwnd_min = std::min(to->rwnd_min, from.rwnd_min);
+}
 
 // Passive RTT samples towards the remote side (see rtt_tracker.h) during one bin.
 struct RttBin {

@@ -47,21 +47,10 @@ size_t ShardOf(const DecodedPacket& d, size_t shards) {
   return size_t(((h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL) >> 32) % shards;
 }
 
-void Add(capture::DirectionBin* to, const capture::DirectionBin& from) {
-  to->wire_bytes += from.wire_bytes;
-  to->payload_bytes += from.payload_bytes;
-  to->retrans_bytes += from.retrans_bytes;
-  to->packets += from.packets;
-  to->data_packets += from.data_packets;
-  to->zero_window = to->zero_window || from.zero_window;
-  to->in_flight_max = std::max(to->in_flight_max, from.in_flight_max);
-  to->rwnd_min = std::min(to->rwnd_min, from.rwnd_min);
-}
-
 // One link bin from the shards' shares of it.
 void AddLink(LinkBin* to, const LinkBin& from) {
   for (int d = 0; d < 2; ++d) {
-    Add(&to->dir[d], from.dir[d]);
+    capture::Accumulate(&to->dir[d], from.dir[d]);
     to->icmp_errors[d] += from.icmp_errors[d];
     if (from.first_ns[d] != 0 && (to->first_ns[d] == 0 || from.first_ns[d] < to->first_ns[d])) {
       to->first_ns[d] = from.first_ns[d];
