@@ -7,15 +7,19 @@
 namespace tw::capture {
 namespace {
 
+// A DNS response for "cdn.example" -> 192.0.2.9, as a UDP payload at offset 0.
+std::vector<uint8_t> CdnAnswer() {
+  return {0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+          3, 'c', 'd', 'n', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
+          0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9};
+}
+
 TEST(ServiceNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
   ServiceNames names(2);
   FlowInfo info;
   info.id = 7;
   BinnedPacket bp{&info, kDown, 0};
-  // A DNS response for "cdn.example" -> 192.0.2.9, as a UDP payload at offset 0.
-  std::vector<uint8_t> dns = {0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
-                              3, 'c', 'd', 'n', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
-                              0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9};
+  const std::vector<uint8_t> dns = CdnAnswer();
   DecodedPacket p;
   p.ip_proto = 17;
   p.src_port = 53;
@@ -36,9 +40,7 @@ TEST(ServiceNamesTest, FindThenLearnIsObserve) {
   FlowInfo info;
   info.id = 7;
   const BinnedPacket bp{&info, kDown, 0};
-  std::vector<uint8_t> dns = {0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
-                              3, 'c', 'd', 'n', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
-                              0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9};
+  const std::vector<uint8_t> dns = CdnAnswer();
   DecodedPacket p;
   p.ip_proto = 17;
   p.src_port = 53;

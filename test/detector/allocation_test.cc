@@ -113,6 +113,38 @@ class NullSink : public EventSink {
   int events = 0;
 };
 
+// Reads `file`, decodes every packet and hands it to on_packet(packet, decoded, position);
+// counts the allocations from the first packet at or after steady_from to the last.
+struct Counted {
+  uint64_t packets = 0;          // read in all
+  uint64_t counted_packets = 0;  // read while counting
+  uint64_t before = 0;           // allocations before counting began
+  uint64_t allocations = 0;      // while counting
+};
+template <typename OnPacket>
+Counted ReadCounting(const std::vector<uint8_t>& file, int64_t steady_from, OnPacket on_packet) {
+  Counted c;
+  capture::CaptureFileReader reader;
+  std::string err;
+  EXPECT_TRUE(reader.Open(file.data(), file.size(), "mem", &err)) << err;
+  capture::Packet pkt;
+  capture::DecodedPacket d;
+  while (reader.Next(&pkt) == capture::ReadStatus::kPacket) {
+    if (c.counted_packets == 0 && pkt.ts_ns >= steady_from) {
+      c.before = g_allocations.load();
+      c.counted_packets = 1;
+    } else if (c.counted_packets > 0) {
+      ++c.counted_packets;
+    }
+    ++c.packets;
+    EXPECT_EQ(capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d), capture::DecodeStatus::kOk);
+    on_packet(pkt, d, c.packets);
+  }
+  c.allocations = g_allocations.load() - c.before;
+  EXPECT_EQ(c.packets, reader.stats().packets);
+  return c;
+}
+
 TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
   const std::vector<uint8_t> file = MakePcap(/*flows=*/50, /*seconds=*/30);
   NullSink sink;
@@ -122,34 +154,19 @@ TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
   capture::Binner binner(bp, capture::LocalNetworks({*capture::Cidr::Parse("10.0.0.0/24")}),
                          &engine);
   FlowVerdictTracker verdicts;
-  capture::CaptureFileReader reader;
-  std::string err;
-  ASSERT_TRUE(reader.Open(file.data(), file.size(), "mem", &err)) << err;
-
-  capture::Packet pkt;
-  capture::DecodedPacket d;
-  uint64_t packets = 0, counted_packets = 0, before = 0;
   const int64_t steady_from = 1'700'000'005LL * 1'000'000'000;  // after 5 s: flows known
-  while (reader.Next(&pkt) == capture::ReadStatus::kPacket) {
-    if (counted_packets == 0 && pkt.ts_ns >= steady_from) {
-      before = g_allocations.load();
-      counted_packets = 1;
-    } else if (counted_packets > 0) {
-      ++counted_packets;
-    }
-    ++packets;
-    ASSERT_EQ(capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d),
-              capture::DecodeStatus::kOk);
-    const capture::BinnedPacket binned = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
-    verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, binned);
-  }
-  const uint64_t allocations = g_allocations.load() - before;
-  EXPECT_GT(before, 0u) << "the counting operator new is not in use";
-  EXPECT_GT(counted_packets, 100'000u);
+  const Counted c = ReadCounting(file, steady_from,
+                                 [&](const capture::Packet& pkt, const capture::DecodedPacket& d,
+                                     uint64_t) {
+                                   const capture::BinnedPacket binned =
+                                       binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+                                   verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, binned);
+                                 });
+  EXPECT_GT(c.before, 0u) << "the counting operator new is not in use";
+  EXPECT_GT(c.counted_packets, 100'000u);
   EXPECT_GT(engine.stats().bins, 25u);  // the steady state includes ~25 bin closes
-  EXPECT_EQ(allocations, 0u) << allocations << " allocations over " << counted_packets
-                             << " packets in steady state";
-  EXPECT_EQ(packets, reader.stats().packets);
+  EXPECT_EQ(c.allocations, 0u) << c.allocations << " allocations over " << c.counted_packets
+                               << " packets in steady state";
 
   // The verdict tracker saw what the test means it to: a record per segment (resends included),
   // RTT samples from the echoed timestamps, resends as losses.
@@ -174,34 +191,20 @@ TEST(AllocationTest, ShardedPacketPathDoesNotAllocate) {
   sp.binner.max_flows = 1000;
   ShardedAnalysis sharded(sp, capture::LocalNetworks({*capture::Cidr::Parse("10.0.0.0/24")}),
                           &engine, nullptr);
-  capture::CaptureFileReader reader;
-  std::string err;
-  ASSERT_TRUE(reader.Open(file.data(), file.size(), "mem", &err)) << err;
-
-  capture::Packet pkt;
-  capture::DecodedPacket d;
-  uint64_t packets = 0, counted_packets = 0, before = 0;
   // Later than above: the shards run up to a few batches (~1 s of this traffic) behind.
   const int64_t steady_from = 1'700'000'008LL * 1'000'000'000;
-  while (reader.Next(&pkt) == capture::ReadStatus::kPacket) {
-    if (counted_packets == 0 && pkt.ts_ns >= steady_from) {
-      before = g_allocations.load();
-      counted_packets = 1;
-    } else if (counted_packets > 0) {
-      ++counted_packets;
-    }
-    ++packets;
-    ASSERT_EQ(capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d),
-              capture::DecodeStatus::kOk);
-    sharded.OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, packets);
-  }
-  const uint64_t allocations = g_allocations.load() - before;
+  const Counted c = ReadCounting(file, steady_from,
+                                 [&](const capture::Packet& pkt, const capture::DecodedPacket& d,
+                                     uint64_t position) {
+                                   sharded.OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data,
+                                                    pkt.caplen, position);
+                                 });
   sharded.Finish();
-  EXPECT_GT(counted_packets, 100'000u);
+  EXPECT_GT(c.counted_packets, 100'000u);
   EXPECT_GT(engine.stats().bins, 25u);
-  EXPECT_EQ(allocations, 0u) << allocations << " allocations over " << counted_packets
-                             << " packets in steady state";
-  EXPECT_EQ(sharded.stats().packets, packets);
+  EXPECT_EQ(c.allocations, 0u) << c.allocations << " allocations over " << c.counted_packets
+                               << " packets in steady state";
+  EXPECT_EQ(sharded.stats().packets, c.packets);
   EXPECT_EQ(sharded.TakeVerdicts().size(), 50u);
 }
 
