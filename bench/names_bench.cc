@@ -11,59 +11,33 @@
 #include "capture/dns.h"
 #include "capture/service_names.h"
 #include "capture/tls_sni.h"
+#include "test/support/tls_client_hello.h"
 
 namespace tw::capture {
 namespace {
 
-void Put16(std::vector<uint8_t>* v, size_t n) {
-  v->push_back(uint8_t(n >> 8));
-  v->push_back(uint8_t(n));
-}
-
-void Extension(std::vector<uint8_t>* exts, uint16_t type, const std::vector<uint8_t>& body) {
-  Put16(exts, type);
-  Put16(exts, body.size());
-  exts->insert(exts->end(), body.begin(), body.end());
-}
-
 // A ClientHello as a browser sends it: 16 cipher suites, a session id, GREASE and ten other
 // extensions before the server name, key shares and padding after it (~600 bytes).
 std::vector<uint8_t> BrowserClientHello(const std::string& host) {
+  using testing::TlsExtension;
   std::vector<uint8_t> exts;
-  Extension(&exts, 0x0a0a, {});                                      // GREASE
-  Extension(&exts, 0x0017, {});                                      // extended master secret
-  Extension(&exts, 0xff01, {0});                                     // renegotiation info
-  Extension(&exts, 0x000a, std::vector<uint8_t>(10, 0x1d));          // supported groups
-  Extension(&exts, 0x000b, {1, 0});                                  // ec point formats
-  Extension(&exts, 0x0023, {});                                      // session ticket
-  Extension(&exts, 0x0010, {0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'});
-  Extension(&exts, 0x0005, {1, 0, 0, 0, 0});                         // status request
-  Extension(&exts, 0x000d, std::vector<uint8_t>(18, 0x04));          // signature algorithms
-  Extension(&exts, 0x0012, {});                                      // signed cert timestamps
-  std::vector<uint8_t> sni;
-  Put16(&sni, host.size() + 3);
-  sni.push_back(0);
-  Put16(&sni, host.size());
-  sni.insert(sni.end(), host.begin(), host.end());
-  Extension(&exts, 0x0000, sni);
-  Extension(&exts, 0x0033, std::vector<uint8_t>(38, 0x20));          // key share
-  Extension(&exts, 0x002b, {6, 0x3a, 0x3a, 3, 4, 3, 3});             // supported versions
-  Extension(&exts, 0x0015, std::vector<uint8_t>(200, 0));            // padding
-  std::vector<uint8_t> body = {3, 3};
-  body.insert(body.end(), 32, 0xab);  // random
-  body.push_back(32);                 // session id
-  body.insert(body.end(), 32, 0xcd);
-  Put16(&body, 32);  // 16 cipher suites
-  for (int i = 0; i < 16; ++i) body.insert(body.end(), {0x13, uint8_t(i)});
-  body.insert(body.end(), {1, 0});  // compression: null
-  Put16(&body, exts.size());
-  body.insert(body.end(), exts.begin(), exts.end());
-  std::vector<uint8_t> hs = {1, 0, uint8_t(body.size() >> 8), uint8_t(body.size())};
-  hs.insert(hs.end(), body.begin(), body.end());
-  std::vector<uint8_t> rec = {22, 3, 1};
-  Put16(&rec, hs.size());
-  rec.insert(rec.end(), hs.begin(), hs.end());
-  return rec;
+  TlsExtension(&exts, 0x0a0a, {});                                   // GREASE
+  TlsExtension(&exts, 0x0017, {});                                   // extended master secret
+  TlsExtension(&exts, 0xff01, {0});                                  // renegotiation info
+  TlsExtension(&exts, 0x000a, std::vector<uint8_t>(10, 0x1d));       // supported groups
+  TlsExtension(&exts, 0x000b, {1, 0});                               // ec point formats
+  TlsExtension(&exts, 0x0023, {});                                   // session ticket
+  TlsExtension(&exts, 0x0010, {0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'});
+  TlsExtension(&exts, 0x0005, {1, 0, 0, 0, 0});                      // status request
+  TlsExtension(&exts, 0x000d, std::vector<uint8_t>(18, 0x04));       // signature algorithms
+  TlsExtension(&exts, 0x0012, {});                                   // signed cert timestamps
+  TlsExtension(&exts, 0x0000, testing::SniExtensionBody(host));
+  TlsExtension(&exts, 0x0033, std::vector<uint8_t>(38, 0x20));       // key share
+  TlsExtension(&exts, 0x002b, {6, 0x3a, 0x3a, 3, 4, 3, 3});          // supported versions
+  TlsExtension(&exts, 0x0015, std::vector<uint8_t>(200, 0));         // padding
+  std::vector<uint8_t> suites;
+  for (int i = 0; i < 16; ++i) suites.insert(suites.end(), {0x13, uint8_t(i)});
+  return testing::ClientHelloRecord(suites, 32, exts);
 }
 
 // A response for www.example.com: a CNAME to edge.cdn.example.net, then three A records, with
