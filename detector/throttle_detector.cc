@@ -434,7 +434,10 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   if (refs == 0 || shared <= 0.5) return s.det.Rebase();
   int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
   for (const auto& [id, f] : flows_) {
-    if (f.dir[d] == nullptr || f.dir[d]->n < split_ago + 3) continue;
+    // A closing flow (FIN or RST seen) is ending, not squeezed: its last retransmissions are
+    // no sign that the network holds the link back (downloads finishing together, often at
+    // the end of a capture, would otherwise look like a limiter).
+    if (f.dir[d] == nullptr || f.closed || f.dir[d]->n < split_ago + 3) continue;
     const Evidence fe = Judge(*f.dir[d], f.info.proto() == 6, split_ago, width_s);
     if (fe.cls == DropClass::kTooSlow) continue;
     (f.info.proto() == 6 ? tcp_flows : udp_flows) += 1;

@@ -304,6 +304,40 @@ TEST(ThrottleDetectorTest, FlowsOfAServerEndingAreNotAServiceThrottle) {
   EXPECT_EQ(det.tracked_flows(), 2u);
 }
 
+// The end of a capture of web traffic: the downloads finish together (FIN seen), leaving a
+// trickle of their last segments, and one of them retransmitted on the way out. The link total
+// falls to 1 %, but flows that are closing are ending, not squeezed: nothing to report.
+TEST(ThrottleDetectorTest, FlowsClosingTogetherAreNotALinkThrottle) {
+  EventCollector events;
+  uint64_t id = 1;
+  ThrottleDetector det({}, &events, &id);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> n(0, 0.1);
+  for (int b = 0; b < 45; ++b) {  // the input ends at bin 44, the flows still in the table
+    std::vector<capture::FlowBin> fb;
+    for (int f = 0; f < 3; ++f) {
+      capture::FlowBin x;
+      x.info.id = uint64_t(f + 1);
+      x.info.key.proto = 6;
+      x.info.local_is_a = true;
+      x.info.key.port_b = uint16_t(5201 + f);
+      x.info.key.b.bytes[15] = uint8_t(10 + f);
+      const double v = (b < 40 ? 125000.0 : 1250.0) * std::exp(n(rng));
+      x.dir[capture::kDown].payload_bytes = uint64_t(v);
+      x.dir[capture::kDown].data_packets = uint32_t(v / 1448) + 1;
+      x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
+      if (f == 0 && b >= 38) x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
+      x.closed = b >= 40;
+      x.rtt.samples = 3;
+      x.rtt.min_s = 0.02f;
+      fb.push_back(x);
+    }
+    det.OnBin(kT0 + b * kSec, kSec, fb, false);
+  }
+  EXPECT_TRUE(events.events().empty()) << events.events().size() << " events";
+  EXPECT_GE(det.dismissed().count(DropClass::kDemandChange), 1u);
+}
+
 TEST(ThrottleDetectorTest, StationaryNoisyFlowsRaiseNothing) {
   Harness h;
   h.noise = 0.5;  // heavy, bursty throughput
