@@ -47,7 +47,7 @@ ThrottleDetector::ThrottleDetector(const ThrottleParams& params, EventSink* sink
 size_t ThrottleDetector::open_throttles() const {
   size_t n = 0;
   for (const auto& [id, f] : flows_) {
-    for (const Series* s : f.dir) n += (s != nullptr && s->open) ? 1 : 0;
+    for (const auto& s : f.dir) n += (s != nullptr && s->open) ? 1 : 0;
   }
   for (const Series& s : link_) n += s.open ? 1 : 0;
   for (const auto& [key, h] : hosts_) n += h.open() ? 1 : 0;
@@ -86,21 +86,20 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
       }
       it = flows_.emplace(fb.info.id, FlowSeries{}).first;
       it->second.info = fb.info;
-      it->second.storage.reserve(2);
     }
     FlowSeries& f = it->second;
     f.closed = f.closed || fb.closed;
     for (Direction d : {capture::kUp, capture::kDown}) {
       if (f.dir[d] == nullptr) {
         if (fb.dir[d].payload_bytes == 0) continue;  // a series starts with its first data
-        f.storage.emplace_back(p_.drop);
-        f.dir[d] = &f.storage.back();
+        if (f.dir[1 - d] == nullptr) f.first = d;
+        f.dir[d] = series_pool_.Make(p_.drop);
         HostSeries& h = hosts_[{fb.info.remote(), int(d)}];
         f.host[d] = &h;
         h.some_flow = std::max(h.some_flow, fb.info.id);  // the newest: whatever the bin's order
         h.tcp = h.tcp && fb.info.proto() == 6;
         if (++h.flows >= 2 && h.series == nullptr) {
-          h.series = std::make_unique<Series>(p_.drop);
+          h.series = series_pool_.Make(p_.drop);
           const HostKey key{fb.info.remote(), int(d)};
           series_hosts_.insert(
               std::lower_bound(series_hosts_.begin(), series_hosts_.end(), key,
@@ -161,7 +160,7 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     if (pd.decision == stats::DropDecision::kDrop) {
       if (!suppress) OnDrop(pd.flow, pd.d, bin_end, width_ns);
     } else {
-      OnRecovery(pd.flow->dir[pd.d], bin_end, width_ns);
+      OnRecovery(pd.flow->dir[pd.d].get(), bin_end, width_ns);
     }
   }
   for (Direction d : {capture::kUp, capture::kDown}) {
@@ -510,7 +509,9 @@ void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd
           s->start.rate_after_bps, 0, reason);
     }
   };
-  for (Series& s : f.storage) end(&s);
+  for (Direction d : {f.first, Direction(1 - f.first)}) {
+    if (f.dir[d] != nullptr) end(f.dir[d].get());
+  }
   for (Direction d : {capture::kUp, capture::kDown}) {
     if (f.host[d] == nullptr || --f.host[d]->flows > 0) continue;
     if (f.host[d]->series != nullptr) end(f.host[d]->series.get());

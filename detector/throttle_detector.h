@@ -5,7 +5,6 @@
 #include <array>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "capture/bins.h"
 #include "capture/service_names.h"
 #include "detector/event_sink.h"
+#include "detector/object_pool.h"
 #include "stats/online_detector.h"
 
 namespace tw::detector {
@@ -114,11 +114,12 @@ class ThrottleDetector {
     size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
     int history() const { return int(std::min<int64_t>(n, kRing)); }
   };
+  using SeriesPool = ObjectPool<Series>;
   // The flows of one remote host in one direction, summed.
   struct HostSeries {
     int flows = 0;                   // tracked flows of the host with data in this direction
     bool tcp = true;                 // all of them TCP
-    std::unique_ptr<Series> series;  // from the host's second flow on
+    SeriesPool::Ptr series;          // from the host's second flow on
     capture::DirectionBin sum;       // the open bin's total over the host's flows
     capture::RttBin rtt;             // its smallest RTT sample (min_s, samples)
     uint64_t some_flow = 0;          // a flow of the host, to name the service
@@ -128,10 +129,10 @@ class ThrottleDetector {
   using HostKey = std::pair<capture::Address, int>;  // (remote host, direction)
   struct FlowSeries {
     capture::FlowInfo info;
-    std::array<Series*, 2> dir{nullptr, nullptr};
+    std::array<SeriesPool::Ptr, 2> dir;  // from the direction's first data on
     std::array<HostSeries*, 2> host{nullptr, nullptr};
-    bool closed = false;          // FIN or RST seen: it is ending, not slowing down
-    std::vector<Series> storage;  // reserved to 2 so pointers stay valid
+    bool closed = false;                     // FIN or RST seen: it is ending, not slowing down
+    capture::Direction first = capture::kUp;  // the direction that carried data first
   };
   struct Pending {
     FlowSeries* flow;
@@ -193,6 +194,7 @@ class ThrottleDetector {
   ThrottleParams p_;
   EventSink* sink_;
   uint64_t* next_id_;
+  SeriesPool series_pool_;  // before the series it holds: destroyed after them
   std::unordered_map<uint64_t, FlowSeries> flows_;
   std::vector<Pending> pending_;
   std::array<Series, 2> link_;
