@@ -108,7 +108,9 @@ class FlowVerdictTracker {
   std::vector<FlowVerdict> Finish();
   // The same over the flows of several trackers (each fed a share of the flows of one input,
   // e.g. by the shards of a pipeline): what one tracker fed every packet would give, as long
-  // as no tracker reached its VerdictParams caps. The trackers are then empty.
+  // as no tracker reached its VerdictParams caps. The trackers are then empty. Each tracker's
+  // flows are measured on a thread of their own (the first's on the caller's): no tracker may
+  // be used by another thread meanwhile.
   static std::vector<FlowVerdict> Finish(std::span<FlowVerdictTracker* const> trackers);
 
   size_t records() const { return records_total_; }
