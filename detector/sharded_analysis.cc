@@ -70,9 +70,15 @@ struct ShardedAnalysis::Batch {
     uint32_t wire_len = 0;
     uint32_t name_at = 0, name_len = 0;  // the payload, copied into `bytes`, for ServiceNames
   };
-  std::vector<Item> items;
+  // kBatchItems slots, made once: an item is written field by field, never value-initialised
+  // first (zeroing 112 bytes per packet was a third of the reader's cost of handing it over).
+  std::vector<Item> items = std::vector<Item>(kBatchItems);
+  size_t size = 0;  // items in use
   std::vector<uint8_t> bytes;
   bool last = false;  // the input ended
+
+  Item& Append() { return items[size++]; }
+  bool full() const { return size == items.size(); }
 };
 
 // From a shard to the merger: the flows that ended since the shard's previous bin, the names
@@ -106,7 +112,6 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
         out_free(kMessagesPerShard) {
     for (size_t i = 0; i < kBatchesPerShard; ++i) {
       batches.push_back(std::make_unique<Batch>());
-      batches.back()->items.reserve(kBatchItems);
       free.Push(batches.back().get());
     }
     for (size_t i = 0; i < kMessagesPerShard; ++i) {
@@ -121,7 +126,8 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
     std::vector<capture::LearnedName> found;
     for (bool last = false; !last;) {
       Batch* b = full.Pop();
-      for (const Batch::Item& it : b->items) {
+      for (size_t i = 0; i < b->size; ++i) {
+        const Batch::Item& it = b->items[i];
         if (it.index == 0) {
           binner.AdvanceClock(it.ts_ns);
           continue;
@@ -139,7 +145,7 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
         verdicts.OnPacket(it.ts_ns, it.wire_len, it.d, bp);
       }
       last = b->last;
-      b->items.clear();
+      b->size = 0;
       b->bytes.clear();
       b->last = false;
       free.Push(b);
@@ -264,7 +270,7 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   }
   const auto append = [](Shard* s) -> Batch::Item& {
     if (s->filling == nullptr) s->filling = s->free.Pop();
-    return s->filling->items.emplace_back();
+    return s->filling->Append();
   };
   // The first packet of a later bin: every shard closes the bins before it now, as one Binner
   // would at this packet (each shard's own packets then stay within the open bin or before).
@@ -276,7 +282,9 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
     clock_started_ = true;
     last_bin_ = bin;
     for (auto& s : shards_) {
-      append(s.get()).ts_ns = ts_ns;
+      Batch::Item& tick = append(s.get());
+      tick.ts_ns = ts_ns;
+      tick.index = 0;
       Send(s.get());
     }
   }
@@ -286,6 +294,7 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   it.ts_ns = ts_ns;
   it.index = index;
   it.wire_len = wire_len;
+  it.name_at = it.name_len = 0;
   if (capture::ServiceNames::MayName(data, caplen, d)) {
     const uint32_t n = std::min(caplen - d.payload_offset, d.payload_len);
     std::vector<uint8_t>& bytes = s->filling->bytes;
@@ -293,7 +302,7 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
     it.name_len = n;
     bytes.insert(bytes.end(), data + d.payload_offset, data + d.payload_offset + n);
   }
-  if (s->filling->items.size() == kBatchItems) Send(s);
+  if (s->filling->full()) Send(s);
 }
 
 void ShardedAnalysis::Stop() {
