@@ -29,9 +29,10 @@ LOCAL = "10.20.0.0/16,2001:db8:20::/48"  # what make_capture uses as the office 
 
 
 def find_binary(name, *candidates):
+    """An absolute path: the tools run in a temporary directory."""
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
+            return os.path.abspath(c)
     return shutil.which(name)
 
 
@@ -63,6 +64,9 @@ def main():
     ap.add_argument("--only", help="comma-separated tool names to run")
     args = ap.parse_args()
 
+    for given in (args.throttlewatch, args.make_capture):
+        if given and not (os.path.isfile(given) and os.access(given, os.X_OK)):
+            sys.exit(f"compare: {given}: not an executable file")
     tw = find_binary("throttlewatch", args.throttlewatch,
                      os.path.join(ROOT, "build/release/throttlewatch"))
     if not tw:
@@ -136,6 +140,9 @@ def main():
                         os.remove(os.path.join(flowdir, f))
 
         base = results[tools[0][0]]
+        if not base:
+            sys.exit(f"compare: {tools[0][0]} failed, no ratio to give: "
+                     f"{failed.get(tools[0][0], 'not run')}")
         bw = statistics.median(r[0] for r in base)
         bc = statistics.median(r[1] for r in base)
         print()
