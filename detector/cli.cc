@@ -627,14 +627,19 @@ int RunCli(int argc, char** argv) {
   if (args.empty()) return Replay({}, /*demo=*/true);
   const std::string cmd = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  // 'throttlewatch replay --help' and the like: the usage, which lists every command's options.
+  const bool asks_help = std::any_of(rest.begin(), rest.end(), [](const std::string& a) {
+    return a == "--help" || a == "-h";
+  });
+  const bool known = cmd == "replay" || cmd == "demo" || cmd == "changepoints" || cmd == "live";
+  if (cmd == "help" || cmd == "--help" || cmd == "-h" || (known && asks_help)) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
   if (cmd == "replay") return Replay(rest, false);
   if (cmd == "demo") return Replay(rest, true);
   if (cmd == "changepoints") return Changepoints(rest);
   if (cmd == "live") return Live(rest);
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    std::fputs(kUsage, stdout);
-    return kExitOk;
-  }
   if (cmd == "version" || cmd == "--version") {
     std::printf("throttlewatch %s\n", TW_VERSION);
     return kExitOk;

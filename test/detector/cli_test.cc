@@ -84,6 +84,20 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_NE(err_.find("missing.pcap"), std::string::npos);
 }
 
+TEST_F(CliTest, HelpAfterACommandPrintsTheUsage) {
+  for (const char* cmd : {"replay", "live", "demo", "changepoints"}) {
+    for (const char* flag : {"--help", "-h"}) {
+      EXPECT_EQ(Run({cmd, flag}), 0) << cmd << " " << flag << ": " << err_;
+      EXPECT_NE(out_.find("replay options:"), std::string::npos) << cmd << " " << flag;
+      EXPECT_NE(out_.find("live options"), std::string::npos) << cmd << " " << flag;
+    }
+  }
+  EXPECT_EQ(Run({"replay", "-q", "x.pcap", "--help"}), 0);  // wherever it stands
+  EXPECT_EQ(Run({"help"}), 0);
+  EXPECT_NE(out_.find("usage: throttlewatch"), std::string::npos);
+  EXPECT_EQ(Run({"frobnicate", "--help"}), 2);  // not a command
+}
+
 TEST_F(CliTest, ReportAndSeriesOptions) {
   EXPECT_EQ(Run({"replay", "--report"}), 2);
   EXPECT_EQ(Run({"replay", "--series="}), 2);
