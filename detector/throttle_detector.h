@@ -60,9 +60,10 @@ const char* DropClassName(DropClass c);
 //    (scope "link", not targeted); when the link total holds, it is congestion: no event;
 //  - demand changes, idle sources and receiver-limited flows raise nothing.
 // Emits start events when a drop is confirmed and end events when the rate recovers or the flow
-// ends. Memory: one entry per flow that carried data (~1.5 KB), one per remote host and
-// direction with data (~0.3 KB), and a host series (~1.3 KB) for each remote host that has had
-// two flows with data in one direction. Single-threaded.
+// ends. Memory: one entry per flow that carried data (~1.8 KB per direction with data), one per
+// remote host and direction with data (~0.3 KB), and a host series (~1.3 KB) for each remote
+// host that has had two flows with data in one direction. Series come from a pool: those of
+// ended flows are reused, not returned, so the detector keeps its peak. Single-threaded.
 class ThrottleDetector {
  public:
   ThrottleDetector(const ThrottleParams& params, EventSink* sink, uint64_t* next_event_id);
