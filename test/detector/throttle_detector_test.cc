@@ -16,6 +16,21 @@ constexpr int64_t kSec = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSec;
 constexpr double kWirePerPayload = 1514.0 / 1448.0;
 
+// Flow f (id f + 1) of a TCP download from the server whose address ends in `server`,
+// carrying `payload` bytes of full-size segments in the bin.
+capture::FlowBin Download(int f, int server, double payload) {
+  capture::FlowBin x;
+  x.info.id = uint64_t(f + 1);
+  x.info.key.proto = 6;
+  x.info.local_is_a = true;
+  x.info.key.port_b = uint16_t(5201 + f);
+  x.info.key.b.bytes[15] = uint8_t(server);
+  x.dir[capture::kDown].payload_bytes = uint64_t(payload);
+  x.dir[capture::kDown].data_packets = uint32_t(payload / 1448);
+  x.dir[capture::kDown].wire_bytes = uint64_t(payload * kWirePerPayload);
+  return x;
+}
+
 // What the network does to a flow that runs below its starting level.
 enum class Squeeze { kShaper, kPolicer, kNone };
 
@@ -39,16 +54,8 @@ struct Harness {
     for (int b = 0; b < bins; ++b) {
       std::vector<capture::FlowBin> fb(static_cast<size_t>(flows));
       for (int f = 0; f < flows; ++f) {
-        auto& x = fb[size_t(f)];
-        x.info.id = uint64_t(f + 1);
-        x.info.key.proto = 6;
-        x.info.local_is_a = true;
-        x.info.key.port_b = uint16_t(5201 + f);
-        x.info.key.b.bytes[15] = uint8_t(remote_of(f));
         const double v = level(f, b) > 0 ? level(f, b) * std::exp(n(rng)) : 0;
-        x.dir[capture::kDown].payload_bytes = uint64_t(v);
-        x.dir[capture::kDown].data_packets = uint32_t(v / 1448);
-        x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
+        auto& x = fb[size_t(f)] = Download(f, remote_of(f), v);
         x.dir[capture::kUp].wire_bytes = uint64_t(v / 20);  // ACKs, no payload
         x.dir[capture::kDown].zero_window = zero_window && zero_window(f, b);
         const bool low = level(f, b) > 0 && level(f, b) < level(f, 0);
@@ -278,20 +285,13 @@ TEST(ThrottleDetectorTest, FlowsOfAServerEndingAreNotAServiceThrottle) {
   for (int b = 0; b < 100; ++b) {
     std::vector<capture::FlowBin> fb;
     for (int f = 0; f < 5; ++f) {
-      capture::FlowBin x;
-      x.info.id = uint64_t(f + 1);
-      x.info.key.proto = 6;
-      x.info.local_is_a = true;
-      x.info.key.port_b = uint16_t(5201 + f);
-      x.info.key.b.bytes[15] = uint8_t(f < 4 ? 1 : 2);
       if (b == ends[f] + 2) {  // a closed flow leaves the table after its linger
-        det.OnFlowEnd(x.info, capture::FlowEnd::kClosed, kT0 + ends[f] * kSec);
+        det.OnFlowEnd(Download(f, f < 4 ? 1 : 2, 0).info, capture::FlowEnd::kClosed,
+                      kT0 + ends[f] * kSec);
       }
       if (b >= ends[f] + 2) continue;
       const double v = b < ends[f] ? 125000.0 * std::exp(n(rng)) : 0;
-      x.dir[capture::kDown].payload_bytes = uint64_t(v);
-      x.dir[capture::kDown].data_packets = uint32_t(v / 1448);
-      x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
+      capture::FlowBin x = Download(f, f < 4 ? 1 : 2, v);
       x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
       x.closed = b >= ends[f];
       x.rtt.samples = 3;
@@ -316,16 +316,8 @@ TEST(ThrottleDetectorTest, FlowsClosingTogetherAreNotALinkThrottle) {
   for (int b = 0; b < 45; ++b) {  // the input ends at bin 44, the flows still in the table
     std::vector<capture::FlowBin> fb;
     for (int f = 0; f < 3; ++f) {
-      capture::FlowBin x;
-      x.info.id = uint64_t(f + 1);
-      x.info.key.proto = 6;
-      x.info.local_is_a = true;
-      x.info.key.port_b = uint16_t(5201 + f);
-      x.info.key.b.bytes[15] = uint8_t(10 + f);
-      const double v = (b < 40 ? 125000.0 : 1250.0) * std::exp(n(rng));
-      x.dir[capture::kDown].payload_bytes = uint64_t(v);
-      x.dir[capture::kDown].data_packets = uint32_t(v / 1448) + 1;
-      x.dir[capture::kDown].wire_bytes = uint64_t(v * kWirePerPayload);
+      capture::FlowBin x = Download(f, 10 + f, (b < 40 ? 125000.0 : 1250.0) * std::exp(n(rng)));
+      const double v = double(x.dir[capture::kDown].payload_bytes);
       if (f == 0 && b >= 38) x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
       x.closed = b >= 40;
       x.rtt.samples = 3;
