@@ -276,21 +276,19 @@ TEST(ThrottleDetectorTest, OneThrottledFlowOfAServerIsAFlowEvent) {
 // they lose packets (evidence, were it a squeeze): the server's total falls by a third, then by
 // half, which is neither a squeeze of the server nor of the flow that goes on.
 TEST(ThrottleDetectorTest, FlowsOfAServerEndingAreNotAServiceThrottle) {
-  EventCollector events;
-  uint64_t id = 1;
-  ThrottleDetector det({}, &events, &id);
-  std::mt19937 rng(7);
+  Harness h;  // its detector and event log; the bins are made here
+  h.rng.seed(7);
   std::normal_distribution<double> n(0, 0.1);
   const int ends[] = {30, 45, 60, 1000, 1000};  // flows 0-3 to one server, flow 4 to another
   for (int b = 0; b < 100; ++b) {
     std::vector<capture::FlowBin> fb;
     for (int f = 0; f < 5; ++f) {
       if (b == ends[f] + 2) {  // a closed flow leaves the table after its linger
-        det.OnFlowEnd(Download(f, f < 4 ? 1 : 2, 0).info, capture::FlowEnd::kClosed,
-                      kT0 + ends[f] * kSec);
+        h.det.OnFlowEnd(Download(f, f < 4 ? 1 : 2, 0).info, capture::FlowEnd::kClosed,
+                        kT0 + ends[f] * kSec);
       }
       if (b >= ends[f] + 2) continue;
-      const double v = b < ends[f] ? 125000.0 * std::exp(n(rng)) : 0;
+      const double v = b < ends[f] ? 125000.0 * std::exp(n(h.rng)) : 0;
       capture::FlowBin x = Download(f, f < 4 ? 1 : 2, v);
       x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
       x.closed = b >= ends[f];
@@ -298,25 +296,23 @@ TEST(ThrottleDetectorTest, FlowsOfAServerEndingAreNotAServiceThrottle) {
       x.rtt.min_s = b >= 28 ? 0.2f : 0.02f;
       fb.push_back(x);
     }
-    det.OnBin(kT0 + b * kSec, kSec, fb, false);
+    h.det.OnBin(kT0 + b * kSec, kSec, fb, false);
   }
-  EXPECT_TRUE(events.events().empty());
-  EXPECT_EQ(det.tracked_flows(), 2u);
+  EXPECT_TRUE(h.events.events().empty());
+  EXPECT_EQ(h.det.tracked_flows(), 2u);
 }
 
 // The end of a capture of web traffic: the downloads finish together (FIN seen), leaving a
 // trickle of their last segments, and one of them retransmitted on the way out. The link total
 // falls to 1 %, but flows that are closing are ending, not squeezed: nothing to report.
 TEST(ThrottleDetectorTest, FlowsClosingTogetherAreNotALinkThrottle) {
-  EventCollector events;
-  uint64_t id = 1;
-  ThrottleDetector det({}, &events, &id);
-  std::mt19937 rng(3);
+  Harness h;  // its detector and event log; the bins are made here
+  h.rng.seed(3);
   std::normal_distribution<double> n(0, 0.1);
   for (int b = 0; b < 45; ++b) {  // the input ends at bin 44, the flows still in the table
     std::vector<capture::FlowBin> fb;
     for (int f = 0; f < 3; ++f) {
-      capture::FlowBin x = Download(f, 10 + f, (b < 40 ? 125000.0 : 1250.0) * std::exp(n(rng)));
+      capture::FlowBin x = Download(f, 10 + f, (b < 40 ? 125000.0 : 1250.0) * std::exp(n(h.rng)));
       const double v = double(x.dir[capture::kDown].payload_bytes);
       if (f == 0 && b >= 38) x.dir[capture::kDown].retrans_bytes = uint64_t(0.03 * v);
       x.closed = b >= 40;
@@ -324,10 +320,10 @@ TEST(ThrottleDetectorTest, FlowsClosingTogetherAreNotALinkThrottle) {
       x.rtt.min_s = 0.02f;
       fb.push_back(x);
     }
-    det.OnBin(kT0 + b * kSec, kSec, fb, false);
+    h.det.OnBin(kT0 + b * kSec, kSec, fb, false);
   }
-  EXPECT_TRUE(events.events().empty()) << events.events().size() << " events";
-  EXPECT_GE(det.dismissed().count(DropClass::kDemandChange), 1u);
+  EXPECT_TRUE(h.events.events().empty()) << h.events.events().size() << " events";
+  EXPECT_GE(h.det.dismissed().count(DropClass::kDemandChange), 1u);
 }
 
 TEST(ThrottleDetectorTest, StationaryNoisyFlowsRaiseNothing) {
