@@ -69,66 +69,100 @@ void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b,
   ++s->n;
 }
 
+void ThrottleDetector::FindAndPrefetch(std::span<const FlowBin> block, FlowSeries** found) {
+  for (size_t j = 0; j < block.size(); ++j) {
+    auto it = flows_.find(block[j].info.id);
+    found[j] = it == flows_.end() ? nullptr : &it->second;
+  }
+  for (size_t j = 0; j < block.size(); ++j) {
+    if (found[j] == nullptr) continue;
+    for (Direction d : {capture::kUp, capture::kDown}) {
+      const Series* s = found[j]->dir[d].get();
+      if (s == nullptr) continue;
+      s->Prefetch();
+      __builtin_prefetch(found[j]->host[d], 1);
+    }
+  }
+  for (size_t j = 0; j < block.size(); ++j) {  // the slot of the ring the bin goes to
+    if (found[j] == nullptr) continue;
+    for (const SeriesPool::Ptr& s : found[j]->dir) {
+      if (s != nullptr) s->PrefetchSlot();
+    }
+  }
+}
+
+void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found,
+                                 capture::DirectionBin* link) {
+  for (Direction d : {capture::kUp, capture::kDown}) {
+    link[d].payload_bytes += fb.dir[d].payload_bytes;
+    link[d].wire_bytes += fb.dir[d].payload_bytes > 0 ? fb.dir[d].wire_bytes : 0;
+    link[d].retrans_bytes += fb.dir[d].retrans_bytes;
+  }
+  if (found == nullptr) {
+    if (fb.dir[capture::kUp].payload_bytes == 0 && fb.dir[capture::kDown].payload_bytes == 0) {
+      return;  // flows that never carried data are not tracked
+    }
+    found = &flows_.emplace(fb.info.id, FlowSeries{}).first->second;
+    found->info = fb.info;
+  }
+  FlowSeries& f = *found;
+  f.closed = f.closed || fb.closed;
+  for (Direction d : {capture::kUp, capture::kDown}) {
+    if (f.dir[d] == nullptr) {
+      if (fb.dir[d].payload_bytes == 0) continue;  // a series starts with its first data
+      if (f.dir[1 - d] == nullptr) f.first = d;
+      f.dir[d] = series_pool_.Make(p_.drop);
+      HostSeries& h = hosts_[{fb.info.remote(), int(d)}];
+      f.host[d] = &h;
+      h.some_flow = std::max(h.some_flow, fb.info.id);  // the newest: whatever the bin's order
+      h.tcp = h.tcp && fb.info.proto() == 6;
+      if (++h.flows >= 2 && h.series == nullptr) {
+        h.series = series_pool_.Make(p_.drop);
+        const HostKey key{fb.info.remote(), int(d)};
+        series_hosts_.insert(
+            std::lower_bound(series_hosts_.begin(), series_hosts_.end(), key,
+                             [](const auto& e, const HostKey& k) { return e.first < k; }),
+            {key, &h});
+      }
+    }
+    Series& s = *f.dir[d];
+    Push(&s, fb.dir[d], &fb.rtt);
+    {  // summed for every flow, used once the host has a series (see below)
+      HostSeries& h = *f.host[d];
+      if (!h.summed) {
+        h.summed = true;
+        summed_.push_back(&h);
+      }
+      const capture::DirectionBin& b = fb.dir[d];
+      h.sum.payload_bytes += b.payload_bytes;
+      h.sum.wire_bytes += b.payload_bytes > 0 ? b.wire_bytes : 0;
+      h.sum.retrans_bytes += b.retrans_bytes;
+      h.sum.data_packets += b.data_packets;
+      h.sum.zero_window = h.sum.zero_window || b.zero_window;
+      if (fb.rtt.samples > 0 && (h.rtt.samples == 0 || fb.rtt.min_s < h.rtt.min_s)) {
+        h.rtt.min_s = fb.rtt.min_s;
+      }
+      h.rtt.samples += fb.rtt.samples;
+    }
+    const stats::DropDecision dec = s.det.Observe(double(fb.dir[d].payload_bytes));
+    if (dec != stats::DropDecision::kNone) pending_.push_back({&f, d, dec});
+  }
+}
+
 void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const FlowBin> flows,
                              bool suppress) {
   pending_.clear();
   capture::DirectionBin link[2];
-  for (const FlowBin& fb : flows) {
-    for (Direction d : {capture::kUp, capture::kDown}) {
-      link[d].payload_bytes += fb.dir[d].payload_bytes;
-      link[d].wire_bytes += fb.dir[d].payload_bytes > 0 ? fb.dir[d].wire_bytes : 0;
-      link[d].retrans_bytes += fb.dir[d].retrans_bytes;
-    }
-    auto it = flows_.find(fb.info.id);
-    if (it == flows_.end()) {
-      if (fb.dir[capture::kUp].payload_bytes == 0 && fb.dir[capture::kDown].payload_bytes == 0) {
-        continue;  // flows that never carried data are not tracked
-      }
-      it = flows_.emplace(fb.info.id, FlowSeries{}).first;
-      it->second.info = fb.info;
-    }
-    FlowSeries& f = it->second;
-    f.closed = f.closed || fb.closed;
-    for (Direction d : {capture::kUp, capture::kDown}) {
-      if (f.dir[d] == nullptr) {
-        if (fb.dir[d].payload_bytes == 0) continue;  // a series starts with its first data
-        if (f.dir[1 - d] == nullptr) f.first = d;
-        f.dir[d] = series_pool_.Make(p_.drop);
-        HostSeries& h = hosts_[{fb.info.remote(), int(d)}];
-        f.host[d] = &h;
-        h.some_flow = std::max(h.some_flow, fb.info.id);  // the newest: whatever the bin's order
-        h.tcp = h.tcp && fb.info.proto() == 6;
-        if (++h.flows >= 2 && h.series == nullptr) {
-          h.series = series_pool_.Make(p_.drop);
-          const HostKey key{fb.info.remote(), int(d)};
-          series_hosts_.insert(
-              std::lower_bound(series_hosts_.begin(), series_hosts_.end(), key,
-                               [](const auto& e, const HostKey& k) { return e.first < k; }),
-              {key, &h});
-        }
-      }
-      Series& s = *f.dir[d];
-      Push(&s, fb.dir[d], &fb.rtt);
-      {  // summed for every flow, used once the host has a series (see below)
-        HostSeries& h = *f.host[d];
-        if (!h.summed) {
-          h.summed = true;
-          summed_.push_back(&h);
-        }
-        const capture::DirectionBin& b = fb.dir[d];
-        h.sum.payload_bytes += b.payload_bytes;
-        h.sum.wire_bytes += b.payload_bytes > 0 ? b.wire_bytes : 0;
-        h.sum.retrans_bytes += b.retrans_bytes;
-        h.sum.data_packets += b.data_packets;
-        h.sum.zero_window = h.sum.zero_window || b.zero_window;
-        if (fb.rtt.samples > 0 && (h.rtt.samples == 0 || fb.rtt.min_s < h.rtt.min_s)) {
-          h.rtt.min_s = fb.rtt.min_s;
-        }
-        h.rtt.samples += fb.rtt.samples;
-      }
-      const stats::DropDecision dec = s.det.Observe(double(fb.dir[d].payload_bytes));
-      if (dec != stats::DropDecision::kNone) pending_.push_back({&f, d, dec});
-    }
+  // A block of flows at a time: their lookups first, then the lines their series and hosts
+  // will need are asked for, then they are recorded. Taken flow by flow, the few cache misses
+  // of each series (a bin close visits every flow's) came one after another; asked for a block
+  // ahead, they overlap (bench/detector_bench, 200 000 flows: a bin close 2x faster).
+  constexpr size_t kBlock = 16;
+  std::array<FlowSeries*, kBlock> found;
+  for (size_t b0 = 0; b0 < flows.size(); b0 += kBlock) {
+    const std::span<const FlowBin> block = flows.subspan(b0, std::min(kBlock, flows.size() - b0));
+    FindAndPrefetch(block, found.data());
+    for (size_t j = 0; j < block.size(); ++j) RecordBin(block[j], found[j], link);
   }
   const int64_t bin_end = start_ns + width_ns;
   // Host series first: a flow's drop defers to its host's service event.
@@ -137,7 +171,13 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   std::sort(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
     return a.flow->info.id != b.flow->info.id ? a.flow->info.id < b.flow->info.id : a.d < b.d;
   });
-  for (const auto& [key, hp] : series_hosts_) {  // in order of host, as hosts_
+  for (size_t i = 0; i < series_hosts_.size(); ++i) {  // in order of host, as hosts_
+    // The same misses as the flows' (the host, its series, the series' ring slot), asked for
+    // a few hosts ahead: one level per distance.
+    if (i + 12 < series_hosts_.size()) __builtin_prefetch(series_hosts_[i + 12].second);
+    if (i + 8 < series_hosts_.size()) series_hosts_[i + 8].second->series->Prefetch();
+    if (i + 4 < series_hosts_.size()) series_hosts_[i + 4].second->series->PrefetchSlot();
+    const auto& [key, hp] = series_hosts_[i];
     HostSeries& h = *hp;
     const double payload = double(h.sum.payload_bytes);
     Push(h.series.get(), h.sum, &h.rtt);

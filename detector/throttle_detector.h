@@ -104,16 +104,23 @@ class ThrottleDetector {
       float packets = 0;  // data packets
       float rtt = 0;      // smallest RTT sample of the bin, seconds (0 = none)
     };
-    stats::DropDetector det;
-    std::array<Bin, kRing> ring{};  // indexed by bin number
-    uint64_t zero_window_bits = 0;       // bit i: zero window in bin (n - 1 - i)
+    // What every bin touches first, beside the detector's state (see Prefetch).
     int64_t n = 0;                       // bins observed
+    uint64_t zero_window_bits = 0;       // bit i: zero window in bin (n - 1 - i)
     double cum_payload = 0;              // payload bytes since the series began
     bool open = false;                   // a throttle start was emitted and not yet ended
+    stats::DropDetector det;
+    std::array<Bin, kRing> ring{};  // indexed by bin number
     Event start;                         // that start event
     explicit Series(const stats::DropDetectorParams& p) : det(p) {}
     size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
     int history() const { return int(std::min<int64_t>(n, kRing)); }
+    // Asks for the lines recording the next bin touches, but its ring slot (that needs n).
+    void Prefetch() const {
+      __builtin_prefetch(this, 1);
+      det.Prefetch();
+    }
+    void PrefetchSlot() const { __builtin_prefetch(&ring[size_t(n % kRing)], 1); }
   };
   using SeriesPool = ObjectPool<Series>;
   // The flows of one remote host in one direction, summed.
@@ -150,6 +157,12 @@ class ThrottleDetector {
     Mechanism mechanism = Mechanism::kUnknown;
   };
 
+  // found[j]: the tracked flow of block[j], or nullptr; the cache lines RecordBin will touch
+  // in each are asked for.
+  void FindAndPrefetch(std::span<const capture::FlowBin> block, FlowSeries** found);
+  // One flow's bin (found: its FlowSeries, or nullptr if untracked): added to link[], pushed
+  // to its series and its host's sum; a drop or recovery goes to pending_.
+  void RecordBin(const capture::FlowBin& fb, FlowSeries* found, capture::DirectionBin* link);
   void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt);
   void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
