@@ -65,7 +65,7 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 namespace {
-// A list of n items takes fewer than 2n + 16 slots of its arena (list_arena.h): three slots per
+// A list of n items takes fewer than 1.5n + 16 slots of its arena (list_arena.h): three slots per
 // item of the total cap leave room for the partly filled chunks of many short flows.
 size_t ArenaSlots(size_t total) { return std::min<size_t>(3 * total, UINT32_MAX); }
 }  // namespace

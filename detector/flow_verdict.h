@@ -87,7 +87,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v);
 // input; call OnFlowEnd when a flow leaves the Binner's table (optional: it returns memory).
 // Memory: one record (16 bytes) per data packet up to the caps in VerdictParams, an RTT sample
 // (16 bytes) per echoed timestamp (at most max_records_per_flow / 4 per flow and
-// max_records_total in all), ~1.6 KB per live TCP flow (its recent TCP timestamps) and ~0.5 KB
+// max_records_total in all), ~1.6 KB per live TCP flow (its recent TCP timestamps) and ~0.4 KB
 // per TCP flow that carried data, until Finish(). The records and samples live in regions of
 // address space reserved at construction (3 slots per record of the caps: ~500 MB of address
 // space at the defaults, committed only as they fill), so OnPacket allocates only when it meets
