@@ -348,8 +348,15 @@ bool IsSupportedLinkType(int link_type) {
   }
 }
 
+namespace {
+// Every field at its default, copied into each packet's result: `*out = DecodedPacket{}` built
+// a temporary on the stack (a rep stos, then a byte store that the copy's 16-byte loads could
+// not forward from), ~16 % of Decode's samples in a replay.
+constexpr DecodedPacket kDefaultPacket{};
+}  // namespace
+
 DecodeStatus Decode(int link_type, const uint8_t* data, uint32_t caplen, DecodedPacket* out) {
-  *out = DecodedPacket{};
+  *out = kDefaultPacket;
   uint32_t l3_off = 0;
   L3Kind kind = L3Kind::kByVersion;
   DecodeStatus status = DecodeLink(link_type, data, caplen, &l3_off, &kind, out);
