@@ -122,7 +122,7 @@ std::unique_ptr<PcapFileSource> PcapFileSource::Open(const std::vector<std::stri
     }
   }
   for (auto& f : src->files_) {
-    if (!src->Advance(f.get()) && !src->error_.empty()) {
+    if (!src->Advance(f.get(), &f->head) && !src->error_.empty()) {
       *error = src->error_;
       if (malformed != nullptr) *malformed = src->error_status_ == SourceStatus::kMalformed;
       return nullptr;
@@ -170,21 +170,21 @@ bool PcapFileSource::Pass(const Packet& p) {
   return false;
 }
 
-bool PcapFileSource::Advance(File* f) {
+bool PcapFileSource::Advance(File* f, Packet* into) {
   f->has_head = false;
   if (f->done) return false;
   for (;;) {
-    const ReadStatus rs = f->reader.Next(&f->head);
+    const ReadStatus rs = f->reader.Next(into);
     if (rs == ReadStatus::kPacket) {
-      if (!Pass(f->head)) {
+      if (!Pass(*into)) {
         if (!error_.empty()) break;
         continue;
       }
-      f->has_head = true;
+      f->has_head = into == &f->head;
       // Map the pages ahead in large steps (one system call instead of a page fault per few
       // pages) and release those behind this packet.
       if (f->buffer.empty()) {
-        const size_t at = size_t(f->head.data - f->map);
+        const size_t at = size_t(into->data - f->map);
         if (at + kReleaseStep / 2 >= f->populated && f->populated < f->size) {
           const size_t len = std::min(kReleaseStep, f->size - f->populated);
           madvise(const_cast<uint8_t*>(f->map) + f->populated, len, kPopulateRead);
@@ -212,7 +212,16 @@ SourceStatus PcapFileSource::Next(Packet* out) {
   if (lent_ != nullptr) {
     File* f = lent_;
     lent_ = nullptr;
-    Advance(f);
+    if (files_.size() == 1) {
+      // One file, nothing to merge: its next packet goes straight to *out. (Copied from the
+      // head, the packet was loaded 16 bytes at a time right after the reader had stored it
+      // field by field; such a load cannot be forwarded from those stores and waits for them
+      // to reach the cache: perf annotate put 90 % of this function's samples there.)
+      if (!Advance(f, out)) return error_.empty() ? SourceStatus::kEnd : error_status_;
+      lent_ = f;
+      return SourceStatus::kPacket;
+    }
+    Advance(f, &f->head);
   }
   if (!error_.empty()) return error_status_;
   File* best = nullptr;

@@ -45,7 +45,9 @@ class PcapFileSource final : public PacketSource {
   struct File;
   struct Filter;
   PcapFileSource() = default;
-  bool Advance(File* f);  // reads f's next packet into its head; false at end or error
+  // Reads f's next packet into *into (its head, or the caller's packet when there is one file
+  // and so no head to keep); false at end or error.
+  bool Advance(File* f, Packet* into);
   bool Pass(const Packet& p);
 
   std::vector<std::unique_ptr<File>> files_;
