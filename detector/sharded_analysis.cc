@@ -67,13 +67,14 @@ void AddLink(LinkBin* to, const LinkBin& from) {
 }  // namespace
 
 struct ShardedAnalysis::Batch {
-  struct Item {
-    DecodedPacket d;
+  struct Item {  // the 8-byte fields first: 112 bytes, not 120 with the packet first
     int64_t ts_ns = 0;
     uint64_t index = 0;  // 0: a clock tick at ts_ns, no packet
+    DecodedPacket d;
     uint32_t wire_len = 0;
     uint32_t name_at = 0, name_len = 0;  // the payload, copied into `bytes`, for ServiceNames
   };
+  static_assert(sizeof(Item) == 112);
   static_assert(std::is_aggregate_v<Item> && std::is_trivially_destructible_v<Item>);
   struct Free {
     void operator()(Item* p) const { std::free(p); }
