@@ -228,15 +228,14 @@ class ShardedAnalysis::Merger {
         for (const auto& [index, n] : names_found_) names_->Learn(n);
       }
       if (m[0]->has_bin) {
-        // The other shards' flows are appended to the first's (not all copied once more).
-        std::vector<FlowBin>& flows = m[0]->flows;
+        flows_.clear();
         LinkBin link;
-        for (size_t i = 0; i < m.size(); ++i) {
-          assert(m[i]->has_bin && m[i]->start_ns == m[0]->start_ns);
-          if (i > 0) flows.insert(flows.end(), m[i]->flows.begin(), m[i]->flows.end());
-          AddLink(&link, m[i]->link);
+        for (const Message* x : m) {
+          assert(x->has_bin && x->start_ns == m[0]->start_ns);
+          flows_.insert(flows_.end(), x->flows.begin(), x->flows.end());
+          AddLink(&link, x->link);
         }
-        sink_->OnBin(m[0]->start_ns, m[0]->width_ns, flows, link);
+        sink_->OnBin(m[0]->start_ns, m[0]->width_ns, flows_, link);
       }
       last = m[0]->last;
       for (size_t i = 0; i < m.size(); ++i) {
@@ -255,6 +254,7 @@ class ShardedAnalysis::Merger {
   capture::ServiceNames* names_;
   std::vector<std::pair<FlowInfo, FlowTotals>> ends_;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names_found_;
+  std::vector<FlowBin> flows_;
 };
 
 ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
