@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "capture/dns.h"
+#include "capture/host_name.h"
 #include "capture/tls_sni.h"
 
 namespace tw::capture {
@@ -14,9 +15,14 @@ size_t ServiceNames::AddressHash::operator()(const Address& a) const {
 }
 
 template <typename Map, typename Key>
-void ServiceNames::Put(Map* m, const Key& k, std::string_view name) {
+void ServiceNames::Put(Map* m, const Key& k, std::string_view raw) {
+  std::string name = CanonicalHostName(raw);
+  if (name.empty()) {
+    ++rejected_;
+    return;
+  }
   if (m->size() >= max_ && m->find(k) == m->end()) m->erase(m->begin());
-  (*m)[k].assign(name);
+  (*m)[k] = std::move(name);
   ++learned_;
 }
 

@@ -34,8 +34,10 @@ struct LearnedName {
 
 // Names of remote services, learned from the traffic itself: the server name of each TLS
 // ClientHello (per flow) and the A/AAAA answers of DNS responses (per address). Only the names
-// are kept, never payload. Bounded: at most `max_entries` addresses and as many flows; when
-// full, arbitrary old entries make room. Single-threaded.
+// are kept, never payload, and only names that are host names (CanonicalHostName, lower case):
+// whoever controls the link chooses these bytes, so anything else is dropped and counted.
+// Bounded: at most `max_entries` addresses and as many flows; when full, arbitrary old entries
+// make room. Single-threaded.
 class ServiceNames {
  public:
   explicit ServiceNames(size_t max_entries = 65536) : max_(max_entries) {}
@@ -66,6 +68,8 @@ class ServiceNames {
   size_t addresses() const { return by_address_.size(); }
   // Names stored so far (SNIs and DNS answers, repeats included): a sign names are seen at all.
   uint64_t learned() const { return learned_; }
+  // Names dropped because they were not host names (forged or broken DNS answers and SNIs).
+  uint64_t rejected() const { return rejected_; }
 
  private:
   struct AddressHash {
@@ -81,6 +85,7 @@ class ServiceNames {
 
   size_t max_;
   uint64_t learned_ = 0;
+  uint64_t rejected_ = 0;
   std::unordered_map<uint64_t, std::string> by_flow_;
   std::unordered_map<Address, std::string, AddressHash> by_address_;
 };

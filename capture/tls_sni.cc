@@ -40,11 +40,6 @@ class Reader {
   size_t i_ = 0;
 };
 
-bool IsHostChar(uint8_t c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '.';
-}
-
 }  // namespace
 
 bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name) {
@@ -80,11 +75,7 @@ bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name) {
         if (!list.Skip(name_len)) return false;
         continue;
       }
-      const uint8_t* p = list.here();
-      for (uint32_t i = 0; i < name_len; ++i) {
-        if (!IsHostChar(p[i])) return false;
-      }
-      *name = std::string_view(reinterpret_cast<const char*>(p), name_len);
+      *name = std::string_view(reinterpret_cast<const char*>(list.here()), name_len);
       return true;
     }
     return false;

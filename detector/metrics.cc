@@ -148,6 +148,10 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
   Add(&out, "throttlewatch_service_names_learned_total",
       "Service names learned from TLS ClientHellos (SNI) and DNS answers.", C,
       double(s.service_names));
+  Add(&out, "throttlewatch_service_names_rejected_total",
+      "Names in DNS answers and ClientHellos dropped because they are not host names "
+      "(forged or broken: quotes, control bytes, address literals, over-long labels).",
+      C, double(s.service_names_rejected));
   Add(&out, "throttlewatch_nonlocal_packets_total",
       "Captured packets with no endpoint in the local networks (ignored).", C,
       double(s.not_local));

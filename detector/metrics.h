@@ -33,6 +33,7 @@ struct CaptureSnapshot {
   uint64_t undecoded = 0;        // packets the decoder could not analyse
   uint64_t not_local = 0;        // packets without a local endpoint
   uint64_t service_names = 0;    // names learned from ClientHellos and DNS answers
+  uint64_t service_names_rejected = 0;  // names dropped: not host names
   uint64_t active_flows = 0;
   double last_bin_end_s = 0;     // epoch seconds: end of the last closed bin
   std::vector<ServiceTable::Labelled> services;

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
+
+#include "test/support/tls_client_hello.h"
 
 namespace tw::capture {
 namespace {
@@ -64,6 +67,74 @@ TEST(ServiceNamesTest, FindThenLearnIsObserve) {
   EXPECT_FALSE(ServiceNames::MayName(dns.data(), uint32_t(dns.size()), p));
   ServiceNames::Find(dns.data(), uint32_t(dns.size()), p, bp, &found);
   EXPECT_TRUE(found.empty());
+}
+
+// A DNS response whose question (and answer) is `name`, one label per dot-separated part (the
+// bytes as given: the wire allows any byte in a label), answering 192.0.2.9.
+std::vector<uint8_t> AnswerNaming(const std::string& name) {
+  std::vector<uint8_t> d = {0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    d.push_back(uint8_t(dot - start));
+    d.insert(d.end(), name.begin() + long(start), name.begin() + long(dot));
+    start = dot + 1;
+  }
+  d.push_back(0);
+  const std::vector<uint8_t> tail = {0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9};
+  d.insert(d.end(), tail.begin(), tail.end());
+  return d;
+}
+
+// Whoever controls the link chooses the names in DNS answers and ClientHellos: only host names
+// are kept (lower-cased), everything else is dropped and counted.
+TEST(ServiceNamesTest, ForgedNamesAreDroppedAndCounted) {
+  FlowInfo info;
+  info.id = 7;
+  const BinnedPacket bp{&info, kDown, 0};
+  const Address remote = *Address::Parse("192.0.2.9");
+  const std::string forged[] = {
+      "x\",\"targeted\":false,\"y\":\"",
+      "live\"}\x01<script>.ex\x7f" "ample",
+      std::string("nul\0.example", 12),
+      "caf\xc3\xa9.example",
+      "\xff\xfe.example",
+      "192.0.2.77",  // an address posing as a name would slip past --anonymize
+  };
+  ServiceNames names;
+  for (const std::string& name : forged) {
+    const std::vector<uint8_t> dns = AnswerNaming(name);
+    DecodedPacket p;
+    p.ip_proto = 17;
+    p.src_port = 53;
+    p.payload_len = uint32_t(dns.size());
+    names.Observe(dns.data(), uint32_t(dns.size()), p, bp);
+    const auto hello = tw::testing::ClientHello(name);
+    p.ip_proto = 6;
+    p.src_port = 40000;
+    p.payload_len = uint32_t(hello.size());
+    names.Observe(hello.data(), uint32_t(hello.size()), p, bp);
+    EXPECT_EQ(names.NameOf(7, remote), "") << name;
+  }
+  EXPECT_EQ(names.learned(), 0u);
+  EXPECT_EQ(names.rejected(), 2 * std::size(forged));
+
+  // A real name passes, in lower case, from either source.
+  const std::vector<uint8_t> dns = AnswerNaming("Live-Video.Example");
+  DecodedPacket p;
+  p.ip_proto = 17;
+  p.src_port = 53;
+  p.payload_len = uint32_t(dns.size());
+  names.Observe(dns.data(), uint32_t(dns.size()), p, bp);
+  EXPECT_EQ(names.NameOf(99, remote), "live-video.example");
+  const auto hello = tw::testing::ClientHello("Stream.Example.ORG");
+  p.ip_proto = 6;
+  p.src_port = 40000;
+  p.payload_len = uint32_t(hello.size());
+  names.Observe(hello.data(), uint32_t(hello.size()), p, bp);
+  EXPECT_EQ(names.NameOf(7, remote), "stream.example.org");
+  EXPECT_EQ(names.learned(), 2u);
 }
 
 }  // namespace
