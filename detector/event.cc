@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "detector/json.h"
+
 namespace tw::detector {
 
 const char* KindName(EventKind k) { return k == EventKind::kThrottle ? "throttle" : "outage"; }
@@ -50,28 +52,6 @@ const char* ProtoName(uint8_t p) {
   }
 }
 
-namespace {
-
-void AppendNum(std::string* s, const char* key, double v, const char* fmt = "%.0f") {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, std::isfinite(v) ? v : 0.0);
-  *s += ",\"";
-  *s += key;
-  *s += "\":";
-  *s += buf;
-}
-
-void AppendStr(std::string* s, const char* key, const std::string& v) {
-  // Values here are addresses, enum names, fixed words and host names (ServiceNames keeps only
-  // letters, digits, '-', '_' and '.'): no characters need escaping.
-  *s += ",\"";
-  *s += key;
-  *s += "\":\"";
-  *s += v;
-  *s += '"';
-}
-}  // namespace
-
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
   Event m = e;
   if (!addresses.anonymized()) return m;
@@ -82,41 +62,37 @@ Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
 }
 
 std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses) {
-  std::string s = "{\"schema\":" + std::to_string(kEventSchemaVersion);
-  AppendNum(&s, "id", double(e.id));
-  AppendStr(&s, "kind", KindName(e.kind));
-  AppendStr(&s, "state", StateName(e.state));
-  AppendNum(&s, "ts", e.ts, "%.3f");
-  AppendStr(&s, "time", IsoTime(e.ts));
-  AppendNum(&s, "detected_at", e.detected_at, "%.3f");
-  AppendStr(&s, "scope", ScopeName(e.scope));
-  AppendStr(&s, "direction", DirectionName(e.direction));
+  Json j;
+  j["schema"] = kEventSchemaVersion;
+  j["id"] = e.id;
+  j["kind"] = KindName(e.kind);
+  j["state"] = StateName(e.state);
+  j["ts"] = Rounded(e.ts, 3);
+  j["time"] = IsoTime(e.ts);
+  j["detected_at"] = Rounded(e.detected_at, 3);
+  j["scope"] = ScopeName(e.scope);
+  j["direction"] = DirectionName(e.direction);
   if (e.has_flow) {
-    s += ",\"flow\":{\"proto\":\"";
-    s += ProtoName(e.flow.proto());
-    s += "\"";
-    AppendStr(&s, "local", addresses.Format(e.flow.local()));
-    AppendNum(&s, "local_port", e.flow.local_port());
-    AppendStr(&s, "remote", addresses.Format(e.flow.remote()));
-    AppendNum(&s, "remote_port", e.flow.remote_port());
-    s += '}';
+    j["flow"] = {{"proto", ProtoName(e.flow.proto())},
+                 {"local", addresses.Format(e.flow.local())},
+                 {"local_port", e.flow.local_port()},
+                 {"remote", addresses.Format(e.flow.remote())},
+                 {"remote_port", e.flow.remote_port()}};
   }
-  if (!e.service.empty()) AppendStr(&s, "service", e.service);
+  if (!e.service.empty()) j["service"] = e.service;
   if (e.has_remote) {
-    AppendStr(&s, "remote", addresses.Format(e.remote));
-    AppendNum(&s, "flows", e.flows);
+    j["remote"] = addresses.Format(e.remote);
+    j["flows"] = e.flows;
   }
-  AppendNum(&s, "rate_before_bps", e.rate_before_bps);
-  AppendNum(&s, "rate_after_bps", e.rate_after_bps);
-  s += ",\"targeted\":";
-  s += e.targeted ? "true" : "false";
-  AppendNum(&s, "confidence", e.confidence, "%.2f");
-  if (e.mechanism != Mechanism::kNone) AppendStr(&s, "mechanism", MechanismName(e.mechanism));
-  if (e.burst_bytes >= 0) AppendNum(&s, "burst_bytes", e.burst_bytes);
-  if (e.duration_s >= 0) AppendNum(&s, "duration_s", e.duration_s, "%.3f");
-  if (!e.reason.empty()) AppendStr(&s, "reason", e.reason);
-  s += '}';
-  return s;
+  j["rate_before_bps"] = Rounded(e.rate_before_bps, 0);
+  j["rate_after_bps"] = Rounded(e.rate_after_bps, 0);
+  j["targeted"] = e.targeted;
+  j["confidence"] = Rounded(e.confidence, 2);
+  if (e.mechanism != Mechanism::kNone) j["mechanism"] = MechanismName(e.mechanism);
+  if (e.burst_bytes >= 0) j["burst_bytes"] = Rounded(e.burst_bytes, 0);
+  if (e.duration_s >= 0) j["duration_s"] = Rounded(e.duration_s, 3);
+  if (!e.reason.empty()) j["reason"] = e.reason;
+  return DumpLine(j);
 }
 
 }  // namespace tw::detector

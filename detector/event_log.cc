@@ -12,36 +12,22 @@
 #include <optional>
 #include <string_view>
 
+#include "detector/json.h"
+
 namespace tw::detector {
 
 namespace {
 
-// The raw text after "key": in a flat JSON object written by EventToJson (keys are unique
-// within a line, and "key": cannot occur inside a value).
-std::optional<std::string_view> RawValue(std::string_view line, std::string_view key) {
-  std::string needle(1, '"');
-  needle.append(key);
-  needle.append("\":");
-  const size_t at = line.find(needle);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view rest = line.substr(at + needle.size());
-  if (!rest.empty() && rest[0] == '"') {
-    const size_t end = rest.find('"', 1);
-    if (end == std::string_view::npos) return std::nullopt;
-    return rest.substr(1, end - 1);
-  }
-  const size_t end = rest.find_first_of(",}");
-  return rest.substr(0, end);
+// The value of `key` in `j` when it is of the wanted type.
+std::optional<double> Number(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
 }
-
-std::optional<double> Number(std::string_view line, std::string_view key) {
-  auto v = RawValue(line, key);
-  if (!v || v->empty()) return std::nullopt;
-  const std::string s(*v);
-  char* end = nullptr;
-  const double d = std::strtod(s.c_str(), &end);
-  if (end != s.c_str() + s.size()) return std::nullopt;
-  return d;
+std::optional<std::string> Text(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
 }
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -50,10 +36,12 @@ std::string Errno(const std::string& what) { return what + ": " + std::strerror(
 
 bool ParseEventLine(const std::string& line, Event* out) {
   *out = Event{};
-  auto id = Number(line, "id");
-  auto kind = RawValue(line, "kind");
-  auto state = RawValue(line, "state");
-  auto ts = Number(line, "ts");
+  const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  const auto id = Number(j, "id");
+  const auto kind = Text(j, "kind");
+  const auto state = Text(j, "state");
+  const auto ts = Number(j, "ts");
   if (!id || !kind || !state || !ts || *id < 1) return false;
   if (*kind == "throttle") {
     out->kind = EventKind::kThrottle;
@@ -71,40 +59,38 @@ bool ParseEventLine(const std::string& line, Event* out) {
   }
   out->id = uint64_t(*id);
   out->ts = *ts;
-  if (auto d = Number(line, "detected_at")) out->detected_at = *d;
-  if (auto scope = RawValue(line, "scope")) {
-    out->scope = *scope == "flow" ? EventScope::kFlow
+  if (auto d = Number(j, "detected_at")) out->detected_at = *d;
+  if (auto scope = Text(j, "scope")) {
+    out->scope = *scope == "flow"      ? EventScope::kFlow
                  : *scope == "service" ? EventScope::kService
                                        : EventScope::kLink;
   }
-  if (auto dir = RawValue(line, "direction")) {
-    out->direction = *dir == "up" ? capture::kUp : capture::kDown;
-  }
-  if (auto r = Number(line, "rate_after_bps")) out->rate_after_bps = *r;
-  if (auto r = Number(line, "rate_before_bps")) out->rate_before_bps = *r;
-  if (auto t = RawValue(line, "targeted")) out->targeted = *t == "true";
-  if (auto c = Number(line, "confidence")) out->confidence = *c;
-  const auto proto = RawValue(line, "proto");
-  const auto local = RawValue(line, "local");
-  const auto remote = RawValue(line, "remote");
-  const auto lport = Number(line, "local_port");
-  const auto rport = Number(line, "remote_port");
-  if (proto && local && remote && lport && rport) {
-    auto la = capture::Address::Parse(*local);
-    auto ra = capture::Address::Parse(*remote);
-    if (la && ra) {
+  if (auto dir = Text(j, "direction")) out->direction = *dir == "up" ? capture::kUp : capture::kDown;
+  if (auto r = Number(j, "rate_after_bps")) out->rate_after_bps = *r;
+  if (auto r = Number(j, "rate_before_bps")) out->rate_before_bps = *r;
+  if (auto t = j.find("targeted"); t != j.end() && t->is_boolean()) out->targeted = t->get<bool>();
+  if (auto c = Number(j, "confidence")) out->confidence = *c;
+  if (auto f = j.find("flow"); f != j.end() && f->is_object()) {
+    const auto proto = Text(*f, "proto");
+    const auto local = Text(*f, "local");
+    const auto remote = Text(*f, "remote");
+    const auto lport = Number(*f, "local_port");
+    const auto rport = Number(*f, "remote_port");
+    auto la = local ? capture::Address::Parse(*local) : std::nullopt;
+    auto ra = remote ? capture::Address::Parse(*remote) : std::nullopt;
+    if (proto && la && ra && lport && rport) {
       out->has_flow = true;
-      capture::FlowInfo& f = out->flow;
-      f.key.a = *la;
-      f.key.b = *ra;
-      f.key.port_a = uint16_t(*lport);
-      f.key.port_b = uint16_t(*rport);
-      f.key.proto = *proto == "tcp"    ? 6
-                    : *proto == "udp"  ? 17
-                    : *proto == "icmp" ? 1
-                    : *proto == "icmpv6" ? 58
-                                         : 0;
-      f.local_is_a = true;
+      capture::FlowInfo& fl = out->flow;
+      fl.key.a = *la;
+      fl.key.b = *ra;
+      fl.key.port_a = uint16_t(*lport);
+      fl.key.port_b = uint16_t(*rport);
+      fl.key.proto = *proto == "tcp"      ? 6
+                     : *proto == "udp"    ? 17
+                     : *proto == "icmp"   ? 1
+                     : *proto == "icmpv6" ? 58
+                                          : 0;
+      fl.local_is_a = true;
     }
   }
   return true;

@@ -12,6 +12,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "detector/json.h"
 #include "stats/level.h"
 
 namespace tw::detector {
@@ -520,85 +521,63 @@ void FlowVerdictTracker::Clear() {
 namespace tw::detector {
 
 namespace {
-void Num(std::string* s, const char* key, double v, const char* fmt = "%.0f") {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, std::isfinite(v) ? v : 0.0);
-  *s += ",\"";
-  *s += key;
-  *s += "\":";
-  *s += buf;
-}
-void Str(std::string* s, const char* key, const std::string& v) {
-  // Addresses and fixed words only: nothing to escape.
-  *s += ",\"";
-  *s += key;
-  *s += "\":\"";
-  *s += v;
-  *s += '"';
-}
-void Evidence(std::string* s, const char* key, const stats::TokenBucketEstimate& e) {
-  *s += ",\"";
-  *s += key;
-  *s += "\":{\"result\":\"";
-  *s += stats::BucketFitName(e.result);
-  *s += '"';
-  Num(s, "losses", e.losses);
-  Num(s, "loss_episodes", e.loss_episodes);
+Json Evidence(const stats::TokenBucketEstimate& e) {
+  Json j;
+  j["result"] = stats::BucketFitName(e.result);
+  j["losses"] = e.losses;
+  j["loss_episodes"] = e.loss_episodes;
   if (e.rate_Bps > 0) {
-    Num(s, "rate_bps", e.rate_Bps * 8);
-    Num(s, "burst_bytes", e.burst_bytes);
-    Num(s, "losses_with_empty_bucket", e.losses_in_range, "%.3f");
-    Num(s, "passes_with_tokens", e.passes_in_range, "%.3f");
-    Num(s, "episodes_above_rate", e.episodes_above_rate, "%.3f");
-    Num(s, "losses_after_rtt_inflation", e.losses_after_inflation, "%.3f");
+    j["rate_bps"] = Rounded(e.rate_Bps * 8, 0);
+    j["burst_bytes"] = Rounded(e.burst_bytes, 0);
+    j["losses_with_empty_bucket"] = Rounded(e.losses_in_range, 3);
+    j["passes_with_tokens"] = Rounded(e.passes_in_range, 3);
+    j["episodes_above_rate"] = Rounded(e.episodes_above_rate, 3);
+    j["losses_after_rtt_inflation"] = Rounded(e.losses_after_inflation, 3);
   }
-  *s += '}';
+  return j;
 }
 }  // namespace
 
-std::string FlowVerdictToJson(const FlowVerdict& v) {
-  std::string s = "{\"schema\":1";
-  Num(&s, "flow_id", double(v.info.id));
-  s += ",\"flow\":{\"proto\":\"";
-  s += ProtoName(v.info.proto());
-  s += '"';
-  Str(&s, "local", v.info.local().ToString());
-  Num(&s, "local_port", v.info.local_port());
-  Str(&s, "remote", v.info.remote().ToString());
-  Num(&s, "remote_port", v.info.remote_port());
-  s += '}';
-  Str(&s, "service", v.service);
-  Str(&s, "direction", DirectionName(v.dir));
-  Str(&s, "vantage", v.receiver_vantage ? "receiver" : "sender");
-  Num(&s, "start", double(v.first_ns) * 1e-9, "%.3f");
-  Num(&s, "duration_s", double(v.last_ns - v.first_ns) * 1e-9, "%.3f");
-  Num(&s, "bytes", double(v.payload_bytes));
-  Num(&s, "wire_bytes", double(v.wire_bytes));
-  Num(&s, "goodput_bps", v.goodput_bps);
-  Num(&s, "retrans_rate", v.retrans_rate, "%.4f");
+std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormatter& addresses) {
+  Json j;
+  j["schema"] = 1;
+  j["flow_id"] = v.info.id;
+  j["flow"] = {{"proto", ProtoName(v.info.proto())},
+               {"local", addresses.Format(v.info.local())},
+               {"local_port", v.info.local_port()},
+               {"remote", addresses.Format(v.info.remote())},
+               {"remote_port", v.info.remote_port()}};
+  // The verdicts group a flow with the others of its remote host (`v.service`): written through
+  // `addresses` like every address.
+  j["service"] = addresses.Format(v.info.remote());
+  j["direction"] = DirectionName(v.dir);
+  j["vantage"] = v.receiver_vantage ? "receiver" : "sender";
+  j["start"] = Rounded(double(v.first_ns) * 1e-9, 3);
+  j["duration_s"] = Rounded(double(v.last_ns - v.first_ns) * 1e-9, 3);
+  j["bytes"] = v.payload_bytes;
+  j["wire_bytes"] = v.wire_bytes;
+  j["goodput_bps"] = Rounded(v.goodput_bps, 0);
+  j["retrans_rate"] = Rounded(v.retrans_rate, 4);
   if (v.rtt_median_s >= 0) {
-    Num(&s, "rtt_min_ms", v.rtt_min_s * 1e3, "%.1f");
-    Num(&s, "rtt_median_ms", v.rtt_median_s * 1e3, "%.1f");
+    j["rtt_min_ms"] = Rounded(v.rtt_min_s * 1e3, 1);
+    j["rtt_median_ms"] = Rounded(v.rtt_median_s * 1e3, 1);
   }
-  Str(&s, "verdict", VerdictName(v.kind));
+  j["verdict"] = VerdictName(v.kind);
   if (v.kind == VerdictKind::kPoliced || v.kind == VerdictKind::kShaped) {
-    Str(&s, "scope", ScopeName(v.scope));
-    Num(&s, "rate_bps", v.rate_bps);
-    if (v.kind == VerdictKind::kPoliced) Num(&s, "burst_bytes", v.burst_bytes);
-    Num(&s, "limited_since", v.limited_since, "%.3f");
-    if (v.scope == EventScope::kService) Num(&s, "service_flows", v.service_flows);
+    j["scope"] = ScopeName(v.scope);
+    j["rate_bps"] = Rounded(v.rate_bps, 0);
+    if (v.kind == VerdictKind::kPoliced) j["burst_bytes"] = Rounded(v.burst_bytes, 0);
+    j["limited_since"] = Rounded(v.limited_since, 3);
+    if (v.scope == EventScope::kService) j["service_flows"] = v.service_flows;
   }
-  Num(&s, "confidence", v.confidence, "%.2f");
-  if (v.truncated) s += ",\"truncated\":true";
-  if (v.event_id != 0) Num(&s, "event_id", double(v.event_id));
-  char qd[48];
-  std::snprintf(qd, sizeof(qd), ",\"evidence\":{\"queue_delay_ms\":%.1f", v.queue_delay_s * 1e3);
-  s += qd;
-  Evidence(&s, "policer_test", v.fit);
-  if (v.service_flows > 0) Evidence(&s, "service_policer_test", v.service_fit);
-  s += '}';
-  s += '}';
-  return s;
+  j["confidence"] = Rounded(v.confidence, 2);
+  if (v.truncated) j["truncated"] = true;
+  if (v.event_id != 0) j["event_id"] = v.event_id;
+  Json& evidence = j["evidence"];
+  evidence["queue_delay_ms"] = Rounded(v.queue_delay_s * 1e3, 1);
+  evidence["policer_test"] = Evidence(v.fit);
+  if (v.service_flows > 0) evidence["service_policer_test"] = Evidence(v.service_fit);
+  return DumpLine(j);
 }
 
 }  // namespace tw::detector

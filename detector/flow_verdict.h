@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/address_formatter.h"
 #include "capture/binner.h"
 #include "capture/bins.h"
 #include "capture/decode.h"
@@ -80,7 +81,8 @@ struct FlowVerdict {
 };
 
 // The verdict as one JSON line (no trailing newline), schema in README.md ("Flow verdicts").
-std::string FlowVerdictToJson(const FlowVerdict& v);
+// Every address is written through `addresses` (anonymized with --anonymize).
+std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormatter& addresses = {});
 
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
 // the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the

@@ -250,6 +250,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
     for (size_t i = 1; i < counters.decode.size(); ++i) s.undecoded += counters.decode[i];
     s.not_local = counters.not_local;
     s.service_names = names.learned();
+    s.service_names_rejected = names.rejected();
     if (report) report->SetCounters(counters);
     s.active_flows = binner.active_flows();
     if (metrics != nullptr) metrics->Publish(s);
@@ -379,7 +380,10 @@ int RunLive(const LiveDaemonOptions& o) {
     std::remove(tmp.c_str());
   }
 
-  std::unique_ptr<Metrics> metrics = std::make_unique<Metrics>(o.probes, src->interface());
+  std::vector<std::string> probe_labels;
+  for (const std::string& p : o.probes) probe_labels.push_back(ProbeLabel(p, o.addresses));
+  std::unique_ptr<Metrics> metrics =
+      std::make_unique<Metrics>(std::move(probe_labels), src->interface());
   if (!o.metrics_bind.empty() &&
       !metrics->Serve(o.metrics_bind, o.metrics_user, o.metrics_password, &error)) {
     say(error);

@@ -83,6 +83,17 @@ bool ParseProbe(const std::string& text, ProbeSpec* out, std::string* error) {
   return true;
 }
 
+std::string ProbeLabel(const std::string& target, const capture::AddressFormatter& addresses) {
+  ProbeSpec spec;
+  std::string error;
+  if (!addresses.anonymized() || !ParseProbe(target, &spec, &error)) return target;
+  const auto address = capture::Address::Parse(spec.host);
+  if (!address) return target;
+  const std::string host = addresses.Format(*address);
+  return std::string(spec.kind == ProbeSpec::Kind::kDns ? "dns:" : "") +
+         (address->IsV4() ? host : "[" + host + "]") + ":" + spec.port;
+}
+
 size_t MakeDnsProbeQuery(uint16_t id, uint8_t (&out)[17]) {
   const uint8_t q[17] = {uint8_t(id >> 8), uint8_t(id), 0x01, 0x00,  // id, RD
                          0, 1, 0, 0, 0, 0, 0, 0,                      // 1 question

@@ -288,6 +288,8 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
   r->engine = engine.stats();
   r->dismissed = engine.throttle().dismissed();
+  r->names_learned = names.learned();
+  r->names_rejected = names.rejected();
   r->engine.events = collector.events().size();
   r->events = collector.events();
   r->file = src->stats();
@@ -295,7 +297,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   bool flows_failed = false;
   if (o.flows_out != nullptr) {
     for (const FlowVerdict& v : r->verdicts) {
-      const std::string line = FlowVerdictToJson(v) + "\n";
+      const std::string line = FlowVerdictToJson(v, o.addresses) + "\n";
       flows_failed |= std::fwrite(line.data(), 1, line.size(), o.flows_out) != line.size();
     }
     flows_failed |= std::fflush(o.flows_out) != 0;
@@ -351,6 +353,12 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
   if (r.binner.not_local > 0) {
     std::fprintf(out, "  %llu packets had no local endpoint (check --local)\n",
                  static_cast<unsigned long long>(r.binner.not_local));
+  }
+  if (r.names_rejected > 0) {
+    std::fprintf(out,
+                 "  %llu names in DNS answers or TLS ClientHellos dropped: not host names "
+                 "(forged or broken)\n",
+                 static_cast<unsigned long long>(r.names_rejected));
   }
   if (r.binner.flows_evicted > 0) {
     std::fprintf(out, "  %llu flows evicted (flow table full; raise --max-flows)\n",
@@ -411,11 +419,12 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
       what += b;
     }
     if (v.scope == EventScope::kService) {
-      what += ", shared by " + std::to_string(v.service_flows) + " flows of " + v.service;
+      what += ", shared by " + std::to_string(v.service_flows) + " flows of " +
+              addresses.Format(v.info.remote());
     }
     std::fprintf(out, "  %-4s %s %s:%u <-> %s:%u  %s (confidence %.2f)\n", DirectionName(v.dir),
-                 ProtoName(v.info.proto()), v.info.local().ToString().c_str(),
-                 unsigned(v.info.local_port()), v.info.remote().ToString().c_str(),
+                 ProtoName(v.info.proto()), addresses.Format(v.info.local()).c_str(),
+                 unsigned(v.info.local_port()), addresses.Format(v.info.remote()).c_str(),
                  unsigned(v.info.remote_port()), what.c_str(), v.confidence);
   }
 }

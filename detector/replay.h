@@ -62,6 +62,8 @@ struct ReplayResult {
   capture::BinnerStats binner;
   EngineStats engine;
   std::map<DropClass, uint64_t> dismissed;  // drops examined and not reported, by class
+  uint64_t names_learned = 0;   // service names from DNS answers and ClientHellos
+  uint64_t names_rejected = 0;  // names dropped: not host names (forged or broken)
   std::vector<Event> events;
   std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
 };

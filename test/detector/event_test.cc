@@ -7,6 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "detector/event_log.h"
+#include "detector/json.h"
+
 namespace tw::detector {
 namespace {
 
@@ -40,11 +43,11 @@ TEST(EventTest, ThrottleStartHasEverySchemaField) {
   e.confidence = 0.9;
   EXPECT_EQ(EventToJson(e),
             "{\"schema\":1,\"id\":7,\"kind\":\"throttle\",\"state\":\"start\","
-            "\"ts\":1700000000.500,\"time\":\"2023-11-14T22:13:20.500Z\","
-            "\"detected_at\":1700000003.000,\"scope\":\"flow\",\"direction\":\"down\","
+            "\"ts\":1700000000.5,\"time\":\"2023-11-14T22:13:20.500Z\","
+            "\"detected_at\":1700000003.0,\"scope\":\"flow\",\"direction\":\"down\","
             "\"flow\":{\"proto\":\"tcp\",\"local\":\"10.0.0.2\",\"local_port\":40000,"
             "\"remote\":\"2001:db8::1\",\"remote_port\":443},\"rate_before_bps\":1000000,"
-            "\"rate_after_bps\":250000,\"targeted\":true,\"confidence\":0.90}");
+            "\"rate_after_bps\":250000,\"targeted\":true,\"confidence\":0.9}");
 }
 
 TEST(EventTest, OutageEndCarriesDurationAndReason) {
@@ -57,9 +60,48 @@ TEST(EventTest, OutageEndCarriesDurationAndReason) {
   const std::string j = EventToJson(e);
   EXPECT_THAT(j, HasSubstr("\"kind\":\"outage\",\"state\":\"end\""));
   EXPECT_THAT(j, HasSubstr("\"scope\":\"link\""));
-  EXPECT_THAT(j, HasSubstr("\"duration_s\":10.250"));
+  EXPECT_THAT(j, HasSubstr("\"duration_s\":10.25"));
   EXPECT_THAT(j, HasSubstr("\"reason\":\"traffic_resumed\""));
   EXPECT_THAT(j, ::testing::Not(HasSubstr("\"flow\"")));
+}
+
+// Names are validated where they are learned (capture/host_name.h), but the writer must not
+// depend on that: whatever string an event holds, the line stays one JSON object with the same
+// fields, no raw control byte and nothing outside ASCII.
+TEST(EventTest, HostileStringsCannotAddFieldsOrBreakTheLine) {
+  const std::string hostile[] = {
+      "x\",\"targeted\":false,\"y\":\"",
+      "live\"}\x01<script>.ex\x7f" "ample",
+      "back\\slash\\\"",
+      std::string("nul\0byte\n\r\t\x1b[31m", 17),
+      "caf\xc3\xa9 \xe2\x80\xae",    // UTF-8, and a right-to-left override
+      "\xff\xfe\xc3 not UTF-8 \x80",  // bytes that are no UTF-8 at all
+      std::string(255, 'a'),
+  };
+  for (const std::string& name : hostile) {
+    Event e;
+    e.id = 3;
+    e.ts = 1700000000;
+    e.targeted = true;
+    e.service = name;
+    e.reason = name;
+    const std::string line = EventToJson(e);
+    for (unsigned char c : line) {
+      ASSERT_TRUE(c >= 0x20 && c < 0x7f) << "byte " << int(c) << " in " << line;
+    }
+    const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(j.is_object()) << line;
+    EXPECT_EQ(j.size(), 15u) << line;  // the fields of a link event with a service and reason
+    EXPECT_EQ(j.at("targeted"), true) << line;
+    EXPECT_FALSE(j.contains("y")) << line;
+    if (name.find('\xff') == std::string::npos) {
+      EXPECT_EQ(j.at("service").get<std::string>(), name);  // UTF-8 and ASCII come back whole
+    }
+    Event back;
+    ASSERT_TRUE(ParseEventLine(line, &back)) << line;
+    EXPECT_TRUE(back.targeted);
+    EXPECT_EQ(back.id, 3u);
+  }
 }
 
 TEST(EventTest, EveryAddressGoesThroughTheFormatter) {

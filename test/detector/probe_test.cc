@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <functional>
 
 #include <boost/asio/io_context.hpp>
@@ -28,6 +31,22 @@ TEST(ProbeTargetTest, Parses) {
   EXPECT_FALSE(ParseProbeTarget("host", &host, &port, &error));
   EXPECT_FALSE(ParseProbeTarget("host:0", &host, &port, &error));
   EXPECT_FALSE(ParseProbeTarget("host:99999", &host, &port, &error));
+}
+
+TEST(ProbeTargetTest, LabelsHideAddressesUnderAnonymization) {
+  const std::array<uint8_t, 32> key = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+  const capture::AddressFormatter anon(std::make_shared<capture::Anonymizer>(key));
+  const capture::AddressFormatter plain;
+  EXPECT_EQ(ProbeLabel("192.0.2.10:443", plain), "192.0.2.10:443");
+  const std::string v4 = ProbeLabel("192.0.2.10:443", anon);
+  EXPECT_EQ(v4, anon.Format(*capture::Address::Parse("192.0.2.10")) + ":443");
+  EXPECT_EQ(v4.find("192.0.2.10"), std::string::npos);
+  const std::string v6 = ProbeLabel("dns:[2001:db8::53]", anon);
+  EXPECT_EQ(v6, "dns:[" + anon.Format(*capture::Address::Parse("2001:db8::53")) + "]:53");
+  // A name is the operator's choice, like a service name: kept.
+  EXPECT_EQ(ProbeLabel("dns:resolver.example:5353", anon), "dns:resolver.example:5353");
+  EXPECT_EQ(ProbeLabel("not a target", anon), "not a target");
 }
 
 TEST(ProbeTargetTest, ParsesDnsTargets) {

@@ -96,6 +96,7 @@ class Run:
         self.workdir = workdir
         self.events = os.path.join(workdir, "state", "events.jsonl")
         self.report = os.path.join(workdir, "state", "report.html")
+        self.metrics = os.path.join(workdir, "metrics.txt")
         self.key = os.path.join(workdir, "anon.key")
         self.daemons = []
         self.first_firing = {}  # alertname -> epoch s
@@ -151,6 +152,12 @@ class Run:
         except (ValueError, KeyError):
             self.names_learned = None
         self.lab._say("service names learned: %s" % self.names_learned)
+        # The daemon's own exposition, kept for the --anonymize check (probe target labels).
+        r = subprocess.run(["ip", "netns", "exec", self.lab.ns["office"], sys.executable, "-c",
+                            QUERY, "http://%s/metrics" % METRICS], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, text=True)
+        with open(self.metrics, "w") as f:
+            f.write(r.stdout)
 
     def kill_daemon(self):
         p = self.daemons[-1]["popen"]
@@ -225,7 +232,7 @@ def check_events(path, truth_actions, failures):
 def check_private_outputs(run, failures):
     """--anonymize and --report: no lab address in any output; the report is whole and 0600."""
     real = ("10.77.", "fd77:")
-    outputs = [run.events, run.report] + [d["log"] for d in run.daemons]
+    outputs = [run.events, run.report, run.metrics] + [d["log"] for d in run.daemons]
     for path in outputs:
         if not os.path.exists(path):
             failures.append("%s was not written" % os.path.basename(path))
