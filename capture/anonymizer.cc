@@ -1,13 +1,9 @@
 #include "capture/anonymizer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <cstring>  // explicit_bzero
+
+#include "capture/secret_file.h"
 
 namespace tw::capture {
 
@@ -136,36 +132,19 @@ Cidr Anonymizer::Anonymize(const Cidr& c) const {
 }
 
 std::unique_ptr<Anonymizer> Anonymizer::FromKeyFile(const std::string& path, std::string* error) {
-  const auto fail = [&](const std::string& why) {
-    if (error != nullptr) *error = "key file " + path + ": " + why;
-    return nullptr;
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::strerror(errno));
-  struct stat st {};
-  uint8_t key[kKeySize + 1];
-  ssize_t n = -1;
-  const bool stat_ok = ::fstat(fd, &st) == 0;
-  if (stat_ok && S_ISREG(st.st_mode) && (st.st_mode & 077) == 0 && st.st_size == off_t(kKeySize)) {
-    n = ::read(fd, key, sizeof(key));
+  // The shared check for every secret: a private regular file (capture/secret_file.h).
+  std::string key;
+  if (!ReadSecretFile(path, "key file", 4096, &key, error)) return nullptr;
+  std::unique_ptr<Anonymizer> anonymizer;
+  if (key.size() == kKeySize) {
+    anonymizer = std::make_unique<Anonymizer>(
+        std::span<const uint8_t, kKeySize>(reinterpret_cast<const uint8_t*>(key.data()), kKeySize));
+  } else if (error != nullptr) {
+    *error = "key file " + path + ": " + std::to_string(key.size()) +
+             " bytes, need exactly 32; create one with (umask 077; head -c 32 /dev/urandom > " +
+             path + ")";
   }
-  ::close(fd);
-  if (!stat_ok) return fail(std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail("not a regular file");
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
-    return fail(std::string("readable or writable by others (mode ") + mode +
-                "); a key must be private: chmod 600 " + path);
-  }
-  if (st.st_size != off_t(kKeySize) || n != ssize_t(kKeySize)) {
-    return fail(std::to_string(st.st_size) +
-                " bytes, need exactly 32; create one with "
-                "(umask 077; head -c 32 /dev/urandom > " +
-                path + ")");
-  }
-  auto anonymizer = std::make_unique<Anonymizer>(std::span<const uint8_t, kKeySize>(key, kKeySize));
-  explicit_bzero(key, sizeof(key));
+  explicit_bzero(key.data(), key.size());
   return anonymizer;
 }
 

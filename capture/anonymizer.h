@@ -32,7 +32,8 @@ class Anonymizer {
   explicit Anonymizer(std::span<const uint8_t, kKeySize> key);
 
   // Reads a key file of exactly 32 bytes that only its owner can read (no group or other
-  // permission bits: create it with `(umask 077; head -c 32 /dev/urandom > KEYFILE)`).
+  // permission bits, checked by ReadSecretFile like every secret: create it with
+  // `(umask 077; head -c 32 /dev/urandom > KEYFILE)`).
   // Returns nullptr and sets *error (naming the file) on a missing, unreadable, wrongly sized
   // or too widely readable file.
   static std::unique_ptr<Anonymizer> FromKeyFile(const std::string& path, std::string* error);

@@ -21,6 +21,7 @@
 
 #include "capture/anonymizer.h"
 #include "detector/live.h"
+#include "detector/metrics.h"
 #include "detector/private_files.h"
 #include "detector/probe.h"
 #include "detector/replay.h"
@@ -461,18 +462,11 @@ int Live(const std::vector<std::string>& args) {
       if (!TakeValue(args, &i, "--metrics-auth-file", &v)) {
         return Usage("--metrics-auth-file needs a file");
       }
-      std::ifstream in(v);
-      std::string line;
-      if (!in || !std::getline(in, line)) {
-        std::fprintf(stderr, "throttlewatch: cannot read %s\n", v.c_str());
-        return kExitRuntime;
+      // A private file only, checked like the --anonymize key.
+      std::string error;
+      if (!ReadMetricsAuthFile(v, &o.metrics_user, &o.metrics_password, &error)) {
+        return Usage(error);
       }
-      const size_t colon = line.find(':');
-      if (colon == std::string::npos || colon == 0) {
-        return Usage(v + " must hold one line USER:PASSWORD");
-      }
-      o.metrics_user = line.substr(0, colon);
-      o.metrics_password = line.substr(colon + 1);
     } else if (IsOption(a, "--probe")) {
       ProbeSpec spec;
       std::string error;

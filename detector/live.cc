@@ -341,15 +341,13 @@ int RunLive(const LiveDaemonOptions& o) {
     if (!names_src) say("service names from the traffic are off: " + names_error);
   }
 
-  // The capture is open: nothing below needs privileges.
-  if (geteuid() == 0) {
-    const std::string user = o.user.empty() ? "nobody" : o.user;
-    if (!DropPrivileges(user, &error)) {
-      say(error);
-      return 1;
-    }
-    if (geteuid() == 0) say("warning: still running as root (--user root)");
+  // The capture is open: nothing below needs privileges. Root switches to --user; a non-root
+  // start (CAP_NET_RAW from systemd or a file capability) gives its capabilities up.
+  if (!DropPrivileges(o.user.empty() ? "nobody" : o.user, &error)) {
+    say(error);
+    return 1;
   }
+  if (geteuid() == 0) say("warning: still running as root (--user root)");
 
   std::unique_ptr<EventLog> log;
   if (!o.events_path.empty() && o.events_path != "-") {

@@ -5,12 +5,16 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <tuple>
+
+#include "capture/secret_file.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "dev"
@@ -251,6 +255,23 @@ Metrics::Metrics(std::vector<std::string> probe_targets, std::string interface)
 
 Metrics::~Metrics() {
   if (impl_->exposer_) impl_->exposer_.reset();  // stop serving before the data goes
+}
+
+bool ReadMetricsAuthFile(const std::string& path, std::string* user, std::string* password,
+                         std::string* error) {
+  std::string text;
+  if (!capture::ReadSecretFile(path, "metrics auth file", 4096, &text, error)) return false;
+  const size_t end = std::min(text.find('\n'), text.size());
+  const size_t colon = text.find(':');
+  const bool ok = colon != std::string::npos && colon != 0 && colon < end;
+  if (ok) {
+    *user = text.substr(0, colon);
+    *password = text.substr(colon + 1, end - colon - 1);
+  } else {
+    *error = "metrics auth file " + path + ": must hold one line USER:PASSWORD";
+  }
+  explicit_bzero(text.data(), text.size());
+  return ok;
 }
 
 bool Metrics::Serve(const std::string& bind, const std::string& user,

@@ -40,6 +40,13 @@ struct CaptureSnapshot {
   RttHistogram handshake_rtt;    // TCP handshakes of flows that ended
 };
 
+// Reads the --metrics-auth-file: one line USER:PASSWORD (what follows the first line is ignored).
+// The file holds a secret, so it is checked like the --anonymize key (capture::ReadSecretFile):
+// a regular file that only its owner may read or write (mode 0600 or 0400), at most 4 KiB.
+// False with *error naming the file and what is wrong (too open, missing, no "USER:" part).
+[[nodiscard]] bool ReadMetricsAuthFile(const std::string& path, std::string* user,
+                                       std::string* password, std::string* error);
+
 // The daemon's Prometheus metrics (prometheus-cpp stays inside metrics.cc). Nothing here is
 // touched per packet: the capture thread publishes a snapshot per bin, the control thread
 // reports events and probes, and the HTTP thread renders everything at scrape time. All

@@ -6,7 +6,10 @@
   check_deploy.py alertmanager amtool check-config
   check_deploy.py kubernetes  the DaemonSet parses as YAML and asks for what the daemon needs
   check_deploy.py grafana     every query of the dashboard parses (promtool check rules)
-  check_deploy.py container   the Containerfile's base image and entrypoint (no engine here)
+  check_deploy.py container   the Containerfile's base image, user, capability and entrypoint
+
+Each also checks that the deployment grants CAP_NET_RAW and no other capability to the
+daemon. run_deploy.py runs the daemon with those privileges (systemd, container).
 
 Exits 0 when the check passes, 1 when it fails, 77 (skip) when the tool is missing.
 """
@@ -49,6 +52,14 @@ def check_systemd():
     if rc != 0 or ours:
         print("FAILED: systemd-analyze verify reported problems with the unit")
         return 1
+    with open(os.path.join(DEPLOY, "systemd", "throttlewatch.service")) as f:
+        text = f.read()
+    for key in ("AmbientCapabilities", "CapabilityBoundingSet"):
+        values = re.findall(r"^%s=(.*)$" % key, text, re.M)
+        if values != ["CAP_NET_RAW"]:
+            print("FAILED: the unit must set %s=CAP_NET_RAW only, not %s" % (key, values))
+            return 1
+    print("unit: verified; CAP_NET_RAW only")
     return 0
 
 
@@ -89,14 +100,36 @@ def check_kubernetes():
         errors.append("selector does not match the pod labels")
     c = spec["containers"][0]
     caps = c["securityContext"]["capabilities"]
-    if "NET_RAW" not in caps.get("add", []) or caps.get("drop") != ["ALL"]:
-        errors.append("capabilities must drop ALL and add NET_RAW")
+    if caps.get("add") != ["NET_RAW"] or caps.get("drop") != ["ALL"]:
+        errors.append("capabilities must drop ALL and add NET_RAW only")
     if "127.0.0.1:10470" not in " ".join(c.get("args", [])):
         errors.append("metrics must stay on loopback")
+    # A hostPath is created root-owned, and fsGroup does not apply to it: an init container
+    # must hand it to the daemon's user, with no more than CHOWN and FOWNER.
+    uid = {**spec.get("securityContext", {}), **c["securityContext"]}.get("runAsUser")
+    host_paths = {v["name"] for v in spec.get("volumes", []) if "hostPath" in v}
+    for m in c.get("volumeMounts", []):
+        if m["name"] not in host_paths:
+            continue
+        inits = [i for i in spec.get("initContainers", [])
+                 if any(im["name"] == m["name"] for im in i.get("volumeMounts", []))]
+        if not inits:
+            errors.append("no init container prepares the hostPath volume " + m["name"])
+            continue
+        i = inits[0]
+        command = " ".join(i.get("command", []) + i.get("args", []))
+        if uid is None or str(uid) not in command or "0700" not in command:
+            errors.append("init container %s must give %s to uid %s, mode 0700"
+                          % (i["name"], m["name"], uid))
+        icaps = i.get("securityContext", {}).get("capabilities", {})
+        if icaps.get("drop") != ["ALL"] or not set(icaps.get("add", [])) <= {"CHOWN", "FOWNER"}:
+            errors.append("init container %s must drop ALL and add only CHOWN, FOWNER"
+                          % i["name"])
     for e in errors:
         print("FAILED: daemonset.yaml: " + e)
     if not errors:
-        print("daemonset.yaml: valid YAML, hostNetwork, NET_RAW, metrics on loopback")
+        print("daemonset.yaml: valid YAML, hostNetwork, NET_RAW only, metrics on loopback,"
+              " hostPath handed to uid %s by an init container" % uid)
     return 1 if errors else 0
 
 
@@ -131,7 +164,7 @@ def check_grafana():
 
 
 def check_container():
-    # No container engine on the build machines: check what a reader can.
+    # What a reader can check; run_deploy.py container builds and runs it where podman works.
     with open(os.path.join(DEPLOY, "container", "Containerfile")) as f:
         text = f.read()
     errors = []
@@ -140,15 +173,19 @@ def check_container():
         errors.append("the final stage must be debian:bookworm-slim")
     if not re.search(r"^USER\s+\S+", text, re.M) or re.search(r"^USER\s+root", text, re.M):
         errors.append("the final stage must run as an unprivileged USER")
-    if "cap_net_raw" not in text:
-        errors.append("the binary needs the NET_RAW file capability")
+    setcaps = re.findall(r"setcap\s+(\S+)", text)
+    if setcaps != ["cap_net_raw+ep"]:
+        errors.append("the binary needs the file capability cap_net_raw+ep and no other,"
+                      " not %s" % setcaps)
+    if "--cap-drop ALL --cap-add NET_RAW" not in text:
+        errors.append("the documented podman run must drop ALL and add NET_RAW")
     if not re.search(r'^ENTRYPOINT \[.*"live"', text, re.M):
         errors.append("ENTRYPOINT must run `throttlewatch live` (exec form)")
     for e in errors:
         print("FAILED: Containerfile: " + e)
     if not errors:
-        print("Containerfile: debian:bookworm-slim, unprivileged user, NET_RAW, exec entrypoint"
-              " (not built: no container engine here)")
+        print("Containerfile: debian:bookworm-slim, unprivileged user, cap_net_raw+ep only,"
+              " exec entrypoint")
     return 1 if errors else 0
 
 

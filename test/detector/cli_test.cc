@@ -200,6 +200,24 @@ TEST_F(CliTest, LiveReportAndAnonymizeOptionsAreCheckedBeforeCapturing) {
   EXPECT_NE(err_.find("chmod 600"), std::string::npos) << err_;
 }
 
+TEST_F(CliTest, LiveRefusesAMetricsAuthFileOthersCanRead) {
+  // An interface that does not exist: were the file accepted, live would fail later with 1.
+  const std::string auth = File("metrics.auth", "prom:s3cret\n");
+  chmod(auth.c_str(), 0640);
+  EXPECT_EQ(Run({"live", "-i", "tw-none0", "--metrics-auth-file", auth}), 2);
+  EXPECT_NE(err_.find("metrics auth file " + auth), std::string::npos) << err_;
+  EXPECT_NE(err_.find("0640"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("chmod 600"), std::string::npos) << err_;
+  const std::string malformed = File("malformed.auth", "no-colon-here\n");
+  chmod(malformed.c_str(), 0600);
+  EXPECT_EQ(Run({"live", "-i", "tw-none0", "--metrics-auth-file=" + malformed}), 2);
+  EXPECT_NE(err_.find("USER:PASSWORD"), std::string::npos) << err_;
+  // A private file passes the check: live goes on to the interface, which does not exist.
+  chmod(auth.c_str(), 0600);
+  EXPECT_EQ(Run({"live", "-i", "tw-none0", "--metrics-auth-file", auth}), 1);
+  EXPECT_EQ(err_.find("metrics auth file"), std::string::npos) << err_;
+}
+
 TEST_F(CliTest, OutputFilesArePrivateWhateverTheUmask) {
   const std::string events = (dir_ / "events.jsonl").string();
   const std::string report = (dir_ / "r.html").string(), series = (dir_ / "s.csv").string(),

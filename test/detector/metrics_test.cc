@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,9 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "capture/anonymizer.h"
 
 namespace tw::detector {
 namespace {
@@ -149,6 +153,68 @@ TEST(MetricsTest, BusyPortIsAnError) {
   ASSERT_TRUE(a.Serve("127.0.0.1:0", "", "", &error)) << error;
   EXPECT_FALSE(b.Serve("127.0.0.1:" + std::to_string(a.port()), "", "", &error));
   EXPECT_NE(error.find("cannot serve metrics"), std::string::npos) << error;
+}
+
+// A file with `content` and `mode` in the test's temporary directory; removed at the end.
+class AuthFileTest : public ::testing::Test {
+ protected:
+  std::string Write(const std::string& name, const std::string& content, mode_t mode) {
+    const std::string path =
+        ::testing::TempDir() + "/tw_auth_" + std::to_string(getpid()) + "_" + name;
+    std::ofstream(path, std::ios::binary) << content;
+    chmod(path.c_str(), mode);
+    paths_.push_back(path);
+    return path;
+  }
+  void TearDown() override {
+    for (const auto& p : paths_) std::remove(p.c_str());
+  }
+  std::vector<std::string> paths_;
+};
+
+TEST_F(AuthFileTest, ReadsUserAndPasswordFromAPrivateFile) {
+  std::string user, password, error;
+  ASSERT_TRUE(
+      ReadMetricsAuthFile(Write("ok", "prom:s3:cret\nignored\n", 0600), &user, &password, &error))
+      << error;
+  EXPECT_EQ(user, "prom");
+  EXPECT_EQ(password, "s3:cret");  // everything after the first colon, up to the line's end
+  ASSERT_TRUE(ReadMetricsAuthFile(Write("ro", "u:p", 0400), &user, &password, &error)) << error;
+  EXPECT_EQ(user, "u");
+  EXPECT_EQ(password, "p");
+}
+
+TEST_F(AuthFileTest, RefusesAFileGroupOrOthersCanReadOrWriteLikeTheAnonymizeKey) {
+  for (const mode_t mode : {0640, 0604, 0620, 0602, 0644, 0660, 0666}) {
+    const std::string path = Write(std::to_string(mode), "prom:s3cret\n", mode);
+    std::string user, password, error;
+    EXPECT_FALSE(ReadMetricsAuthFile(path, &user, &password, &error)) << std::oct << mode;
+    EXPECT_TRUE(user.empty() && password.empty());
+    char octal[16];
+    std::snprintf(octal, sizeof(octal), "%04o", unsigned(mode));
+    EXPECT_NE(error.find("metrics auth file " + path + ": "), std::string::npos) << error;
+    EXPECT_NE(error.find(octal), std::string::npos) << error;
+    EXPECT_NE(error.find("chmod 600 " + path), std::string::npos) << error;
+    // The very check of the --anonymize key: the same words, only the file's name differs.
+    std::string key_error;
+    EXPECT_EQ(capture::Anonymizer::FromKeyFile(path, &key_error), nullptr);
+    EXPECT_EQ(error.substr(std::string("metrics auth file").size()),
+              key_error.substr(std::string("key file").size()));
+  }
+}
+
+TEST_F(AuthFileTest, RefusesAMissingOrMalformedFile) {
+  std::string user, password, error;
+  EXPECT_FALSE(ReadMetricsAuthFile("/nonexistent/metrics.auth", &user, &password, &error));
+  EXPECT_NE(error.find("/nonexistent/metrics.auth"), std::string::npos) << error;
+  for (const char* bad : {"", "\n", "no-colon\n", ":password\n", "user\n:password\n"}) {
+    const std::string path = Write("bad", bad, 0600);
+    EXPECT_FALSE(ReadMetricsAuthFile(path, &user, &password, &error)) << bad;
+    EXPECT_NE(error.find("USER:PASSWORD"), std::string::npos) << error;
+  }
+  EXPECT_FALSE(
+      ReadMetricsAuthFile(Write("big", std::string(5000, 'x'), 0600), &user, &password, &error));
+  EXPECT_NE(error.find("more than"), std::string::npos) << error;
 }
 
 }  // namespace
