@@ -130,11 +130,24 @@ struct View {
   const SeriesRecorder& rec;
   double width_s() const { return double(rec.width_ns()) * 1e-9; }
   double BinStart(int64_t i) const { return double(rec.origin_ns() + i * rec.width_ns()) * 1e-9; }
-  double Start(const RecordedSeries& s) const { return BinStart(s.first_bin); }
-  double End(const RecordedSeries& s) const {
-    return BinStart(s.first_bin + int64_t(s.points.size()));
-  }
+  double Start(const RecordedSeries& s) const { return BinStart(s.first_bin()); }
+  double End(const RecordedSeries& s) const { return BinStart(s.end_bin()); }
 };
+
+// Where a series holds nothing because the capture reported nothing (a gap or a clock jump):
+// [t0, t1) between two of its runs.
+struct Gap {
+  double t0, t1;
+};
+std::vector<Gap> CaptureGaps(const View& v, const RecordedSeries& s) {
+  std::vector<Gap> out;
+  for (size_t r = 0; r + 1 < s.runs.size(); ++r) {
+    if (s.runs[r].covered_end < s.runs[r + 1].first_bin) {
+      out.push_back({v.BinStart(s.runs[r].covered_end), v.BinStart(s.runs[r + 1].first_bin)});
+    }
+  }
+  return out;
+}
 
 // One drawn line: (time, value) pairs; NaN breaks the line.
 struct Line {
@@ -165,35 +178,66 @@ struct Chart {
 constexpr int kMaxChartPoints = 480;
 
 // Averages `value(point)` over at most kMaxChartPoints buckets of [t0, t1). value() < 0 means
-// "no sample" (skipped; a bucket without samples breaks the line when `gaps`).
+// "no sample" (skipped). A silent bin counts as a zero point; a bucket without samples, and a
+// capture gap between two buckets, break the line (a NaN value).
 template <typename F>
 std::vector<std::pair<double, double>> Sample(const View& v, const RecordedSeries& s, double t0,
-                                              double t1, bool gaps, bool min_not_mean, F value) {
+                                              double t1, bool min_not_mean, F value) {
   std::vector<std::pair<double, double>> out;
   if (s.points.empty() || t1 <= t0) return out;
   const double w = v.width_s();
+  const int64_t first = s.first_bin();
   const int64_t i0 = std::max<int64_t>(0, int64_t(std::floor((t0 - v.Start(s)) / w)));
-  const int64_t i1 = std::min<int64_t>(int64_t(s.points.size()),
-                                       int64_t(std::ceil((t1 - v.Start(s)) / w)));
+  const int64_t i1 =
+      std::min<int64_t>(s.end_bin() - first, int64_t(std::ceil((t1 - v.Start(s)) / w)));
   if (i1 <= i0) return out;
   const int64_t n = i1 - i0;
   const int64_t per = std::max<int64_t>(1, (n + kMaxChartPoints - 1) / kMaxChartPoints);
-  for (int64_t b = i0; b < i1; b += per) {
+  const double zero = value(SeriesPoint{});  // a silent bin's value
+  auto brk = [&out] {
+    if (!out.empty() && !std::isnan(out.back().second)) out.emplace_back(0, NAN);
+  };
+  size_t r = 0;                    // the first run that may reach into the bucket
+  int64_t covered_to = INT64_MIN;  // one past the last bin covered before the bucket
+  for (int64_t lo = first + i0, b1 = first + i1; lo < b1; lo += per) {
+    const int64_t hi = std::min(b1, lo + per);
     double sum = 0, tsum = 0, best = -1;
-    int cnt = 0;
-    for (int64_t i = b; i < std::min(i1, b + per); ++i) {
-      const double x = value(s.points[size_t(i)]);
-      if (x < 0) continue;
+    int64_t cnt = 0, cov_first = -1, cov_end = -1;
+    auto take = [&](double x, double t) {
+      if (x < 0) return;
       sum += x;
-      tsum += v.BinStart(s.first_bin + i) + w / 2;
+      tsum += t;
       best = best < 0 ? x : std::min(best, x);
       ++cnt;
+    };
+    while (r < s.runs.size() && s.runs[r].covered_end <= lo) ++r;
+    for (size_t k = r; k < s.runs.size() && s.runs[k].first_bin < hi; ++k) {
+      const RecordedSeries::Run& run = s.runs[k];
+      const int64_t pend = run.first_bin + int64_t(s.RunEnd(k) - run.first_point);
+      const int64_t from = std::max(lo, run.first_bin), to = std::min(hi, run.covered_end);
+      if (from >= to) continue;
+      if (cov_first < 0) cov_first = from;
+      cov_end = to;
+      for (int64_t b = from; b < std::min(to, pend); ++b) {
+        take(value(s.points[run.first_point + size_t(b - run.first_bin)]), v.BinStart(b) + w / 2);
+      }
+      // The silent bins after the run's points, all at once.
+      const int64_t sl = std::max(from, pend);
+      if (sl < to && zero >= 0) {
+        const double k_bins = double(to - sl);
+        sum += zero * k_bins;
+        tsum += k_bins * ((v.BinStart(sl) + v.BinStart(to - 1)) / 2 + w / 2);
+        best = best < 0 ? zero : std::min(best, zero);
+        cnt += to - sl;
+      }
     }
+    if (cov_first > covered_to && covered_to != INT64_MIN) brk();  // a gap before the bucket
+    if (cov_end >= 0) covered_to = cov_end;
     if (cnt == 0) {
-      if (gaps && !out.empty() && !std::isnan(out.back().second)) out.emplace_back(0, NAN);
+      brk();
       continue;
     }
-    out.emplace_back(tsum / cnt, min_not_mean ? best : sum / cnt);
+    out.emplace_back(tsum / double(cnt), min_not_mean ? best : sum / double(cnt));
   }
   return out;
 }
@@ -217,10 +261,56 @@ double TimeStep(double span) {
   return 604800;
 }
 
+// Past this span the time axis steps by calendar months or years and its labels carry the year.
+constexpr double kCalendarSpan = 60 * 86400.0;
+
+// The step in months of a calendar axis over `span` seconds (at most 8 steps).
+int MonthStep(double span) {
+  static const int steps[] = {1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200, 6000};
+  for (int m : steps) {
+    if (span / (m * 30.44 * 86400) <= 8) return m;
+  }
+  return 6000;
+}
+
+// The start of month `m` counted from January of year 0, UTC.
+double MonthStart(int64_t m) {
+  struct tm tm = {};
+  tm.tm_year = int(m / 12) - 1900;
+  tm.tm_mon = int(m % 12);
+  tm.tm_mday = 1;
+  return double(timegm(&tm));
+}
+
+// Where the time axis of [t0, t1] is labelled: round steps of seconds up to a week, the first
+// of a month or a year for spans past kCalendarSpan.
+std::vector<double> TimeTicks(double t0, double t1) {
+  std::vector<double> ticks;
+  const double span = t1 - t0;
+  if (span <= kCalendarSpan) {
+    const double tstep = TimeStep(span);
+    for (double t = std::ceil(t0 / tstep) * tstep; t <= t1; t += tstep) ticks.push_back(t);
+    return ticks;
+  }
+  const int step = MonthStep(span);
+  const Tm u = Utc(t0);
+  int64_t m = int64_t(u.year) * 12 + (u.mon - 1);
+  if (MonthStart(m) < t0) ++m;
+  m = (m + step - 1) / step * step;
+  for (double t = MonthStart(m); t <= t1; t = MonthStart(m += step)) ticks.push_back(t);
+  return ticks;
+}
+
 std::string AxisTime(double t, double span) {
   const Tm u = Utc(t);
   char buf[32];
-  if (span > 2 * 86400) {
+  if (span > kCalendarSpan) {
+    if (MonthStep(span) >= 12) {
+      std::snprintf(buf, sizeof(buf), "%04d", u.year);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%04d-%02d", u.year, u.mon);
+    }
+  } else if (span > 2 * 86400) {
     std::snprintf(buf, sizeof(buf), "%02d-%02d %02d:%02d", u.mon, u.day, u.hour, u.min);
   } else if (span >= 600) {
     std::snprintf(buf, sizeof(buf), "%02d:%02d", u.hour, u.min);
@@ -297,9 +387,8 @@ void DrawChart(const Chart& c, std::string* o) {
     }
     *o += "</g>";
   }
-  const double tstep = TimeStep(span);
   *o += "<g class=\"xlab\">";
-  for (double t = std::ceil(c.t0 / tstep) * tstep; t <= c.t1; t += tstep) {
+  for (double t : TimeTicks(c.t0, c.t1)) {
     *o += "<line x1=\"" + Fmt("%.1f", X(t)) + "\" x2=\"" + Fmt("%.1f", X(t)) + "\" y1=\"" +
           Fmt("%.0f", kT + ph) + "\" y2=\"" + Fmt("%.0f", kT + ph + 5) + "\"/><text x=\"" +
           Fmt("%.1f", X(t)) + "\" y=\"" + Fmt("%.0f", kT + ph + 18) + "\">" +
@@ -322,16 +411,19 @@ void DrawChart(const Chart& c, std::string* o) {
              Fmt("%.1f", Y(y)) + "h" + Fmt("%.1f", bw) + "V" + Fmt("%.1f", Y(0)) + "Z";
       }
     } else {
-      bool pen = false;
+      // A point with no neighbour (data between two capture gaps) is drawn as a short dash.
+      size_t pen = 0;  // points drawn since the pen went down
       for (const auto& [t, y] : l.pts) {
         if (std::isnan(y)) {
-          pen = false;
+          if (pen == 1 && !l.right) d += "m-1.5 0h3";
+          pen = 0;
           continue;
         }
-        d += pen ? "L" : "M";
+        d += pen > 0 ? "L" : "M";
         d += Fmt("%.1f", X(t)) + " " + Fmt("%.1f", l.right ? YR(y) : Y(y));
-        pen = true;
+        ++pen;
       }
+      if (pen == 1 && !l.right) d += "m-1.5 0h3";
     }
     if (d.empty()) continue;
     *o += "<path class=\"" + l.cls + "\" d=\"" + d + "\"><title>" + Esc(l.label) +
@@ -359,10 +451,47 @@ void Legend(const Chart& c, std::string* o) {
     if (std::find(seen.begin(), seen.end(), b.cls) != seen.end()) continue;
     seen.push_back(b.cls);
     *o += "<li><span class=\"sw " + b.cls + "\"></span>" +
-          (b.cls == "outage" ? "outage" : "throttled span") + "</li>";
+          (b.cls == "outage" ? "outage"
+           : b.cls == "gap"  ? "capture gap (nothing recorded)"
+                             : "throttled span") +
+          "</li>";
   }
   if (!c.marks.empty()) *o += "<li><span class=\"sw mark\"></span>start and end</li>";
   *o += "</ul>";
+}
+
+// The capture gaps within a chart's span as bands; gaps less than a pixel apart are one band,
+// so a capture of any length draws at most a few hundred.
+void AddGapBands(const std::vector<Gap>& gaps, Chart* c) {
+  const double px = (c->t1 - c->t0) / 900;
+  std::vector<Gap> merged;
+  for (const Gap& g : gaps) {
+    if (g.t1 <= c->t0 || g.t0 >= c->t1) continue;
+    if (!merged.empty() && g.t0 - merged.back().t1 < px) {
+      merged.back().t1 = g.t1;
+    } else {
+      merged.push_back(g);
+    }
+  }
+  for (const Gap& g : merged) {
+    c->bands.push_back({g.t0, g.t1, "gap",
+                        "capture gap: nothing recorded from " + UtcTime(g.t0, false) + " to " +
+                            UtcTime(g.t1, false) + " (" + Duration(g.t1 - g.t0) + ")"});
+  }
+}
+
+// The overview's words for the capture's gaps.
+std::string GapSummary(const std::vector<Gap>& gaps) {
+  constexpr size_t kListed = 3;
+  std::string s = std::to_string(gaps.size());
+  s += " (the capture skips ahead: its clock jumped or it was stopped; the charts leave these "
+       "spans blank): ";
+  for (size_t i = 0; i < gaps.size() && i < kListed; ++i) {
+    s += (i ? "; " : "") + UtcTime(gaps[i].t0, false) + " to " + UtcTime(gaps[i].t1, false) + " (" +
+         Duration(gaps[i].t1 - gaps[i].t0) + ")";
+  }
+  if (gaps.size() > kListed) s += "; and " + std::to_string(gaps.size() - kListed) + " more";
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,9 +540,8 @@ MechanismNote DescribeMechanism(const View& v, const RecordedSeries* s, Directio
   double wb = 0, wd = 0, xb = 0, xd = 0;
   const double w = v.width_s();
   const double pre = std::max(10 * w, std::min(t1 - t0, 60.0));
-  for (size_t i = 0; i < s->points.size(); ++i) {
-    const double t = v.BinStart(s->first_bin + int64_t(i));
-    const SeriesPoint& p = s->points[i];
+  s->ForEach([&](int64_t bin, const SeriesPoint& p) {
+    const double t = v.BinStart(bin);
     if (t + w <= t0 && t >= t0 - pre) {
       if (p.rtt_ms >= 0) rb.push_back(p.rtt_ms);
       wb += p.wire[d];
@@ -423,7 +551,7 @@ MechanismNote DescribeMechanism(const View& v, const RecordedSeries* s, Directio
       wd += p.wire[d];
       xd += p.retrans[d];
     }
-  }
+  });
   m.rtt_before = Median(rb);
   m.rtt_during = Median(rd);
   m.retrans_before = wb > 0 ? xb / wb : 0;
@@ -498,6 +626,11 @@ h2{break-after:avoid}tr{break-inside:avoid}.headline{border:1px solid #999}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}@page{margin:14mm}}
 )CSS";
 
+// Only in the reports of captures with gaps (the others carry no unused style).
+const char kGapStyle[] =
+    "rect.gap{fill:#e3e7eb}.sw.gap{background:#e3e7eb;"
+    "border:1px solid var(--ref)}\n";
+
 }  // namespace
 
 bool WriteReport(const ReportData& data, std::ostream& out) {
@@ -510,6 +643,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   const RecordedSeries& link = rec.link();
   const double link_t0 = link.points.empty() ? cap_t0 : v.Start(link);
   const double link_t1 = link.points.empty() ? cap_t1 : v.End(link);
+  const std::vector<Gap> gaps = CaptureGaps(v, link);
 
   std::string o;
   o.reserve(1 << 18);
@@ -521,6 +655,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
        "<meta name=\"generator\" content=\"throttlewatch " + Esc(data.version) + "\">"
        "<title>" + Esc(data.title) + "</title><style>";
   o += kStyle;
+  if (!gaps.empty()) o += kGapStyle;
   o += "</style></head><body>\n";
 
   // Header and headline.
@@ -558,6 +693,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   item(ov.sources.size() == 1 ? "Source" : "Sources", src.empty() ? "—" : src);
   item("Time span", Esc(UtcTime(cap_t0)) + " to " + Esc(UtcTime(cap_t1)) + " (" +
                         Duration(std::max(0.0, cap_t1 - cap_t0)) + ")");
+  if (!gaps.empty()) item("Capture gaps", Esc(GapSummary(gaps)));
   item("Packets", std::to_string(ov.packets));
   item("Bytes", Esc(HumanBytes(double(ov.bytes))) + " (" + std::to_string(ov.bytes) + ")");
   item("Flows", std::to_string(ov.flows));
@@ -599,7 +735,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       Line l;
       l.cls = d == capture::kDown ? "down" : "up";
       l.label = d == capture::kDown ? "down (arriving)" : "up (leaving)";
-      l.pts = Sample(v, link, c.t0, c.t1, false, false,
+      l.pts = Sample(v, link, c.t0, c.t1, false,
                      [d, w](const SeriesPoint& p) { return double(p.wire[d]) * 8 / w; });
       c.lines.push_back(std::move(l));
     }
@@ -610,6 +746,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
                          std::string(outage ? "outage" : "throttle") + " #" +
                              std::to_string(e.start->id)});
     }
+    AddGapBands(gaps, &c);  // over the events' bands: nothing is known there
     o += "<section id=\"link\"><h2>Link throughput</h2><figure>";
     DrawChart(c, &o);
     Legend(c, &o);
@@ -686,6 +823,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
     c.t1 = std::min(link_t1, e_t1 + pad);
     if (c.t1 <= c.t0) c.t1 = c.t0 + 1;
     c.bands.push_back({s.ts, e_t1, thr ? "throttle" : "outage", thr ? "throttled" : "outage"});
+    AddGapBands(gaps, &c);
     c.marks.push_back({s.ts, (thr ? "change " : "start ") + AxisTime(s.ts, 0)});
     if (eps[i].end != nullptr) c.marks.push_back({e_t1, "end " + AxisTime(e_t1, 0)});
     o += "<article id=\"ev-" + id + "\"><h3>#" + id + " " + KindName(s.kind) + " — " +
@@ -727,7 +865,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       fl.cls = "flow";
       fl.label = s.has_flow ? "this flow, " + std::string(DirectionName(d))
                             : "a flow of this service: " + FlowLabel(flagged[i]->flow, fa);
-      fl.pts = Sample(v, *flagged[i], c.t0, c.t1, false, false,
+      fl.pts = Sample(v, *flagged[i], c.t0, c.t1, false,
                       [d, w](const SeriesPoint& p) { return double(p.wire[d]) * 8 / w; });
       // References: the recorded concurrent flows that carried the most in the window.
       std::vector<std::pair<double, const RecordedSeries*>> refs;
@@ -735,10 +873,14 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
         if (r.role == RecordedSeries::Role::kService || &r == flagged[i]) continue;
         if (v.End(r) <= c.t0 || v.Start(r) >= c.t1) continue;
         double sum = 0;
-        for (size_t k = 0; k < r.points.size(); ++k) {
-          const double t = v.BinStart(r.first_bin + int64_t(k));
-          if (t >= c.t0 && t < c.t1) sum += r.points[k].wire[d];
-        }
+        // The window's bins (one more each side; the times decide).
+        const double origin_s = double(rec.origin_ns()) * 1e-9;
+        r.ForEachIn(int64_t(std::floor((c.t0 - origin_s) / w)) - 1,
+                    int64_t(std::ceil((c.t1 - origin_s) / w)) + 1,
+                    [&](int64_t bin, const SeriesPoint& p) {
+                      const double t = v.BinStart(bin);
+                      if (t >= c.t0 && t < c.t1) sum += p.wire[d];
+                    });
         // Too slow to tell anything (pings, control connections): not a reference.
         const double mean_bps = sum * 8 / std::max(w, c.t1 - c.t0);
         if (mean_bps >= 0.05 * s.rate_before_bps && mean_bps > 0) refs.emplace_back(sum, &r);
@@ -750,7 +892,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       xr.cls = "retrans";
       xr.bars = true;
       xr.label = "retransmitted (this flow)";
-      xr.pts = Sample(v, *flagged[i], c.t0, c.t1, false, false,
+      xr.pts = Sample(v, *flagged[i], c.t0, c.t1, false,
                       [d, w](const SeriesPoint& p) { return double(p.retrans[d]) * 8 / w; });
       bool any_retrans = false;
       for (const auto& pt : xr.pts) any_retrans |= pt.second > 0;
@@ -763,7 +905,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
                                   refs[k].second->role == RecordedSeries::Role::kFlagged;
         rl.label = (same_service ? "same service: " : "concurrent: ") +
                    FlowLabel(refs[k].second->flow, fa);
-        rl.pts = Sample(v, *refs[k].second, c.t0, c.t1, false, false,
+        rl.pts = Sample(v, *refs[k].second, c.t0, c.t1, false,
                         [d, w](const SeriesPoint& p) { return double(p.wire[d]) * 8 / w; });
         c.lines.push_back(std::move(rl));
       }
@@ -772,7 +914,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       rtt.cls = "rtt";
       rtt.right = true;
       rtt.label = "RTT of this flow (right axis, ms)";
-      rtt.pts = Sample(v, *flagged[i], c.t0, c.t1, true, true,
+      rtt.pts = Sample(v, *flagged[i], c.t0, c.t1, true,
                        [](const SeriesPoint& p) { return double(p.rtt_ms); });
       c.lines.push_back(std::move(rtt));
       if (refs.empty()) {
@@ -785,7 +927,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
         Line l;
         l.cls = dd == capture::kDown ? "down" : "up";
         l.label = std::string("link ") + (dd == capture::kDown ? "down" : "up");
-        l.pts = Sample(v, link, c.t0, c.t1, false, false,
+        l.pts = Sample(v, link, c.t0, c.t1, false,
                        [dd, w](const SeriesPoint& p) { return double(p.wire[dd]) * 8 / w; });
         c.lines.push_back(std::move(l));
       }
@@ -843,9 +985,8 @@ bool WriteSeriesCsv(const SeriesRecorder& rec, const AddressText& fa, std::ostre
   out << "series,scope,direction,start_epoch_s,time_utc,width_s,rate_bps,retrans_bps,rtt_ms\n";
   auto write = [&](const RecordedSeries& s, const std::string& name, const char* scope) {
     std::string buf;
-    for (size_t i = 0; i < s.points.size(); ++i) {
-      const double t = v.BinStart(s.first_bin + int64_t(i));
-      const SeriesPoint& p = s.points[i];
+    s.ForEach([&](int64_t bin, const SeriesPoint& p) {
+      const double t = v.BinStart(bin);
       std::string iso = IsoTime(t);
       for (Direction d : {capture::kDown, capture::kUp}) {
         buf.clear();
@@ -864,7 +1005,7 @@ bool WriteSeriesCsv(const SeriesRecorder& rec, const AddressText& fa, std::ostre
         buf += '\n';
         out << buf;
       }
-    }
+    });
   };
   write(rec.link(), "link", "link");
   for (const RecordedSeries& s : rec.series()) {

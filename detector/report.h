@@ -48,12 +48,15 @@ struct ReportData {
 // style and SVG charts, a Content-Security-Policy that forbids every fetch), readable on a phone
 // and in print. Every address goes through data.format_address. Times are UTC, shown with their
 // offset. Output size is bounded (charts are downsampled, at most kMaxEventCharts event charts)
-// whatever the length of the capture. Returns false if the stream failed.
+// whatever the length of the capture. Capture gaps (see RecordedSeries) are blank on the charts,
+// shaded, and listed in the overview; silences the capture reported are drawn at zero. Returns
+// false if the stream failed.
 [[nodiscard]] bool WriteReport(const ReportData& data, std::ostream& out);
 
 inline constexpr size_t kMaxEventCharts = 60;
 
-// The recorded series as CSV, one row per series, bin and direction:
+// The recorded series as CSV, one row per series, recorded bin and direction (the bins with
+// packets and the drop to zero right after each stretch of them; see RecordedSeries):
 //   series,scope,direction,start_epoch_s,time_utc,width_s,rate_bps,retrans_bps,rtt_ms
 // series "link", "flow <proto> <local>:<port> <-> <remote>:<port>" (flagged and reference flows)
 // or "service <proto> <addr>:<port>"; scope "link", "flow", "reference" or "service"; rtt_ms is

@@ -61,47 +61,117 @@ SeriesRecorder::SeriesRecorder(const SeriesRecorderParams& params) : p_(params) 
   other_services_.other = true;
 }
 
+size_t RecordedSeries::IndexOf(int64_t bin) const {
+  auto it = std::upper_bound(runs.begin(), runs.end(), bin,
+                             [](int64_t b, const Run& r) { return b < r.first_bin; });
+  if (it == runs.begin()) return points.size();
+  const size_t r = size_t(it - runs.begin()) - 1;
+  const size_t i = runs[r].first_point + size_t(bin - runs[r].first_bin);
+  return i < RunEnd(r) ? i : points.size();
+}
+
+bool SeriesRecorder::LinkHolds(int64_t bin) const {
+  if (bin == link_.last_bin()) return true;  // the bin being recorded: the usual case
+  return link_.IndexOf(bin) < link_.points.size();
+}
+
+int64_t SeriesRecorder::LinkCoveredEnd(int64_t bin) const {
+  auto it =
+      std::upper_bound(link_.runs.begin(), link_.runs.end(), bin,
+                       [](int64_t b, const RecordedSeries::Run& r) { return b < r.first_bin; });
+  return it == link_.runs.begin() ? bin + 1 : std::prev(it)->covered_end;
+}
+
+void SeriesRecorder::PushPoint(RecordedSeries* s, int64_t bin, const SeriesPoint& p) {
+  if (s->runs.empty() || bin > s->last_bin() + 1) {
+    if (!s->runs.empty() && s != &link_) {
+      // The link's silence after the series' last bin is the series' too (the link's own runs
+      // are extended as its silent bins come).
+      RecordedSeries::Run& prev = s->runs.back();
+      prev.covered_end = std::min(bin, std::max(prev.covered_end, LinkCoveredEnd(s->last_bin())));
+    }
+    s->runs.push_back({bin, s->points.size(), bin + 1});
+    ++points_;
+  } else {
+    s->runs.back().covered_end = std::max(s->runs.back().covered_end, bin + 1);
+  }
+  s->points.push_back(p);
+  ++points_;
+}
+
 void SeriesRecorder::Append(RecordedSeries* s, int64_t base_bin, const SeriesPoint& p) {
   const int64_t idx = base_bin / factor_;
-  if (s->points.empty()) {
-    s->first_bin = idx;
-    s->points.push_back(p);
-    ++points_;
+  if (s != &link_) {
+    // Other series hold exactly the link's bins within their span: none where the link was
+    // silent (a flow carries nothing then), and a zero at the link's bins the series' flows
+    // were absent from. A ring's bins from before the link's first (ForgetBefore dropped
+    // those) are kept as they come.
+    if (idx >= link_.first_bin() && !LinkHolds(idx)) return;
+    const int64_t last = s->last_bin();
+    if (!s->points.empty() && idx > last + 1) {
+      auto it =
+          std::upper_bound(link_.runs.begin(), link_.runs.end(), last,
+                           [](int64_t b, const RecordedSeries::Run& r) { return b < r.first_bin; });
+      if (it != link_.runs.begin()) --it;
+      for (size_t r = size_t(it - link_.runs.begin()); r < link_.runs.size(); ++r) {
+        const RecordedSeries::Run& run = link_.runs[r];
+        if (run.first_bin >= idx) break;
+        const int64_t end =
+            std::min(idx, run.first_bin + int64_t(link_.RunEnd(r) - run.first_point));
+        for (int64_t b = std::max(run.first_bin, last + 1); b < end; ++b) {
+          PushPoint(s, b, SeriesPoint{});
+        }
+      }
+    }
+  }
+  if (s->points.empty() || idx > s->last_bin()) {
+    PushPoint(s, idx, p);
     return;
   }
-  const int64_t last = s->first_bin + int64_t(s->points.size()) - 1;
-  if (idx <= last) {
-    // Same (coarsened) bin, or an older one when several flows add into a service series.
-    if (idx >= s->first_bin) Merge(&s->points[size_t(idx - s->first_bin)], p);
-    return;
-  }
-  const size_t grow = size_t(idx - last);
-  s->points.resize(s->points.size() + grow);  // capture gaps become zero bins
-  s->points.back() = p;
-  points_ += grow;
+  // Same (coarsened) bin, or an older one when several flows add into a service series.
+  const size_t i = s->IndexOf(idx);
+  if (i < s->points.size()) Merge(&s->points[i], p);
 }
 
 void SeriesRecorder::CoarsenIfNeeded() {
   if (points_ <= p_.max_points) return;
   auto halve = [](RecordedSeries* s) {
     if (s->points.empty()) return;
-    const int64_t first = s->first_bin / 2;
-    const int64_t last = (s->first_bin + int64_t(s->points.size()) - 1) / 2;
-    std::vector<SeriesPoint> out(size_t(last - first + 1));
-    for (size_t i = 0; i < s->points.size(); ++i) {
-      Merge(&out[size_t((s->first_bin + int64_t(i)) / 2 - first)], s->points[i]);
+    std::vector<SeriesPoint> out;
+    std::vector<RecordedSeries::Run> runs;
+    out.reserve(s->points.size() / 2 + s->runs.size());
+    int64_t last = 0;
+    for (size_t r = 0; r < s->runs.size(); ++r) {
+      const RecordedSeries::Run& run = s->runs[r];
+      for (size_t i = run.first_point; i < s->RunEnd(r); ++i) {
+        const int64_t bin = (run.first_bin + int64_t(i - run.first_point)) / 2;
+        if (!out.empty() && bin == last) {
+          Merge(&out.back(), s->points[i]);
+          continue;
+        }
+        if (out.empty() || bin > last + 1) {
+          if (!runs.empty()) runs.back().covered_end = std::min(runs.back().covered_end, bin);
+          runs.push_back({bin, out.size(), bin + 1});
+        }
+        out.push_back(s->points[i]);
+        last = bin;
+        runs.back().covered_end = std::max(runs.back().covered_end, bin + 1);
+      }
+      // A coarse bin is covered when any of its two bins was.
+      runs.back().covered_end = std::max(runs.back().covered_end, (run.covered_end + 1) / 2);
     }
-    s->first_bin = first;
     s->points.swap(out);
+    s->runs.swap(runs);
   };
-  while (points_ > p_.max_points) {
+  // The bin width stops doubling long before it could overflow (a 2^40 s bin holds any capture).
+  while (points_ > p_.max_points && width_ns_ < (int64_t(1) << 60)) {
     factor_ *= 2;
     width_ns_ *= 2;
     halve(&link_);
-    points_ = link_.points.size();
+    points_ = link_.points.size() + link_.runs.size();
     for (RecordedSeries& s : series_) {
       halve(&s);
-      points_ += s.points.size();
+      points_ += s.points.size() + s.runs.size();
     }
   }
 }
@@ -124,7 +194,19 @@ void SeriesRecorder::OnBin(int64_t start_ns, int64_t width_ns, std::span<const F
   }
   const int64_t bin = std::max<int64_t>(0, (start_ns - origin_ns_) / base_width_ns_);
   current_bin_ = bin;
-  Append(&link_, bin, PointOf(link.dir));
+  // A bin with packets is recorded, and the silent bin right after one (the drop to zero); the
+  // rest of a silence only extends the link's coverage, so its length costs nothing.
+  bool any = false;
+  for (int d = 0; d < 2; ++d) any |= link.dir[d].packets > 0 || link.dir[d].wire_bytes > 0;
+  const bool recorded = any || bin == last_active_bin_ + 1;
+  if (any) last_active_bin_ = bin;
+  if (recorded) {
+    Append(&link_, bin, PointOf(link.dir));
+  } else if (!link_.runs.empty()) {
+    RecordedSeries::Run& r = link_.runs.back();
+    const int64_t idx = bin / factor_;
+    if (idx <= r.covered_end) r.covered_end = std::max(r.covered_end, idx + 1);
+  }
 
   for (const FlowBin& fb : flows) {
     auto it = flows_.find(fb.info.id);
@@ -146,6 +228,7 @@ void SeriesRecorder::OnBin(int64_t start_ns, int64_t width_ns, std::span<const F
     }
     (*f.ring)[size_t(bin % kRingBins)] = pt;
     f.last_bin = bin;
+    if (!recorded) continue;  // a silent bin: every flow carried nothing
     if (f.series >= 0) Append(&series_[size_t(f.series)], bin, pt);
     if (f.service != nullptr && f.service->series >= 0) {
       Append(&series_[size_t(f.service->series)], bin, pt);
@@ -303,13 +386,32 @@ void SeriesRecorder::ForgetBefore(int64_t cutoff_ns) {
   if (!started_ || cutoff_ns <= origin_ns_) return;
   const int64_t cut = (cutoff_ns - origin_ns_) / width_ns_;  // first kept (coarsened) bin
   auto trim = [cut](RecordedSeries* s) {
-    const int64_t drop = std::min<int64_t>(cut - s->first_bin, int64_t(s->points.size()));
-    if (drop <= 0) return;
-    s->points.erase(s->points.begin(), s->points.begin() + drop);
-    s->first_bin += drop;
+    if (s->points.empty() || cut <= s->first_bin()) return;
+    std::vector<SeriesPoint> pts;
+    std::vector<RecordedSeries::Run> runs;
+    for (size_t r = 0; r < s->runs.size(); ++r) {
+      const RecordedSeries::Run& run = s->runs[r];
+      const size_t end = s->RunEnd(r);
+      const int64_t last = run.first_bin + int64_t(end - run.first_point) - 1;
+      if (last < cut) {
+        // A silence that reaches into the window stays, as a zero from the cutoff on.
+        if (run.covered_end > cut) {
+          runs.push_back({cut, pts.size(), run.covered_end});
+          pts.push_back(SeriesPoint{});
+        }
+        continue;
+      }
+      const int64_t from = std::max(run.first_bin, cut);
+      runs.push_back({from, pts.size(), run.covered_end});
+      pts.insert(pts.end(),
+                 s->points.begin() + long(run.first_point + size_t(from - run.first_bin)),
+                 s->points.begin() + long(end));
+    }
+    s->points.swap(pts);
+    s->runs.swap(runs);
   };
   trim(&link_);
-  points_ = link_.points.size();
+  points_ = link_.points.size() + link_.runs.size();
   std::vector<int> remap(series_.size(), -1);
   std::vector<RecordedSeries> kept;
   flagged_ = 0;
@@ -317,7 +419,7 @@ void SeriesRecorder::ForgetBefore(int64_t cutoff_ns) {
     trim(&series_[i]);
     if (series_[i].points.empty()) continue;
     remap[i] = int(kept.size());
-    points_ += series_[i].points.size();
+    points_ += series_[i].points.size() + series_[i].runs.size();
     if (series_[i].role == RecordedSeries::Role::kFlagged) ++flagged_;
     kept.push_back(std::move(series_[i]));
   }

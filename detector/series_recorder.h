@@ -1,6 +1,7 @@
 #ifndef THROTTLEWATCH_DETECTOR_SERIES_RECORDER_H_
 #define THROTTLEWATCH_DETECTOR_SERIES_RECORDER_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -48,9 +49,21 @@ struct ServiceTotal {
   uint64_t total() const { return wire[0] + wire[1]; }
 };
 
-// One recorded series at the recorder's resolution: points[i] is bin (first_bin + i), i.e. the
-// interval [origin_ns + (first_bin + i) * width_ns, + width_ns).
+// One recorded series at the recorder's resolution (bin i is the interval
+// [origin_ns + i * width_ns, + width_ns)), sparse in time so that its size follows the packets,
+// not the time they span: it holds a point for each bin in which the capture saw a packet and for
+// the bin right after a stretch of them (where a rate drops to zero), no others. The points come
+// in runs of consecutive bins. After a run's last point the capture reported silent bins (no
+// packet at all: zero) up to the run's covered_end; the bins from there to the next run were not
+// reported (a capture gap or a clock jump: unknown). A series other than the link holds a point
+// for every bin of its span that the link holds (zero when its flows carried nothing), and the
+// link's silences and gaps between them.
 struct RecordedSeries {
+  struct Run {
+    int64_t first_bin = 0;  // the bin of points[first_point]
+    size_t first_point = 0;
+    int64_t covered_end = 0;  // > the run's last bin; the bins after it up to here were silent
+  };
   enum class Role : uint8_t {
     kFlagged,    // a flow named by an event: recorded from up to kRingBins before the event
     kReference,  // a concurrent flow in the same direction, recorded as the comparison
@@ -61,13 +74,47 @@ struct RecordedSeries {
   ServiceKey service;      // every role: the service the flow belongs to
   capture::Direction direction = capture::kDown;  // the direction it was recorded for
   uint64_t event_id = 0;   // the event that promoted it
-  int64_t first_bin = 0;
-  std::vector<SeriesPoint> points;
+  std::vector<SeriesPoint> points;  // in bin order
+  std::vector<Run> runs;            // in bin order, the first at point 0; empty when points is
+
+  // The first bin, and one past the last bin covered (the last point or the silence after it);
+  // 0 when empty.
+  int64_t first_bin() const { return runs.empty() ? 0 : runs.front().first_bin; }
+  int64_t end_bin() const { return runs.empty() ? 0 : runs.back().covered_end; }
+  // The bin of the last point (-1 when empty).
+  int64_t last_bin() const {
+    return runs.empty()
+               ? -1
+               : runs.back().first_bin + int64_t(points.size() - runs.back().first_point) - 1;
+  }
+  // One past the last point of run r.
+  size_t RunEnd(size_t r) const {
+    return r + 1 < runs.size() ? runs[r + 1].first_point : points.size();
+  }
+  // The index of the point of `bin`, or points.size() when the series holds no point there.
+  size_t IndexOf(int64_t bin) const;
+  // Calls f(bin, point) for every point, in bin order; ForEachIn only for bins in [from, to).
+  template <typename F>
+  void ForEach(F&& f) const {
+    ForEachIn(first_bin(), last_bin() + 1, f);
+  }
+  template <typename F>
+  void ForEachIn(int64_t from, int64_t to, F&& f) const {
+    auto it = std::upper_bound(runs.begin(), runs.end(), from,
+                               [](int64_t b, const Run& r) { return b < r.first_bin; });
+    for (size_t r = it == runs.begin() ? 0 : size_t(it - runs.begin()) - 1; r < runs.size(); ++r) {
+      const int64_t first = runs[r].first_bin;
+      if (first >= to) return;
+      const size_t p0 = runs[r].first_point, end = RunEnd(r);
+      const int64_t lo = std::max(from, first), hi = std::min(to, first + int64_t(end - p0));
+      for (int64_t b = lo; b < hi; ++b) f(b, points[p0 + size_t(b - first)]);
+    }
+  }
 };
 
 struct SeriesRecorderParams {
-  // Past this many points in all series together, every series is coarsened 2:1 (bin width
-  // doubles); keeps memory bounded for captures of any length (24 bytes per point).
+  // Past this many points and runs in all series together, every series is coarsened 2:1 (bin
+  // width doubles); keeps memory bounded for captures of any length (24 bytes per point or run).
   size_t max_points = 4'000'000;
   size_t max_flagged_flows = 200;  // flows flagged beyond this get no chart series
   int reference_flows = 3;         // concurrent flows recorded beside each flagged flow
@@ -80,11 +127,14 @@ struct SeriesRecorderParams {
 // concurrent reference flows. Flows are flagged only after the fact, so every flow that carries
 // data keeps a ring of its last kRingBins bins (~1.3 KB per flow; the flow table's cap bounds
 // them); an event copies the ring into a full series that then grows until the flow ends.
-// Passive RTT comes from the bins (the Binner's smallest sample per bin).
+// Passive RTT comes from the bins (the Binner's smallest sample per bin). Series are sparse (see
+// RecordedSeries): a bin in which the link carried nothing is kept only as the drop to zero
+// right after traffic, so silences and capture gaps of any length cost nothing.
 //
 // Feed order per bin: OnBin() before the detectors see the bin (so an event emitted for it finds
-// the bin in the ring), then events via OnEvent().
-// Memory: rings as above plus at most max_points series points. A process that runs for months
+// the bin in the ring), then events via OnEvent(). Bins come in time order.
+// Memory: rings as above plus at most max_points series points and runs, and never more than
+// two points per series for each bin with packets. A process that runs for months
 // (the daemon's rolling report) bounds its window with ForgetBefore() and ResetTotals().
 // Single-threaded.
 class SeriesRecorder final : public capture::BinSink, public EventSink {
@@ -102,7 +152,7 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   int64_t origin_ns() const { return origin_ns_; }
   int64_t width_ns() const { return width_ns_; }
   int64_t base_width_ns() const { return base_width_ns_; }
-  // The whole link; link().first_bin is 0 once a bin was seen.
+  // The whole link; link().first_bin() is 0 once a bin with packets was seen.
   const RecordedSeries& link() const { return link_; }
   const std::vector<RecordedSeries>& series() const { return series_; }
   // Largest by bytes, largest first. Flows count when they leave the table.
@@ -135,6 +185,9 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   };
 
   void Append(RecordedSeries* s, int64_t base_bin, const SeriesPoint& p);
+  void PushPoint(RecordedSeries* s, int64_t bin, const SeriesPoint& p);
+  bool LinkHolds(int64_t bin) const;
+  int64_t LinkCoveredEnd(int64_t bin) const;
   void Promote(FlowState* f, RecordedSeries::Role role, capture::Direction d, uint64_t event_id);
   void PromoteService(FlowState* f, capture::Direction d, uint64_t event_id);
   ServiceState* FindService(const ServiceKey& key);
@@ -147,8 +200,9 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   int64_t width_ns_ = 0;
   int64_t factor_ = 1;           // width_ns_ / base_width_ns_
   int64_t current_bin_ = -1;     // base bin index of the last OnBin
+  int64_t last_active_bin_ = -2;  // base bin index of the last bin with packets
   bool started_ = false;
-  size_t points_ = 0;
+  size_t points_ = 0;  // points and runs of every series
   RecordedSeries link_;
   std::vector<RecordedSeries> series_;
   std::unordered_map<uint64_t, FlowState> flows_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -203,6 +204,158 @@ TEST(ReportSizeTest, StaysSmallWithManyEventsOverALongCapture) {
   EXPECT_LT(out.str().size(), 5u << 20);
   EXPECT_EQ(Count(out.str(), "<tr class=\"throttle\""), size_t(kFlows));
   EXPECT_EQ(Count(out.str(), "<svg class=\"chart\""), kMaxEventCharts + 1);
+}
+
+// The link chart's SVG, the x ranges of its gap bands and the polylines of its `cls` path.
+struct LinkChart {
+  std::vector<std::pair<double, double>> gaps;  // [x0, x1]
+  std::vector<std::vector<double>> segments;    // x of each pen-down stretch
+  std::vector<std::string> ticks;               // axis labels
+};
+LinkChart ParseLinkChart(const std::string& html, const std::string& cls) {
+  LinkChart c;
+  const size_t from = html.find("id=\"link-chart\"");
+  const size_t to = html.find("</svg>", from);
+  if (from == std::string::npos || to == std::string::npos) return c;
+  const std::string svg = html.substr(from, to - from);
+  const std::regex band(R"re(<rect class="gap" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)")re");
+  for (std::sregex_iterator it(svg.begin(), svg.end(), band), end; it != end; ++it) {
+    const double x = std::stod((*it)[1]);
+    c.gaps.emplace_back(x, x + std::stod((*it)[2]));
+  }
+  const std::regex tick(R"re(<text x="[0-9.]+" y="284">([^<]*)</text>)re");
+  for (std::sregex_iterator it(svg.begin(), svg.end(), tick), end; it != end; ++it) {
+    c.ticks.push_back((*it)[1]);
+  }
+  const std::smatch m;
+  const std::regex path("<path class=\"" + cls + "\" d=\"([^\"]*)\"");
+  std::smatch pm;
+  if (!std::regex_search(svg, pm, path)) return c;
+  const std::string d = pm[1];
+  const std::regex cmd(R"re(([ML])([0-9.]+) [0-9.]+)re");
+  for (std::sregex_iterator it(d.begin(), d.end(), cmd), end; it != end; ++it) {
+    if ((*it)[1] == "M") c.segments.emplace_back();
+    c.segments.back().push_back(std::stod((*it)[2]));
+  }
+  return c;
+}
+
+size_t DataRows(const std::string& csv) {
+  return size_t(std::count(csv.begin(), csv.end(), '\n')) - 1;
+}
+
+TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
+  // 20 s of a download on 2020-01-01, then the clock steps 3 years ahead (5 s of download), back
+  // by an hour (3 s, older than the open bin) and on again (3 s). The old dense series held and
+  // wrote a row for every 1 s bin of the 3 years (~95 million, 2.2 GB per series).
+  const fs::path dir =
+      fs::temp_directory_path() / ("tw_report_gap_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "jump.pcap").string();
+  constexpr double kStart = 1'577'836'800;  // 2020-01-01 00:00:00 UTC
+  constexpr double kJump = kStart + 3 * 365 * 86400.0 + 100;
+  {
+    testing::SyntheticCapture cap(path, /*sorted=*/false);
+    uint32_t seq = 1;
+    cap.Download(kStart, kStart + 20, 2001, 125000, &seq);
+    cap.Download(kJump, kJump + 5, 2001, 125000, &seq);
+    cap.Download(kJump - 3600, kJump - 3597, 2001, 125000, &seq);  // the clock steps back
+    cap.Download(kJump + 10, kJump + 13, 2001, 125000, &seq);
+  }
+  ReplayOptions o;
+  o.files = {path};
+  o.local = "10.0.0.0/24";
+  SeriesRecorder rec;
+  o.recorder = &rec;
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  fs::remove_all(dir);
+  ASSERT_GT(r.packets, 1000u);
+  EXPECT_GT(r.last_ns - r.first_ns, int64_t(3 * 365 * 86400.0 * 1e9));
+
+  // Rows follow the packets: at most two points (a bin with packets, the drop to zero after it)
+  // per series for each of the 20 + 5 + 3 + 3 seconds with packets (+1 for a bin boundary each).
+  std::ostringstream csv;
+  ASSERT_TRUE(WriteSeriesCsv(rec, PlainAddresses(), csv));
+  const size_t series = 1 + rec.series().size();
+  EXPECT_LE(DataRows(csv.str()), 2 * series * 2 * (21 + 6 + 4 + 4)) << csv.str().substr(0, 2000);
+  EXPECT_LE(rec.link().points.size(), 2u * (21 + 6 + 4 + 4));
+  EXPECT_EQ(csv.str().find(",2021-"), std::string::npos);  // nothing in the gap
+  EXPECT_EQ(csv.str().find(",2022-06"), std::string::npos);
+
+  ReportData data;
+  data.series = &rec;
+  data.events = r.events;
+  data.overview.first_ns = r.first_ns;
+  data.overview.last_ns = r.last_ns;
+  std::ostringstream out;
+  ASSERT_TRUE(WriteReport(data, out));
+  const std::string html = out.str();
+  EXPECT_LT(html.size(), 200u << 10);
+  // The overview says so, with the gap's times.
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex("<dt>Capture gaps</dt><dd>1 .*2020-01-01 01:00:2[01] \\+00:00 to "
+                       "2022-12-31 00:01:40 \\+00:00")))
+      << html.substr(html.find("<dt>Time span"), 600);
+  // The chart: a gap band, no line across it, and the axis labelled with years and months.
+  const LinkChart c = ParseLinkChart(html, "down");
+  ASSERT_EQ(c.gaps.size(), 1u);
+  const auto [gx0, gx1] = c.gaps[0];
+  EXPECT_GT(gx1 - gx0, 800);  // nearly all of the 884-pixel plot
+  ASSERT_FALSE(c.segments.empty());
+  for (const std::vector<double>& seg : c.segments) {
+    for (size_t i = 1; i < seg.size(); ++i) {
+      EXPECT_FALSE(seg[i - 1] < gx0 + 1 && seg[i] > gx1 - 1)
+          << "a line across the gap: " << seg[i - 1] << " -> " << seg[i];
+    }
+  }
+  EXPECT_GE(c.segments.size(), 2u);  // before and after
+  ASSERT_GE(c.ticks.size(), 3u);
+  for (const std::string& t : c.ticks) {
+    EXPECT_TRUE(std::regex_match(t, std::regex("20(20|21|22)-(01|07)"))) << t;
+  }
+  EXPECT_EQ(c.ticks.front(), "2020-01");  // the first bin starts on 2020-01-01 00:00:00
+}
+
+TEST(ReportGapTest, SilenceIsDrawnAsZeroNotAsAGap) {
+  // 10 s of download, 30 s without a packet, 10 s more: the silence is zero on the chart (one
+  // line down to zero and back) and one zero row in the CSV, not a gap.
+  const fs::path dir =
+      fs::temp_directory_path() / ("tw_report_silence_test_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "silence.pcap").string();
+  {
+    testing::SyntheticCapture cap(path);
+    uint32_t seq = 1;
+    cap.Download(kT0, kT0 + 10, 2001, 125000, &seq);
+    cap.Download(kT0 + 40, kT0 + 50, 2001, 125000, &seq);
+  }
+  ReplayOptions o;
+  o.files = {path};
+  o.local = "10.0.0.0/24";
+  SeriesRecorder rec;
+  o.recorder = &rec;
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  fs::remove_all(dir);
+  EXPECT_EQ(rec.link().runs.size(), 2u);
+  EXPECT_EQ(rec.link().points.size(), 10u + 1 + 10);
+  std::ostringstream csv;
+  ASSERT_TRUE(WriteSeriesCsv(rec, PlainAddresses(), csv));
+  EXPECT_EQ(DataRows(csv.str()), 2u * 21);
+  EXPECT_NE(csv.str().find("link,link,down,1700000010.000,2023-11-14T22:13:30.000Z,1,0,0,"),
+            std::string::npos);
+  ReportData data;
+  data.series = &rec;
+  data.overview.first_ns = r.first_ns;
+  data.overview.last_ns = r.last_ns;
+  std::ostringstream out;
+  ASSERT_TRUE(WriteReport(data, out));
+  EXPECT_EQ(out.str().find("Capture gaps"), std::string::npos);
+  const LinkChart c = ParseLinkChart(out.str(), "down");
+  EXPECT_TRUE(c.gaps.empty());
+  ASSERT_EQ(c.segments.size(), 1u);      // one unbroken line
+  EXPECT_EQ(c.segments[0].size(), 50u);  // a point per second, the silent ones at zero
 }
 
 TEST(HumanUnitsTest, RatesAndBytes) {

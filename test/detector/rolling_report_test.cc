@@ -88,7 +88,7 @@ TEST(RollingReportTest, ShowsOnlyTheLastWindow) {
   EXPECT_TRUE(Has(html, "live capture on eth0"));
   EXPECT_EQ(r.events_kept(), 1u);
   EXPECT_EQ(r.recorder().link().points.size(), 100u);
-  EXPECT_EQ(r.recorder().link().first_bin, 100);
+  EXPECT_EQ(r.recorder().link().first_bin(), 100);
 }
 
 TEST(RollingReportTest, TopListsStartAgainEveryWindow) {

@@ -13,17 +13,20 @@ namespace tw::testing {
 
 // Writes Ethernet/IPv4/TCP packets to a pcap file with libpcap's own writer, so replay tests
 // can build captures with known contents. Headers only (caplen 66); lengths as on the wire.
-// Packets may be added in any order: Close() (or the destructor) writes them sorted by time.
+// Packets may be added in any order: Close() (or the destructor) writes them sorted by time, or
+// in the order they were added when `sorted` is false (a capture whose clock stepped back).
 class SyntheticCapture {
  public:
-  explicit SyntheticCapture(const std::string& path) {
+  explicit SyntheticCapture(const std::string& path, bool sorted = true) : sorted_(sorted) {
     dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 128, PCAP_TSTAMP_PRECISION_NANO);
     dumper_ = pcap_dump_open(dead_, path.c_str());
   }
   ~SyntheticCapture() { Close(); }
   void Close() {
-    std::stable_sort(packets_.begin(), packets_.end(),
-                     [](const Record& a, const Record& b) { return a.t < b.t; });
+    if (sorted_) {
+      std::stable_sort(packets_.begin(), packets_.end(),
+                       [](const Record& a, const Record& b) { return a.t < b.t; });
+    }
     for (const Record& r : packets_) {
       pcap_pkthdr h{};
       h.ts.tv_sec = time_t(r.t);
@@ -103,6 +106,7 @@ class SyntheticCapture {
   std::vector<Record> packets_;
   pcap_t* dead_ = nullptr;
   pcap_dumper_t* dumper_ = nullptr;
+  bool sorted_ = true;
 };
 
 }  // namespace tw::testing
