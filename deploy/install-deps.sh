@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
-       prometheus-cpp-dev libgtest-dev libgmock-dev libbenchmark-dev)
+       prometheus-cpp-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
 test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chromium
       prometheus prometheus-alertmanager tcpreplay python3-yaml systemd
       clang libclang-rt-dev)  # clang + its runtimes: the libFuzzer targets (fuzz preset)
