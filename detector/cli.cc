@@ -289,6 +289,8 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
     for (const std::string& f : o.files) {
       data.overview.sources.push_back(std::filesystem::path(f).filename().string());
     }
+    for (const InputDigest& d : r.inputs) data.overview.source_sha256.push_back(d.sha256);
+    data.overview.chain_head = r.chain_head;
     data.overview.first_ns = r.first_ns;
     data.overview.last_ns = r.last_ns;
     data.overview.packets = r.packets;

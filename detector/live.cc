@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "capture/decode.h"
@@ -44,7 +45,8 @@ int64_t WallNs() {
 }
 
 // The control side, on the io_context thread: owns the event file and writes each event
-// before counting it.
+// before counting it. Keeps a copy of the event chain's head for the rolling report, which the
+// capture thread renders.
 class Control {
  public:
   Control(EventLog* log, Metrics* metrics, std::FILE* diag, SensorIdentity sensor)
@@ -58,6 +60,7 @@ class Control {
       stdout_writer_.WriteRecord(
           LiveHeader(sensor_, "start", stdout_writer_.head(), double(WallNs()) * 1e-9));
     }
+    SetHead();
   }
 
   void WriteEvent(const Event& e, const std::string& service) {
@@ -71,12 +74,19 @@ class Control {
       if (!ok) error = "cannot write events to stdout";
     }
     if (ok) {
+      SetHead();
       if (metrics_ != nullptr) metrics_->OnEventWritten(e, service);
       return;
     }
     if (metrics_ != nullptr) metrics_->OnEventWriteFailed();
     if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
                                        static_cast<unsigned long long>(e.id), error.c_str());
+  }
+
+  // The chain value of the last line written (any thread).
+  std::string chain_head() const {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    return head_;
   }
 
   // Replaces `path` with `html`: written to a private file beside it, synced, then renamed over
@@ -118,15 +128,23 @@ class Control {
     } else if (diag_ != nullptr) {
       std::fprintf(diag_, "throttlewatch: SIGHUP: reopened %s\n", log_->path().c_str());
     }
+    SetHead();
   }
 
  private:
+  void SetHead() {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    head_ = log_ != nullptr ? log_->head() : stdout_writer_.head();
+  }
+
   EventLog* log_;
   Metrics* metrics_;
   std::FILE* diag_;
   SensorIdentity sensor_;
   JsonLinesWriter stdout_writer_;
   bool report_failed_ = false;
+  mutable std::mutex head_mu_;
+  std::string head_;
 };
 
 // Capture thread: events leave it by message to the control thread (one post per event), with
@@ -235,6 +253,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
 
   // Renders here (the recorder lives on this thread); the control thread writes the file.
   auto post_report = [&](int64_t now_ns) {
+    report->SetChainHead(control->chain_head());
     const std::string html = report->Render(now_ns, binner.active_flows());
     if (html.empty()) return;
     asio::post(*io, [c = control, path = o.report_path, h = std::move(html)] {

@@ -222,11 +222,17 @@ TEST_F(CliTest, OutputFilesArePrivateWhateverTheUmask) {
 }
 
 TEST_F(CliTest, VerifyChecksTheChainOfAReplaysEvents) {
-  const std::string events = (dir_ / "events.jsonl").string();
-  ASSERT_EQ(Run({"replay", "--events", events, kDemo}), 0) << err_;
+  const std::string events = (dir_ / "events.jsonl").string(), report = (dir_ / "r.html").string();
+  ASSERT_EQ(Run({"replay", "--events", events, "--report", report, kDemo}), 0) << err_;
   const std::string text = Slurp(events);
   const std::string head = text.substr(text.size() - 67, 64);
-  EXPECT_NE(err_.find("event chain head " + head), std::string::npos) << err_;  // the summary
+  // The summary and the report show the head; the report the input's SHA-256 too.
+  EXPECT_NE(err_.find("event chain head " + head), std::string::npos) << err_;
+  const std::string html = Slurp(report);
+  EXPECT_NE(html.find("<code>" + head + "</code>"), std::string::npos);
+  const size_t sha = text.find("\"sha256\":\"");
+  ASSERT_NE(sha, std::string::npos) << text;
+  EXPECT_NE(html.find("<code>" + text.substr(sha + 10, 64) + "</code>"), std::string::npos);
 
   EXPECT_EQ(Run({"verify", events}), 0) << out_ << err_;
   const long lines = std::count(text.begin(), text.end(), '\n');
