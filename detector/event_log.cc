@@ -54,7 +54,9 @@ bool ParseEventLine(const std::string& line, Event* out) {
   auto kind = RawValue(line, "kind");
   auto state = RawValue(line, "state");
   auto ts = Number(line, "ts");
-  if (!id || !kind || !state || !ts || *id < 1) return false;
+  // Ids are whole numbers a double holds exactly (an edited file may say anything: converting
+  // an out-of-range double to an integer is undefined).
+  if (!id || !kind || !state || !ts || !(*id >= 1 && *id <= 9007199254740992.0)) return false;
   if (*kind == "throttle") {
     out->kind = EventKind::kThrottle;
   } else if (*kind == "outage") {
@@ -89,7 +91,8 @@ bool ParseEventLine(const std::string& line, Event* out) {
   const auto remote = RawValue(line, "remote");
   const auto lport = Number(line, "local_port");
   const auto rport = Number(line, "remote_port");
-  if (proto && local && remote && lport && rport) {
+  const auto port = [](const std::optional<double>& p) { return p && *p >= 0 && *p <= 65535; };
+  if (proto && local && remote && port(lport) && port(rport)) {
     auto la = capture::Address::Parse(*local);
     auto ra = capture::Address::Parse(*remote);
     if (la && ra) {
