@@ -8,7 +8,8 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
-       prometheus-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev)
+       prometheus-cpp-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
+       libbenchmark-dev)
 test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chromium
       prometheus prometheus-alertmanager tcpreplay python3-yaml systemd
       podman runc libcap2-bin  # deploy_container_run (runc: where crun cannot run)

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "capture/anonymizer.h"
+#include "detector/evidence_chain.h"
 #include "detector/live.h"
 #include "detector/metrics.h"
 #include "detector/private_files.h"
@@ -53,6 +54,9 @@ const char kUsage[] =
     "  replay [options] FILE... [BPF filter]   analyse pcap/pcapng captures\n"
     "  live [options] [BPF filter]             watch an interface (the daemon)\n"
     "  changepoints [options] FILE             change points of a numeric series (JSON array)\n"
+    "  verify [--head HEX] EVENTS...           check the hash chain of event files (several:\n"
+    "                                          a rotated series, oldest first); --head: a\n"
+    "                                          head published earlier must be in it\n"
     "  demo                                    replay the bundled demo capture (the default)\n"
     "  help, --help                            this text\n"
     "  version, --version                      print the version\n"
@@ -106,7 +110,9 @@ const char kUsage[] =
     "\n"
     "exit status: 0 ok, 1 runtime error (unreadable input, failed write), 2 usage error,\n"
     "             3 broken capture file (the message names the file and byte offset;\n"
-    "             events found before the damage are written)\n";
+    "             events found before the damage are written),\n"
+    "             4 verify: the chain is broken (a line edited, deleted, reordered or cut,\n"
+    "             or the published head missing; the message names the line)\n";
 
 int Usage(const std::string& msg) {
   std::fprintf(stderr, "throttlewatch: %s\n(see 'throttlewatch --help')\n", msg.c_str());
@@ -284,6 +290,8 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
     for (const std::string& f : o.files) {
       data.overview.sources.push_back(std::filesystem::path(f).filename().string());
     }
+    for (const InputDigest& d : r.inputs) data.overview.source_sha256.push_back(d.sha256);
+    data.overview.chain_head = r.chain_head;
     data.overview.first_ns = r.first_ns;
     data.overview.last_ns = r.last_ns;
     data.overview.packets = r.packets;
@@ -625,7 +633,8 @@ int RunCli(int argc, char** argv) {
   const bool asks_help = std::any_of(rest.begin(), rest.end(), [](const std::string& a) {
     return a == "--help" || a == "-h";
   });
-  const bool known = cmd == "replay" || cmd == "demo" || cmd == "changepoints" || cmd == "live";
+  const bool known =
+      cmd == "replay" || cmd == "demo" || cmd == "changepoints" || cmd == "live" || cmd == "verify";
   if (cmd == "help" || cmd == "--help" || cmd == "-h" || (known && asks_help)) {
     std::fputs(kUsage, stdout);
     return kExitOk;
@@ -634,6 +643,7 @@ int RunCli(int argc, char** argv) {
   if (cmd == "demo") return Replay(rest, true);
   if (cmd == "changepoints") return Changepoints(rest);
   if (cmd == "live") return Live(rest);
+  if (cmd == "verify") return RunVerify(rest, stdout, stderr);
   if (cmd == "version" || cmd == "--version") {
     std::printf("throttlewatch %s\n", TW_VERSION);
     return kExitOk;

@@ -42,7 +42,9 @@ bool ParseEventLine(const std::string& line, Event* out) {
   const auto kind = Text(j, "kind");
   const auto state = Text(j, "state");
   const auto ts = Number(j, "ts");
-  if (!id || !kind || !state || !ts || *id < 1) return false;
+  // Ids are whole numbers a double holds exactly (an edited file may say anything: converting
+  // an out-of-range double to an integer is undefined).
+  if (!id || !kind || !state || !ts || !(*id >= 1 && *id <= 9007199254740992.0)) return false;
   if (*kind == "throttle") {
     out->kind = EventKind::kThrottle;
   } else if (*kind == "outage") {
@@ -78,7 +80,8 @@ bool ParseEventLine(const std::string& line, Event* out) {
     const auto rport = Number(*f, "remote_port");
     auto la = local ? capture::Address::Parse(*local) : std::nullopt;
     auto ra = remote ? capture::Address::Parse(*remote) : std::nullopt;
-    if (proto && la && ra && lport && rport) {
+    const auto port = [](const std::optional<double>& p) { return p && *p >= 0 && *p <= 65535; };
+    if (proto && la && ra && port(lport) && port(rport)) {
       out->has_flow = true;
       capture::FlowInfo& fl = out->flow;
       fl.key.a = *la;
@@ -109,43 +112,66 @@ Event RestartEnd(const Event& start, double now_s) {
   return e;
 }
 
-std::unique_ptr<EventLog> EventLog::Open(const std::string& path, std::string* error) {
-  std::unique_ptr<EventLog> log(new EventLog(path));
-  if (!log->OpenFd(error)) return nullptr;
-  // Read what is there (the file may be long: it is read once, line by line).
+bool EventLog::ReadComplete(std::string* complete, bool* cut, std::string* error) {
+  // The file may be long: it is read once.
+  *cut = false;
   struct stat st;
-  if (fstat(log->fd_, &st) != 0) {
-    *error = Errno(path);
-    return nullptr;
+  if (fstat(fd_, &st) != 0) {
+    *error = Errno(path_);
+    return false;
   }
-  std::string data;
+  std::string& data = *complete;
   data.resize(size_t(st.st_size));
   size_t got = 0;
   while (got < data.size()) {
-    const ssize_t n = pread(log->fd_, data.data() + got, data.size() - got, off_t(got));
+    const ssize_t n = pread(fd_, data.data() + got, data.size() - got, off_t(got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += size_t(n);
   }
   data.resize(got);
   const size_t last_nl = data.rfind('\n');
-  const size_t complete = last_nl == std::string::npos ? 0 : last_nl + 1;
-  EventLogRecovery& r = log->recovery_;
-  if (complete < data.size()) {
+  const size_t whole = last_nl == std::string::npos ? 0 : last_nl + 1;
+  if (whole < data.size()) {
     // A torn last line: it was never acknowledged (Append() returns after the sync), so it is
     // not an emitted event. Cut it so the next line starts clean.
-    if (ftruncate(log->fd_, off_t(complete)) != 0 || fdatasync(log->fd_) != 0) {
-      *error = Errno(path + ": cannot cut the torn last line");
-      return nullptr;
+    if (ftruncate(fd_, off_t(whole)) != 0 || fdatasync(fd_) != 0) {
+      *error = Errno(path_ + ": cannot cut the torn last line");
+      return false;
     }
-    r.cut_partial_line = true;
+    *cut = true;
+    data.resize(whole);
   }
+  return true;
+}
+
+namespace {
+
+// The chain value of the last line of `complete` (whole lines), or empty.
+std::string LastChain(const std::string& complete) {
+  if (complete.size() < 2) return {};
+  const size_t begin = complete.rfind('\n', complete.size() - 2);
+  const size_t from = begin == std::string::npos ? 0 : begin + 1;
+  return std::string(ChainOf(std::string_view(complete).substr(from, complete.size() - 1 - from)));
+}
+
+}  // namespace
+
+std::unique_ptr<EventLog> EventLog::Open(const std::string& path, std::string* error) {
+  std::unique_ptr<EventLog> log(new EventLog(path));
+  if (!log->OpenFd(error)) return nullptr;
+  std::string data;
+  EventLogRecovery& r = log->recovery_;
+  if (!log->ReadComplete(&data, &r.cut_partial_line, error)) return nullptr;
   std::map<uint64_t, Event> open;  // id -> start, in id order
+  ChainVerifier chain;
+  chain.BeginFile();
   size_t pos = 0;
-  while (pos < complete) {
+  while (pos < data.size()) {
     const size_t nl = data.find('\n', pos);
     const std::string line = data.substr(pos, nl - pos);
     pos = nl + 1;
+    chain.Add(line);  // stops checking at the first break
     Event e;
     if (!ParseEventLine(line, &e)) continue;
     ++r.lines;
@@ -157,6 +183,12 @@ std::unique_ptr<EventLog> EventLog::Open(const std::string& path, std::string* e
     }
   }
   for (auto& [id, e] : open) r.open.push_back(e);
+  // New lines continue from the last line as it stands, so a later check still finds a break
+  // where it is, not here.
+  r.chain_error = chain.error();
+  r.chain_head = LastChain(data);
+  if (r.chain_head.empty()) r.chain_head = kChainGenesis;
+  log->head_ = r.chain_head;
   return log;
 }
 
@@ -189,29 +221,48 @@ bool EventLog::OpenFd(std::string* error) {
   return true;
 }
 
-bool EventLog::Append(const Event& e, std::string* error) {
-  const std::string line = EventToJson(e) + "\n";
+bool EventLog::AppendRecord(std::string_view record, std::string* error) {
+  std::string chain;
+  const std::string line = SealLine(head_, record, &chain) + "\n";
+  const off_t before = lseek(fd_, 0, SEEK_END);
   size_t done = 0;
+  bool ok = true;
   while (done < line.size()) {
     const ssize_t n = write(fd_, line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       *error = Errno(path_);
-      return false;
+      ok = false;
+      break;
     }
     done += size_t(n);
   }
-  if (fdatasync(fd_) != 0) {
+  if (ok && fdatasync(fd_) != 0) {
     *error = Errno(path_ + ": sync");
+    ok = false;
+  }
+  if (!ok) {
+    // Take back what was written of the line, so the next one starts clean and the chain
+    // holds (best effort: a torn line left here is cut at the next Open()).
+    if (before >= 0 && done > 0 && ftruncate(fd_, before) == 0) fdatasync(fd_);
     return false;
   }
+  head_ = std::move(chain);
   return true;
 }
 
 bool EventLog::Reopen(std::string* error) {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
-  return OpenFd(error);
+  if (!OpenFd(error)) return false;
+  std::string data;
+  bool cut = false;
+  if (!ReadComplete(&data, &cut, error)) return false;
+  // A file with lines already (SIGHUP without a rotation): go on from its last line. A new
+  // file: from the old file's head, which the header written next names.
+  const std::string last = LastChain(data);
+  if (!last.empty()) head_ = last;
+  return true;
 }
 
 bool EventPathIsSafe(const std::string& path, std::string* error) {

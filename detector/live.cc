@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "capture/decode.h"
@@ -23,6 +24,7 @@
 #include "capture/service_names.h"
 #include "detector/event_log.h"
 #include "detector/event_sink.h"
+#include "detector/evidence_chain.h"
 #include "detector/metrics.h"
 #include "detector/privileges.h"
 #include "detector/private_files.h"
@@ -43,11 +45,23 @@ int64_t WallNs() {
 }
 
 // The control side, on the io_context thread: owns the event file and writes each event
-// before counting it.
+// before counting it. Keeps a copy of the event chain's head for the rolling report, which the
+// capture thread renders.
 class Control {
  public:
-  Control(EventLog* log, Metrics* metrics, std::FILE* diag)
-      : log_(log), metrics_(metrics), diag_(diag), stdout_writer_(stdout) {}
+  Control(EventLog* log, Metrics* metrics, std::FILE* diag, SensorIdentity sensor)
+      : log_(log),
+        metrics_(metrics),
+        diag_(diag),
+        sensor_(std::move(sensor)),
+        stdout_writer_(stdout) {
+    if (log_ == nullptr) {
+      // Events on stdout: the stream starts with the header that the event file got already.
+      stdout_writer_.WriteRecord(
+          LiveHeader(sensor_, "start", stdout_writer_.head(), double(WallNs()) * 1e-9));
+    }
+    SetHead();
+  }
 
   void WriteEvent(const Event& e, const std::string& service) {
     bool ok = true;
@@ -60,12 +74,19 @@ class Control {
       if (!ok) error = "cannot write events to stdout";
     }
     if (ok) {
+      SetHead();
       if (metrics_ != nullptr) metrics_->OnEventWritten(e, service);
       return;
     }
     if (metrics_ != nullptr) metrics_->OnEventWriteFailed();
     if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
                                        static_cast<unsigned long long>(e.id), error.c_str());
+  }
+
+  // The chain value of the last line written (any thread).
+  std::string chain_head() const {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    return head_;
   }
 
   // Replaces `path` with `html`: written to a private file beside it, synced, then renamed over
@@ -99,19 +120,31 @@ class Control {
   void Reopen() {
     if (log_ == nullptr) return;
     std::string error;
-    if (!log_->Reopen(&error)) {
+    // The new file starts with a header that names the old file's head: one chain across both.
+    if (!log_->Reopen(&error) ||
+        !log_->AppendRecord(LiveHeader(sensor_, "reopen", log_->head(), double(WallNs()) * 1e-9),
+                            &error)) {
       if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: SIGHUP: %s\n", error.c_str());
     } else if (diag_ != nullptr) {
       std::fprintf(diag_, "throttlewatch: SIGHUP: reopened %s\n", log_->path().c_str());
     }
+    SetHead();
   }
 
  private:
+  void SetHead() {
+    std::lock_guard<std::mutex> lock(head_mu_);
+    head_ = log_ != nullptr ? log_->head() : stdout_writer_.head();
+  }
+
   EventLog* log_;
   Metrics* metrics_;
   std::FILE* diag_;
+  SensorIdentity sensor_;
   JsonLinesWriter stdout_writer_;
   bool report_failed_ = false;
+  mutable std::mutex head_mu_;
+  std::string head_;
 };
 
 // Capture thread: events leave it by message to the control thread (one post per event), with
@@ -220,6 +253,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
 
   // Renders here (the recorder lives on this thread); the control thread writes the file.
   auto post_report = [&](int64_t now_ns) {
+    report->SetChainHead(control->chain_head());
     const std::string html = report->Render(now_ns, binner.active_flows());
     if (html.empty()) return;
     asio::post(*io, [c = control, path = o.report_path, h = std::move(html)] {
@@ -303,6 +337,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
 }  // namespace
 
 int RunLive(const LiveDaemonOptions& o) {
+  const double started_s = double(WallNs()) * 1e-9;
   std::FILE* diag = o.log;
   auto say = [diag](const std::string& msg) {
     if (diag != nullptr) std::fprintf(diag, "throttlewatch: %s\n", msg.c_str());
@@ -389,11 +424,22 @@ int RunLive(const LiveDaemonOptions& o) {
   }
 
   EngineParams engine = o.engine;
+  const SensorIdentity sensor = ThisSensor(src->interface(), TW_VERSION, started_s);
   if (log) {
     const EventLogRecovery& r = log->recovery();
     engine.first_event_id = r.last_id + 1;
     if (r.cut_partial_line) say(o.events_path + ": cut a torn last line left by a crash");
+    if (!r.chain_error.empty()) {
+      say("warning: " + o.events_path + ": the evidence chain is broken at " + r.chain_error +
+          "; the file was changed by something other than throttlewatch (new lines continue "
+          "its last line; 'throttlewatch verify' shows the break)");
+    }
     const double now_s = double(WallNs()) * 1e-9;
+    // Who writes from here on: a start header, chained to the file's last line.
+    if (!log->AppendRecord(LiveHeader(sensor, "start", log->head(), now_s), &error)) {
+      say(error);
+      return 1;
+    }
     for (const Event& start : r.open) {
       const Event end = RestartEnd(start, now_s);
       if (!log->Append(end, &error)) {
@@ -426,7 +472,7 @@ int RunLive(const LiveDaemonOptions& o) {
 
   asio::io_context io;
   auto work = asio::make_work_guard(io);
-  Control control(log.get(), metrics.get(), diag);
+  Control control(log.get(), metrics.get(), diag, sensor);
   std::atomic<bool> stop{false};
   CaptureResult capture_result;
   bool stopping = false;

@@ -14,6 +14,7 @@
 #include "capture/decode.h"
 #include "detector/engine.h"
 #include "detector/event.h"
+#include "detector/evidence_chain.h"
 #include "detector/series_recorder.h"
 #include "detector/flow_verdict.h"
 
@@ -66,6 +67,11 @@ struct ReplayResult {
   uint64_t names_rejected = 0;  // names dropped: not host names (forged or broken)
   std::vector<Event> events;
   std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
+  // Evidence (evidence_chain.h): the inputs' SHA-256, in the order of options.files (hashed
+  // when events, a recorder or both are asked for), and the chain value of the last line
+  // written to options.events_out (empty when nothing was written).
+  std::vector<InputDigest> inputs;
+  std::string chain_head;
 };
 
 // Replays capture files through capture → stats → detector. Events are written to
@@ -75,6 +81,9 @@ struct ReplayResult {
 // runtime error (an unreadable file, a failed write), 2 on unusable options, 3 on a broken
 // capture file (result->error names the file and byte offset). On 1 and 3 the result holds
 // everything up to that point.
+// Evidence (evidence_chain.h): the stream's first line is a header with the inputs' SHA-256,
+// computed on a thread of their own meanwhile (the first event waits for them), and every line
+// carries its chain field.
 int RunReplay(const ReplayOptions& options, ReplayResult* result);
 
 // The end-of-run summary: flows seen, flows with events, one line per event, the limited flows.

@@ -691,6 +691,18 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   std::string src;
   for (size_t i = 0; i < ov.sources.size(); ++i) src += (i ? ", " : "") + Esc(ov.sources[i]);
   item(ov.sources.size() == 1 ? "Source" : "Sources", src.empty() ? "—" : src);
+  std::string sha;  // evidence: what the events were computed from, and the chain's head
+  for (size_t i = 0; i < ov.source_sha256.size() && i < ov.sources.size(); ++i) {
+    sha += (i ? "<br>" : "") + (ov.sources.size() > 1 ? Esc(ov.sources[i]) + ": " : "") +
+           (ov.source_sha256[i].empty() ? "not hashed"
+                                        : "<code>" + Esc(ov.source_sha256[i]) + "</code>");
+  }
+  if (!sha.empty()) item("SHA-256", sha);
+  if (!ov.chain_head.empty()) {
+    item("Event chain head", "<code>" + Esc(ov.chain_head) +
+                                 "</code> <small>(<code>throttlewatch verify</code> checks the "
+                                 "event file against it)</small>");
+  }
   item("Time span", Esc(UtcTime(cap_t0)) + " to " + Esc(UtcTime(cap_t1)) + " (" +
                         Duration(std::max(0.0, cap_t1 - cap_t0)) + ")");
   if (!gaps.empty()) item("Capture gaps", Esc(GapSummary(gaps)));

@@ -20,6 +20,8 @@ namespace tw::detector {
 // The capture overview at the top of a report.
 struct CaptureOverview {
   std::vector<std::string> sources;  // file names (shown as given) or "live: IFACE"
+  std::vector<std::string> source_sha256;  // per source: SHA-256 (hex); empty: not hashed
+  std::string chain_head;                  // the event chain's head (evidence_chain.h); empty: none
   int64_t first_ns = 0, last_ns = 0;
   uint64_t packets = 0;
   uint64_t bytes = 0;  // wire bytes

@@ -45,6 +45,8 @@ class RollingReport final : public capture::BinSink, public EventSink {
   // The capture's own counters as they are now; call before the bins they cover are fed, at
   // least once per bin (the window's figures are the difference across it).
   void SetCounters(const LiveCounters& c) { counters_ = c; }
+  // The event chain's head to show (the chain value of the last event line written).
+  void SetChainHead(std::string head) { page_.overview.chain_head = std::move(head); }
 
   // Forgets everything before now_ns - window and writes the page of the window as it stands.
   // `active_flows`: flows in the table now (counted with the flows that ended in the window).

@@ -239,10 +239,41 @@ TEST_F(CliTest, OutputFilesArePrivateWhateverTheUmask) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+TEST_F(CliTest, VerifyChecksTheChainOfAReplaysEvents) {
+  const std::string events = (dir_ / "events.jsonl").string(), report = (dir_ / "r.html").string();
+  ASSERT_EQ(Run({"replay", "--events", events, "--report", report, kDemo}), 0) << err_;
+  const std::string text = Slurp(events);
+  const std::string head = text.substr(text.size() - 67, 64);
+  // The summary and the report show the head; the report the input's SHA-256 too.
+  EXPECT_NE(err_.find("event chain head " + head), std::string::npos) << err_;
+  const std::string html = Slurp(report);
+  EXPECT_NE(html.find("<code>" + head + "</code>"), std::string::npos);
+  const size_t sha = text.find("\"sha256\":\"");
+  ASSERT_NE(sha, std::string::npos) << text;
+  EXPECT_NE(html.find("<code>" + text.substr(sha + 10, 64) + "</code>"), std::string::npos);
+
+  EXPECT_EQ(Run({"verify", events}), 0) << out_ << err_;
+  const long lines = std::count(text.begin(), text.end(), '\n');
+  EXPECT_EQ(out_, "ok: " + std::to_string(lines) + " lines, head " + head + "\n");
+  EXPECT_EQ(Run({"verify", "--head", head, events}), 0) << out_;
+  // One byte changed: exit 4, and the line is named.
+  std::string edited = text;
+  edited[edited.find("\"kind\":\"throttle\"") + 8] = 'T';
+  const std::string bad = File("edited.jsonl", edited);
+  EXPECT_EQ(Run({"verify", bad}), 4);
+  EXPECT_NE(out_.find("edited.jsonl: line 2: chain broken (edited, deleted or reordered line)"),
+            std::string::npos)
+      << out_;
+  EXPECT_EQ(Run({"verify"}), 2);
+  EXPECT_EQ(Run({"verify", "--help"}), 0);
+  EXPECT_NE(out_.find("verify [--head HEX] EVENTS..."), std::string::npos);
+}
+
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out_.find("replay"), std::string::npos);
   EXPECT_NE(out_.find("3 broken capture file"), std::string::npos);
+  EXPECT_NE(out_.find("4 verify: the chain is broken"), std::string::npos);
   EXPECT_EQ(Run({"--version"}), 0);
   EXPECT_EQ(out_.rfind("throttlewatch ", 0), 0u);
 }

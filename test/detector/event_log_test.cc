@@ -155,6 +155,13 @@ TEST_F(EventLogTest, ParseRejectsForeignLines) {
   EXPECT_TRUE(ParseEventLine(EventToJson(Outage(7, EventState::kEnd, 5)), &e));
   EXPECT_EQ(e.id, 7u);
   EXPECT_EQ(e.state, EventState::kEnd);
+  // Numbers out of range (an edited file; found by the evidence_chain fuzz target under UBSan).
+  EXPECT_FALSE(ParseEventLine("{\"id\":1e30,\"kind\":\"outage\",\"state\":\"end\",\"ts\":1}", &e));
+  EXPECT_FALSE(ParseEventLine("{\"id\":nan,\"kind\":\"outage\",\"state\":\"end\",\"ts\":1}", &e));
+  std::string line = EventToJson(Throttle(3, EventState::kStart, 100));
+  line.replace(line.find("\"local_port\":40002"), 18, "\"local_port\":80004");
+  ASSERT_TRUE(ParseEventLine(line, &e));
+  EXPECT_FALSE(e.has_flow);  // the flow is not taken from a line with an impossible port
 }
 
 TEST_F(EventLogTest, RootRefusesWorldWritableDirectories) {

@@ -89,6 +89,34 @@ TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
   }
 }
 
+// The event stream (header, events, chain) depends on the inputs alone: anyone with the same
+// captures recomputes the same head.
+TEST_F(ReplayTest, TheEventStreamAndItsHeadAreReproducible) {
+  std::vector<std::string> streams, heads;
+  for (int threads : {1, 3}) {
+    char* buf = nullptr;
+    size_t size = 0;
+    std::FILE* out = open_memstream(&buf, &size);
+    ReplayOptions o = Options();
+    o.events_out = out;
+    o.threads = threads;
+    ReplayResult r;
+    ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+    std::fclose(out);
+    streams.emplace_back(buf, size);
+    free(buf);
+    heads.push_back(r.chain_head);
+    ChainVerifier v;
+    v.BeginFile();
+    std::istringstream in(streams.back());
+    for (std::string line; std::getline(in, line);) EXPECT_TRUE(v.Add(line)) << v.error();
+    EXPECT_EQ(v.verified(), 1 + r.events.size());
+    EXPECT_EQ(v.head(), r.chain_head);
+  }
+  EXPECT_EQ(streams[0], streams[1]);
+  EXPECT_EQ(heads[0], heads[1]);
+}
+
 TEST_F(ReplayTest, InfersTheLocalSideWhenNotGiven) {
   ReplayOptions o = Options();
   o.local.clear();
@@ -126,7 +154,23 @@ TEST_F(ReplayTest, TruncatedFileKeepsEverythingFoundBeforeTheDamage) {
     std::ifstream in(events_path);
     std::stringstream ss;
     ss << in.rdbuf();
-    EXPECT_EQ(ss.str(), EventToJson(r.events[0]) + "\n");
+    // The header with the digest of the input as it was read, then the event; both sealed
+    // (evidence_chain.h).
+    const std::string text = ss.str();
+    const size_t nl = text.find('\n');
+    ASSERT_NE(nl, std::string::npos) << text;
+    const std::string header = text.substr(0, nl);
+    const std::string sha = HashInput(path_).sha256;
+    EXPECT_NE(header.find("{\"file\":\"three.pcap\",\"bytes\":" +
+                          std::to_string(fs::file_size(path_)) + ",\"sha256\":\"" + sha + "\"}"),
+              std::string::npos)
+        << header;
+    std::string head;
+    EXPECT_EQ(text.substr(nl + 1),
+              SealLine(ChainOf(header), EventToJson(r.events[0]), &head) + "\n");
+    EXPECT_EQ(r.chain_head, head);
+    ASSERT_EQ(r.inputs.size(), 1u);
+    EXPECT_EQ(r.inputs[0].sha256, sha);
   }
 }
 

@@ -172,7 +172,8 @@ def main():
         check(rc == 0, f"replay with --report exits 0 (got {rc})")
         if rc != 0:
             return 1
-        starts = [e for e in map(json.loads, open(events_path)) if e["state"] == "start"]
+        # The header line (evidence chain) is no event.
+        starts = [e for e in map(json.loads, open(events_path)) if e.get("state") == "start"]
         html = open(report, encoding="utf-8").read()
         # Self-contained: no URL of any kind (the only "http" is the CSP's http-equiv).
         check(html.replace("http-equiv", "").find("http") < 0, "no http(s) URL in the file")

@@ -86,9 +86,19 @@ TEST(RollingReportTest, ShowsOnlyTheLastWindow) {
   EXPECT_TRUE(Has(html, "id=\"row-2\""));
   EXPECT_FALSE(Has(html, "id=\"row-1\""));
   EXPECT_TRUE(Has(html, "live capture on eth0"));
+  EXPECT_FALSE(Has(html, "Event chain head"));  // none given yet
   EXPECT_EQ(r.events_kept(), 1u);
   EXPECT_EQ(r.recorder().link().points.size(), 100u);
   EXPECT_EQ(r.recorder().link().first_bin(), 100);
+}
+
+TEST(RollingReportTest, ShowsTheEventChainHeadItIsGiven) {
+  RollingReport r(/*window_s=*/100, ReportData{});
+  Feed(&r, Flow(1), 0, 10, 10);
+  const std::string head(64, 'e');
+  r.SetChainHead(head);
+  EXPECT_TRUE(
+      Has(r.Render(kT0 + 10 * kSec, 0), "<dt>Event chain head</dt><dd><code>" + head + "</code>"));
 }
 
 TEST(RollingReportTest, TopListsStartAgainEveryWindow) {

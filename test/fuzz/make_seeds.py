@@ -5,6 +5,7 @@ The seeds are small, valid examples of what each target parses, so the fuzzer st
 inputs that reach deep into the code. Run from anywhere; rewrites only seed-* files (the
 regression-* inputs of past findings are kept).
 """
+import hashlib
 import os
 import struct
 
@@ -158,3 +159,45 @@ b += pkt(0x13, 0x10, 0, 0, 0, 0, 0, 0, 0, 512)  # UDP
 b += pkt(0x16, 0x20, 0x45, 0, 0, 0, 0, 0, 0, 0)  # ICMP, backwards
 b += pkt(0x10, 0x00, 0x82, 0x01, seq, 2, 5000, 5000, 0, 0)  # FIN, years later
 write("binner", "download-throttled", b)
+
+
+# evidence_chain: event streams as throttlewatch writes them (evidence_chain.h): every line
+# ends with ,"chain":"<hex>", the SHA-256 of the previous chain value (hex) and the line
+# without the field; a header first. Lines fed one by one to ChainVerifier, ParseEventLine.
+def sealed(lines, prev=b"0" * 64):
+    out = []
+    for body in lines:
+        body = body.replace(b'"previous_head":""', b'"previous_head":"' + prev + b'"', 1)
+        chain = hashlib.sha256(prev + body).hexdigest().encode()
+        out.append(body[:-1] + b',"chain":"' + chain + b'"}')
+        prev = chain
+    return out, prev
+
+
+def event(i, state, ts):
+    return (b'{"schema":1,"id":%d,"kind":"throttle","state":"%s","ts":%d.000,"time":"x",'
+            b'"detected_at":%d.000,"scope":"flow","direction":"down","flow":{"proto":"tcp",'
+            b'"local":"10.0.0.2","local_port":40002,"remote":"192.0.2.1","remote_port":443},'
+            b'"rate_before_bps":1000000,"rate_after_bps":250000,"targeted":true,'
+            b'"confidence":0.90}') % (i, state, ts, ts + 4)
+
+
+replay_header = (b'{"schema":1,"record":"header","program":"throttlewatch","version":"0.1.0",'
+                 b'"mode":"replay","inputs":[{"file":"a.pcap","bytes":3,"sha256":"'
+                 + hashlib.sha256(b"abc").hexdigest().encode() + b'"},{"file":"-",'
+                 b'"sha256":null,"note":"sha256 unavailable for standard input"}],'
+                 b'"previous_head":""}')
+stream, head = sealed([replay_header, event(1, b"start", 1700000000),
+                       event(1, b"end", 1700000060)])
+write("evidence_chain", "replay", b"\n".join(stream) + b"\n")
+edited = list(stream)
+edited[1] = edited[1].replace(b'"rate_after_bps":250000', b'"rate_after_bps":950000')
+write("evidence_chain", "edited", b"\n".join(edited) + b"\n")
+live = (b'{"schema":1,"record":"header","program":"throttlewatch","version":"0.1.0",'
+        b'"mode":"live","reason":"%s","host":"sensor-1","interface":"eth0",'
+        b'"started_at":"2023-11-14T22:13:20.000Z","written_at":"2023-11-14T22:13:20.000Z",'
+        b'"previous_head":""}')
+first, head = sealed([live % b"start", event(1, b"start", 1700000000)])
+second, _ = sealed([live % b"reopen", event(1, b"end", 1700000060)], head)
+write("evidence_chain", "live-rotated", b"\n".join(first + second) + b"\n")
+write("evidence_chain", "names", 'caf\u00e9 "q" \\ \x01\n'.encode() + b"\xff\xed\xa0\x80\n")

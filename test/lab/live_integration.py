@@ -199,7 +199,10 @@ class Run:
 
 def check_events(path, truth_actions, failures):
     lines = open(path).read().splitlines()
-    events = [json.loads(l) for l in lines]
+    records = [json.loads(l) for l in lines]
+    events = [r for r in records if "record" not in r]  # not the headers of each start
+    if sum(1 for r in records if r.get("record") == "header") < 2:
+        failures.append("the event file lacks a header line for each of the two starts")
     seen = set()
     starts = {}
     for e in events:
@@ -331,6 +334,12 @@ def main():
         if throttles and not restarts:
             failures.append("the throttle open when the daemon was killed was not ended with "
                             "reason 'restart'")
+        # The evidence chain survives the SIGKILL and the restart: one chain, no break.
+        v = subprocess.run([run.tw, "verify", run.events], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        print("verify: " + v.stdout.strip())
+        if v.returncode != 0:
+            failures.append("throttlewatch verify of the event file exited %d" % v.returncode)
     check_private_outputs(run, failures)
     print("service names learned (from Prometheus): %s" % run.names_learned)
     if not run.names_learned:
