@@ -39,8 +39,9 @@ enum class ReadStatus : uint8_t {
 // wrong magic, truncated file or section header, a truncated record or block (including the
 // last packet), caplen above 256 KiB or beyond its block, a pcap link type Decode() does not
 // know, a pcapng block length that is not a multiple of 4 or disagrees with its trailer, a
-// packet of an undeclared interface. Counted and survived: see CaptureFileStats; notes()
-// names the file and byte offset of the first occurrence of each.
+// packet of an undeclared interface. A compressed file (gzip, xz, zstd, bzip2) fails Open()
+// with a message that says so. Counted and survived: see CaptureFileStats; notes() names the
+// file and byte offset of the first occurrence of each.
 //
 // The bytes are borrowed: they must stay valid and unchanged for the reader's lifetime, and a
 // delivered Packet points into them. Single-threaded.

@@ -169,6 +169,26 @@ TEST(CaptureFileTest, PcapngWithSeveralInterfacesSectionsAndUnknownBlocks) {
   EXPECT_EQ(o.notes.size(), 2u);
 }
 
+TEST(CaptureFileTest, CompressedFilesAreNamedAsSuch) {
+  const struct {
+    std::vector<uint8_t> magic;
+    const char* says;
+  } cases[] = {
+      {{0x1f, 0x8b, 0x08, 0x00}, "is gzip-compressed; gunzip it first (or: zcat c.pcap.gz |"},
+      {{0xfd, '7', 'z', 'X', 'Z', 0x00}, "is xz-compressed; unxz it first"},
+      {{0x28, 0xb5, 0x2f, 0xfd}, "is zstd-compressed; unzstd it first"},
+      {{'B', 'Z', 'h', '9'}, "is bzip2-compressed; bunzip2 it first"},
+  };
+  for (const auto& c : cases) {
+    std::vector<uint8_t> bytes = c.magic;
+    bytes.resize(64, 0x55);
+    CaptureFileReader r;
+    std::string err;
+    EXPECT_FALSE(r.Open(bytes.data(), bytes.size(), "c.pcap.gz", &err));
+    EXPECT_EQ(err.rfind(std::string("c.pcap.gz: ") + c.says, 0), 0u) << err;
+  }
+}
+
 TEST(CaptureFileTest, BigEndianPcapng) {
   const Outcome o = Read("multi_interface_big_endian.pcapng");
   ASSERT_TRUE(o.opened) << o.error;
