@@ -337,6 +337,12 @@ bool CaptureFileReader::ParseInterface(size_t at, uint32_t len) {
     o += 4 + ((olen + 3u) & ~3u);
   }
   if (link_type_ < 0) link_type_ = itf.link_type;
+  if (itf.supported) {
+    any_supported_ = true;
+  } else if (unsupported_link_ < 0) {
+    unsupported_link_ = itf.link_type;
+    unsupported_at_ = at + 8;
+  }
   interfaces_.push_back(itf);
   return true;
 }
@@ -359,7 +365,15 @@ int64_t CaptureFileReader::ToNs(const Interface& itf, uint64_t ts) const {
 ReadStatus CaptureFileReader::NextPcapng(Packet* out) {
   for (;;) {
     const size_t at = pos_;
-    if (at == size_) return ReadStatus::kEnd;
+    if (at == size_) {
+      if (any_supported_ || unsupported_link_ < 0) return ReadStatus::kEnd;
+      // Nothing in the file could be decoded: as fatal as a pcap file of that link type.
+      return Fail(unsupported_at_,
+                  "unsupported link type " + std::to_string(unsupported_link_) +
+                      " (no interface of the file has a link type that can be decoded; " +
+                      std::to_string(stats_.unsupported_link) + " packet" +
+                      (stats_.unsupported_link == 1 ? "" : "s") + " skipped)");
+    }
     if (size_ - at < 12) return Fail(at, "truncated pcapng block header");
     uint32_t type;
     std::memcpy(&type, data_ + at, 4);

@@ -169,6 +169,20 @@ TEST(CaptureFileTest, PcapngWithSeveralInterfacesSectionsAndUnknownBlocks) {
   EXPECT_EQ(o.notes.size(), 2u);
 }
 
+// As a pcap file of that link type is fatal, so is a pcapng file of no decodable interface
+// (a file mixing them skips the unsupported interfaces' packets: the test above).
+TEST(CaptureFileTest, PcapngWithOnlyUnsupportedInterfacesIsFatal) {
+  const Outcome o = Read("unknown_link_type.pcapng");
+  ASSERT_TRUE(o.opened) << o.error;
+  EXPECT_TRUE(o.packets.empty());
+  EXPECT_EQ(o.end, ReadStatus::kMalformed);
+  EXPECT_NE(o.error.find("unknown_link_type.pcapng: byte 36: unsupported link type 147 (no "
+                         "interface of the file has a link type that can be decoded; 2 packets "
+                         "skipped)"),
+            std::string::npos)
+      << o.error;
+}
+
 TEST(CaptureFileTest, CompressedFilesAreNamedAsSuch) {
   const struct {
     std::vector<uint8_t> magic;

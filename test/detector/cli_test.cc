@@ -222,6 +222,16 @@ TEST_F(CliTest, ReplayReadsStandardInput) {
   }
 }
 
+TEST_F(CliTest, UnsupportedLinkTypeIsFatalInPcapAndPcapngAlike) {
+  for (const char* name : {"unknown_link_type.pcap", "unknown_link_type.pcapng"}) {
+    EXPECT_EQ(Run({"replay", Crafted(name)}), 3) << name;
+    EXPECT_NE(err_.find(std::string(name) + ": byte "), std::string::npos) << err_;
+    EXPECT_NE(err_.find("unsupported link type 147"), std::string::npos) << err_;
+  }
+  // Mixed with decodable interfaces, the unsupported one's packets are skipped (and counted).
+  EXPECT_EQ(Run({"replay", Crafted("multi_interface.pcapng")}), 0) << err_;
+}
+
 TEST_F(CliTest, AnonymizeRewritesEveryAddressInEventsAndSummary) {
   const std::string key = File("key", std::string(32, '\x5a'));
   chmod(key.c_str(), 0600);
