@@ -1,7 +1,9 @@
 #include "capture/capture_file.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 
 #include "capture/decode.h"
 
@@ -32,6 +34,26 @@ const char* const kNoteText[] = {
 };
 
 constexpr size_t kPrefetchAhead = 1024;
+
+// A compressed file: what compressed it, the tool that undoes it and the one that writes the
+// result to standard output; nullptr when it is not one.
+struct Compression {
+  const char* name;
+  const char* undo;
+  const char* cat;
+};
+const Compression* CompressionOf(const uint8_t* d, size_t size) {
+  static const Compression kGzip{"gzip", "gunzip", "zcat"}, kXz{"xz", "unxz", "xzcat"},
+      kZstd{"zstd", "unzstd", "zstdcat"}, kBzip2{"bzip2", "bunzip2", "bzcat"};
+  const auto starts = [&](std::initializer_list<uint8_t> magic) {
+    return size >= magic.size() && std::equal(magic.begin(), magic.end(), d);
+  };
+  if (starts({0x1f, 0x8b})) return &kGzip;
+  if (starts({0xfd, '7', 'z', 'X', 'Z', 0x00})) return &kXz;
+  if (starts({0x28, 0xb5, 0x2f, 0xfd})) return &kZstd;
+  if (starts({'B', 'Z', 'h'})) return &kBzip2;
+  return nullptr;
+}
 
 uint32_t Bswap(uint32_t v) { return __builtin_bswap32(v); }
 
@@ -105,6 +127,14 @@ bool CaptureFileReader::Open(const uint8_t* data, size_t size, std::string name,
     swap_ = false;
   } else if (Bswap(magic) == kPcapMagicUs || Bswap(magic) == kPcapMagicNs) {
     swap_ = true;
+  } else if (const Compression* c = CompressionOf(data, size); c != nullptr) {
+    error_ = name_ + ": is " + c->name + "-compressed; " + c->undo + " it first";
+    if (name_ != "-") {
+      error_ += std::string(" (or: ") + c->cat + " " + name_ + " | throttlewatch replay -)";
+    }
+    pos_ = size_;
+    *error = error_;
+    return false;
   } else {
     char hex[16];
     std::snprintf(hex, sizeof(hex), "%08x", Bswap(magic));
@@ -307,6 +337,12 @@ bool CaptureFileReader::ParseInterface(size_t at, uint32_t len) {
     o += 4 + ((olen + 3u) & ~3u);
   }
   if (link_type_ < 0) link_type_ = itf.link_type;
+  if (itf.supported) {
+    any_supported_ = true;
+  } else if (unsupported_link_ < 0) {
+    unsupported_link_ = itf.link_type;
+    unsupported_at_ = at + 8;
+  }
   interfaces_.push_back(itf);
   return true;
 }
@@ -329,7 +365,15 @@ int64_t CaptureFileReader::ToNs(const Interface& itf, uint64_t ts) const {
 ReadStatus CaptureFileReader::NextPcapng(Packet* out) {
   for (;;) {
     const size_t at = pos_;
-    if (at == size_) return ReadStatus::kEnd;
+    if (at == size_) {
+      if (any_supported_ || unsupported_link_ < 0) return ReadStatus::kEnd;
+      // Nothing in the file could be decoded: as fatal as a pcap file of that link type.
+      return Fail(unsupported_at_,
+                  "unsupported link type " + std::to_string(unsupported_link_) +
+                      " (no interface of the file has a link type that can be decoded; " +
+                      std::to_string(stats_.unsupported_link) + " packet" +
+                      (stats_.unsupported_link == 1 ? "" : "s") + " skipped)");
+    }
     if (size_ - at < 12) return Fail(at, "truncated pcapng block header");
     uint32_t type;
     std::memcpy(&type, data_ + at, 4);

@@ -39,8 +39,12 @@ enum class ReadStatus : uint8_t {
 // wrong magic, truncated file or section header, a truncated record or block (including the
 // last packet), caplen above 256 KiB or beyond its block, a pcap link type Decode() does not
 // know, a pcapng block length that is not a multiple of 4 or disagrees with its trailer, a
-// packet of an undeclared interface. Counted and survived: see CaptureFileStats; notes()
-// names the file and byte offset of the first occurrence of each.
+// packet of an undeclared interface, a pcapng file none of whose interfaces has a link type
+// Decode() knows (reported at its end, at the first such interface: as a pcap file of that
+// link type is). A compressed file (gzip, xz, zstd, bzip2) fails Open() with a message that
+// says so. Counted and survived: see CaptureFileStats (a pcapng file mixing supported and
+// unsupported interfaces skips the latter's packets); notes() names the file and byte offset
+// of the first occurrence of each.
 //
 // The bytes are borrowed: they must stay valid and unchanged for the reader's lifetime, and a
 // delivered Packet points into them. Single-threaded.
@@ -100,6 +104,9 @@ class CaptureFileReader {
   int link_type_ = -1;
   uint32_t snaplen_ = 0;
   std::vector<Interface> interfaces_;  // pcapng: of the current section
+  bool any_supported_ = false;         // pcapng: an interface of a known link type, any section
+  int unsupported_link_ = -1;          // pcapng: the first unsupported interface's link type
+  size_t unsupported_at_ = 0;          // and its block
   int64_t last_ns_ = 0;
   bool have_last_ = false;
   int64_t jump_ns_ = 0;  // a skipped jump that the next packet may confirm as a clock step

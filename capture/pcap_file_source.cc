@@ -49,15 +49,25 @@ struct PcapFileSource::Filter {
 
 namespace {
 
-// Maps `path` (or reads it whole when it cannot be mapped); "-" is standard input.
+// Maps `path` (or reads it whole when it is not a regular file); "-" is standard input.
 bool Load(const std::string& path, const uint8_t** map, size_t* size, std::vector<uint8_t>* buffer,
           std::string* error) {
+  if (path == "-" && isatty(STDIN_FILENO) == 1) {
+    *error = "-: standard input is a terminal, not a capture (pipe one in)";
+    return false;
+  }
   const int fd = path == "-" ? dup(STDIN_FILENO) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *error = path + ": " + std::strerror(errno);
+    *error = path + (errno == ENOENT ? ": no such capture file"
+                                     : ": " + std::string(std::strerror(errno)));
     return false;
   }
   struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    *error = path + ": is a directory";
+    close(fd);
+    return false;
+  }
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
     void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
     if (p != MAP_FAILED) {
@@ -95,16 +105,21 @@ bool Load(const std::string& path, const uint8_t** map, size_t* size, std::vecto
 
 std::unique_ptr<PcapFileSource> PcapFileSource::Open(const std::vector<std::string>& paths,
                                                      const std::string& bpf_filter,
-                                                     std::string* error, bool* malformed) {
-  if (malformed != nullptr) *malformed = false;
+                                                     std::string* error, OpenFailure* why) {
+  OpenFailure ignored;
+  if (why == nullptr) why = &ignored;
+  *why = OpenFailure::kNone;
   std::unique_ptr<PcapFileSource> src(new PcapFileSource());
   src->bpf_filter_ = bpf_filter;
   for (const std::string& path : paths) {
     auto f = std::make_unique<File>();
     f->path = path;
-    if (!Load(path, &f->map, &f->size, &f->buffer, error)) return nullptr;
+    if (!Load(path, &f->map, &f->size, &f->buffer, error)) {
+      *why = OpenFailure::kUnreadable;
+      return nullptr;
+    }
     if (!f->reader.Open(f->map, f->size, path, error)) {
-      if (malformed != nullptr) *malformed = true;
+      *why = OpenFailure::kMalformed;
       return nullptr;
     }
     src->bytes_total_ += f->size;
@@ -117,6 +132,7 @@ std::unique_ptr<PcapFileSource> PcapFileSource::Open(const std::vector<std::stri
       probe.link_type = f->reader.link_type();
       if (probe.link_type >= 0 && !src->Pass(probe) && !src->error_.empty()) {
         *error = src->error_;
+        *why = OpenFailure::kBadFilter;
         return nullptr;
       }
     }
@@ -124,7 +140,9 @@ std::unique_ptr<PcapFileSource> PcapFileSource::Open(const std::vector<std::stri
   for (auto& f : src->files_) {
     if (!src->Advance(f.get(), &f->head) && !src->error_.empty()) {
       *error = src->error_;
-      if (malformed != nullptr) *malformed = src->error_status_ == SourceStatus::kMalformed;
+      *why = src->filter_failed_                              ? OpenFailure::kBadFilter
+             : src->error_status_ == SourceStatus::kMalformed ? OpenFailure::kMalformed
+                                                              : OpenFailure::kUnreadable;
       return nullptr;
     }
   }
@@ -154,6 +172,7 @@ bool PcapFileSource::Pass(const Packet& p) {
     }
     if (pcap_compile(dead, &fl->prog, bpf_filter_.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
       error_ = "bad filter '" + bpf_filter_ + "': " + pcap_geterr(dead);
+      filter_failed_ = true;
       pcap_close(dead);
       return false;
     }

@@ -234,6 +234,24 @@ bool LoadKey(const std::string& key_path, capture::AddressFormatter* addresses) 
   return true;
 }
 
+// A replay argument that is a capture file rather than a word of the filter: "-" (standard
+// input), a path that exists (a directory too, to say so), or a name a capture file has.
+bool NamesFile(const std::string& a) {
+  std::error_code ec;
+  if (a == "-" ||
+      std::filesystem::symlink_status(a, ec).type() != std::filesystem::file_type::not_found) {
+    return true;
+  }
+  const std::string_view name(a);
+  for (std::string_view ext : {".gz", ".xz", ".zst", ".bz2"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  for (std::string_view ext : {".pcap", ".pcapng", ".cap", ".dmp", ".erf"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  return false;
+}
+
 std::string DemoPath() {
   if (const char* env = std::getenv("THROTTLEWATCH_DEMO"); env != nullptr && *env != '\0') {
     return env;
@@ -355,22 +373,29 @@ int Replay(const std::vector<std::string>& args, bool demo) {
       o.files.push_back(args[++i]);
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
-    } else if (a.size() > 1 && a[0] == '-' && positional.empty()) {
+    } else if (a.size() > 1 && a[0] == '-') {  // wherever it stands: never a filter word
       return Usage("unknown option '" + a + "'");
     } else {
       positional.push_back(a);
     }
   }
-  // Leading positional arguments that are files are captures; the rest is the BPF filter.
+  // The leading words that name files are captures (the first one always is, unless -r gave
+  // one); the rest is the BPF filter, in which a file name is a mistake.
   size_t k = 0;
   std::error_code ec;
-  for (; k < positional.size() && std::filesystem::is_regular_file(positional[k], ec); ++k) {
+  for (; k < positional.size() && (NamesFile(positional[k]) || (k == 0 && o.files.empty())); ++k) {
     o.files.push_back(positional[k]);
   }
   for (; k < positional.size(); ++k) {
-    if (o.files.empty()) return Usage("no such capture file: '" + positional[k] + "'");
+    if (NamesFile(positional[k])) {
+      return Usage("'" + positional[k] + "' comes after the filter '" + o.bpf_filter +
+                   "': capture files come first");
+    }
     if (!o.bpf_filter.empty()) o.bpf_filter += ' ';
     o.bpf_filter += positional[k];
+  }
+  if (std::count(o.files.begin(), o.files.end(), "-") > 1) {
+    return Usage("standard input ('-') can be read only once");
   }
   if (demo && o.files.empty()) {
     const std::string path = DemoPath();
@@ -418,7 +443,16 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   int rc = RunReplay(o, &r);
   if (out != stdout) std::fclose(out);
   if (flows != nullptr && flows != stdout) std::fclose(flows);
-  if (!quiet) PrintSummary(r, stderr, o.addresses);
+  if (rc == kExitUsage) {  // a bad filter or --local: nothing was analysed, no summary
+    std::string msg = r.error;
+    if (r.error.rfind("bad filter", 0) == 0 && !positional.empty() &&
+        o.bpf_filter.find(' ') == std::string::npos) {
+      msg += " (and there is no file '" + o.bpf_filter + "')";
+    }
+    return Usage(msg);
+  }
+  // A summary of something read: not after a failure to open or read anything.
+  if (!quiet && (rc == kExitOk || r.packets > 0)) PrintSummary(r, stderr, o.addresses);
   if (rc != kExitOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());
     if ((rc == kExitRuntime || rc == kExitBroken) && r.packets > 0) {

@@ -212,8 +212,9 @@ void FlowVerdictTracker::OnFlowEnd(const capture::FlowInfo& info) {
 void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
                                 const capture::DecodedPacket& p) {
   const uint32_t seq = p.tcp_seq, len = p.payload_len, end = seq + len;
-  if (s->data_packets == 0) s->first_ns = ts_ns;
-  s->last_ns = ts_ns;
+  // The earliest and the latest: a capture's timestamps may go backwards within a flow.
+  if (s->data_packets == 0 || ts_ns < s->first_ns) s->first_ns = ts_ns;
+  if (s->data_packets == 0 || ts_ns > s->last_ns) s->last_ns = ts_ns;
   ++s->data_packets;
   s->payload += len;
   s->wire += wire_len;
@@ -321,7 +322,12 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   v.service = t.info.remote().ToString();
   const double dur = double(s.last_ns - s.first_ns) * 1e-9;
   if (dur > 0) v.goodput_bps = double(s.payload - std::min(s.payload, s.resent)) * 8 / dur;
-  if (s.payload > 0) v.retrans_rate = double(v.retrans_bytes) / double(s.payload);
+  // Of the bytes sent in this direction, the share lost: the payload seen includes the resent
+  // bytes, but not the missing ones (a hole the capture never saw filled, e.g. a segment it
+  // dropped itself, is counted as sent once and lost). A fraction in [0, 1].
+  if (s.payload + s.holes > 0) {
+    v.retrans_rate = double(v.retrans_bytes) / double(s.payload + s.holes);
+  }
   const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[d]),
                                       rtt_o = RttSamples(t.side[1 - d]);
   const PathRtt path = ChooseRtt(rtt_d, rtt_o);

@@ -56,12 +56,14 @@ struct FlowVerdict {
   capture::FlowInfo info;
   capture::Direction dir = capture::kDown;
   bool receiver_vantage = false;  // losses seen as sequence holes (capture after the limiter)
-  int64_t first_ns = 0, last_ns = 0;
+  int64_t first_ns = 0, last_ns = 0;  // the earliest and the latest data packet
   uint64_t payload_bytes = 0, wire_bytes = 0;
   uint64_t retrans_bytes = 0;  // sender vantage: bytes sent again; receiver: bytes missing
   uint32_t data_packets = 0;
   double goodput_bps = 0;      // payload bits per second over the flow's duration
-  double retrans_rate = 0;     // retrans_bytes / payload_bytes
+  // The share of the bytes sent that were lost, in [0, 1]: retrans_bytes over the bytes sent
+  // (payload_bytes, resent bytes included, plus the bytes missing, which were never seen).
+  double retrans_rate = 0;
   // Path RTT: floor (1st percentile, i.e. the minimum less stray samples) and median; -1: none.
   double rtt_min_s = -1, rtt_median_s = -1;
   bool truncated = false;      // the record cap was reached: judged on the first part

@@ -27,23 +27,37 @@ namespace {
 using capture::DecodeStatus;
 
 constexpr uint64_t kGuessPackets = 50'000;
+// The packets read for the guess are held (32 bytes each; their bytes stay in the source) and
+// analysed after it: the input is read once, so standard input works. Reading stops here even
+// if fewer than kGuessPackets of them could be observed (a capture of mostly non-IP traffic).
+constexpr size_t kMaxHeldPackets = 1 << 20;
 constexpr uint64_t kProgressMinBytes = 4 << 20;
 
-// Infers the local networks from the first packets of the input.
-int InferLocal(const ReplayOptions& o, capture::LocalNetworks* out, std::string* error) {
-  bool malformed = false;
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, error, &malformed);
-  if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
+// Infers the local networks from the first packets of `src`, which are appended to *held.
+capture::LocalNetworks InferLocal(capture::PcapFileSource* src,
+                                  std::vector<capture::Packet>* held) {
   capture::LocalNetworkGuesser guesser;
   capture::Packet pkt;
   capture::DecodedPacket d;
-  while (guesser.observed() < kGuessPackets && src->Next(&pkt) == capture::SourceStatus::kPacket) {
+  while (guesser.observed() < kGuessPackets && held->size() < kMaxHeldPackets &&
+         src->Next(&pkt) == capture::SourceStatus::kPacket) {
+    held->push_back(pkt);
     if (capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d) == DecodeStatus::kOk) {
       guesser.Observe(d);
     }
   }
-  *out = guesser.Guess();
-  return kReplayOk;
+  return guesser.Guess();
+}
+
+int OpenFailureCode(capture::OpenFailure why) {
+  switch (why) {
+    case capture::OpenFailure::kMalformed:
+      return kReplayBrokenInput;
+    case capture::OpenFailure::kBadFilter:
+      return kReplayUsageError;
+    default:
+      return kReplayRuntimeError;
+  }
 }
 
 // Sends every bin to two sinks, in order (the recorder first, so that events emitted for a
@@ -207,10 +221,15 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   std::optional<InputHasher> hasher;
   if (o.events_out != nullptr || o.recorder != nullptr) hasher.emplace(o.files);
   capture::LocalNetworks local;
-  if (!o.local.empty()) {
-    if (!capture::LocalNetworks::Parse(o.local, &local, &r->error)) return kReplayUsageError;
-  } else {
-    if (const int rc = InferLocal(o, &local, &r->error); rc != kReplayOk) return rc;
+  if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &r->error)) {
+    return kReplayUsageError;
+  }
+  capture::OpenFailure why = capture::OpenFailure::kNone;
+  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &why);
+  if (!src) return OpenFailureCode(why);
+  std::vector<capture::Packet> held;  // read for the inference, analysed first
+  if (o.local.empty()) {
+    local = InferLocal(src.get(), &held);
     r->local_inferred = true;
   }
   r->local_cidrs = local.cidrs();
@@ -224,10 +243,6 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
                  local.empty() ? "(none found)" : r->local.c_str(),
                  r->local_inferred ? " (inferred; set with --local)" : "");
   }
-
-  bool malformed = false;
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &malformed);
-  if (!src) return malformed ? kReplayBrokenInput : kReplayRuntimeError;
 
   EventCollector collector;
   JsonLinesWriter writer(o.events_out, o.addresses);
@@ -266,7 +281,19 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   capture::Packet pkt;
   capture::DecodedPacket d;
   capture::SourceStatus st;
-  while ((st = src->Next(&pkt)) == capture::SourceStatus::kPacket) {
+  size_t next_held = 0;
+  const auto next = [&] {
+    if (next_held < held.size()) {
+      pkt = held[next_held++];
+      return capture::SourceStatus::kPacket;
+    }
+    if (next_held > 0) {  // all analysed: the memory goes back
+      held = {};
+      next_held = 0;
+    }
+    return src->Next(&pkt);
+  };
+  while ((st = next()) == capture::SourceStatus::kPacket) {
     if (r->packets == 0) r->first_ns = pkt.ts_ns;
     r->last_ns = std::max(r->last_ns, pkt.ts_ns);
     ++r->packets;

@@ -24,7 +24,7 @@ inline constexpr int kReplayOk = 0, kReplayRuntimeError = 1, kReplayUsageError =
                      kReplayBrokenInput = 3;
 
 struct ReplayOptions {
-  std::vector<std::string> files;
+  std::vector<std::string> files;  // "-" is standard input (read once)
   std::string bpf_filter;         // tcpdump syntax; empty = everything
   std::string local;              // "CIDR[,CIDR]"; empty = infer from the first packets
   capture::BinnerParams binner;
@@ -78,9 +78,11 @@ struct ReplayResult {
 // options.events_out as they are emitted (flushed per line), so an input error part-way loses
 // nothing already found. Flow verdicts (and the throttle events of flows policed from their
 // start) are judged at the end of the input, and written then. Returns 0 on success, 1 on a
-// runtime error (an unreadable file, a failed write), 2 on unusable options, 3 on a broken
-// capture file (result->error names the file and byte offset). On 1 and 3 the result holds
-// everything up to that point.
+// runtime error (an unreadable file, a failed write), 2 on unusable options (a bad --local or
+// BPF filter; nothing was read), 3 on a broken capture file (result->error names the file and
+// byte offset). On 1 and 3 the result holds everything up to that point. The input is read
+// once: the packets read to infer the local side (when options.local is empty) are held and
+// analysed after, so "-" works as any file.
 // Evidence (evidence_chain.h): the stream's first line is a header with the inputs' SHA-256,
 // computed on a thread of their own meanwhile (the first event waits for them), and every line
 // carries its chain field.

@@ -59,6 +59,10 @@ class ShardedAnalysis {
   void Finish();
   std::vector<FlowVerdict> TakeVerdicts();
   const capture::BinnerStats& stats() const { return stats_; }
+  // Messages the shards handed to the merger, after Finish(): a few per batch of packets (a
+  // message carries many bins), not one per bin and shard, so that the cost follows the
+  // packets, not the time they span.
+  uint64_t handovers() const;
 
  private:
   struct Shard;

@@ -169,6 +169,40 @@ TEST(CaptureFileTest, PcapngWithSeveralInterfacesSectionsAndUnknownBlocks) {
   EXPECT_EQ(o.notes.size(), 2u);
 }
 
+// As a pcap file of that link type is fatal, so is a pcapng file of no decodable interface
+// (a file mixing them skips the unsupported interfaces' packets: the test above).
+TEST(CaptureFileTest, PcapngWithOnlyUnsupportedInterfacesIsFatal) {
+  const Outcome o = Read("unknown_link_type.pcapng");
+  ASSERT_TRUE(o.opened) << o.error;
+  EXPECT_TRUE(o.packets.empty());
+  EXPECT_EQ(o.end, ReadStatus::kMalformed);
+  EXPECT_NE(o.error.find("unknown_link_type.pcapng: byte 36: unsupported link type 147 (no "
+                         "interface of the file has a link type that can be decoded; 2 packets "
+                         "skipped)"),
+            std::string::npos)
+      << o.error;
+}
+
+TEST(CaptureFileTest, CompressedFilesAreNamedAsSuch) {
+  const struct {
+    std::vector<uint8_t> magic;
+    const char* says;
+  } cases[] = {
+      {{0x1f, 0x8b, 0x08, 0x00}, "is gzip-compressed; gunzip it first (or: zcat c.pcap.gz |"},
+      {{0xfd, '7', 'z', 'X', 'Z', 0x00}, "is xz-compressed; unxz it first"},
+      {{0x28, 0xb5, 0x2f, 0xfd}, "is zstd-compressed; unzstd it first"},
+      {{'B', 'Z', 'h', '9'}, "is bzip2-compressed; bunzip2 it first"},
+  };
+  for (const auto& c : cases) {
+    std::vector<uint8_t> bytes = c.magic;
+    bytes.resize(64, 0x55);
+    CaptureFileReader r;
+    std::string err;
+    EXPECT_FALSE(r.Open(bytes.data(), bytes.size(), "c.pcap.gz", &err));
+    EXPECT_EQ(err.rfind(std::string("c.pcap.gz: ") + c.says, 0), 0u) << err;
+  }
+}
+
 TEST(CaptureFileTest, BigEndianPcapng) {
   const Outcome o = Read("multi_interface_big_endian.pcapng");
   ASSERT_TRUE(o.opened) << o.error;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "test/support/capture_input.h"
+
 namespace tw::detector {
 namespace {
 
@@ -25,9 +27,10 @@ class CliTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  int Run(std::initializer_list<std::string> args) {
+  int Run(std::initializer_list<std::string> args) { return RunArgs(args); }
+  int RunArgs(const std::vector<std::string>& args) {
     std::vector<std::string> storage{"throttlewatch"};
-    storage.insert(storage.end(), args);
+    storage.insert(storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& s : storage) argv.push_back(s.data());
     ::testing::internal::CaptureStdout();
@@ -80,8 +83,6 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
     EXPECT_NE(err_.find("--threads needs a whole number from 1 to 64"), std::string::npos) << n;
   }
   EXPECT_EQ(Run({"live", "--threads", "2"}), 2);  // replay only
-  EXPECT_EQ(Run({"replay", (dir_ / "missing.pcap").string()}), 2);
-  EXPECT_NE(err_.find("missing.pcap"), std::string::npos);
 }
 
 TEST_F(CliTest, HelpAfterACommandPrintsTheUsage) {
@@ -147,6 +148,105 @@ std::string Slurp(const std::string& path) {
 }
 
 constexpr char kDemo[] = TW_SOURCE_DIR "/data/demo.pcap";
+
+// What the words after `replay` are: files first (a missing one is unreadable input, exit 1),
+// then the filter (a bad one is a usage error, exit 2, with no summary); a word starting with
+// '-' is an option wherever it stands.
+TEST_F(CliTest, ReplayArgumentsAfterTheFile) {
+  const std::string missing = (dir_ / "missing.pcap").string();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"replay", missing}, {"replay", kDemo, missing}, {"replay", "-r", kDemo, missing}}) {
+    EXPECT_EQ(RunArgs(args), 1) << args.back();
+    EXPECT_NE(err_.find(missing + ": no such capture file"), std::string::npos) << err_;
+    EXPECT_EQ(err_.find("bad filter"), std::string::npos) << err_;
+    EXPECT_EQ(err_.find("packets over"), std::string::npos) << "no summary: " << err_;
+  }
+  EXPECT_EQ(Run({"replay", kDemo, "--evnets", "x"}), 2);
+  EXPECT_NE(err_.find("unknown option '--evnets'"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"replay", kDemo, "tcp", "--evnets"}), 2);
+  EXPECT_NE(err_.find("unknown option '--evnets'"), std::string::npos) << err_;
+  for (const std::string filter : {"tcp port", "nosuchword"}) {
+    EXPECT_EQ(Run({"replay", kDemo, filter}), 2) << filter;
+    EXPECT_NE(err_.find("bad filter '" + filter + "'"), std::string::npos) << err_;
+    EXPECT_EQ(err_.find("packets over"), std::string::npos) << "no summary: " << err_;
+    EXPECT_TRUE(out_.empty()) << out_;
+  }
+  EXPECT_NE(err_.find("no file 'nosuchword'"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"replay", kDemo, dir_.string()}), 1);
+  EXPECT_NE(err_.find(dir_.string() + ": is a directory"), std::string::npos) << err_;
+  const std::string gz = File("c.pcap.gz", "\x1f\x8b\x08\x08 the rest of a gzip stream");
+  EXPECT_EQ(Run({"replay", gz}), 3);
+  EXPECT_NE(err_.find("c.pcap.gz: is gzip-compressed; gunzip it first"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"replay", kDemo, "tcp", kDemo}), 2);
+  EXPECT_NE(err_.find("capture files come first"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"replay", "-", "-"}), 2);
+  EXPECT_NE(err_.find("standard input ('-') can be read only once"), std::string::npos) << err_;
+  // A valid filter after the files still works, and options after it are options.
+  EXPECT_EQ(Run({"replay", kDemo, "tcp", "port", "5202", "-q"}), 0) << err_;
+  EXPECT_TRUE(err_.empty()) << err_;
+  EXPECT_NE(out_.find("\"kind\":\"throttle\""), std::string::npos) << out_;
+}
+
+// The event lines of a stream, without its header (which names the inputs) and without their
+// chain values (which follow from the header).
+std::string EventRecords(const std::string& stream) {
+  std::string out;
+  size_t start = 0;
+  for (size_t nl; (nl = stream.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string line = stream.substr(start, nl - start);
+    if (line.find("\"record\":\"header\"") != std::string::npos) continue;
+    const size_t chain = line.rfind(",\"chain\":\"");
+    if (chain != std::string::npos) line = line.substr(0, chain) + "}";
+    out += line + "\n";
+  }
+  return out;
+}
+
+// "-" is standard input, as FILE or as -r's value, pcap or pcapng, piped or redirected, with
+// the local side inferred from it: the same events as from the file.
+TEST_F(CliTest, ReplayReadsStandardInput) {
+  ASSERT_EQ(Run({"replay", "--threads", "1", kDemo}), 0) << err_;
+  const std::string events = EventRecords(out_);
+  ASSERT_NE(events.find("\"kind\":\"throttle\""), std::string::npos) << events;
+  const std::string local_line = err_.substr(0, err_.find('\n'));
+  ASSERT_NE(local_line.find("(inferred"), std::string::npos) << err_;
+  const std::vector<uint8_t> pcap = testing::ReadBytes(kDemo);
+  const std::vector<uint8_t> pcapng = testing::PcapToPcapng(pcap);
+  ASSERT_FALSE(pcapng.empty());
+  const std::string ng = (dir_ / "demo.pcapng").string();
+  std::ofstream(ng, std::ios::binary)
+      .write(reinterpret_cast<const char*>(pcapng.data()), std::streamsize(pcapng.size()));
+  const struct {
+    const std::vector<uint8_t>* piped;  // else redirected from `file`
+    std::string file;
+    std::vector<std::string> args;
+  } cases[] = {
+      {&pcap, "", {"replay", "-"}},
+      {&pcapng, "", {"replay", "-r", "-", "--threads", "2"}},
+      {nullptr, ng, {"replay", "--threads", "1", "-"}},
+      {nullptr, kDemo, {"-r", "-"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args[1] + (c.piped != nullptr ? " piped" : " redirected from " + c.file));
+    testing::StdinPipe in =
+        c.piped != nullptr ? testing::StdinPipe(*c.piped) : testing::StdinPipe(c.file);
+    ASSERT_TRUE(in.ok());
+    ASSERT_EQ(RunArgs(c.args), 0) << err_;
+    EXPECT_EQ(EventRecords(out_), events);
+    EXPECT_NE(out_.find("\"sha256\":null"), std::string::npos) << "stdin is not hashed";
+    EXPECT_EQ(err_.substr(0, err_.find('\n')), local_line);
+  }
+}
+
+TEST_F(CliTest, UnsupportedLinkTypeIsFatalInPcapAndPcapngAlike) {
+  for (const char* name : {"unknown_link_type.pcap", "unknown_link_type.pcapng"}) {
+    EXPECT_EQ(Run({"replay", Crafted(name)}), 3) << name;
+    EXPECT_NE(err_.find(std::string(name) + ": byte "), std::string::npos) << err_;
+    EXPECT_NE(err_.find("unsupported link type 147"), std::string::npos) << err_;
+  }
+  // Mixed with decodable interfaces, the unsupported one's packets are skipped (and counted).
+  EXPECT_EQ(Run({"replay", Crafted("multi_interface.pcapng")}), 0) << err_;
+}
 
 TEST_F(CliTest, AnonymizeRewritesEveryAddressInEventsAndSummary) {
   const std::string key = File("key", std::string(32, '\x5a'));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "test/support/capture_input.h"
 #include "test/support/synthetic_capture.h"
 
 namespace tw::detector {
@@ -172,6 +173,55 @@ TEST_F(ReplayTest, TruncatedFileKeepsEverythingFoundBeforeTheDamage) {
     ASSERT_EQ(r.inputs.size(), 1u);
     EXPECT_EQ(r.inputs[0].sha256, sha);
   }
+}
+
+// "-" reads standard input once, pipe or redirected file: the packets read to infer the local
+// side are held and analysed, not read a second time. The same events and verdicts as from
+// the file, in pcap and pcapng, for one thread and more.
+TEST_F(ReplayTest, StandardInputGivesWhatTheFileGives) {
+  const std::vector<uint8_t> pcap = testing::ReadBytes(path_);
+  const std::vector<uint8_t> pcapng = testing::PcapToPcapng(pcap);
+  ASSERT_FALSE(pcapng.empty());
+  const std::string ng_path = (dir_ / "three.pcapng").string();
+  std::ofstream(ng_path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(pcapng.data()), std::streamsize(pcapng.size()));
+  ReplayOptions o = Options();
+  o.local.clear();  // inferred from the first packets
+  ReplayResult file;
+  ASSERT_EQ(RunReplay(o, &file), 0) << file.error;
+  ASSERT_EQ(file.events.size(), 1u);
+  ASSERT_FALSE(file.verdicts.empty());
+  for (const std::string& path : {path_, ng_path}) {
+    for (int threads : {1, 2}) {
+      for (bool pipe : {true, false}) {
+        SCOPED_TRACE(path + (pipe ? " piped" : " redirected") + ", threads " +
+                     std::to_string(threads));
+        testing::StdinPipe in =
+            pipe ? testing::StdinPipe(testing::ReadBytes(path)) : testing::StdinPipe(path);
+        ASSERT_TRUE(in.ok());
+        o.files = {"-"};
+        o.threads = threads;
+        ReplayResult r;
+        ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+        EXPECT_TRUE(r.local_inferred);
+        EXPECT_EQ(r.local, file.local);
+        EXPECT_EQ(Results(r), Results(file));
+      }
+    }
+  }
+}
+
+TEST_F(ReplayTest, BadFilterIsAUsageErrorAndAMissingFileARuntimeError) {
+  ReplayOptions o = Options();
+  o.bpf_filter = "tcp port";
+  ReplayResult r;
+  EXPECT_EQ(RunReplay(o, &r), kReplayUsageError);
+  EXPECT_EQ(r.error.rfind("bad filter 'tcp port'", 0), 0u) << r.error;
+  EXPECT_EQ(r.packets, 0u);
+  o = Options();
+  o.files.push_back((dir_ / "missing.pcap").string());
+  EXPECT_EQ(RunReplay(o, &r), kReplayRuntimeError);
+  EXPECT_NE(r.error.find("missing.pcap: no such capture file"), std::string::npos) << r.error;
 }
 
 TEST_F(ReplayTest, BadLocalIsAUsageError) {

@@ -84,6 +84,9 @@ write("multi_interface.pcapng",
       block(0x0BADF00D & 0x7FFFFFFF, b"mystery") + epb(2, us + 1500, b"\x00" * 20) +
       epb(0, us + 2000, packet(2)) +
       shb() + idb(1, tsresol=9) + epb(0, (T0 + 3) * 1_000_000_000, packet(3)))
+# pcapng whose only interface has a link type that cannot be decoded: fatal, as in pcap.
+write("unknown_link_type.pcapng",
+      shb() + idb(147) + epb(0, us, b"\x00" * 20) + epb(0, us + 1000, b"\x00" * 20))
 write("multi_interface_big_endian.pcapng",
       shb(">") + idb(1, ">") + idb(101, ">") + epb(0, us, packet(0), ">") +
       epb(1, us + 1000, packet(1)[14:], ">"))
