@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "capture/address_formatter.h"
+#include "test/support/mode_files.h"
 
 namespace tw::capture {
 namespace {
@@ -125,22 +126,7 @@ TEST(AnonymizerTest, CidrKeepsItsLengthAndContainsItsAnonymizedHosts) {
   EXPECT_TRUE(anon.Anonymize(*Cidr::Parse("fd00:1::/64")).Contains(anon.Anonymize(A("fd00:1::9"))));
 }
 
-class KeyFileTest : public ::testing::Test {
- protected:
-  std::string Write(const std::string& bytes, mode_t mode) {
-    const std::string path =
-        ::testing::TempDir() + "/tw_key_" + std::to_string(getpid()) + "_" + std::to_string(n_++);
-    std::ofstream(path, std::ios::binary) << bytes;
-    chmod(path.c_str(), mode);
-    paths_.push_back(path);
-    return path;
-  }
-  void TearDown() override {
-    for (const auto& p : paths_) std::remove(p.c_str());
-  }
-  std::vector<std::string> paths_;
-  int n_ = 0;
-};
+using KeyFileTest = tw::testing::ModeFilesTest;
 
 TEST_F(KeyFileTest, LoadsAPrivate32ByteKey) {
   const std::string key(reinterpret_cast<const char*>(kSampleKey.data()), kSampleKey.size());

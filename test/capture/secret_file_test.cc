@@ -9,24 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "test/support/mode_files.h"
+
 namespace tw::capture {
 namespace {
 
-class SecretFileTest : public ::testing::Test {
- protected:
-  std::string Write(const std::string& bytes, mode_t mode) {
-    const std::string path = ::testing::TempDir() + "/tw_secret_" + std::to_string(getpid()) + "_" +
-                             std::to_string(paths_.size());
-    std::ofstream(path, std::ios::binary) << bytes;
-    chmod(path.c_str(), mode);
-    paths_.push_back(path);
-    return path;
-  }
-  void TearDown() override {
-    for (const auto& p : paths_) std::remove(p.c_str());
-  }
-  std::vector<std::string> paths_;
-};
+using SecretFileTest = tw::testing::ModeFilesTest;
 
 TEST_F(SecretFileTest, ReadsAFileOnlyItsOwnerCanReadWhole) {
   const std::string bytes("se\0cr\net\xff", 9);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "capture/anonymizer.h"
+#include "test/support/mode_files.h"
 
 namespace tw::detector {
 namespace {
@@ -156,37 +157,23 @@ TEST(MetricsTest, BusyPortIsAnError) {
 }
 
 // A file with `content` and `mode` in the test's temporary directory; removed at the end.
-class AuthFileTest : public ::testing::Test {
- protected:
-  std::string Write(const std::string& name, const std::string& content, mode_t mode) {
-    const std::string path =
-        ::testing::TempDir() + "/tw_auth_" + std::to_string(getpid()) + "_" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    chmod(path.c_str(), mode);
-    paths_.push_back(path);
-    return path;
-  }
-  void TearDown() override {
-    for (const auto& p : paths_) std::remove(p.c_str());
-  }
-  std::vector<std::string> paths_;
-};
+using AuthFileTest = tw::testing::ModeFilesTest;
 
 TEST_F(AuthFileTest, ReadsUserAndPasswordFromAPrivateFile) {
   std::string user, password, error;
   ASSERT_TRUE(
-      ReadMetricsAuthFile(Write("ok", "prom:s3:cret\nignored\n", 0600), &user, &password, &error))
+      ReadMetricsAuthFile(Write("prom:s3:cret\nignored\n", 0600), &user, &password, &error))
       << error;
   EXPECT_EQ(user, "prom");
   EXPECT_EQ(password, "s3:cret");  // everything after the first colon, up to the line's end
-  ASSERT_TRUE(ReadMetricsAuthFile(Write("ro", "u:p", 0400), &user, &password, &error)) << error;
+  ASSERT_TRUE(ReadMetricsAuthFile(Write("u:p", 0400), &user, &password, &error)) << error;
   EXPECT_EQ(user, "u");
   EXPECT_EQ(password, "p");
 }
 
 TEST_F(AuthFileTest, RefusesAFileGroupOrOthersCanReadOrWriteLikeTheAnonymizeKey) {
   for (const mode_t mode : {0640, 0604, 0620, 0602, 0644, 0660, 0666}) {
-    const std::string path = Write(std::to_string(mode), "prom:s3cret\n", mode);
+    const std::string path = Write("prom:s3cret\n", mode);
     std::string user, password, error;
     EXPECT_FALSE(ReadMetricsAuthFile(path, &user, &password, &error)) << std::oct << mode;
     EXPECT_TRUE(user.empty() && password.empty());
@@ -208,12 +195,12 @@ TEST_F(AuthFileTest, RefusesAMissingOrMalformedFile) {
   EXPECT_FALSE(ReadMetricsAuthFile("/nonexistent/metrics.auth", &user, &password, &error));
   EXPECT_NE(error.find("/nonexistent/metrics.auth"), std::string::npos) << error;
   for (const char* bad : {"", "\n", "no-colon\n", ":password\n", "user\n:password\n"}) {
-    const std::string path = Write("bad", bad, 0600);
+    const std::string path = Write(bad, 0600);
     EXPECT_FALSE(ReadMetricsAuthFile(path, &user, &password, &error)) << bad;
     EXPECT_NE(error.find("USER:PASSWORD"), std::string::npos) << error;
   }
   EXPECT_FALSE(
-      ReadMetricsAuthFile(Write("big", std::string(5000, 'x'), 0600), &user, &password, &error));
+      ReadMetricsAuthFile(Write(std::string(5000, 'x'), 0600), &user, &password, &error));
   EXPECT_NE(error.find("more than"), std::string::npos) << error;
 }
 
