@@ -244,6 +244,15 @@ size_t DataRows(const std::string& csv) {
   return size_t(std::count(csv.begin(), csv.end(), '\n')) - 1;
 }
 
+// Replays `path` (local side 10.0.0.0/24) into `rec`.
+void ReplayRecorded(const std::string& path, SeriesRecorder* rec, ReplayResult* r) {
+  ReplayOptions o;
+  o.files = {path};
+  o.local = "10.0.0.0/24";
+  o.recorder = rec;
+  ASSERT_EQ(RunReplay(o, r), 0) << r->error;
+}
+
 TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
   // 20 s of a download on 2020-01-01, then the clock steps 3 years ahead (5 s of download), back
   // by an hour (3 s, older than the open bin) and on again (3 s). The old dense series held and
@@ -262,13 +271,9 @@ TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
     cap.Download(kJump - 3600, kJump - 3597, 2001, 125000, &seq);  // the clock steps back
     cap.Download(kJump + 10, kJump + 13, 2001, 125000, &seq);
   }
-  ReplayOptions o;
-  o.files = {path};
-  o.local = "10.0.0.0/24";
   SeriesRecorder rec;
-  o.recorder = &rec;
   ReplayResult r;
-  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  ASSERT_NO_FATAL_FAILURE(ReplayRecorded(path, &rec, &r));
   fs::remove_all(dir);
   ASSERT_GT(r.packets, 1000u);
   EXPECT_GT(r.last_ns - r.first_ns, int64_t(3 * 365 * 86400.0 * 1e9));
@@ -330,13 +335,9 @@ TEST(ReportGapTest, SilenceIsDrawnAsZeroNotAsAGap) {
     cap.Download(kT0, kT0 + 10, 2001, 125000, &seq);
     cap.Download(kT0 + 40, kT0 + 50, 2001, 125000, &seq);
   }
-  ReplayOptions o;
-  o.files = {path};
-  o.local = "10.0.0.0/24";
   SeriesRecorder rec;
-  o.recorder = &rec;
   ReplayResult r;
-  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  ASSERT_NO_FATAL_FAILURE(ReplayRecorded(path, &rec, &r));
   fs::remove_all(dir);
   EXPECT_EQ(rec.link().runs.size(), 2u);
   EXPECT_EQ(rec.link().points.size(), 10u + 1 + 10);
