@@ -214,8 +214,7 @@ TEST_F(CliTest, ReplayReadsStandardInput) {
   const std::vector<uint8_t> pcapng = testing::PcapToPcapng(pcap);
   ASSERT_FALSE(pcapng.empty());
   const std::string ng = (dir_ / "demo.pcapng").string();
-  std::ofstream(ng, std::ios::binary)
-      .write(reinterpret_cast<const char*>(pcapng.data()), std::streamsize(pcapng.size()));
+  testing::WriteBytes(ng, pcapng);
   const struct {
     const std::vector<uint8_t>* piped;  // else redirected from `file`
     std::string file;

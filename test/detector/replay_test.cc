@@ -183,8 +183,7 @@ TEST_F(ReplayTest, StandardInputGivesWhatTheFileGives) {
   const std::vector<uint8_t> pcapng = testing::PcapToPcapng(pcap);
   ASSERT_FALSE(pcapng.empty());
   const std::string ng_path = (dir_ / "three.pcapng").string();
-  std::ofstream(ng_path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(pcapng.data()), std::streamsize(pcapng.size()));
+  testing::WriteBytes(ng_path, pcapng);
   ReplayOptions o = Options();
   o.local.clear();  // inferred from the first packets
   ReplayResult file;

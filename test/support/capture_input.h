@@ -22,6 +22,12 @@ inline std::vector<uint8_t> ReadBytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+// Writes `bytes` to `path` (replaced if it exists).
+inline void WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
 // The same packets as a pcap file, as pcapng: one section, one interface of the pcap's link
 // type with nanosecond timestamps, one Enhanced Packet Block per packet. Empty when `pcap`
 // does not parse.
