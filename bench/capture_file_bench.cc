@@ -14,7 +14,7 @@ namespace {
 
 // 1 M records of 128 captured bytes (a 1514-byte packet captured with snaplen 128).
 std::vector<uint8_t> Pcap(size_t n) {
-  std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+  std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2,   0, 4, 0, 0, 0, 0, 0,
                             0,    0,    0,    0,    128, 0, 0, 0, 1, 0, 0, 0};
   f.reserve(24 + n * 144);
   for (size_t i = 0; i < n; ++i) {

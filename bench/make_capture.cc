@@ -41,7 +41,7 @@ constexpr uint32_t kMss = 1448;
 
 struct Flow {
   bool v6 = false;
-  bool up = false;        // data flows from the local side (an upload)
+  bool up = false;  // data flows from the local side (an upload)
   uint8_t local[16], remote[16];
   uint16_t local_port = 0, remote_port = 0;
   int64_t start_ns = 0, end_ns = 0;  // data phase
@@ -51,7 +51,7 @@ struct Flow {
   uint32_t seq = 1, ack = 1;
   uint32_t peer_seq = 1;
   uint64_t segments = 0;
-  int state = 0;  // 0 SYN, 1 SYN-ACK, 2 ACK, 3 data, 4 FIN, 5 FIN back, 6 done
+  int state = 0;           // 0 SYN, 1 SYN-ACK, 2 ACK, 3 data, 4 FIN, 5 FIN back, 6 done
   int64_t remaining = -1;  // segments left for finite flows; -1 = until end_ns
 };
 
@@ -69,9 +69,9 @@ class Writer {
       : f_(f), snaplen_(snaplen), pcapng_(pcapng), nano_(nano) {
     buf_.reserve(1 << 22);
     if (pcapng_) {
-      const uint8_t shb[28] = {0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a,
-                               1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                               28, 0, 0, 0};
+      const uint8_t shb[28] = {0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0,    0,    0x4d, 0x3c,
+                               0x2b, 0x1a, 1,    0,    0,  0, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff, 28, 0, 0,    0};
       Put(shb, sizeof(shb));
       // IDB, Ethernet, snaplen, if_tsresol = 9 (nanoseconds).
       uint8_t idb[32] = {1, 0, 0, 0, 32, 0, 0, 0, 1, 0, 0, 0};
@@ -97,8 +97,7 @@ class Writer {
     if (pcapng_) {
       const uint32_t padded = (cap + 3) & ~3u;
       const uint32_t total = 32 + padded;
-      uint32_t w[7] = {6, total, 0, uint32_t(uint64_t(t_ns) >> 32), uint32_t(t_ns), cap,
-                       wire_len};
+      uint32_t w[7] = {6, total, 0, uint32_t(uint64_t(t_ns) >> 32), uint32_t(t_ns), cap, wire_len};
       Put(w, sizeof(w));
       Body(hdr, hdr_len, cap);
       static const uint8_t zeros[4] = {};
@@ -196,18 +195,21 @@ void Address(Rng* rng, bool v6, bool local, uint8_t* out) {
   } else {
     out[10] = out[11] = 0xff;
     if (local) {
-      out[12] = 10, out[13] = 20, out[14] = uint8_t(rng->Below(4)), out[15] = uint8_t(2 + rng->Below(250));
+      out[12] = 10, out[13] = 20, out[14] = uint8_t(rng->Below(4)),
+      out[15] = uint8_t(2 + rng->Below(250));
     } else {
       static const uint8_t nets[4][2] = {{142, 250}, {157, 240}, {151, 101}, {104, 16}};
       const auto* n = nets[rng->Below(4)];
-      out[12] = n[0], out[13] = n[1], out[14] = uint8_t(rng->Next()), out[15] = uint8_t(rng->Next());
+      out[12] = n[0], out[13] = n[1], out[14] = uint8_t(rng->Next()),
+      out[15] = uint8_t(rng->Next());
     }
   }
 }
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: make_capture [--packets N] [--seed S] [--snaplen L] [--pcapng] [--nano] OUT\n");
+  std::fprintf(
+      stderr,
+      "usage: make_capture [--packets N] [--seed S] [--snaplen L] [--pcapng] [--nano] OUT\n");
   return 2;
 }
 
@@ -323,8 +325,8 @@ int main(int argc, char** argv) {
     const int64_t rtt = 20'000'000;
     switch (fl.state) {
       case 0: {  // SYN from the local side
-        const uint32_t h = Headers(fl, true, 6, 0, fl.up ? fl.seq - 1 : fl.peer_seq - 1, 0,
-                                   0x02, tsval, hdr);
+        const uint32_t h =
+            Headers(fl, true, 6, 0, fl.up ? fl.seq - 1 : fl.peer_seq - 1, 0, 0x02, tsval, hdr);
         w.Packet(t, hdr, h, h);
         fl.state = 1;
         due.push({t + rtt, d.flow, kStep});
@@ -364,8 +366,9 @@ int main(int argc, char** argv) {
       case 4:
       case 5: {  // FIN from each side
         const bool from_local = fl.state == 4;
-        const uint32_t h = Headers(fl, from_local, 6, 0, from_local == data_local ? fl.seq : fl.peer_seq,
-                                   from_local == data_local ? fl.peer_seq : fl.seq, 0x11, tsval, hdr);
+        const uint32_t h =
+            Headers(fl, from_local, 6, 0, from_local == data_local ? fl.seq : fl.peer_seq,
+                    from_local == data_local ? fl.peer_seq : fl.seq, 0x11, tsval, hdr);
         w.Packet(t, hdr, h, h);
         ++fl.state;
         if (fl.state == 5) due.push({t + rtt, d.flow, kStep});
@@ -376,7 +379,7 @@ int main(int argc, char** argv) {
     }
   }
   const bool ok = w.Flush() && std::fclose(f) == 0;
-  std::fprintf(stderr, "make_capture: %" PRIu64 " packets, %zu flows, %.0f s -> %s\n",
-               w.packets(), flows.size(), double(duration) / 1e9, out_path);
+  std::fprintf(stderr, "make_capture: %" PRIu64 " packets, %zu flows, %.0f s -> %s\n", w.packets(),
+               flows.size(), double(duration) / 1e9, out_path);
   return ok ? 0 : 1;
 }

@@ -21,20 +21,20 @@ namespace {
 std::vector<uint8_t> BrowserClientHello(const std::string& host) {
   using testing::TlsExtension;
   std::vector<uint8_t> exts;
-  TlsExtension(&exts, 0x0a0a, {});                                   // GREASE
-  TlsExtension(&exts, 0x0017, {});                                   // extended master secret
-  TlsExtension(&exts, 0xff01, {0});                                  // renegotiation info
-  TlsExtension(&exts, 0x000a, std::vector<uint8_t>(10, 0x1d));       // supported groups
-  TlsExtension(&exts, 0x000b, {1, 0});                               // ec point formats
-  TlsExtension(&exts, 0x0023, {});                                   // session ticket
+  TlsExtension(&exts, 0x0a0a, {});                              // GREASE
+  TlsExtension(&exts, 0x0017, {});                              // extended master secret
+  TlsExtension(&exts, 0xff01, {0});                             // renegotiation info
+  TlsExtension(&exts, 0x000a, std::vector<uint8_t>(10, 0x1d));  // supported groups
+  TlsExtension(&exts, 0x000b, {1, 0});                          // ec point formats
+  TlsExtension(&exts, 0x0023, {});                              // session ticket
   TlsExtension(&exts, 0x0010, {0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'});
-  TlsExtension(&exts, 0x0005, {1, 0, 0, 0, 0});                      // status request
-  TlsExtension(&exts, 0x000d, std::vector<uint8_t>(18, 0x04));       // signature algorithms
-  TlsExtension(&exts, 0x0012, {});                                   // signed cert timestamps
+  TlsExtension(&exts, 0x0005, {1, 0, 0, 0, 0});                 // status request
+  TlsExtension(&exts, 0x000d, std::vector<uint8_t>(18, 0x04));  // signature algorithms
+  TlsExtension(&exts, 0x0012, {});                              // signed cert timestamps
   TlsExtension(&exts, 0x0000, testing::SniExtensionBody(host));
-  TlsExtension(&exts, 0x0033, std::vector<uint8_t>(38, 0x20));       // key share
-  TlsExtension(&exts, 0x002b, {6, 0x3a, 0x3a, 3, 4, 3, 3});          // supported versions
-  TlsExtension(&exts, 0x0015, std::vector<uint8_t>(200, 0));         // padding
+  TlsExtension(&exts, 0x0033, std::vector<uint8_t>(38, 0x20));  // key share
+  TlsExtension(&exts, 0x002b, {6, 0x3a, 0x3a, 3, 4, 3, 3});     // supported versions
+  TlsExtension(&exts, 0x0015, std::vector<uint8_t>(200, 0));    // padding
   std::vector<uint8_t> suites;
   for (int i = 0; i < 16; ++i) suites.insert(suites.end(), {0x13, uint8_t(i)});
   return testing::ClientHelloRecord(suites, 32, exts);
@@ -58,8 +58,8 @@ std::vector<uint8_t> DnsResponse() {
   }
   m.push_back(0);
   for (int last : {10, 11, 12}) {  // edge.cdn.example.net A 192.0.2.x
-    m.insert(m.end(), {uint8_t(0xc0 | (target >> 8)), uint8_t(target), 0, 1, 0, 1, 0, 0, 0, 60,
-                       0, 4, 192, 0, 2, uint8_t(last)});
+    m.insert(m.end(), {uint8_t(0xc0 | (target >> 8)), uint8_t(target), 0, 1, 0, 1, 0, 0, 0, 60, 0,
+                       4, 192, 0, 2, uint8_t(last)});
   }
   return m;
 }

@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 
-#include <charconv>
 #include <bit>
+#include <charconv>
 #include <cstring>
 
 namespace tw::capture {

@@ -14,9 +14,10 @@
 namespace tw::capture {
 
 struct BinnerParams {
-  int64_t bin_ns = 1'000'000'000;         // bin width; bins are aligned to multiples of it
+  int64_t bin_ns = 1'000'000'000;            // bin width; bins are aligned to multiples of it
   int64_t idle_timeout_ns = 60'000'000'000;  // a flow with no packet for this long is ended
-  int64_t closed_linger_ns = 2'000'000'000;  // a FIN/RST flow is ended this long after its last packet
+  int64_t closed_linger_ns =
+      2'000'000'000;  // a FIN/RST flow is ended this long after its last packet
   // Hard cap on the flow table. When it is full a new flow evicts the flow with the fewest
   // packets among a few sampled at random, so floods of one-packet flows (SYN scans, spoofed
   // sources) evict each other while long-lived flows, which carry the evidence, stay.
@@ -24,18 +25,18 @@ struct BinnerParams {
   // for each flow that carries data; the default suits a small box (~30 MB under a SYN flood,
   // ~440 MB if every flow carried data and shared its remote host).
   size_t max_flows = 65'536;
-  int64_t max_empty_bins = 3600;          // longer capture gaps are skipped, not filled with bins
+  int64_t max_empty_bins = 3600;  // longer capture gaps are skipped, not filled with bins
 };
 
 // Counters the Binner keeps; read them between calls.
 struct BinnerStats {
-  uint64_t packets = 0;           // packets handed to OnPacket
-  uint64_t not_local = 0;         // neither endpoint is local: ignored
-  uint64_t local_to_local = 0;    // both endpoints local: ignored
+  uint64_t packets = 0;         // packets handed to OnPacket
+  uint64_t not_local = 0;       // neither endpoint is local: ignored
+  uint64_t local_to_local = 0;  // both endpoints local: ignored
   uint64_t flows_created = 0;
-  uint64_t flows_evicted = 0;     // removed because the table was full
-  uint64_t time_backwards = 0;    // packets older than the open bin (counted into it)
-  uint64_t gaps_skipped = 0;      // capture gaps longer than max_empty_bins
+  uint64_t flows_evicted = 0;   // removed because the table was full
+  uint64_t time_backwards = 0;  // packets older than the open bin (counted into it)
+  uint64_t gaps_skipped = 0;    // capture gaps longer than max_empty_bins
 };
 
 // What OnPacket() did with a packet, for per-packet analyses that run beside the binning

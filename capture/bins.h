@@ -19,8 +19,8 @@ struct DirectionBin {
   uint64_t payload_bytes = 0;  // TCP/UDP payload claimed by the headers
   uint64_t retrans_bytes = 0;  // TCP payload bytes that repeat sequence space already seen
   uint32_t packets = 0;
-  uint32_t data_packets = 0;   // packets with payload
-  bool zero_window = false;    // the receiver of this direction advertised a zero window
+  uint32_t data_packets = 0;  // packets with payload
+  bool zero_window = false;   // the receiver of this direction advertised a zero window
   // TCP, flows only: the most bytes in flight (sent, not yet acknowledged, as seen here) and
   // the smallest receive window the receiver advertised, scaled (UINT32_MAX = unknown).
   uint32_t in_flight_max = 0;
@@ -49,9 +49,9 @@ struct RttBin {
 
 // The stable description of a flow, fixed when it is first seen.
 struct FlowInfo {
-  uint64_t id = 0;           // unique within a run, in order of first appearance
+  uint64_t id = 0;  // unique within a run, in order of first appearance
   FlowKey key;
-  bool local_is_a = false;   // key.a is the local endpoint
+  bool local_is_a = false;       // key.a is the local endpoint
   bool local_initiated = false;  // the local side sent the first packet (or the SYN)
   int64_t first_ns = 0;
 
@@ -65,11 +65,11 @@ struct FlowInfo {
 // One flow during one bin, as handed to a BinSink.
 struct FlowBin {
   FlowInfo info;
-  DirectionBin dir[2];       // indexed by Direction
-  int64_t last_ns = 0;       // last packet of the flow so far (any bin)
+  DirectionBin dir[2];          // indexed by Direction
+  int64_t last_ns = 0;          // last packet of the flow so far (any bin)
   double handshake_rtt_s = -1;  // SYN -> ACK of the handshake at the capture point; -1 if none
-  RttBin rtt;                // RTT samples of this bin
-  bool closed = false;       // FIN or RST seen
+  RttBin rtt;                   // RTT samples of this bin
+  bool closed = false;          // FIN or RST seen
 };
 
 // The whole link during one bin (all flows with a local side, plus non-flow IP traffic).
@@ -80,7 +80,7 @@ struct LinkBin {
   uint32_t icmp_errors[2] = {0, 0};
   int64_t first_ns[2] = {0, 0};  // earliest / latest non-error packet of each direction (0 if none)
   int64_t last_ns[2] = {0, 0};
-  uint32_t active_flows = 0;     // flows with at least one packet in the bin
+  uint32_t active_flows = 0;  // flows with at least one packet in the bin
 };
 
 // Why a flow left the table.

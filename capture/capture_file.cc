@@ -91,8 +91,8 @@ std::vector<std::string> CaptureFileReader::notes() const {
   std::vector<std::string> out;
   for (int k = 0; k < kNoteKinds; ++k) {
     if (!noted_[k]) continue;
-    out.push_back(name_ + ": byte " + std::to_string(first_at_[k]) + ": " + kNoteText[k] +
-                  ", " + std::to_string(counts[k]) + " time" + (counts[k] == 1 ? "" : "s"));
+    out.push_back(name_ + ": byte " + std::to_string(first_at_[k]) + ": " + kNoteText[k] + ", " +
+                  std::to_string(counts[k]) + " time" + (counts[k] == 1 ? "" : "s"));
   }
   if (stats_.unknown_blocks > 0) {
     out.push_back(name_ + ": " + std::to_string(stats_.unknown_blocks) +
@@ -141,8 +141,8 @@ bool CaptureFileReader::Open(const uint8_t* data, size_t size, std::string name,
     return fail(0, std::string("not a pcap or pcapng file (magic ") + hex + ")");
   }
   nano_ = (swap_ ? Bswap(magic) : magic) == kPcapMagicNs;
-  if (size < 24) return fail(size, "truncated pcap file header (" + std::to_string(size) +
-                                       " of 24 bytes)");
+  if (size < 24)
+    return fail(size, "truncated pcap file header (" + std::to_string(size) + " of 24 bytes)");
   snaplen_ = U32(16);
   // The upper bits of the link-type field carry FCS information; the type is the low 16.
   link_type_ = int(U32(20) & 0xffff);
@@ -218,8 +218,8 @@ ReadStatus CaptureFileReader::NextPcap(Packet* out) {
     const size_t at = pos_;
     if (at == size_) return ReadStatus::kEnd;
     if (size_ - at < 16) {
-      return Fail(at, "truncated packet record header (" + std::to_string(size_ - at) +
-                          " of 16 bytes)");
+      return Fail(
+          at, "truncated packet record header (" + std::to_string(size_ - at) + " of 16 bytes)");
     }
     uint32_t h[4];
     std::memcpy(h, data_ + at, 16);
@@ -419,8 +419,8 @@ ReadStatus CaptureFileReader::NextPcapng(Packet* out) {
       if (!ParseInterface(at, len)) return ReadStatus::kMalformed;
       continue;
     } else {
-      if (type != kNgNameResolution && type != kNgInterfaceStats &&
-          type != kNgDecryptionSecrets && type != kNgCustom && type != kNgCustomNoCopy) {
+      if (type != kNgNameResolution && type != kNgInterfaceStats && type != kNgDecryptionSecrets &&
+          type != kNgCustom && type != kNgCustomNoCopy) {
         ++stats_.unknown_blocks;
       }
       continue;
@@ -433,8 +433,7 @@ ReadStatus CaptureFileReader::NextPcapng(Packet* out) {
                                " (over 256 KiB): the file is corrupt here");
     }
     if (body + caplen > at + len - 4) {
-      return Fail(at + 20, "captured length " + std::to_string(caplen) +
-                               " runs past its block");
+      return Fail(at + 20, "captured length " + std::to_string(caplen) + " runs past its block");
     }
     const Interface& itf = interfaces_[iface];
     if (!itf.supported) {

@@ -31,8 +31,8 @@ enum class DecodeStatus : uint8_t {
   kUnsupportedLinkType,  // link type not listed above
   kNotIp,                // ARP, LLDP, ... (not an error, just not ours)
   kBadIpHeader,          // version/IHL/length fields inconsistent
-  kFragment,             // a non-first IP fragment: no layer-4 header (fragments are not reassembled)
-  kBadL4Header,          // TCP data offset < 5, UDP length < 8, ...
+  kFragment,     // a non-first IP fragment: no layer-4 header (fragments are not reassembled)
+  kBadL4Header,  // TCP data offset < 5, UDP length < 8, ...
   kCount,
 };
 std::string_view DecodeStatusName(DecodeStatus s);
@@ -63,12 +63,12 @@ struct DecodedPacket {
 
   // TCP only (zero otherwise).
   uint32_t tcp_seq = 0, tcp_ack = 0;
-  uint16_t tcp_window = 0;       // raw window field, unscaled
-  uint8_t tcp_flags = 0;         // kTcp* bits
-  uint8_t tcp_wscale = 0xff;     // window-scale option (SYN only, capped at 14); 0xff if absent
-  bool tcp_has_ts = false;       // timestamp option present (and captured)
+  uint16_t tcp_window = 0;    // raw window field, unscaled
+  uint8_t tcp_flags = 0;      // kTcp* bits
+  uint8_t tcp_wscale = 0xff;  // window-scale option (SYN only, capped at 14); 0xff if absent
+  bool tcp_has_ts = false;    // timestamp option present (and captured)
   uint32_t tcp_ts_val = 0, tcp_ts_ecr = 0;
-  uint8_t tcp_sack_blocks = 0;   // number of SACK blocks in the options
+  uint8_t tcp_sack_blocks = 0;  // number of SACK blocks in the options
 };
 
 // Decodes one captured packet of link type `link_type` (a DLT value above). `data` is borrowed

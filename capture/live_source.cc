@@ -110,8 +110,8 @@ SourceStatus PcapLiveSource::Next(Packet* out) {
   }
   if (rc == 1) {
     const bool nano = pcap_get_tstamp_precision(pcap_) == PCAP_TSTAMP_PRECISION_NANO;
-    out->ts_ns = int64_t(hdr->ts.tv_sec) * 1'000'000'000 +
-                 int64_t(hdr->ts.tv_usec) * (nano ? 1 : 1000);
+    out->ts_ns =
+        int64_t(hdr->ts.tv_sec) * 1'000'000'000 + int64_t(hdr->ts.tv_usec) * (nano ? 1 : 1000);
     out->data = data;
     out->caplen = hdr->caplen;
     out->wire_len = hdr->len < hdr->caplen ? hdr->caplen : hdr->len;

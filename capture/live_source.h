@@ -12,12 +12,12 @@ struct pcap;  // libpcap's pcap_t, kept out of this header
 namespace tw::capture {
 
 struct LiveOptions {
-  std::string interface;             // empty = the interface of the default route
-  std::string bpf_filter;            // tcpdump syntax; empty = everything
-  int snaplen = 128;                 // headers only: no payload is kept
-  int buffer_bytes = 32 << 20;       // kernel ring (TPACKET_V3, memory-mapped by libpcap)
+  std::string interface;        // empty = the interface of the default route
+  std::string bpf_filter;       // tcpdump syntax; empty = everything
+  int snaplen = 128;            // headers only: no payload is kept
+  int buffer_bytes = 32 << 20;  // kernel ring (TPACKET_V3, memory-mapped by libpcap)
   bool promiscuous = false;
-  int poll_timeout_ms = 100;         // Next() returns kIdle after this long without a packet
+  int poll_timeout_ms = 100;  // Next() returns kIdle after this long without a packet
   // Packets are handed over in blocks of the ring (TPACKET_V3), a block at the latest this long
   // after its first packet: one wake-up per block instead of one per packet. 0 = immediate
   // mode (one wake-up per packet: costs more CPU than the packets themselves at 300 kpps).
@@ -26,9 +26,9 @@ struct LiveOptions {
 
 // Capture counters from the kernel (pcap_stats), cumulative since Open().
 struct CaptureCounters {
-  uint64_t received = 0;       // packets that reached the capture ring
-  uint64_t dropped = 0;        // dropped because the ring was full (we were too slow)
-  uint64_t if_dropped = 0;     // dropped by the interface or its driver
+  uint64_t received = 0;    // packets that reached the capture ring
+  uint64_t dropped = 0;     // dropped because the ring was full (we were too slow)
+  uint64_t if_dropped = 0;  // dropped by the interface or its driver
 };
 
 // A live interface through libpcap: memory-mapped ring of buffer_bytes, packets handed over in
@@ -61,12 +61,12 @@ class PcapLiveSource final : public PacketSource {
   PcapLiveSource() = default;
   ::pcap* pcap_ = nullptr;
   uint32_t last_raw_[3] = {0, 0, 0};  // pcap_stats' 32-bit counters, last read
-  CaptureCounters totals_;           // 64-bit totals accumulated across their wraps
+  CaptureCounters totals_;            // 64-bit totals accumulated across their wraps
   std::string interface_;
   std::string error_;
   int link_type_ = 0;
-  int fd_ = -1;         // the capture's pollable descriptor (owned by libpcap)
-  int wake_fd_ = -1;    // eventfd written by Stop()
+  int fd_ = -1;       // the capture's pollable descriptor (owned by libpcap)
+  int wake_fd_ = -1;  // eventfd written by Stop()
   int poll_timeout_ms_ = 100;
   uint64_t bytes_read_ = 0;
 };

@@ -112,13 +112,12 @@ LocalNetworks LocalNetworkGuesser::Guess() const {
     }
   }
   std::vector<Cidr> cidrs;
-  const int primary = best[0] == nullptr ? 1
-                      : best[1] == nullptr
-                          ? 0
-                          : (score(best[0]->first, best[0]->second) >=
-                                     score(best[1]->first, best[1]->second)
-                                 ? 0
-                                 : 1);
+  const int primary =
+      best[0] == nullptr ? 1
+      : best[1] == nullptr
+          ? 0
+          : (score(best[0]->first, best[0]->second) >= score(best[1]->first, best[1]->second) ? 0
+                                                                                              : 1);
   for (int fam : {primary, 1 - primary}) {
     const auto* b = best[fam];
     if (b == nullptr) continue;

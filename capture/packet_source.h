@@ -8,16 +8,16 @@ namespace tw::capture {
 
 // One captured packet as lent by a PacketSource.
 struct Packet {
-  int64_t ts_ns = 0;            // capture time, nanoseconds since the Unix epoch
+  int64_t ts_ns = 0;              // capture time, nanoseconds since the Unix epoch
   const uint8_t* data = nullptr;  // borrowed: valid until the next Next() on the same source
-  uint32_t caplen = 0;          // bytes available at data
-  uint32_t wire_len = 0;        // length of the packet on the wire
-  int link_type = 0;            // DLT value (see decode.h)
+  uint32_t caplen = 0;            // bytes available at data
+  uint32_t wire_len = 0;          // length of the packet on the wire
+  int link_type = 0;              // DLT value (see decode.h)
 };
 
 enum class SourceStatus : uint8_t {
-  kPacket,  // *out holds a packet
-  kEnd,     // no more packets (end of all files)
+  kPacket,     // *out holds a packet
+  kEnd,        // no more packets (end of all files)
   kError,      // unrecoverable read error: error() says what; packets before it were delivered
   kMalformed,  // the input is broken (a damaged file): error() names the file and byte offset;
                // packets before the damage were delivered

@@ -27,9 +27,9 @@ struct PcapFileSource::File {
   std::string path;
   const uint8_t* map = nullptr;  // mmap()ed file, or buffer.data()
   size_t size = 0;
-  std::vector<uint8_t> buffer;   // contents of a file that could not be mapped
-  size_t released = 0;           // bytes at the start of `map` already released
-  size_t populated = 0;          // bytes at the start of `map` whose page tables are filled
+  std::vector<uint8_t> buffer;  // contents of a file that could not be mapped
+  size_t released = 0;          // bytes at the start of `map` already released
+  size_t populated = 0;         // bytes at the start of `map` whose page tables are filled
   CaptureFileReader reader;
   bool has_head = false;
   bool done = false;

@@ -51,7 +51,9 @@ void ServiceNames::Find(const uint8_t* data, uint32_t caplen, const DecodedPacke
                         const BinnedPacket& bp, std::vector<LearnedName>* out) {
   Parse(
       data, caplen, p, bp,
-      [&](std::string_view sni) { out->push_back({bp.info->id, Address{}, std::string(sni)}); },
+      [&](std::string_view sni) {
+        out->push_back({bp.info->id, Address{}, std::string(sni)});
+      },
       [&](const Address& a, std::string_view name) {
         out->push_back({0, a, std::string(name)});
       });

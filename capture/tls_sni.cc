@@ -53,8 +53,8 @@ bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name) {
   if (!hs.U24(&hs_len)) return false;
   Reader ch = hs.Sub(hs_len);
   uint32_t n = 0;
-  if (!ch.Skip(2 + 32)) return false;  // client version, random
-  if (!ch.U8(&n) || !ch.Skip(n)) return false;  // session id
+  if (!ch.Skip(2 + 32)) return false;            // client version, random
+  if (!ch.U8(&n) || !ch.Skip(n)) return false;   // session id
   if (!ch.U16(&n) || !ch.Skip(n)) return false;  // cipher suites
   if (!ch.U8(&n) || !ch.Skip(n)) return false;   // compression methods
   uint32_t ext_total = 0;

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -66,7 +66,8 @@ const char kUsage[] =
     "  --events FILE       write events (JSON lines) to FILE instead of stdout\n"
     "  --report FILE.html  write a self-contained HTML report (charts, event table)\n"
     "  --series FILE.csv   write the binned series (link, flagged flows, services) as CSV\n"
-    "  --flows FILE        write one JSON line per TCP flow with its verdict (policed, shaped, ...)\n"
+    "  --flows FILE        write one JSON line per TCP flow with its verdict (policed, shaped, "
+    "...)\n"
     "  --local CIDR[,...]  the local side of the link (default: inferred and printed)\n"
     "  --bin SECONDS       bin width, 0.1 to 60 (default 1)\n"
     "  --max-flows N       flow table cap (default 65536; ~0.7 KB per flow, up to ~4 KB\n"
@@ -153,8 +154,8 @@ bool TakeValue(const std::vector<std::string>& args, size_t* i, std::string_view
 }
 
 bool IsOption(const std::string& a, std::string_view name) {
-  return a == name || (a.size() > name.size() && a.compare(0, name.size(), name) == 0 &&
-                       a[name.size()] == '=');
+  return a == name ||
+         (a.size() > name.size() && a.compare(0, name.size(), name) == 0 && a[name.size()] == '=');
 }
 
 // Pulls a number option within [lo, hi]. False when it is missing or out of range.
@@ -195,8 +196,7 @@ Taken TakeCommonOption(const std::vector<std::string>& args, size_t* i, const Co
     c.binner->bin_ns = int64_t(std::llround(x * 1e9));
   } else if (IsOption(a, "--max-flows")) {
     size_t n = 0;
-    if (!TakeValue(args, i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 ||
-        n > 100'000'000) {
+    if (!TakeValue(args, i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 || n > 100'000'000) {
       return bad("--max-flows takes a number from 16 to 100000000");
     }
     c.binner->max_flows = n;
@@ -400,8 +400,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   if (demo && o.files.empty()) {
     const std::string path = DemoPath();
     if (path.empty() || !std::filesystem::exists(path, ec)) {
-      std::fprintf(stderr, "throttlewatch: the demo capture is not installed (%s)\n",
-                   path.c_str());
+      std::fprintf(stderr, "throttlewatch: the demo capture is not installed (%s)\n", path.c_str());
       return kExitRuntime;
     }
     std::fprintf(stderr, "throttlewatch: replaying the demo capture %s\n", path.c_str());
@@ -636,8 +635,7 @@ int Changepoints(const std::vector<std::string>& args) {
   if (log) {
     for (double& v : x) {
       if (v < 0) {
-        std::fprintf(stderr, "throttlewatch: %s: --log needs non-negative values\n",
-                     path.c_str());
+        std::fprintf(stderr, "throttlewatch: %s: --log needs non-negative values\n", path.c_str());
         return kExitUsage;
       }
     }
@@ -664,9 +662,8 @@ int RunCli(int argc, char** argv) {
   const std::string cmd = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   // 'throttlewatch replay --help' and the like: the usage, which lists every command's options.
-  const bool asks_help = std::any_of(rest.begin(), rest.end(), [](const std::string& a) {
-    return a == "--help" || a == "-h";
-  });
+  const bool asks_help = std::any_of(
+      rest.begin(), rest.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
   const bool known =
       cmd == "replay" || cmd == "demo" || cmd == "changepoints" || cmd == "live" || cmd == "verify";
   if (cmd == "help" || cmd == "--help" || cmd == "-h" || (known && asks_help)) {

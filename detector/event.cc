@@ -12,19 +12,26 @@ const char* KindName(EventKind k) { return k == EventKind::kThrottle ? "throttle
 const char* StateName(EventState s) { return s == EventState::kStart ? "start" : "end"; }
 const char* ScopeName(EventScope s) {
   switch (s) {
-    case EventScope::kFlow: return "flow";
-    case EventScope::kService: return "service";
-    case EventScope::kLink: return "link";
+    case EventScope::kFlow:
+      return "flow";
+    case EventScope::kService:
+      return "service";
+    case EventScope::kLink:
+      return "link";
   }
   return "link";
 }
 const char* DirectionName(capture::Direction d) { return d == capture::kUp ? "up" : "down"; }
 const char* MechanismName(Mechanism m) {
   switch (m) {
-    case Mechanism::kShaping: return "shaping";
-    case Mechanism::kPolicing: return "policing";
-    case Mechanism::kUnknown: return "unknown";
-    case Mechanism::kNone: break;
+    case Mechanism::kShaping:
+      return "shaping";
+    case Mechanism::kPolicing:
+      return "policing";
+    case Mechanism::kUnknown:
+      return "unknown";
+    case Mechanism::kNone:
+      break;
   }
   return "none";
 }
@@ -44,11 +51,16 @@ std::string IsoTime(double epoch_s) {
 
 const char* ProtoName(uint8_t p) {
   switch (p) {
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 1: return "icmp";
-    case 58: return "icmpv6";
-    default: return "ip";
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 1:
+      return "icmp";
+    case 58:
+      return "icmpv6";
+    default:
+      return "ip";
   }
 }
 

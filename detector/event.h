@@ -28,12 +28,12 @@ struct Event {
   double detected_at = 0;  // epoch seconds (packet time) at which the online path emitted it
   EventScope scope = EventScope::kLink;
   capture::Direction direction = capture::kDown;
-  bool has_flow = false;   // scope flow: the flow below is set
+  bool has_flow = false;  // scope flow: the flow below is set
   capture::FlowInfo flow;
   double rate_before_bps = 0;  // start: rate before the change; end: rate during the throttle
   double rate_after_bps = 0;   // start: rate it was squeezed to; end: rate after recovery
   bool targeted = false;
-  double confidence = 0;   // 0..1
+  double confidence = 0;                   // 0..1
   Mechanism mechanism = Mechanism::kNone;  // throttles only
   double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
   // scope service: the remote host all squeezed flows share, and how many flows it had.

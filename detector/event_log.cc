@@ -67,7 +67,8 @@ bool ParseEventLine(const std::string& line, Event* out) {
                  : *scope == "service" ? EventScope::kService
                                        : EventScope::kLink;
   }
-  if (auto dir = Text(j, "direction")) out->direction = *dir == "up" ? capture::kUp : capture::kDown;
+  if (auto dir = Text(j, "direction"))
+    out->direction = *dir == "up" ? capture::kUp : capture::kDown;
   if (auto r = Number(j, "rate_after_bps")) out->rate_after_bps = *r;
   if (auto r = Number(j, "rate_before_bps")) out->rate_before_bps = *r;
   if (auto t = j.find("targeted"); t != j.end() && t->is_boolean()) out->targeted = t->get<bool>();
@@ -275,8 +276,8 @@ bool EventPathIsSafe(const std::string& path, std::string* error) {
     return false;
   }
   if (st.st_mode & S_IWOTH) {
-    *error = "refusing to write events as root into the world-writable directory " +
-             dir.string() + " (use a private directory, or drop privileges with --user)";
+    *error = "refusing to write events as root into the world-writable directory " + dir.string() +
+             " (use a private directory, or drop privileges with --user)";
     return false;
   }
   return true;

@@ -21,19 +21,25 @@ using capture::Direction;
 
 const char* VerdictName(VerdictKind k) {
   switch (k) {
-    case VerdictKind::kInsufficientData: return "insufficient data";
-    case VerdictKind::kUnlimited: return "unlimited";
-    case VerdictKind::kLossy: return "lossy";
-    case VerdictKind::kCongested: return "congested";
-    case VerdictKind::kShaped: return "shaped";
-    case VerdictKind::kPoliced: return "policed";
+    case VerdictKind::kInsufficientData:
+      return "insufficient data";
+    case VerdictKind::kUnlimited:
+      return "unlimited";
+    case VerdictKind::kLossy:
+      return "lossy";
+    case VerdictKind::kCongested:
+      return "congested";
+    case VerdictKind::kShaped:
+      return "shaped";
+    case VerdictKind::kPoliced:
+      return "policed";
   }
   return "unknown";
 }
 
 namespace {
 int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
-constexpr int32_t kMaxHole = 1 << 20;    // larger forward jumps are capture gaps, not losses
+constexpr int32_t kMaxHole = 1 << 20;     // larger forward jumps are capture gaps, not losses
 constexpr size_t kMaxLookBack = 1 << 14;  // records searched for the original of a resend
 
 // Bit i set: ring[i] == v. Branch-free: 16 vector compares with SSE2.
@@ -120,8 +126,7 @@ void FlowVerdictTracker::AddRecord(Side* s, const Record& r) {
   ++records_total_;
 }
 
-void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len,
-                                  const capture::DecodedPacket& p,
+void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p,
                                   const capture::BinnedPacket& b) {
   if (b.info == nullptr || p.ip_proto != 6) return;
   Trace* t = nullptr;
@@ -338,7 +343,8 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
     std::vector<stats::Transmission> tx;
     tx.reserve(s.rec.size);
     AppendTransmissions(s, &tx);
-    const auto rtt = Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
+    const auto rtt =
+        Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
     v.fit = stats::FitTokenBucket(tx, rtt, p_.bucket);
   }
   return v;
@@ -377,7 +383,8 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
   // sends delays each timestamp echo by up to one gap, which is not a queue.
   const double gap_s =
-      rec.size() > 1 ? double(rec.back().ns() - rec.front().ns()) * 1e-9 / double(rec.size() - 1) : 0;
+      rec.size() > 1 ? double(rec.back().ns() - rec.front().ns()) * 1e-9 / double(rec.size() - 1)
+                     : 0;
   const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
                      v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > 2 * gap_s;
   if (queue) {
@@ -430,8 +437,7 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish() {
   return Finish(std::span<FlowVerdictTracker* const>(&self, 1));
 }
 
-std::vector<FlowVerdict> FlowVerdictTracker::Finish(
-    std::span<FlowVerdictTracker* const> trackers) {
+std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker* const> trackers) {
   struct Item {
     const FlowVerdictTracker* owner;
     const Trace* t;
@@ -491,10 +497,12 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(
       const std::vector<stats::RttSample> rtt_d = it.owner->RttSamples(t.side[it.d]),
                                           rtt_o = it.owner->RttSamples(t.side[1 - it.d]);
       const PathRtt path = ChooseRtt(rtt_d, rtt_o);
-      if (path.samples != nullptr) rtt.insert(rtt.end(), path.samples->begin(), path.samples->end());
+      if (path.samples != nullptr)
+        rtt.insert(rtt.end(), path.samples->begin(), path.samples->end());
     }
-    std::stable_sort(tx.begin(), tx.end(), [](const stats::Transmission& a,
-                                              const stats::Transmission& b) { return a.t < b.t; });
+    std::stable_sort(
+        tx.begin(), tx.end(),
+        [](const stats::Transmission& a, const stats::Transmission& b) { return a.t < b.t; });
     rtt = Sorted(std::move(rtt));
     const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, p.bucket);
     for (size_t i : members) {

@@ -55,36 +55,37 @@ struct VerdictParams {
 struct FlowVerdict {
   capture::FlowInfo info;
   capture::Direction dir = capture::kDown;
-  bool receiver_vantage = false;  // losses seen as sequence holes (capture after the limiter)
+  bool receiver_vantage = false;      // losses seen as sequence holes (capture after the limiter)
   int64_t first_ns = 0, last_ns = 0;  // the earliest and the latest data packet
   uint64_t payload_bytes = 0, wire_bytes = 0;
   uint64_t retrans_bytes = 0;  // sender vantage: bytes sent again; receiver: bytes missing
   uint32_t data_packets = 0;
-  double goodput_bps = 0;      // payload bits per second over the flow's duration
+  double goodput_bps = 0;  // payload bits per second over the flow's duration
   // The share of the bytes sent that were lost, in [0, 1]: retrans_bytes over the bytes sent
   // (payload_bytes, resent bytes included, plus the bytes missing, which were never seen).
   double retrans_rate = 0;
   // Path RTT: floor (1st percentile, i.e. the minimum less stray samples) and median; -1: none.
   double rtt_min_s = -1, rtt_median_s = -1;
-  bool truncated = false;      // the record cap was reached: judged on the first part
+  bool truncated = false;  // the record cap was reached: judged on the first part
 
   VerdictKind kind = VerdictKind::kInsufficientData;
   EventScope scope = EventScope::kFlow;  // kService: the rate is shared with other flows
-  double rate_bps = 0;         // policed/shaped: the limiter's rate (wire bits per second)
-  double burst_bytes = 0;      // policed: the bucket
+  double rate_bps = 0;     // policed/shaped: the limiter's rate (wire bits per second)
+  double burst_bytes = 0;  // policed: the bucket
   double confidence = 0;
-  double limited_since = 0;    // epoch seconds of the first limited moment (policed/shaped)
-  int service_flows = 0;       // scope service: flows of the service that share the rate
-  std::string service;         // the service: remote host (name when known)
-  stats::TokenBucketEstimate fit;          // the flow's own policer test
+  double limited_since = 0;        // epoch seconds of the first limited moment (policed/shaped)
+  int service_flows = 0;           // scope service: flows of the service that share the rate
+  std::string service;             // the service: remote host (name when known)
+  stats::TokenBucketEstimate fit;  // the flow's own policer test
   stats::TokenBucketEstimate service_fit;  // the service aggregate's, when run
-  double queue_delay_s = 0;    // median RTT minus the floor
-  uint64_t event_id = 0;       // the throttle event for this flow, if any
+  double queue_delay_s = 0;                // median RTT minus the floor
+  uint64_t event_id = 0;                   // the throttle event for this flow, if any
 };
 
 // The verdict as one JSON line (no trailing newline), schema in README.md ("Flow verdicts").
 // Every address is written through `addresses` (anonymized with --anonymize).
-std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormatter& addresses = {});
+std::string FlowVerdictToJson(const FlowVerdict& v,
+                              const capture::AddressFormatter& addresses = {});
 
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
 // the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the
@@ -135,8 +136,8 @@ class FlowVerdictTracker {
     static Record Make(int64_t ns, uint32_t seq, uint32_t payload, uint32_t wire, bool lost,
                        bool hole = false) {
       Record r;
-      r.ns_flags = uint64_t(std::clamp<int64_t>(ns, 0, int64_t(kHole - 1))) |
-                   (lost ? kLost : 0) | (hole ? kHole : 0);
+      r.ns_flags = uint64_t(std::clamp<int64_t>(ns, 0, int64_t(kHole - 1))) | (lost ? kLost : 0) |
+                   (hole ? kHole : 0);
       r.seq = seq;
       const uint32_t p = std::min<uint32_t>(payload, (1u << 20) - 1);
       r.sizes = p | std::min<uint32_t>(wire > payload ? wire - payload : 0, (1u << 12) - 1) << 20;

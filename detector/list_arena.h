@@ -35,7 +35,7 @@ class ListArena {
 
   struct List {
     uint32_t size = 0;
-    uint32_t more = 0;  // 1 + position of the directory of chunks kInline.., 0: none yet
+    uint32_t more = 0;             // 1 + position of the directory of chunks kInline.., 0: none yet
     uint32_t chunk[kInline] = {};  // slot of each chunk's first item in the region
   };
 

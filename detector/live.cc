@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <utility>  // before Asio (GCC 12)
-
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>  // before Asio (GCC 12)
 
 #include "capture/decode.h"
 #include "capture/local_networks.h"
@@ -26,8 +25,8 @@
 #include "detector/event_sink.h"
 #include "detector/evidence_chain.h"
 #include "detector/metrics.h"
-#include "detector/privileges.h"
 #include "detector/private_files.h"
+#include "detector/privileges.h"
 #include "detector/probe.h"
 #include "detector/rolling_report.h"
 #include "detector/service_table.h"
@@ -79,8 +78,9 @@ class Control {
       return;
     }
     if (metrics_ != nullptr) metrics_->OnEventWriteFailed();
-    if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
-                                       static_cast<unsigned long long>(e.id), error.c_str());
+    if (diag_ != nullptr)
+      std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
+                   static_cast<unsigned long long>(e.id), error.c_str());
   }
 
   // The chain value of the last line written (any thread).
@@ -154,8 +154,7 @@ class PostingSink final : public EventSink {
  public:
   PostingSink(asio::io_context* io, Control* control, const ServiceTable* services,
               const capture::AddressFormatter* addresses, RollingReport* report)
-      : io_(io), control_(control), services_(services), addresses_(addresses),
-        report_(report) {}
+      : io_(io), control_(control), services_(services), addresses_(addresses), report_(report) {}
   void OnEvent(const Event& e) override {
     if (report_ != nullptr) report_->OnEvent(e);
     std::string service = e.has_flow ? services_->LabelOf(e.flow) : "all";
@@ -256,9 +255,8 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
     report->SetChainHead(control->chain_head());
     const std::string html = report->Render(now_ns, binner.active_flows());
     if (html.empty()) return;
-    asio::post(*io, [c = control, path = o.report_path, h = std::move(html)] {
-      c->WriteReport(path, h);
-    });
+    asio::post(
+        *io, [c = control, path = o.report_path, h = std::move(html)] { c->WriteReport(path, h); });
   };
 
   auto publish = [&] {
@@ -271,8 +269,9 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
       s.capture_if_dropped = c.if_dropped;
       const int64_t now = WallNs();
       if (c.dropped > logged_drops && now - last_drop_log_ns > 60'000'000'000 && o.log) {
-        std::fprintf(o.log, "throttlewatch: capture dropped %llu packets so far (buffer full;"
-                            " raise --buffer-size)\n",
+        std::fprintf(o.log,
+                     "throttlewatch: capture dropped %llu packets so far (buffer full;"
+                     " raise --buffer-size)\n",
                      static_cast<unsigned long long>(c.dropped));
         logged_drops = c.dropped;
         last_drop_log_ns = now;
@@ -365,12 +364,12 @@ int RunLive(const LiveDaemonOptions& o) {
   if (o.service_names) {
     capture::LiveOptions no = o.capture;
     no.interface = src->interface();
-    no.snaplen = 2048;               // a ClientHello with its extensions, a DNS answer
-    no.buffer_bytes = 4 << 20;       // a few such packets per connection
-    no.poll_timeout_ms = 0;          // drained between the main handle's packets, never waited on
-    no.bpf_filter = o.capture.bpf_filter.empty()
-                        ? std::string(capture::kServiceNameFilter)
-                        : "(" + o.capture.bpf_filter + ") and (" + capture::kServiceNameFilter + ")";
+    no.snaplen = 2048;          // a ClientHello with its extensions, a DNS answer
+    no.buffer_bytes = 4 << 20;  // a few such packets per connection
+    no.poll_timeout_ms = 0;     // drained between the main handle's packets, never waited on
+    no.bpf_filter = o.capture.bpf_filter.empty() ? std::string(capture::kServiceNameFilter)
+                                                 : "(" + o.capture.bpf_filter + ") and (" +
+                                                       capture::kServiceNameFilter + ")";
     std::string names_error;
     names_src = capture::PcapLiveSource::Open(no, &names_error);
     if (!names_src) say("service names from the traffic are off: " + names_error);
@@ -458,8 +457,7 @@ int RunLive(const LiveDaemonOptions& o) {
   }
   say("live on " + src->interface() + " (local " + local_text + ", snaplen " +
       std::to_string(o.capture.snaplen) + (names_src ? " (service names: 2048)" : "") +
-      ", buffer " +
-      std::to_string(o.capture.buffer_bytes >> 20) + " MiB" +
+      ", buffer " + std::to_string(o.capture.buffer_bytes >> 20) + " MiB" +
       (o.capture.promiscuous ? ", promiscuous" : "") + "); events -> " +
       (log ? o.events_path : std::string("stdout")) +
       (o.report_path.empty() ? std::string("")

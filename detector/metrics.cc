@@ -82,10 +82,10 @@ ClientMetric HistogramSample(const RttHistogram& h, std::vector<ClientMetric::La
 class Metrics::Impl final : public prometheus::Collectable {
  public:
   Impl(std::vector<std::string> targets, std::string interface)
-      : targets_(std::move(targets)), interface_(std::move(interface)),
+      : targets_(std::move(targets)),
+        interface_(std::move(interface)),
         probes_(targets_.size()),
-        start_s_(std::chrono::duration<double>(
-                     std::chrono::system_clock::now().time_since_epoch())
+        start_s_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
                      .count()) {}
 
   std::vector<MetricFamily> Collect() const override;
@@ -157,19 +157,18 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
       "(forged or broken: quotes, control bytes, address literals, over-long labels).",
       C, double(s.service_names_rejected));
   Add(&out, "throttlewatch_nonlocal_packets_total",
-      "Captured packets with no endpoint in the local networks (ignored).", C,
-      double(s.not_local));
+      "Captured packets with no endpoint in the local networks (ignored).", C, double(s.not_local));
   Add(&out, "throttlewatch_active_flows", "Flows in the flow table.", G, double(s.active_flows));
   Add(&out, "throttlewatch_last_bin_timestamp_seconds",
       "End of the last closed bin, epoch seconds (stalls when detection stalls).", G,
       s.last_bin_end_s);
   {
-    MetricFamily rx = Family("throttlewatch_service_receive_bytes_total",
-                             "Bytes arriving per service (top services by first use, then other).",
-                             C);
-    MetricFamily tx = Family("throttlewatch_service_transmit_bytes_total",
-                             "Bytes leaving per service (top services by first use, then other).",
-                             C);
+    MetricFamily rx =
+        Family("throttlewatch_service_receive_bytes_total",
+               "Bytes arriving per service (top services by first use, then other).", C);
+    MetricFamily tx =
+        Family("throttlewatch_service_transmit_bytes_total",
+               "Bytes leaving per service (top services by first use, then other).", C);
     if (s.services.empty()) {
       rx.metric.push_back(Sample(0, C, {{"service", "other"}}));
       tx.metric.push_back(Sample(0, C, {{"service", "other"}}));
@@ -189,22 +188,21 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
     out.push_back(std::move(f));
   }
   {
-    MetricFamily f = Family(
-        "throttlewatch_throttled",
-        "1 while a throttle is open for this scope, direction and service, else 0.", G);
+    MetricFamily f =
+        Family("throttlewatch_throttled",
+               "1 while a throttle is open for this scope, direction and service, else 0.", G);
     // Always present for the whole link, so dashboards and absent() rules see the series.
     bool have_link[2] = {false, false};
     for (const auto& [key, n] : throttled_) {
       const auto& [scope, dir, service] = key;
       if (scope == "link") have_link[dir == "up" ? 0 : 1] = true;
-      f.metric.push_back(Sample(n > 0 ? 1 : 0, G,
-                                {{"direction", dir}, {"scope", scope}, {"service", service}}));
+      f.metric.push_back(
+          Sample(n > 0 ? 1 : 0, G, {{"direction", dir}, {"scope", scope}, {"service", service}}));
     }
     for (int d = 0; d < 2; ++d) {
       if (!have_link[d]) {
-        f.metric.push_back(Sample(0, G, {{"direction", d == 0 ? "up" : "down"},
-                                         {"scope", "link"},
-                                         {"service", "all"}}));
+        f.metric.push_back(Sample(
+            0, G, {{"direction", d == 0 ? "up" : "down"}, {"scope", "link"}, {"service", "all"}}));
       }
     }
     out.push_back(std::move(f));
@@ -233,8 +231,10 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
     MetricFamily att = Family("throttlewatch_probe_attempts_total", "Active probes sent.", C);
     MetricFamily fail = Family("throttlewatch_probe_failures_total",
                                "Active probes that failed (refused, unreachable or timed out).", C);
-    MetricFamily rtt = Family("throttlewatch_probe_rtt_seconds",
-                              "Connect time (TCP) or answer time (DNS) of successful active probes.", MetricType::Histogram);
+    MetricFamily rtt =
+        Family("throttlewatch_probe_rtt_seconds",
+               "Connect time (TCP) or answer time (DNS) of successful active probes.",
+               MetricType::Histogram);
     for (size_t i = 0; i < targets_.size(); ++i) {
       const std::vector<ClientMetric::Label> l = {{"target", targets_[i]}};
       ok.metric.push_back(Sample(probes_[i].last_ok ? 1 : 0, G, l));
@@ -274,8 +274,8 @@ bool ReadMetricsAuthFile(const std::string& path, std::string* user, std::string
   return ok;
 }
 
-bool Metrics::Serve(const std::string& bind, const std::string& user,
-                    const std::string& password, std::string* error) {
+bool Metrics::Serve(const std::string& bind, const std::string& user, const std::string& password,
+                    std::string* error) {
   try {
     // One HTTP thread is plenty for a few scrapers.
     impl_->exposer_ = std::make_unique<prometheus::Exposer>(bind, 1);

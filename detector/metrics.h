@@ -26,18 +26,18 @@ struct RttHistogram {
 // What the capture thread publishes at each bin close: its own counters, copied. Totals since
 // the daemon started.
 struct CaptureSnapshot {
-  uint64_t bytes[2] = {0, 0};    // wire bytes by capture::Direction (up = transmit)
+  uint64_t bytes[2] = {0, 0};  // wire bytes by capture::Direction (up = transmit)
   uint64_t packets[2] = {0, 0};
   bool have_capture_counters = false;
   uint64_t capture_received = 0, capture_dropped = 0, capture_if_dropped = 0;
-  uint64_t undecoded = 0;        // packets the decoder could not analyse
-  uint64_t not_local = 0;        // packets without a local endpoint
-  uint64_t service_names = 0;    // names learned from ClientHellos and DNS answers
+  uint64_t undecoded = 0;               // packets the decoder could not analyse
+  uint64_t not_local = 0;               // packets without a local endpoint
+  uint64_t service_names = 0;           // names learned from ClientHellos and DNS answers
   uint64_t service_names_rejected = 0;  // names dropped: not host names
   uint64_t active_flows = 0;
-  double last_bin_end_s = 0;     // epoch seconds: end of the last closed bin
+  double last_bin_end_s = 0;  // epoch seconds: end of the last closed bin
   std::vector<ServiceTable::Labelled> services;
-  RttHistogram handshake_rtt;    // TCP handshakes of flows that ended
+  RttHistogram handshake_rtt;  // TCP handshakes of flows that ended
 };
 
 // Reads the --metrics-auth-file: one line USER:PASSWORD (what follows the first line is ignored).

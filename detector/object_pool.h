@@ -59,7 +59,7 @@ class ObjectPool {
     }
   }
 
-  size_t live() const { return live_; }                      // objects alive
+  size_t live() const { return live_; }                        // objects alive
   size_t capacity() const { return chunks_.size() * kChunk; }  // slots held
 
  private:

@@ -7,13 +7,11 @@ namespace tw::detector {
 using capture::kDown;
 using capture::kUp;
 
-OutageDetector::OutageDetector(const OutageParams& params, EventSink* sink,
-                               uint64_t* next_event_id)
+OutageDetector::OutageDetector(const OutageParams& params, EventSink* sink, uint64_t* next_event_id)
     : p_(params), sink_(sink), next_id_(next_event_id) {}
 
 void OutageDetector::OnBin(int64_t start_ns, int64_t width_ns,
-                           std::span<const capture::FlowBin> flows,
-                           const capture::LinkBin& link) {
+                           std::span<const capture::FlowBin> flows, const capture::LinkBin& link) {
   const double width_s = double(width_ns) * 1e-9;
   const int64_t bin_end = start_ns + width_ns;
   const capture::DirectionBin& down = link.dir[kDown];

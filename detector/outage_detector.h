@@ -36,8 +36,8 @@ class OutageDetector {
   OutageParams p_;
   EventSink* sink_;
   uint64_t* next_id_;
-  double activity_pps_ = 0;   // EWMA of inbound packets/s
-  double rate_bps_ = 0;       // EWMA of inbound bits/s, for rate_before_bps
+  double activity_pps_ = 0;  // EWMA of inbound packets/s
+  double rate_bps_ = 0;      // EWMA of inbound bits/s, for rate_before_bps
   int64_t bins_ = 0;
   double activity_at_silence_ = 0, rate_at_silence_ = 0;
   int64_t last_down_ns_ = 0;  // last inbound packet seen

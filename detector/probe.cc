@@ -1,7 +1,5 @@
 #include "detector/probe.h"
 
-#include <utility>  // before Asio (GCC 12)
-
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
 #include <random>
+#include <utility>  // before Asio (GCC 12)
 
 namespace tw::detector {
 
@@ -95,10 +94,23 @@ std::string ProbeLabel(const std::string& target, const capture::AddressFormatte
 }
 
 size_t MakeDnsProbeQuery(uint16_t id, uint8_t (&out)[17]) {
-  const uint8_t q[17] = {uint8_t(id >> 8), uint8_t(id), 0x01, 0x00,  // id, RD
-                         0, 1, 0, 0, 0, 0, 0, 0,                      // 1 question
-                         0x00,                                        // the root
-                         0, 2, 0, 1};                                 // NS, IN
+  const uint8_t q[17] = {uint8_t(id >> 8),
+                         uint8_t(id),
+                         0x01,
+                         0x00,  // id, RD
+                         0,
+                         1,
+                         0,
+                         0,
+                         0,
+                         0,
+                         0,
+                         0,     // 1 question
+                         0x00,  // the root
+                         0,
+                         2,
+                         0,
+                         1};  // NS, IN
   std::memcpy(out, q, sizeof q);
   return sizeof q;
 }
@@ -134,8 +146,8 @@ class Prober::Impl {
     }
   };
 
-  Impl(asio::io_context& io, std::chrono::milliseconds interval,
-       std::chrono::milliseconds timeout, Callback cb)
+  Impl(asio::io_context& io, std::chrono::milliseconds interval, std::chrono::milliseconds timeout,
+       Callback cb)
       : io_(io), interval_(interval), timeout_(timeout), cb_(std::move(cb)), tick_(io) {}
 
   void Tick() {
@@ -162,9 +174,8 @@ class Prober::Impl {
         [this, i, &t](const boost::system::error_code& ec, tcp::resolver::results_type results) {
           if (ec || stopped_) return Finish(i, false);
           asio::async_connect(t.socket, results,
-                              [this, i](const boost::system::error_code& cec, const tcp::endpoint&) {
-                                Finish(i, !cec);
-                              });
+                              [this, i](const boost::system::error_code& cec,
+                                        const tcp::endpoint&) { Finish(i, !cec); });
         });
   }
 

@@ -52,8 +52,7 @@ class Prober {
  public:
   using Callback = std::function<void(size_t target, bool ok, double rtt_s)>;
   Prober(boost::asio::io_context& io, std::vector<std::string> targets,
-         std::chrono::milliseconds interval, std::chrono::milliseconds timeout,
-         Callback on_result);
+         std::chrono::milliseconds interval, std::chrono::milliseconds timeout, Callback on_result);
   ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;

@@ -1,6 +1,5 @@
 #include "detector/replay.h"
 
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,8 +114,11 @@ std::string Eta(double s) {
 class Progress {
  public:
   Progress(std::FILE* out, bool enabled)
-      : out_(out), enabled_(enabled), tty_(enabled && isatty(fileno(out)) != 0),
-        t0_(std::chrono::steady_clock::now()), last_(t0_) {}
+      : out_(out),
+        enabled_(enabled),
+        tty_(enabled && isatty(fileno(out)) != 0),
+        t0_(std::chrono::steady_clock::now()),
+        last_(t0_) {}
 
   void Update(uint64_t packets, uint64_t bytes_read, uint64_t bytes_total) {
     if (!enabled_) return;
@@ -126,8 +128,8 @@ class Progress {
     }
     last_ = now;
     const double secs = std::chrono::duration<double>(now - t0_).count();
-    const double done = bytes_total > 0 ? std::min(1.0, double(bytes_read) / double(bytes_total))
-                                        : 0;
+    const double done =
+        bytes_total > 0 ? std::min(1.0, double(bytes_read) / double(bytes_total)) : 0;
     const double pps = double(packets) / std::max(secs, 1e-9);
     const std::string eta = done > 0 ? Eta(secs * (1 - done) / done) : "?";
     if (tty_) {
@@ -156,7 +158,6 @@ class Progress {
   bool drawn_ = false;
   std::chrono::steady_clock::time_point t0_, last_;
 };
-
 
 bool Limited(VerdictKind k) { return k == VerdictKind::kPoliced || k == VerdictKind::kShaped; }
 
@@ -267,16 +268,15 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   std::optional<capture::Binner> binner;
   std::optional<ShardedAnalysis> shards;
   if (o.threads > 1) {
-    shards.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
-                   &names);
+    shards.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors, &names);
   } else {
     verdicts.emplace(o.verdict);
     flow_ends.emplace(&*verdicts, detectors);
     binner.emplace(o.binner, local, &*flow_ends);
   }
 
-  Progress progress(o.log, o.progress && o.log != nullptr &&
-                               src->bytes_total() >= kProgressMinBytes);
+  Progress progress(o.log,
+                    o.progress && o.log != nullptr && src->bytes_total() >= kProgressMinBytes);
 
   capture::Packet pkt;
   capture::DecodedPacket d;
@@ -438,8 +438,8 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
       std::snprintf(dur, sizeof(dur), "%slasted %.1f s", detail.empty() ? "" : ", ", e.duration_s);
       detail += dur;
     }
-    if (e.kind == EventKind::kThrottle && e.state == EventState::kStart &&
-        e.rate_before_bps == 0 && e.mechanism != Mechanism::kNone) {
+    if (e.kind == EventKind::kThrottle && e.state == EventState::kStart && e.rate_before_bps == 0 &&
+        e.mechanism != Mechanism::kNone) {
       detail += std::string(", ") + MechanismName(e.mechanism) + " from the flow's start";
     }
     std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n", IsoTime(e.ts).c_str(),

@@ -2,9 +2,9 @@
 #define THROTTLEWATCH_DETECTOR_REPLAY_H_
 
 #include <array>
-#include <map>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,8 +15,8 @@
 #include "detector/engine.h"
 #include "detector/event.h"
 #include "detector/evidence_chain.h"
-#include "detector/series_recorder.h"
 #include "detector/flow_verdict.h"
+#include "detector/series_recorder.h"
 
 namespace tw::detector {
 
@@ -25,14 +25,14 @@ inline constexpr int kReplayOk = 0, kReplayRuntimeError = 1, kReplayUsageError =
 
 struct ReplayOptions {
   std::vector<std::string> files;  // "-" is standard input (read once)
-  std::string bpf_filter;         // tcpdump syntax; empty = everything
-  std::string local;              // "CIDR[,CIDR]"; empty = infer from the first packets
+  std::string bpf_filter;          // tcpdump syntax; empty = everything
+  std::string local;               // "CIDR[,CIDR]"; empty = infer from the first packets
   capture::BinnerParams binner;
   EngineParams engine;
   std::FILE* events_out = nullptr;  // JSON lines; nullptr = don't write
   std::FILE* flows_out = nullptr;   // one JSON line per TCP flow with its verdict; nullptr = don't
   VerdictParams verdict;
-  std::FILE* log = nullptr;         // progress and summary (stderr); nullptr = silent
+  std::FILE* log = nullptr;  // progress and summary (stderr); nullptr = silent
   // Progress for large inputs: a bar redrawn in place (percent, packets/s, ETA) when `log` is
   // a terminal, plain lines every few seconds when it is not.
   bool progress = true;
@@ -50,8 +50,8 @@ struct ReplayOptions {
 
 // Everything a replay computed, also when it stopped on an error.
 struct ReplayResult {
-  std::string error;        // empty on success; names the file otherwise
-  std::string local;        // the local networks used, as written (through options.addresses)
+  std::string error;  // empty on success; names the file otherwise
+  std::string local;  // the local networks used, as written (through options.addresses)
   std::vector<capture::Cidr> local_cidrs;  // the same, as networks (not anonymized)
   bool local_inferred = false;
   uint64_t packets = 0;
@@ -63,8 +63,8 @@ struct ReplayResult {
   capture::BinnerStats binner;
   EngineStats engine;
   std::map<DropClass, uint64_t> dismissed;  // drops examined and not reported, by class
-  uint64_t names_learned = 0;   // service names from DNS answers and ClientHellos
-  uint64_t names_rejected = 0;  // names dropped: not host names (forged or broken)
+  uint64_t names_learned = 0;               // service names from DNS answers and ClientHellos
+  uint64_t names_rejected = 0;              // names dropped: not host names (forged or broken)
   std::vector<Event> events;
   std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
   // Evidence (evidence_chain.h): the inputs' SHA-256, in the order of options.files (hashed

@@ -27,12 +27,23 @@ std::string Esc(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -86,9 +97,8 @@ std::string Endpoint(const capture::Address& a, uint16_t port, const AddressText
 }
 
 std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f) {
-  return std::string(ProtoName(info.proto())) + " " +
-         Endpoint(info.local(), info.local_port(), f) + " <-> " +
-         Endpoint(info.remote(), info.remote_port(), f);
+  return std::string(ProtoName(info.proto())) + " " + Endpoint(info.local(), info.local_port(), f) +
+         " <-> " + Endpoint(info.remote(), info.remote_port(), f);
 }
 
 std::string ServiceLabel(const ServiceKey& k, const AddressText& f) {
@@ -252,9 +262,8 @@ double NiceStep(double range, int target) {
 }
 
 double TimeStep(double span) {
-  static const double steps[] = {1,    2,    5,    10,    15,    30,    60,     120,   300,
-                                 600,  900,  1800, 3600,  7200,  10800, 21600,  43200, 86400,
-                                 172800, 604800};
+  static const double steps[] = {1,   2,    5,    10,   15,    30,    60,    120,   300,    600,
+                                 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800};
   for (double s : steps) {
     if (span / s <= 8) return s;
   }
@@ -357,8 +366,9 @@ void DrawChart(const Chart& c, std::string* o) {
   auto Y = [&](double y) { return kT + ph - y / ymax * ph; };
   auto YR = [&](double y) { return kT + ph - std::min(y, rmax) / rmax * ph; };
 
-  *o += "<div class=\"cw\"><svg class=\"chart\" viewBox=\"0 0 960 300\" role=\"img\" aria-label=\"" + Esc(c.aria) +
-        "\" id=\"" + Esc(c.id) + "\">";
+  *o +=
+      "<div class=\"cw\"><svg class=\"chart\" viewBox=\"0 0 960 300\" role=\"img\" aria-label=\"" +
+      Esc(c.aria) + "\" id=\"" + Esc(c.id) + "\">";
   // Bands under everything.
   for (const Band& b : c.bands) {
     const double x0 = std::clamp(X(b.t0), kL, kL + pw), x1 = std::clamp(X(b.t1), kL, kL + pw);
@@ -391,8 +401,8 @@ void DrawChart(const Chart& c, std::string* o) {
   for (double t : TimeTicks(c.t0, c.t1)) {
     *o += "<line x1=\"" + Fmt("%.1f", X(t)) + "\" x2=\"" + Fmt("%.1f", X(t)) + "\" y1=\"" +
           Fmt("%.0f", kT + ph) + "\" y2=\"" + Fmt("%.0f", kT + ph + 5) + "\"/><text x=\"" +
-          Fmt("%.1f", X(t)) + "\" y=\"" + Fmt("%.0f", kT + ph + 18) + "\">" +
-          AxisTime(t, span) + "</text>";
+          Fmt("%.1f", X(t)) + "\" y=\"" + Fmt("%.0f", kT + ph + 18) + "\">" + AxisTime(t, span) +
+          "</text>";
   }
   *o += "<text class=\"unit\" x=\"" + Fmt("%.0f", kL + pw) + "\" y=\"" + Fmt("%.0f", kH - 2) +
         "\">UTC</text></g>";
@@ -407,8 +417,8 @@ void DrawChart(const Chart& c, std::string* o) {
       const double bw = std::max(1.0, pw / double(std::max<size_t>(l.pts.size(), 1)) * 0.8);
       for (const auto& [t, y] : l.pts) {
         if (std::isnan(y) || y <= 0) continue;
-        d += "M" + Fmt("%.1f", X(t) - bw / 2) + " " + Fmt("%.1f", Y(0)) + "V" +
-             Fmt("%.1f", Y(y)) + "h" + Fmt("%.1f", bw) + "V" + Fmt("%.1f", Y(0)) + "Z";
+        d += "M" + Fmt("%.1f", X(t) - bw / 2) + " " + Fmt("%.1f", Y(0)) + "V" + Fmt("%.1f", Y(y)) +
+             "h" + Fmt("%.1f", bw) + "V" + Fmt("%.1f", Y(0)) + "Z";
       }
     } else {
       // A point with no neighbour (data between two capture gaps) is drawn as a short dash.
@@ -426,16 +436,16 @@ void DrawChart(const Chart& c, std::string* o) {
       if (pen == 1 && !l.right) d += "m-1.5 0h3";
     }
     if (d.empty()) continue;
-    *o += "<path class=\"" + l.cls + "\" d=\"" + d + "\"><title>" + Esc(l.label) +
-          "</title></path>";
+    *o +=
+        "<path class=\"" + l.cls + "\" d=\"" + d + "\"><title>" + Esc(l.label) + "</title></path>";
   }
   for (const Mark& m : c.marks) {
     if (m.t < c.t0 || m.t > c.t1) continue;
     const double x = X(m.t);
-    *o += "<line class=\"mark\" x1=\"" + Fmt("%.1f", x) + "\" x2=\"" + Fmt("%.1f", x) +
-          "\" y1=\"" + Fmt("%.0f", kT) + "\" y2=\"" + Fmt("%.0f", kT + ph) + "\"><title>" +
-          Esc(m.label) + "</title></line><text class=\"marklab\" x=\"" + Fmt("%.1f", x + 4) +
-          "\" y=\"" + Fmt("%.0f", kT + 12) + "\">" + Esc(m.label) + "</text>";
+    *o += "<line class=\"mark\" x1=\"" + Fmt("%.1f", x) + "\" x2=\"" + Fmt("%.1f", x) + "\" y1=\"" +
+          Fmt("%.0f", kT) + "\" y2=\"" + Fmt("%.0f", kT + ph) + "\"><title>" + Esc(m.label) +
+          "</title></line><text class=\"marklab\" x=\"" + Fmt("%.1f", x + 4) + "\" y=\"" +
+          Fmt("%.0f", kT + 12) + "\">" + Esc(m.label) + "</text>";
   }
   *o += "</svg></div>";
 }
@@ -533,7 +543,7 @@ struct MechanismNote {
 };
 
 MechanismNote DescribeMechanism(const View& v, const RecordedSeries* s, Direction d, double t0,
-                         double t1) {
+                                double t1) {
   MechanismNote m;
   if (s == nullptr) return m;
   std::vector<double> rb, rd;
@@ -652,16 +662,19 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
        "style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'\">"
        "<meta name=\"referrer\" content=\"no-referrer\">"
-       "<meta name=\"generator\" content=\"throttlewatch " + Esc(data.version) + "\">"
-       "<title>" + Esc(data.title) + "</title><style>";
+       "<meta name=\"generator\" content=\"throttlewatch " +
+       Esc(data.version) +
+       "\">"
+       "<title>" +
+       Esc(data.title) + "</title><style>";
   o += kStyle;
   if (!gaps.empty()) o += kGapStyle;
   o += "</style></head><body>\n";
 
   // Header and headline.
-  o += "<header><h1>" + Esc(data.title) + "</h1><p class=\"sub\">" +
-       Esc(UtcTime(cap_t0, false)) + " to " + Esc(UtcTime(cap_t1, false)) + " (" +
-       Duration(std::max(0.0, cap_t1 - cap_t0)) + "). All times UTC (offset +00:00); rates in "
+  o += "<header><h1>" + Esc(data.title) + "</h1><p class=\"sub\">" + Esc(UtcTime(cap_t0, false)) +
+       " to " + Esc(UtcTime(cap_t1, false)) + " (" + Duration(std::max(0.0, cap_t1 - cap_t0)) +
+       "). All times UTC (offset +00:00); rates in "
        "bits per second on the wire.</p>";
   int throttles = 0, targeted = 0, outages = 0;
   for (const Episode& e : eps) {
@@ -721,18 +734,20 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   std::string nd;
   for (size_t i = 1; i < ov.decode.size(); ++i) {
     if (ov.decode[i] == 0) continue;
-    nd += (nd.empty() ? "" : ", ") + std::string(capture::DecodeStatusName(capture::DecodeStatus(i))) +
-          " " + std::to_string(ov.decode[i]);
+    nd += (nd.empty() ? "" : ", ") +
+          std::string(capture::DecodeStatusName(capture::DecodeStatus(i))) + " " +
+          std::to_string(ov.decode[i]);
   }
   if (ov.not_local > 0) {
-    nd += (nd.empty() ? "" : ", ") + std::string("no local endpoint ") + std::to_string(ov.not_local);
+    nd +=
+        (nd.empty() ? "" : ", ") + std::string("no local endpoint ") + std::to_string(ov.not_local);
   }
   item("Not analysed", nd.empty() ? "none" : Esc(nd));
-  item("Bin width", Fmt("%g s", double(rec.base_width_ns()) * 1e-9) +
-                        (rec.width_ns() != rec.base_width_ns()
-                             ? " (charts and series at " +
-                                   Fmt("%g s", double(rec.width_ns()) * 1e-9) + ")"
-                             : ""));
+  item("Bin width",
+       Fmt("%g s", double(rec.base_width_ns()) * 1e-9) +
+           (rec.width_ns() != rec.base_width_ns()
+                ? " (charts and series at " + Fmt("%g s", double(rec.width_ns()) * 1e-9) + ")"
+                : ""));
   o += "</dl></section>\n";
 
   // Link chart.
@@ -754,9 +769,9 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
     for (const Episode& e : eps) {
       const double t1 = e.end != nullptr ? e.end->ts : link_t1;
       const bool outage = e.start->kind == EventKind::kOutage;
-      c.bands.push_back({e.start->ts, t1, outage ? "outage" : "throttle",
-                         std::string(outage ? "outage" : "throttle") + " #" +
-                             std::to_string(e.start->id)});
+      c.bands.push_back(
+          {e.start->ts, t1, outage ? "outage" : "throttle",
+           std::string(outage ? "outage" : "throttle") + " #" + std::to_string(e.start->id)});
     }
     AddGapBands(gaps, &c);  // over the events' bands: nothing is known there
     o += "<section id=\"link\"><h2>Link throughput</h2><figure>";
@@ -805,15 +820,14 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
            Esc(UtcTime(s.ts).substr(0, 23)) + "</td><td>" + Esc(dur) + "</td><td>" +
            KindName(s.kind) + "<br><small>" + ScopeName(s.scope) + ", " +
            DirectionName(s.direction) + "</small></td><td class=\"who\"><a href=\"#ev-" + id +
-           "\">" + Esc(Who(s, fa)) + "</a></td><td>" +
-           "<span class=\"nw\">" + Esc(HumanRate(s.rate_before_bps)) + "</span> → <span " +
-           "class=\"nw\">" + (thr ? Esc(HumanRate(s.rate_after_bps)) : "0") + "</span>" +
-           "</td><td>" + (thr ? (s.targeted ? "yes" : "no") : "—") + "</td><td>" +
+           "\">" + Esc(Who(s, fa)) + "</a></td><td>" + "<span class=\"nw\">" +
+           Esc(HumanRate(s.rate_before_bps)) + "</span> → <span " + "class=\"nw\">" +
+           (thr ? Esc(HumanRate(s.rate_after_bps)) : "0") + "</span>" + "</td><td>" +
+           (thr ? (s.targeted ? "yes" : "no") : "—") + "</td><td>" +
            (thr ? std::string(MechanismName(s.mechanism)) + "<br><small>" + Esc(mech[i].text) +
                       "</small>"
                 : "—") +
-           "</td><td class=\"num\">" +
-           Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
+           "</td><td class=\"num\">" + Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
     }
     o += "</tbody></table></div>";
   }
@@ -845,8 +859,8 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
          ". ";
     const Direction d = s.direction;
     if (thr) {
-      o += Esc(DirectionName(d)) + std::string(": ") + Esc(HumanRate(s.rate_before_bps)) +
-           " → " + Esc(HumanRate(s.rate_after_bps));
+      o += Esc(DirectionName(d)) + std::string(": ") + Esc(HumanRate(s.rate_before_bps)) + " → " +
+           Esc(HumanRate(s.rate_after_bps));
       if (eps[i].end != nullptr && eps[i].end->reason == "recovered") {
         o += ", back to " + Esc(HumanRate(eps[i].end->rate_after_bps));
       }
@@ -972,7 +986,8 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
        "<th class=\"num\">Down</th><th class=\"num\">Up</th><th class=\"num\">Total</th></tr>"
        "</thead><tbody>";
   for (const ServiceTotal& t : rec.TopServices()) {
-    o += "<tr><td class=\"who\">" + (t.other ? std::string("other") : Esc(ServiceLabel(t.key, fa))) +
+    o += "<tr><td class=\"who\">" +
+         (t.other ? std::string("other") : Esc(ServiceLabel(t.key, fa))) +
          "</td><td class=\"num\">" + std::to_string(t.flows) + "</td><td class=\"num\">" +
          Esc(HumanBytes(double(t.wire[capture::kDown]))) + "</td><td class=\"num\">" +
          Esc(HumanBytes(double(t.wire[capture::kUp]))) + "</td><td class=\"num\">" +

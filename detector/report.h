@@ -19,7 +19,7 @@ namespace tw::detector {
 
 // The capture overview at the top of a report.
 struct CaptureOverview {
-  std::vector<std::string> sources;  // file names (shown as given) or "live: IFACE"
+  std::vector<std::string> sources;        // file names (shown as given) or "live: IFACE"
   std::vector<std::string> source_sha256;  // per source: SHA-256 (hex); empty: not hashed
   std::string chain_head;                  // the event chain's head (evidence_chain.h); empty: none
   int64_t first_ns = 0, last_ns = 0;
@@ -36,12 +36,12 @@ struct CaptureOverview {
 // Everything WriteReport() shows. Borrowed: `series` and `events` must outlive the call.
 struct ReportData {
   std::string title = "throttlewatch report";
-  std::string version;          // of the program that wrote it
+  std::string version;  // of the program that wrote it
   CaptureOverview overview;
   const SeriesRecorder* series = nullptr;  // required
   std::span<const Event> events;           // starts and ends, in emission order
   AddressText format_address = PlainAddresses();
-  bool anonymized = false;      // say so in the report
+  bool anonymized = false;  // say so in the report
   // Top flows and services count the flows that ended since this time (-1: the whole capture).
   int64_t totals_since_ns = -1;
 };

@@ -20,7 +20,7 @@ namespace tw::detector {
 struct LiveCounters {
   uint64_t capture_dropped = 0;  // kernel drops (pcap_stats)
   std::array<uint64_t, size_t(capture::DecodeStatus::kCount)> decode{};  // packets per status
-  uint64_t not_local = 0;        // packets with no local endpoint
+  uint64_t not_local = 0;  // packets with no local endpoint
 };
 
 // The daemon's rolling report (`live --report FILE --report-every S`): the same HTML page replay

@@ -341,28 +341,28 @@ void SeriesRecorder::OnEvent(const Event& e) {
     if (e.has_remote && other.info.remote() == e.remote) continue;
     double sum = 0;
     const int64_t lo = std::max(other.first_bin, other.last_bin - kRingBins + 1);
-    for (int64_t b = lo; b <= other.last_bin; ++b) sum += (*other.ring)[size_t(b % kRingBins)].wire[d];
+    for (int64_t b = lo; b <= other.last_bin; ++b)
+      sum += (*other.ring)[size_t(b % kRingBins)].wire[d];
     // Flows too slow to compare with (pings, control connections) are no reference.
     const double mean_bps = sum * 8 / (double(kRingBins) * double(base_width_ns_) * 1e-9);
     if (sum > 0 && mean_bps >= 0.05 * e.rate_before_bps) cands.emplace_back(sum, &other);
   }
   const size_t k = std::min(cands.size(), size_t(std::max(0, p_.reference_flows)));
-  std::partial_sort(cands.begin(), cands.begin() + long(k), cands.end(),
-                    [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first
-                                                : a.second->info.id < b.second->info.id;
-                    });
-  for (size_t i = 0; i < k; ++i) Promote(cands[i].second, RecordedSeries::Role::kReference, d, e.id);
+  std::partial_sort(
+      cands.begin(), cands.begin() + long(k), cands.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second->info.id < b.second->info.id;
+      });
+  for (size_t i = 0; i < k; ++i)
+    Promote(cands[i].second, RecordedSeries::Role::kReference, d, e.id);
   CoarsenIfNeeded();
 }
 
 void SeriesRecorder::AddTop(const FlowTotal& t) {
   if (p_.top_n == 0) return;
   if (top_flows_.size() >= p_.top_n && t.total() <= top_flows_.back().total()) return;
-  auto pos = std::upper_bound(top_flows_.begin(), top_flows_.end(), t,
-                              [](const FlowTotal& a, const FlowTotal& b) {
-                                return a.total() > b.total();
-                              });
+  auto pos = std::upper_bound(
+      top_flows_.begin(), top_flows_.end(), t,
+      [](const FlowTotal& a, const FlowTotal& b) { return a.total() > b.total(); });
   top_flows_.insert(pos, t);
   if (top_flows_.size() > p_.top_n) top_flows_.pop_back();
 }
@@ -463,10 +463,9 @@ std::vector<ServiceTotal> SeriesRecorder::TopServices() const {
     if (st.total.flows > 0) all.push_back(st.total);
   }
   const size_t n = std::min(all.size(), p_.top_n);
-  std::partial_sort(all.begin(), all.begin() + long(n), all.end(),
-                    [](const ServiceTotal& a, const ServiceTotal& b) {
-                      return a.total() > b.total();
-                    });
+  std::partial_sort(
+      all.begin(), all.begin() + long(n), all.end(),
+      [](const ServiceTotal& a, const ServiceTotal& b) { return a.total() > b.total(); });
   all.resize(n);
   if (other_services_.flows > 0) all.push_back(other_services_);
   return all;

@@ -70,12 +70,12 @@ struct RecordedSeries {
     kService,    // the service of a flagged flow (the sum of its flows)
   };
   Role role = Role::kFlagged;
-  capture::FlowInfo flow;  // kFlagged, kReference
-  ServiceKey service;      // every role: the service the flow belongs to
+  capture::FlowInfo flow;                         // kFlagged, kReference
+  ServiceKey service;                             // every role: the service the flow belongs to
   capture::Direction direction = capture::kDown;  // the direction it was recorded for
-  uint64_t event_id = 0;   // the event that promoted it
-  std::vector<SeriesPoint> points;  // in bin order
-  std::vector<Run> runs;            // in bin order, the first at point 0; empty when points is
+  uint64_t event_id = 0;                          // the event that promoted it
+  std::vector<SeriesPoint> points;                // in bin order
+  std::vector<Run> runs;  // in bin order, the first at point 0; empty when points is
 
   // The first bin, and one past the last bin covered (the last point or the silence after it);
   // 0 when empty.
@@ -116,10 +116,10 @@ struct SeriesRecorderParams {
   // Past this many points and runs in all series together, every series is coarsened 2:1 (bin
   // width doubles); keeps memory bounded for captures of any length (24 bytes per point or run).
   size_t max_points = 4'000'000;
-  size_t max_flagged_flows = 200;  // flows flagged beyond this get no chart series
-  int reference_flows = 3;         // concurrent flows recorded beside each flagged flow
-  size_t top_n = 20;               // top flows and services kept by bytes
-  size_t max_services = 1'000'000; // distinct services counted; the rest go to "other"
+  size_t max_flagged_flows = 200;   // flows flagged beyond this get no chart series
+  int reference_flows = 3;          // concurrent flows recorded beside each flagged flow
+  size_t top_n = 20;                // top flows and services kept by bytes
+  size_t max_services = 1'000'000;  // distinct services counted; the rest go to "other"
 };
 
 // Records what the report and the --series export show, beside the detection: the link series
@@ -180,8 +180,8 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
     capture::FlowInfo info;
     std::unique_ptr<std::array<SeriesPoint, kRingBins>> ring;  // indexed by bin % kRingBins
     int64_t first_bin = 0, last_bin = 0;  // base bins held: max(first, last - kRingBins + 1)..last
-    int series = -1;  // index into series_ when promoted
-    ServiceState* service = nullptr;  // stable: unordered_map values do not move
+    int series = -1;                      // index into series_ when promoted
+    ServiceState* service = nullptr;      // stable: unordered_map values do not move
   };
 
   void Append(RecordedSeries* s, int64_t base_bin, const SeriesPoint& p);
@@ -198,8 +198,8 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   int64_t origin_ns_ = 0;
   int64_t base_width_ns_ = 0;
   int64_t width_ns_ = 0;
-  int64_t factor_ = 1;           // width_ns_ / base_width_ns_
-  int64_t current_bin_ = -1;     // base bin index of the last OnBin
+  int64_t factor_ = 1;            // width_ns_ / base_width_ns_
+  int64_t current_bin_ = -1;      // base bin index of the last OnBin
   int64_t last_active_bin_ = -2;  // base bin index of the last bin with packets
   bool started_ = false;
   size_t points_ = 0;  // points and runs of every series

@@ -9,28 +9,48 @@ constexpr size_t kPorts = 65536;
 const char* KnownName(uint8_t proto, uint16_t port) {
   if (proto == 6) {
     switch (port) {
-      case 80: return "http";
-      case 443: return "https";
-      case 53: return "dns";
-      case 853: return "dns-over-tls";
-      case 22: return "ssh";
-      case 25: case 465: case 587: return "smtp";
-      case 993: return "imaps";
-      case 1935: return "rtmp";
-      case 5222: return "xmpp";
-      case 8080: return "http-alt";
-      default: return nullptr;
+      case 80:
+        return "http";
+      case 443:
+        return "https";
+      case 53:
+        return "dns";
+      case 853:
+        return "dns-over-tls";
+      case 22:
+        return "ssh";
+      case 25:
+      case 465:
+      case 587:
+        return "smtp";
+      case 993:
+        return "imaps";
+      case 1935:
+        return "rtmp";
+      case 5222:
+        return "xmpp";
+      case 8080:
+        return "http-alt";
+      default:
+        return nullptr;
     }
   }
   if (proto == 17) {
     switch (port) {
-      case 443: return "quic";
-      case 53: return "dns";
-      case 123: return "ntp";
-      case 3478: return "stun";
-      case 51820: return "wireguard";
-      case 1194: return "openvpn";
-      default: return nullptr;
+      case 443:
+        return "quic";
+      case 53:
+        return "dns";
+      case 123:
+        return "ntp";
+      case 3478:
+        return "stun";
+      case 51820:
+        return "wireguard";
+      case 1194:
+        return "openvpn";
+      default:
+        return nullptr;
     }
   }
   return nullptr;
@@ -51,7 +71,9 @@ std::string ServiceName(const capture::FlowInfo& info) {
 }
 
 ServiceTable::ServiceTable(size_t max_services, uint64_t min_bytes)
-    : max_(max_services), min_bytes_(min_bytes), unlabelled_bytes_(1 + 2 * kPorts, 0),
+    : max_(max_services),
+      min_bytes_(min_bytes),
+      unlabelled_bytes_(1 + 2 * kPorts, 0),
       slot_(1 + 2 * kPorts, 0) {
   labelled_.reserve(max_ + 1);
   labelled_.push_back(Labelled{"other", {0, 0}});

@@ -171,8 +171,8 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
           DecodedPacket payload_only = it.d;
           payload_only.payload_offset = 0;
           found.clear();
-          capture::ServiceNames::Find(b->bytes.data() + it.name_at, it.name_len, payload_only,
-                                      bp, &found);
+          capture::ServiceNames::Find(b->bytes.data() + it.name_at, it.name_len, payload_only, bp,
+                                      &found);
           for (capture::LearnedName& n : found) names.emplace_back(it.index, std::move(n));
         }
         verdicts.OnPacket(it.ts_ns, it.wire_len, it.d, bp);

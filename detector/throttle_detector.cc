@@ -27,12 +27,18 @@ constexpr int64_t kBurstHorizonBins = 30;
 
 const char* DropClassName(DropClass c) {
   switch (c) {
-    case DropClass::kThrottle: return "throttle";
-    case DropClass::kDemandChange: return "demand_change";
-    case DropClass::kIdle: return "idle";
-    case DropClass::kReceiverLimited: return "receiver_limited";
-    case DropClass::kCongestion: return "congestion";
-    case DropClass::kTooSlow: return "too_slow";
+    case DropClass::kThrottle:
+      return "throttle";
+    case DropClass::kDemandChange:
+      return "demand_change";
+    case DropClass::kIdle:
+      return "idle";
+    case DropClass::kReceiverLimited:
+      return "receiver_limited";
+    case DropClass::kCongestion:
+      return "congestion";
+    case DropClass::kTooSlow:
+      return "too_slow";
   }
   return "?";
 }
@@ -54,8 +60,7 @@ size_t ThrottleDetector::open_throttles() const {
   return n;
 }
 
-void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b,
-                            const capture::RttBin* rtt) {
+void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt) {
   const size_t slot = size_t(s->n % kRing);
   s->ring[slot].payload = float(b.payload_bytes);
   s->ring[slot].wire = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
@@ -266,8 +271,7 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   ev.rtt_before_s = Median(rtt_before);
   ev.rtt_after_s = Median(rtt_after);
   ev.loss_share = payload > 0 ? retrans / payload : 0;
-  const double gap_s =
-      packets_after > 0 ? width_s * double(after.size()) / packets_after : width_s;
+  const double gap_s = packets_after > 0 ? width_s * double(after.size()) / packets_after : width_s;
   const double rise = ev.rtt_after_s - ev.rtt_before_s;
   ev.inflated = ev.rtt_before_s > 0 && ev.rtt_after_s >= p_.rtt_inflation * ev.rtt_before_s &&
                 rise >= p_.min_rtt_rise_s && rise >= p_.queue_packets * gap_s;
@@ -300,9 +304,8 @@ double ThrottleDetector::Confidence(const Evidence& ev, double shared, int refs)
   return std::clamp(conf, 0.0, 1.0);
 }
 
-ThrottleDetector::Comparison ThrottleDetector::CompareBeforeAfter(const Series& o,
-                                                                 int after_bins,
-                                                                 double width_s) const {
+ThrottleDetector::Comparison ThrottleDetector::CompareBeforeAfter(const Series& o, int after_bins,
+                                                                  double width_s) const {
   Comparison c;
   if (o.n < after_bins + 3) return c;
   double sum_after = 0, sum_before = 0;
@@ -373,8 +376,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   int refs = 0, other_refs = 0;
   const double shared = SharedDrop(d, f, nullptr, split_ago, width_s, &refs);
   const double shared_other = SharedDrop(d, f, &f->info.remote(), split_ago, width_s, &other_refs);
-  if (refs == 0 || (other_refs > 0 && shared_other >= 0.5) ||
-      (other_refs == 0 && shared >= 0.5)) {
+  if (refs == 0 || (other_refs > 0 && shared_other >= 0.5) || (other_refs == 0 && shared >= 0.5)) {
     s.det.Rebase();  // the link-wide series judges it; this series takes its new level
     return;
   }
@@ -408,9 +410,8 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   sink_->OnEvent(e);
 }
 
-void ThrottleDetector::HostMembersDropped(const capture::Address& host, Direction d,
-                                          int split_ago, double width_s, int* members,
-                                          int* dropped) const {
+void ThrottleDetector::HostMembersDropped(const capture::Address& host, Direction d, int split_ago,
+                                          double width_s, int* members, int* dropped) const {
   *members = 0;
   *dropped = 0;
   const int after_bins = split_ago + 1;
@@ -520,8 +521,7 @@ void ThrottleDetector::OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_n
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
   const double change_ago = RefineOnset(*s, s->det.onset_bins_ago(), &split_ago);
-  const double ts =
-      std::max(s->start.ts, double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s);
+  const double ts = std::max(s->start.ts, double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s);
   std::vector<double> during, after;
   const double bins_throttled = (ts - s->start.ts) / width_s;
   for (int k = split_ago + 2; k < s->history() && k < split_ago + 1 + bins_throttled; ++k) {

@@ -19,9 +19,9 @@ namespace tw::detector {
 
 struct ThrottleParams {
   stats::DropDetectorParams drop;
-  double min_rate_bps = 64'000;    // series slower than this before a drop are not judged
-  double ref_dropped_ratio = 0.6;  // a reference flow whose rate fell below this share dropped too
-  int reference_bins = 8;          // bins before the onset that define "before"
+  double min_rate_bps = 64'000;     // series slower than this before a drop are not judged
+  double ref_dropped_ratio = 0.6;   // a reference flow whose rate fell below this share dropped too
+  int reference_bins = 8;           // bins before the onset that define "before"
   double max_idle_share = 1.0 / 3;  // more zero bins than this after the onset = application idle
   // Network-limited evidence. RTT inflation: the median RTT after the drop exceeds the one
   // before by this factor, by at least min_rtt_rise_s, and by at least queue_packets
@@ -105,13 +105,13 @@ class ThrottleDetector {
       float rtt = 0;      // smallest RTT sample of the bin, seconds (0 = none)
     };
     // What every bin touches first, beside the detector's state (see Prefetch).
-    int64_t n = 0;                       // bins observed
-    uint64_t zero_window_bits = 0;       // bit i: zero window in bin (n - 1 - i)
-    double cum_payload = 0;              // payload bytes since the series began
-    bool open = false;                   // a throttle start was emitted and not yet ended
+    int64_t n = 0;                  // bins observed
+    uint64_t zero_window_bits = 0;  // bit i: zero window in bin (n - 1 - i)
+    double cum_payload = 0;         // payload bytes since the series began
+    bool open = false;              // a throttle start was emitted and not yet ended
     stats::DropDetector det;
     std::array<Bin, kRing> ring{};  // indexed by bin number
-    Event start;                         // that start event
+    Event start;                    // that start event
     explicit Series(const stats::DropDetectorParams& p) : det(p) {}
     size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
     int history() const { return int(std::min<int64_t>(n, kRing)); }
@@ -125,13 +125,13 @@ class ThrottleDetector {
   using SeriesPool = ObjectPool<Series>;
   // The flows of one remote host in one direction, summed.
   struct HostSeries {
-    int flows = 0;                   // tracked flows of the host with data in this direction
-    bool tcp = true;                 // all of them TCP
-    SeriesPool::Ptr series;          // from the host's second flow on
-    capture::DirectionBin sum;       // the open bin's total over the host's flows
-    capture::RttBin rtt;             // its smallest RTT sample (min_s, samples)
-    uint64_t some_flow = 0;          // a flow of the host, to name the service
-    bool summed = false;             // in summed_ (its sum is of the open bin)
+    int flows = 0;              // tracked flows of the host with data in this direction
+    bool tcp = true;            // all of them TCP
+    SeriesPool::Ptr series;     // from the host's second flow on
+    capture::DirectionBin sum;  // the open bin's total over the host's flows
+    capture::RttBin rtt;        // its smallest RTT sample (min_s, samples)
+    uint64_t some_flow = 0;     // a flow of the host, to name the service
+    bool summed = false;        // in summed_ (its sum is of the open bin)
     bool open() const { return series != nullptr && series->open; }  // a service throttle
   };
   using HostKey = std::pair<capture::Address, int>;  // (remote host, direction)
@@ -139,7 +139,7 @@ class ThrottleDetector {
     capture::FlowInfo info;
     std::array<SeriesPool::Ptr, 2> dir;  // from the direction's first data on
     std::array<HostSeries*, 2> host{nullptr, nullptr};
-    bool closed = false;                     // FIN or RST seen: it is ending, not slowing down
+    bool closed = false;                      // FIN or RST seen: it is ending, not slowing down
     capture::Direction first = capture::kUp;  // the direction that carried data first
   };
   struct Pending {

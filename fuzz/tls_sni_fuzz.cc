@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (kept.empty()) return 0;
   TW_FUZZ_CHECK(kept.size() <= 253 && tw::capture::CanonicalHostName(kept) == kept);
   for (char c : kept) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                    c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     TW_FUZZ_CHECK(ok);
   }
   return 0;

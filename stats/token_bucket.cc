@@ -8,14 +8,22 @@ namespace tw::stats {
 
 const char* BucketFitName(BucketFit f) {
   switch (f) {
-    case BucketFit::kConsistent: return "consistent";
-    case BucketFit::kTooFewLosses: return "too_few_losses";
-    case BucketFit::kSparseLosses: return "sparse_losses";
-    case BucketFit::kNoRate: return "no_rate";
-    case BucketFit::kLossWithTokens: return "loss_with_tokens";
-    case BucketFit::kPassWithoutTokens: return "pass_without_tokens";
-    case BucketFit::kLossBelowRate: return "loss_below_rate";
-    case BucketFit::kRttInflation: return "rtt_inflation";
+    case BucketFit::kConsistent:
+      return "consistent";
+    case BucketFit::kTooFewLosses:
+      return "too_few_losses";
+    case BucketFit::kSparseLosses:
+      return "sparse_losses";
+    case BucketFit::kNoRate:
+      return "no_rate";
+    case BucketFit::kLossWithTokens:
+      return "loss_with_tokens";
+    case BucketFit::kPassWithoutTokens:
+      return "pass_without_tokens";
+    case BucketFit::kLossBelowRate:
+      return "loss_below_rate";
+    case BucketFit::kRttInflation:
+      return "rtt_inflation";
   }
   return "unknown";
 }
@@ -46,8 +54,8 @@ double InflatedShareBefore(std::span<const double> times, std::span<const RttSam
   return n > 0 ? double(inflated) / n : 0;
 }
 
-TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
-                                   std::span<const RttSample> rtt, const TokenBucketParams& p) {
+TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<const RttSample> rtt,
+                                   const TokenBucketParams& p) {
   TokenBucketEstimate e;
   e.rtt_floor_s = RttFloor(rtt);
   const double rtt_s = e.rtt_floor_s > 0 ? e.rtt_floor_s : p.default_rtt_s;

@@ -11,7 +11,7 @@ namespace tw::stats {
 // lost. At a sender, a transmission is lost when the same sequence space is sent again later;
 // at a receiver, a sequence hole stands for the transmissions that never arrived.
 struct Transmission {
-  double t = 0;        // seconds (any origin, non-decreasing along the sequence)
+  double t = 0;  // seconds (any origin, non-decreasing along the sequence)
   uint32_t bytes = 0;
   bool lost = false;
 };
@@ -93,12 +93,12 @@ struct TokenBucketEstimate {
   int losses = 0;
   int loss_episodes = 0;
   double first_loss_t = 0;
-  double rtt_floor_s = 0;            // RttFloor() of the samples (0 when none)
-  double losses_in_range = 0;        // share of losses with the bucket (about) empty
-  double passes_in_range = 0;        // share of passes with tokens available
-  double episodes_above_rate = 0;    // share of loss episodes preceded by offered >= rate
-  double losses_after_inflation = 0; // share of losses after an inflated RTT
-  int rtt_checked = 0;               // losses that had an RTT sample before them
+  double rtt_floor_s = 0;             // RttFloor() of the samples (0 when none)
+  double losses_in_range = 0;         // share of losses with the bucket (about) empty
+  double passes_in_range = 0;         // share of passes with tokens available
+  double episodes_above_rate = 0;     // share of loss episodes preceded by offered >= rate
+  double losses_after_inflation = 0;  // share of losses after an inflated RTT
+  int rtt_checked = 0;                // losses that had an RTT sample before them
   bool consistent() const { return result == BucketFit::kConsistent; }
 };
 
@@ -107,8 +107,7 @@ struct TokenBucketEstimate {
 // bucket capped at its size so idle periods and pauses between requests do not bias the rate).
 // `tx` must be sorted by time; `rtt` by time. Pure function: no allocation beyond a few
 // vectors of the input's size, O(n + L * L') for L losses (L' <= 4096 start points).
-TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx,
-                                   std::span<const RttSample> rtt,
+TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<const RttSample> rtt,
                                    const TokenBucketParams& params = {});
 
 // The RTT floor: 1st percentile of the samples (the propagation delay, robust to a stray

@@ -120,7 +120,7 @@ TEST(BinnerTest, RttInFlightAndScaledWindow) {
   b.Finish();
   const FlowBin& f = sink.bins.at(0).flows.at(0);
   EXPECT_EQ(f.rtt.samples, 1u);
-  EXPECT_NEAR(f.rtt.max_s, 0.050, 1e-6);  // TSval 100 left at 30 ms, echoed at 80 ms
+  EXPECT_NEAR(f.rtt.max_s, 0.050, 1e-6);         // TSval 100 left at 30 ms, echoed at 80 ms
   EXPECT_EQ(f.dir[kUp].in_flight_max, 10'000u);  // ten segments out before the first ACK
   EXPECT_EQ(f.dir[kUp].rwnd_min, 1000u << 2);    // the remote's window, scaled by its shift
 }
@@ -130,7 +130,7 @@ TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
   BinnerParams p;
   p.idle_timeout_ns = 5 * kSec;
   Binner b(p, Local(), &sink);
-  b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));       // goes idle
+  b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));            // goes idle
   b.OnPacket(kT0, 60, Tcp(true, 2, 1, 0, kTcpFin | kTcpAck));  // closes
   b.OnPacket(kT0 + 4 * kSec, 60, Tcp(true, 3, 1, 0, kTcpSyn));
   ASSERT_EQ(sink.ended.size(), 1u);
@@ -222,7 +222,7 @@ TEST(BinnerTest, TimestampJumpDoesNotEmitMillionsOfBins) {
   Binner b(p, Local(), &sink);
   b.OnPacket(kT0, 60, Tcp(true, 1, 1, 0, kTcpSyn));
   b.OnPacket(kT0 + 400LL * 86400 * kSec, 60, Tcp(true, 1, 2, 0, kTcpAck));  // a year later
-  b.OnPacket(kT0 + 1, 60, Tcp(true, 1, 3, 0, kTcpAck));  // and back again
+  b.OnPacket(kT0 + 1, 60, Tcp(true, 1, 3, 0, kTcpAck));                     // and back again
   b.Finish();
   EXPECT_LE(sink.bins.size(), 13u);
   EXPECT_EQ(b.stats().gaps_skipped, 1u);

@@ -68,8 +68,7 @@ TEST(CaptureFileTest, BigEndianNanosecondPcap) {
 TEST(CaptureFileTest, WrongMagicIsFatalAtByteZero) {
   const Outcome o = Read("wrong_magic.pcap");
   EXPECT_FALSE(o.opened);
-  EXPECT_NE(o.error.find("wrong_magic.pcap: byte 0: not a pcap or pcapng file"),
-            std::string::npos)
+  EXPECT_NE(o.error.find("wrong_magic.pcap: byte 0: not a pcap or pcapng file"), std::string::npos)
       << o.error;
 }
 
@@ -97,8 +96,7 @@ TEST(CaptureFileTest, AbsurdCaplenIsFatal) {
   ASSERT_TRUE(o.opened) << o.error;
   EXPECT_EQ(o.packets.size(), 1u);
   EXPECT_EQ(o.end, ReadStatus::kMalformed);
-  EXPECT_NE(o.error.find("byte 106: absurd captured length 1000000"), std::string::npos)
-      << o.error;
+  EXPECT_NE(o.error.find("byte 106: absurd captured length 1000000"), std::string::npos) << o.error;
 }
 
 TEST(CaptureFileTest, CaplenOverSnaplenIsCountedAndKept) {
@@ -162,7 +160,7 @@ TEST(CaptureFileTest, PcapngWithSeveralInterfacesSectionsAndUnknownBlocks) {
   EXPECT_EQ(o.packets[2].link_type, kLinkEthernet);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(SrcPort(o.packets[size_t(i)]), 40000 + i);
   EXPECT_EQ(o.packets[0].ts_ns, kT0);
-  EXPECT_EQ(o.packets[1].ts_ns, kT0 + 1'000'000);  // microsecond default resolution
+  EXPECT_EQ(o.packets[1].ts_ns, kT0 + 1'000'000);      // microsecond default resolution
   EXPECT_EQ(o.packets[3].ts_ns, kT0 + 3'000'000'000);  // nanosecond interface, 2nd section
   EXPECT_EQ(o.stats.unknown_blocks, 1u);
   EXPECT_EQ(o.stats.unsupported_link, 1u);  // the USER0 interface's packet
@@ -243,8 +241,22 @@ TEST(CaptureFileTest, ClockStepIsFollowedAfterOnePacket) {
   std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
                             0,    0,    0,    0,    0, 0, 1, 0, 1, 0, 0, 0};
   auto add = [&](uint32_t sec) {
-    const uint8_t rec[16] = {uint8_t(sec), uint8_t(sec >> 8), uint8_t(sec >> 16), uint8_t(sec >> 24),
-                             0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    const uint8_t rec[16] = {uint8_t(sec),
+                             uint8_t(sec >> 8),
+                             uint8_t(sec >> 16),
+                             uint8_t(sec >> 24),
+                             0,
+                             0,
+                             0,
+                             0,
+                             1,
+                             0,
+                             0,
+                             0,
+                             1,
+                             0,
+                             0,
+                             0};
     f.insert(f.end(), rec, rec + 16);
     f.push_back(0xab);
   };

@@ -11,8 +11,8 @@ namespace {
 // compression pointers back into the question.
 std::vector<uint8_t> Response() {
   std::vector<uint8_t> m = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0};
-  const uint8_t q[] = {5, 'V', 'i', 'd', 'e', 'o', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e',
-                       3, 'c', 'o', 'm', 0, 0, 1, 0, 1};
+  const uint8_t q[] = {5,   'V', 'i', 'd', 'e', 'o', 7, 'E', 'x', 'a', 'm', 'p',
+                       'l', 'e', 3,   'c', 'o', 'm', 0, 0,   1,   0,   1};
   m.insert(m.end(), q, q + sizeof(q));
   // CNAME: owner = pointer to 12, rdata = "cdn" + pointer to "example" (offset 18)... a new name
   const uint8_t cname[] = {0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'c', 'd', 'n', 0xc0, 18};

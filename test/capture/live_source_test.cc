@@ -1,11 +1,10 @@
 #include "capture/live_source.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
@@ -119,8 +118,8 @@ bool SendUdp(uint16_t from_port) {
   dst.sin_port = htons(9);
   const char msg[40] = {0x12, 0x34, char(0x81), char(0x80)};
   const bool ok = s >= 0 && bind(s, reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0 &&
-                  sendto(s, msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&dst),
-                         sizeof(dst)) == ssize_t(sizeof(msg));
+                  sendto(s, msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) ==
+                      ssize_t(sizeof(msg));
   if (s >= 0) close(s);
   return ok;
 }
@@ -155,8 +154,8 @@ TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
     DecodedPacket d;
     ASSERT_EQ(Decode(pkt.link_type, pkt.data, pkt.caplen, &d), DecodeStatus::kOk);
     std::string_view sni;
-    if (d.ip_proto == 6 && ParseTlsSni(pkt.data + d.payload_offset, pkt.caplen - d.payload_offset,
-                                       &sni)) {
+    if (d.ip_proto == 6 &&
+        ParseTlsSni(pkt.data + d.payload_offset, pkt.caplen - d.payload_offset, &sni)) {
       names.emplace_back(sni);
     } else if (d.ip_proto == 17 && d.src_port == 53) {
       ++dns;

@@ -61,8 +61,8 @@ TEST_F(PcapFileSourceTest, MergesFilesInTimeOrder) {
     EXPECT_EQ(p.wire_len, 1500u);
     EXPECT_EQ(p.link_type, DLT_EN10MB);
   }
-  EXPECT_EQ(ts, (std::vector<int64_t>{1'000'000'000, 2'000'000'000, 3'000'000'000,
-                                      4'000'000'000, 5'000'000'000}));
+  EXPECT_EQ(ts, (std::vector<int64_t>{1'000'000'000, 2'000'000'000, 3'000'000'000, 4'000'000'000,
+                                      5'000'000'000}));
   EXPECT_EQ(src->bytes_read(), src->bytes_total());
 }
 

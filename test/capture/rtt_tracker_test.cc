@@ -9,11 +9,11 @@ constexpr int64_t kMs = 1'000'000;
 
 TEST(RttTrackerTest, TimestampEchoGivesOneSamplePerRoundTrip) {
   RttTracker t;
-  t.OnLocal(1000 * kMs, true, /*ts_val=*/500, 0, 0, false);          // an ACK leaves
-  t.OnLocal(1001 * kMs, true, 500, 0, 0, false);                     // same tick: keeps 1000
+  t.OnLocal(1000 * kMs, true, /*ts_val=*/500, 0, 0, false);             // an ACK leaves
+  t.OnLocal(1001 * kMs, true, 500, 0, 0, false);                        // same tick: keeps 1000
   EXPECT_EQ(t.OnRemote(1030 * kMs, true, /*ts_ecr=*/499, 0, true), 0);  // older echo
   EXPECT_EQ(t.OnRemote(1080 * kMs, true, 500, 0, true), 80 * kMs);
-  EXPECT_EQ(t.OnRemote(1081 * kMs, true, 500, 0, true), 0);           // already answered
+  EXPECT_EQ(t.OnRemote(1081 * kMs, true, 500, 0, true), 0);  // already answered
 }
 
 TEST(RttTrackerTest, AnEchoOfALaterTsvalMeasuresNothing) {

@@ -12,9 +12,9 @@ namespace {
 
 // A DNS response for "cdn.example" -> 192.0.2.9, as a UDP payload at offset 0.
 std::vector<uint8_t> CdnAnswer() {
-  return {0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
-          3, 'c', 'd', 'n', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
-          0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9};
+  return {0,   1, 0x81, 0x80, 0,   1,   0,   1,   0,   0, 0, 0,   3, 'c', 'd',
+          'n', 7, 'e',  'x',  'a', 'm', 'p', 'l', 'e', 0, 0, 1,   0, 1,   0xc0,
+          12,  0, 1,    0,    1,   0,   0,   0,   9,   0, 4, 192, 0, 2,   9};
 }
 
 TEST(ServiceNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
@@ -82,7 +82,8 @@ std::vector<uint8_t> AnswerNaming(const std::string& name) {
     start = dot + 1;
   }
   d.push_back(0);
-  const std::vector<uint8_t> tail = {0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9};
+  const std::vector<uint8_t> tail = {0, 1, 0, 1, 0xc0, 12, 0,   1, 0, 1,
+                                     0, 0, 0, 9, 0,    4,  192, 0, 2, 9};
   d.insert(d.end(), tail.begin(), tail.end());
   return d;
 }
@@ -96,7 +97,8 @@ TEST(ServiceNamesTest, ForgedNamesAreDroppedAndCounted) {
   const Address remote = *Address::Parse("192.0.2.9");
   const std::string forged[] = {
       "x\",\"targeted\":false,\"y\":\"",
-      "live\"}\x01<script>.ex\x7f" "ample",
+      "live\"}\x01<script>.ex\x7f"
+      "ample",
       std::string("nul\0.example", 12),
       "caf\xc3\xa9.example",
       "\xff\xfe.example",

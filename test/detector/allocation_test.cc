@@ -1,6 +1,6 @@
 // The per-packet path does not allocate: file reader -> Decode -> Binner -> Engine and the
-// per-flow verdict tracker, on one thread and sharded, in steady state (flows known, bins closing every second). Counts
-// every operator new in this binary.
+// per-flow verdict tracker, on one thread and sharded, in steady state (flows known, bins closing
+// every second). Counts every operator new in this binary.
 
 #include <gtest/gtest.h>
 
@@ -53,7 +53,7 @@ namespace {
 // 10 ms later. TCP timestamps on every packet, each ACK echoing the segment before it. Headers
 // only (snaplen 66).
 std::vector<uint8_t> MakePcap(int flows, int seconds) {
-  std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+  std::vector<uint8_t> f = {0xd4, 0xc3, 0xb2, 0xa1, 2,  0, 4, 0, 0, 0, 0, 0,
                             0,    0,    0,    0,    66, 0, 0, 0, 1, 0, 0, 0};
   auto put32 = [&](uint32_t v) {
     for (int i = 0; i < 4; ++i) f.push_back(uint8_t(v >> (8 * i)));
@@ -155,13 +155,12 @@ TEST(AllocationTest, SteadyStatePacketPathDoesNotAllocate) {
                          &engine);
   FlowVerdictTracker verdicts;
   const int64_t steady_from = 1'700'000'005LL * 1'000'000'000;  // after 5 s: flows known
-  const Counted c = ReadCounting(file, steady_from,
-                                 [&](const capture::Packet& pkt, const capture::DecodedPacket& d,
-                                     uint64_t) {
-                                   const capture::BinnedPacket binned =
-                                       binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
-                                   verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, binned);
-                                 });
+  const Counted c = ReadCounting(
+      file, steady_from,
+      [&](const capture::Packet& pkt, const capture::DecodedPacket& d, uint64_t) {
+        const capture::BinnedPacket binned = binner.OnPacket(pkt.ts_ns, pkt.wire_len, d);
+        verdicts.OnPacket(pkt.ts_ns, pkt.wire_len, d, binned);
+      });
   EXPECT_GT(c.before, 0u) << "the counting operator new is not in use";
   EXPECT_GT(c.counted_packets, 100'000u);
   EXPECT_GT(engine.stats().bins, 25u);  // the steady state includes ~25 bin closes
@@ -193,12 +192,11 @@ TEST(AllocationTest, ShardedPacketPathDoesNotAllocate) {
                           &engine, nullptr);
   // Later than above: the shards run up to a few batches (~1 s of this traffic) behind.
   const int64_t steady_from = 1'700'000'008LL * 1'000'000'000;
-  const Counted c = ReadCounting(file, steady_from,
-                                 [&](const capture::Packet& pkt, const capture::DecodedPacket& d,
-                                     uint64_t position) {
-                                   sharded.OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data,
-                                                    pkt.caplen, position);
-                                 });
+  const Counted c = ReadCounting(
+      file, steady_from,
+      [&](const capture::Packet& pkt, const capture::DecodedPacket& d, uint64_t position) {
+        sharded.OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, position);
+      });
   sharded.Finish();
   EXPECT_GT(c.counted_packets, 100'000u);
   EXPECT_GT(engine.stats().bins, 25u);

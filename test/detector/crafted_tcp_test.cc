@@ -6,10 +6,9 @@
 // stay within a minute).
 #include <gtest/gtest.h>
 
-#include <deque>
-
 #include <cmath>
 #include <cstdint>
+#include <deque>
 #include <random>
 #include <string>
 #include <vector>

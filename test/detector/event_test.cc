@@ -71,10 +71,11 @@ TEST(EventTest, OutageEndCarriesDurationAndReason) {
 TEST(EventTest, HostileStringsCannotAddFieldsOrBreakTheLine) {
   const std::string hostile[] = {
       "x\",\"targeted\":false,\"y\":\"",
-      "live\"}\x01<script>.ex\x7f" "ample",
+      "live\"}\x01<script>.ex\x7f"
+      "ample",
       "back\\slash\\\"",
       std::string("nul\0byte\n\r\t\x1b[31m", 17),
-      "caf\xc3\xa9 \xe2\x80\xae",    // UTF-8, and a right-to-left override
+      "caf\xc3\xa9 \xe2\x80\xae",     // UTF-8, and a right-to-left override
       "\xff\xfe\xc3 not UTF-8 \x80",  // bytes that are no UTF-8 at all
       std::string(255, 'a'),
   };
@@ -106,8 +107,8 @@ TEST(EventTest, HostileStringsCannotAddFieldsOrBreakTheLine) {
 
 TEST(EventTest, EveryAddressGoesThroughTheFormatter) {
   constexpr std::array<uint8_t, 32> kSampleKey = {
-      21, 34, 23, 141, 51, 164, 207, 128, 19, 10, 91, 22, 73, 144, 125, 16,
-      216, 152, 143, 131, 121, 121, 101, 39, 98, 87, 76, 45, 42, 132, 34, 2};
+      21,  34,  23,  141, 51,  164, 207, 128, 19, 10, 91, 22, 73, 144, 125, 16,
+      216, 152, 143, 131, 121, 121, 101, 39,  98, 87, 76, 45, 42, 132, 34,  2};
   const capture::AddressFormatter anon(std::make_shared<capture::Anonymizer>(kSampleKey));
   Event e;
   e.scope = EventScope::kService;

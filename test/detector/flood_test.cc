@@ -78,8 +78,8 @@ void Download(std::vector<Timed>* out, const uint8_t local[4], const uint8_t rem
   for (double t = t0; t < t1; t += gap, ++n) {
     while (echoed < acks.size() && acks[echoed] <= t - rtt_s) ++echoed;
     const uint32_t ecr = echoed > 0 ? ms(acks[echoed - 1]) : 0;
-    out->push_back({kT0 + int64_t(t * 1e9),
-                    Tcp(remote, local, 443, port, *seq, 1, 0x10, 1448, ms(t), ecr)});
+    out->push_back(
+        {kT0 + int64_t(t * 1e9), Tcp(remote, local, 443, port, *seq, 1, 0x10, 1448, ms(t), ecr)});
     *seq += 1448;
     if (n % 2 == 1) {
       acks.push_back(t + 0.0005);

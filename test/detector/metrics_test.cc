@@ -1,12 +1,11 @@
 #include "detector/metrics.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -76,14 +75,13 @@ TEST(MetricsTest, NamesInBaseUnitsAndStateFromEvents) {
   m.OnProbe(0, true, 0.015);
   m.OnProbe(0, false, 2);
   std::string text = m.Render();
-  auto has = [&](const std::string& line) {
-    return text.find(line + "\n") != std::string::npos;
-  };
+  auto has = [&](const std::string& line) { return text.find(line + "\n") != std::string::npos; };
   EXPECT_TRUE(has("throttlewatch_receive_bytes_total 123456")) << text;
   EXPECT_TRUE(has("throttlewatch_transmit_bytes_total 7890"));
   EXPECT_TRUE(has("throttlewatch_capture_drops_total 3"));
   EXPECT_TRUE(has("throttlewatch_service_receive_bytes_total{service=\"https\"} 20"));
-  EXPECT_TRUE(has("throttlewatch_throttled{direction=\"down\",scope=\"flow\",service=\"tcp/5202\"} 1"));
+  EXPECT_TRUE(
+      has("throttlewatch_throttled{direction=\"down\",scope=\"flow\",service=\"tcp/5202\"} 1"));
   EXPECT_TRUE(has("throttlewatch_throttled{direction=\"down\",scope=\"link\",service=\"all\"} 0"));
   EXPECT_TRUE(has("throttlewatch_events_total{kind=\"throttle\",state=\"start\"} 1"));
   EXPECT_TRUE(has("throttlewatch_handshake_rtt_seconds_bucket{le=\"0.025\"} 1"));
@@ -101,7 +99,8 @@ TEST(MetricsTest, NamesInBaseUnitsAndStateFromEvents) {
   outage.kind = EventKind::kOutage;
   m.OnEventWritten(outage, "all");
   text = m.Render();
-  EXPECT_TRUE(has("throttlewatch_throttled{direction=\"down\",scope=\"flow\",service=\"tcp/5202\"} 0"));
+  EXPECT_TRUE(
+      has("throttlewatch_throttled{direction=\"down\",scope=\"flow\",service=\"tcp/5202\"} 0"));
   EXPECT_TRUE(has("throttlewatch_outage 1"));
   EXPECT_TRUE(has("throttlewatch_outages_total 1"));
 }
@@ -161,8 +160,7 @@ using AuthFileTest = tw::testing::ModeFilesTest;
 
 TEST_F(AuthFileTest, ReadsUserAndPasswordFromAPrivateFile) {
   std::string user, password, error;
-  ASSERT_TRUE(
-      ReadMetricsAuthFile(Write("prom:s3:cret\nignored\n", 0600), &user, &password, &error))
+  ASSERT_TRUE(ReadMetricsAuthFile(Write("prom:s3:cret\nignored\n", 0600), &user, &password, &error))
       << error;
   EXPECT_EQ(user, "prom");
   EXPECT_EQ(password, "s3:cret");  // everything after the first colon, up to the line's end
@@ -199,8 +197,7 @@ TEST_F(AuthFileTest, RefusesAMissingOrMalformedFile) {
     EXPECT_FALSE(ReadMetricsAuthFile(path, &user, &password, &error)) << bad;
     EXPECT_NE(error.find("USER:PASSWORD"), std::string::npos) << error;
   }
-  EXPECT_FALSE(
-      ReadMetricsAuthFile(Write(std::string(5000, 'x'), 0600), &user, &password, &error));
+  EXPECT_FALSE(ReadMetricsAuthFile(Write(std::string(5000, 'x'), 0600), &user, &password, &error));
   EXPECT_NE(error.find("more than"), std::string::npos) << error;
 }
 

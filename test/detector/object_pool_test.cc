@@ -31,7 +31,7 @@ TEST(ObjectPoolTest, ObjectsStayPutAndSlotsAreReused) {
   EXPECT_EQ(Tracked::alive, 10);
   EXPECT_EQ(pool.live(), 10u);
   EXPECT_EQ(pool.capacity(), 12u);  // three chunks of four
-  for (int i = 0; i < 10; ++i) {  // growing the pool moved nothing
+  for (int i = 0; i < 10; ++i) {    // growing the pool moved nothing
     EXPECT_EQ(held[size_t(i)].get(), where[size_t(i)]);
     EXPECT_EQ(held[size_t(i)]->name, "flow " + std::to_string(i));
   }

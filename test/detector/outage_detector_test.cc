@@ -44,7 +44,7 @@ TEST(OutageDetectorTest, SilenceWithUnansweredTrafficIsAnOutage) {
   EXPECT_EQ(ev[0].state, EventState::kStart);
   EXPECT_EQ(ev[0].scope, EventScope::kLink);
   EXPECT_DOUBLE_EQ(ev[0].ts, double(kT0 + 19 * kSec + 990'000'000) * 1e-9);  // last inbound
-  EXPECT_DOUBLE_EQ(ev[0].detected_at, double(kT0 + 22 * kSec) * 1e-9);      // 2 s of silence
+  EXPECT_DOUBLE_EQ(ev[0].detected_at, double(kT0 + 22 * kSec) * 1e-9);       // 2 s of silence
   EXPECT_EQ(ev[1].state, EventState::kEnd);
   EXPECT_DOUBLE_EQ(ev[1].ts, double(kT0 + 30 * kSec + 10'000'000) * 1e-9);  // first inbound
   EXPECT_NEAR(ev[1].duration_s, 10.02, 1e-6);

@@ -106,7 +106,8 @@ TEST(PolicingAccuracyTest, VerdictsOnRouterTraces) {
   std::printf("| --- | ---: | ---: | ---: | --- |\n");
   for (const auto& [cat, row] : rows) {
     std::string v;
-    for (const auto& [k, n] : row.verdicts) v += (v.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    for (const auto& [k, n] : row.verdicts)
+      v += (v.empty() ? "" : ", ") + k + " " + std::to_string(n);
     std::printf("| %s | %d | %d (%.1f %%) | %d of %d | %s |\n", cat.c_str(), row.flows, row.policed,
                 100.0 * row.policed / std::max(1, row.flows), row.rate_ok, row.policed, v.c_str());
   }

@@ -1,19 +1,17 @@
 #include "detector/probe.h"
 
-#include <utility>  // before Asio (GCC 12)
-
 #include <gtest/gtest.h>
 
 #include <array>
-#include <cstring>
-#include <memory>
-#include <string>
-#include <functional>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>  // before Asio (GCC 12)
 
 namespace tw::detector {
 namespace {
@@ -34,8 +32,9 @@ TEST(ProbeTargetTest, Parses) {
 }
 
 TEST(ProbeTargetTest, LabelsHideAddressesUnderAnonymization) {
-  const std::array<uint8_t, 32> key = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+  const std::array<uint8_t, 32> key = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                       12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                       23, 24, 25, 26, 27, 28, 29, 30, 31};
   const capture::AddressFormatter anon(std::make_shared<capture::Anonymizer>(key));
   const capture::AddressFormatter plain;
   EXPECT_EQ(ProbeLabel("192.0.2.10:443", plain), "192.0.2.10:443");

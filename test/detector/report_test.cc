@@ -76,8 +76,7 @@ TEST_F(ReportTest, IsSelfContained) {
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   // The only "http" is the CSP's http-equiv; nothing could be fetched.
   EXPECT_EQ(Count(html, "http"), Count(html, "http-equiv"));
-  EXPECT_EQ(Count(html, "http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'"),
-            1u);
+  EXPECT_EQ(Count(html, "http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'"), 1u);
   for (const char* bad : {"url(", "@import", " src=", "<script", "<link", "<iframe"}) {
     EXPECT_EQ(html.find(bad), std::string::npos) << bad;
   }
@@ -108,7 +107,8 @@ TEST_F(ReportTest, ChartsHaveData) {
   const std::regex down(R"re(<path class="down" d="M[0-9.]+ [0-9.]+(L[0-9.]+ [0-9.]+){50,})re");
   EXPECT_TRUE(std::regex_search(html, down));
   // Event chart: the flow itself and its concurrent flows, and the throttled span shaded.
-  EXPECT_TRUE(std::regex_search(html, std::regex(R"re(<path class="flow" d="M[0-9.]+ [0-9.]+L)re")));
+  EXPECT_TRUE(
+      std::regex_search(html, std::regex(R"re(<path class="flow" d="M[0-9.]+ [0-9.]+L)re")));
   EXPECT_TRUE(std::regex_search(html, std::regex(R"re(<path class="ref" d="M[0-9.]+ [0-9.]+L)re")));
   EXPECT_NE(html.find("<rect class=\"throttle\""), std::string::npos);
   EXPECT_NE(html.find("concurrent: tcp 10.0.0.2:2001"), std::string::npos);
@@ -139,8 +139,9 @@ TEST_F(ReportTest, SeriesCsvHasLinkFlowAndServiceRows) {
   std::istringstream in(out.str());
   std::string line;
   std::getline(in, line);
-  EXPECT_EQ(line, "series,scope,direction,start_epoch_s,time_utc,width_s,rate_bps,retrans_bps,"
-                  "rtt_ms");
+  EXPECT_EQ(line,
+            "series,scope,direction,start_epoch_s,time_utc,width_s,rate_bps,retrans_bps,"
+            "rtt_ms");
   size_t link = 0, flow = 0, ref = 0, service = 0, rows = 0;
   while (std::getline(in, line)) {
     ++rows;

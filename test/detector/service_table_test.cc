@@ -28,18 +28,18 @@ TEST(ServiceNameTest, WellKnownPortsAndServerSide) {
 
 TEST(ServiceTableTest, StickyBoundedLabelsWithMonotonicOther) {
   ServiceTable t(/*max_services=*/2, /*min_bytes=*/1000);
-  t.Add(Flow(6, 443), 100, 600);   // 700 < 1000: still "other"
+  t.Add(Flow(6, 443), 100, 600);  // 700 < 1000: still "other"
   ASSERT_EQ(t.labelled().size(), 1u);
   EXPECT_EQ(t.LabelOf(Flow(6, 443)), "other");
   EXPECT_EQ(t.labelled().back().bytes[capture::kDown], 600u);
-  t.Add(Flow(6, 443), 0, 600);     // 1300: gets its label; these bytes stay in "other"
+  t.Add(Flow(6, 443), 0, 600);  // 1300: gets its label; these bytes stay in "other"
   ASSERT_EQ(t.labelled().size(), 2u);
   EXPECT_EQ(t.LabelOf(Flow(6, 443)), "https");
   EXPECT_EQ(t.labelled().back().bytes[capture::kDown], 1200u);
   t.Add(Flow(6, 443), 0, 50);
   EXPECT_EQ(t.labelled()[0].bytes[capture::kDown], 50u);
   t.Add(Flow(6, 5202), 0, 5000);
-  t.Add(Flow(17, 443), 0, 5000);   // no label left: counted as other
+  t.Add(Flow(17, 443), 0, 5000);  // no label left: counted as other
   ASSERT_EQ(t.labelled().size(), 3u);
   EXPECT_EQ(t.labelled()[1].service, "tcp/5202");
   EXPECT_EQ(t.labelled()[2].service, "other");

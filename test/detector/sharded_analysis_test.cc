@@ -135,8 +135,8 @@ std::vector<Input> MakeInput(uint32_t seed) {
       hello.tcp_seq = cseq;
       hello.tcp_ack = sseq;
       hello.tcp_window = 500;
-      const std::vector<uint8_t> ch = tw::testing::ClientHello("site" + std::to_string(f % 17) +
-                                                                 ".example");
+      const std::vector<uint8_t> ch =
+          tw::testing::ClientHello("site" + std::to_string(f % 17) + ".example");
       hello.payload_len = uint32_t(ch.size());
       cseq += hello.payload_len;
       add(t, 66 + hello.payload_len, hello)->payload = ch;
@@ -170,7 +170,8 @@ std::vector<Input> MakeInput(uint32_t seed) {
       }
       if (f % 3 != 0) {  // the rest go idle, or end at the end of the input
         DecodedPacket fin = dir(f % 2 == 0, p);
-        fin.tcp_flags = uint8_t(f % 6 == 1 ? capture::kTcpRst : capture::kTcpFin | capture::kTcpAck);
+        fin.tcp_flags =
+            uint8_t(f % 6 == 1 ? capture::kTcpRst : capture::kTcpFin | capture::kTcpAck);
         add(t + 0.01, 66, fin);
       }
     }
@@ -222,21 +223,21 @@ class Transcript final : public capture::BinSink {
       : names_(names), verdicts_(verdicts) {}
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override {
-    std::string s = "bin " + std::to_string(start_ns) + " " + std::to_string(width_ns) +
-                    " link " + Dir(link.dir[0]) + " " + Dir(link.dir[1]) + " " +
-                    std::to_string(link.icmp_errors[0]) + "," + std::to_string(link.icmp_errors[1]) +
-                    " " + std::to_string(link.first_ns[0]) + "," + std::to_string(link.first_ns[1]) +
-                    " " + std::to_string(link.last_ns[0]) + "," + std::to_string(link.last_ns[1]) +
-                    " " + std::to_string(link.active_flows);
+    std::string s = "bin " + std::to_string(start_ns) + " " + std::to_string(width_ns) + " link " +
+                    Dir(link.dir[0]) + " " + Dir(link.dir[1]) + " " +
+                    std::to_string(link.icmp_errors[0]) + "," +
+                    std::to_string(link.icmp_errors[1]) + " " + std::to_string(link.first_ns[0]) +
+                    "," + std::to_string(link.first_ns[1]) + " " + std::to_string(link.last_ns[0]) +
+                    "," + std::to_string(link.last_ns[1]) + " " + std::to_string(link.active_flows);
     lines.push_back(s);
     std::vector<const capture::FlowBin*> sorted;
     for (const capture::FlowBin& fb : flows) sorted.push_back(&fb);
     std::sort(sorted.begin(), sorted.end(),
               [](const auto* a, const auto* b) { return a->info.id < b->info.id; });
     for (const capture::FlowBin* fb : sorted) {
-      lines.push_back("  " + Info(fb->info) + " " + Dir(fb->dir[0]) + " " + Dir(fb->dir[1]) +
-                      " " + std::to_string(fb->last_ns) + Fmt(" %.9g", fb->handshake_rtt_s) +
-                      " rtt " + std::to_string(fb->rtt.samples) + Fmt(" %.9g", fb->rtt.sum_s) +
+      lines.push_back("  " + Info(fb->info) + " " + Dir(fb->dir[0]) + " " + Dir(fb->dir[1]) + " " +
+                      std::to_string(fb->last_ns) + Fmt(" %.9g", fb->handshake_rtt_s) + " rtt " +
+                      std::to_string(fb->rtt.samples) + Fmt(" %.9g", fb->rtt.sum_s) +
                       Fmt(" %.9g", fb->rtt.min_s) + Fmt(" %.9g", fb->rtt.max_s) + " " +
                       std::to_string(fb->closed) + " name " +
                       std::string(names_->NameOf(fb->info.id, fb->info.remote())));
@@ -263,8 +264,8 @@ capture::BinnerParams Params() {
 }
 
 capture::LocalNetworks Local() {
-  return capture::LocalNetworks({*capture::Cidr::Parse("10.0.0.0/24"),
-                                 *capture::Cidr::Parse("fd00::/64")});
+  return capture::LocalNetworks(
+      {*capture::Cidr::Parse("10.0.0.0/24"), *capture::Cidr::Parse("fd00::/64")});
 }
 
 struct Outcome {
@@ -307,8 +308,8 @@ Outcome Sharded(const std::vector<Input>& in, int shards) {
   for (size_t i = 0; i < in.size(); ++i) {
     DecodedPacket d = in[i].d;
     if (!in[i].payload.empty()) d.payload_offset = 0;
-    a.OnPacket(in[i].ts_ns, in[i].wire_len, d, in[i].payload.data(),
-               uint32_t(in[i].payload.size()), i + 1);
+    a.OnPacket(in[i].ts_ns, in[i].wire_len, d, in[i].payload.data(), uint32_t(in[i].payload.size()),
+               i + 1);
   }
   a.Finish();
   Outcome o{std::move(t.lines), {}, a.stats(), a.handovers()};

@@ -275,14 +275,16 @@ namespace {
 TEST(DropDetectorTest, RebaseTakesTheNewLevelAndFindsTheNextDrop) {
   DropDetector d;
   int drops = 0;
-  for (int i = 0; i < 30; ++i) drops += d.Observe(1e6 * (1 + 0.01 * (i % 3))) == DropDecision::kDrop;
+  for (int i = 0; i < 30; ++i)
+    drops += d.Observe(1e6 * (1 + 0.01 * (i % 3))) == DropDecision::kDrop;
   for (int i = 0; i < 10 && !d.in_drop(); ++i) {
     drops += d.Observe(2e5 * (1 + 0.01 * (i % 3))) == DropDecision::kDrop;
   }
   ASSERT_EQ(drops, 1);
   d.Rebase();
   EXPECT_FALSE(d.in_drop());
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(d.Observe(2e5 * (1 + 0.01 * (i % 3))), DropDecision::kNone);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(d.Observe(2e5 * (1 + 0.01 * (i % 3))), DropDecision::kNone);
   bool again = false;
   for (int i = 0; i < 10 && !again; ++i) again = d.Observe(4e4) == DropDecision::kDrop;
   EXPECT_TRUE(again);

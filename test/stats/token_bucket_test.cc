@@ -34,7 +34,7 @@ TEST(TokenBucketTest, RecoversRateAndBucketOfAPolicer) {
 }
 
 TEST(TokenBucketTest, RecoversOtherRatesAndBuckets) {
-  for (double rate : {62'500.0, 1'250'000.0}) {      // 0.5 and 10 Mbit/s
+  for (double rate : {62'500.0, 1'250'000.0}) {  // 0.5 and 10 Mbit/s
     for (double bucket : {20'000.0, 400'000.0}) {
       testing::PolicedSenderSpec spec;
       spec.rate_Bps = rate;
@@ -128,8 +128,8 @@ TEST(TokenBucketTest, RttInflationBeforeLossesRulesOutAPolicer) {
 
 TEST(TokenBucketTest, InflatedShareCountsOnlyRealQueues) {
   TokenBucketParams p;
-  const std::vector<RttSample> rtt = {{0.0, 0.100}, {1.0, 0.110}, {2.0, 0.200}, {3.0, 0.125},
-                                      {4.0, 0.010}};
+  const std::vector<RttSample> rtt = {
+      {0.0, 0.100}, {1.0, 0.110}, {2.0, 0.200}, {3.0, 0.125}, {4.0, 0.010}};
   const std::vector<double> times = {-1.0, 0.5, 1.5, 2.5, 3.5};
   int checked = 0;
   // Before 0.5: 100 ms (floor); 1.5: 110 ms (+10 ms, jitter); 2.5: 200 ms (queue); 3.5: 125 ms

@@ -1,6 +1,7 @@
 #ifndef THROTTLEWATCH_TEST_SUPPORT_MODE_FILES_H_
 #define THROTTLEWATCH_TEST_SUPPORT_MODE_FILES_H_
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace tw::testing {
 
@@ -19,8 +18,8 @@ class ModeFilesTest : public ::testing::Test {
  protected:
   // A new file holding `bytes`, with mode `mode` (whatever the umask).
   std::string Write(const std::string& bytes, mode_t mode) {
-    const std::string path = ::testing::TempDir() + "/tw_mode_" + std::to_string(getpid()) +
-                             "_" + std::to_string(paths_.size());
+    const std::string path = ::testing::TempDir() + "/tw_mode_" + std::to_string(getpid()) + "_" +
+                             std::to_string(paths_.size());
     std::ofstream(path, std::ios::binary) << bytes;
     chmod(path.c_str(), mode);
     paths_.push_back(path);

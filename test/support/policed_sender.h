@@ -20,7 +20,7 @@ struct PolicedTransmission {
 };
 
 struct PolicedSenderSpec {
-  double rate_Bps = 250'000;    // policer: 2 Mbit/s
+  double rate_Bps = 250'000;  // policer: 2 Mbit/s
   double bucket_bytes = 50'000;
   double offered_Bps = 400'000;  // what the sender pushes while on
   double on_s = 2, off_s = 1;

@@ -62,16 +62,25 @@ class SyntheticCapture {
     std::memcpy(ip + 16, up ? remote : local, 4);
     uint8_t* tcp = ip + 20;
     const uint16_t sp = up ? local_port : remote_port, dp = up ? remote_port : local_port;
-    tcp[0] = uint8_t(sp >> 8), tcp[1] = uint8_t(sp), tcp[2] = uint8_t(dp >> 8), tcp[3] = uint8_t(dp);
+    tcp[0] = uint8_t(sp >> 8), tcp[1] = uint8_t(sp), tcp[2] = uint8_t(dp >> 8),
+    tcp[3] = uint8_t(dp);
     tcp[4] = uint8_t(seq >> 24), tcp[5] = uint8_t(seq >> 16), tcp[6] = uint8_t(seq >> 8);
     tcp[7] = uint8_t(seq);
     tcp[12] = 8 << 4;  // 32-byte header: NOP, NOP, timestamps
     tcp[13] = flags;
     tcp[14] = 0xff, tcp[15] = 0xff;
-    const uint8_t opts[12] = {1, 1, 8, 10,
-                              uint8_t(ts_val >> 24), uint8_t(ts_val >> 16), uint8_t(ts_val >> 8),
-                              uint8_t(ts_val), uint8_t(ts_ecr >> 24), uint8_t(ts_ecr >> 16),
-                              uint8_t(ts_ecr >> 8), uint8_t(ts_ecr)};
+    const uint8_t opts[12] = {1,
+                              1,
+                              8,
+                              10,
+                              uint8_t(ts_val >> 24),
+                              uint8_t(ts_val >> 16),
+                              uint8_t(ts_val >> 8),
+                              uint8_t(ts_val),
+                              uint8_t(ts_ecr >> 24),
+                              uint8_t(ts_ecr >> 16),
+                              uint8_t(ts_ecr >> 8),
+                              uint8_t(ts_ecr)};
     std::memcpy(tcp + 20, opts, sizeof(opts));
   }
 

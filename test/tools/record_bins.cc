@@ -59,8 +59,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "record_bins: %s\n", err.c_str());
     return 1;
   }
-  std::printf("bin,flow,proto,remote,remote_port,dir,payload,wire,retrans,rtt_min_s,rtt_samples,"
-              "zero_window\n");
+  std::printf(
+      "bin,flow,proto,remote,remote_port,dir,payload,wire,retrans,rtt_min_s,rtt_samples,"
+      "zero_window\n");
   CsvSink sink;
   Binner binner({}, local, &sink);
   Packet p;
