@@ -13,7 +13,8 @@ build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
 test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chromium
       prometheus prometheus-alertmanager tcpreplay python3-yaml systemd
       podman runc libcap2-bin  # deploy_container_run (runc: where crun cannot run)
-      clang libclang-rt-dev)  # clang + its runtimes: the libFuzzer targets (fuzz preset)
+      clang libclang-rt-dev  # clang + its runtimes: the libFuzzer targets (fuzz preset)
+      clang-format)  # .ci/run fails on code the repository's .clang-format would change
 bench=(python3 time tcpdump tshark tcptrace nfdump linux-perf)
 
 want=("${build[@]}")
