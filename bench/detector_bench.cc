@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "capture/ip_proto.h"
 #include "detector/throttle_detector.h"
 
 namespace tw::detector {
@@ -30,7 +31,7 @@ class NullSink final : public EventSink {
 capture::FlowInfo Flow(uint64_t id) {
   capture::FlowInfo f;
   f.id = id;
-  f.key.proto = 6;
+  f.key.proto = capture::kIpProtoTcp;
   const uint32_t host = uint32_t(id / 4);
   const uint8_t local[4] = {10, 0, 0, 2};
   const uint8_t remote[4] = {198, uint8_t(host >> 16), uint8_t(host >> 8), uint8_t(host)};

@@ -5,13 +5,14 @@
 
 #include "capture/binner.h"
 #include "capture/flow_table.h"
+#include "capture/ip_proto.h"
 
 namespace tw::capture {
 namespace {
 
 FlowKey Key(uint32_t i) {
   FlowKey k;
-  k.proto = 6;
+  k.proto = capture::kIpProtoTcp;
   k.a.bytes[10] = k.a.bytes[11] = 0xff;
   k.a.bytes[12] = 10;
   k.a.bytes[13] = uint8_t(i >> 16);
@@ -76,7 +77,7 @@ void BM_BinnerPacket(benchmark::State& state) {
   for (uint32_t i = 0; i < flows; ++i) {
     DecodedPacket& p = pkts[i];
     p.ip_version = 4;
-    p.ip_proto = 6;
+    p.ip_proto = capture::kIpProtoTcp;
     const uint8_t src[4] = {192, 0, 2, 1};
     const uint8_t dst[4] = {10, uint8_t(i >> 16), uint8_t(i >> 8), uint8_t(i)};
     p.src = Address::FromV4(src);
@@ -114,7 +115,7 @@ void BM_BinnerEvictionFullTable(benchmark::State& state) {
   Binner b(params, local, &sink);
   DecodedPacket p;
   p.ip_version = 4;
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   const uint8_t src[4] = {192, 0, 2, 1};
   p.src = Address::FromV4(src);
   p.src_port = 443;

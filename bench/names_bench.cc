@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capture/dns.h"
+#include "capture/ip_proto.h"
 #include "capture/service_names.h"
 #include "capture/tls_sni.h"
 #include "test/support/tls_client_hello.h"
@@ -96,7 +97,7 @@ BENCHMARK(BM_ParseDnsResponse);
 void BM_ServiceNamesOtherPacket(benchmark::State& state) {
   std::vector<uint8_t> data(1514, 0x17);  // a TLS application-data record
   DecodedPacket p;
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   p.src_port = 443;
   p.payload_offset = 66;
   p.payload_len = 1448;

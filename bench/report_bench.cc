@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/ip_proto.h"
 #include "detector/rolling_report.h"
 
 namespace tw::detector {
@@ -20,7 +21,7 @@ constexpr int kFlows = 50;
 capture::FlowInfo Flow(uint64_t id) {
   capture::FlowInfo f;
   f.id = id;
-  f.key.proto = 6;
+  f.key.proto = capture::kIpProtoTcp;
   const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {192, 0, 2, uint8_t(id % 200)};
   f.key.a = capture::Address::FromV4(local);
   f.key.b = capture::Address::FromV4(remote);

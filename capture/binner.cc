@@ -2,14 +2,10 @@
 
 #include <algorithm>
 
-namespace tw::capture {
+#include "capture/ip_proto.h"
+#include "util/floor_div.h"
 
-namespace {
-int64_t FloorTo(int64_t t, int64_t width) {
-  const int64_t q = t / width;
-  return (q * width > t ? q - 1 : q) * width;
-}
-}  // namespace
+namespace tw::capture {
 
 Binner::Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink)
     : p_(params), local_(std::move(local)), sink_(sink), table_(params.max_flows) {
@@ -67,15 +63,15 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   if (p.payload_len > 0) ++b.data_packets;
 
   uint32_t retrans = 0;
-  if (p.ip_proto == 6) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
+  if (p.ip_proto == kIpProtoTcp) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
 
   DirectionBin& lb = link_.dir[d];
   lb.wire_bytes += wire_len;
   lb.payload_bytes += p.payload_len;
   ++lb.packets;
   if (p.payload_len > 0) ++lb.data_packets;
-  const bool icmp_error = (p.ip_proto == 1 && (p.src_port == 3 || p.src_port == 11)) ||
-                          (p.ip_proto == 58 && (p.src_port == 1 || p.src_port == 3));
+  const bool icmp_error = (p.ip_proto == kIpProtoIcmp && (p.src_port == 3 || p.src_port == 11)) ||
+                          (p.ip_proto == kIpProtoIcmpv6 && (p.src_port == 1 || p.src_port == 3));
   if (icmp_error) {
     ++link_.icmp_errors[d];
   } else {
@@ -161,7 +157,8 @@ Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bo
   info.local_is_a = src_is_a == src_local;
   info.first_ns = ts_ns;
   // A SYN-ACK first means we missed the SYN: the other side initiated.
-  const bool synack = p.ip_proto == 6 && (p.tcp_flags & kTcpSyn) && (p.tcp_flags & kTcpAck);
+  const bool synack =
+      p.ip_proto == kIpProtoTcp && (p.tcp_flags & kTcpSyn) && (p.tcp_flags & kTcpAck);
   info.local_initiated = synack ? !src_local : src_local;
   ++stats_.flows_created;
   return e;
@@ -193,7 +190,7 @@ void Binner::FlushEnds() {
 void Binner::AdvanceTo(int64_t ts_ns) {
   if (!ended_.empty()) FlushEnds();  // an eviction by the previous packet
   if (!open_) {
-    bin_start_ = FloorTo(ts_ns, p_.bin_ns);
+    bin_start_ = util::FloorTo(ts_ns, p_.bin_ns);
     open_ = true;
     return;
   }
@@ -209,7 +206,7 @@ void Binner::AdvanceTo(int64_t ts_ns) {
       // A capture gap (or a timestamp jump): end every flow and restart at the new time.
       ++stats_.gaps_skipped;
       while (table_.size() > 0) EndFlow(table_.size() - 1, FlowEnd::kCaptureGap);
-      bin_start_ = FloorTo(ts_ns, p_.bin_ns);
+      bin_start_ = util::FloorTo(ts_ns, p_.bin_ns);
       break;
     }
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "capture/ip_proto.h"
+
 namespace tw::capture {
 namespace {
 
@@ -20,10 +22,6 @@ constexpr uint16_t kEtherVlan = 0x8100;     // 802.1Q
 constexpr uint16_t kEtherQinQ = 0x88a8;     // 802.1ad
 constexpr uint16_t kEtherQinQOld = 0x9100;  // pre-standard QinQ
 
-constexpr uint8_t kProtoIcmp = 1;
-constexpr uint8_t kProtoTcp = 6;
-constexpr uint8_t kProtoUdp = 17;
-constexpr uint8_t kProtoIcmpv6 = 58;
 constexpr uint8_t kIpv6HopByHop = 0;
 constexpr uint8_t kIpv6Routing = 43;
 constexpr uint8_t kIpv6Fragment = 44;
@@ -261,7 +259,7 @@ DecodeStatus DecodeL4(const uint8_t* data, uint32_t caplen, uint32_t off, uint32
   const uint8_t* l4 = data + off;
   out->l4_offset = static_cast<uint16_t>(off);
   switch (out->ip_proto) {
-    case kProtoTcp: {
+    case kIpProtoTcp: {
       if (avail < 20) return DecodeStatus::kTruncated;
       out->src_port = Load16(l4);
       out->dst_port = Load16(l4 + 2);
@@ -277,7 +275,7 @@ DecodeStatus DecodeL4(const uint8_t* data, uint32_t caplen, uint32_t off, uint32
       out->payload_len = len - header_len;
       return DecodeStatus::kOk;
     }
-    case kProtoUdp: {
+    case kIpProtoUdp: {
       if (avail < 8) return DecodeStatus::kTruncated;
       out->src_port = Load16(l4);
       out->dst_port = Load16(l4 + 2);
@@ -288,8 +286,8 @@ DecodeStatus DecodeL4(const uint8_t* data, uint32_t caplen, uint32_t off, uint32
       out->payload_len = udp_len - 8;
       return DecodeStatus::kOk;
     }
-    case kProtoIcmp:
-    case kProtoIcmpv6:
+    case kIpProtoIcmp:
+    case kIpProtoIcmpv6:
       // Type and code stand in for ports; the payload is everything after type, code and
       // checksum (for echo, identifier and sequence number count as payload).
       if (avail < 4) return DecodeStatus::kTruncated;

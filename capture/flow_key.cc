@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "capture/ip_proto.h"
+
 namespace tw::capture {
 
 namespace {
@@ -28,7 +30,7 @@ static_assert(offsetof(FlowKey, port_b) == offsetof(FlowKey, port_a) + 2 &&
 
 FlowKey MakeFlowKey(const DecodedPacket& p, bool* src_is_a) {
   FlowKey k;
-  const bool has_ports = p.ip_proto == 6 || p.ip_proto == 17;
+  const bool has_ports = HasPorts(p.ip_proto);
   const uint16_t sport = has_ports ? p.src_port : 0;
   const uint16_t dport = has_ports ? p.dst_port : 0;
   // (src, sport) <= (dst, dport), addresses compared byte by byte as std::array does, on

@@ -7,6 +7,7 @@
 
 #include "capture/address.h"
 #include "capture/decode.h"
+#include "util/hash.h"
 
 namespace tw::capture {
 
@@ -35,26 +36,13 @@ static_assert(sizeof(FlowKey) == 40);
 // replies share a flow.
 FlowKey MakeFlowKey(const DecodedPacket& p, bool* src_is_a);
 
-// A well-mixed 64-bit hash of the key, identical for both directions. Inline: it runs on
-// every packet. The five words are mixed in pairs by independent 64x64->128-bit multiplies
-// (folded: low half xor high half), so the multiplies overlap instead of forming a chain of
-// five, then one murmur3 finaliser.
+// A well-mixed 64-bit hash of the key, identical for both directions (the key is already
+// ordered). Inline: it runs on every packet.
 inline uint64_t HashFlowKey(const FlowKey& k) {
   uint64_t w[5];
   static_assert(sizeof(w) == sizeof(FlowKey));
   std::memcpy(w, &k, sizeof(w));
-  const auto mix = [](uint64_t x, uint64_t y) {
-    __extension__ using U128 = unsigned __int128;  // GCC and Clang on 64-bit targets
-    const U128 r = static_cast<U128>(x) * y;
-    return uint64_t(r) ^ uint64_t(r >> 64);
-  };
-  uint64_t h = mix(w[0] ^ 0xa0761d6478bd642fULL, w[1] ^ 0xe7037ed1a0b428dbULL) ^
-               mix(w[2] ^ 0x8ebc6af09c88c6e3ULL, w[3] ^ 0x589965cc75374cc3ULL) ^
-               mix(w[4] ^ 0x1d8e4e27c47d124fULL, 0x9e3779b97f4a7c15ULL);
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
+  return util::HashWords(w);
 }
 
 }  // namespace tw::capture

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "capture/ip_proto.h"
+
 namespace tw::capture {
 
 LocalNetworks::LocalNetworks(std::vector<Cidr> cidrs) : cidrs_(std::move(cidrs)) {
@@ -79,7 +81,7 @@ void LocalNetworkGuesser::Observe(const DecodedPacket& p) {
   ++observed_;
   if (!p.src.IsPrivate() || !p.dst.IsPrivate()) saw_public_ = true;
   bool initiates = false;
-  if (p.ip_proto == 6) {
+  if (p.ip_proto == kIpProtoTcp) {
     initiates = (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
   } else {
     // The first packet between two addresses counts as the initiative of its sender.

@@ -4,14 +4,16 @@
 
 #include "capture/dns.h"
 #include "capture/host_name.h"
+#include "capture/ip_proto.h"
 #include "capture/tls_sni.h"
+#include "util/hash.h"
 
 namespace tw::capture {
 
 size_t ServiceNames::AddressHash::operator()(const Address& a) const {
   uint64_t w[2];
   std::memcpy(w, a.bytes.data(), sizeof(w));
-  return size_t((w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL));
+  return size_t(util::HashWords(w));
 }
 
 template <typename Map, typename Key>
@@ -32,7 +34,7 @@ void ServiceNames::Parse(const uint8_t* data, uint32_t caplen, const DecodedPack
   if (bp.info == nullptr || !MayName(data, caplen, p)) return;
   const uint8_t* payload = data + p.payload_offset;
   const size_t n = std::min<size_t>(caplen - p.payload_offset, p.payload_len);
-  if (p.ip_proto == 17 && p.src_port == 53) {
+  if (p.ip_proto == kIpProtoUdp && p.src_port == kDnsPort) {
     ParseDnsResponse(payload, n, [&](const DnsAnswer& a) { on_address(a.address, a.name); });
   } else {
     std::string_view sni;

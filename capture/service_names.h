@@ -10,6 +10,7 @@
 #include "capture/address.h"
 #include "capture/binner.h"
 #include "capture/decode.h"
+#include "capture/ip_proto.h"
 
 namespace tw::capture {
 
@@ -54,8 +55,8 @@ class ServiceNames {
   // a DNS response or a TCP payload starting with a TLS handshake record.
   static bool MayName(const uint8_t* data, uint32_t caplen, const DecodedPacket& p) {
     if (p.payload_len == 0 || p.payload_offset >= caplen) return false;
-    return (p.ip_proto == 17 && p.src_port == 53) ||
-           (p.ip_proto == 6 && data[p.payload_offset] == 0x16);
+    return (p.ip_proto == kIpProtoUdp && p.src_port == kDnsPort) ||
+           (p.ip_proto == kIpProtoTcp && data[p.payload_offset] == kTlsHandshakeRecord);
   }
   static void Find(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
                    const BinnedPacket& bp, std::vector<LearnedName>* out);

@@ -2,9 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
+#include "capture/ip_proto.h"
 #include "detector/json.h"
+#include "util/utc_time.h"
 
 namespace tw::detector {
 
@@ -36,34 +37,6 @@ const char* MechanismName(Mechanism m) {
   return "none";
 }
 
-std::string IsoTime(double epoch_s) {
-  double whole = std::floor(epoch_s);
-  int ms = int(std::lround((epoch_s - whole) * 1000.0));
-  if (ms >= 1000) ms -= 1000, whole += 1;
-  const time_t t = time_t(whole);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
-
-const char* ProtoName(uint8_t p) {
-  switch (p) {
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 1:
-      return "icmp";
-    case 58:
-      return "icmpv6";
-    default:
-      return "ip";
-  }
-}
-
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
   Event m = e;
   if (!addresses.anonymized()) return m;
@@ -80,12 +53,12 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
   j["kind"] = KindName(e.kind);
   j["state"] = StateName(e.state);
   j["ts"] = Rounded(e.ts, 3);
-  j["time"] = IsoTime(e.ts);
+  j["time"] = util::IsoTime(e.ts);
   j["detected_at"] = Rounded(e.detected_at, 3);
   j["scope"] = ScopeName(e.scope);
   j["direction"] = DirectionName(e.direction);
   if (e.has_flow) {
-    j["flow"] = {{"proto", ProtoName(e.flow.proto())},
+    j["flow"] = {{"proto", capture::ProtoName(e.flow.proto())},
                  {"local", addresses.Format(e.flow.local())},
                  {"local_port", e.flow.local_port()},
                  {"remote", addresses.Format(e.flow.remote())},

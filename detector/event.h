@@ -50,7 +50,6 @@ const char* StateName(EventState s);
 const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
 const char* MechanismName(Mechanism m);
-const char* ProtoName(uint8_t ip_proto);  // "tcp", "udp", "icmp", "icmpv6", "ip"
 
 // The event as one line of JSON (no trailing newline). Deterministic field order. Every
 // address is written through `addresses` (plain by default, anonymized with --anonymize).
@@ -58,9 +57,6 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
 
 // The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);
-
-// ISO-8601 UTC with milliseconds, e.g. "2026-11-28T21:26:31.123Z".
-std::string IsoTime(double epoch_s);
 
 }  // namespace tw::detector
 

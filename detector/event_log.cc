@@ -12,6 +12,7 @@
 #include <optional>
 #include <string_view>
 
+#include "capture/ip_proto.h"
 #include "detector/json.h"
 
 namespace tw::detector {
@@ -89,11 +90,7 @@ bool ParseEventLine(const std::string& line, Event* out) {
       fl.key.b = *ra;
       fl.key.port_a = uint16_t(*lport);
       fl.key.port_b = uint16_t(*rport);
-      fl.key.proto = *proto == "tcp"      ? 6
-                     : *proto == "udp"    ? 17
-                     : *proto == "icmp"   ? 1
-                     : *proto == "icmpv6" ? 58
-                                          : 0;
+      fl.key.proto = capture::ProtoFromName(*proto);
       fl.local_is_a = true;
     }
   }

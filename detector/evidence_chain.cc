@@ -16,6 +16,7 @@
 
 #include "detector/event.h"
 #include "detector/json.h"
+#include "util/utc_time.h"
 
 namespace tw::detector {
 
@@ -210,8 +211,8 @@ std::string LiveHeader(const SensorIdentity& sensor, std::string_view reason,
   j["reason"] = std::string(reason);
   j["host"] = sensor.host;
   j["interface"] = sensor.interface;
-  j["started_at"] = IsoTime(sensor.started_s);
-  j["written_at"] = IsoTime(now_s);
+  j["started_at"] = util::IsoTime(sensor.started_s);
+  j["written_at"] = util::IsoTime(now_s);
   j["previous_head"] = std::string(previous_head);
   return DumpLine(j);
 }

@@ -12,8 +12,10 @@
 #include <emmintrin.h>
 #endif
 
+#include "capture/ip_proto.h"
 #include "detector/json.h"
 #include "stats/level.h"
+#include "util/hash.h"
 
 namespace tw::detector {
 
@@ -65,15 +67,12 @@ uint64_t TsMatches(const uint32_t (&ring)[64], uint32_t v) {
 #endif
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  return stats::EstimateLevel(v).median;
-}
+using stats::Median;
 }  // namespace
 
 namespace {
-// A list of n items takes fewer than 1.5n + 16 slots of its arena (list_arena.h): three slots per
-// item of the total cap leave room for the partly filled chunks of many short flows.
+// A list of n items takes fewer than 1.5n + 16 slots of its arena (util/list_arena.h): three slots
+// per item of the total cap leave room for the partly filled chunks of many short flows.
 size_t ArenaSlots(size_t total) { return std::min<size_t>(3 * total, UINT32_MAX); }
 }  // namespace
 
@@ -91,13 +90,13 @@ FlowVerdictTracker::Trace* FlowVerdictTracker::Find(const capture::FlowInfo& inf
     old.swap(index_);
     for (const auto& [key, pos] : old) {
       if (pos == 0) continue;
-      size_t i = (key * 0x9e3779b97f4a7c15ull) & (index_.size() - 1);
+      size_t i = util::HashU64(key) & (index_.size() - 1);
       while (index_[i].second != 0) i = (i + 1) & (index_.size() - 1);
       index_[i] = {key, pos};
     }
   }
   const size_t mask = index_.size() - 1;
-  size_t i = (id * 0x9e3779b97f4a7c15ull) & mask;
+  size_t i = util::HashU64(id) & mask;
   while (index_[i].second != 0 && index_[i].first != id) i = (i + 1) & mask;
   if (index_[i].second == 0) {
     uint32_t pos = 0;
@@ -128,7 +127,7 @@ void FlowVerdictTracker::AddRecord(Side* s, const Record& r) {
 
 void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p,
                                   const capture::BinnedPacket& b) {
-  if (b.info == nullptr || p.ip_proto != 6) return;
+  if (b.info == nullptr || p.ip_proto != capture::kIpProtoTcp) return;
   Trace* t = nullptr;
   if (b.user != nullptr && *b.user != 0 && *b.user <= traces_.size() &&
       traces_[*b.user - 1].info.id == b.info->id) {
@@ -186,7 +185,7 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len, const captur
 void FlowVerdictTracker::OnFlowEnd(const capture::FlowInfo& info) {
   if (index_.empty()) return;
   const size_t mask = index_.size() - 1;
-  size_t i = (info.id * 0x9e3779b97f4a7c15ull) & mask;
+  size_t i = util::HashU64(info.id) & mask;
   while (index_[i].second != 0 && index_[i].first != info.id) i = (i + 1) & mask;
   if (index_[i].second == 0) return;  // not TCP, or never seen
   const uint32_t pos = index_[i].second - 1;
@@ -203,7 +202,7 @@ void FlowVerdictTracker::OnFlowEnd(const capture::FlowInfo& info) {
   if (cached_ == pos + 1) cached_ = 0;
   for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
     if (index_[j].second == 0) break;
-    const size_t home = (index_[j].first * 0x9e3779b97f4a7c15ull) & mask;
+    const size_t home = util::HashU64(index_[j].first) & mask;
     // Move slot j into the hole at i unless its home lies in (i, j] cyclically.
     const bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
     if (!between) {
@@ -556,7 +555,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
   Json j;
   j["schema"] = 1;
   j["flow_id"] = v.info.id;
-  j["flow"] = {{"proto", ProtoName(v.info.proto())},
+  j["flow"] = {{"proto", capture::ProtoName(v.info.proto())},
                {"local", addresses.Format(v.info.local())},
                {"local_port", v.info.local_port()},
                {"remote", addresses.Format(v.info.remote())},

@@ -14,8 +14,8 @@
 #include "capture/bins.h"
 #include "capture/decode.h"
 #include "detector/event.h"
-#include "detector/list_arena.h"
 #include "stats/token_bucket.h"
+#include "util/list_arena.h"
 
 namespace tw::detector {
 
@@ -151,8 +151,8 @@ class FlowVerdictTracker {
     uint32_t wire() const { return payload() + (sizes >> 20); }
   };
   static_assert(sizeof(Record) == 16);
-  using Records = ListArena<Record>;
-  using Rtts = ListArena<stats::RttSample>;
+  using Records = util::ListArena<Record>;
+  using Rtts = util::ListArena<stats::RttSample>;
   static constexpr int kTsRing = 64;
   // One side's last clock values (TSval) and when each was first seen, while the flow lives; a
   // set bit of ts_waiting marks a value not yet echoed.
@@ -192,7 +192,7 @@ class FlowVerdictTracker {
   void Clear();  // forgets every flow
 
   VerdictParams p_;
-  // Every transmission record and RTT sample, reserved at construction (see list_arena.h):
+  // Every transmission record and RTT sample, reserved at construction (see util/list_arena.h):
   // OnPacket does not allocate once a flow's trace exists.
   Records records_;
   Rtts rtts_;

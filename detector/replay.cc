@@ -9,11 +9,13 @@
 #include <optional>
 #include <set>
 
+#include "capture/ip_proto.h"
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/service_names.h"
 #include "detector/report.h"
 #include "detector/sharded_analysis.h"
+#include "util/utc_time.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "dev"
@@ -419,10 +421,9 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
       who = "service " + addresses.Format(e.remote) + " (" + std::to_string(e.flows) + " flows)";
     }
     if (e.has_flow) {
-      const char* proto = e.flow.proto() == 6 ? "tcp" : e.flow.proto() == 17 ? "udp" : "ip";
-      who = std::string(proto) + " " + addresses.Format(e.flow.local()) + ":" +
-            std::to_string(e.flow.local_port()) + " <-> " + addresses.Format(e.flow.remote()) +
-            ":" + std::to_string(e.flow.remote_port());
+      who = std::string(capture::ProtoName(e.flow.proto())) + " " +
+            addresses.Format(e.flow.local()) + ":" + std::to_string(e.flow.local_port()) + " <-> " +
+            addresses.Format(e.flow.remote()) + ":" + std::to_string(e.flow.remote_port());
     }
     std::string detail;
     if (e.kind == EventKind::kThrottle) {
@@ -442,9 +443,9 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
         e.mechanism != Mechanism::kNone) {
       detail += std::string(", ") + MechanismName(e.mechanism) + " from the flow's start";
     }
-    std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n", IsoTime(e.ts).c_str(),
-                 KindName(e.kind), StateName(e.state), DirectionName(e.direction), who.c_str(),
-                 detail.c_str(), e.confidence);
+    std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n",
+                 util::IsoTime(e.ts).c_str(), KindName(e.kind), StateName(e.state),
+                 DirectionName(e.direction), who.c_str(), detail.c_str(), e.confidence);
   }
   if (!r.chain_head.empty()) {
     std::fprintf(out, "  event chain head %s (publish it elsewhere to pin these events)\n",
@@ -472,7 +473,7 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
               addresses.Format(v.info.remote());
     }
     std::fprintf(out, "  %-4s %s %s:%u <-> %s:%u  %s (confidence %.2f)\n", DirectionName(v.dir),
-                 ProtoName(v.info.proto()), addresses.Format(v.info.local()).c_str(),
+                 capture::ProtoName(v.info.proto()), addresses.Format(v.info.local()).c_str(),
                  unsigned(v.info.local_port()), addresses.Format(v.info.remote()).c_str(),
                  unsigned(v.info.remote_port()), what.c_str(), v.confidence);
   }

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <string_view>
+
+#include "capture/ip_proto.h"
+#include "util/utc_time.h"
 
 namespace tw::detector {
 
@@ -49,33 +51,6 @@ std::string Esc(std::string_view s) {
   return out;
 }
 
-struct Tm {
-  int year, mon, day, hour, min, sec, ms;
-};
-Tm Utc(double epoch_s) {
-  double whole = std::floor(epoch_s);
-  int ms = int(std::lround((epoch_s - whole) * 1000.0));
-  if (ms >= 1000) ms -= 1000, whole += 1;
-  const time_t t = time_t(whole);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  return {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms};
-}
-
-// "2025-11-28 21:40:40.412 +00:00"
-std::string UtcTime(double epoch_s, bool ms = true) {
-  const Tm t = Utc(epoch_s);
-  char buf[64];
-  if (ms) {
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%03d +00:00", t.year, t.mon,
-                  t.day, t.hour, t.min, t.sec, t.ms);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d +00:00", t.year, t.mon, t.day,
-                  t.hour, t.min, t.sec);
-  }
-  return buf;
-}
-
 std::string Duration(double s) {
   char buf[64];
   if (s < 60) {
@@ -97,12 +72,13 @@ std::string Endpoint(const capture::Address& a, uint16_t port, const AddressText
 }
 
 std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f) {
-  return std::string(ProtoName(info.proto())) + " " + Endpoint(info.local(), info.local_port(), f) +
-         " <-> " + Endpoint(info.remote(), info.remote_port(), f);
+  return std::string(capture::ProtoName(info.proto())) + " " +
+         Endpoint(info.local(), info.local_port(), f) + " <-> " +
+         Endpoint(info.remote(), info.remote_port(), f);
 }
 
 std::string ServiceLabel(const ServiceKey& k, const AddressText& f) {
-  return std::string(ProtoName(k.proto)) + " " + Endpoint(k.addr, k.port, f);
+  return std::string(capture::ProtoName(k.proto)) + " " + Endpoint(k.addr, k.port, f);
 }
 
 double Median(std::vector<double> v) {
@@ -282,15 +258,6 @@ int MonthStep(double span) {
   return 6000;
 }
 
-// The start of month `m` counted from January of year 0, UTC.
-double MonthStart(int64_t m) {
-  struct tm tm = {};
-  tm.tm_year = int(m / 12) - 1900;
-  tm.tm_mon = int(m % 12);
-  tm.tm_mday = 1;
-  return double(timegm(&tm));
-}
-
 // Where the time axis of [t0, t1] is labelled: round steps of seconds up to a week, the first
 // of a month or a year for spans past kCalendarSpan.
 std::vector<double> TimeTicks(double t0, double t1) {
@@ -302,29 +269,30 @@ std::vector<double> TimeTicks(double t0, double t1) {
     return ticks;
   }
   const int step = MonthStep(span);
-  const Tm u = Utc(t0);
-  int64_t m = int64_t(u.year) * 12 + (u.mon - 1);
-  if (MonthStart(m) < t0) ++m;
+  const util::UtcFields u = util::ToUtc(t0);
+  int64_t m = int64_t(u.year) * 12 + (u.month - 1);
+  if (util::MonthStartUtc(m) < t0) ++m;
   m = (m + step - 1) / step * step;
-  for (double t = MonthStart(m); t <= t1; t = MonthStart(m += step)) ticks.push_back(t);
+  for (double t = util::MonthStartUtc(m); t <= t1; t = util::MonthStartUtc(m += step))
+    ticks.push_back(t);
   return ticks;
 }
 
 std::string AxisTime(double t, double span) {
-  const Tm u = Utc(t);
+  const util::UtcFields u = util::ToUtc(t);
   char buf[32];
   if (span > kCalendarSpan) {
     if (MonthStep(span) >= 12) {
       std::snprintf(buf, sizeof(buf), "%04d", u.year);
     } else {
-      std::snprintf(buf, sizeof(buf), "%04d-%02d", u.year, u.mon);
+      std::snprintf(buf, sizeof(buf), "%04d-%02d", u.year, u.month);
     }
   } else if (span > 2 * 86400) {
-    std::snprintf(buf, sizeof(buf), "%02d-%02d %02d:%02d", u.mon, u.day, u.hour, u.min);
+    std::snprintf(buf, sizeof(buf), "%02d-%02d %02d:%02d", u.month, u.day, u.hour, u.minute);
   } else if (span >= 600) {
-    std::snprintf(buf, sizeof(buf), "%02d:%02d", u.hour, u.min);
+    std::snprintf(buf, sizeof(buf), "%02d:%02d", u.hour, u.minute);
   } else {
-    std::snprintf(buf, sizeof(buf), "%02d:%02d:%02d", u.hour, u.min, u.sec);
+    std::snprintf(buf, sizeof(buf), "%02d:%02d:%02d", u.hour, u.minute, u.second);
   }
   return buf;
 }
@@ -485,8 +453,10 @@ void AddGapBands(const std::vector<Gap>& gaps, Chart* c) {
   }
   for (const Gap& g : merged) {
     c->bands.push_back({g.t0, g.t1, "gap",
-                        "capture gap: nothing recorded from " + UtcTime(g.t0, false) + " to " +
-                            UtcTime(g.t1, false) + " (" + Duration(g.t1 - g.t0) + ")"});
+                        "capture gap: nothing recorded from " +
+                            util::UtcText(g.t0, util::UtcStyle::kSeconds) + " to " +
+                            util::UtcText(g.t1, util::UtcStyle::kSeconds) + " (" +
+                            Duration(g.t1 - g.t0) + ")"});
   }
 }
 
@@ -497,7 +467,8 @@ std::string GapSummary(const std::vector<Gap>& gaps) {
   s += " (the capture skips ahead: its clock jumped or it was stopped; the charts leave these "
        "spans blank): ";
   for (size_t i = 0; i < gaps.size() && i < kListed; ++i) {
-    s += (i ? "; " : "") + UtcTime(gaps[i].t0, false) + " to " + UtcTime(gaps[i].t1, false) + " (" +
+    s += (i ? "; " : "") + util::UtcText(gaps[i].t0, util::UtcStyle::kSeconds) + " to " +
+         util::UtcText(gaps[i].t1, util::UtcStyle::kSeconds) + " (" +
          Duration(gaps[i].t1 - gaps[i].t0) + ")";
   }
   if (gaps.size() > kListed) s += "; and " + std::to_string(gaps.size() - kListed) + " more";
@@ -672,8 +643,10 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   o += "</style></head><body>\n";
 
   // Header and headline.
-  o += "<header><h1>" + Esc(data.title) + "</h1><p class=\"sub\">" + Esc(UtcTime(cap_t0, false)) +
-       " to " + Esc(UtcTime(cap_t1, false)) + " (" + Duration(std::max(0.0, cap_t1 - cap_t0)) +
+  o += "<header><h1>" + Esc(data.title) + "</h1><p class=\"sub\">" +
+       Esc(util::UtcText(cap_t0, util::UtcStyle::kSeconds)) + " to " +
+       Esc(util::UtcText(cap_t1, util::UtcStyle::kSeconds)) + " (" +
+       Duration(std::max(0.0, cap_t1 - cap_t0)) +
        "). All times UTC (offset +00:00); rates in "
        "bits per second on the wire.</p>";
   int throttles = 0, targeted = 0, outages = 0;
@@ -716,7 +689,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
                                  "</code> <small>(<code>throttlewatch verify</code> checks the "
                                  "event file against it)</small>");
   }
-  item("Time span", Esc(UtcTime(cap_t0)) + " to " + Esc(UtcTime(cap_t1)) + " (" +
+  item("Time span", Esc(util::UtcText(cap_t0)) + " to " + Esc(util::UtcText(cap_t1)) + " (" +
                         Duration(std::max(0.0, cap_t1 - cap_t0)) + ")");
   if (!gaps.empty()) item("Capture gaps", Esc(GapSummary(gaps)));
   item("Packets", std::to_string(ov.packets));
@@ -817,8 +790,8 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
       }
       o += std::string("<tr class=\"") + (thr ? "throttle" : "outage") + "\" id=\"row-" + id +
            "\"><td><a href=\"#ev-" + id + "\">" + id + "</a></td><td class=\"time\">" +
-           Esc(UtcTime(s.ts).substr(0, 23)) + "</td><td>" + Esc(dur) + "</td><td>" +
-           KindName(s.kind) + "<br><small>" + ScopeName(s.scope) + ", " +
+           Esc(util::UtcText(s.ts, util::UtcStyle::kMillisNoOffset)) + "</td><td>" + Esc(dur) +
+           "</td><td>" + KindName(s.kind) + "<br><small>" + ScopeName(s.scope) + ", " +
            DirectionName(s.direction) + "</small></td><td class=\"who\"><a href=\"#ev-" + id +
            "\">" + Esc(Who(s, fa)) + "</a></td><td>" + "<span class=\"nw\">" +
            Esc(HumanRate(s.rate_before_bps)) + "</span> → <span " + "class=\"nw\">" +
@@ -853,7 +826,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
     c.marks.push_back({s.ts, (thr ? "change " : "start ") + AxisTime(s.ts, 0)});
     if (eps[i].end != nullptr) c.marks.push_back({e_t1, "end " + AxisTime(e_t1, 0)});
     o += "<article id=\"ev-" + id + "\"><h3>#" + id + " " + KindName(s.kind) + " — " +
-         Esc(Who(s, fa)) + "</h3><p class=\"facts\">" + Esc(UtcTime(s.ts)) + ", " +
+         Esc(Who(s, fa)) + "</h3><p class=\"facts\">" + Esc(util::UtcText(s.ts)) + ", " +
          (eps[i].end != nullptr ? "lasted " + Duration(e_t1 - s.ts)
                                 : std::string("still open when the capture ended")) +
          ". ";
@@ -969,7 +942,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   o += "<section id=\"top\"><h2>Top flows by bytes</h2>";
   if (data.totals_since_ns >= 0) {
     o += "<p class=\"facts\">Flows that ended since " +
-         Esc(UtcTime(double(data.totals_since_ns) * 1e-9)) + ".</p>";
+         Esc(util::UtcText(double(data.totals_since_ns) * 1e-9)) + ".</p>";
   }
   o += "<div class=\"tw\"><table id=\"top-flows\">"
        "<thead><tr><th>Flow</th><th class=\"num\">Down</th><th class=\"num\">Up</th>"
@@ -1014,7 +987,7 @@ bool WriteSeriesCsv(const SeriesRecorder& rec, const AddressText& fa, std::ostre
     std::string buf;
     s.ForEach([&](int64_t bin, const SeriesPoint& p) {
       const double t = v.BinStart(bin);
-      std::string iso = IsoTime(t);
+      std::string iso = util::IsoTime(t);
       for (Direction d : {capture::kDown, capture::kUp}) {
         buf.clear();
         buf += name;

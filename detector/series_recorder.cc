@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "util/hash.h"
+
 namespace tw::detector {
 
 using capture::Direction;
@@ -26,13 +28,9 @@ ServiceKey ServiceOf(const capture::FlowInfo& info) {
 }
 
 size_t SeriesRecorder::ServiceHash::operator()(const ServiceKey& k) const {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ULL; };
-  for (uint8_t b : k.addr.bytes) mix(b);
-  mix(uint8_t(k.port >> 8));
-  mix(uint8_t(k.port));
-  mix(k.proto);
-  return size_t(h);
+  uint64_t w[3] = {0, 0, uint64_t(k.port) << 8 | k.proto};
+  std::memcpy(w, k.addr.bytes.data(), 16);
+  return size_t(util::HashWords(w));
 }
 
 namespace {

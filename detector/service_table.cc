@@ -1,5 +1,7 @@
 #include "detector/service_table.h"
 
+#include "capture/ip_proto.h"
+
 namespace tw::detector {
 
 namespace {
@@ -7,7 +9,7 @@ namespace {
 constexpr size_t kPorts = 65536;
 
 const char* KnownName(uint8_t proto, uint16_t port) {
-  if (proto == 6) {
+  if (proto == capture::kIpProtoTcp) {
     switch (port) {
       case 80:
         return "http";
@@ -35,7 +37,7 @@ const char* KnownName(uint8_t proto, uint16_t port) {
         return nullptr;
     }
   }
-  if (proto == 17) {
+  if (proto == capture::kIpProtoUdp) {
     switch (port) {
       case 443:
         return "quic";
@@ -64,10 +66,10 @@ uint16_t ServerPort(const capture::FlowInfo& info) {
 
 std::string ServiceName(const capture::FlowInfo& info) {
   const uint8_t proto = info.proto();
-  if (proto != 6 && proto != 17) return "other";
+  if (proto != capture::kIpProtoTcp && proto != capture::kIpProtoUdp) return "other";
   const uint16_t port = ServerPort(info);
   if (const char* name = KnownName(proto, port)) return name;
-  return std::string(proto == 6 ? "tcp/" : "udp/") + std::to_string(port);
+  return std::string(proto == capture::kIpProtoTcp ? "tcp/" : "udp/") + std::to_string(port);
 }
 
 ServiceTable::ServiceTable(size_t max_services, uint64_t min_bytes)
@@ -81,8 +83,8 @@ ServiceTable::ServiceTable(size_t max_services, uint64_t min_bytes)
 
 size_t ServiceTable::Index(const capture::FlowInfo& info) {
   const uint8_t proto = info.proto();
-  if (proto != 6 && proto != 17) return 0;
-  return 1 + (proto == 17 ? kPorts : 0) + ServerPort(info);
+  if (proto != capture::kIpProtoTcp && proto != capture::kIpProtoUdp) return 0;
+  return 1 + (proto == capture::kIpProtoUdp ? kPorts : 0) + ServerPort(info);
 }
 
 void ServiceTable::Add(const capture::FlowInfo& info, uint64_t up_bytes, uint64_t down_bytes) {

@@ -10,7 +10,10 @@
 #include <type_traits>
 #include <utility>
 
-#include "detector/channel.h"
+#include "capture/ip_proto.h"
+#include "util/channel.h"
+#include "util/floor_div.h"
+#include "util/hash.h"
 
 namespace tw::detector {
 
@@ -36,25 +39,19 @@ constexpr size_t kMessagesPerShard = 4;
 constexpr size_t kBinsPerMessage = 256;
 constexpr size_t kFlowBinsPerMessage = 256;  // reserved; grows for a bin of more flows
 
-int64_t FloorDiv(int64_t t, int64_t w) {
-  const int64_t q = t / w;
-  return q * w > t ? q - 1 : q;
-}
-
 uint64_t EndpointHash(const capture::Address& a, uint16_t port) {
-  uint64_t w[2];
-  std::memcpy(w, a.bytes.data(), sizeof(w));
-  return (w[0] * 0x9e3779b97f4a7c15ULL + w[1]) * 0xff51afd7ed558ccdULL ^
-         uint64_t(port) * 0xc4ceb9fe1a85ec53ULL;
+  uint64_t w[3] = {0, 0, port};
+  std::memcpy(w, a.bytes.data(), 16);
+  return util::HashWords(w);
 }
 
 // The shard of a packet's flow: the same for both directions (a symmetric hash of the
 // endpoints, with ports where MakeFlowKey uses them).
 size_t ShardOf(const DecodedPacket& d, size_t shards) {
-  const bool has_ports = d.ip_proto == 6 || d.ip_proto == 17;
+  const bool has_ports = capture::HasPorts(d.ip_proto);
   const uint64_t h = EndpointHash(d.src, has_ports ? d.src_port : 0) ^
                      EndpointHash(d.dst, has_ports ? d.dst_port : 0);
-  return size_t(((h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL) >> 32) % shards;
+  return size_t(util::Mix64(h) >> 32) % shards;
 }
 
 // One link bin from the shards' shares of it.
@@ -232,8 +229,8 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
 
   capture::Binner binner;
   FlowVerdictTracker verdicts;
-  Channel<Batch*> full, free;       // reader -> shard, and back
-  Channel<Message*> out, out_free;  // shard -> merger, and back
+  util::Channel<Batch*> full, free;       // reader -> shard, and back
+  util::Channel<Message*> out, out_free;  // shard -> merger, and back
   std::vector<std::unique_ptr<Batch>> batches;
   std::vector<std::unique_ptr<Message>> messages;
   Batch* filling = nullptr;    // the reader's batch being filled
@@ -361,7 +358,7 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   // The tick goes out at once: the merger waits for every shard's bin, and a shard that gets
   // few packets would otherwise hold it (and, through the merger, the busy shards and this
   // reader) back.
-  const int64_t bin = FloorDiv(ts_ns, bin_ns_);
+  const int64_t bin = util::FloorDiv(ts_ns, bin_ns_);
   if (!clock_started_ || bin > last_bin_) {
     clock_started_ = true;
     last_bin_ = bin;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "capture/ip_proto.h"
 #include "stats/level.h"
 #include "stats/segmentation.h"
 
@@ -13,10 +14,7 @@ using capture::FlowBin;
 
 namespace {
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  return stats::EstimateLevel(v).median;
-}
+using stats::Median;
 
 // A squeeze within this many bins of a series' start is reported with the bytes that passed
 // before it as the token bucket's burst: a bucket drains within seconds of a fast start,
@@ -120,7 +118,7 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found,
       HostSeries& h = hosts_[{fb.info.remote(), int(d)}];
       f.host[d] = &h;
       h.some_flow = std::max(h.some_flow, fb.info.id);  // the newest: whatever the bin's order
-      h.tcp = h.tcp && fb.info.proto() == 6;
+      h.tcp = h.tcp && fb.info.proto() == capture::kIpProtoTcp;
       if (++h.flows >= 2 && h.series == nullptr) {
         h.series = series_pool_.Make(p_.drop);
         const HostKey key{fb.info.remote(), int(d)};
@@ -367,7 +365,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   int split_ago = 0;
   const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
-  const Evidence ev = Judge(s, f->info.proto() == 6, split_ago, width_s);
+  const Evidence ev = Judge(s, f->info.proto() == capture::kIpProtoTcp, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
 
   // Reference: concurrent flows in the same direction. When most flows to other hosts dropped
@@ -478,9 +476,10 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
     // no sign that the network holds the link back (downloads finishing together, often at
     // the end of a capture, would otherwise look like a limiter).
     if (f.dir[d] == nullptr || f.closed || f.dir[d]->n < split_ago + 3) continue;
-    const Evidence fe = Judge(*f.dir[d], f.info.proto() == 6, split_ago, width_s);
+    const Evidence fe =
+        Judge(*f.dir[d], f.info.proto() == capture::kIpProtoTcp, split_ago, width_s);
     if (fe.cls == DropClass::kTooSlow) continue;
-    (f.info.proto() == 6 ? tcp_flows : udp_flows) += 1;
+    (f.info.proto() == capture::kIpProtoTcp ? tcp_flows : udp_flows) += 1;
     if (fe.cls == DropClass::kThrottle) {
       ++network_limited;
       shaping += fe.inflated ? 1 : 0;

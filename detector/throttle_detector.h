@@ -12,8 +12,8 @@
 #include "capture/bins.h"
 #include "capture/service_names.h"
 #include "detector/event_sink.h"
-#include "detector/object_pool.h"
 #include "stats/online_detector.h"
+#include "util/object_pool.h"
 
 namespace tw::detector {
 
@@ -122,7 +122,7 @@ class ThrottleDetector {
     }
     void PrefetchSlot() const { __builtin_prefetch(&ring[size_t(n % kRing)], 1); }
   };
-  using SeriesPool = ObjectPool<Series>;
+  using SeriesPool = util::ObjectPool<Series>;
   // The flows of one remote host in one direction, summed.
   struct HostSeries {
     int flows = 0;              // tracked flows of the host with data in this direction

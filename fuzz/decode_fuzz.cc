@@ -8,6 +8,7 @@
 #include "capture/binner.h"
 #include "capture/decode.h"
 #include "capture/flow_key.h"
+#include "capture/ip_proto.h"
 #include "capture/service_names.h"
 #include "fuzz/fuzz_input.h"
 
@@ -50,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::swap(swapped.src, swapped.dst);
   std::swap(swapped.src_port, swapped.dst_port);
   const FlowKey reverse = MakeFlowKey(swapped, &again);
-  if (d.ip_proto == 6 || d.ip_proto == 17) {
+  if (d.ip_proto == capture::kIpProtoTcp || d.ip_proto == capture::kIpProtoUdp) {
     TW_FUZZ_CHECK(key == reverse);
     TW_FUZZ_CHECK(HashFlowKey(key) == HashFlowKey(reverse));
   }

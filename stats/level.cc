@@ -7,18 +7,30 @@
 namespace tw::stats {
 namespace {
 
-// Median of v (non-empty); reorders v. For even sizes, the mean of the two middle values.
+double Midpoint(double lower, double upper) { return lower + (upper - lower) / 2; }
+
+}  // namespace
+
 double MedianInPlace(std::vector<double>& v) {
+  if (v.empty()) return 0;
   const size_t mid = v.size() / 2;
   std::nth_element(v.begin(), v.begin() + mid, v.end());
   const double upper = v[mid];
   if (v.size() % 2 == 1) return upper;
   // After nth_element every element before mid is <= upper; the lower middle is their maximum.
-  const double lower = *std::max_element(v.begin(), v.begin() + mid);
-  return lower + (upper - lower) / 2;
+  return Midpoint(*std::max_element(v.begin(), v.begin() + mid), upper);
 }
 
-}  // namespace
+double Median(std::span<const double> x) {
+  std::vector<double> v(x.begin(), x.end());
+  return MedianInPlace(v);
+}
+
+double MedianOfSorted(std::span<const double> sorted) {
+  const size_t n = sorted.size();
+  if (n == 0) return 0;
+  return n % 2 == 1 ? sorted[n / 2] : Midpoint(sorted[n / 2 - 1], sorted[n / 2]);
+}
 
 Level EstimateLevel(std::span<const double> x) {
   Level level;

@@ -2,6 +2,7 @@
 #define THROTTLEWATCH_STATS_LEVEL_H_
 
 #include <span>
+#include <vector>
 
 namespace tw::stats {
 
@@ -11,6 +12,13 @@ struct Level {
   double mad = 0;     // median absolute deviation (spread), same units
   int n = 0;          // samples used
 };
+
+// The project's one median. For an even count, the midpoint of the two middle values; 0 for an
+// empty input. Median() copies x; MedianInPlace() reorders v instead; MedianOfSorted() needs x
+// sorted and touches nothing.
+double Median(std::span<const double> x);
+double MedianInPlace(std::vector<double>& v);
+double MedianOfSorted(std::span<const double> sorted);
 
 // Median and MAD of x (x is not modified; allocates a copy). Empty input gives n == 0.
 Level EstimateLevel(std::span<const double> x);

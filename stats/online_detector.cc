@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "stats/level.h"
+
 namespace tw::stats {
 namespace {
 
@@ -103,14 +105,11 @@ void DropDetector::Learn(double y) {
   double v[kMaxWarmup];
   std::copy(warm_vals_, warm_vals_ + warm_, v);
   std::sort(v, v + warm_);
-  const auto median = [](const double* a, int n) {
-    return n % 2 == 1 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
-  };
-  mu_ = median(v, warm_);
+  mu_ = MedianOfSorted({v, size_t(warm_)});
   double dev[kMaxWarmup];
   for (int i = 0; i < warm_; ++i) dev[i] = std::fabs(v[i] - mu_);
   std::sort(dev, dev + warm_);
-  mad_ = 1.2533 * 0.6745 * median(dev, warm_);
+  mad_ = 1.2533 * 0.6745 * MedianOfSorted({dev, size_t(warm_)});
 }
 
 void DropDetector::UpdateBaseline(double y_mean, double dev_mean, int count) {

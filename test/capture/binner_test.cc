@@ -5,6 +5,8 @@
 #include <map>
 #include <vector>
 
+#include "capture/ip_proto.h"
+
 namespace tw::capture {
 namespace {
 
@@ -34,7 +36,7 @@ DecodedPacket Tcp(bool up, uint16_t local_port, uint32_t seq, uint32_t len, uint
                   uint16_t window = 1000) {
   DecodedPacket p;
   p.ip_version = 4;
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   const Address local = *Address::Parse("10.0.0.2"), remote = *Address::Parse("192.0.2.1");
   p.src = up ? local : remote;
   p.dst = up ? remote : local;

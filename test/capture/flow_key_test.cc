@@ -5,12 +5,14 @@
 #include <random>
 #include <unordered_set>
 
+#include "capture/ip_proto.h"
+
 namespace tw::capture {
 namespace {
 
 DecodedPacket Tcp(const char* src, uint16_t sport, const char* dst, uint16_t dport) {
   DecodedPacket p;
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   p.src = *Address::Parse(src);
   p.dst = *Address::Parse(dst);
   p.src_port = sport;
@@ -39,16 +41,16 @@ TEST(FlowKeyTest, SameAddressesDifferentPortsDiffer) {
 TEST(FlowKeyTest, ProtocolIsPartOfTheKey) {
   bool a = false;
   DecodedPacket udp = Tcp("10.0.0.2", 53, "10.0.0.3", 53);
-  udp.ip_proto = 17;
+  udp.ip_proto = capture::kIpProtoUdp;
   EXPECT_FALSE(MakeFlowKey(udp, &a) == MakeFlowKey(Tcp("10.0.0.2", 53, "10.0.0.3", 53), &a));
 }
 
 TEST(FlowKeyTest, IcmpKeysOnAddressesOnly) {
   bool a = false;
   DecodedPacket req = Tcp("10.0.0.2", 8, "10.0.0.3", 0);  // type 8 code 0
-  req.ip_proto = 1;
+  req.ip_proto = capture::kIpProtoIcmp;
   DecodedPacket rep = Tcp("10.0.0.3", 0, "10.0.0.2", 0);  // type 0 code 0
-  rep.ip_proto = 1;
+  rep.ip_proto = capture::kIpProtoIcmp;
   EXPECT_EQ(MakeFlowKey(req, &a), MakeFlowKey(rep, &a));
 }
 

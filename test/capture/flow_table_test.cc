@@ -5,12 +5,14 @@
 #include <map>
 #include <random>
 
+#include "capture/ip_proto.h"
+
 namespace tw::capture {
 namespace {
 
 FlowKey Key(uint32_t i) {
   FlowKey k;
-  k.proto = 6;
+  k.proto = capture::kIpProtoTcp;
   k.a.bytes[15] = uint8_t(i);
   k.a.bytes[14] = uint8_t(i >> 8);
   k.a.bytes[13] = uint8_t(i >> 16);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "capture/decode.h"
+#include "capture/ip_proto.h"
 #include "capture/service_names.h"
 #include "capture/tls_sni.h"
 #include "test/support/tls_client_hello.h"
@@ -154,10 +155,10 @@ TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
     DecodedPacket d;
     ASSERT_EQ(Decode(pkt.link_type, pkt.data, pkt.caplen, &d), DecodeStatus::kOk);
     std::string_view sni;
-    if (d.ip_proto == 6 &&
+    if (d.ip_proto == capture::kIpProtoTcp &&
         ParseTlsSni(pkt.data + d.payload_offset, pkt.caplen - d.payload_offset, &sni)) {
       names.emplace_back(sni);
-    } else if (d.ip_proto == 17 && d.src_port == 53) {
+    } else if (d.ip_proto == capture::kIpProtoUdp && d.src_port == 53) {
       ++dns;
     } else {
       ++other;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/ip_proto.h"
 #include "test/support/tls_client_hello.h"
 
 namespace tw::capture {
@@ -24,7 +25,7 @@ TEST(ServiceNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
   BinnedPacket bp{&info, kDown, 0};
   const std::vector<uint8_t> dns = CdnAnswer();
   DecodedPacket p;
-  p.ip_proto = 17;
+  p.ip_proto = capture::kIpProtoUdp;
   p.src_port = 53;
   p.payload_offset = 0;
   p.payload_len = uint32_t(dns.size());
@@ -45,7 +46,7 @@ TEST(ServiceNamesTest, FindThenLearnIsObserve) {
   const BinnedPacket bp{&info, kDown, 0};
   const std::vector<uint8_t> dns = CdnAnswer();
   DecodedPacket p;
-  p.ip_proto = 17;
+  p.ip_proto = capture::kIpProtoUdp;
   p.src_port = 53;
   p.payload_len = uint32_t(dns.size());
   EXPECT_TRUE(ServiceNames::MayName(dns.data(), uint32_t(dns.size()), p));
@@ -108,12 +109,12 @@ TEST(ServiceNamesTest, ForgedNamesAreDroppedAndCounted) {
   for (const std::string& name : forged) {
     const std::vector<uint8_t> dns = AnswerNaming(name);
     DecodedPacket p;
-    p.ip_proto = 17;
+    p.ip_proto = capture::kIpProtoUdp;
     p.src_port = 53;
     p.payload_len = uint32_t(dns.size());
     names.Observe(dns.data(), uint32_t(dns.size()), p, bp);
     const auto hello = tw::testing::ClientHello(name);
-    p.ip_proto = 6;
+    p.ip_proto = capture::kIpProtoTcp;
     p.src_port = 40000;
     p.payload_len = uint32_t(hello.size());
     names.Observe(hello.data(), uint32_t(hello.size()), p, bp);
@@ -125,13 +126,13 @@ TEST(ServiceNamesTest, ForgedNamesAreDroppedAndCounted) {
   // A real name passes, in lower case, from either source.
   const std::vector<uint8_t> dns = AnswerNaming("Live-Video.Example");
   DecodedPacket p;
-  p.ip_proto = 17;
+  p.ip_proto = capture::kIpProtoUdp;
   p.src_port = 53;
   p.payload_len = uint32_t(dns.size());
   names.Observe(dns.data(), uint32_t(dns.size()), p, bp);
   EXPECT_EQ(names.NameOf(99, remote), "live-video.example");
   const auto hello = tw::testing::ClientHello("Stream.Example.ORG");
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   p.src_port = 40000;
   p.payload_len = uint32_t(hello.size());
   names.Observe(hello.data(), uint32_t(hello.size()), p, bp);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "capture/binner.h"
+#include "capture/ip_proto.h"
 #include "detector/engine.h"
 #include "test/support/event_checks.h"
 
@@ -75,7 +76,7 @@ DecodedPacket Tcp(bool up, uint16_t port, uint32_t seq, uint32_t ack, uint32_t l
                   uint32_t ts_ecr = 0) {
   DecodedPacket p;
   p.ip_version = 4;
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   const auto local = *capture::Address::Parse("10.0.0.2");
   const auto remote = *capture::Address::Parse("192.0.2.1");
   p.src = up ? local : remote;

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "capture/ip_proto.h"
+
 namespace tw::detector {
 namespace {
 
@@ -43,7 +45,7 @@ class EventLogTest : public ::testing::Test {
     e.flow.key.b = *capture::Address::Parse("10.77.2.2");
     e.flow.key.port_a = 40002;
     e.flow.key.port_b = 5202;
-    e.flow.key.proto = 6;
+    e.flow.key.proto = capture::kIpProtoTcp;
     e.flow.local_is_a = true;
     e.rate_before_bps = 1e6;
     e.rate_after_bps = 250e3;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/ip_proto.h"
 #include "test/support/policed_sender.h"
 
 namespace tw::detector {
@@ -18,7 +19,7 @@ constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 capture::FlowInfo Info(uint64_t id) {
   capture::FlowInfo info;
   info.id = id;
-  info.key.proto = 6;
+  info.key.proto = capture::kIpProtoTcp;
   info.key.port_a = 40000;
   info.key.port_b = 443;
   info.local_is_a = true;
@@ -27,7 +28,7 @@ capture::FlowInfo Info(uint64_t id) {
 
 DecodedPacket Data(uint32_t seq, uint32_t len) {
   DecodedPacket p;
-  p.ip_proto = 6;
+  p.ip_proto = capture::kIpProtoTcp;
   p.tcp_seq = seq;
   p.payload_len = len;
   p.tcp_flags = capture::kTcpAck;
@@ -175,7 +176,7 @@ TEST(FlowVerdictTest, FlowEndsFreeMemoryWithoutChangingVerdicts) {
   for (int round = 0; round < 3; ++round) {
     const capture::FlowInfo data = Info(next_id++), syn = Info(next_id++);
     DecodedPacket s;
-    s.ip_proto = 6;
+    s.ip_proto = capture::kIpProtoTcp;
     s.tcp_flags = capture::kTcpSyn;
     s.tcp_has_ts = true;
     s.tcp_ts_val = 77;
@@ -189,7 +190,7 @@ TEST(FlowVerdictTest, FlowEndsFreeMemoryWithoutChangingVerdicts) {
       d.tcp_has_ts = true;
       d.tcp_ts_val = 1000 + k;
       DecodedPacket ack;
-      ack.ip_proto = 6;
+      ack.ip_proto = capture::kIpProtoTcp;
       ack.tcp_flags = capture::kTcpAck;
       ack.tcp_has_ts = true;
       ack.tcp_ts_val = 9000 + k;
@@ -228,7 +229,7 @@ TEST(FlowVerdictTest, RttFromTimestampEchoes) {
     d.tcp_ts_val = 1000 + uint32_t(k);
     tracker.OnPacket(Ns(k * 0.01), 1514, d, BinnedPacket{&info, capture::kUp, 0});
     DecodedPacket ack;
-    ack.ip_proto = 6;
+    ack.ip_proto = capture::kIpProtoTcp;
     ack.tcp_flags = capture::kTcpAck;
     ack.tcp_has_ts = true;
     ack.tcp_ts_val = 5000 + uint32_t(k);

@@ -8,6 +8,7 @@
 #include <regex>
 #include <sstream>
 
+#include "capture/ip_proto.h"
 #include "detector/replay.h"
 #include "test/support/synthetic_capture.h"
 
@@ -168,7 +169,7 @@ TEST(ReportSizeTest, StaysSmallWithManyEventsOverALongCapture) {
   std::vector<Event> events;
   for (int i = 0; i < kFlows; ++i) {
     bins[size_t(i)].info.id = uint64_t(i + 1);
-    bins[size_t(i)].info.key.proto = 6;
+    bins[size_t(i)].info.key.proto = capture::kIpProtoTcp;
     bins[size_t(i)].info.key.port_a = uint16_t(1000 + i);
     bins[size_t(i)].info.local_is_a = true;
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/ip_proto.h"
 #include "detector/report.h"
 
 namespace tw::detector {
@@ -19,7 +20,7 @@ constexpr int64_t kT0 = 1'700'000'000 * kSec;
 capture::FlowInfo Flow(uint64_t id, uint16_t remote_port, uint8_t remote_last = 1) {
   capture::FlowInfo f;
   f.id = id;
-  f.key.proto = 6;
+  f.key.proto = capture::kIpProtoTcp;
   const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {192, 0, 2, remote_last};
   f.key.a = capture::Address::FromV4(local);
   f.key.b = capture::Address::FromV4(remote);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "capture/ip_proto.h"
 #include "capture/service_names.h"
 #include "test/support/tls_client_hello.h"
 
@@ -97,7 +98,7 @@ std::vector<Input> MakeInput(uint32_t seed) {
         continue;
       }
       if (kind >= 7) {
-        p.ip_proto = 17;
+        p.ip_proto = capture::kIpProtoUdp;
         const int n = 5 + int(rng() % 200);
         for (int i = 0; i < n; ++i, t += uni(0.001, 0.3)) {
           DecodedPacket q = dir(i % 3 != 0, p);
@@ -113,7 +114,7 @@ std::vector<Input> MakeInput(uint32_t seed) {
         add(t, 42 + dq.payload_len, dq)->payload = msg;
         continue;
       }
-      p.ip_proto = 6;
+      p.ip_proto = capture::kIpProtoTcp;
       uint32_t cseq = uint32_t(rng()), sseq = uint32_t(rng());
       const double rtt = uni(0.01, 0.2);
       DecodedPacket syn = dir(true, p);
@@ -179,7 +180,7 @@ std::vector<Input> MakeInput(uint32_t seed) {
     for (int i = 0; i < 50; ++i) {
       DecodedPacket q;
       q.ip_version = 4;
-      q.ip_proto = 17;
+      q.ip_proto = capture::kIpProtoUdp;
       const bool remote_pair = i % 2 == 0;
       q.src = *Address::Parse(remote_pair ? "203.0.113.1" : "10.0.0.50");
       q.dst = *Address::Parse(remote_pair ? "203.0.113.2" : "10.0.0.51");

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "capture/ip_proto.h"
+
 namespace tw::detector {
 namespace {
 
@@ -21,7 +23,7 @@ constexpr double kWirePerPayload = 1514.0 / 1448.0;
 capture::FlowBin Download(int f, int server, double payload) {
   capture::FlowBin x;
   x.info.id = uint64_t(f + 1);
-  x.info.key.proto = 6;
+  x.info.key.proto = capture::kIpProtoTcp;
   x.info.local_is_a = true;
   x.info.key.port_b = uint16_t(5201 + f);
   x.info.key.b.bytes[15] = uint8_t(server);

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace tw::detector {
+namespace tw::util {
 
 // Objects of one type made and destroyed by the thousand (per-flow state) without a call to the
 // allocator for each. They live in chunks of kChunk slots, allocated when every slot is taken
@@ -84,6 +84,6 @@ class ObjectPool {
   size_t live_ = 0;
 };
 
-}  // namespace tw::detector
+}  // namespace tw::util
 
 #endif  // THROTTLEWATCH_DETECTOR_OBJECT_POOL_H_

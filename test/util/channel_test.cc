@@ -1,11 +1,11 @@
-#include "detector/channel.h"
+#include "util/channel.h"
 
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
-namespace tw::detector {
+namespace tw::util {
 namespace {
 
 TEST(ChannelTest, KeepsOrderAcrossThreadsAndGrowsPastItsCapacity) {
@@ -35,4 +35,4 @@ TEST(ChannelTest, KeepsOrderAcrossThreadsAndGrowsPastItsCapacity) {
 }
 
 }  // namespace
-}  // namespace tw::detector
+}  // namespace tw::util

@@ -1,4 +1,4 @@
-#include "detector/object_pool.h"
+#include "util/object_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace tw::detector {
+namespace tw::util {
 namespace {
 
 // Counts constructions and destructions, and can refuse to be built.
@@ -77,4 +77,4 @@ TEST(ObjectPoolTest, MovingAPointerKeepsItsObject) {
 }
 
 }  // namespace
-}  // namespace tw::detector
+}  // namespace tw::util

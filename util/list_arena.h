@@ -9,7 +9,7 @@
 #include <new>
 #include <type_traits>
 
-namespace tw::detector {
+namespace tw::util {
 
 // Append-only lists of a trivially copyable T, all stored in one region of address space
 // reserved at construction for `capacity` items. Appending never calls the allocator and never
@@ -159,6 +159,6 @@ class ListArena {
   Directory* dirs_ = nullptr;
 };
 
-}  // namespace tw::detector
+}  // namespace tw::util
 
 #endif  // THROTTLEWATCH_DETECTOR_LIST_ARENA_H_

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-namespace tw::detector {
+namespace tw::util {
 
 // A blocking FIFO between threads for a fixed population of at most `capacity` items (e.g.
 // pointers to buffers that circulate between a producer and a consumer through two channels,
@@ -51,6 +51,6 @@ class Channel {
   size_t head_ = 0, size_ = 0;
 };
 
-}  // namespace tw::detector
+}  // namespace tw::util
 
 #endif  // THROTTLEWATCH_DETECTOR_CHANNEL_H_

@@ -1,11 +1,11 @@
-#include "detector/list_arena.h"
+#include "util/list_arena.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
 
-namespace tw::detector {
+namespace tw::util {
 namespace {
 
 TEST(ListArenaTest, InterleavedListsKeepTheirItemsInOrder) {
@@ -105,4 +105,4 @@ TEST(ListArenaTest, ZeroCapacityHoldsNothing) {
 }
 
 }  // namespace
-}  // namespace tw::detector
+}  // namespace tw::util
