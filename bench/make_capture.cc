@@ -149,7 +149,7 @@ uint32_t Headers(const Flow& f, bool from_local, uint8_t proto, uint32_t payload
   std::memset(b, 0, 128);
   b[0] = 0x02, b[5] = from_local ? 1 : 2;
   b[6] = 0x02, b[11] = from_local ? 2 : 1;
-  const uint32_t l4_len = proto == capture::kIpProtoTcp ? 32 : 8;
+  const uint32_t l4_len = proto == tw::capture::kIpProtoTcp ? 32 : 8;
   uint8_t* ip = b + 14;
   const uint8_t* src = from_local ? f.local : f.remote;
   const uint8_t* dst = from_local ? f.remote : f.local;
@@ -175,7 +175,7 @@ uint32_t Headers(const Flow& f, bool from_local, uint8_t proto, uint32_t payload
   const uint16_t sp = from_local ? f.local_port : f.remote_port;
   const uint16_t dp = from_local ? f.remote_port : f.local_port;
   Be16(l4, sp), Be16(l4 + 2, dp);
-  if (proto == capture::kIpProtoTcp) {
+  if (proto == tw::capture::kIpProtoTcp) {
     Be32(l4 + 4, seq), Be32(l4 + 8, ack);
     l4[12] = 8 << 4, l4[13] = flags;
     Be16(l4 + 14, 2048);

@@ -80,10 +80,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const Address l = Host(true, hosts & 0x3, v6), r = Host(false, (hosts >> 4) & 0x7, v6);
     p.src = up ? l : r;
     p.dst = up ? r : l;
-    p.tcp_flags = p.ip_proto == capture::kIpProtoTcp ? in.U8() : 0;
+    p.tcp_flags = p.ip_proto == tw::capture::kIpProtoTcp ? in.U8() : 0;
     p.tcp_seq = in.U32();
     p.tcp_ack = in.U32();
-    p.tcp_has_ts = p.ip_proto == capture::kIpProtoTcp && (op & 0x10);
+    p.tcp_has_ts = p.ip_proto == tw::capture::kIpProtoTcp && (op & 0x10);
     p.tcp_ts_val = in.U32();
     p.tcp_ts_ecr = in.U32();
     p.tcp_window = in.U16();

@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::swap(swapped.src, swapped.dst);
   std::swap(swapped.src_port, swapped.dst_port);
   const FlowKey reverse = MakeFlowKey(swapped, &again);
-  if (d.ip_proto == capture::kIpProtoTcp || d.ip_proto == capture::kIpProtoUdp) {
+  if (d.ip_proto == tw::capture::kIpProtoTcp || d.ip_proto == tw::capture::kIpProtoUdp) {
     TW_FUZZ_CHECK(key == reverse);
     TW_FUZZ_CHECK(HashFlowKey(key) == HashFlowKey(reverse));
   }
