@@ -51,13 +51,6 @@ const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
 const char* MechanismName(Mechanism m);
 
-// The event as one line of JSON (no trailing newline). Deterministic field order. Every
-// address is written through `addresses` (plain by default, anonymized with --anonymize).
-std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {});
-
-// The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
-Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);
-
 }  // namespace tw::detector
 
 #endif  // THROTTLEWATCH_DETECTOR_EVENT_H_

@@ -12,90 +12,15 @@
 #include <optional>
 #include <string_view>
 
-#include "capture/ip_proto.h"
-#include "detector/json.h"
+#include "detector/event_json.h"
 
 namespace tw::detector {
 
 namespace {
 
-// The value of `key` in `j` when it is of the wanted type.
-std::optional<double> Number(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
-std::optional<std::string> Text(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 }  // namespace
-
-bool ParseEventLine(const std::string& line, Event* out) {
-  *out = Event{};
-  const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return false;
-  const auto id = Number(j, "id");
-  const auto kind = Text(j, "kind");
-  const auto state = Text(j, "state");
-  const auto ts = Number(j, "ts");
-  // Ids are whole numbers a double holds exactly (an edited file may say anything: converting
-  // an out-of-range double to an integer is undefined).
-  if (!id || !kind || !state || !ts || !(*id >= 1 && *id <= 9007199254740992.0)) return false;
-  if (*kind == "throttle") {
-    out->kind = EventKind::kThrottle;
-  } else if (*kind == "outage") {
-    out->kind = EventKind::kOutage;
-  } else {
-    return false;
-  }
-  if (*state == "start") {
-    out->state = EventState::kStart;
-  } else if (*state == "end") {
-    out->state = EventState::kEnd;
-  } else {
-    return false;
-  }
-  out->id = uint64_t(*id);
-  out->ts = *ts;
-  if (auto d = Number(j, "detected_at")) out->detected_at = *d;
-  if (auto scope = Text(j, "scope")) {
-    out->scope = *scope == "flow"      ? EventScope::kFlow
-                 : *scope == "service" ? EventScope::kService
-                                       : EventScope::kLink;
-  }
-  if (auto dir = Text(j, "direction"))
-    out->direction = *dir == "up" ? capture::kUp : capture::kDown;
-  if (auto r = Number(j, "rate_after_bps")) out->rate_after_bps = *r;
-  if (auto r = Number(j, "rate_before_bps")) out->rate_before_bps = *r;
-  if (auto t = j.find("targeted"); t != j.end() && t->is_boolean()) out->targeted = t->get<bool>();
-  if (auto c = Number(j, "confidence")) out->confidence = *c;
-  if (auto f = j.find("flow"); f != j.end() && f->is_object()) {
-    const auto proto = Text(*f, "proto");
-    const auto local = Text(*f, "local");
-    const auto remote = Text(*f, "remote");
-    const auto lport = Number(*f, "local_port");
-    const auto rport = Number(*f, "remote_port");
-    auto la = local ? capture::Address::Parse(*local) : std::nullopt;
-    auto ra = remote ? capture::Address::Parse(*remote) : std::nullopt;
-    const auto port = [](const std::optional<double>& p) { return p && *p >= 0 && *p <= 65535; };
-    if (proto && la && ra && port(lport) && port(rport)) {
-      out->has_flow = true;
-      capture::FlowInfo& fl = out->flow;
-      fl.key.a = *la;
-      fl.key.b = *ra;
-      fl.key.port_a = uint16_t(*lport);
-      fl.key.port_b = uint16_t(*rport);
-      fl.key.proto = capture::ProtoFromName(*proto);
-      fl.local_is_a = true;
-    }
-  }
-  return true;
-}
 
 Event RestartEnd(const Event& start, double now_s) {
   Event e = start;

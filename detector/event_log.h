@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detector/event.h"
+#include "detector/event_json.h"
 #include "detector/evidence_chain.h"
 
 namespace tw::detector {
@@ -69,10 +70,6 @@ class EventLog {
   EventLogRecovery recovery_;
   std::string head_{kChainGenesis};
 };
-
-// Parses one event line written by EventToJson (the fields needed to close or count it).
-// False when the line is not such an event.
-bool ParseEventLine(const std::string& line, Event* out);
 
 // The end event that closes `start` when the daemon comes back after a stop or a crash: the
 // daemon cannot know what happened while it was not watching, so open throttles and outages

@@ -82,11 +82,6 @@ struct FlowVerdict {
   uint64_t event_id = 0;                   // the throttle event for this flow, if any
 };
 
-// The verdict as one JSON line (no trailing newline), schema in README.md ("Flow verdicts").
-// Every address is written through `addresses` (anonymized with --anonymize).
-std::string FlowVerdictToJson(const FlowVerdict& v,
-                              const capture::AddressFormatter& addresses = {});
-
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet
 // the Binner accepted (OnPacket with its BinnedPacket); call Finish() once at the end of the
 // input; call OnFlowEnd when a flow leaves the Binner's table (optional: it returns memory).

@@ -13,8 +13,11 @@
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/service_names.h"
+#include "detector/event_stream.h"
+#include "detector/flow_verdict_json.h"
 #include "detector/report.h"
 #include "detector/sharded_analysis.h"
+#include "detector/verdict_events.h"
 #include "util/utc_time.h"
 
 #ifndef TW_VERSION
@@ -160,56 +163,6 @@ class Progress {
   bool drawn_ = false;
   std::chrono::steady_clock::time_point t0_, last_;
 };
-
-bool Limited(VerdictKind k) { return k == VerdictKind::kPoliced || k == VerdictKind::kShaped; }
-
-// A flow policed from its start is a throttle without a "before": one start event at its first
-// limited moment, unless the change-point detector already reported a throttle of the same flow
-// and direction (then the verdict points to that event instead). A "shaped" verdict stays in the
-// per-flow output only: from the receiver's side a steady, application-paced flow with delayed
-// timestamp echoes looks the same, and the lab's controls showed it (policing is told by losses
-// that line up with a token bucket, which no application produces).
-void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdict>* verdicts,
-                       EventSink* sink) {
-  uint64_t next_id = 1;
-  for (const Event& e : existing) next_id = std::max(next_id, e.id + 1);
-  for (FlowVerdict& v : *verdicts) {
-    if (v.kind != VerdictKind::kPoliced) continue;
-    for (const Event& e : existing) {
-      if (e.kind == EventKind::kThrottle && e.has_flow && e.flow.id == v.info.id &&
-          e.direction == v.dir) {
-        v.event_id = e.id;
-        break;
-      }
-    }
-    if (v.event_id != 0) continue;
-    // Targeted: another flow in the same direction, towards another service, overlapping in
-    // time and judged, was not limited.
-    bool targeted = false;
-    for (const FlowVerdict& o : *verdicts) {
-      if (&o == &v || o.dir != v.dir || o.service == v.service) continue;
-      if (o.kind == VerdictKind::kInsufficientData || Limited(o.kind)) continue;
-      if (o.first_ns < v.last_ns && v.first_ns < o.last_ns) targeted = true;
-    }
-    Event e;
-    e.id = next_id++;
-    e.kind = EventKind::kThrottle;
-    e.state = EventState::kStart;
-    e.ts = v.limited_since;
-    e.detected_at = double(v.last_ns) * 1e-9;
-    e.scope = v.scope;
-    e.direction = v.dir;
-    e.has_flow = true;
-    e.flow = v.info;
-    e.rate_before_bps = 0;
-    e.rate_after_bps = v.rate_bps;
-    e.targeted = targeted;
-    e.confidence = v.confidence;
-    e.mechanism = Mechanism::kPolicing;
-    v.event_id = e.id;
-    sink->OnEvent(e);
-  }
-}
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include "capture/ip_proto.h"
 #include "capture/service_names.h"
 #include "detector/engine.h"
+#include "detector/event_json.h"
 #include "fuzz/fuzz_input.h"
 #include "test/support/event_checks.h"
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "detector/event_json.h"
 #include "detector/event_log.h"
 #include "detector/evidence_chain.h"
 #include "detector/json.h"

@@ -11,6 +11,7 @@
 #include "capture/host_name.h"
 #include "capture/service_names.h"
 #include "detector/event.h"
+#include "detector/event_json.h"
 #include "detector/event_log.h"
 #include "detector/json.h"
 #include "fuzz/fuzz_input.h"

@@ -16,6 +16,7 @@
 #include "capture/binner.h"
 #include "capture/ip_proto.h"
 #include "detector/engine.h"
+#include "detector/event_json.h"
 #include "test/support/event_checks.h"
 
 namespace tw::detector {

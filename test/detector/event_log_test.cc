@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "capture/ip_proto.h"
+#include "detector/event_json.h"
 
 namespace tw::detector {
 namespace {

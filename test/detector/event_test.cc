@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capture/ip_proto.h"
+#include "detector/event_json.h"
 #include "detector/event_log.h"
 #include "detector/json.h"
 

@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "detector/event_json.h"
 #include "detector/event_log.h"
 #include "detector/event_sink.h"
+#include "detector/event_stream.h"
 #include "detector/json.h"
 
 namespace tw::detector {

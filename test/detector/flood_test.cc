@@ -16,6 +16,7 @@
 #include "capture/decode.h"
 #include "capture/service_names.h"
 #include "detector/engine.h"
+#include "detector/event_json.h"
 #include "test/support/event_checks.h"
 
 namespace tw::detector {

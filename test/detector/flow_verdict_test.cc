@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
+#include "detector/flow_verdict_json.h"
 #include "test/support/policed_sender.h"
 
 namespace tw::detector {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "detector/event_json.h"
 #include "detector/throttle_detector.h"
 
 namespace tw::detector {

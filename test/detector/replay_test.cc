@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "detector/event_json.h"
+#include "detector/flow_verdict_json.h"
 #include "test/support/capture_input.h"
 #include "test/support/synthetic_capture.h"
 

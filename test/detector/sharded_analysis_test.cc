@@ -10,6 +10,7 @@
 
 #include "capture/ip_proto.h"
 #include "capture/service_names.h"
+#include "detector/flow_verdict_json.h"
 #include "test/support/tls_client_hello.h"
 
 namespace tw::detector {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
+#include "detector/event_json.h"
 
 namespace tw::detector {
 namespace {

@@ -1,6 +1,11 @@
-#include "detector/event_sink.h"
+#include "detector/event_stream.h"
+
+#include "detector/event_json.h"
+#include "detector/evidence_chain.h"
 
 namespace tw::detector {
+
+void JsonLinesWriter::OnEvent(const Event& e) { WriteRecord(EventToJson(e, addresses_)); }
 
 void JsonLinesWriter::SetHeader(std::function<std::string(std::string_view)> header) {
   header_ = std::move(header);
