@@ -28,6 +28,10 @@ enum class VerdictKind : uint8_t {
   kShaped,            // queueing at a steady rate: a shaper (or a dedicated bottleneck)
   kPoliced,           // losses line up with a token bucket, without queueing: a policer
 };
+// Whether the verdict says a limiter (a policer or a shaper) held the flow.
+constexpr bool IsLimited(VerdictKind k) {
+  return k == VerdictKind::kPoliced || k == VerdictKind::kShaped;
+}
 const char* VerdictName(VerdictKind k);  // "insufficient data", "unlimited", ...
 
 struct VerdictParams {

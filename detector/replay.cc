@@ -414,7 +414,7 @@ void PrintSummary(const ReplayResult& r, std::FILE* out,
     std::fprintf(out, "\n");
   }
   for (const FlowVerdict& v : r.verdicts) {
-    if (!Limited(v.kind)) continue;
+    if (!IsLimited(v.kind)) continue;
     std::string what = std::string(VerdictName(v.kind)) + " at " + HumanRate(v.rate_bps);
     if (v.kind == VerdictKind::kPoliced) {
       char b[48];

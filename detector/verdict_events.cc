@@ -4,12 +4,6 @@
 
 namespace tw::detector {
 
-namespace {
-
-bool Limited(VerdictKind k) { return k == VerdictKind::kPoliced || k == VerdictKind::kShaped; }
-
-}  // namespace
-
 void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdict>* verdicts,
                        EventSink* sink) {
   uint64_t next_id = 1;
@@ -29,7 +23,7 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     bool targeted = false;
     for (const FlowVerdict& o : *verdicts) {
       if (&o == &v || o.dir != v.dir || o.service == v.service) continue;
-      if (o.kind == VerdictKind::kInsufficientData || Limited(o.kind)) continue;
+      if (o.kind == VerdictKind::kInsufficientData || IsLimited(o.kind)) continue;
       if (o.first_ns < v.last_ns && v.first_ns < o.last_ns) targeted = true;
     }
     Event e;
