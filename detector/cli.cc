@@ -20,12 +20,15 @@
 #include <vector>
 
 #include "capture/anonymizer.h"
+#include "detector/event_stream.h"
 #include "detector/evidence_chain.h"
+#include "detector/flow_verdict_json.h"
 #include "detector/live.h"
 #include "detector/metrics.h"
 #include "detector/private_files.h"
 #include "detector/probe.h"
 #include "detector/replay.h"
+#include "detector/replay_summary.h"
 #include "detector/report.h"
 #include "detector/series_recorder.h"
 #include "stats/segmentation.h"
@@ -299,7 +302,19 @@ bool WriteFile(const std::string& path, const char* what, bool quiet, F write) {
   return true;
 }
 
+// One JSON line per flow verdict (the --flows file); false when they could not all be written.
+bool WriteFlowLines(const std::vector<FlowVerdict>& verdicts,
+                    const capture::AddressFormatter& addresses, std::FILE* out) {
+  bool ok = true;
+  for (const FlowVerdict& v : verdicts) {
+    const std::string line = FlowVerdictToJson(v, addresses) + "\n";
+    ok &= std::fwrite(line.data(), 1, line.size(), out) == line.size();
+  }
+  return std::fflush(out) == 0 && ok;
+}
+
 bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRecorder& rec,
+                  const std::vector<InputDigest>& inputs, const std::string& chain_head,
                   const std::string& report_path, const std::string& series_path, bool quiet) {
   bool ok = true;
   if (!report_path.empty()) {
@@ -308,8 +323,8 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
     for (const std::string& f : o.files) {
       data.overview.sources.push_back(std::filesystem::path(f).filename().string());
     }
-    for (const InputDigest& d : r.inputs) data.overview.source_sha256.push_back(d.sha256);
-    data.overview.chain_head = r.chain_head;
+    for (const InputDigest& d : inputs) data.overview.source_sha256.push_back(d.sha256);
+    data.overview.chain_head = chain_head;
     data.overview.first_ns = r.first_ns;
     data.overview.last_ns = r.last_ns;
     data.overview.packets = r.packets;
@@ -431,15 +446,40 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   }
   if (quiet) o.log = nullptr;
   o.progress = !quiet;
-  o.events_out = out;
+  // The outputs, attached to the replay as its observers. The inputs' SHA-256 for the evidence
+  // header are computed on another thread while the replay runs: an extra pass over each file,
+  // which a spare core hides.
+  InputHasher hasher(o.files);
+  JsonLinesWriter writer(out, o.addresses);
+  writer.SetHeader([&hasher](std::string_view previous_head) {
+    return ReplayHeader(hasher.Get(), TW_VERSION, previous_head);
+  });
+  EventFanout events;
+  events.Add(&writer);
   std::unique_ptr<SeriesRecorder> recorder;
   if (!report_path.empty() || !series_path.empty()) {
     recorder = std::make_unique<SeriesRecorder>();
-    o.recorder = recorder.get();
+    events.Add(recorder.get());
+    o.observers.bins = recorder.get();
   }
-  o.flows_out = flows;
+  o.observers.events = &events;
+  if (flows != nullptr) {
+    o.observers.verdicts = [&o, flows](const std::vector<FlowVerdict>& verdicts) {
+      return WriteFlowLines(verdicts, o.addresses, flows);
+    };
+  }
   ReplayResult r;
   int rc = RunReplay(o, &r);
+  std::string chain_head;
+  if (r.started) {
+    writer.Finish();  // the header, if no event came
+    if (writer.failed()) {
+      r.error = "cannot write events (disk full?)";
+      rc = kExitRuntime;
+    } else {
+      chain_head = writer.head();
+    }
+  }
   if (out != stdout) std::fclose(out);
   if (flows != nullptr && flows != stdout) std::fclose(flows);
   if (rc == kExitUsage) {  // a bad filter or --local: nothing was analysed, no summary
@@ -451,7 +491,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     return Usage(msg);
   }
   // A summary of something read: not after a failure to open or read anything.
-  if (!quiet && (rc == kExitOk || r.packets > 0)) PrintSummary(r, stderr, o.addresses);
+  if (!quiet && (rc == kExitOk || r.packets > 0)) PrintSummary(r, chain_head, stderr, o.addresses);
   if (rc != kExitOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());
     if ((rc == kExitRuntime || rc == kExitBroken) && r.packets > 0) {
@@ -459,7 +499,9 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     }
   }
   if (recorder != nullptr && rc != kExitUsage) {
-    if (!WriteOutputs(o, r, *recorder, report_path, series_path, quiet)) rc = kExitRuntime;
+    if (!WriteOutputs(o, r, *recorder, hasher.Get(), chain_head, report_path, series_path, quiet)) {
+      rc = kExitRuntime;
+    }
   }
   return rc;
 }

@@ -7,22 +7,12 @@
 #include <cmath>
 #include <memory>
 #include <optional>
-#include <set>
 
-#include "capture/ip_proto.h"
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/service_names.h"
-#include "detector/event_stream.h"
-#include "detector/flow_verdict_json.h"
-#include "detector/report.h"
 #include "detector/sharded_analysis.h"
 #include "detector/verdict_events.h"
-#include "util/utc_time.h"
-
-#ifndef TW_VERSION
-#define TW_VERSION "dev"
-#endif
 
 namespace tw::detector {
 
@@ -172,10 +162,6 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     r->error = "no capture file given";
     return kReplayUsageError;
   }
-  // The inputs' SHA-256 for the evidence header, on another thread while the replay runs: an
-  // extra pass over each file, which a spare core hides.
-  std::optional<InputHasher> hasher;
-  if (o.events_out != nullptr || o.recorder != nullptr) hasher.emplace(o.files);
   capture::LocalNetworks local;
   if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &r->error)) {
     return kReplayUsageError;
@@ -183,6 +169,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   capture::OpenFailure why = capture::OpenFailure::kNone;
   auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &why);
   if (!src) return OpenFailureCode(why);
+  r->started = true;
   std::vector<capture::Packet> held;  // read for the inference, analysed first
   if (o.local.empty()) {
     local = InferLocal(src.get(), &held);
@@ -201,21 +188,14 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   }
 
   EventCollector collector;
-  JsonLinesWriter writer(o.events_out, o.addresses);
-  if (hasher) {
-    writer.SetHeader([&hasher](std::string_view previous_head) {
-      return ReplayHeader(hasher->Get(), TW_VERSION, previous_head);
-    });
-  }
   EventFanout fanout;
   fanout.Add(&collector);
-  if (o.events_out != nullptr) fanout.Add(&writer);
-  if (o.recorder != nullptr) fanout.Add(o.recorder);
+  if (o.observers.events != nullptr) fanout.Add(o.observers.events);
   capture::ServiceNames names;
   Engine engine(o.engine, &fanout, &names);
-  BinTee tee(o.recorder, &engine);
+  BinTee tee(o.observers.bins, &engine);
   capture::BinSink* const detectors =
-      o.recorder != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine;
+      o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine;
   // One thread: the Binner and the verdict tracker here. More: the same per shard, on threads
   // of their own, merged for the detectors on another.
   std::optional<FlowVerdictTracker> verdicts;
@@ -281,11 +261,6 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     r->binner = binner->stats();
   }
   EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
-  if (o.events_out != nullptr) {
-    writer.Finish();  // the header, if no event came
-    if (!writer.failed()) r->chain_head = writer.head();
-  }
-  if (hasher) r->inputs = hasher->Get();
   r->engine = engine.stats();
   r->dismissed = engine.throttle().dismissed();
   r->names_learned = names.learned();
@@ -294,19 +269,7 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   r->events = collector.events();
   r->file = src->stats();
   r->notes = src->notes();
-  bool flows_failed = false;
-  if (o.flows_out != nullptr) {
-    for (const FlowVerdict& v : r->verdicts) {
-      const std::string line = FlowVerdictToJson(v, o.addresses) + "\n";
-      flows_failed |= std::fwrite(line.data(), 1, line.size(), o.flows_out) != line.size();
-    }
-    flows_failed |= std::fflush(o.flows_out) != 0;
-  }
-  if (writer.failed()) {
-    r->error = "cannot write events (disk full?)";
-    return kReplayRuntimeError;
-  }
-  if (flows_failed) {
+  if (o.observers.verdicts && !o.observers.verdicts(r->verdicts)) {
     r->error = "cannot write flow verdicts (disk full?)";
     return kReplayRuntimeError;
   }
@@ -315,121 +278,6 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
     return st == capture::SourceStatus::kMalformed ? kReplayBrokenInput : kReplayRuntimeError;
   }
   return kReplayOk;
-}
-
-void PrintSummary(const ReplayResult& r, std::FILE* out,
-                  const capture::AddressFormatter& addresses) {
-  const double span = r.last_ns > r.first_ns ? double(r.last_ns - r.first_ns) * 1e-9 : 0;
-  std::set<uint64_t> flows_with_events;
-  for (const Event& e : r.events) {
-    if (e.has_flow) flows_with_events.insert(e.flow.id);
-  }
-  std::fprintf(out,
-               "throttlewatch: %llu packets over %.1f s; %llu flows seen, %llu carried data, "
-               "%zu with events; %zu events\n",
-               static_cast<unsigned long long>(r.packets), span,
-               static_cast<unsigned long long>(r.binner.flows_created),
-               static_cast<unsigned long long>(r.engine.flows_with_data), flows_with_events.size(),
-               r.events.size());
-  uint64_t undecoded = 0;
-  for (size_t i = 1; i < r.decode.size(); ++i) undecoded += r.decode[i];
-  if (undecoded > 0) {
-    std::fprintf(out, "  not analysed:");
-    for (size_t i = 1; i < r.decode.size(); ++i) {
-      if (r.decode[i] == 0) continue;
-      std::fprintf(out, " %s %llu", capture::DecodeStatusName(DecodeStatus(i)).data(),
-                   static_cast<unsigned long long>(r.decode[i]));
-    }
-    std::fprintf(out, "\n");
-  }
-  for (const std::string& n : r.notes) std::fprintf(out, "  %s\n", n.c_str());
-  if (!r.dismissed.empty()) {
-    std::fprintf(out, "  drops not reported:");
-    for (const auto& [cls, n] : r.dismissed) {
-      std::fprintf(out, " %s %llu", DropClassName(cls), static_cast<unsigned long long>(n));
-    }
-    std::fprintf(out, "\n");
-  }
-  if (r.binner.not_local > 0) {
-    std::fprintf(out, "  %llu packets had no local endpoint (check --local)\n",
-                 static_cast<unsigned long long>(r.binner.not_local));
-  }
-  if (r.names_rejected > 0) {
-    std::fprintf(out,
-                 "  %llu names in DNS answers or TLS ClientHellos dropped: not host names "
-                 "(forged or broken)\n",
-                 static_cast<unsigned long long>(r.names_rejected));
-  }
-  if (r.binner.flows_evicted > 0) {
-    std::fprintf(out, "  %llu flows evicted (flow table full; raise --max-flows)\n",
-                 static_cast<unsigned long long>(r.binner.flows_evicted));
-  }
-  std::set<uint64_t> ended;
-  for (const Event& e : r.events) {
-    if (e.state == EventState::kEnd) ended.insert(e.id);
-  }
-  for (const Event& e : r.events) {
-    std::string who = e.scope == EventScope::kLink ? "whole link" : "";
-    if (e.has_remote) {
-      who = "service " + addresses.Format(e.remote) + " (" + std::to_string(e.flows) + " flows)";
-    }
-    if (e.has_flow) {
-      who = std::string(capture::ProtoName(e.flow.proto())) + " " +
-            addresses.Format(e.flow.local()) + ":" + std::to_string(e.flow.local_port()) + " <-> " +
-            addresses.Format(e.flow.remote()) + ":" + std::to_string(e.flow.remote_port());
-    }
-    std::string detail;
-    if (e.kind == EventKind::kThrottle) {
-      detail = HumanRate(e.rate_before_bps) + " -> " + HumanRate(e.rate_after_bps);
-      if (e.state == EventState::kStart) detail += e.targeted ? ", targeted" : ", not targeted";
-    }
-    if (e.state == EventState::kStart && ended.count(e.id) == 0) {
-      detail += detail.empty() ? "still open at the end of the capture"
-                               : ", still open at the end of the capture";
-    }
-    if (e.duration_s >= 0) {
-      char dur[48];
-      std::snprintf(dur, sizeof(dur), "%slasted %.1f s", detail.empty() ? "" : ", ", e.duration_s);
-      detail += dur;
-    }
-    if (e.kind == EventKind::kThrottle && e.state == EventState::kStart && e.rate_before_bps == 0 &&
-        e.mechanism != Mechanism::kNone) {
-      detail += std::string(", ") + MechanismName(e.mechanism) + " from the flow's start";
-    }
-    std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n",
-                 util::IsoTime(e.ts).c_str(), KindName(e.kind), StateName(e.state),
-                 DirectionName(e.direction), who.c_str(), detail.c_str(), e.confidence);
-  }
-  if (!r.chain_head.empty()) {
-    std::fprintf(out, "  event chain head %s (publish it elsewhere to pin these events)\n",
-                 r.chain_head.c_str());
-  }
-  size_t counts[6] = {};
-  for (const FlowVerdict& v : r.verdicts) ++counts[size_t(v.kind)];
-  if (!r.verdicts.empty()) {
-    std::fprintf(out, "  TCP flow verdicts:");
-    for (size_t k = 0; k < 6; ++k) {
-      if (counts[k] > 0) std::fprintf(out, " %s %zu", VerdictName(VerdictKind(k)), counts[k]);
-    }
-    std::fprintf(out, "\n");
-  }
-  for (const FlowVerdict& v : r.verdicts) {
-    if (!IsLimited(v.kind)) continue;
-    std::string what = std::string(VerdictName(v.kind)) + " at " + HumanRate(v.rate_bps);
-    if (v.kind == VerdictKind::kPoliced) {
-      char b[48];
-      std::snprintf(b, sizeof(b), ", burst %.0f kB", v.burst_bytes / 1e3);
-      what += b;
-    }
-    if (v.scope == EventScope::kService) {
-      what += ", shared by " + std::to_string(v.service_flows) + " flows of " +
-              addresses.Format(v.info.remote());
-    }
-    std::fprintf(out, "  %-4s %s %s:%u <-> %s:%u  %s (confidence %.2f)\n", DirectionName(v.dir),
-                 capture::ProtoName(v.info.proto()), addresses.Format(v.info.local()).c_str(),
-                 unsigned(v.info.local_port()), addresses.Format(v.info.remote()).c_str(),
-                 unsigned(v.info.remote_port()), what.c_str(), v.confidence);
-  }
 }
 
 }  // namespace tw::detector

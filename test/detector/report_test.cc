@@ -43,7 +43,8 @@ class ReportTest : public ::testing::Test {
     ReplayOptions o;
     o.files = {path};
     o.local = "10.0.0.0/24";
-    o.recorder = &rec_;
+    o.observers.bins = &rec_;
+    o.observers.events = &rec_;
     ASSERT_EQ(RunReplay(o, &result_), 0) << result_.error;
     ASSERT_EQ(result_.events.size(), 1u);
     data_.version = "test";
@@ -251,7 +252,8 @@ void ReplayRecorded(const std::string& path, SeriesRecorder* rec, ReplayResult* 
   ReplayOptions o;
   o.files = {path};
   o.local = "10.0.0.0/24";
-  o.recorder = rec;
+  o.observers.bins = rec;
+  o.observers.events = rec;
   ASSERT_EQ(RunReplay(o, r), 0) << r->error;
 }
 
