@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
-#include "detector/throttle_detector.h"
+#include "detector/core/throttle_detector.h"
 
 namespace tw::detector {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
-#include "detector/rolling_report.h"
+#include "detector/outputs/rolling_report.h"
 
 namespace tw::detector {
 namespace {

@@ -11,8 +11,8 @@
 #include "capture/binner.h"
 #include "capture/ip_proto.h"
 #include "capture/service_names.h"
-#include "detector/engine.h"
-#include "detector/event_json.h"
+#include "detector/core/engine.h"
+#include "detector/outputs/event_json.h"
 #include "fuzz/fuzz_input.h"
 #include "test/support/event_checks.h"
 

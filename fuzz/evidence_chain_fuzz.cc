@@ -6,10 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "detector/event_json.h"
-#include "detector/event_log.h"
-#include "detector/evidence_chain.h"
-#include "detector/json.h"
+#include "detector/outputs/event_json.h"
+#include "detector/outputs/evidence_chain.h"
+#include "detector/outputs/json.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -10,10 +10,9 @@
 
 #include "capture/host_name.h"
 #include "capture/service_names.h"
-#include "detector/event.h"
-#include "detector/event_json.h"
-#include "detector/event_log.h"
-#include "detector/json.h"
+#include "detector/core/event.h"
+#include "detector/outputs/event_json.h"
+#include "detector/outputs/json.h"
 #include "fuzz/fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

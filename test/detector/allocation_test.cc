@@ -13,10 +13,10 @@
 #include "capture/binner.h"
 #include "capture/capture_file.h"
 #include "capture/decode.h"
-#include "detector/engine.h"
-#include "detector/event_sink.h"
-#include "detector/flow_verdict.h"
-#include "detector/sharded_analysis.h"
+#include "detector/core/engine.h"
+#include "detector/core/event_sink.h"
+#include "detector/core/flow_verdict.h"
+#include "detector/pipeline/sharded_analysis.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};

@@ -1,4 +1,4 @@
-#include "detector/cli.h"
+#include "detector/app/cli.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

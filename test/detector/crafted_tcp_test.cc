@@ -15,8 +15,8 @@
 
 #include "capture/binner.h"
 #include "capture/ip_proto.h"
-#include "detector/engine.h"
-#include "detector/event_json.h"
+#include "detector/core/engine.h"
+#include "detector/outputs/event_json.h"
 #include "test/support/event_checks.h"
 
 namespace tw::detector {

@@ -1,4 +1,4 @@
-#include "detector/event_log.h"
+#include "detector/daemon/event_log.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "capture/ip_proto.h"
-#include "detector/event_json.h"
+#include "detector/outputs/event_json.h"
 
 namespace tw::detector {
 namespace {

@@ -1,4 +1,4 @@
-#include "detector/event.h"
+#include "detector/core/event.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,9 +8,8 @@
 #include <string>
 
 #include "capture/ip_proto.h"
-#include "detector/event_json.h"
-#include "detector/event_log.h"
-#include "detector/json.h"
+#include "detector/outputs/event_json.h"
+#include "detector/outputs/json.h"
 
 namespace tw::detector {
 namespace {

@@ -1,4 +1,4 @@
-#include "detector/evidence_chain.h"
+#include "detector/outputs/evidence_chain.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "detector/event_json.h"
-#include "detector/event_log.h"
-#include "detector/event_sink.h"
-#include "detector/event_stream.h"
-#include "detector/json.h"
+#include "detector/core/event_sink.h"
+#include "detector/daemon/event_log.h"
+#include "detector/outputs/event_json.h"
+#include "detector/outputs/event_stream.h"
+#include "detector/outputs/json.h"
 
 namespace tw::detector {
 namespace {

@@ -1,4 +1,4 @@
-#include "detector/flow_verdict.h"
+#include "detector/core/flow_verdict.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
-#include "detector/flow_verdict_json.h"
+#include "detector/outputs/flow_verdict_json.h"
 #include "test/support/policed_sender.h"
 
 namespace tw::detector {

@@ -1,4 +1,4 @@
-#include "detector/metrics.h"
+#include "detector/daemon/metrics.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

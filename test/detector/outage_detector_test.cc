@@ -1,4 +1,4 @@
-#include "detector/outage_detector.h"
+#include "detector/core/outage_detector.h"
 
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "detector/replay.h"
+#include "detector/pipeline/replay.h"
 
 #ifndef TW_POLICING_DATA
 #define TW_POLICING_DATA ""

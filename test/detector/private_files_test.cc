@@ -1,4 +1,4 @@
-#include "detector/private_files.h"
+#include "detector/daemon/private_files.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

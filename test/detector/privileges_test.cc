@@ -1,4 +1,4 @@
-#include "detector/privileges.h"
+#include "detector/daemon/privileges.h"
 
 #include <fcntl.h>
 #include <grp.h>

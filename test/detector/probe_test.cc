@@ -1,4 +1,4 @@
-#include "detector/probe.h"
+#include "detector/daemon/probe.h"
 
 #include <gtest/gtest.h>
 

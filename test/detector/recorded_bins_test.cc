@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "detector/event_json.h"
-#include "detector/throttle_detector.h"
+#include "detector/core/throttle_detector.h"
+#include "detector/outputs/event_json.h"
 
 namespace tw::detector {
 namespace {

@@ -1,4 +1,4 @@
-#include "detector/replay.h"
+#include "detector/pipeline/replay.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "detector/event_json.h"
-#include "detector/event_stream.h"
-#include "detector/evidence_chain.h"
-#include "detector/flow_verdict_json.h"
+#include "detector/outputs/event_json.h"
+#include "detector/outputs/event_stream.h"
+#include "detector/outputs/evidence_chain.h"
+#include "detector/outputs/flow_verdict_json.h"
 #include "test/support/capture_input.h"
 #include "test/support/synthetic_capture.h"
 

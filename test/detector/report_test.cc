@@ -1,4 +1,4 @@
-#include "detector/report.h"
+#include "detector/outputs/report.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "capture/ip_proto.h"
-#include "detector/replay.h"
+#include "detector/pipeline/replay.h"
 #include "test/support/synthetic_capture.h"
 
 namespace tw::detector {

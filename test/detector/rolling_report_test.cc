@@ -1,4 +1,4 @@
-#include "detector/rolling_report.h"
+#include "detector/outputs/rolling_report.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "detector/series_recorder.h"
+#include "detector/outputs/series_recorder.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
-#include "detector/report.h"
+#include "detector/outputs/report.h"
 
 namespace tw::detector {
 namespace {

@@ -1,4 +1,4 @@
-#include "detector/service_table.h"
+#include "detector/daemon/service_table.h"
 
 #include <gtest/gtest.h>
 

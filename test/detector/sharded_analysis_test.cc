@@ -1,4 +1,4 @@
-#include "detector/sharded_analysis.h"
+#include "detector/pipeline/sharded_analysis.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "capture/ip_proto.h"
 #include "capture/service_names.h"
-#include "detector/flow_verdict_json.h"
+#include "detector/outputs/flow_verdict_json.h"
 #include "test/support/tls_client_hello.h"
 
 namespace tw::detector {

@@ -1,4 +1,4 @@
-#include "detector/throttle_detector.h"
+#include "detector/core/throttle_detector.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
-#include "detector/event_json.h"
+#include "detector/outputs/event_json.h"
 
 namespace tw::detector {
 namespace {

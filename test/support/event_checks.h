@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "detector/event.h"
+#include "detector/core/event.h"
 
 namespace tw::testing {
 

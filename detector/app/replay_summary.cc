@@ -1,0 +1,126 @@
+#include "detector/app/replay_summary.h"
+
+#include <set>
+
+#include "capture/ip_proto.h"
+#include "detector/outputs/report.h"
+#include "util/utc_time.h"
+
+namespace tw::detector {
+
+void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FILE* out,
+                  const capture::AddressFormatter& addresses) {
+  const double span = r.last_ns > r.first_ns ? double(r.last_ns - r.first_ns) * 1e-9 : 0;
+  std::set<uint64_t> flows_with_events;
+  for (const Event& e : r.events) {
+    if (e.has_flow) flows_with_events.insert(e.flow.id);
+  }
+  std::fprintf(out,
+               "throttlewatch: %llu packets over %.1f s; %llu flows seen, %llu carried data, "
+               "%zu with events; %zu events\n",
+               static_cast<unsigned long long>(r.packets), span,
+               static_cast<unsigned long long>(r.binner.flows_created),
+               static_cast<unsigned long long>(r.engine.flows_with_data), flows_with_events.size(),
+               r.events.size());
+  uint64_t undecoded = 0;
+  for (size_t i = 1; i < r.decode.size(); ++i) undecoded += r.decode[i];
+  if (undecoded > 0) {
+    std::fprintf(out, "  not analysed:");
+    for (size_t i = 1; i < r.decode.size(); ++i) {
+      if (r.decode[i] == 0) continue;
+      std::fprintf(out, " %s %llu", capture::DecodeStatusName(capture::DecodeStatus(i)).data(),
+                   static_cast<unsigned long long>(r.decode[i]));
+    }
+    std::fprintf(out, "\n");
+  }
+  for (const std::string& n : r.notes) std::fprintf(out, "  %s\n", n.c_str());
+  if (!r.dismissed.empty()) {
+    std::fprintf(out, "  drops not reported:");
+    for (const auto& [cls, n] : r.dismissed) {
+      std::fprintf(out, " %s %llu", DropClassName(cls), static_cast<unsigned long long>(n));
+    }
+    std::fprintf(out, "\n");
+  }
+  if (r.binner.not_local > 0) {
+    std::fprintf(out, "  %llu packets had no local endpoint (check --local)\n",
+                 static_cast<unsigned long long>(r.binner.not_local));
+  }
+  if (r.names_rejected > 0) {
+    std::fprintf(out,
+                 "  %llu names in DNS answers or TLS ClientHellos dropped: not host names "
+                 "(forged or broken)\n",
+                 static_cast<unsigned long long>(r.names_rejected));
+  }
+  if (r.binner.flows_evicted > 0) {
+    std::fprintf(out, "  %llu flows evicted (flow table full; raise --max-flows)\n",
+                 static_cast<unsigned long long>(r.binner.flows_evicted));
+  }
+  std::set<uint64_t> ended;
+  for (const Event& e : r.events) {
+    if (e.state == EventState::kEnd) ended.insert(e.id);
+  }
+  for (const Event& e : r.events) {
+    std::string who = e.scope == EventScope::kLink ? "whole link" : "";
+    if (e.has_remote) {
+      who = "service " + addresses.Format(e.remote) + " (" + std::to_string(e.flows) + " flows)";
+    }
+    if (e.has_flow) {
+      who = std::string(capture::ProtoName(e.flow.proto())) + " " +
+            addresses.Format(e.flow.local()) + ":" + std::to_string(e.flow.local_port()) + " <-> " +
+            addresses.Format(e.flow.remote()) + ":" + std::to_string(e.flow.remote_port());
+    }
+    std::string detail;
+    if (e.kind == EventKind::kThrottle) {
+      detail = HumanRate(e.rate_before_bps) + " -> " + HumanRate(e.rate_after_bps);
+      if (e.state == EventState::kStart) detail += e.targeted ? ", targeted" : ", not targeted";
+    }
+    if (e.state == EventState::kStart && ended.count(e.id) == 0) {
+      detail += detail.empty() ? "still open at the end of the capture"
+                               : ", still open at the end of the capture";
+    }
+    if (e.duration_s >= 0) {
+      char dur[48];
+      std::snprintf(dur, sizeof(dur), "%slasted %.1f s", detail.empty() ? "" : ", ", e.duration_s);
+      detail += dur;
+    }
+    if (e.kind == EventKind::kThrottle && e.state == EventState::kStart && e.rate_before_bps == 0 &&
+        e.mechanism != Mechanism::kNone) {
+      detail += std::string(", ") + MechanismName(e.mechanism) + " from the flow's start";
+    }
+    std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n",
+                 util::IsoTime(e.ts).c_str(), KindName(e.kind), StateName(e.state),
+                 DirectionName(e.direction), who.c_str(), detail.c_str(), e.confidence);
+  }
+  if (!chain_head.empty()) {
+    std::fprintf(out, "  event chain head %s (publish it elsewhere to pin these events)\n",
+                 chain_head.c_str());
+  }
+  size_t counts[6] = {};
+  for (const FlowVerdict& v : r.verdicts) ++counts[size_t(v.kind)];
+  if (!r.verdicts.empty()) {
+    std::fprintf(out, "  TCP flow verdicts:");
+    for (size_t k = 0; k < 6; ++k) {
+      if (counts[k] > 0) std::fprintf(out, " %s %zu", VerdictName(VerdictKind(k)), counts[k]);
+    }
+    std::fprintf(out, "\n");
+  }
+  for (const FlowVerdict& v : r.verdicts) {
+    if (!IsLimited(v.kind)) continue;
+    std::string what = std::string(VerdictName(v.kind)) + " at " + HumanRate(v.rate_bps);
+    if (v.kind == VerdictKind::kPoliced) {
+      char b[48];
+      std::snprintf(b, sizeof(b), ", burst %.0f kB", v.burst_bytes / 1e3);
+      what += b;
+    }
+    if (v.scope == EventScope::kService) {
+      what += ", shared by " + std::to_string(v.service_flows) + " flows of " +
+              addresses.Format(v.info.remote());
+    }
+    std::fprintf(out, "  %-4s %s %s:%u <-> %s:%u  %s (confidence %.2f)\n", DirectionName(v.dir),
+                 capture::ProtoName(v.info.proto()), addresses.Format(v.info.local()).c_str(),
+                 unsigned(v.info.local_port()), addresses.Format(v.info.remote()).c_str(),
+                 unsigned(v.info.remote_port()), what.c_str(), v.confidence);
+  }
+}
+
+}  // namespace tw::detector

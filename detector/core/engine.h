@@ -1,0 +1,69 @@
+#ifndef THROTTLEWATCH_DETECTOR_CORE_ENGINE_H_
+#define THROTTLEWATCH_DETECTOR_CORE_ENGINE_H_
+
+#include <cstdint>
+#include <span>
+
+#include "capture/bins.h"
+#include "detector/core/event_sink.h"
+#include "detector/core/outage_detector.h"
+#include "detector/core/throttle_detector.h"
+
+namespace tw::detector {
+
+struct EngineParams {
+  ThrottleParams throttle;
+  OutageParams outage;
+  uint64_t first_event_id = 1;  // ids continue from here (a restarted daemon resumes its file)
+};
+
+// What the engine saw, for the end-of-run summary.
+struct EngineStats {
+  uint64_t bins = 0;
+  uint64_t flows_ended = 0;
+  uint64_t flows_with_data = 0;  // flows that carried payload in either direction
+  uint64_t events = 0;
+};
+
+// The detection stage: receives closed bins from the capture stage and runs every detector on
+// them, sending events to `sink`. Outages suppress new throttle starts (a dark link is not a
+// squeezed flow). Single-threaded; `sink` must outlive the engine.
+class Engine final : public capture::BinSink {
+ public:
+  // `names` (borrowed, may be null) labels events with service names; the engine forgets a
+  // flow's name when the flow ends.
+  Engine(const EngineParams& params, EventSink* sink, capture::ServiceNames* names = nullptr);
+
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override;
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
+
+  const EngineStats& stats() const { return stats_; }
+  const ThrottleDetector& throttle() const { return throttle_; }
+  const OutageDetector& outage() const { return outage_; }
+
+ private:
+  class Counter final : public EventSink {
+   public:
+    Counter(EventSink* next, uint64_t* n) : next_(next), n_(n) {}
+    void OnEvent(const Event& e) override {
+      ++*n_;
+      next_->OnEvent(e);
+    }
+
+   private:
+    EventSink* next_;
+    uint64_t* n_;
+  };
+
+  EngineStats stats_;
+  Counter counter_;
+  uint64_t next_event_id_ = 1;
+  ThrottleDetector throttle_;
+  OutageDetector outage_;
+  capture::ServiceNames* names_;
+};
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_CORE_ENGINE_H_

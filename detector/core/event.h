@@ -1,0 +1,56 @@
+#ifndef THROTTLEWATCH_DETECTOR_CORE_EVENT_H_
+#define THROTTLEWATCH_DETECTOR_CORE_EVENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "capture/address_formatter.h"
+#include "capture/bins.h"
+
+namespace tw::detector {
+
+inline constexpr int kEventSchemaVersion = 1;
+
+enum class EventKind : uint8_t { kThrottle, kOutage };
+enum class EventState : uint8_t { kStart, kEnd };
+enum class EventScope : uint8_t { kFlow, kService, kLink };
+// How a throttle limits traffic: a shaper queues (RTT inflates), a policer drops (loss without
+// RTT inflation). kNone: not a throttle, or not judged.
+enum class Mechanism : uint8_t { kNone, kShaping, kPolicing, kUnknown };
+
+// One line of the event stream (schema v1, documented in README.md). A start and its end share
+// `id`. Rates are bits per second on the wire (link-layer header included).
+struct Event {
+  uint64_t id = 0;
+  EventKind kind = EventKind::kThrottle;
+  EventState state = EventState::kStart;
+  double ts = 0;           // epoch seconds: when the change happened
+  double detected_at = 0;  // epoch seconds (packet time) at which the online path emitted it
+  EventScope scope = EventScope::kLink;
+  capture::Direction direction = capture::kDown;
+  bool has_flow = false;  // scope flow: the flow below is set
+  capture::FlowInfo flow;
+  double rate_before_bps = 0;  // start: rate before the change; end: rate during the throttle
+  double rate_after_bps = 0;   // start: rate it was squeezed to; end: rate after recovery
+  bool targeted = false;
+  double confidence = 0;                   // 0..1
+  Mechanism mechanism = Mechanism::kNone;  // throttles only
+  double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
+  // scope service: the remote host all squeezed flows share, and how many flows it had.
+  std::string service;  // the remote service's name (TLS SNI or DNS), when known
+  bool has_remote = false;
+  capture::Address remote;
+  int flows = 0;
+  double duration_s = -1;  // end events: seconds since the matching start (-1 = not set)
+  std::string reason;      // short machine word for why (e.g. "recovered", "flow_end")
+};
+
+const char* KindName(EventKind k);
+const char* StateName(EventState s);
+const char* ScopeName(EventScope s);
+const char* DirectionName(capture::Direction d);
+const char* MechanismName(Mechanism m);
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_CORE_EVENT_H_

@@ -1,0 +1,225 @@
+#ifndef THROTTLEWATCH_DETECTOR_CORE_THROTTLE_DETECTOR_H_
+#define THROTTLEWATCH_DETECTOR_CORE_THROTTLE_DETECTOR_H_
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/bins.h"
+#include "capture/service_names.h"
+#include "detector/core/event_sink.h"
+#include "stats/online_detector.h"
+#include "util/object_pool.h"
+
+namespace tw::detector {
+
+struct ThrottleParams {
+  stats::DropDetectorParams drop;
+  double min_rate_bps = 64'000;     // series slower than this before a drop are not judged
+  double ref_dropped_ratio = 0.6;   // a reference flow whose rate fell below this share dropped too
+  int reference_bins = 8;           // bins before the onset that define "before"
+  double max_idle_share = 1.0 / 3;  // more zero bins than this after the onset = application idle
+  // Network-limited evidence. RTT inflation: the median RTT after the drop exceeds the one
+  // before by this factor, by at least min_rtt_rise_s, and by at least queue_packets
+  // inter-packet gaps (a shaper's standing queue holds packets; an application pacing its
+  // sends only delays each answer by up to one gap). Loss: at least min_loss_share of the
+  // payload after the drop is retransmitted (a policer's drops).
+  double rtt_inflation = 1.5;
+  double min_rtt_rise_s = 0.020;
+  double queue_packets = 2;
+  double min_loss_share = 0.005;
+};
+
+// Why a drop was, or was not, called a throttle (also the per-bin classification of a flow).
+enum class DropClass : uint8_t {
+  kThrottle,         // network-limited: RTT inflation or loss since the drop
+  kDemandChange,     // application-limited: slower, but no sign the network holds it back
+  kIdle,             // the source mostly stopped sending
+  kReceiverLimited,  // the receiver closed or shrank its window
+  kCongestion,       // the whole link's flows shared the drop, the link total did not fall
+  kTooSlow,          // the rate before was below min_rate_bps
+};
+const char* DropClassName(DropClass c);
+
+// Finds throttles: a sustained drop of a series' payload rate (stats::DropDetector per flow
+// and direction, and per direction for the whole link) that is backed by evidence that the
+// network, not the application, became the limit; located by the best split (by medians) near
+// the detector's onset; and classified:
+//  - a flow whose drop is its own (flows to other remote hosts kept their rates) is a targeted
+//    flow throttle;
+//  - the flows of one remote host (per direction) are also summed into a host series with its
+//    own drop detector: when it drops, most of the host's flows dropped with it and flows to
+//    other hosts did not, the whole host was squeezed: one service event (scope "service",
+//    the rate it was squeezed to is the host's total), and no flow events for its flows, even
+//    when a shaper stalls some of them for a while (their own series then look idle);
+//  - when most flows drop together and the link total falls too, that is link-wide shaping
+//    (scope "link", not targeted); when the link total holds, it is congestion: no event;
+//  - demand changes, idle sources and receiver-limited flows raise nothing.
+// Emits start events when a drop is confirmed and end events when the rate recovers or the flow
+// ends. Memory: one entry per flow that carried data (~1.8 KB per direction with data), one per
+// remote host and direction with data (~0.3 KB), and a host series (~1.3 KB) for each remote
+// host that has had two flows with data in one direction. Series come from a pool: those of
+// ended flows are reused, not returned, so the detector keeps its peak. Single-threaded.
+class ThrottleDetector {
+ public:
+  ThrottleDetector(const ThrottleParams& params, EventSink* sink, uint64_t* next_event_id);
+
+  // One closed bin. `suppress` (e.g. during an outage) disables new start events for this bin.
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             bool suppress);
+  // The flow left the flow table at its last packet `last_ns`. Open throttles end with it
+  // (reason "flow_end", or "evicted"), except at the end of the input, where they stay open:
+  // the capture stopped, not the throttle.
+  void OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd why, int64_t last_ns);
+
+  // Names events by service (borrowed; may be null). Set before the first bin.
+  void set_service_names(const capture::ServiceNames* names) { names_ = names; }
+
+  size_t tracked_flows() const { return flows_.size(); }
+  // Bytes of memory a tracked flow (one that carried data) costs at most: both directions'
+  // series plus the map node, and per direction its share of a host entry and host series (at
+  // worst half of each: two flows per remote host).
+  static size_t BytesPerTrackedFlow() {
+    return sizeof(FlowSeries) + 2 * sizeof(Series) + 4 * sizeof(void*) + sizeof(uint64_t) +
+           (sizeof(HostSeries) + 6 * sizeof(void*) + sizeof(HostKey) + sizeof(Series));
+  }
+  size_t open_throttles() const;
+  // Drops that were examined and not reported, by class (for debugging and tests).
+  const std::map<DropClass, uint64_t>& dismissed() const { return dismissed_; }
+
+  static constexpr int kRing = 64;  // bins of history kept per series
+
+ private:
+  struct Series {
+    // One bin of the series' history. Together, so that recording a bin touches one cache
+    // line, not five (a bin close records one for every tracked flow).
+    struct Bin {
+      float payload = 0;  // bytes
+      float wire = 0;     // wire bytes, if the bin carried data
+      float retrans = 0;  // retransmitted payload bytes
+      float packets = 0;  // data packets
+      float rtt = 0;      // smallest RTT sample of the bin, seconds (0 = none)
+    };
+    // What every bin touches first, beside the detector's state (see Prefetch).
+    int64_t n = 0;                  // bins observed
+    uint64_t zero_window_bits = 0;  // bit i: zero window in bin (n - 1 - i)
+    double cum_payload = 0;         // payload bytes since the series began
+    bool open = false;              // a throttle start was emitted and not yet ended
+    stats::DropDetector det;
+    std::array<Bin, kRing> ring{};  // indexed by bin number
+    Event start;                    // that start event
+    explicit Series(const stats::DropDetectorParams& p) : det(p) {}
+    size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
+    int history() const { return int(std::min<int64_t>(n, kRing)); }
+    // Asks for the lines recording the next bin touches, but its ring slot (that needs n).
+    void Prefetch() const {
+      __builtin_prefetch(this, 1);
+      det.Prefetch();
+    }
+    void PrefetchSlot() const { __builtin_prefetch(&ring[size_t(n % kRing)], 1); }
+  };
+  using SeriesPool = util::ObjectPool<Series>;
+  // The flows of one remote host in one direction, summed.
+  struct HostSeries {
+    int flows = 0;              // tracked flows of the host with data in this direction
+    bool tcp = true;            // all of them TCP
+    SeriesPool::Ptr series;     // from the host's second flow on
+    capture::DirectionBin sum;  // the open bin's total over the host's flows
+    capture::RttBin rtt;        // its smallest RTT sample (min_s, samples)
+    uint64_t some_flow = 0;     // a flow of the host, to name the service
+    bool summed = false;        // in summed_ (its sum is of the open bin)
+    bool open() const { return series != nullptr && series->open; }  // a service throttle
+  };
+  using HostKey = std::pair<capture::Address, int>;  // (remote host, direction)
+  struct FlowSeries {
+    capture::FlowInfo info;
+    std::array<SeriesPool::Ptr, 2> dir;  // from the direction's first data on
+    std::array<HostSeries*, 2> host{nullptr, nullptr};
+    bool closed = false;                      // FIN or RST seen: it is ending, not slowing down
+    capture::Direction first = capture::kUp;  // the direction that carried data first
+  };
+  struct Pending {
+    FlowSeries* flow;
+    capture::Direction d;
+    stats::DropDecision decision;
+  };
+  // What the bins since a change say about who limits the series.
+  struct Evidence {
+    double rate_before_bps = 0, rate_after_bps = 0;
+    double rtt_before_s = 0, rtt_after_s = 0;
+    double loss_share = 0;
+    bool inflated = false, lossy = false;
+    DropClass cls = DropClass::kThrottle;
+    Mechanism mechanism = Mechanism::kUnknown;
+  };
+
+  // found[j]: the tracked flow of block[j], or nullptr; the cache lines RecordBin will touch
+  // in each are asked for.
+  void FindAndPrefetch(std::span<const capture::FlowBin> block, FlowSeries** found);
+  // One flow's bin (found: its FlowSeries, or nullptr if untracked): added to link[], pushed
+  // to its series and its host's sum; a drop or recovery goes to pending_.
+  void RecordBin(const capture::FlowBin& fb, FlowSeries* found, capture::DirectionBin* link);
+  void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt);
+  void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
+  void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
+  void OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin_end_ns, int64_t width_ns);
+  void OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_ns);
+  // Refines a change whose detector onset is `onset_ago` bins back: returns how many bins
+  // before the end of the current bin the change happened (fractional), and the first bin
+  // (in bins ago) at the new level.
+  double RefineOnset(const Series& s, int onset_ago, int* split_ago) const;
+  Evidence Judge(const Series& s, bool tcp, int split_ago, double width_s) const;
+  // Confidence of a throttle start, 0..1: depth of the drop (full at 8x), how many references
+  // vouch for "targeted" (`shared`: share of them that dropped too), and TCP evidence.
+  static double Confidence(const Evidence& ev, double shared, int refs);
+  // A series' last `after_bins` bins against the reference_bins before them.
+  struct Comparison {
+    bool usable = false;   // history enough, and a rate before worth judging (min_rate_bps)
+    bool dropped = false;  // the mean after is under ref_dropped_ratio of the mean before
+    int idle_after = 0;    // bins after with no payload
+  };
+  Comparison CompareBeforeAfter(const Series& o, int after_bins, double width_s) const;
+  // Share of reference series in direction d (all flows but `exclude` and, if not null, but
+  // the flows to `exclude_host`) that dropped at the change `split_ago` bins back; *refs gets
+  // how many were judged. Flows that mostly stopped sending since are not references.
+  double SharedDrop(capture::Direction d, const FlowSeries* exclude,
+                    const capture::Address* exclude_host, int split_ago, double width_s,
+                    int* refs) const;
+  // Of the flows to `host` in direction d that are not closing and were sending before the
+  // change `split_ago` bins back, how many (*members) and how many of them dropped (*dropped;
+  // a flow stalled since counts as dropped: a shaper may starve one flow for seconds).
+  void HostMembersDropped(const capture::Address& host, capture::Direction d, int split_ago,
+                          double width_s, int* members, int* dropped) const;
+  Event MakeStart(const Evidence& ev, capture::Direction d, double ts, int64_t bin_end_ns) const;
+  void End(Series* s, double ts, double detected_at, double rate_during, double rate_after,
+           const char* reason);
+  // A drop that is not reported: count it, and make the new level the series' baseline
+  // (otherwise the detector would wait for a "recovery" to a level that was never a throttle's
+  // before, and miss the next real drop).
+  void Dismiss(DropClass c, Series* s) {
+    ++dismissed_[c];
+    s->det.Rebase();
+  }
+
+  ThrottleParams p_;
+  EventSink* sink_;
+  uint64_t* next_id_;
+  SeriesPool series_pool_;  // before the series it holds: destroyed after them
+  std::unordered_map<uint64_t, FlowSeries> flows_;
+  std::vector<Pending> pending_;
+  std::array<Series, 2> link_;
+  std::map<HostKey, HostSeries> hosts_;  // node-based: FlowSeries::host pointers stay valid
+  // The hosts with a series, sorted by key (each bin walks them, not every host).
+  std::vector<std::pair<HostKey, HostSeries*>> series_hosts_;
+  std::vector<HostSeries*> summed_;  // hosts whose sum the open bin added to
+  std::map<DropClass, uint64_t> dismissed_;
+  const capture::ServiceNames* names_ = nullptr;
+};
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_CORE_THROTTLE_DETECTOR_H_

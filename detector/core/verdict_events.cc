@@ -1,0 +1,49 @@
+#include "detector/core/verdict_events.h"
+
+#include <algorithm>
+
+namespace tw::detector {
+
+void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdict>* verdicts,
+                       EventSink* sink) {
+  uint64_t next_id = 1;
+  for (const Event& e : existing) next_id = std::max(next_id, e.id + 1);
+  for (FlowVerdict& v : *verdicts) {
+    if (v.kind != VerdictKind::kPoliced) continue;
+    for (const Event& e : existing) {
+      if (e.kind == EventKind::kThrottle && e.has_flow && e.flow.id == v.info.id &&
+          e.direction == v.dir) {
+        v.event_id = e.id;
+        break;
+      }
+    }
+    if (v.event_id != 0) continue;
+    // Targeted: another flow in the same direction, towards another service, overlapping in
+    // time and judged, was not limited.
+    bool targeted = false;
+    for (const FlowVerdict& o : *verdicts) {
+      if (&o == &v || o.dir != v.dir || o.service == v.service) continue;
+      if (o.kind == VerdictKind::kInsufficientData || IsLimited(o.kind)) continue;
+      if (o.first_ns < v.last_ns && v.first_ns < o.last_ns) targeted = true;
+    }
+    Event e;
+    e.id = next_id++;
+    e.kind = EventKind::kThrottle;
+    e.state = EventState::kStart;
+    e.ts = v.limited_since;
+    e.detected_at = double(v.last_ns) * 1e-9;
+    e.scope = v.scope;
+    e.direction = v.dir;
+    e.has_flow = true;
+    e.flow = v.info;
+    e.rate_before_bps = 0;
+    e.rate_after_bps = v.rate_bps;
+    e.targeted = targeted;
+    e.confidence = v.confidence;
+    e.mechanism = Mechanism::kPolicing;
+    v.event_id = e.id;
+    sink->OnEvent(e);
+  }
+}
+
+}  // namespace tw::detector

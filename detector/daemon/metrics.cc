@@ -1,0 +1,351 @@
+#include "detector/daemon/metrics.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <tuple>
+
+#include "capture/secret_file.h"
+
+#ifndef TW_VERSION
+#define TW_VERSION "dev"
+#endif
+
+namespace tw::detector {
+
+void RttHistogram::Observe(double seconds) {
+  if (!(seconds >= 0)) return;
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  ++counts[i];
+  sum += seconds;
+  ++count;
+}
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+ClientMetric Sample(double v, MetricType type, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (type == MetricType::Counter) {
+    m.counter.value = v;
+  } else {
+    m.gauge.value = v;
+  }
+  return m;
+}
+
+void Add(std::vector<MetricFamily>* out, const char* name, const char* help, MetricType type,
+         double v) {
+  MetricFamily f = Family(name, help, type);
+  f.metric.push_back(Sample(v, type));
+  out->push_back(std::move(f));
+}
+
+ClientMetric HistogramSample(const RttHistogram& h, std::vector<ClientMetric::Label> labels) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.histogram.sample_count = h.count;
+  m.histogram.sample_sum = h.sum;
+  uint64_t cum = 0;
+  for (size_t i = 0; i < RttHistogram::kBounds.size(); ++i) {
+    cum += h.counts[i];
+    m.histogram.bucket.push_back({cum, RttHistogram::kBounds[i]});
+  }
+  m.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
+  return m;
+}
+
+}  // namespace
+
+class Metrics::Impl final : public prometheus::Collectable {
+ public:
+  Impl(std::vector<std::string> targets, std::string interface)
+      : targets_(std::move(targets)),
+        interface_(std::move(interface)),
+        probes_(targets_.size()),
+        start_s_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                     .count()) {}
+
+  std::vector<MetricFamily> Collect() const override;
+
+  mutable std::mutex mu_;
+  std::vector<std::string> targets_;
+  std::string interface_;
+  CaptureSnapshot snap_;
+  // Events, counted after they are on disk.
+  std::map<std::pair<std::string, std::string>, uint64_t> events_;  // (kind, state) -> n
+  uint64_t event_write_errors_ = 0;
+  using ThrottleKey = std::tuple<std::string, std::string, std::string>;  // scope, dir, service
+  std::map<ThrottleKey, int> throttled_;           // open throttles per label set
+  std::map<uint64_t, ThrottleKey> open_throttle_;  // event id -> its labels
+  bool outage_ = false;
+  uint64_t outages_ = 0;
+  struct Probe {
+    uint64_t attempts = 0, failures = 0;
+    bool last_ok = false;
+    RttHistogram rtt;
+  };
+  std::vector<Probe> probes_;
+  double start_s_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+std::vector<MetricFamily> Metrics::Impl::Collect() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<MetricFamily> out;
+  const auto G = MetricType::Gauge;
+  const auto C = MetricType::Counter;
+  {
+    MetricFamily f = Family("throttlewatch_build_info",
+                            "Version of throttlewatch and the interface it watches (always 1).", G);
+    f.metric.push_back(Sample(1, G, {{"interface", interface_}, {"version", TW_VERSION}}));
+    out.push_back(std::move(f));
+  }
+  Add(&out, "throttlewatch_start_time_seconds", "Start time of the daemon, epoch seconds.", G,
+      start_s_);
+  const CaptureSnapshot& s = snap_;
+  Add(&out, "throttlewatch_receive_bytes_total",
+      "Bytes on the wire arriving to the local networks (link header included).", C,
+      double(s.bytes[capture::kDown]));
+  Add(&out, "throttlewatch_transmit_bytes_total",
+      "Bytes on the wire leaving the local networks (link header included).", C,
+      double(s.bytes[capture::kUp]));
+  Add(&out, "throttlewatch_receive_packets_total", "Packets arriving to the local networks.", C,
+      double(s.packets[capture::kDown]));
+  Add(&out, "throttlewatch_transmit_packets_total", "Packets leaving the local networks.", C,
+      double(s.packets[capture::kUp]));
+  if (s.have_capture_counters) {
+    Add(&out, "throttlewatch_capture_packets_total",
+        "Packets that reached the capture buffer (pcap_stats).", C, double(s.capture_received));
+    Add(&out, "throttlewatch_capture_drops_total",
+        "Packets dropped because the capture buffer was full (pcap_stats).", C,
+        double(s.capture_dropped));
+    Add(&out, "throttlewatch_capture_interface_drops_total",
+        "Packets dropped by the interface or its driver (pcap_stats).", C,
+        double(s.capture_if_dropped));
+  }
+  Add(&out, "throttlewatch_undecoded_packets_total",
+      "Captured packets that could not be decoded (truncated, unknown link type, ...).", C,
+      double(s.undecoded));
+  Add(&out, "throttlewatch_service_names_learned_total",
+      "Service names learned from TLS ClientHellos (SNI) and DNS answers.", C,
+      double(s.service_names));
+  Add(&out, "throttlewatch_service_names_rejected_total",
+      "Names in DNS answers and ClientHellos dropped because they are not host names "
+      "(forged or broken: quotes, control bytes, address literals, over-long labels).",
+      C, double(s.service_names_rejected));
+  Add(&out, "throttlewatch_nonlocal_packets_total",
+      "Captured packets with no endpoint in the local networks (ignored).", C, double(s.not_local));
+  Add(&out, "throttlewatch_active_flows", "Flows in the flow table.", G, double(s.active_flows));
+  Add(&out, "throttlewatch_last_bin_timestamp_seconds",
+      "End of the last closed bin, epoch seconds (stalls when detection stalls).", G,
+      s.last_bin_end_s);
+  {
+    MetricFamily rx =
+        Family("throttlewatch_service_receive_bytes_total",
+               "Bytes arriving per service (top services by first use, then other).", C);
+    MetricFamily tx =
+        Family("throttlewatch_service_transmit_bytes_total",
+               "Bytes leaving per service (top services by first use, then other).", C);
+    if (s.services.empty()) {
+      rx.metric.push_back(Sample(0, C, {{"service", "other"}}));
+      tx.metric.push_back(Sample(0, C, {{"service", "other"}}));
+    }
+    for (const auto& l : s.services) {
+      rx.metric.push_back(Sample(double(l.bytes[capture::kDown]), C, {{"service", l.service}}));
+      tx.metric.push_back(Sample(double(l.bytes[capture::kUp]), C, {{"service", l.service}}));
+    }
+    out.push_back(std::move(rx));
+    out.push_back(std::move(tx));
+  }
+  {
+    MetricFamily f = Family("throttlewatch_handshake_rtt_seconds",
+                            "TCP handshake round-trip time at the capture point, of ended flows.",
+                            MetricType::Histogram);
+    f.metric.push_back(HistogramSample(s.handshake_rtt, {}));
+    out.push_back(std::move(f));
+  }
+  {
+    MetricFamily f =
+        Family("throttlewatch_throttled",
+               "1 while a throttle is open for this scope, direction and service, else 0.", G);
+    // Always present for the whole link, so dashboards and absent() rules see the series.
+    bool have_link[2] = {false, false};
+    for (const auto& [key, n] : throttled_) {
+      const auto& [scope, dir, service] = key;
+      if (scope == "link") have_link[dir == "up" ? 0 : 1] = true;
+      f.metric.push_back(
+          Sample(n > 0 ? 1 : 0, G, {{"direction", dir}, {"scope", scope}, {"service", service}}));
+    }
+    for (int d = 0; d < 2; ++d) {
+      if (!have_link[d]) {
+        f.metric.push_back(Sample(
+            0, G, {{"direction", d == 0 ? "up" : "down"}, {"scope", "link"}, {"service", "all"}}));
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  Add(&out, "throttlewatch_outage", "1 while the link is in an outage, else 0.", G,
+      outage_ ? 1 : 0);
+  Add(&out, "throttlewatch_outages_total", "Outages detected (start events written).", C,
+      double(outages_));
+  {
+    MetricFamily f = Family("throttlewatch_events_total",
+                            "Events written to the event file (and synced), by kind and state.", C);
+    for (const char* kind : {"throttle", "outage"}) {
+      for (const char* state : {"start", "end"}) {
+        auto it = events_.find({kind, state});
+        f.metric.push_back(Sample(it == events_.end() ? 0 : double(it->second), C,
+                                  {{"kind", kind}, {"state", state}}));
+      }
+    }
+    out.push_back(std::move(f));
+  }
+  Add(&out, "throttlewatch_event_write_errors_total",
+      "Events that could not be written to the event file.", C, double(event_write_errors_));
+  if (!targets_.empty()) {
+    MetricFamily ok = Family("throttlewatch_probe_success",
+                             "1 if the last active probe of the target succeeded, else 0.", G);
+    MetricFamily att = Family("throttlewatch_probe_attempts_total", "Active probes sent.", C);
+    MetricFamily fail = Family("throttlewatch_probe_failures_total",
+                               "Active probes that failed (refused, unreachable or timed out).", C);
+    MetricFamily rtt =
+        Family("throttlewatch_probe_rtt_seconds",
+               "Connect time (TCP) or answer time (DNS) of successful active probes.",
+               MetricType::Histogram);
+    for (size_t i = 0; i < targets_.size(); ++i) {
+      const std::vector<ClientMetric::Label> l = {{"target", targets_[i]}};
+      ok.metric.push_back(Sample(probes_[i].last_ok ? 1 : 0, G, l));
+      att.metric.push_back(Sample(double(probes_[i].attempts), C, l));
+      fail.metric.push_back(Sample(double(probes_[i].failures), C, l));
+      rtt.metric.push_back(HistogramSample(probes_[i].rtt, l));
+    }
+    out.push_back(std::move(ok));
+    out.push_back(std::move(att));
+    out.push_back(std::move(fail));
+    out.push_back(std::move(rtt));
+  }
+  return out;
+}
+
+Metrics::Metrics(std::vector<std::string> probe_targets, std::string interface)
+    : impl_(std::make_shared<Impl>(std::move(probe_targets), std::move(interface))) {}
+
+Metrics::~Metrics() {
+  if (impl_->exposer_) impl_->exposer_.reset();  // stop serving before the data goes
+}
+
+bool ReadMetricsAuthFile(const std::string& path, std::string* user, std::string* password,
+                         std::string* error) {
+  std::string text;
+  if (!capture::ReadSecretFile(path, "metrics auth file", 4096, &text, error)) return false;
+  const size_t end = std::min(text.find('\n'), text.size());
+  const size_t colon = text.find(':');
+  const bool ok = colon != std::string::npos && colon != 0 && colon < end;
+  if (ok) {
+    *user = text.substr(0, colon);
+    *password = text.substr(colon + 1, end - colon - 1);
+  } else {
+    *error = "metrics auth file " + path + ": must hold one line USER:PASSWORD";
+  }
+  explicit_bzero(text.data(), text.size());
+  return ok;
+}
+
+bool Metrics::Serve(const std::string& bind, const std::string& user, const std::string& password,
+                    std::string* error) {
+  try {
+    // One HTTP thread is plenty for a few scrapers.
+    impl_->exposer_ = std::make_unique<prometheus::Exposer>(bind, 1);
+  } catch (const std::exception& e) {
+    *error = "cannot serve metrics on " + bind + ": " + e.what();
+    return false;
+  }
+  if (!user.empty()) {
+    impl_->exposer_->RegisterAuth(
+        [user, password](const std::string& u, const std::string& p) {
+          return u == user && p == password;
+        },
+        "throttlewatch");
+  }
+  impl_->exposer_->RegisterCollectable(impl_);
+  return true;
+}
+
+int Metrics::port() const {
+  if (!impl_->exposer_) return 0;
+  const auto ports = impl_->exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
+
+void Metrics::Publish(const CaptureSnapshot& s) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  impl_->snap_ = s;
+}
+
+void Metrics::OnEventWritten(const Event& e, const std::string& service) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  ++impl_->events_[{KindName(e.kind), StateName(e.state)}];
+  if (e.kind == EventKind::kOutage) {
+    impl_->outage_ = e.state == EventState::kStart;
+    if (e.state == EventState::kStart) ++impl_->outages_;
+    return;
+  }
+  if (e.state == EventState::kStart) {
+    Impl::ThrottleKey key{ScopeName(e.scope), DirectionName(e.direction),
+                          e.scope == EventScope::kLink ? "all" : service};
+    ++impl_->throttled_[key];
+    impl_->open_throttle_[e.id] = key;
+  } else if (auto it = impl_->open_throttle_.find(e.id); it != impl_->open_throttle_.end()) {
+    --impl_->throttled_[it->second];
+    impl_->open_throttle_.erase(it);
+  }
+}
+
+void Metrics::OnEventWriteFailed() {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  ++impl_->event_write_errors_;
+}
+
+void Metrics::OnProbe(size_t target, bool ok, double rtt_s) {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  if (target >= impl_->probes_.size()) return;
+  Impl::Probe& p = impl_->probes_[target];
+  ++p.attempts;
+  p.last_ok = ok;
+  if (ok) {
+    p.rtt.Observe(rtt_s);
+  } else {
+    ++p.failures;
+  }
+}
+
+std::string Metrics::Render() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, impl_->Collect());
+  return out.str();
+}
+
+}  // namespace tw::detector

@@ -1,3 +1,0 @@
-#include "detector/cli.h"
-
-int main(int argc, char** argv) { return tw::detector::RunCli(argc, argv); }

@@ -1,0 +1,132 @@
+#include "detector/outputs/event_json.h"
+
+#include <optional>
+
+#include "capture/ip_proto.h"
+#include "detector/outputs/json.h"
+#include "util/utc_time.h"
+
+namespace tw::detector {
+
+namespace {
+
+// The value of `key` in `j` when it is of the wanted type.
+std::optional<double> Number(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+std::optional<std::string> Text(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
+  Event m = e;
+  if (!addresses.anonymized()) return m;
+  m.flow.key.a = addresses.Map(e.flow.key.a);
+  m.flow.key.b = addresses.Map(e.flow.key.b);
+  m.remote = addresses.Map(e.remote);
+  return m;
+}
+
+std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses) {
+  Json j;
+  j["schema"] = kEventSchemaVersion;
+  j["id"] = e.id;
+  j["kind"] = KindName(e.kind);
+  j["state"] = StateName(e.state);
+  j["ts"] = Rounded(e.ts, 3);
+  j["time"] = util::IsoTime(e.ts);
+  j["detected_at"] = Rounded(e.detected_at, 3);
+  j["scope"] = ScopeName(e.scope);
+  j["direction"] = DirectionName(e.direction);
+  if (e.has_flow) {
+    j["flow"] = {{"proto", capture::ProtoName(e.flow.proto())},
+                 {"local", addresses.Format(e.flow.local())},
+                 {"local_port", e.flow.local_port()},
+                 {"remote", addresses.Format(e.flow.remote())},
+                 {"remote_port", e.flow.remote_port()}};
+  }
+  if (!e.service.empty()) j["service"] = e.service;
+  if (e.has_remote) {
+    j["remote"] = addresses.Format(e.remote);
+    j["flows"] = e.flows;
+  }
+  j["rate_before_bps"] = Rounded(e.rate_before_bps, 0);
+  j["rate_after_bps"] = Rounded(e.rate_after_bps, 0);
+  j["targeted"] = e.targeted;
+  j["confidence"] = Rounded(e.confidence, 2);
+  if (e.mechanism != Mechanism::kNone) j["mechanism"] = MechanismName(e.mechanism);
+  if (e.burst_bytes >= 0) j["burst_bytes"] = Rounded(e.burst_bytes, 0);
+  if (e.duration_s >= 0) j["duration_s"] = Rounded(e.duration_s, 3);
+  if (!e.reason.empty()) j["reason"] = e.reason;
+  return DumpLine(j);
+}
+
+bool ParseEventLine(const std::string& line, Event* out) {
+  *out = Event{};
+  const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  const auto id = Number(j, "id");
+  const auto kind = Text(j, "kind");
+  const auto state = Text(j, "state");
+  const auto ts = Number(j, "ts");
+  // Ids are whole numbers a double holds exactly (an edited file may say anything: converting
+  // an out-of-range double to an integer is undefined).
+  if (!id || !kind || !state || !ts || !(*id >= 1 && *id <= 9007199254740992.0)) return false;
+  if (*kind == "throttle") {
+    out->kind = EventKind::kThrottle;
+  } else if (*kind == "outage") {
+    out->kind = EventKind::kOutage;
+  } else {
+    return false;
+  }
+  if (*state == "start") {
+    out->state = EventState::kStart;
+  } else if (*state == "end") {
+    out->state = EventState::kEnd;
+  } else {
+    return false;
+  }
+  out->id = uint64_t(*id);
+  out->ts = *ts;
+  if (auto d = Number(j, "detected_at")) out->detected_at = *d;
+  if (auto scope = Text(j, "scope")) {
+    out->scope = *scope == "flow"      ? EventScope::kFlow
+                 : *scope == "service" ? EventScope::kService
+                                       : EventScope::kLink;
+  }
+  if (auto dir = Text(j, "direction"))
+    out->direction = *dir == "up" ? capture::kUp : capture::kDown;
+  if (auto r = Number(j, "rate_after_bps")) out->rate_after_bps = *r;
+  if (auto r = Number(j, "rate_before_bps")) out->rate_before_bps = *r;
+  if (auto t = j.find("targeted"); t != j.end() && t->is_boolean()) out->targeted = t->get<bool>();
+  if (auto c = Number(j, "confidence")) out->confidence = *c;
+  if (auto f = j.find("flow"); f != j.end() && f->is_object()) {
+    const auto proto = Text(*f, "proto");
+    const auto local = Text(*f, "local");
+    const auto remote = Text(*f, "remote");
+    const auto lport = Number(*f, "local_port");
+    const auto rport = Number(*f, "remote_port");
+    auto la = local ? capture::Address::Parse(*local) : std::nullopt;
+    auto ra = remote ? capture::Address::Parse(*remote) : std::nullopt;
+    const auto port = [](const std::optional<double>& p) { return p && *p >= 0 && *p <= 65535; };
+    if (proto && la && ra && port(lport) && port(rport)) {
+      out->has_flow = true;
+      capture::FlowInfo& fl = out->flow;
+      fl.key.a = *la;
+      fl.key.b = *ra;
+      fl.key.port_a = uint16_t(*lport);
+      fl.key.port_b = uint16_t(*rport);
+      fl.key.proto = capture::ProtoFromName(*proto);
+      fl.local_is_a = true;
+    }
+  }
+  return true;
+}
+
+}  // namespace tw::detector

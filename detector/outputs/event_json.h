@@ -1,0 +1,26 @@
+#ifndef THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_
+#define THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_
+// Events as JSON lines (schema v1, docs/event-schema.md), and back: the one place that knows
+// the line format of an event.
+
+#include <string>
+
+#include "capture/address_formatter.h"
+#include "detector/core/event.h"
+
+namespace tw::detector {
+
+// The event as one line of JSON (no trailing newline). Deterministic field order. Every
+// address is written through `addresses` (plain by default, anonymized with --anonymize).
+std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {});
+
+// The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
+Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);
+
+// Parses one event line written by EventToJson (the fields needed to close or count it).
+// False when the line is not such an event.
+bool ParseEventLine(const std::string& line, Event* out);
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_

@@ -1,0 +1,68 @@
+#include "detector/outputs/flow_verdict_json.h"
+
+#include "capture/ip_proto.h"
+#include "detector/outputs/json.h"
+
+namespace tw::detector {
+
+namespace {
+Json Evidence(const stats::TokenBucketEstimate& e) {
+  Json j;
+  j["result"] = stats::BucketFitName(e.result);
+  j["losses"] = e.losses;
+  j["loss_episodes"] = e.loss_episodes;
+  if (e.rate_Bps > 0) {
+    j["rate_bps"] = Rounded(e.rate_Bps * 8, 0);
+    j["burst_bytes"] = Rounded(e.burst_bytes, 0);
+    j["losses_with_empty_bucket"] = Rounded(e.losses_in_range, 3);
+    j["passes_with_tokens"] = Rounded(e.passes_in_range, 3);
+    j["episodes_above_rate"] = Rounded(e.episodes_above_rate, 3);
+    j["losses_after_rtt_inflation"] = Rounded(e.losses_after_inflation, 3);
+  }
+  return j;
+}
+}  // namespace
+
+std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormatter& addresses) {
+  Json j;
+  j["schema"] = 1;
+  j["flow_id"] = v.info.id;
+  j["flow"] = {{"proto", capture::ProtoName(v.info.proto())},
+               {"local", addresses.Format(v.info.local())},
+               {"local_port", v.info.local_port()},
+               {"remote", addresses.Format(v.info.remote())},
+               {"remote_port", v.info.remote_port()}};
+  // The verdicts group a flow with the others of its remote host (`v.service`): written through
+  // `addresses` like every address.
+  j["service"] = addresses.Format(v.info.remote());
+  j["direction"] = DirectionName(v.dir);
+  j["vantage"] = v.receiver_vantage ? "receiver" : "sender";
+  j["start"] = Rounded(double(v.first_ns) * 1e-9, 3);
+  j["duration_s"] = Rounded(double(v.last_ns - v.first_ns) * 1e-9, 3);
+  j["bytes"] = v.payload_bytes;
+  j["wire_bytes"] = v.wire_bytes;
+  j["goodput_bps"] = Rounded(v.goodput_bps, 0);
+  j["retrans_rate"] = Rounded(v.retrans_rate, 4);
+  if (v.rtt_median_s >= 0) {
+    j["rtt_min_ms"] = Rounded(v.rtt_min_s * 1e3, 1);
+    j["rtt_median_ms"] = Rounded(v.rtt_median_s * 1e3, 1);
+  }
+  j["verdict"] = VerdictName(v.kind);
+  if (v.kind == VerdictKind::kPoliced || v.kind == VerdictKind::kShaped) {
+    j["scope"] = ScopeName(v.scope);
+    j["rate_bps"] = Rounded(v.rate_bps, 0);
+    if (v.kind == VerdictKind::kPoliced) j["burst_bytes"] = Rounded(v.burst_bytes, 0);
+    j["limited_since"] = Rounded(v.limited_since, 3);
+    if (v.scope == EventScope::kService) j["service_flows"] = v.service_flows;
+  }
+  j["confidence"] = Rounded(v.confidence, 2);
+  if (v.truncated) j["truncated"] = true;
+  if (v.event_id != 0) j["event_id"] = v.event_id;
+  Json& evidence = j["evidence"];
+  evidence["queue_delay_ms"] = Rounded(v.queue_delay_s * 1e3, 1);
+  evidence["policer_test"] = Evidence(v.fit);
+  if (v.service_flows > 0) evidence["service_policer_test"] = Evidence(v.service_fit);
+  return DumpLine(j);
+}
+
+}  // namespace tw::detector

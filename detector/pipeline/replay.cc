@@ -1,0 +1,283 @@
+#include "detector/pipeline/replay.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "capture/local_networks.h"
+#include "capture/pcap_file_source.h"
+#include "capture/service_names.h"
+#include "detector/core/verdict_events.h"
+#include "detector/pipeline/sharded_analysis.h"
+
+namespace tw::detector {
+
+namespace {
+
+using capture::DecodeStatus;
+
+constexpr uint64_t kGuessPackets = 50'000;
+// The packets read for the guess are held (32 bytes each; their bytes stay in the source) and
+// analysed after it: the input is read once, so standard input works. Reading stops here even
+// if fewer than kGuessPackets of them could be observed (a capture of mostly non-IP traffic).
+constexpr size_t kMaxHeldPackets = 1 << 20;
+constexpr uint64_t kProgressMinBytes = 4 << 20;
+
+// Infers the local networks from the first packets of `src`, which are appended to *held.
+capture::LocalNetworks InferLocal(capture::PcapFileSource* src,
+                                  std::vector<capture::Packet>* held) {
+  capture::LocalNetworkGuesser guesser;
+  capture::Packet pkt;
+  capture::DecodedPacket d;
+  while (guesser.observed() < kGuessPackets && held->size() < kMaxHeldPackets &&
+         src->Next(&pkt) == capture::SourceStatus::kPacket) {
+    held->push_back(pkt);
+    if (capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d) == DecodeStatus::kOk) {
+      guesser.Observe(d);
+    }
+  }
+  return guesser.Guess();
+}
+
+int OpenFailureCode(capture::OpenFailure why) {
+  switch (why) {
+    case capture::OpenFailure::kMalformed:
+      return kReplayBrokenInput;
+    case capture::OpenFailure::kBadFilter:
+      return kReplayUsageError;
+    default:
+      return kReplayRuntimeError;
+  }
+}
+
+// Sends every bin to two sinks, in order (the recorder first, so that events emitted for a
+// bin find it recorded).
+class BinTee final : public capture::BinSink {
+ public:
+  BinTee(capture::BinSink* first, capture::BinSink* second) : first_(first), second_(second) {}
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    first_->OnBin(start_ns, width_ns, flows, link);
+    second_->OnBin(start_ns, width_ns, flows, link);
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
+    first_->OnFlowEnd(info, totals);
+    second_->OnFlowEnd(info, totals);
+  }
+
+ private:
+  capture::BinSink* first_;
+  capture::BinSink* second_;
+};
+
+// Passes bins and flow ends on to `next`, and tells the verdict tracker when a flow leaves the
+// table (so it can free what only the flow's packets needed).
+class VerdictFlowEnds final : public capture::BinSink {
+ public:
+  VerdictFlowEnds(FlowVerdictTracker* verdicts, capture::BinSink* next)
+      : verdicts_(verdicts), next_(next) {}
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    next_->OnBin(start_ns, width_ns, flows, link);
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
+    next_->OnFlowEnd(info, totals);
+    verdicts_->OnFlowEnd(info);
+  }
+
+ private:
+  FlowVerdictTracker* verdicts_;
+  capture::BinSink* next_;
+};
+
+std::string Eta(double s) {
+  char buf[32];
+  const long t = std::lround(std::max(0.0, s));
+  if (t >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld", t / 60, t % 60);
+  }
+  return buf;
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, a plain line otherwise.
+class Progress {
+ public:
+  Progress(std::FILE* out, bool enabled)
+      : out_(out),
+        enabled_(enabled),
+        tty_(enabled && isatty(fileno(out)) != 0),
+        t0_(std::chrono::steady_clock::now()),
+        last_(t0_) {}
+
+  void Update(uint64_t packets, uint64_t bytes_read, uint64_t bytes_total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < (tty_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000))) {
+      return;
+    }
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - t0_).count();
+    const double done =
+        bytes_total > 0 ? std::min(1.0, double(bytes_read) / double(bytes_total)) : 0;
+    const double pps = double(packets) / std::max(secs, 1e-9);
+    const std::string eta = done > 0 ? Eta(secs * (1 - done) / done) : "?";
+    if (tty_) {
+      constexpr int kWidth = 28;
+      const int fill = int(done * kWidth);
+      std::string bar(size_t(fill), '#');
+      bar.append(size_t(kWidth - fill), '.');
+      std::fprintf(out_, "\r\033[Kreplay [%s] %3.0f%%  %.1f M packets  %.0f k packets/s  ETA %s",
+                   bar.c_str(), 100 * done, double(packets) / 1e6, pps / 1e3, eta.c_str());
+      drawn_ = true;
+    } else {
+      std::fprintf(out_, "replay: %.0f%%, %.1f M packets, %.0f k packets/s, ETA %s\n", 100 * done,
+                   double(packets) / 1e6, pps / 1e3, eta.c_str());
+    }
+    std::fflush(out_);
+  }
+  // Clears the bar so that the summary starts on a clean line.
+  void Done() {
+    if (drawn_) std::fprintf(out_, "\r\033[K");
+    drawn_ = false;
+  }
+
+ private:
+  std::FILE* out_;
+  bool enabled_, tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point t0_, last_;
+};
+
+}  // namespace
+
+int RunReplay(const ReplayOptions& o, ReplayResult* r) {
+  *r = ReplayResult{};
+  if (o.files.empty()) {
+    r->error = "no capture file given";
+    return kReplayUsageError;
+  }
+  capture::LocalNetworks local;
+  if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &r->error)) {
+    return kReplayUsageError;
+  }
+  capture::OpenFailure why = capture::OpenFailure::kNone;
+  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &why);
+  if (!src) return OpenFailureCode(why);
+  r->started = true;
+  std::vector<capture::Packet> held;  // read for the inference, analysed first
+  if (o.local.empty()) {
+    local = InferLocal(src.get(), &held);
+    r->local_inferred = true;
+  }
+  r->local_cidrs = local.cidrs();
+  // As written in the log (anonymized with --anonymize: the office's prefix is sensitive).
+  for (const capture::Cidr& c : local.cidrs()) {
+    if (!r->local.empty()) r->local += ',';
+    r->local += o.addresses.Format(c);
+  }
+  if (o.log != nullptr) {
+    std::fprintf(o.log, "throttlewatch: local networks %s%s\n",
+                 local.empty() ? "(none found)" : r->local.c_str(),
+                 r->local_inferred ? " (inferred; set with --local)" : "");
+  }
+
+  EventCollector collector;
+  EventFanout fanout;
+  fanout.Add(&collector);
+  if (o.observers.events != nullptr) fanout.Add(o.observers.events);
+  capture::ServiceNames names;
+  Engine engine(o.engine, &fanout, &names);
+  BinTee tee(o.observers.bins, &engine);
+  capture::BinSink* const detectors =
+      o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine;
+  // One thread: the Binner and the verdict tracker here. More: the same per shard, on threads
+  // of their own, merged for the detectors on another.
+  std::optional<FlowVerdictTracker> verdicts;
+  std::optional<VerdictFlowEnds> flow_ends;
+  std::optional<capture::Binner> binner;
+  std::optional<ShardedAnalysis> shards;
+  if (o.threads > 1) {
+    shards.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors, &names);
+  } else {
+    verdicts.emplace(o.verdict);
+    flow_ends.emplace(&*verdicts, detectors);
+    binner.emplace(o.binner, local, &*flow_ends);
+  }
+
+  Progress progress(o.log,
+                    o.progress && o.log != nullptr && src->bytes_total() >= kProgressMinBytes);
+
+  capture::Packet pkt;
+  capture::DecodedPacket d;
+  capture::SourceStatus st;
+  size_t next_held = 0;
+  const auto next = [&] {
+    if (next_held < held.size()) {
+      pkt = held[next_held++];
+      return capture::SourceStatus::kPacket;
+    }
+    if (next_held > 0) {  // all analysed: the memory goes back
+      held = {};
+      next_held = 0;
+    }
+    return src->Next(&pkt);
+  };
+  while ((st = next()) == capture::SourceStatus::kPacket) {
+    if (r->packets == 0) r->first_ns = pkt.ts_ns;
+    r->last_ns = std::max(r->last_ns, pkt.ts_ns);
+    ++r->packets;
+    r->bytes += pkt.wire_len;
+    const DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
+    ++r->decode[size_t(ds)];
+    if (ds == DecodeStatus::kOk) {
+      // A flow's id is the position of its first packet in the input, however it is split.
+      if (shards) {
+        shards->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, r->packets);
+      } else {
+        const capture::BinnedPacket bp = binner->OnPacket(pkt.ts_ns, pkt.wire_len, d, r->packets);
+        names.Observe(pkt.data, pkt.caplen, d, bp);
+        verdicts->OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
+      }
+    }
+    if ((r->packets & 0x3fff) == 0) {
+      progress.Update(r->packets, src->bytes_read(), src->bytes_total());
+    }
+  }
+  progress.Done();
+  // On a read error everything up to the bad spot is still analysed and reported.
+  if (shards) {
+    shards->Finish();
+    r->verdicts = shards->TakeVerdicts();
+    r->binner = shards->stats();
+  } else {
+    binner->Finish();
+    r->verdicts = verdicts->Finish();
+    r->binner = binner->stats();
+  }
+  EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
+  r->engine = engine.stats();
+  r->dismissed = engine.throttle().dismissed();
+  r->names_learned = names.learned();
+  r->names_rejected = names.rejected();
+  r->engine.events = collector.events().size();
+  r->events = collector.events();
+  r->file = src->stats();
+  r->notes = src->notes();
+  if (o.observers.verdicts && !o.observers.verdicts(r->verdicts)) {
+    r->error = "cannot write flow verdicts (disk full?)";
+    return kReplayRuntimeError;
+  }
+  if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
+    r->error = src->error();
+    return st == capture::SourceStatus::kMalformed ? kReplayBrokenInput : kReplayRuntimeError;
+  }
+  return kReplayOk;
+}
+
+}  // namespace tw::detector

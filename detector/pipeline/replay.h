@@ -1,0 +1,92 @@
+#ifndef THROTTLEWATCH_DETECTOR_PIPELINE_REPLAY_H_
+#define THROTTLEWATCH_DETECTOR_PIPELINE_REPLAY_H_
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "capture/address_formatter.h"
+#include "capture/binner.h"
+#include "capture/capture_file.h"
+#include "capture/decode.h"
+#include "detector/core/engine.h"
+#include "detector/core/event.h"
+#include "detector/core/event_sink.h"
+#include "detector/core/flow_verdict.h"
+
+namespace tw::detector {
+
+inline constexpr int kReplayOk = 0, kReplayRuntimeError = 1, kReplayUsageError = 2,
+                     kReplayBrokenInput = 3;
+
+// Who hears what a replay finds, besides its result: the outputs (event stream, report, series,
+// flow lines) attach here, so the replay knows none of them. Not owned; each may be empty.
+struct ReplayObservers {
+  capture::BinSink* bins = nullptr;  // every bin, before the detectors see it
+  EventSink* events = nullptr;       // every event, in the order it is emitted
+  // The flow verdicts, once, at the end of the input (after their throttle events); returns
+  // false when they could not be written.
+  std::function<bool(const std::vector<FlowVerdict>&)> verdicts;
+};
+
+struct ReplayOptions {
+  std::vector<std::string> files;  // "-" is standard input (read once)
+  std::string bpf_filter;          // tcpdump syntax; empty = everything
+  std::string local;               // "CIDR[,CIDR]"; empty = infer from the first packets
+  capture::BinnerParams binner;
+  EngineParams engine;
+  VerdictParams verdict;
+  std::FILE* log = nullptr;  // progress and summary (stderr); nullptr = silent
+  // Progress for large inputs: a bar redrawn in place (percent, packets/s, ETA) when `log` is
+  // a terminal, plain lines every few seconds when it is not.
+  bool progress = true;
+  ReplayObservers observers;  // must outlive the call
+  // Every address written (events, the local networks line) goes through this; plain by
+  // default, anonymized with --anonymize.
+  capture::AddressFormatter addresses;
+  // Per-packet analysis on this many worker threads (flows hashed to them; the file is read
+  // and decoded on the calling thread, the detectors run on one more). 1: all on the calling
+  // thread. The events and verdicts are the same for any value (see sharded_analysis.h).
+  int threads = 1;
+};
+
+// Everything a replay computed, also when it stopped on an error.
+struct ReplayResult {
+  std::string error;     // empty on success; names the file otherwise
+  bool started = false;  // the input was opened and its analysis began
+  std::string local;     // the local networks used, as written (through options.addresses)
+  std::vector<capture::Cidr> local_cidrs;  // the same, as networks (not anonymized)
+  bool local_inferred = false;
+  uint64_t packets = 0;
+  uint64_t bytes = 0;
+  int64_t first_ns = 0, last_ns = 0;
+  std::array<uint64_t, size_t(capture::DecodeStatus::kCount)> decode{};
+  capture::CaptureFileStats file;  // survived anomalies of the input files
+  std::vector<std::string> notes;  // one line per kind of survived anomaly (file, byte offset)
+  capture::BinnerStats binner;
+  EngineStats engine;
+  std::map<DropClass, uint64_t> dismissed;  // drops examined and not reported, by class
+  uint64_t names_learned = 0;               // service names from DNS answers and ClientHellos
+  uint64_t names_rejected = 0;              // names dropped: not host names (forged or broken)
+  std::vector<Event> events;
+  std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
+};
+
+// Replays capture files through capture → stats → detector. Events go to the observers as
+// they are emitted, so an input error part-way loses nothing already found. Flow verdicts (and
+// the throttle events of flows policed from their start) are judged at the end of the input,
+// and handed over then. Returns 0 on success, 1 on a runtime error (an unreadable file, flow
+// verdicts that could not be written), 2 on unusable options (a bad --local or BPF filter;
+// nothing was read), 3 on a broken capture file (result->error names the file and byte
+// offset). On 1 and 3 the result holds everything up to that point. The input is read once:
+// the packets read to infer the local side (when options.local is empty) are held and analysed
+// after, so "-" works as any file.
+int RunReplay(const ReplayOptions& options, ReplayResult* result);
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_PIPELINE_REPLAY_H_
