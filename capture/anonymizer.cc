@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>  // explicit_bzero
 
-#include "capture/secret_file.h"
+#include "util/secret_file.h"
 
 namespace tw::capture {
 
@@ -132,9 +132,9 @@ Cidr Anonymizer::Anonymize(const Cidr& c) const {
 }
 
 std::unique_ptr<Anonymizer> Anonymizer::FromKeyFile(const std::string& path, std::string* error) {
-  // The shared check for every secret: a private regular file (capture/secret_file.h).
+  // The shared check for every secret: a private regular file (util/secret_file.h).
   std::string key;
-  if (!ReadSecretFile(path, "key file", 4096, &key, error)) return nullptr;
+  if (!util::ReadSecretFile(path, "key file", 4096, &key, error)) return nullptr;
   std::unique_ptr<Anonymizer> anonymizer;
   if (key.size() == kKeySize) {
     anonymizer = std::make_unique<Anonymizer>(

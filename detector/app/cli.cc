@@ -23,7 +23,6 @@
 #include "detector/app/replay_summary.h"
 #include "detector/daemon/live.h"
 #include "detector/daemon/metrics.h"
-#include "detector/daemon/private_files.h"
 #include "detector/daemon/probe.h"
 #include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
@@ -33,6 +32,7 @@
 #include "detector/pipeline/replay.h"
 #include "stats/segmentation.h"
 #include "stats/series_reader.h"
+#include "util/private_files.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "dev"
@@ -274,7 +274,7 @@ template <typename F>
 bool WriteFile(const std::string& path, const char* what, bool quiet, F write) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string error;
-  std::FILE* created = OpenPrivateFile(path, &error);  // 0600 whatever the umask
+  std::FILE* created = util::OpenPrivateFile(path, &error);  // 0600 whatever the umask
   if (created == nullptr) {
     std::fprintf(stderr, "throttlewatch: cannot write %s %s\n", what, error.c_str());
     return false;
@@ -428,7 +428,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   std::FILE* out = stdout;
   if (!events_path.empty() && events_path != "-") {
     std::string error;
-    out = OpenPrivateFile(events_path, &error);  // 0600 whatever the umask
+    out = util::OpenPrivateFile(events_path, &error);  // 0600 whatever the umask
     if (out == nullptr) {
       std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
       return kExitRuntime;
@@ -437,7 +437,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   std::FILE* flows = nullptr;
   if (!flows_path.empty()) {
     std::string error;
-    flows = flows_path == "-" ? stdout : OpenPrivateFile(flows_path, &error);
+    flows = flows_path == "-" ? stdout : util::OpenPrivateFile(flows_path, &error);
     if (flows == nullptr) {
       std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
       if (out != stdout) std::fclose(out);

@@ -18,8 +18,8 @@ enum class EventScope : uint8_t { kFlow, kService, kLink };
 // RTT inflation). kNone: not a throttle, or not judged.
 enum class Mechanism : uint8_t { kNone, kShaping, kPolicing, kUnknown };
 
-// One line of the event stream (schema v1, documented in README.md). A start and its end share
-// `id`. Rates are bits per second on the wire (link-layer header included).
+// One line of the event stream (schema v1, documented in docs/event-schema.md). A start and its end
+// share `id`. Rates are bits per second on the wire (link-layer header included).
 struct Event {
   uint64_t id = 0;
   EventKind kind = EventKind::kThrottle;

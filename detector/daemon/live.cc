@@ -24,7 +24,6 @@
 #include "detector/core/event_sink.h"
 #include "detector/daemon/event_log.h"
 #include "detector/daemon/metrics.h"
-#include "detector/daemon/private_files.h"
 #include "detector/daemon/privileges.h"
 #include "detector/daemon/probe.h"
 #include "detector/daemon/service_table.h"
@@ -32,6 +31,7 @@
 #include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
 #include "detector/outputs/rolling_report.h"
+#include "util/private_files.h"
 
 namespace tw::detector {
 
@@ -96,7 +96,7 @@ class Control {
   void WriteReport(const std::string& path, const std::string& html) {
     std::string error;
     const std::string tmp = path + ".tmp";
-    std::FILE* f = OpenPrivateFile(tmp, &error);
+    std::FILE* f = util::OpenPrivateFile(tmp, &error);
     bool ok = f != nullptr;
     if (ok) {
       ok = std::fwrite(html.data(), 1, html.size(), f) == html.size() && std::fflush(f) == 0 &&
@@ -405,7 +405,7 @@ int RunLive(const LiveDaemonOptions& o) {
       say("--report: " + error);
       return 2;
     }
-    std::FILE* f = OpenPrivateFile(tmp, &error);
+    std::FILE* f = util::OpenPrivateFile(tmp, &error);
     if (f == nullptr) {
       say("--report: " + error);
       return 1;

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "capture/secret_file.h"
+#include "util/secret_file.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "dev"
@@ -260,7 +260,7 @@ Metrics::~Metrics() {
 bool ReadMetricsAuthFile(const std::string& path, std::string* user, std::string* password,
                          std::string* error) {
   std::string text;
-  if (!capture::ReadSecretFile(path, "metrics auth file", 4096, &text, error)) return false;
+  if (!util::ReadSecretFile(path, "metrics auth file", 4096, &text, error)) return false;
   const size_t end = std::min(text.find('\n'), text.size());
   const size_t colon = text.find(':');
   const bool ok = colon != std::string::npos && colon != 0 && colon < end;

@@ -41,7 +41,7 @@ struct CaptureSnapshot {
 };
 
 // Reads the --metrics-auth-file: one line USER:PASSWORD (what follows the first line is ignored).
-// The file holds a secret, so it is checked like the --anonymize key (capture::ReadSecretFile):
+// The file holds a secret, so it is checked like the --anonymize key (util::ReadSecretFile):
 // a regular file that only its owner may read or write (mode 0600 or 0400), at most 4 KiB.
 // False with *error naming the file and what is wrong (too open, missing, no "USER:" part).
 [[nodiscard]] bool ReadMetricsAuthFile(const std::string& path, std::string* user,

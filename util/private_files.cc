@@ -1,4 +1,4 @@
-#include "detector/daemon/private_files.h"
+#include "util/private_files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace tw::detector {
+namespace tw::util {
 
 namespace {
 // Tightens an open file or directory we own to `mode` when it is a regular file or directory.
@@ -35,27 +35,4 @@ std::FILE* OpenPrivateFile(const std::string& path, std::string* error) {
   return f;
 }
 
-bool MakePrivateDirectory(const std::string& path, std::string* error) {
-  const auto fail = [&]() {
-    if (error != nullptr) *error = "cannot create directory " + path + ": " + std::strerror(errno);
-    return false;
-  };
-  if (path.empty()) {
-    errno = ENOENT;
-    return fail();
-  }
-  // Parents first (created 0700 too).
-  for (size_t slash = path.find('/', 1); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    const std::string parent = path.substr(0, slash);
-    if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST) return fail();
-  }
-  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return fail();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail();
-  const bool ok = Tighten(fd, 0700);
-  ::close(fd);
-  return ok || fail();
-}
-
-}  // namespace tw::detector
+}  // namespace tw::util

@@ -1,4 +1,4 @@
-#include "capture/secret_file.h"
+#include "util/secret_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace tw::capture {
+namespace tw::util {
 
 bool ReadSecretFile(const std::string& path, const std::string& what, size_t max_bytes,
                     std::string* contents, std::string* error) {
@@ -67,4 +67,4 @@ bool ReadSecretFile(const std::string& path, const std::string& what, size_t max
   return true;
 }
 
-}  // namespace tw::capture
+}  // namespace tw::util

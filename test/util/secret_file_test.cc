@@ -1,4 +1,4 @@
-#include "capture/secret_file.h"
+#include "util/secret_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include "test/support/mode_files.h"
 
-namespace tw::capture {
+namespace tw::util {
 namespace {
 
 using SecretFileTest = tw::testing::ModeFilesTest;
@@ -62,4 +62,4 @@ TEST_F(SecretFileTest, RefusesAFileLargerThanAllowed) {
 }
 
 }  // namespace
-}  // namespace tw::capture
+}  // namespace tw::util

@@ -1,10 +1,10 @@
-#ifndef THROTTLEWATCH_CAPTURE_SECRET_FILE_H_
-#define THROTTLEWATCH_CAPTURE_SECRET_FILE_H_
+#ifndef THROTTLEWATCH_UTIL_SECRET_FILE_H_
+#define THROTTLEWATCH_UTIL_SECRET_FILE_H_
 
 #include <cstddef>
 #include <string>
 
-namespace tw::capture {
+namespace tw::util {
 
 // Reads a secret that throttlewatch is handed (the --anonymize key, the --metrics-auth-file
 // password): `path` must be a regular file that only its owner can read or write, i.e. without
@@ -20,6 +20,6 @@ namespace tw::capture {
 [[nodiscard]] bool ReadSecretFile(const std::string& path, const std::string& what,
                                   size_t max_bytes, std::string* contents, std::string* error);
 
-}  // namespace tw::capture
+}  // namespace tw::util
 
-#endif  // THROTTLEWATCH_CAPTURE_SECRET_FILE_H_
+#endif  // THROTTLEWATCH_UTIL_SECRET_FILE_H_
