@@ -20,13 +20,16 @@
 #include <vector>
 
 #include "capture/anonymizer.h"
+#include "detector/app/exit_code.h"
 #include "detector/app/replay_summary.h"
+#include "detector/app/verify_command.h"
 #include "detector/daemon/live.h"
 #include "detector/daemon/metrics.h"
 #include "detector/daemon/probe.h"
 #include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
 #include "detector/outputs/flow_verdict_json.h"
+#include "detector/outputs/json.h"
 #include "detector/outputs/report.h"
 #include "detector/outputs/series_recorder.h"
 #include "detector/pipeline/replay.h"
@@ -45,8 +48,31 @@ namespace tw::detector {
 
 namespace {
 
-constexpr int kExitOk = kReplayOk, kExitRuntime = kReplayRuntimeError,
-              kExitUsage = kReplayUsageError, kExitBroken = kReplayBrokenInput;
+ExitCode ToExitCode(ReplayStatus s) {
+  switch (s) {
+    case ReplayStatus::kOk:
+      return ExitCode::kOk;
+    case ReplayStatus::kFailed:
+      return ExitCode::kRuntimeError;
+    case ReplayStatus::kBadOptions:
+      return ExitCode::kUsageError;
+    case ReplayStatus::kBrokenInput:
+      return ExitCode::kBrokenInput;
+  }
+  return ExitCode::kRuntimeError;
+}
+
+ExitCode ToExitCode(LiveStatus s) {
+  switch (s) {
+    case LiveStatus::kStopped:
+      return ExitCode::kOk;
+    case LiveStatus::kFailed:
+      return ExitCode::kRuntimeError;
+    case LiveStatus::kBadOptions:
+      return ExitCode::kUsageError;
+  }
+  return ExitCode::kRuntimeError;
+}
 
 const char kUsage[] =
     "usage: throttlewatch [COMMAND] [OPTIONS]\n"
@@ -114,13 +140,14 @@ const char kUsage[] =
     "\n"
     "exit status: 0 ok, 1 runtime error (unreadable input, failed write), 2 usage error,\n"
     "             3 broken capture file (the message names the file and byte offset;\n"
-    "             events found before the damage are written),\n"
+    "             events found before the damage are written) or a file that is not a\n"
+    "             series (changepoints),\n"
     "             4 verify: the chain is broken (a line edited, deleted, reordered or cut,\n"
     "             or the published head missing; the message names the line)\n";
 
-int Usage(const std::string& msg) {
+ExitCode Usage(const std::string& msg) {
   std::fprintf(stderr, "throttlewatch: %s\n(see 'throttlewatch --help')\n", msg.c_str());
-  return kExitUsage;
+  return ExitCode::kUsageError;
 }
 
 bool ParseDouble(std::string_view s, double* out) {
@@ -350,7 +377,7 @@ bool WriteOutputs(const ReplayOptions& o, const ReplayResult& r, const SeriesRec
   return ok;
 }
 
-int Replay(const std::vector<std::string>& args, bool demo) {
+ExitCode Replay(const std::vector<std::string>& args, bool demo) {
   ReplayOptions o;
   o.log = stderr;
   // One worker per core (the results do not depend on it), at most 8: one reader feeds them.
@@ -362,7 +389,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (const Taken t = TakeCommonOption(args, &i, common); t != Taken::kNo) {
-      if (t == Taken::kBad) return kExitUsage;
+      if (t == Taken::kBad) return ExitCode::kUsageError;
       continue;
     }
     if (IsOption(a, "--events")) {
@@ -416,14 +443,14 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     const std::string path = DemoPath();
     if (path.empty() || !std::filesystem::exists(path, ec)) {
       std::fprintf(stderr, "throttlewatch: the demo capture is not installed (%s)\n", path.c_str());
-      return kExitRuntime;
+      return ExitCode::kRuntimeError;
     }
     std::fprintf(stderr, "throttlewatch: replaying the demo capture %s\n", path.c_str());
     o.files.push_back(path);
   }
   if (o.files.empty()) return Usage("replay needs a capture file");
 
-  if (!LoadKey(key_path, &o.addresses)) return kExitUsage;
+  if (!LoadKey(key_path, &o.addresses)) return ExitCode::kUsageError;
 
   std::FILE* out = stdout;
   if (!events_path.empty() && events_path != "-") {
@@ -431,7 +458,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     out = util::OpenPrivateFile(events_path, &error);  // 0600 whatever the umask
     if (out == nullptr) {
       std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
-      return kExitRuntime;
+      return ExitCode::kRuntimeError;
     }
   }
   std::FILE* flows = nullptr;
@@ -441,7 +468,7 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     if (flows == nullptr) {
       std::fprintf(stderr, "throttlewatch: %s\n", error.c_str());
       if (out != stdout) std::fclose(out);
-      return kExitRuntime;
+      return ExitCode::kRuntimeError;
     }
   }
   if (quiet) o.log = nullptr;
@@ -469,20 +496,20 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     };
   }
   ReplayResult r;
-  int rc = RunReplay(o, &r);
+  ExitCode rc = ToExitCode(RunReplay(o, &r));
   std::string chain_head;
   if (r.started) {
     writer.Finish();  // the header, if no event came
     if (writer.failed()) {
       r.error = "cannot write events (disk full?)";
-      rc = kExitRuntime;
+      rc = ExitCode::kRuntimeError;
     } else {
       chain_head = writer.head();
     }
   }
   if (out != stdout) std::fclose(out);
   if (flows != nullptr && flows != stdout) std::fclose(flows);
-  if (rc == kExitUsage) {  // a bad filter or --local: nothing was analysed, no summary
+  if (rc == ExitCode::kUsageError) {  // a bad filter or --local: nothing was analysed, no summary
     std::string msg = r.error;
     if (r.error.rfind("bad filter", 0) == 0 && !positional.empty() &&
         o.bpf_filter.find(' ') == std::string::npos) {
@@ -491,22 +518,23 @@ int Replay(const std::vector<std::string>& args, bool demo) {
     return Usage(msg);
   }
   // A summary of something read: not after a failure to open or read anything.
-  if (!quiet && (rc == kExitOk || r.packets > 0)) PrintSummary(r, chain_head, stderr, o.addresses);
-  if (rc != kExitOk) {
+  if (!quiet && (rc == ExitCode::kOk || r.packets > 0))
+    PrintSummary(r, chain_head, stderr, o.addresses);
+  if (rc != ExitCode::kOk) {
     std::fprintf(stderr, "throttlewatch: %s\n", r.error.c_str());
-    if ((rc == kExitRuntime || rc == kExitBroken) && r.packets > 0) {
+    if ((rc == ExitCode::kRuntimeError || rc == ExitCode::kBrokenInput) && r.packets > 0) {
       std::fprintf(stderr, "throttlewatch: results up to that point were written\n");
     }
   }
-  if (recorder != nullptr && rc != kExitUsage) {
+  if (recorder != nullptr && rc != ExitCode::kUsageError) {
     if (!WriteOutputs(o, r, *recorder, hasher.Get(), chain_head, report_path, series_path, quiet)) {
-      rc = kExitRuntime;
+      rc = ExitCode::kRuntimeError;
     }
   }
   return rc;
 }
 
-int Live(const std::vector<std::string>& args) {
+ExitCode Live(const std::vector<std::string>& args) {
   LiveDaemonOptions o;
   std::vector<std::string> filter;
   std::string key_path;
@@ -518,7 +546,7 @@ int Live(const std::vector<std::string>& args) {
     double x = 0;
     size_t n = 0;
     if (const Taken t = TakeCommonOption(args, &i, common); t != Taken::kNo) {
-      if (t == Taken::kBad) return kExitUsage;
+      if (t == Taken::kBad) return ExitCode::kUsageError;
       continue;
     }
     if (a == "-i" || IsOption(a, "--interface")) {
@@ -617,11 +645,11 @@ int Live(const std::vector<std::string>& args) {
     return Usage("--report-every and --report-window need --report FILE.html");
   }
   // Read now, with the privileges the daemon was started with (the key is usually root's).
-  if (!LoadKey(key_path, &o.addresses)) return kExitUsage;
-  return RunLive(o);
+  if (!LoadKey(key_path, &o.addresses)) return ExitCode::kUsageError;
+  return ToExitCode(RunLive(o));
 }
 
-int Changepoints(const std::vector<std::string>& args) {
+ExitCode Changepoints(const std::vector<std::string>& args) {
   stats::SeriesReadOptions ro;
   stats::SegmentationParams sp;
   std::string path;
@@ -662,23 +690,23 @@ int Changepoints(const std::vector<std::string>& args) {
     if (!in) {
       std::fprintf(stderr, "throttlewatch: cannot read %s: %s\n", path.c_str(),
                    std::strerror(errno));
-      return kExitUsage;
+      return ExitCode::kRuntimeError;
     }
     ok = stats::ReadSeries(in, ro, &x, &error);
   }
   if (!ok) {
     std::fprintf(stderr, "throttlewatch: %s: %s\n", path.c_str(), error.c_str());
-    return kExitUsage;
+    return ExitCode::kBrokenInput;
   }
   if (x.empty()) {
     std::fprintf(stderr, "throttlewatch: %s: no numbers in the input\n", path.c_str());
-    return kExitUsage;
+    return ExitCode::kBrokenInput;
   }
   if (log) {
     for (double& v : x) {
       if (v < 0) {
         std::fprintf(stderr, "throttlewatch: %s: --log needs non-negative values\n", path.c_str());
-        return kExitUsage;
+        return ExitCode::kUsageError;
       }
     }
     std::vector<double> y;
@@ -686,19 +714,11 @@ int Changepoints(const std::vector<std::string>& args) {
     x.swap(y);
   }
   const std::vector<size_t> cps = stats::SegmentPelt(x, sp);
-  std::string out = "[";
-  for (size_t i = 0; i < cps.size(); ++i) {
-    if (i > 0) out += ',';
-    out += std::to_string(cps[i]);
-  }
-  out += "]\n";
-  std::fputs(out.c_str(), stdout);
-  return kExitOk;
+  std::fputs((DumpLine(Json(cps)) + "\n").c_str(), stdout);
+  return ExitCode::kOk;
 }
 
-}  // namespace
-
-int RunCli(int argc, char** argv) {
+ExitCode Dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (args.empty()) return Replay({}, /*demo=*/true);
   const std::string cmd = args[0];
@@ -710,7 +730,7 @@ int RunCli(int argc, char** argv) {
       cmd == "replay" || cmd == "demo" || cmd == "changepoints" || cmd == "live" || cmd == "verify";
   if (cmd == "help" || cmd == "--help" || cmd == "-h" || (known && asks_help)) {
     std::fputs(kUsage, stdout);
-    return kExitOk;
+    return ExitCode::kOk;
   }
   if (cmd == "replay") return Replay(rest, false);
   if (cmd == "demo") return Replay(rest, true);
@@ -719,10 +739,14 @@ int RunCli(int argc, char** argv) {
   if (cmd == "verify") return RunVerify(rest, stdout, stderr);
   if (cmd == "version" || cmd == "--version") {
     std::printf("throttlewatch %s\n", TW_VERSION);
-    return kExitOk;
+    return ExitCode::kOk;
   }
   if (cmd == "-r") return Replay(args, false);
   return Usage("unknown command '" + cmd + "'");
 }
+
+}  // namespace
+
+int RunCli(int argc, char** argv) { return ToInt(Dispatch(argc, argv)); }
 
 }  // namespace tw::detector

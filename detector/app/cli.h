@@ -4,7 +4,7 @@
 namespace tw::detector {
 
 // The `throttlewatch` command line: parses argv, runs the subcommand, returns the exit code
-// (0 ok, 1 runtime error, 2 usage error). Results go to stdout, progress and diagnostics to
+// (exit_code.h). Results go to stdout, progress and diagnostics to
 // stderr.
 int RunCli(int argc, char** argv);
 

@@ -337,7 +337,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
 
 }  // namespace
 
-int RunLive(const LiveDaemonOptions& o) {
+LiveStatus RunLive(const LiveDaemonOptions& o) {
   const double started_s = double(WallNs()) * 1e-9;
   std::FILE* diag = o.log;
   auto say = [diag](const std::string& msg) {
@@ -347,18 +347,18 @@ int RunLive(const LiveDaemonOptions& o) {
   capture::LocalNetworks local;
   if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &error)) {
     say(error);
-    return 2;
+    return LiveStatus::kBadOptions;
   }
   std::unique_ptr<capture::PcapLiveSource> src = capture::PcapLiveSource::Open(o.capture, &error);
   if (!src) {
     say(error);
-    return 1;
+    return LiveStatus::kFailed;
   }
   if (o.local.empty()) {
     const std::string nets = capture::InterfaceNetworks(src->interface());
     if (nets.empty() || !capture::LocalNetworks::Parse(nets, &local, &error)) {
       say(src->interface() + " has no addresses to tell the local side by: use --local CIDR");
-      return 2;
+      return LiveStatus::kBadOptions;
     }
   }
 
@@ -381,7 +381,7 @@ int RunLive(const LiveDaemonOptions& o) {
   // start (CAP_NET_RAW from systemd or a file capability) gives its capabilities up.
   if (!DropPrivileges(o.user.empty() ? "nobody" : o.user, &error)) {
     say(error);
-    return 1;
+    return LiveStatus::kFailed;
   }
   if (geteuid() == 0) say("warning: still running as root (--user root)");
 
@@ -389,12 +389,12 @@ int RunLive(const LiveDaemonOptions& o) {
   if (!o.events_path.empty() && o.events_path != "-") {
     if (!EventPathIsSafe(o.events_path, &error)) {
       say(error);
-      return 2;
+      return LiveStatus::kBadOptions;
     }
     log = EventLog::Open(o.events_path, &error);
     if (!log) {
       say(error);
-      return 1;
+      return LiveStatus::kFailed;
     }
   }
 
@@ -403,12 +403,12 @@ int RunLive(const LiveDaemonOptions& o) {
     const std::string tmp = o.report_path + ".tmp";
     if (!EventPathIsSafe(o.report_path, &error)) {
       say("--report: " + error);
-      return 2;
+      return LiveStatus::kBadOptions;
     }
     std::FILE* f = util::OpenPrivateFile(tmp, &error);
     if (f == nullptr) {
       say("--report: " + error);
-      return 1;
+      return LiveStatus::kFailed;
     }
     std::fclose(f);
     std::remove(tmp.c_str());
@@ -421,7 +421,7 @@ int RunLive(const LiveDaemonOptions& o) {
   if (!o.metrics_bind.empty() &&
       !metrics->Serve(o.metrics_bind, o.metrics_user, o.metrics_password, &error)) {
     say(error);
-    return 1;
+    return LiveStatus::kFailed;
   }
 
   EngineParams engine = o.engine;
@@ -439,13 +439,13 @@ int RunLive(const LiveDaemonOptions& o) {
     // Who writes from here on: a start header, chained to the file's last line.
     if (!log->AppendRecord(LiveHeader(sensor, "start", log->head(), now_s), &error)) {
       say(error);
-      return 1;
+      return LiveStatus::kFailed;
     }
     for (const Event& start : r.open) {
       const Event end = RestartEnd(start, now_s);
       if (!log->Append(end, &error)) {
         say(error);
-        return 1;
+        return LiveStatus::kFailed;
       }
       metrics->OnEventWritten(end, "all");
       say("closed " + std::string(KindName(start.kind)) + " " + std::to_string(start.id) +
@@ -526,10 +526,10 @@ int RunLive(const LiveDaemonOptions& o) {
   capture_thread.join();
   if (!capture_result.error.empty()) {
     say(capture_result.error);
-    return 1;
+    return LiveStatus::kFailed;
   }
   say("stopped");
-  return 0;
+  return LiveStatus::kStopped;
 }
 
 }  // namespace tw::detector

@@ -51,10 +51,13 @@ struct LiveDaemonOptions {
 // report (RollingReport) every report_every_s and the control thread replaces the file
 // atomically (written beside it, then renamed). With an anonymizing formatter, events are
 // anonymized before they leave the capture thread, so the event file, the report and the
-// restart ends read back from the file all hold the same anonymized addresses. Returns 0 after a
-// signal (or run_for_s), 1 on a runtime error (capture lost, cannot write events), 2 on unusable
-// options.
-int RunLive(const LiveDaemonOptions& options);
+// restart ends read back from the file all hold the same anonymized addresses.
+enum class LiveStatus {
+  kStopped,     // by a signal, or after run_for_s
+  kFailed,      // a runtime error: the capture lost, events that cannot be written
+  kBadOptions,  // unusable options (a bad filter, --local, an unwritable path's directory)
+};
+LiveStatus RunLive(const LiveDaemonOptions& options);
 
 }  // namespace tw::detector
 

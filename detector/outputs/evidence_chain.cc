@@ -20,6 +20,14 @@
 
 namespace tw::detector {
 
+bool IsChainValue(std::string_view h) {
+  if (h.size() != 64) return false;
+  for (char c : h) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 namespace {
 
 constexpr std::string_view kChainKey = ",\"chain\":\"";  // 10 bytes, then 64 hex, then "}
@@ -34,14 +42,6 @@ std::string Hex(const unsigned char* d, unsigned n) {
     s[2 * i + 1] = kDigits[d[i] & 15];
   }
   return s;
-}
-
-bool IsChainValue(std::string_view h) {
-  if (h.size() != 64) return false;
-  for (char c : h) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
 }
 
 // An EVP digest context, freed with its scope.
@@ -273,46 +273,16 @@ bool ChainVerifier::CutLine() {
       "mid-line)");
 }
 
-int RunVerify(const std::vector<std::string>& args, std::FILE* out, std::FILE* err) {
-  std::string published;
-  std::vector<std::string> files;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--head" || a.rfind("--head=", 0) == 0) {
-      if (a == "--head") {
-        if (i + 1 >= args.size()) {
-          std::fprintf(err, "throttlewatch: --head needs the 64 hex digits of a chain head\n");
-          return 2;
-        }
-        published = args[++i];
-      } else {
-        published = a.substr(7);
-      }
-      for (char& c : published) c = char(std::tolower(static_cast<unsigned char>(c)));
-      if (!IsChainValue(published)) {
-        std::fprintf(err, "throttlewatch: --head needs the 64 hex digits of a chain head\n");
-        return 2;
-      }
-    } else if (a.size() > 1 && a[0] == '-') {
-      std::fprintf(err, "throttlewatch: unknown option '%s'\n(see 'throttlewatch --help')\n",
-                   a.c_str());
-      return 2;
-    } else {
-      files.push_back(a);
-    }
-  }
-  if (files.empty()) {
-    std::fprintf(err, "throttlewatch: verify needs an event file\n(see 'throttlewatch --help')\n");
-    return 2;
-  }
+ChainReport VerifyChainFiles(const std::vector<std::string>& files, const std::string& published) {
+  ChainReport r;
   ChainVerifier v;
-  std::string found_file;
-  uint64_t found_line = 0, found_at = 0;  // its line in its file; lines verified up to it
   for (const std::string& path : files) {
+    r.file = path;
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      std::fprintf(err, "throttlewatch: %s: %s\n", path.c_str(), std::strerror(errno));
-      return 1;
+      r.outcome = ChainReport::Outcome::kUnreadable;
+      r.error = std::strerror(errno);
+      return r;
     }
     v.BeginFile();
     std::string line;
@@ -323,66 +293,30 @@ int RunVerify(const std::vector<std::string>& args, std::FILE* out, std::FILE* e
       }
       if (!v.Add(line)) break;
       if (!published.empty() && v.head() == published) {
-        found_file = path;
-        found_line = v.line();
-        found_at = v.verified();
+        r.found_file = path;
+        r.found_line = v.line();
+        r.found_at = v.verified();
       }
     }
+    r.verified = v.verified();
+    r.head = v.head();
+    r.start = v.start();
     if (in.bad()) {
-      std::fprintf(err, "throttlewatch: %s: read error\n", path.c_str());
-      return 1;
+      r.outcome = ChainReport::Outcome::kUnreadable;
+      r.error = "read error";
+      return r;
     }
     if (!v.ok()) {
-      std::fprintf(out, "%s: %s\n", path.c_str(), v.error().c_str());
-      const uint64_t n = v.verified();
-      if (n == 0) {
-        std::fprintf(out, "  no line before it verified\n");
-      } else {
-        std::fprintf(out, "  the %llu line%s before it verified, up to head %s\n",
-                     static_cast<unsigned long long>(n), n == 1 ? "" : "s", v.head().c_str());
-      }
-      return kVerifyBroken;
+      r.outcome = ChainReport::Outcome::kBroken;
+      r.error = v.error();
+      return r;
     }
     if (v.line() == 0) {
-      std::fprintf(out,
-                   "%s: empty: no header line (the file was emptied, or not written by "
-                   "throttlewatch)\n",
-                   path.c_str());
-      return kVerifyBroken;
+      r.outcome = ChainReport::Outcome::kEmpty;
+      return r;
     }
   }
-  std::fprintf(out, "ok: %llu line%s, head %s\n", static_cast<unsigned long long>(v.verified()),
-               v.verified() == 1 ? "" : "s", v.head().c_str());
-  if (v.start() != kChainGenesis) {
-    std::fprintf(out,
-                 "  the first line continues head %s of an earlier file (give that file "
-                 "first to check the link)\n",
-                 v.start().c_str());
-  }
-  if (!published.empty()) {
-    if (found_file.empty()) {
-      std::fprintf(out,
-                   "the published head %s is not in this chain: lines up to it were removed "
-                   "or changed since it was published (a cut file, or a rewritten chain), "
-                   "or it is another file's\n",
-                   published.c_str());
-      return kVerifyBroken;
-    }
-    const uint64_t after = v.verified() - found_at;
-    if (after == 0) {
-      std::fprintf(out,
-                   "the published head is the last line (%s line %llu): nothing was added "
-                   "after it\n",
-                   found_file.c_str(), static_cast<unsigned long long>(found_line));
-    } else {
-      std::fprintf(out,
-                   "the published head is %s line %llu: everything up to it is unchanged; "
-                   "%llu line%s written after it\n",
-                   found_file.c_str(), static_cast<unsigned long long>(found_line),
-                   static_cast<unsigned long long>(after), after == 1 ? " was" : "s were");
-    }
-  }
-  return 0;
+  return r;
 }
 
 }  // namespace tw::detector

@@ -49,9 +49,9 @@ inline constexpr std::string_view kChainGenesis =
     "0000000000000000000000000000000000000000000000000000000000000000";
 // ,"chain":"<64 hex>"} at the end of every line.
 inline constexpr size_t kChainSuffixSize = 76;
-// `throttlewatch verify`: exit status when the chain is broken (a line edited, deleted,
-// reordered or cut, or a published head missing). 0 ok, 1 unreadable file, 2 usage error.
-inline constexpr int kVerifyBroken = 4;
+
+// Whether `h` is a chain value: 64 lower-case hex digits.
+bool IsChainValue(std::string_view h);
 
 // Lowercase hex SHA-256 of the bytes a || b.
 std::string Sha256Hex(std::string_view a, std::string_view b = {});
@@ -146,12 +146,29 @@ class ChainVerifier {
   uint64_t files_ = 0;
 };
 
-// `throttlewatch verify [--head HEX] FILE...`: verifies the chain of FILE (several: a rotated
-// series, oldest first). Prints "ok: N lines, head H" (stdout) and returns 0; on a break prints
-// "FILE: line K: ..." and returns kVerifyBroken; 1 when a file cannot be read, 2 on a usage
-// error. --head HEX: a head published earlier must be one of the chain's values (else the
-// chain lost or changed lines since: kVerifyBroken); lines written after it are counted.
-int RunVerify(const std::vector<std::string>& args, std::FILE* out, std::FILE* err);
+// What verifying the chain of one or more files (a rotated series, oldest first) found.
+struct ChainReport {
+  enum class Outcome {
+    kVerified,    // every line of every file verified
+    kUnreadable,  // `file` could not be read (`error` says why); nothing is known of the chain
+    kBroken,      // `file` breaks the chain at line `line` (`error` says how)
+    kEmpty,       // `file` is empty: no header line
+  };
+  Outcome outcome = Outcome::kVerified;
+  std::string file;       // the file the outcome is about (kUnreadable, kBroken, kEmpty)
+  std::string error;      // why (kUnreadable, kBroken)
+  uint64_t verified = 0;  // lines verified (before the break, for kBroken)
+  std::string head;       // the chain value of the last verified line
+  std::string start;      // the chain value the first file continues (kChainGenesis: none)
+  // When a published head was given: where it was found (empty `found_file`: nowhere).
+  std::string found_file;
+  uint64_t found_line = 0;  // its line in found_file
+  uint64_t found_at = 0;    // lines verified up to and including it
+};
+
+// Verifies the chain of `files` in order. `published`: a head published earlier (64 lower-case
+// hex digits) to look for, or empty.
+ChainReport VerifyChainFiles(const std::vector<std::string>& files, const std::string& published);
 
 }  // namespace tw::detector
 

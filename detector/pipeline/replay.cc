@@ -43,14 +43,14 @@ capture::LocalNetworks InferLocal(capture::PcapFileSource* src,
   return guesser.Guess();
 }
 
-int OpenFailureCode(capture::OpenFailure why) {
+ReplayStatus OpenFailureStatus(capture::OpenFailure why) {
   switch (why) {
     case capture::OpenFailure::kMalformed:
-      return kReplayBrokenInput;
+      return ReplayStatus::kBrokenInput;
     case capture::OpenFailure::kBadFilter:
-      return kReplayUsageError;
+      return ReplayStatus::kBadOptions;
     default:
-      return kReplayRuntimeError;
+      return ReplayStatus::kFailed;
   }
 }
 
@@ -156,19 +156,19 @@ class Progress {
 
 }  // namespace
 
-int RunReplay(const ReplayOptions& o, ReplayResult* r) {
+ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
   *r = ReplayResult{};
   if (o.files.empty()) {
     r->error = "no capture file given";
-    return kReplayUsageError;
+    return ReplayStatus::kBadOptions;
   }
   capture::LocalNetworks local;
   if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &r->error)) {
-    return kReplayUsageError;
+    return ReplayStatus::kBadOptions;
   }
   capture::OpenFailure why = capture::OpenFailure::kNone;
   auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &why);
-  if (!src) return OpenFailureCode(why);
+  if (!src) return OpenFailureStatus(why);
   r->started = true;
   std::vector<capture::Packet> held;  // read for the inference, analysed first
   if (o.local.empty()) {
@@ -271,13 +271,14 @@ int RunReplay(const ReplayOptions& o, ReplayResult* r) {
   r->notes = src->notes();
   if (o.observers.verdicts && !o.observers.verdicts(r->verdicts)) {
     r->error = "cannot write flow verdicts (disk full?)";
-    return kReplayRuntimeError;
+    return ReplayStatus::kFailed;
   }
   if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
     r->error = src->error();
-    return st == capture::SourceStatus::kMalformed ? kReplayBrokenInput : kReplayRuntimeError;
+    return st == capture::SourceStatus::kMalformed ? ReplayStatus::kBrokenInput
+                                                   : ReplayStatus::kFailed;
   }
-  return kReplayOk;
+  return ReplayStatus::kOk;
 }
 
 }  // namespace tw::detector

@@ -20,8 +20,13 @@
 
 namespace tw::detector {
 
-inline constexpr int kReplayOk = 0, kReplayRuntimeError = 1, kReplayUsageError = 2,
-                     kReplayBrokenInput = 3;
+// How a replay ended (the replay command maps it to an exit status).
+enum class ReplayStatus {
+  kOk,
+  kFailed,       // a runtime error: an unreadable file, flow verdicts that could not be written
+  kBadOptions,   // unusable options (a bad --local or BPF filter): nothing was read
+  kBrokenInput,  // a broken capture file: result->error names the file and byte offset
+};
 
 // Who hears what a replay finds, besides its result: the outputs (event stream, report, series,
 // flow lines) attach here, so the replay knows none of them. Not owned; each may be empty.
@@ -79,13 +84,11 @@ struct ReplayResult {
 // Replays capture files through capture → stats → detector. Events go to the observers as
 // they are emitted, so an input error part-way loses nothing already found. Flow verdicts (and
 // the throttle events of flows policed from their start) are judged at the end of the input,
-// and handed over then. Returns 0 on success, 1 on a runtime error (an unreadable file, flow
-// verdicts that could not be written), 2 on unusable options (a bad --local or BPF filter;
-// nothing was read), 3 on a broken capture file (result->error names the file and byte
-// offset). On 1 and 3 the result holds everything up to that point. The input is read once:
+// and handed over then. On kFailed and kBrokenInput the result holds everything up to that
+// point. The input is read once:
 // the packets read to infer the local side (when options.local is empty) are held and analysed
 // after, so "-" works as any file.
-int RunReplay(const ReplayOptions& options, ReplayResult* result);
+ReplayStatus RunReplay(const ReplayOptions& options, ReplayResult* result);
 
 }  // namespace tw::detector
 

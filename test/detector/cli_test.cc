@@ -64,13 +64,15 @@ TEST_F(CliTest, ChangepointsCsvColumnByName) {
   EXPECT_EQ(out_, "[30]\n");
 }
 
+// As for captures: a file whose contents are not a series is broken input (3), a file that
+// cannot be read a runtime error (1), a missing argument a usage error (2).
 TEST_F(CliTest, ChangepointsRejectsEmptyAndNonNumericInput) {
-  EXPECT_EQ(Run({"changepoints", File("empty.txt", "")}), 2);
+  EXPECT_EQ(Run({"changepoints", File("empty.txt", "")}), 3);
   EXPECT_NE(err_.find("no numbers"), std::string::npos);
-  EXPECT_EQ(Run({"changepoints", File("bad.txt", "1\n2\nbanana\n")}), 2);
+  EXPECT_EQ(Run({"changepoints", File("bad.txt", "1\n2\nbanana\n")}), 3);
   EXPECT_NE(err_.find("line 3"), std::string::npos);
   EXPECT_EQ(Run({"changepoints"}), 2);
-  EXPECT_EQ(Run({"changepoints", (dir_ / "missing").string()}), 2);
+  EXPECT_EQ(Run({"changepoints", (dir_ / "missing").string()}), 1);
 }
 
 TEST_F(CliTest, UsageErrorsExitTwo) {

@@ -89,7 +89,7 @@ TEST(PolicingAccuracyTest, VerdictsOnRouterTraces) {
     o.files = {pcap.string()};
     o.local = "10.0.0.4/32";  // the server, where the captures were taken
     ReplayResult r;
-    ASSERT_EQ(RunReplay(o, &r), 0) << name << ": " << r.error;
+    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << name << ": " << r.error;
     Row& row = rows[Category(truth)];
     for (const FlowVerdict& v : r.verdicts) {
       if (truth.ports.count(v.info.remote_port()) == 0) continue;

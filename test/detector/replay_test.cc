@@ -52,7 +52,7 @@ class ReplayTest : public ::testing::Test {
 
 TEST_F(ReplayTest, FindsTheSqueezedFlow) {
   ReplayResult r;
-  ASSERT_EQ(RunReplay(Options(), &r), 0) << r.error;
+  ASSERT_EQ(RunReplay(Options(), &r), ReplayStatus::kOk) << r.error;
   ASSERT_EQ(r.events.size(), 1u);  // still throttled when the capture ends: no end event
   const Event& e = r.events[0];
   EXPECT_EQ(e.flow.local_port(), 2002);
@@ -82,13 +82,13 @@ TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
     o.files = {file};
     o.local.clear();
     ReplayResult one;
-    ASSERT_EQ(RunReplay(o, &one), 0) << one.error;
+    ASSERT_EQ(RunReplay(o, &one), ReplayStatus::kOk) << one.error;
     EXPECT_FALSE(one.events.empty()) << file;
     EXPECT_FALSE(one.verdicts.empty()) << file;
     for (int threads : {2, 3, 4}) {
       o.threads = threads;
       ReplayResult r;
-      ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+      ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
       EXPECT_EQ(Results(r), Results(one)) << file << " with " << threads << " threads";
     }
   }
@@ -97,7 +97,8 @@ TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
 // Replays with the event stream attached as the replay command attaches it: a header with the
 // inputs' digests, then each event as it is emitted, every line sealed. Returns the replay's
 // status; *stream is what was written, *head the chain's head.
-int ReplayWithStream(ReplayOptions o, ReplayResult* r, std::string* stream, std::string* head) {
+ReplayStatus ReplayWithStream(ReplayOptions o, ReplayResult* r, std::string* stream,
+                              std::string* head) {
   char* buf = nullptr;
   size_t size = 0;
   std::FILE* out = open_memstream(&buf, &size);
@@ -107,7 +108,7 @@ int ReplayWithStream(ReplayOptions o, ReplayResult* r, std::string* stream, std:
     return ReplayHeader(hasher.Get(), "test", previous_head);
   });
   o.observers.events = &writer;
-  const int rc = RunReplay(o, r);
+  const ReplayStatus rc = RunReplay(o, r);
   if (r->started) writer.Finish();
   std::fclose(out);
   stream->assign(buf, size);
@@ -125,7 +126,7 @@ TEST_F(ReplayTest, TheEventStreamAndItsHeadAreReproducible) {
     o.threads = threads;
     ReplayResult r;
     std::string stream, head;
-    ASSERT_EQ(ReplayWithStream(o, &r, &stream, &head), 0) << r.error;
+    ASSERT_EQ(ReplayWithStream(o, &r, &stream, &head), ReplayStatus::kOk) << r.error;
     streams.push_back(stream);
     heads.push_back(head);
     ChainVerifier v;
@@ -143,7 +144,7 @@ TEST_F(ReplayTest, InfersTheLocalSideWhenNotGiven) {
   ReplayOptions o = Options();
   o.local.clear();
   ReplayResult r;
-  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
   EXPECT_TRUE(r.local_inferred);
   EXPECT_EQ(r.local, "10.0.0.0/24");  // the private side facing a public address
   EXPECT_EQ(r.events.size(), 1u);
@@ -153,7 +154,7 @@ TEST_F(ReplayTest, BpfFilterSelectsTraffic) {
   ReplayOptions o = Options();
   o.bpf_filter = "tcp port 2001";
   ReplayResult r;
-  ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+  ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
   EXPECT_EQ(r.binner.flows_created, 1u);
   EXPECT_TRUE(r.events.empty());
 }
@@ -166,7 +167,7 @@ TEST_F(ReplayTest, TruncatedFileKeepsEverythingFoundBeforeTheDamage) {
     o.threads = threads;
     ReplayResult r;
     std::string text, stream_head;
-    EXPECT_EQ(ReplayWithStream(o, &r, &text, &stream_head), kReplayBrokenInput);
+    EXPECT_EQ(ReplayWithStream(o, &r, &text, &stream_head), ReplayStatus::kBrokenInput);
     EXPECT_NE(r.error.find("three.pcap"), std::string::npos);
     EXPECT_NE(r.error.find("byte "), std::string::npos);
     ASSERT_EQ(r.events.size(), 1u);
@@ -199,7 +200,7 @@ TEST_F(ReplayTest, StandardInputGivesWhatTheFileGives) {
   ReplayOptions o = Options();
   o.local.clear();  // inferred from the first packets
   ReplayResult file;
-  ASSERT_EQ(RunReplay(o, &file), 0) << file.error;
+  ASSERT_EQ(RunReplay(o, &file), ReplayStatus::kOk) << file.error;
   ASSERT_EQ(file.events.size(), 1u);
   ASSERT_FALSE(file.verdicts.empty());
   for (const std::string& path : {path_, ng_path}) {
@@ -213,7 +214,7 @@ TEST_F(ReplayTest, StandardInputGivesWhatTheFileGives) {
         o.files = {"-"};
         o.threads = threads;
         ReplayResult r;
-        ASSERT_EQ(RunReplay(o, &r), 0) << r.error;
+        ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
         EXPECT_TRUE(r.local_inferred);
         EXPECT_EQ(r.local, file.local);
         EXPECT_EQ(Results(r), Results(file));
@@ -226,12 +227,12 @@ TEST_F(ReplayTest, BadFilterIsAUsageErrorAndAMissingFileARuntimeError) {
   ReplayOptions o = Options();
   o.bpf_filter = "tcp port";
   ReplayResult r;
-  EXPECT_EQ(RunReplay(o, &r), kReplayUsageError);
+  EXPECT_EQ(RunReplay(o, &r), ReplayStatus::kBadOptions);
   EXPECT_EQ(r.error.rfind("bad filter 'tcp port'", 0), 0u) << r.error;
   EXPECT_EQ(r.packets, 0u);
   o = Options();
   o.files.push_back((dir_ / "missing.pcap").string());
-  EXPECT_EQ(RunReplay(o, &r), kReplayRuntimeError);
+  EXPECT_EQ(RunReplay(o, &r), ReplayStatus::kFailed);
   EXPECT_NE(r.error.find("missing.pcap: no such capture file"), std::string::npos) << r.error;
 }
 
@@ -239,7 +240,7 @@ TEST_F(ReplayTest, BadLocalIsAUsageError) {
   ReplayOptions o = Options();
   o.local = "10.0.0.0/99";
   ReplayResult r;
-  EXPECT_EQ(RunReplay(o, &r), 2);
+  EXPECT_EQ(RunReplay(o, &r), ReplayStatus::kBadOptions);
   EXPECT_FALSE(r.error.empty());
 }
 

@@ -45,7 +45,7 @@ class ReportTest : public ::testing::Test {
     o.local = "10.0.0.0/24";
     o.observers.bins = &rec_;
     o.observers.events = &rec_;
-    ASSERT_EQ(RunReplay(o, &result_), 0) << result_.error;
+    ASSERT_EQ(RunReplay(o, &result_), ReplayStatus::kOk) << result_.error;
     ASSERT_EQ(result_.events.size(), 1u);
     data_.version = "test";
     data_.overview.sources = {"three.pcap"};
@@ -254,7 +254,7 @@ void ReplayRecorded(const std::string& path, SeriesRecorder* rec, ReplayResult* 
   o.local = "10.0.0.0/24";
   o.observers.bins = rec;
   o.observers.events = rec;
-  ASSERT_EQ(RunReplay(o, r), 0) << r->error;
+  ASSERT_EQ(RunReplay(o, r), ReplayStatus::kOk) << r->error;
 }
 
 TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
