@@ -12,6 +12,7 @@
 #include "capture/pcap_file_source.h"
 #include "capture/service_names.h"
 #include "detector/core/verdict_events.h"
+#include "detector/pipeline/flow_work.h"
 #include "detector/pipeline/sharded_analysis.h"
 
 namespace tw::detector {
@@ -72,26 +73,6 @@ class BinTee final : public capture::BinSink {
  private:
   capture::BinSink* first_;
   capture::BinSink* second_;
-};
-
-// Passes bins and flow ends on to `next`, and tells the verdict tracker when a flow leaves the
-// table (so it can free what only the flow's packets needed).
-class VerdictFlowEnds final : public capture::BinSink {
- public:
-  VerdictFlowEnds(FlowVerdictTracker* verdicts, capture::BinSink* next)
-      : verdicts_(verdicts), next_(next) {}
-  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
-             const capture::LinkBin& link) override {
-    next_->OnBin(start_ns, width_ns, flows, link);
-  }
-  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
-    next_->OnFlowEnd(info, totals);
-    verdicts_->OnFlowEnd(info);
-  }
-
- private:
-  FlowVerdictTracker* verdicts_;
-  capture::BinSink* next_;
 };
 
 std::string Eta(double s) {
@@ -198,16 +179,12 @@ ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
       o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine;
   // One thread: the Binner and the verdict tracker here. More: the same per shard, on threads
   // of their own, merged for the detectors on another.
-  std::optional<FlowVerdictTracker> verdicts;
-  std::optional<VerdictFlowEnds> flow_ends;
-  std::optional<capture::Binner> binner;
+  std::optional<FlowWork> work;
   std::optional<ShardedAnalysis> shards;
   if (o.threads > 1) {
     shards.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors, &names);
   } else {
-    verdicts.emplace(o.verdict);
-    flow_ends.emplace(&*verdicts, detectors);
-    binner.emplace(o.binner, local, &*flow_ends);
+    work.emplace(o.binner, local, detectors, NameTarget{&names, nullptr}, &o.verdict);
   }
 
   Progress progress(o.log,
@@ -240,9 +217,7 @@ ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
       if (shards) {
         shards->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, r->packets);
       } else {
-        const capture::BinnedPacket bp = binner->OnPacket(pkt.ts_ns, pkt.wire_len, d, r->packets);
-        names.Observe(pkt.data, pkt.caplen, d, bp);
-        verdicts->OnPacket(pkt.ts_ns, pkt.wire_len, d, bp);
+        work->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, r->packets);
       }
     }
     if ((r->packets & 0x3fff) == 0) {
@@ -256,9 +231,9 @@ ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
     r->verdicts = shards->TakeVerdicts();
     r->binner = shards->stats();
   } else {
-    binner->Finish();
-    r->verdicts = verdicts->Finish();
-    r->binner = binner->stats();
+    work->Finish();
+    r->verdicts = work->TakeVerdicts();
+    r->binner = work->binner().stats();
   }
   EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
   r->engine = engine.stats();

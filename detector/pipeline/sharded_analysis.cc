@@ -135,8 +135,7 @@ struct ShardedAnalysis::Message {
 struct ShardedAnalysis::Shard final : public capture::BinSink {
   Shard(const capture::BinnerParams& bp, const capture::LocalNetworks& local,
         const VerdictParams& vp)
-      : binner(bp, local, this),
-        verdicts(vp),
+      : work(bp, local, this, NameTarget{nullptr, &names}, &vp),
         full(kBatchesPerShard),
         free(kBatchesPerShard),
         out(kMessagesPerShard),
@@ -153,26 +152,20 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
 
   // The shard's thread: packets in, bins out, until the last batch.
   void Run() {
-    std::vector<capture::LearnedName> found;
     for (bool last = false; !last;) {
       Batch* b = full.Pop();
       for (size_t i = 0; i < b->size; ++i) {
         const Batch::Item& it = b->items[i];
         if (it.index == 0) {
-          binner.AdvanceClock(it.ts_ns);
+          work.AdvanceClock(it.ts_ns);
           continue;
         }
-        const capture::BinnedPacket bp = binner.OnPacket(it.ts_ns, it.wire_len, it.d, it.index);
-        if (bp.info == nullptr) continue;
-        if (it.name_len > 0) {
-          DecodedPacket payload_only = it.d;
-          payload_only.payload_offset = 0;
-          found.clear();
-          capture::ServiceNames::Find(b->bytes.data() + it.name_at, it.name_len, payload_only, bp,
-                                      &found);
-          for (capture::LearnedName& n : found) names.emplace_back(it.index, std::move(n));
-        }
-        verdicts.OnPacket(it.ts_ns, it.wire_len, it.d, bp);
+        // Only the payload of a packet that may name its server travels with it (name_len
+        // bytes at name_at); the decoded offsets are made relative to that copy.
+        DecodedPacket d = it.d;
+        d.payload_offset = 0;
+        work.OnPacket(it.ts_ns, it.wire_len, d, b->bytes.data() + it.name_at, it.name_len,
+                      it.index);
       }
       last = b->last;
       b->size = 0;
@@ -182,7 +175,7 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
       // Before waiting for more packets: the merger may be waiting for these bins.
       if (current != nullptr) Flush();
     }
-    binner.Finish();
+    work.Finish();
     Message::Bin& end = Append({});
     end.last = true;
     Flush();
@@ -203,7 +196,6 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
   }
   void OnFlowEnd(const FlowInfo& info, const FlowTotals& totals) override {
     ends.emplace_back(info, totals);
-    verdicts.OnFlowEnd(info);
   }
 
   // A bin (or the last word) into the current message, with the ends and names since the
@@ -227,8 +219,7 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
     current = nullptr;
   }
 
-  capture::Binner binner;
-  FlowVerdictTracker verdicts;
+  FlowWork work;                          // the shard's flows: its Binner and verdict tracker
   util::Channel<Batch*> full, free;       // reader -> shard, and back
   util::Channel<Message*> out, out_free;  // shard -> merger, and back
   std::vector<std::unique_ptr<Batch>> batches;
@@ -403,7 +394,7 @@ void ShardedAnalysis::Finish() {
   Stop();
   capture::BinnerStats sum = stats_;
   for (const auto& s : shards_) {
-    const capture::BinnerStats& x = s->binner.stats();
+    const capture::BinnerStats& x = s->work.binner().stats();
     sum.packets += x.packets;
     sum.not_local += x.not_local;
     sum.local_to_local += x.local_to_local;
@@ -419,7 +410,7 @@ uint64_t ShardedAnalysis::handovers() const { return finished_ ? merger_->handov
 
 std::vector<FlowVerdict> ShardedAnalysis::TakeVerdicts() {
   std::vector<FlowVerdictTracker*> trackers;
-  for (auto& s : shards_) trackers.push_back(&s->verdicts);
+  for (auto& s : shards_) trackers.push_back(s->work.verdicts());
   return FlowVerdictTracker::Finish(trackers);
 }
 

@@ -11,6 +11,7 @@
 #include "capture/local_networks.h"
 #include "capture/service_names.h"
 #include "detector/core/flow_verdict.h"
+#include "detector/pipeline/flow_work.h"
 
 namespace tw::detector {
 
@@ -24,7 +25,8 @@ struct ShardedAnalysisParams {
 
 // The per-packet analysis of one input, split over threads. The caller's thread (the reader)
 // hands every decoded packet to OnPacket; flows are hashed to `shards` worker threads, each
-// owning a Binner (its share of the flow table) and a FlowVerdictTracker; a merger thread joins
+// running the per-packet work (FlowWork: its share of the flow table, its verdict tracker)
+// on its flows; a merger thread joins
 // the shards' closed bins, per bin, and hands them to `sink`, with the names the packets taught
 // applied to `names` first (ServiceNames::Learn).
 //

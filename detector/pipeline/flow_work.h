@@ -1,0 +1,77 @@
+#ifndef THROTTLEWATCH_DETECTOR_PIPELINE_FLOW_WORK_H_
+#define THROTTLEWATCH_DETECTOR_PIPELINE_FLOW_WORK_H_
+// The per-packet work, written once: what happens to a decoded packet in replay on one thread,
+// in each shard of the sharded analysis, and in the daemon's capture thread.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "capture/binner.h"
+#include "capture/bins.h"
+#include "capture/decode.h"
+#include "capture/local_networks.h"
+#include "capture/service_names.h"
+#include "detector/core/flow_verdict.h"
+
+namespace tw::detector {
+
+// Where the server names a packet teaches (TLS SNI, DNS answers) go: learned at once into
+// `observe` (its owner runs on this thread), or, when the names are owned by another thread,
+// appended to `found` with the packet's index, to be learned there in packet order
+// (ServiceNames::Learn). Neither: names are not looked for.
+struct NameTarget {
+  capture::ServiceNames* observe = nullptr;
+  std::vector<std::pair<uint64_t, capture::LearnedName>>* found = nullptr;
+};
+
+// A packet, in order: binned into its flow (capture::Binner: the flow table and the bins), its
+// server name looked for, its TCP record kept for the flow's verdict (when verdicts are
+// wanted). Closed bins and ended flows go to `sink`; an ended flow also frees its verdict
+// records. Single-threaded; `sink` and the name target must outlive it.
+class FlowWork final : private capture::BinSink {
+ public:
+  // `verdicts`: the verdict tracker's parameters, or nullptr for no verdicts (the daemon).
+  FlowWork(const capture::BinnerParams& binner, capture::LocalNetworks local,
+           capture::BinSink* sink, NameTarget names, const VerdictParams* verdicts);
+  FlowWork(const FlowWork&) = delete;
+  FlowWork& operator=(const FlowWork&) = delete;
+
+  // One packet Decode() returned kOk for: captured at ts_ns, wire length wire_len. `data` and
+  // `caplen`: the bytes the decoded offsets point into (at least the payload, for names).
+  // `index`: the packet's position in the input (1, 2, ...; the id of a flow it starts), or 0
+  // to let the Binner count flows.
+  capture::BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& d,
+                                 const uint8_t* data, uint32_t caplen, uint64_t index);
+
+  // Closes the bins that end at or before now_ns (a silent link, or a clock broadcast).
+  void AdvanceClock(int64_t now_ns) { binner_.AdvanceClock(now_ns); }
+  // End of the input: closes the last bin and ends every flow.
+  void Finish() { binner_.Finish(); }
+  // The verdicts of every flow, after Finish() (empty without verdicts). At most once.
+  std::vector<FlowVerdict> TakeVerdicts();
+
+  const capture::Binner& binner() const { return binner_; }
+  capture::Binner& binner() { return binner_; }
+  // Null without verdicts.
+  FlowVerdictTracker* verdicts() { return verdicts_ ? &*verdicts_ : nullptr; }
+
+ private:
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    sink_->OnBin(start_ns, width_ns, flows, link);
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
+
+  capture::BinSink* sink_;
+  NameTarget names_;
+  std::optional<FlowVerdictTracker> verdicts_;
+  capture::Binner binner_;                   // last: its sink is this object
+  std::vector<capture::LearnedName> found_;  // reused for each packet's names
+};
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_PIPELINE_FLOW_WORK_H_
