@@ -301,21 +301,8 @@ template <typename F>
 bool WriteFile(const std::string& path, const char* what, bool quiet, F write) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string error;
-  std::FILE* created = util::OpenPrivateFile(path, &error);  // 0600 whatever the umask
-  if (created == nullptr) {
+  if (!util::WritePrivateFile(path, write, &error)) {  // 0600 whatever the umask
     std::fprintf(stderr, "throttlewatch: cannot write %s %s\n", what, error.c_str());
-    return false;
-  }
-  std::fclose(created);
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f || !write(f)) {
-    std::fprintf(stderr, "throttlewatch: cannot write %s %s: %s\n", what, path.c_str(),
-                 std::strerror(errno));
-    return false;
-  }
-  f.close();
-  if (!f) {
-    std::fprintf(stderr, "throttlewatch: cannot write %s %s\n", what, path.c_str());
     return false;
   }
   if (!quiet) {

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "detector/outputs/event_json.h"
+#include "util/private_files.h"
 
 namespace tw::detector {
 
@@ -120,20 +121,10 @@ EventLog::~EventLog() {
 }
 
 bool EventLog::OpenFd(std::string* error) {
-  fd_ = open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd_ < 0) {
-    *error = Errno(path_);
-    return false;
-  }
-  struct stat st;
-  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-    *error = path_ + ": not a regular file";
-    close(fd_);
-    fd_ = -1;
-    return false;
-  }
-  // Only its owner may read it, whatever the umask and however an older version created it.
-  if (st.st_uid == geteuid() && (st.st_mode & 0777) != 0600) fchmod(fd_, 0600);
+  // Never through a symlink, a regular file, only its owner may read it, whatever the umask
+  // and however an older version created it.
+  fd_ = util::OpenPrivateFd(path_, util::PrivateOpen::kAppendRead, error);
+  if (fd_ < 0) return false;
   // Make the file's directory entry durable too (a new file after a crash must still exist).
   const std::string dir = std::filesystem::path(path_).parent_path().string();
   const int dfd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

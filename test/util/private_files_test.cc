@@ -65,5 +65,47 @@ TEST_F(PrivateFilesTest, FailuresNameThePath) {
   EXPECT_NE(error.find("plain/sub"), std::string::npos) << error;
 }
 
+// Written through the one descriptor it opened: the contents, mode 0600, and a failed writer
+// is an error naming the path.
+TEST_F(PrivateFilesTest, WritePrivateFileWritesThroughOneDescriptor) {
+  std::string error;
+  fs::create_directories(dir_);
+  const fs::path file = dir_ / "report.html";
+  ASSERT_TRUE(WritePrivateFile(
+      file.string(), [](std::ostream& o) { return bool(o << std::string(100000, 'x') << "end"); },
+      &error))
+      << error;
+  EXPECT_EQ(fs::file_size(file), 100003u);
+  EXPECT_EQ(Mode(file), 0600u);
+  EXPECT_FALSE(WritePrivateFile(
+      file.string(), [](std::ostream&) { return false; }, &error));
+  EXPECT_NE(error.find("report.html"), std::string::npos) << error;
+  EXPECT_FALSE(
+      WritePrivateFile((dir_ / "no" / "dir").string(), [](std::ostream&) { return true; }, &error));
+}
+
+// The daemon's event file is appended to, never through a symlink, and only if it is a regular
+// file; a command's output may be a symlink (`/dev/stdout` is one) or a device.
+TEST_F(PrivateFilesTest, AppendOpensRegularFilesOnlyAndNeverThroughASymlink) {
+  std::string error;
+  fs::create_directories(dir_);
+  const fs::path real = dir_ / "events.jsonl", link = dir_ / "link.jsonl";
+  int fd = OpenPrivateFd(real.string(), PrivateOpen::kAppendRead, &error);
+  ASSERT_GE(fd, 0) << error;
+  ::close(fd);
+  EXPECT_EQ(Mode(real), 0600u);
+  fs::create_symlink(real, link);
+  EXPECT_EQ(OpenPrivateFd(link.string(), PrivateOpen::kAppendRead, &error), -1);
+  EXPECT_NE(error.find("link.jsonl"), std::string::npos) << error;
+  EXPECT_EQ(OpenPrivateFd("/dev/null", PrivateOpen::kAppendRead, &error), -1);
+  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  fd = OpenPrivateFd(link.string(), PrivateOpen::kTruncate, &error);
+  EXPECT_GE(fd, 0) << error;
+  if (fd >= 0) ::close(fd);
+  fd = OpenPrivateFd("/dev/null", PrivateOpen::kTruncate, &error);
+  EXPECT_GE(fd, 0) << error;
+  if (fd >= 0) ::close(fd);
+}
+
 }  // namespace
 }  // namespace tw::util
