@@ -1,0 +1,16 @@
+#ifndef THROTTLEWATCH_DETECTOR_APP_LIVE_COMMAND_H_
+#define THROTTLEWATCH_DETECTOR_APP_LIVE_COMMAND_H_
+
+#include <string>
+#include <vector>
+
+#include "detector/app/exit_code.h"
+
+namespace tw::detector {
+
+// `throttlewatch live [options] [BPF filter]`: the daemon, until SIGINT/SIGTERM or --run-for.
+ExitCode Live(const std::vector<std::string>& args);
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_APP_LIVE_COMMAND_H_
