@@ -8,8 +8,10 @@
 
 namespace tw::detector {
 
-void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FILE* out,
-                  const capture::AddressFormatter& addresses) {
+namespace {
+
+// Packets, flows and events in one line.
+void PrintTotals(const ReplayResult& r, std::FILE* out) {
   const double span = r.last_ns > r.first_ns ? double(r.last_ns - r.first_ns) * 1e-9 : 0;
   std::set<uint64_t> flows_with_events;
   for (const Event& e : r.events) {
@@ -22,6 +24,10 @@ void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FIL
                static_cast<unsigned long long>(r.binner.flows_created),
                static_cast<unsigned long long>(r.engine.flows_with_data), flows_with_events.size(),
                r.events.size());
+}
+
+// What was read and not analysed, or analysed and not reported, one line per kind.
+void PrintNotAnalysed(const ReplayResult& r, std::FILE* out) {
   uint64_t undecoded = 0;
   for (size_t i = 1; i < r.decode.size(); ++i) undecoded += r.decode[i];
   if (undecoded > 0) {
@@ -55,6 +61,11 @@ void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FIL
     std::fprintf(out, "  %llu flows evicted (flow table full; raise --max-flows)\n",
                  static_cast<unsigned long long>(r.binner.flows_evicted));
   }
+}
+
+// One line per event: when, what, whom, how much.
+void PrintEvents(const ReplayResult& r, std::FILE* out,
+                 const capture::AddressFormatter& addresses) {
   std::set<uint64_t> ended;
   for (const Event& e : r.events) {
     if (e.state == EventState::kEnd) ended.insert(e.id);
@@ -91,10 +102,11 @@ void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FIL
                  util::IsoTime(e.ts).c_str(), KindName(e.kind), StateName(e.state),
                  DirectionName(e.direction), who.c_str(), detail.c_str(), e.confidence);
   }
-  if (!chain_head.empty()) {
-    std::fprintf(out, "  event chain head %s (publish it elsewhere to pin these events)\n",
-                 chain_head.c_str());
-  }
+}
+
+// The verdict counts, and one line per limited flow.
+void PrintVerdicts(const ReplayResult& r, std::FILE* out,
+                   const capture::AddressFormatter& addresses) {
   size_t counts[6] = {};
   for (const FlowVerdict& v : r.verdicts) ++counts[size_t(v.kind)];
   if (!r.verdicts.empty()) {
@@ -121,6 +133,20 @@ void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FIL
                  unsigned(v.info.local_port()), addresses.Format(v.info.remote()).c_str(),
                  unsigned(v.info.remote_port()), what.c_str(), v.confidence);
   }
+}
+
+}  // namespace
+
+void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FILE* out,
+                  const capture::AddressFormatter& addresses) {
+  PrintTotals(r, out);
+  PrintNotAnalysed(r, out);
+  PrintEvents(r, out, addresses);
+  if (!chain_head.empty()) {
+    std::fprintf(out, "  event chain head %s (publish it elsewhere to pin these events)\n",
+                 chain_head.c_str());
+  }
+  PrintVerdicts(r, out, addresses);
 }
 
 }  // namespace tw::detector

@@ -135,75 +135,124 @@ class Progress {
   std::chrono::steady_clock::time_point t0_, last_;
 };
 
-}  // namespace
+// The opened input: its source, its local side, and the packets read to infer that side
+// (analysed first).
+struct Input {
+  std::unique_ptr<capture::PcapFileSource> src;
+  capture::LocalNetworks local;
+  std::vector<capture::Packet> held;
+};
 
-ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
-  *r = ReplayResult{};
+// Checks the options, opens the files and settles the local side (given, or inferred from the
+// first packets, which are held). Writes the local side to r and the log. Nothing on success.
+std::optional<ReplayStatus> OpenInput(const ReplayOptions& o, ReplayResult* r, Input* in) {
   if (o.files.empty()) {
     r->error = "no capture file given";
     return ReplayStatus::kBadOptions;
   }
-  capture::LocalNetworks local;
-  if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &r->error)) {
+  if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &in->local, &r->error)) {
     return ReplayStatus::kBadOptions;
   }
   capture::OpenFailure why = capture::OpenFailure::kNone;
-  auto src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &why);
-  if (!src) return OpenFailureStatus(why);
+  in->src = capture::PcapFileSource::Open(o.files, o.bpf_filter, &r->error, &why);
+  if (!in->src) return OpenFailureStatus(why);
   r->started = true;
-  std::vector<capture::Packet> held;  // read for the inference, analysed first
   if (o.local.empty()) {
-    local = InferLocal(src.get(), &held);
+    in->local = InferLocal(in->src.get(), &in->held);
     r->local_inferred = true;
   }
-  r->local_cidrs = local.cidrs();
+  r->local_cidrs = in->local.cidrs();
   // As written in the log (anonymized with --anonymize: the office's prefix is sensitive).
-  for (const capture::Cidr& c : local.cidrs()) {
+  for (const capture::Cidr& c : in->local.cidrs()) {
     if (!r->local.empty()) r->local += ',';
     r->local += o.addresses.Format(c);
   }
   if (o.log != nullptr) {
     std::fprintf(o.log, "throttlewatch: local networks %s%s\n",
-                 local.empty() ? "(none found)" : r->local.c_str(),
+                 in->local.empty() ? "(none found)" : r->local.c_str(),
                  r->local_inferred ? " (inferred; set with --local)" : "");
   }
+  return std::nullopt;
+}
 
-  EventCollector collector;
-  EventFanout fanout;
-  fanout.Add(&collector);
-  if (o.observers.events != nullptr) fanout.Add(o.observers.events);
-  capture::ServiceNames names;
-  Engine engine(o.engine, &fanout, &names);
-  BinTee tee(o.observers.bins, &engine);
-  capture::BinSink* const detectors =
-      o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee) : &engine;
-  // One thread: the Binner and the verdict tracker here. More: the same per shard, on threads
-  // of their own, merged for the detectors on another.
-  std::optional<FlowWork> work;
-  std::optional<ShardedAnalysis> shards;
-  if (o.threads > 1) {
-    shards.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors, &names);
-  } else {
-    work.emplace(o.binner, local, detectors, NameTarget{&names, nullptr}, &o.verdict);
+// The analysis of one input: the per-packet work (on this thread, or sharded over threads and
+// merged for the detectors on another), the detectors, and the observers fed beside them.
+class Analysis {
+ public:
+  Analysis(const ReplayOptions& o, const capture::LocalNetworks& local)
+      : engine_(o.engine, &fanout_, &names_), tee_(o.observers.bins, &engine_) {
+    fanout_.Add(&collector_);
+    if (o.observers.events != nullptr) fanout_.Add(o.observers.events);
+    capture::BinSink* const detectors =
+        o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee_) : &engine_;
+    if (o.threads > 1) {
+      shards_.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
+                      &names_);
+    } else {
+      work_.emplace(o.binner, local, detectors, NameTarget{&names_, nullptr}, &o.verdict);
+    }
   }
 
-  Progress progress(o.log,
-                    o.progress && o.log != nullptr && src->bytes_total() >= kProgressMinBytes);
+  // A decoded packet; `index` its position in the input (a flow's id is the position of its
+  // first packet, however the input is split).
+  void OnPacket(const capture::Packet& pkt, const capture::DecodedPacket& d, uint64_t index) {
+    if (shards_) {
+      shards_->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, index);
+    } else {
+      work_->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, index);
+    }
+  }
 
+  // End of the input: the last bins, the verdicts and the events they make, the counters.
+  void Finish(ReplayResult* r) {
+    if (shards_) {
+      shards_->Finish();
+      r->verdicts = shards_->TakeVerdicts();
+      r->binner = shards_->stats();
+    } else {
+      work_->Finish();
+      r->verdicts = work_->TakeVerdicts();
+      r->binner = work_->binner().stats();
+    }
+    EmitVerdictEvents(collector_.events(), &r->verdicts, &fanout_);
+    r->engine = engine_.stats();
+    r->dismissed = engine_.throttle().dismissed();
+    r->names_learned = names_.learned();
+    r->names_rejected = names_.rejected();
+    r->engine.events = collector_.events().size();
+    r->events = collector_.events();
+  }
+
+ private:
+  EventCollector collector_;
+  EventFanout fanout_;
+  capture::ServiceNames names_;
+  Engine engine_;
+  BinTee tee_;
+  std::optional<FlowWork> work_;
+  std::optional<ShardedAnalysis> shards_;
+};
+
+// Reads every packet (the held ones first), decodes it and hands it to the analysis, counting
+// as it goes. Returns how reading ended (kEnd, or the error that stopped it).
+capture::SourceStatus ReadAll(const ReplayOptions& o, Input* in, Analysis* analysis,
+                              ReplayResult* r) {
+  Progress progress(o.log,
+                    o.progress && o.log != nullptr && in->src->bytes_total() >= kProgressMinBytes);
   capture::Packet pkt;
   capture::DecodedPacket d;
   capture::SourceStatus st;
   size_t next_held = 0;
   const auto next = [&] {
-    if (next_held < held.size()) {
-      pkt = held[next_held++];
+    if (next_held < in->held.size()) {
+      pkt = in->held[next_held++];
       return capture::SourceStatus::kPacket;
     }
     if (next_held > 0) {  // all analysed: the memory goes back
-      held = {};
+      in->held = {};
       next_held = 0;
     }
-    return src->Next(&pkt);
+    return in->src->Next(&pkt);
   };
   while ((st = next()) == capture::SourceStatus::kPacket) {
     if (r->packets == 0) r->first_ns = pkt.ts_ns;
@@ -212,44 +261,33 @@ ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
     r->bytes += pkt.wire_len;
     const DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
     ++r->decode[size_t(ds)];
-    if (ds == DecodeStatus::kOk) {
-      // A flow's id is the position of its first packet in the input, however it is split.
-      if (shards) {
-        shards->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, r->packets);
-      } else {
-        work->OnPacket(pkt.ts_ns, pkt.wire_len, d, pkt.data, pkt.caplen, r->packets);
-      }
-    }
+    if (ds == DecodeStatus::kOk) analysis->OnPacket(pkt, d, r->packets);
     if ((r->packets & 0x3fff) == 0) {
-      progress.Update(r->packets, src->bytes_read(), src->bytes_total());
+      progress.Update(r->packets, in->src->bytes_read(), in->src->bytes_total());
     }
   }
   progress.Done();
+  return st;
+}
+
+}  // namespace
+
+ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
+  *r = ReplayResult{};
+  Input in;
+  if (auto status = OpenInput(o, r, &in)) return *status;
+  Analysis analysis(o, in.local);
+  const capture::SourceStatus st = ReadAll(o, &in, &analysis, r);
   // On a read error everything up to the bad spot is still analysed and reported.
-  if (shards) {
-    shards->Finish();
-    r->verdicts = shards->TakeVerdicts();
-    r->binner = shards->stats();
-  } else {
-    work->Finish();
-    r->verdicts = work->TakeVerdicts();
-    r->binner = work->binner().stats();
-  }
-  EmitVerdictEvents(collector.events(), &r->verdicts, &fanout);
-  r->engine = engine.stats();
-  r->dismissed = engine.throttle().dismissed();
-  r->names_learned = names.learned();
-  r->names_rejected = names.rejected();
-  r->engine.events = collector.events().size();
-  r->events = collector.events();
-  r->file = src->stats();
-  r->notes = src->notes();
+  analysis.Finish(r);
+  r->file = in.src->stats();
+  r->notes = in.src->notes();
   if (o.observers.verdicts && !o.observers.verdicts(r->verdicts)) {
     r->error = "cannot write flow verdicts (disk full?)";
     return ReplayStatus::kFailed;
   }
   if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
-    r->error = src->error();
+    r->error = in.src->error();
     return st == capture::SourceStatus::kMalformed ? ReplayStatus::kBrokenInput
                                                    : ReplayStatus::kFailed;
   }
