@@ -31,25 +31,21 @@ Taken TakeCaptureOption(const std::vector<std::string>& args, size_t* i, LiveDae
   const std::string& a = args[*i];
   std::string v;
   size_t n = 0;
-  const auto bad = [](const std::string& msg) {
-    Usage(msg);
-    return Taken::kBad;
-  };
   if (a == "-i") {
-    if (*i + 1 >= args.size()) return bad("-i needs an interface");
+    if (*i + 1 >= args.size()) return BadOption("-i needs an interface");
     o->capture.interface = args[++*i];
   } else if (IsOption(a, "--interface")) {
     if (!TakeValue(args, i, "--interface", &o->capture.interface)) {
-      return bad("--interface needs an interface");
+      return BadOption("--interface needs an interface");
     }
   } else if (IsOption(a, "--snaplen")) {
     if (!TakeValue(args, i, "--snaplen", &v) || !ParseSize(v, &n) || n < 64 || n > 65535) {
-      return bad("--snaplen takes a number from 64 to 65535");
+      return BadOption("--snaplen takes a number from 64 to 65535");
     }
     o->capture.snaplen = int(n);
   } else if (IsOption(a, "--buffer-size")) {
     if (!TakeValue(args, i, "--buffer-size", &v) || !ParseSize(v, &n) || n < 1 || n > 2048) {
-      return bad("--buffer-size takes MiB from 1 to 2048");
+      return BadOption("--buffer-size takes MiB from 1 to 2048");
     }
     o->capture.buffer_bytes = int(n << 20);
   } else if (a == "--promisc") {
@@ -68,43 +64,40 @@ Taken TakeExportOption(const std::vector<std::string>& args, size_t* i, LiveDaem
   std::string v;
   double x = 0;
   size_t n = 0;
-  const auto bad = [](const std::string& msg) {
-    Usage(msg);
-    return Taken::kBad;
-  };
   if (IsOption(a, "--metrics")) {
-    if (!TakeValue(args, i, "--metrics", &v)) return bad("--metrics needs ADDR:PORT");
+    if (!TakeValue(args, i, "--metrics", &v)) return BadOption("--metrics needs ADDR:PORT");
     if (v == "none") {
       o->metrics_bind.clear();
     } else {
       std::string host, port;
       if (!ParseProbeTarget(v, &host, &port, &o->metrics_bind)) {
-        return bad("--metrics takes ADDR:PORT (e.g. 127.0.0.1:10470) or 'none'");
+        return BadOption("--metrics takes ADDR:PORT (e.g. 127.0.0.1:10470) or 'none'");
       }
       o->metrics_bind = v;
     }
   } else if (IsOption(a, "--metrics-auth-file")) {
     if (!TakeValue(args, i, "--metrics-auth-file", &v)) {
-      return bad("--metrics-auth-file needs a file");
+      return BadOption("--metrics-auth-file needs a file");
     }
     // A private file only, checked like the --anonymize key.
     std::string error;
-    if (!ReadMetricsAuthFile(v, &o->metrics_user, &o->metrics_password, &error)) return bad(error);
+    if (!ReadMetricsAuthFile(v, &o->metrics_user, &o->metrics_password, &error))
+      return BadOption(error);
   } else if (IsOption(a, "--services")) {
     if (!TakeValue(args, i, "--services", &v) || !ParseSize(v, &n) || n > 100) {
-      return bad("--services takes a number from 0 to 100");
+      return BadOption("--services takes a number from 0 to 100");
     }
     o->max_services = n;
   } else if (IsOption(a, "--probe")) {
     ProbeSpec spec;
     std::string error;
     if (!TakeValue(args, i, "--probe", &v) || !ParseProbe(v, &spec, &error)) {
-      return bad("--probe takes HOST:PORT, [ADDR]:PORT or dns:HOST[:PORT]");
+      return BadOption("--probe takes HOST:PORT, [ADDR]:PORT or dns:HOST[:PORT]");
     }
     o->probes.push_back(v);
   } else if (IsOption(a, "--probe-interval")) {
     if (!TakeNumber(args, i, "--probe-interval", 0.5, 300, &x)) {
-      return bad("--probe-interval takes seconds from 0.5 to 300");
+      return BadOption("--probe-interval takes seconds from 0.5 to 300");
     }
     o->probe_interval_s = x;
     o->probe_timeout_s = std::min(2.0, x);
@@ -121,31 +114,27 @@ Taken TakeRunOption(const std::vector<std::string>& args, size_t* i, LiveDaemonO
   const std::string& a = args[*i];
   std::string v;
   double x = 0;
-  const auto bad = [](const std::string& msg) {
-    Usage(msg);
-    return Taken::kBad;
-  };
   if (IsOption(a, "--events")) {
-    if (!TakeValue(args, i, "--events", &o->events_path)) return bad("--events needs a file");
+    if (!TakeValue(args, i, "--events", &o->events_path)) return BadOption("--events needs a file");
   } else if (IsOption(a, "--report")) {
-    if (!TakeValue(args, i, "--report", &o->report_path)) return bad("--report needs a file");
+    if (!TakeValue(args, i, "--report", &o->report_path)) return BadOption("--report needs a file");
   } else if (IsOption(a, "--report-every")) {
     if (!TakeNumber(args, i, "--report-every", 10, 86400, &x)) {
-      return bad("--report-every takes seconds from 10 to 86400");
+      return BadOption("--report-every takes seconds from 10 to 86400");
     }
     o->report_every_s = x;
     *report_timing = true;
   } else if (IsOption(a, "--report-window")) {
     if (!TakeNumber(args, i, "--report-window", 60, 604800, &x)) {
-      return bad("--report-window takes seconds from 60 to 604800");
+      return BadOption("--report-window takes seconds from 60 to 604800");
     }
     o->report_window_s = x;
     *report_timing = true;
   } else if (IsOption(a, "--user")) {
-    if (!TakeValue(args, i, "--user", &o->user)) return bad("--user needs a user name");
+    if (!TakeValue(args, i, "--user", &o->user)) return BadOption("--user needs a user name");
   } else if (IsOption(a, "--run-for")) {
     if (!TakeValue(args, i, "--run-for", &v) || !ParseDouble(v, &x) || x <= 0) {
-      return bad("--run-for takes seconds");
+      return BadOption("--run-for takes seconds");
     }
     o->run_for_s = x;
   } else {

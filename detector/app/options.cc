@@ -62,40 +62,41 @@ bool TakeNumber(const std::vector<std::string>& args, size_t* i, std::string_vie
   return true;
 }
 
+Taken BadOption(const std::string& msg) {
+  Usage(msg);
+  return Taken::kBad;
+}
+
 Taken TakeCommonOption(const std::vector<std::string>& args, size_t* i, const CommonOptions& c) {
   const std::string& a = args[*i];
   std::string v;
   double x = 0;
-  const auto bad = [](const std::string& msg) {
-    Usage(msg);
-    return Taken::kBad;
-  };
   if (IsOption(a, "--local")) {
-    if (!TakeValue(args, i, "--local", c.local)) return bad("--local needs CIDR[,CIDR]");
+    if (!TakeValue(args, i, "--local", c.local)) return BadOption("--local needs CIDR[,CIDR]");
   } else if (IsOption(a, "--bin")) {
     if (!TakeNumber(args, i, "--bin", 0.1, 60, &x)) {
-      return bad("--bin takes seconds from 0.1 to 60");
+      return BadOption("--bin takes seconds from 0.1 to 60");
     }
     c.binner->bin_ns = int64_t(std::llround(x * 1e9));
   } else if (IsOption(a, "--max-flows")) {
     size_t n = 0;
     if (!TakeValue(args, i, "--max-flows", &v) || !ParseSize(v, &n) || n < 16 || n > 100'000'000) {
-      return bad("--max-flows takes a number from 16 to 100000000");
+      return BadOption("--max-flows takes a number from 16 to 100000000");
     }
     c.binner->max_flows = n;
   } else if (IsOption(a, "--idle-timeout")) {
     if (!TakeNumber(args, i, "--idle-timeout", 1, 86400, &x)) {
-      return bad("--idle-timeout takes seconds from 1 to 86400");
+      return BadOption("--idle-timeout takes seconds from 1 to 86400");
     }
     c.binner->idle_timeout_ns = int64_t(x * 1e9);
   } else if (IsOption(a, "--min-drop")) {
     if (!TakeNumber(args, i, "--min-drop", 0.1, 0.95, &x)) {
-      return bad("--min-drop takes a fraction from 0.1 to 0.95");
+      return BadOption("--min-drop takes a fraction from 0.1 to 0.95");
     }
     c.engine->throttle.drop.min_drop = x;
   } else if (IsOption(a, "--anonymize")) {
     if (!TakeValue(args, i, "--anonymize", c.key_path)) {
-      return bad("--anonymize needs a key file");
+      return BadOption("--anonymize needs a key file");
     }
   } else {
     return Taken::kNo;

@@ -45,6 +45,9 @@ struct CommonOptions {
 // printed the usage error).
 enum class Taken { kNo, kYes, kBad };
 
+// Usage(msg), for an option parser: returns kBad.
+Taken BadOption(const std::string& msg);
+
 // Consumes args[*i] when it is one of the common options.
 Taken TakeCommonOption(const std::vector<std::string>& args, size_t* i, const CommonOptions& c);
 
