@@ -215,173 +215,227 @@ int Usage() {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   uint64_t target = 5'000'000, seed = 1;
   uint32_t snaplen = 128;
   bool pcapng = false, nano = false;
   const char* out_path = nullptr;
+};
+
+// Reads the command line (see the top of the file) into *o. False when it does not parse or a
+// value is out of range: the caller prints the usage.
+bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--packets" && i + 1 < argc) {
-      target = std::strtoull(argv[++i], nullptr, 10);
+      o->target = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--seed" && i + 1 < argc) {
-      seed = std::strtoull(argv[++i], nullptr, 10);
+      o->seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--snaplen" && i + 1 < argc) {
-      snaplen = uint32_t(std::strtoul(argv[++i], nullptr, 10));
+      o->snaplen = uint32_t(std::strtoul(argv[++i], nullptr, 10));
     } else if (a == "--pcapng") {
-      pcapng = true;
+      o->pcapng = true;
     } else if (a == "--nano") {
-      nano = true;
-    } else if (a[0] != '-' && out_path == nullptr) {
-      out_path = argv[i];
+      o->nano = true;
+    } else if (a[0] != '-' && o->out_path == nullptr) {
+      o->out_path = argv[i];
     } else {
-      return Usage();
+      return false;
     }
   }
-  if (out_path == nullptr || target < 1000 || snaplen < 64 || snaplen > 262144) return Usage();
-  std::FILE* f = std::fopen(out_path, "wb");
-  if (f == nullptr) {
-    std::perror(out_path);
-    return 1;
-  }
+  return o->out_path != nullptr && o->target >= 1000 && o->snaplen >= 64 && o->snaplen <= 262144;
+}
 
-  Rng rng{seed};
-  // About 16 k packets/s (~100 Mbit/s): an office uplink on a busy day. The duration scales
-  // with the packet count so the mix stays the same.
-  const int64_t duration = int64_t(double(target) / 15'000.0 * double(kNs));
+// The generated traffic: the flows and, in time order, what is due next. Every random draw comes
+// from `rng`, in a fixed order, so the same seed gives the same bytes.
+struct Traffic {
+  Rng rng;
   std::vector<Flow> flows;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due;
+};
 
-  auto add_flow = [&](int64_t start, int64_t end, double rate, int64_t segments) {
-    Flow fl;
-    fl.v6 = rng.Below(10) < 3;
-    fl.up = rng.Below(8) == 0;
-    Address(&rng, fl.v6, true, fl.local);
-    Address(&rng, fl.v6, false, fl.remote);
-    fl.local_port = uint16_t(32768 + rng.Below(28000));
-    static const uint16_t ports[] = {443, 443, 443, 80, 8080, 993, 22};
-    fl.remote_port = ports[rng.Below(7)];
-    fl.start_ns = start;
-    fl.end_ns = end;
-    fl.rate_bps = rate;
-    fl.remaining = segments;
-    fl.seq = uint32_t(rng.Next());
-    fl.peer_seq = uint32_t(rng.Next());
-    flows.push_back(fl);
-    due.push({start, uint32_t(flows.size() - 1), kStep});
-  };
+// A flow with random addresses and ports, sending at `rate` bit/s from `start` until `end` or
+// until `segments` were sent (-1: no limit); its handshake is due at `start`.
+void AddFlow(Traffic* tr, int64_t start, int64_t end, double rate, int64_t segments) {
+  Rng& rng = tr->rng;
+  Flow fl;
+  fl.v6 = rng.Below(10) < 3;
+  fl.up = rng.Below(8) == 0;
+  Address(&rng, fl.v6, true, fl.local);
+  Address(&rng, fl.v6, false, fl.remote);
+  fl.local_port = uint16_t(32768 + rng.Below(28000));
+  static const uint16_t ports[] = {443, 443, 443, 80, 8080, 993, 22};
+  fl.remote_port = ports[rng.Below(7)];
+  fl.start_ns = start;
+  fl.end_ns = end;
+  fl.rate_bps = rate;
+  fl.remaining = segments;
+  fl.seq = uint32_t(rng.Next());
+  fl.peer_seq = uint32_t(rng.Next());
+  tr->flows.push_back(fl);
+  tr->due.push({start, uint32_t(tr->flows.size() - 1), kStep});
+}
 
-  // Long-lived: 24 bulk transfers for the whole capture at 1-6 Mbit/s; every fourth is
-  // throttled to a fifth of its rate during the middle third.
+// Long-lived: 24 bulk transfers for the whole capture at 1-6 Mbit/s; every fourth is
+// throttled to a fifth of its rate during the middle third.
+void AddLongFlows(Traffic* tr, int64_t duration) {
   for (int i = 0; i < 24; ++i) {
-    add_flow(kT0 + int64_t(rng.Uniform() * kNs), kT0 + duration, 1e6 + rng.Uniform() * 5e6, -1);
+    // Two draws in one call's arguments came in an unspecified order; now fixed, the rate
+    // first, as the captures made so far had it.
+    const double rate = 1e6 + tr->rng.Uniform() * 5e6;
+    const int64_t start = kT0 + int64_t(tr->rng.Uniform() * kNs);
+    AddFlow(tr, start, kT0 + duration, rate, -1);
     if (i % 4 == 0) {
-      Flow& fl = flows.back();
+      Flow& fl = tr->flows.back();
       fl.throttle_from = kT0 + duration / 3;
       fl.throttle_to = kT0 + 2 * duration / 3;
       fl.throttle_rate_bps = fl.rate_bps / 5;
     }
   }
-  // Medium and short flows arrive as a Poisson process until the end; their share of packets
-  // is about half: ~8 medium (avg 600 segments) and ~40 short (avg 8 segments) per second.
+}
+
+// Medium and short flows arrive as a Poisson process until the end; their share of packets
+// is about half: ~8 medium (avg 600 segments) and ~40 short (avg 8 segments) per second.
+void AddArrivals(Traffic* tr, int64_t duration) {
+  Rng& rng = tr->rng;
   for (int64_t t = kT0; t < kT0 + duration;) {
     t += int64_t(-std::log(1 - rng.Uniform()) / 48.0 * double(kNs));
     if (rng.Below(6) == 0) {
       const int64_t segs = 100 + rng.Below(1000);
-      add_flow(t, kT0 + duration, 2e6 + rng.Uniform() * 8e6, segs);
+      AddFlow(tr, t, kT0 + duration, 2e6 + rng.Uniform() * 8e6, segs);
     } else {
-      add_flow(t, kT0 + duration, 5e5 + rng.Uniform() * 4e6, 1 + rng.Below(15));
+      // Fixed order, as in AddLongFlows: the segment count first.
+      const int64_t segs = 1 + rng.Below(15);
+      AddFlow(tr, t, kT0 + duration, 5e5 + rng.Uniform() * 4e6, segs);
     }
     // A DNS lookup before most new flows.
-    if (rng.Below(3) != 0) due.push({t - 20'000'000, uint32_t(flows.size() - 1), kDnsQuery});
+    if (rng.Below(3) != 0) {
+      tr->due.push({t - 20'000'000, uint32_t(tr->flows.size() - 1), kDnsQuery});
+    }
+  }
+}
+
+// Writes a due DNS query or answer beside flow `fl` (to port 53 of a neighbour of its remote
+// address); a query schedules its answer 8 ms later.
+void WriteDns(Traffic* tr, const Due& d, Writer* w) {
+  const Flow& fl = tr->flows[d.flow];
+  uint8_t hdr[128];
+  Flow dns = fl;
+  dns.remote_port = 53;
+  std::memcpy(dns.remote, fl.v6 ? fl.remote : fl.remote, 16);
+  dns.remote[15] = 53;
+  const uint32_t len = d.kind == kDnsQuery ? 40 : 120;
+  const uint32_t h = Headers(dns, d.kind == kDnsQuery, 17, len, 0, 0, 0, 0, hdr);
+  w->Packet(d.t, hdr, h, h + len);
+  if (d.kind == kDnsQuery) tr->due.push({d.t + 8'000'000, d.flow, kDnsAnswer});
+}
+
+// Writes the packet of a due TCP step (handshake, data segment or FIN) or ACK of its flow,
+// advances the flow's state and schedules its next step.
+void WriteTcp(Traffic* tr, const Due& d, Writer* w) {
+  Flow& fl = tr->flows[d.flow];
+  uint8_t hdr[128];
+  const int64_t t = d.t;
+  const uint32_t tsval = uint32_t(t / 1'000'000);
+  const bool data_local = fl.up;
+  if (d.kind == kAck) {
+    // The data receiver acknowledges two segments.
+    const uint32_t h = Headers(fl, !data_local, 6, 0, fl.peer_seq, fl.seq, 0x10, tsval, hdr);
+    w->Packet(t, hdr, h, h);
+    return;
+  }
+  const int64_t rtt = 20'000'000;
+  switch (fl.state) {
+    case 0: {  // SYN from the local side
+      const uint32_t h =
+          Headers(fl, true, 6, 0, fl.up ? fl.seq - 1 : fl.peer_seq - 1, 0, 0x02, tsval, hdr);
+      w->Packet(t, hdr, h, h);
+      fl.state = 1;
+      tr->due.push({t + rtt, d.flow, kStep});
+      break;
+    }
+    case 1: {
+      const uint32_t h = Headers(fl, false, 6, 0, fl.up ? fl.peer_seq - 1 : fl.seq - 1,
+                                 fl.up ? fl.seq : fl.peer_seq, 0x12, tsval, hdr);
+      w->Packet(t, hdr, h, h);
+      fl.state = 2;
+      tr->due.push({t + 100'000, d.flow, kStep});
+      break;
+    }
+    case 2: {
+      const uint32_t h = Headers(fl, true, 6, 0, fl.up ? fl.seq : fl.peer_seq,
+                                 fl.up ? fl.peer_seq : fl.seq, 0x10, tsval, hdr);
+      w->Packet(t, hdr, h, h);
+      fl.state = 3;
+      tr->due.push({t + 200'000, d.flow, kStep});
+      break;
+    }
+    case 3: {  // one full-size data segment
+      const uint32_t h = Headers(fl, data_local, 6, kMss, fl.seq, fl.peer_seq, 0x10, tsval, hdr);
+      w->Packet(t, hdr, h, h + kMss);
+      fl.seq += kMss;
+      ++fl.segments;
+      if (fl.segments % 2 == 0) tr->due.push({t + rtt / 2, d.flow, kAck});
+      const bool throttled = t >= fl.throttle_from && t < fl.throttle_to;
+      const double rate = throttled ? fl.throttle_rate_bps : fl.rate_bps;
+      // Pacing with +-30% jitter, as a real sender's packets come in bursts.
+      const double gap = double(kMss) * 8 / rate * (0.7 + 0.6 * tr->rng.Uniform());
+      const int64_t next = t + int64_t(gap * double(kNs));
+      if ((fl.remaining > 0 && --fl.remaining == 0) || next >= fl.end_ns) fl.state = 4;
+      tr->due.push({next, d.flow, kStep});
+      break;
+    }
+    case 4:
+    case 5: {  // FIN from each side
+      const bool from_local = fl.state == 4;
+      const uint32_t h =
+          Headers(fl, from_local, 6, 0, from_local == data_local ? fl.seq : fl.peer_seq,
+                  from_local == data_local ? fl.peer_seq : fl.seq, 0x11, tsval, hdr);
+      w->Packet(t, hdr, h, h);
+      ++fl.state;
+      if (fl.state == 5) tr->due.push({t + rtt, d.flow, kStep});
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+// Writes what is due, in time order, until nothing is or `target` packets are written.
+void WritePackets(Traffic* tr, uint64_t target, Writer* w) {
+  while (!tr->due.empty() && w->packets() < target) {
+    const Due d = tr->due.top();
+    tr->due.pop();
+    if (d.kind == kDnsQuery || d.kind == kDnsAnswer) {
+      WriteDns(tr, d, w);
+    } else {
+      WriteTcp(tr, d, w);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!ParseArgs(argc, argv, &o)) return Usage();
+  std::FILE* f = std::fopen(o.out_path, "wb");
+  if (f == nullptr) {
+    std::perror(o.out_path);
+    return 1;
   }
 
-  Writer w(f, snaplen, pcapng, nano);
-  uint8_t hdr[128];
-  while (!due.empty() && w.packets() < target) {
-    const Due d = due.top();
-    due.pop();
-    Flow& fl = flows[d.flow];
-    const int64_t t = d.t;
-    const uint32_t tsval = uint32_t(t / 1'000'000);
-    const bool data_local = fl.up;
-    if (d.kind == kDnsQuery || d.kind == kDnsAnswer) {
-      Flow dns = fl;
-      dns.remote_port = 53;
-      std::memcpy(dns.remote, fl.v6 ? fl.remote : fl.remote, 16);
-      dns.remote[15] = 53;
-      const uint32_t len = d.kind == kDnsQuery ? 40 : 120;
-      const uint32_t h = Headers(dns, d.kind == kDnsQuery, 17, len, 0, 0, 0, 0, hdr);
-      w.Packet(t, hdr, h, h + len);
-      if (d.kind == kDnsQuery) due.push({t + 8'000'000, d.flow, kDnsAnswer});
-      continue;
-    }
-    if (d.kind == kAck) {
-      // The data receiver acknowledges two segments.
-      const uint32_t h = Headers(fl, !data_local, 6, 0, fl.peer_seq, fl.seq, 0x10, tsval, hdr);
-      w.Packet(t, hdr, h, h);
-      continue;
-    }
-    const int64_t rtt = 20'000'000;
-    switch (fl.state) {
-      case 0: {  // SYN from the local side
-        const uint32_t h =
-            Headers(fl, true, 6, 0, fl.up ? fl.seq - 1 : fl.peer_seq - 1, 0, 0x02, tsval, hdr);
-        w.Packet(t, hdr, h, h);
-        fl.state = 1;
-        due.push({t + rtt, d.flow, kStep});
-        break;
-      }
-      case 1: {
-        const uint32_t h = Headers(fl, false, 6, 0, fl.up ? fl.peer_seq - 1 : fl.seq - 1,
-                                   fl.up ? fl.seq : fl.peer_seq, 0x12, tsval, hdr);
-        w.Packet(t, hdr, h, h);
-        fl.state = 2;
-        due.push({t + 100'000, d.flow, kStep});
-        break;
-      }
-      case 2: {
-        const uint32_t h = Headers(fl, true, 6, 0, fl.up ? fl.seq : fl.peer_seq,
-                                   fl.up ? fl.peer_seq : fl.seq, 0x10, tsval, hdr);
-        w.Packet(t, hdr, h, h);
-        fl.state = 3;
-        due.push({t + 200'000, d.flow, kStep});
-        break;
-      }
-      case 3: {  // one full-size data segment
-        const uint32_t h = Headers(fl, data_local, 6, kMss, fl.seq, fl.peer_seq, 0x10, tsval, hdr);
-        w.Packet(t, hdr, h, h + kMss);
-        fl.seq += kMss;
-        ++fl.segments;
-        if (fl.segments % 2 == 0) due.push({t + rtt / 2, d.flow, kAck});
-        const bool throttled = t >= fl.throttle_from && t < fl.throttle_to;
-        const double rate = throttled ? fl.throttle_rate_bps : fl.rate_bps;
-        // Pacing with +-30% jitter, as a real sender's packets come in bursts.
-        const double gap = double(kMss) * 8 / rate * (0.7 + 0.6 * rng.Uniform());
-        const int64_t next = t + int64_t(gap * double(kNs));
-        if ((fl.remaining > 0 && --fl.remaining == 0) || next >= fl.end_ns) fl.state = 4;
-        due.push({next, d.flow, kStep});
-        break;
-      }
-      case 4:
-      case 5: {  // FIN from each side
-        const bool from_local = fl.state == 4;
-        const uint32_t h =
-            Headers(fl, from_local, 6, 0, from_local == data_local ? fl.seq : fl.peer_seq,
-                    from_local == data_local ? fl.peer_seq : fl.seq, 0x11, tsval, hdr);
-        w.Packet(t, hdr, h, h);
-        ++fl.state;
-        if (fl.state == 5) due.push({t + rtt, d.flow, kStep});
-        break;
-      }
-      default:
-        break;
-    }
-  }
+  Traffic tr{Rng{o.seed}, {}, {}};
+  // About 16 k packets/s (~100 Mbit/s): an office uplink on a busy day. The duration scales
+  // with the packet count so the mix stays the same.
+  const int64_t duration = int64_t(double(o.target) / 15'000.0 * double(kNs));
+  AddLongFlows(&tr, duration);
+  AddArrivals(&tr, duration);
+
+  Writer w(f, o.snaplen, o.pcapng, o.nano);
+  WritePackets(&tr, o.target, &w);
   const bool ok = w.Flush() && std::fclose(f) == 0;
   std::fprintf(stderr, "make_capture: %" PRIu64 " packets, %zu flows, %.0f s -> %s\n", w.packets(),
-               flows.size(), double(duration) / 1e9, out_path);
+               tr.flows.size(), double(duration) / 1e9, o.out_path);
   return ok ? 0 : 1;
 }

@@ -77,6 +77,82 @@ ClientMetric HistogramSample(const RttHistogram& h, std::vector<ClientMetric::La
   return m;
 }
 
+// Each Add* below appends its metric families to *out, in the order a scrape lists them.
+
+// Traffic and capture health from the capture thread's snapshot: bytes and packets each way, the
+// capture buffer's counters (when the capture has them), packets not analysed, service names,
+// flows and the last closed bin.
+void AddTraffic(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
+  const auto G = MetricType::Gauge;
+  const auto C = MetricType::Counter;
+  Add(out, "throttlewatch_receive_bytes_total",
+      "Bytes on the wire arriving to the local networks (link header included).", C,
+      double(s.bytes[capture::kDown]));
+  Add(out, "throttlewatch_transmit_bytes_total",
+      "Bytes on the wire leaving the local networks (link header included).", C,
+      double(s.bytes[capture::kUp]));
+  Add(out, "throttlewatch_receive_packets_total", "Packets arriving to the local networks.", C,
+      double(s.packets[capture::kDown]));
+  Add(out, "throttlewatch_transmit_packets_total", "Packets leaving the local networks.", C,
+      double(s.packets[capture::kUp]));
+  if (s.have_capture_counters) {
+    Add(out, "throttlewatch_capture_packets_total",
+        "Packets that reached the capture buffer (pcap_stats).", C, double(s.capture_received));
+    Add(out, "throttlewatch_capture_drops_total",
+        "Packets dropped because the capture buffer was full (pcap_stats).", C,
+        double(s.capture_dropped));
+    Add(out, "throttlewatch_capture_interface_drops_total",
+        "Packets dropped by the interface or its driver (pcap_stats).", C,
+        double(s.capture_if_dropped));
+  }
+  Add(out, "throttlewatch_undecoded_packets_total",
+      "Captured packets that could not be decoded (truncated, unknown link type, ...).", C,
+      double(s.undecoded));
+  Add(out, "throttlewatch_service_names_learned_total",
+      "Service names learned from TLS ClientHellos (SNI) and DNS answers.", C,
+      double(s.service_names));
+  Add(out, "throttlewatch_service_names_rejected_total",
+      "Names in DNS answers and ClientHellos dropped because they are not host names "
+      "(forged or broken: quotes, control bytes, address literals, over-long labels).",
+      C, double(s.service_names_rejected));
+  Add(out, "throttlewatch_nonlocal_packets_total",
+      "Captured packets with no endpoint in the local networks (ignored).", C, double(s.not_local));
+  Add(out, "throttlewatch_active_flows", "Flows in the flow table.", G, double(s.active_flows));
+  Add(out, "throttlewatch_last_bin_timestamp_seconds",
+      "End of the last closed bin, epoch seconds (stalls when detection stalls).", G,
+      s.last_bin_end_s);
+}
+
+// Bytes each way per service label of the snapshot; a single "other" at 0 before there is any,
+// so the series exist from the start.
+void AddServiceBytes(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
+  const auto C = MetricType::Counter;
+  MetricFamily rx =
+      Family("throttlewatch_service_receive_bytes_total",
+             "Bytes arriving per service (top services by first use, then other).", C);
+  MetricFamily tx = Family("throttlewatch_service_transmit_bytes_total",
+                           "Bytes leaving per service (top services by first use, then other).", C);
+  if (s.services.empty()) {
+    rx.metric.push_back(Sample(0, C, {{"service", "other"}}));
+    tx.metric.push_back(Sample(0, C, {{"service", "other"}}));
+  }
+  for (const auto& l : s.services) {
+    rx.metric.push_back(Sample(double(l.bytes[capture::kDown]), C, {{"service", l.service}}));
+    tx.metric.push_back(Sample(double(l.bytes[capture::kUp]), C, {{"service", l.service}}));
+  }
+  out->push_back(std::move(rx));
+  out->push_back(std::move(tx));
+}
+
+// The histogram of TCP handshake RTTs of the snapshot.
+void AddHandshakeRtt(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
+  MetricFamily f = Family("throttlewatch_handshake_rtt_seconds",
+                          "TCP handshake round-trip time at the capture point, of ended flows.",
+                          MetricType::Histogram);
+  f.metric.push_back(HistogramSample(s.handshake_rtt, {}));
+  out->push_back(std::move(f));
+}
+
 }  // namespace
 
 class Metrics::Impl final : public prometheus::Collectable {
@@ -89,6 +165,12 @@ class Metrics::Impl final : public prometheus::Collectable {
                      .count()) {}
 
   std::vector<MetricFamily> Collect() const override;
+  // The parts of Collect() that read more than the snapshot; each appends its metric families
+  // to *out. Called with mu_ held.
+  void AddBuildInfo(std::vector<MetricFamily>* out) const;      // version, interface, start
+  void AddThrottleState(std::vector<MetricFamily>* out) const;  // open throttles, outages
+  void AddEventCounters(std::vector<MetricFamily>* out) const;  // events written or not
+  void AddProbes(std::vector<MetricFamily>* out) const;         // per target, when any
 
   mutable std::mutex mu_;
   std::vector<std::string> targets_;
@@ -115,139 +197,97 @@ class Metrics::Impl final : public prometheus::Collectable {
 std::vector<MetricFamily> Metrics::Impl::Collect() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<MetricFamily> out;
+  AddBuildInfo(&out);
+  AddTraffic(snap_, &out);
+  AddServiceBytes(snap_, &out);
+  AddHandshakeRtt(snap_, &out);
+  AddThrottleState(&out);
+  AddEventCounters(&out);
+  AddProbes(&out);
+  return out;
+}
+
+// The version and the interface watched (as labels of a constant 1), and the start time.
+void Metrics::Impl::AddBuildInfo(std::vector<MetricFamily>* out) const {
+  const auto G = MetricType::Gauge;
+  MetricFamily f = Family("throttlewatch_build_info",
+                          "Version of throttlewatch and the interface it watches (always 1).", G);
+  f.metric.push_back(Sample(1, G, {{"interface", interface_}, {"version", TW_VERSION}}));
+  out->push_back(std::move(f));
+  Add(out, "throttlewatch_start_time_seconds", "Start time of the daemon, epoch seconds.", G,
+      start_s_);
+}
+
+// 1 or 0 per (scope, direction, service) that ever had a throttle, and always the link each
+// way; then the outage state and count.
+void Metrics::Impl::AddThrottleState(std::vector<MetricFamily>* out) const {
   const auto G = MetricType::Gauge;
   const auto C = MetricType::Counter;
-  {
-    MetricFamily f = Family("throttlewatch_build_info",
-                            "Version of throttlewatch and the interface it watches (always 1).", G);
-    f.metric.push_back(Sample(1, G, {{"interface", interface_}, {"version", TW_VERSION}}));
-    out.push_back(std::move(f));
+  MetricFamily f =
+      Family("throttlewatch_throttled",
+             "1 while a throttle is open for this scope, direction and service, else 0.", G);
+  // Always present for the whole link, so dashboards and absent() rules see the series.
+  bool have_link[2] = {false, false};
+  for (const auto& [key, n] : throttled_) {
+    const auto& [scope, dir, service] = key;
+    if (scope == "link") have_link[dir == "up" ? 0 : 1] = true;
+    f.metric.push_back(
+        Sample(n > 0 ? 1 : 0, G, {{"direction", dir}, {"scope", scope}, {"service", service}}));
   }
-  Add(&out, "throttlewatch_start_time_seconds", "Start time of the daemon, epoch seconds.", G,
-      start_s_);
-  const CaptureSnapshot& s = snap_;
-  Add(&out, "throttlewatch_receive_bytes_total",
-      "Bytes on the wire arriving to the local networks (link header included).", C,
-      double(s.bytes[capture::kDown]));
-  Add(&out, "throttlewatch_transmit_bytes_total",
-      "Bytes on the wire leaving the local networks (link header included).", C,
-      double(s.bytes[capture::kUp]));
-  Add(&out, "throttlewatch_receive_packets_total", "Packets arriving to the local networks.", C,
-      double(s.packets[capture::kDown]));
-  Add(&out, "throttlewatch_transmit_packets_total", "Packets leaving the local networks.", C,
-      double(s.packets[capture::kUp]));
-  if (s.have_capture_counters) {
-    Add(&out, "throttlewatch_capture_packets_total",
-        "Packets that reached the capture buffer (pcap_stats).", C, double(s.capture_received));
-    Add(&out, "throttlewatch_capture_drops_total",
-        "Packets dropped because the capture buffer was full (pcap_stats).", C,
-        double(s.capture_dropped));
-    Add(&out, "throttlewatch_capture_interface_drops_total",
-        "Packets dropped by the interface or its driver (pcap_stats).", C,
-        double(s.capture_if_dropped));
-  }
-  Add(&out, "throttlewatch_undecoded_packets_total",
-      "Captured packets that could not be decoded (truncated, unknown link type, ...).", C,
-      double(s.undecoded));
-  Add(&out, "throttlewatch_service_names_learned_total",
-      "Service names learned from TLS ClientHellos (SNI) and DNS answers.", C,
-      double(s.service_names));
-  Add(&out, "throttlewatch_service_names_rejected_total",
-      "Names in DNS answers and ClientHellos dropped because they are not host names "
-      "(forged or broken: quotes, control bytes, address literals, over-long labels).",
-      C, double(s.service_names_rejected));
-  Add(&out, "throttlewatch_nonlocal_packets_total",
-      "Captured packets with no endpoint in the local networks (ignored).", C, double(s.not_local));
-  Add(&out, "throttlewatch_active_flows", "Flows in the flow table.", G, double(s.active_flows));
-  Add(&out, "throttlewatch_last_bin_timestamp_seconds",
-      "End of the last closed bin, epoch seconds (stalls when detection stalls).", G,
-      s.last_bin_end_s);
-  {
-    MetricFamily rx =
-        Family("throttlewatch_service_receive_bytes_total",
-               "Bytes arriving per service (top services by first use, then other).", C);
-    MetricFamily tx =
-        Family("throttlewatch_service_transmit_bytes_total",
-               "Bytes leaving per service (top services by first use, then other).", C);
-    if (s.services.empty()) {
-      rx.metric.push_back(Sample(0, C, {{"service", "other"}}));
-      tx.metric.push_back(Sample(0, C, {{"service", "other"}}));
+  for (int d = 0; d < 2; ++d) {
+    if (!have_link[d]) {
+      f.metric.push_back(Sample(
+          0, G, {{"direction", d == 0 ? "up" : "down"}, {"scope", "link"}, {"service", "all"}}));
     }
-    for (const auto& l : s.services) {
-      rx.metric.push_back(Sample(double(l.bytes[capture::kDown]), C, {{"service", l.service}}));
-      tx.metric.push_back(Sample(double(l.bytes[capture::kUp]), C, {{"service", l.service}}));
-    }
-    out.push_back(std::move(rx));
-    out.push_back(std::move(tx));
   }
-  {
-    MetricFamily f = Family("throttlewatch_handshake_rtt_seconds",
-                            "TCP handshake round-trip time at the capture point, of ended flows.",
-                            MetricType::Histogram);
-    f.metric.push_back(HistogramSample(s.handshake_rtt, {}));
-    out.push_back(std::move(f));
-  }
-  {
-    MetricFamily f =
-        Family("throttlewatch_throttled",
-               "1 while a throttle is open for this scope, direction and service, else 0.", G);
-    // Always present for the whole link, so dashboards and absent() rules see the series.
-    bool have_link[2] = {false, false};
-    for (const auto& [key, n] : throttled_) {
-      const auto& [scope, dir, service] = key;
-      if (scope == "link") have_link[dir == "up" ? 0 : 1] = true;
-      f.metric.push_back(
-          Sample(n > 0 ? 1 : 0, G, {{"direction", dir}, {"scope", scope}, {"service", service}}));
-    }
-    for (int d = 0; d < 2; ++d) {
-      if (!have_link[d]) {
-        f.metric.push_back(Sample(
-            0, G, {{"direction", d == 0 ? "up" : "down"}, {"scope", "link"}, {"service", "all"}}));
-      }
-    }
-    out.push_back(std::move(f));
-  }
-  Add(&out, "throttlewatch_outage", "1 while the link is in an outage, else 0.", G,
-      outage_ ? 1 : 0);
-  Add(&out, "throttlewatch_outages_total", "Outages detected (start events written).", C,
+  out->push_back(std::move(f));
+  Add(out, "throttlewatch_outage", "1 while the link is in an outage, else 0.", G, outage_ ? 1 : 0);
+  Add(out, "throttlewatch_outages_total", "Outages detected (start events written).", C,
       double(outages_));
-  {
-    MetricFamily f = Family("throttlewatch_events_total",
-                            "Events written to the event file (and synced), by kind and state.", C);
-    for (const char* kind : {"throttle", "outage"}) {
-      for (const char* state : {"start", "end"}) {
-        auto it = events_.find({kind, state});
-        f.metric.push_back(Sample(it == events_.end() ? 0 : double(it->second), C,
-                                  {{"kind", kind}, {"state", state}}));
-      }
+}
+
+// Events written, by kind and state (every combination, 0 included), and write failures.
+void Metrics::Impl::AddEventCounters(std::vector<MetricFamily>* out) const {
+  const auto C = MetricType::Counter;
+  MetricFamily f = Family("throttlewatch_events_total",
+                          "Events written to the event file (and synced), by kind and state.", C);
+  for (const char* kind : {"throttle", "outage"}) {
+    for (const char* state : {"start", "end"}) {
+      auto it = events_.find({kind, state});
+      f.metric.push_back(Sample(it == events_.end() ? 0 : double(it->second), C,
+                                {{"kind", kind}, {"state", state}}));
     }
-    out.push_back(std::move(f));
   }
-  Add(&out, "throttlewatch_event_write_errors_total",
+  out->push_back(std::move(f));
+  Add(out, "throttlewatch_event_write_errors_total",
       "Events that could not be written to the event file.", C, double(event_write_errors_));
-  if (!targets_.empty()) {
-    MetricFamily ok = Family("throttlewatch_probe_success",
-                             "1 if the last active probe of the target succeeded, else 0.", G);
-    MetricFamily att = Family("throttlewatch_probe_attempts_total", "Active probes sent.", C);
-    MetricFamily fail = Family("throttlewatch_probe_failures_total",
-                               "Active probes that failed (refused, unreachable or timed out).", C);
-    MetricFamily rtt =
-        Family("throttlewatch_probe_rtt_seconds",
-               "Connect time (TCP) or answer time (DNS) of successful active probes.",
-               MetricType::Histogram);
-    for (size_t i = 0; i < targets_.size(); ++i) {
-      const std::vector<ClientMetric::Label> l = {{"target", targets_[i]}};
-      ok.metric.push_back(Sample(probes_[i].last_ok ? 1 : 0, G, l));
-      att.metric.push_back(Sample(double(probes_[i].attempts), C, l));
-      fail.metric.push_back(Sample(double(probes_[i].failures), C, l));
-      rtt.metric.push_back(HistogramSample(probes_[i].rtt, l));
-    }
-    out.push_back(std::move(ok));
-    out.push_back(std::move(att));
-    out.push_back(std::move(fail));
-    out.push_back(std::move(rtt));
+}
+
+// Per probe target: last success, attempts, failures and the RTT histogram. Nothing without
+// targets.
+void Metrics::Impl::AddProbes(std::vector<MetricFamily>* out) const {
+  if (targets_.empty()) return;
+  const auto G = MetricType::Gauge;
+  const auto C = MetricType::Counter;
+  MetricFamily ok = Family("throttlewatch_probe_success",
+                           "1 if the last active probe of the target succeeded, else 0.", G);
+  MetricFamily att = Family("throttlewatch_probe_attempts_total", "Active probes sent.", C);
+  MetricFamily fail = Family("throttlewatch_probe_failures_total",
+                             "Active probes that failed (refused, unreachable or timed out).", C);
+  MetricFamily rtt = Family("throttlewatch_probe_rtt_seconds",
+                            "Connect time (TCP) or answer time (DNS) of successful active probes.",
+                            MetricType::Histogram);
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    const std::vector<ClientMetric::Label> l = {{"target", targets_[i]}};
+    ok.metric.push_back(Sample(probes_[i].last_ok ? 1 : 0, G, l));
+    att.metric.push_back(Sample(double(probes_[i].attempts), C, l));
+    fail.metric.push_back(Sample(double(probes_[i].failures), C, l));
+    rtt.metric.push_back(HistogramSample(probes_[i].rtt, l));
   }
-  return out;
+  out->push_back(std::move(ok));
+  out->push_back(std::move(att));
+  out->push_back(std::move(fail));
+  out->push_back(std::move(rtt));
 }
 
 Metrics::Metrics(std::vector<std::string> probe_targets, std::string interface)
