@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Lists functions longer than a limit, so that every function stays one a reader can hold.
 
-usage: .ci/function_lengths.py [--fail] [--limit N] [DIR...]   (default: the source folders)
+usage: .ci/function_lengths.py [--fail] [--limit N] [DIR or FILE...]   (default: the source folders)
 Prints `lines  path:first-last  name` for each function over the limit (default 100 lines,
 signature to closing brace). With --fail, exits 1 when it printed any. Tests are not checked.
 
@@ -105,16 +105,18 @@ def main(argv):
         elif not a.startswith('--'):
             roots.append(a)
     over = 0
+    paths = []
     for root in roots or SOURCE_ROOTS:
+        if os.path.isfile(root):
+            paths.append(root)
+            continue
         for dirpath, _, names in sorted(os.walk(root)):
-            for name in sorted(names):
-                if not name.endswith(('.cc', '.h')):
-                    continue
-                path = os.path.join(dirpath, name)
-                for lines, first, last, func in functions(path):
-                    if lines > limit:
-                        over += 1
-                        print(f'{lines:4d}  {path}:{first}-{last}  {func}')
+            paths += [os.path.join(dirpath, n) for n in sorted(names) if n.endswith(('.cc', '.h'))]
+    for path in paths:
+        for lines, first, last, func in functions(path):
+            if lines > limit:
+                over += 1
+                print(f'{lines:4d}  {path}:{first}-{last}  {func}')
     print(f'{over} functions over {limit} lines', file=sys.stderr)
     return 1 if over and fail else 0
 
