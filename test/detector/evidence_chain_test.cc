@@ -71,7 +71,9 @@ TEST(EvidenceChainTest, HeaderNamesAreEscaped) {
     ASSERT_TRUE(j.is_object()) << line;
     ASSERT_EQ(j["inputs"].size(), 1u) << line;
     EXPECT_EQ(j["inputs"][0]["sha256"], std::string(64, 'a')) << line;
-    if (name.find('\xff') == std::string::npos) EXPECT_EQ(j["inputs"][0]["file"], name);
+    if (name.find('\xff') == std::string::npos) {
+      EXPECT_EQ(j["inputs"][0]["file"], name);
+    }
     for (unsigned char c : line) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << line;
   }
 }
