@@ -11,20 +11,15 @@
 #include <vector>
 
 #include "test/support/capture_input.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::capture {
 namespace {
 
 namespace fs = std::filesystem;
 
-class PcapFileSourceTest : public ::testing::Test {
+class PcapFileSourceTest : public tw::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tw_pcap_test_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Writes an Ethernet pcap whose packets carry their index in the first byte.
   std::string Write(const std::string& name, const std::vector<double>& times) {
     const std::string path = (dir_ / name).string();
@@ -43,8 +38,6 @@ class PcapFileSourceTest : public ::testing::Test {
     pcap_close(dead);
     return path;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(PcapFileSourceTest, MergesFilesInTimeOrder) {

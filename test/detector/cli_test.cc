@@ -13,20 +13,15 @@
 #include <vector>
 
 #include "test/support/capture_input.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::detector {
 namespace {
 
 namespace fs = std::filesystem;
 
-class CliTest : public ::testing::Test {
+class CliTest : public tw::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tw_cli_test_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   int Run(std::initializer_list<std::string> args) { return RunArgs(args); }
   int RunArgs(const std::vector<std::string>& args) {
     std::vector<std::string> storage{"throttlewatch"};
@@ -46,7 +41,6 @@ class CliTest : public ::testing::Test {
     return p;
   }
 
-  fs::path dir_;
   std::string out_, err_;
 };
 

@@ -10,20 +10,17 @@
 
 #include "capture/ip_proto.h"
 #include "detector/outputs/event_json.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::detector {
 namespace {
 
 namespace fs = std::filesystem;
 
-class EventLogTest : public ::testing::Test {
+class EventLogTest : public tw::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::path(TW_BINARY_DIR) / "event_log_test" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    fs::permissions(dir_, fs::perms::owner_all);
+    TempDirTest::SetUp();
     path_ = (dir_ / "events.jsonl").string();
   }
   std::string Read() const {
@@ -60,7 +57,6 @@ class EventLogTest : public ::testing::Test {
     e.ts = ts;
     return e;
   }
-  fs::path dir_;
   std::string path_;
 };
 

@@ -17,6 +17,7 @@
 #include "detector/outputs/event_json.h"
 #include "detector/outputs/evidence_chain.h"
 #include "test/support/event_streams.h"
+#include "test/support/temp_dir.h"
 
 // The files that carry the evidence chain, as the analyst checks them: the daemon's event file
 // across restarts and rotation, and `throttlewatch verify` on edited, cut and extended files.
@@ -28,13 +29,10 @@ using ::testing::HasSubstr;
 using tw::testing::Outage;
 using tw::testing::Stream;
 
-class EvidenceFilesTest : public ::testing::Test {
+class EvidenceFilesTest : public tw::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::path(TW_BINARY_DIR) / "evidence_chain_test" /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     path_ = (dir_ / "events.jsonl").string();
   }
   std::string Write(const std::string& name, const std::vector<std::string>& lines,
@@ -75,7 +73,6 @@ class EvidenceFilesTest : public ::testing::Test {
     for (const Event& e : events) ASSERT_TRUE(log->Append(e, &error)) << error;
   }
 
-  fs::path dir_;
   std::string path_;
   std::string out_, err_;
   const SensorIdentity sensor_{"sensor-1", "eth0", "test", 1e9};

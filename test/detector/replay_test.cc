@@ -15,6 +15,7 @@
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/capture_input.h"
 #include "test/support/synthetic_capture.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::detector {
 namespace {
@@ -22,11 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 constexpr double kT0 = 1'700'000'000;
 
-class ReplayTest : public ::testing::Test {
+class ReplayTest : public tw::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tw_replay_test_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     // Three downloads of 1 Mbit/s for 60 s; port 2002 is squeezed to 200 kbit/s at 30 s by a
     // shaper whose queue adds 300 ms to its round trip.
     path_ = (dir_ / "three.pcap").string();
@@ -37,7 +37,6 @@ class ReplayTest : public ::testing::Test {
     cap.Download(kT0 + 30, kT0 + 60, 2002, 25000, &seq[1], /*rtt_s=*/0.32);
     cap.Download(kT0 + 0.02, kT0 + 60, 2003, 125000, &seq[2]);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   ReplayOptions Options() {
     ReplayOptions o;
@@ -46,7 +45,6 @@ class ReplayTest : public ::testing::Test {
     return o;
   }
 
-  fs::path dir_;
   std::string path_;
 };
 

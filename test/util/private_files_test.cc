@@ -7,28 +7,28 @@
 #include <filesystem>
 #include <string>
 
+#include "test/support/temp_dir.h"
+
 namespace tw::util {
 namespace {
 
 namespace fs = std::filesystem;
 
-class PrivateFilesTest : public ::testing::Test {
+class PrivateFilesTest : public tw::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tw_private_test_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
+    TempDirTest::SetUp();
     old_umask_ = umask(0);  // the most permissive umask: modes must not depend on it
   }
   void TearDown() override {
     umask(old_umask_);
-    fs::remove_all(dir_);
+    TempDirTest::TearDown();
   }
   static mode_t Mode(const fs::path& p) {
     struct stat st {};
     EXPECT_EQ(stat(p.c_str(), &st), 0) << p;
     return st.st_mode & 07777;
   }
-  fs::path dir_;
   mode_t old_umask_ = 0;
 };
 
