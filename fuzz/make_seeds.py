@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzz targets (fuzz/*_fuzz.cc) into corpus/<target>/.
+"""Writes the seed corpora of the fuzz targets (fuzz/<target>/<target>_fuzz.cc) into
+fuzz/<target>/corpus/, beside each target.
 
 The seeds are small, valid examples of what each target parses, so the fuzzer starts from
 inputs that reach deep into the code. Run from anywhere; rewrites only seed-* files (the
@@ -13,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def write(target, name, data):
-    d = os.path.join(HERE, "corpus", target)
+    d = os.path.join(HERE, target, "corpus")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "seed-" + name), "wb") as f:
         f.write(data)
@@ -72,7 +73,7 @@ TS = bytes([1, 1, 8, 10]) + struct.pack("!II", 1000, 2000)
 SYN_OPTS = bytes([2, 4, 5, 0xb4, 4, 2, 8, 10]) + struct.pack("!II", 1000, 0) + bytes([1, 3, 3, 7])
 SACK = bytes([1, 1, 5, 10]) + struct.pack("!II", 100, 200)
 
-# decode: first byte selects the link type (see kLinkTypes in decode_fuzz.cc).
+# decode: first byte selects the link type (see kLinkTypes in decode/decode_fuzz.cc).
 NULL, ETH, RAW, RAWALT, RAWFILE, LOOP, SLL, V4, V6, SLL2 = range(10)
 syn = ipv4(6, L, R, tcp(40000, 443, 1, 0, 0x02, opts=SYN_OPTS))
 data = ipv4(6, R, L, tcp(443, 40000, 500, 2, 0x10, b"x" * 40, TS))
@@ -134,7 +135,7 @@ t += rec(0b1000, 0x41, 0x7fffffff, 1000, 201, 0)  # huge jump, time backwards
 t += rec(0b1101, 0xc0, 8, 0, 5000, 201)  # zero-length time
 write("tcp_tracker", "wrap-and-jump", t)
 
-# binner: byte 0 picks the bin width; 24-ish bytes per packet (see binner_fuzz.cc).
+# binner: byte 0 picks the bin width; 24-ish bytes per packet (see binner/binner_fuzz.cc).
 def pkt(op, hosts, step, flags, seq, ack, tsval, tsecr, win, payload):
     b = struct.pack("<BBB", op, hosts, step)
     if (op >> 1) & 3 in (0, 1):
