@@ -12,7 +12,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -32,18 +31,13 @@
 #include "detector/outputs/evidence_chain.h"
 #include "detector/outputs/rolling_report.h"
 #include "util/private_files.h"
+#include "util/utc_time.h"
 
 namespace tw::detector {
 
 namespace {
 
 namespace asio = boost::asio;
-
-int64_t WallNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The control side, on the io_context thread: owns the event file and writes each event
 // before counting it. Keeps a copy of the event chain's head for the rolling report, which the
@@ -59,7 +53,7 @@ class Control {
     if (log_ == nullptr) {
       // Events on stdout: the stream starts with the header that the event file got already.
       stdout_writer_.WriteRecord(
-          LiveHeader(sensor_, "start", stdout_writer_.head(), double(WallNs()) * 1e-9));
+          LiveHeader(sensor_, "start", stdout_writer_.head(), double(util::WallClockNs()) * 1e-9));
     }
     SetHead();
   }
@@ -123,9 +117,9 @@ class Control {
     if (log_ == nullptr) return;
     std::string error;
     // The new file starts with a header that names the old file's head: one chain across both.
-    if (!log_->Reopen(&error) ||
-        !log_->AppendRecord(LiveHeader(sensor_, "reopen", log_->head(), double(WallNs()) * 1e-9),
-                            &error)) {
+    if (!log_->Reopen(&error) || !log_->AppendRecord(LiveHeader(sensor_, "reopen", log_->head(),
+                                                                double(util::WallClockNs()) * 1e-9),
+                                                     &error)) {
       if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: SIGHUP: %s\n", error.c_str());
     } else if (diag_ != nullptr) {
       std::fprintf(diag_, "throttlewatch: SIGHUP: reopened %s\n", log_->path().c_str());
@@ -250,7 +244,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
   uint64_t logged_drops = 0;
   int64_t last_drop_log_ns = 0;
   const int64_t report_every_ns = int64_t(o.report_every_s * 1e9);
-  int64_t next_report_ns = WallNs() + report_every_ns;
+  int64_t next_report_ns = util::WallClockNs() + report_every_ns;
 
   // Renders here (the recorder lives on this thread); the control thread writes the file.
   auto post_report = [&](int64_t now_ns) {
@@ -269,7 +263,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
       s.capture_received = c.received;
       s.capture_dropped = c.dropped;
       s.capture_if_dropped = c.if_dropped;
-      const int64_t now = WallNs();
+      const int64_t now = util::WallClockNs();
       if (c.dropped > logged_drops && now - last_drop_log_ns > 60'000'000'000 && o.log) {
         std::fprintf(o.log,
                      "throttlewatch: capture dropped %llu packets so far (buffer full;"
@@ -322,7 +316,7 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
         }
       }
     }
-    const int64_t now = WallNs();
+    const int64_t now = util::WallClockNs();
     binner.AdvanceClock(now - lateness_ns);
     if (tap.dirty()) publish();
     if (report && now >= next_report_ns) {
@@ -332,13 +326,13 @@ void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
   }
   binner.Finish();
   publish();
-  if (report) post_report(WallNs());
+  if (report) post_report(util::WallClockNs());
 }
 
 }  // namespace
 
 LiveStatus RunLive(const LiveDaemonOptions& o) {
-  const double started_s = double(WallNs()) * 1e-9;
+  const double started_s = double(util::WallClockNs()) * 1e-9;
   std::FILE* diag = o.log;
   auto say = [diag](const std::string& msg) {
     if (diag != nullptr) std::fprintf(diag, "throttlewatch: %s\n", msg.c_str());
@@ -435,7 +429,7 @@ LiveStatus RunLive(const LiveDaemonOptions& o) {
           "; the file was changed by something other than throttlewatch (new lines continue "
           "its last line; 'throttlewatch verify' shows the break)");
     }
-    const double now_s = double(WallNs()) * 1e-9;
+    const double now_s = double(util::WallClockNs()) * 1e-9;
     // Who writes from here on: a start header, chained to the file's last line.
     if (!log->AppendRecord(LiveHeader(sensor, "start", log->head(), now_s), &error)) {
       say(error);
