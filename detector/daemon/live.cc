@@ -8,12 +8,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <utility>  // before Asio (GCC 12)
 
@@ -21,13 +18,13 @@
 #include "capture/local_networks.h"
 #include "capture/service_names.h"
 #include "detector/core/event_sink.h"
+#include "detector/daemon/control.h"
 #include "detector/daemon/event_log.h"
 #include "detector/daemon/metrics.h"
 #include "detector/daemon/privileges.h"
 #include "detector/daemon/probe.h"
 #include "detector/daemon/service_table.h"
 #include "detector/outputs/event_json.h"
-#include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
 #include "detector/outputs/rolling_report.h"
 #include "util/private_files.h"
@@ -38,110 +35,6 @@ namespace tw::detector {
 namespace {
 
 namespace asio = boost::asio;
-
-// The control side, on the io_context thread: owns the event file and writes each event
-// before counting it. Keeps a copy of the event chain's head for the rolling report, which the
-// capture thread renders.
-class Control {
- public:
-  Control(EventLog* log, Metrics* metrics, std::FILE* diag, SensorIdentity sensor)
-      : log_(log),
-        metrics_(metrics),
-        diag_(diag),
-        sensor_(std::move(sensor)),
-        stdout_writer_(stdout) {
-    if (log_ == nullptr) {
-      // Events on stdout: the stream starts with the header that the event file got already.
-      stdout_writer_.WriteRecord(
-          LiveHeader(sensor_, "start", stdout_writer_.head(), double(util::WallClockNs()) * 1e-9));
-    }
-    SetHead();
-  }
-
-  void WriteEvent(const Event& e, const std::string& service) {
-    bool ok = true;
-    std::string error;
-    if (log_ != nullptr) {
-      ok = log_->Append(e, &error);
-    } else {
-      stdout_writer_.OnEvent(e);
-      ok = !stdout_writer_.failed();
-      if (!ok) error = "cannot write events to stdout";
-    }
-    if (ok) {
-      SetHead();
-      if (metrics_ != nullptr) metrics_->OnEventWritten(e, service);
-      return;
-    }
-    if (metrics_ != nullptr) metrics_->OnEventWriteFailed();
-    if (diag_ != nullptr)
-      std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
-                   static_cast<unsigned long long>(e.id), error.c_str());
-  }
-
-  // The chain value of the last line written (any thread).
-  std::string chain_head() const {
-    std::lock_guard<std::mutex> lock(head_mu_);
-    return head_;
-  }
-
-  // Replaces `path` with `html`: written to a private file beside it, synced, then renamed over
-  // it, so a reader (or a crash) never sees half a report.
-  void WriteReport(const std::string& path, const std::string& html) {
-    std::string error;
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = util::OpenPrivateFile(tmp, &error);
-    bool ok = f != nullptr;
-    if (ok) {
-      ok = std::fwrite(html.data(), 1, html.size(), f) == html.size() && std::fflush(f) == 0 &&
-           fsync(fileno(f)) == 0;
-      if (!ok) error = tmp + ": " + std::strerror(errno);
-      ok = (std::fclose(f) == 0) && ok;
-    }
-    if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-      ok = false;
-      error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-    }
-    if (!ok) {
-      std::remove(tmp.c_str());
-      if (diag_ != nullptr && !report_failed_) {
-        std::fprintf(diag_, "throttlewatch: report not written: %s\n", error.c_str());
-      }
-    } else if (report_failed_ && diag_ != nullptr) {
-      std::fprintf(diag_, "throttlewatch: report written again to %s\n", path.c_str());
-    }
-    report_failed_ = !ok;  // say it once per failure streak, not every few minutes
-  }
-
-  void Reopen() {
-    if (log_ == nullptr) return;
-    std::string error;
-    // The new file starts with a header that names the old file's head: one chain across both.
-    if (!log_->Reopen(&error) || !log_->AppendRecord(LiveHeader(sensor_, "reopen", log_->head(),
-                                                                double(util::WallClockNs()) * 1e-9),
-                                                     &error)) {
-      if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: SIGHUP: %s\n", error.c_str());
-    } else if (diag_ != nullptr) {
-      std::fprintf(diag_, "throttlewatch: SIGHUP: reopened %s\n", log_->path().c_str());
-    }
-    SetHead();
-  }
-
- private:
-  void SetHead() {
-    std::lock_guard<std::mutex> lock(head_mu_);
-    head_ = log_ != nullptr ? log_->head() : stdout_writer_.head();
-  }
-
-  EventLog* log_;
-  Metrics* metrics_;
-  std::FILE* diag_;
-  SensorIdentity sensor_;
-  JsonLinesWriter stdout_writer_;
-  bool report_failed_ = false;
-  mutable std::mutex head_mu_;
-  std::string head_;
-};
 
 // Capture thread: events leave it by message to the control thread (one post per event), with
 // their addresses already anonymized when that is asked for; the rolling report, on this
