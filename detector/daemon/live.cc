@@ -14,215 +14,20 @@
 #include <thread>
 #include <utility>  // before Asio (GCC 12)
 
-#include "capture/decode.h"
 #include "capture/local_networks.h"
-#include "capture/service_names.h"
-#include "detector/core/event_sink.h"
+#include "detector/daemon/capture_thread.h"
 #include "detector/daemon/control.h"
 #include "detector/daemon/event_log.h"
 #include "detector/daemon/metrics.h"
 #include "detector/daemon/privileges.h"
 #include "detector/daemon/probe.h"
-#include "detector/daemon/service_table.h"
-#include "detector/outputs/event_json.h"
 #include "detector/outputs/evidence_chain.h"
-#include "detector/outputs/rolling_report.h"
 #include "util/private_files.h"
 #include "util/utc_time.h"
 
 namespace tw::detector {
 
-namespace {
-
 namespace asio = boost::asio;
-
-// Capture thread: events leave it by message to the control thread (one post per event), with
-// their addresses already anonymized when that is asked for; the rolling report, on this
-// thread, gets them as they are and formats them itself.
-class PostingSink final : public EventSink {
- public:
-  PostingSink(asio::io_context* io, Control* control, const ServiceTable* services,
-              const capture::AddressFormatter* addresses, RollingReport* report)
-      : io_(io), control_(control), services_(services), addresses_(addresses), report_(report) {}
-  void OnEvent(const Event& e) override {
-    if (report_ != nullptr) report_->OnEvent(e);
-    std::string service = e.has_flow ? services_->LabelOf(e.flow) : "all";
-    asio::post(*io_, [c = control_, m = MapAddresses(e, *addresses_), s = std::move(service)] {
-      c->WriteEvent(m, s);
-    });
-  }
-
- private:
-  asio::io_context* io_;
-  Control* control_;
-  const ServiceTable* services_;
-  const capture::AddressFormatter* addresses_;
-  RollingReport* report_;
-};
-
-// Capture thread: sits between the Binner and the Engine, keeping the thread-owned totals the
-// metrics show. Work per bin and per ended flow only.
-class CaptureTap final : public capture::BinSink {
- public:
-  CaptureTap(Engine* engine, ServiceTable* services, RollingReport* report)
-      : engine_(engine), services_(services), report_(report) {}
-
-  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
-             const capture::LinkBin& link) override {
-    for (int d = 0; d < 2; ++d) {
-      snap_.bytes[d] += link.dir[d].wire_bytes;
-      snap_.packets[d] += link.dir[d].packets;
-    }
-    for (const capture::FlowBin& f : flows) {
-      services_->Add(f.info, f.dir[capture::kUp].wire_bytes, f.dir[capture::kDown].wire_bytes);
-    }
-    if (report_ != nullptr) report_->OnBin(start_ns, width_ns, flows, link);
-    engine_->OnBin(start_ns, width_ns, flows, link);
-    snap_.last_bin_end_s = double(start_ns + width_ns) * 1e-9;
-    dirty_ = true;
-  }
-  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
-    if (totals.handshake_rtt_s >= 0) snap_.handshake_rtt.Observe(totals.handshake_rtt_s);
-    if (report_ != nullptr) report_->OnFlowEnd(info, totals);
-    engine_->OnFlowEnd(info, totals);
-  }
-
-  bool dirty() const { return dirty_; }
-  // Completes and hands out the snapshot of this bin.
-  CaptureSnapshot& TakeSnapshot() {
-    dirty_ = false;
-    snap_.services = services_->labelled();
-    return snap_;
-  }
-
- private:
-  Engine* engine_;
-  ServiceTable* services_;
-  RollingReport* report_;
-  CaptureSnapshot snap_;
-  bool dirty_ = false;
-};
-
-struct CaptureResult {
-  std::string error;
-};
-
-void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
-                 capture::PcapLiveSource* src, capture::PcapLiveSource* names_src,
-                 const capture::LocalNetworks& local, asio::io_context* io, Control* control,
-                 Metrics* metrics, const std::atomic<bool>* stop, CaptureResult* result) {
-  std::unique_ptr<RollingReport> report;
-  if (!o.report_path.empty()) {
-    ReportData page;
-    page.title = "throttlewatch report: " + src->interface() + ", live";
-    page.version = TW_VERSION;
-    page.overview.sources.push_back("live capture on " + src->interface());
-    page.overview.local = local.cidrs();
-    page.format_address = [a = o.addresses](const capture::Address& x) { return a.Format(x); };
-    page.anonymized = o.addresses.anonymized();
-    SeriesRecorderParams rp;
-    rp.max_services = 20'000;  // months of distinct servers must not grow the map for ever
-    report = std::make_unique<RollingReport>(o.report_window_s, std::move(page), rp);
-  }
-  ServiceTable services(o.max_services);
-  PostingSink sink(io, control, &services, &o.addresses, report.get());
-  // The main handle's 128 bytes keep most ClientHellos' names out of reach; `names_src` (when
-  // open) sees them whole.
-  capture::ServiceNames names;
-  Engine engine(engine_params, &sink, &names);
-  CaptureTap tap(&engine, &services, report.get());
-  capture::Binner binner(o.binner, local, &tap);
-  const int64_t lateness_ns = int64_t(o.lateness_s * 1e9);
-  LiveCounters counters;
-  uint64_t logged_drops = 0;
-  int64_t last_drop_log_ns = 0;
-  const int64_t report_every_ns = int64_t(o.report_every_s * 1e9);
-  int64_t next_report_ns = util::WallClockNs() + report_every_ns;
-
-  // Renders here (the recorder lives on this thread); the control thread writes the file.
-  auto post_report = [&](int64_t now_ns) {
-    report->SetChainHead(control->chain_head());
-    const std::string html = report->Render(now_ns, binner.active_flows());
-    if (html.empty()) return;
-    asio::post(
-        *io, [c = control, path = o.report_path, h = std::move(html)] { c->WriteReport(path, h); });
-  };
-
-  auto publish = [&] {
-    CaptureSnapshot& s = tap.TakeSnapshot();
-    capture::CaptureCounters c;
-    s.have_capture_counters = src->Counters(&c);
-    if (s.have_capture_counters) {
-      s.capture_received = c.received;
-      s.capture_dropped = c.dropped;
-      s.capture_if_dropped = c.if_dropped;
-      const int64_t now = util::WallClockNs();
-      if (c.dropped > logged_drops && now - last_drop_log_ns > 60'000'000'000 && o.log) {
-        std::fprintf(o.log,
-                     "throttlewatch: capture dropped %llu packets so far (buffer full;"
-                     " raise --buffer-size)\n",
-                     static_cast<unsigned long long>(c.dropped));
-        logged_drops = c.dropped;
-        last_drop_log_ns = now;
-      }
-    }
-    counters.capture_dropped = s.have_capture_counters ? s.capture_dropped : 0;
-    counters.not_local = binner.stats().not_local;
-    s.undecoded = 0;
-    for (size_t i = 1; i < counters.decode.size(); ++i) s.undecoded += counters.decode[i];
-    s.not_local = counters.not_local;
-    s.service_names = names.learned();
-    s.service_names_rejected = names.rejected();
-    if (report) report->SetCounters(counters);
-    s.active_flows = binner.active_flows();
-    if (metrics != nullptr) metrics->Publish(s);
-  };
-
-  capture::Packet pkt;
-  capture::DecodedPacket d;
-  uint32_t since_clock = 0;
-  while (!stop->load(std::memory_order_relaxed)) {
-    const capture::SourceStatus st = src->Next(&pkt);
-    if (st == capture::SourceStatus::kPacket) {
-      const capture::DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
-      ++counters.decode[size_t(ds)];
-      if (ds == capture::DecodeStatus::kOk) {
-        names.Observe(pkt.data, pkt.caplen, d, binner.OnPacket(pkt.ts_ns, pkt.wire_len, d));
-      }
-      if (++since_clock < 256) {
-        if (tap.dirty()) publish();
-        continue;
-      }
-    } else if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
-      result->error = src->error();
-      break;
-    }
-    // Idle, or every 256 packets: learn service names from the second handle (their flows
-    // were created by the main one: the SYN comes first) and let the wall clock close bins
-    // on a silent link.
-    since_clock = 0;
-    if (names_src != nullptr) {
-      capture::Packet np;
-      for (int n = 0; n < 1024 && names_src->Next(&np) == capture::SourceStatus::kPacket; ++n) {
-        if (capture::Decode(np.link_type, np.data, np.caplen, &d) == capture::DecodeStatus::kOk) {
-          names.Observe(np.data, np.caplen, d, binner.Lookup(d));
-        }
-      }
-    }
-    const int64_t now = util::WallClockNs();
-    binner.AdvanceClock(now - lateness_ns);
-    if (tap.dirty()) publish();
-    if (report && now >= next_report_ns) {
-      post_report(now);
-      next_report_ns = now + report_every_ns;
-    }
-  }
-  binner.Finish();
-  publish();
-  if (report) post_report(util::WallClockNs());
-}
-
-}  // namespace
 
 LiveStatus RunLive(const LiveDaemonOptions& o) {
   const double started_s = double(util::WallClockNs()) * 1e-9;
@@ -361,7 +166,7 @@ LiveStatus RunLive(const LiveDaemonOptions& o) {
   auto work = asio::make_work_guard(io);
   Control control(log.get(), metrics.get(), diag, sensor);
   std::atomic<bool> stop{false};
-  CaptureResult capture_result;
+  std::string capture_error;
   bool stopping = false;
 
   Prober prober(io, o.probes, std::chrono::milliseconds(int64_t(o.probe_interval_s * 1000)),
@@ -399,8 +204,9 @@ LiveStatus RunLive(const LiveDaemonOptions& o) {
   if (!o.probes.empty()) prober.Start();
 
   std::thread capture_thread([&] {
-    CaptureLoop(o, engine, src.get(), names_src.get(), local, &io, &control, metrics.get(), &stop,
-                &capture_result);
+    capture_error = CaptureThread(o, engine, src.get(), names_src.get(), local, &io, &control,
+                                  metrics.get(), &stop)
+                        .Run();
     // Runs after every event the capture thread posted.
     asio::post(io, [&] {
       if (!stopping) begin_stop("capture ended");
@@ -411,8 +217,8 @@ LiveStatus RunLive(const LiveDaemonOptions& o) {
   });
   io.run();
   capture_thread.join();
-  if (!capture_result.error.empty()) {
-    say(capture_result.error);
+  if (!capture_error.empty()) {
+    say(capture_error);
     return LiveStatus::kFailed;
   }
   say("stopped");
