@@ -50,4 +50,10 @@ double MonthStartUtc(int64_t month_index) {
   return double(timegm(&tm));
 }
 
+int64_t WallClockNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 }  // namespace tw::util

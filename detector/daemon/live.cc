@@ -8,30 +8,26 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
-#include <ctime>
+#include <cstdio>
+#include <functional>
 #include <memory>
-#include <mutex>
+#include <string>
 #include <thread>
 #include <utility>  // before Asio (GCC 12)
+#include <vector>
 
-#include "capture/decode.h"
 #include "capture/local_networks.h"
-#include "capture/service_names.h"
-#include "detector/core/event_sink.h"
+#include "detector/daemon/capture_thread.h"
+#include "detector/daemon/control.h"
 #include "detector/daemon/event_log.h"
 #include "detector/daemon/metrics.h"
 #include "detector/daemon/privileges.h"
 #include "detector/daemon/probe.h"
-#include "detector/daemon/service_table.h"
-#include "detector/outputs/event_json.h"
-#include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
-#include "detector/outputs/rolling_report.h"
 #include "util/private_files.h"
+#include "util/utc_time.h"
 
 namespace tw::detector {
 
@@ -39,456 +35,213 @@ namespace {
 
 namespace asio = boost::asio;
 
-int64_t WallNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-// The control side, on the io_context thread: owns the event file and writes each event
-// before counting it. Keeps a copy of the event chain's head for the rolling report, which the
-// capture thread renders.
-class Control {
+// One run of the daemon, step by step: what each step opens is kept here for the steps after
+// it, and closed in the reverse order when the run returns. A step that cannot go on says why
+// on the diagnostics, keeps the status RunLive returns and returns false.
+class LiveDaemon {
  public:
-  Control(EventLog* log, Metrics* metrics, std::FILE* diag, SensorIdentity sensor)
-      : log_(log),
-        metrics_(metrics),
-        diag_(diag),
-        sensor_(std::move(sensor)),
-        stdout_writer_(stdout) {
-    if (log_ == nullptr) {
-      // Events on stdout: the stream starts with the header that the event file got already.
-      stdout_writer_.WriteRecord(
-          LiveHeader(sensor_, "start", stdout_writer_.head(), double(WallNs()) * 1e-9));
-    }
-    SetHead();
-  }
+  explicit LiveDaemon(const LiveDaemonOptions& o)
+      : o_(o), started_s_(double(util::WallClockNs()) * 1e-9), engine_(o.engine) {}
 
-  void WriteEvent(const Event& e, const std::string& service) {
-    bool ok = true;
-    std::string error;
-    if (log_ != nullptr) {
-      ok = log_->Append(e, &error);
-    } else {
-      stdout_writer_.OnEvent(e);
-      ok = !stdout_writer_.failed();
-      if (!ok) error = "cannot write events to stdout";
+  LiveStatus Run() {
+    if (!OpenCaptures() || !GiveUpPrivileges() || !OpenEventFile() || !CheckReportPath() ||
+        !StartMetrics()) {
+      return failure_;
     }
-    if (ok) {
-      SetHead();
-      if (metrics_ != nullptr) metrics_->OnEventWritten(e, service);
-      return;
-    }
-    if (metrics_ != nullptr) metrics_->OnEventWriteFailed();
-    if (diag_ != nullptr)
-      std::fprintf(diag_, "throttlewatch: event %llu lost: %s\n",
-                   static_cast<unsigned long long>(e.id), error.c_str());
-  }
-
-  // The chain value of the last line written (any thread).
-  std::string chain_head() const {
-    std::lock_guard<std::mutex> lock(head_mu_);
-    return head_;
-  }
-
-  // Replaces `path` with `html`: written to a private file beside it, synced, then renamed over
-  // it, so a reader (or a crash) never sees half a report.
-  void WriteReport(const std::string& path, const std::string& html) {
-    std::string error;
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = util::OpenPrivateFile(tmp, &error);
-    bool ok = f != nullptr;
-    if (ok) {
-      ok = std::fwrite(html.data(), 1, html.size(), f) == html.size() && std::fflush(f) == 0 &&
-           fsync(fileno(f)) == 0;
-      if (!ok) error = tmp + ": " + std::strerror(errno);
-      ok = (std::fclose(f) == 0) && ok;
-    }
-    if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-      ok = false;
-      error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-    }
-    if (!ok) {
-      std::remove(tmp.c_str());
-      if (diag_ != nullptr && !report_failed_) {
-        std::fprintf(diag_, "throttlewatch: report not written: %s\n", error.c_str());
-      }
-    } else if (report_failed_ && diag_ != nullptr) {
-      std::fprintf(diag_, "throttlewatch: report written again to %s\n", path.c_str());
-    }
-    report_failed_ = !ok;  // say it once per failure streak, not every few minutes
-  }
-
-  void Reopen() {
-    if (log_ == nullptr) return;
-    std::string error;
-    // The new file starts with a header that names the old file's head: one chain across both.
-    if (!log_->Reopen(&error) ||
-        !log_->AppendRecord(LiveHeader(sensor_, "reopen", log_->head(), double(WallNs()) * 1e-9),
-                            &error)) {
-      if (diag_ != nullptr) std::fprintf(diag_, "throttlewatch: SIGHUP: %s\n", error.c_str());
-    } else if (diag_ != nullptr) {
-      std::fprintf(diag_, "throttlewatch: SIGHUP: reopened %s\n", log_->path().c_str());
-    }
-    SetHead();
+    sensor_ = ThisSensor(src_->interface(), TW_VERSION, started_s_);
+    if (!ResumeEventFile()) return failure_;
+    Say(StartupLine());
+    return RunControlLoop();
   }
 
  private:
-  void SetHead() {
-    std::lock_guard<std::mutex> lock(head_mu_);
-    head_ = log_ != nullptr ? log_->head() : stdout_writer_.head();
+  void Say(const std::string& msg) const {
+    if (o_.log != nullptr) std::fprintf(o_.log, "throttlewatch: %s\n", msg.c_str());
+  }
+  bool Fail(LiveStatus status, const std::string& msg) {
+    Say(msg);
+    failure_ = status;
+    return false;
   }
 
-  EventLog* log_;
-  Metrics* metrics_;
-  std::FILE* diag_;
+  bool OpenCaptures();
+  void OpenNamesCapture();
+  bool GiveUpPrivileges();
+  bool OpenEventFile();
+  bool CheckReportPath();
+  bool StartMetrics();
+  bool ResumeEventFile();
+  std::string StartupLine() const;
+  LiveStatus RunControlLoop();
+
+  const LiveDaemonOptions& o_;
+  const double started_s_;
+  LiveStatus failure_ = LiveStatus::kFailed;
+  capture::LocalNetworks local_;
+  std::unique_ptr<capture::PcapLiveSource> src_;
+  std::unique_ptr<capture::PcapLiveSource> names_src_;  // null: no service names from traffic
+  std::unique_ptr<EventLog> log_;                       // null: events on stdout
+  std::unique_ptr<Metrics> metrics_;
+  EngineParams engine_;  // o.engine, with ids continuing those of the event file
   SensorIdentity sensor_;
-  JsonLinesWriter stdout_writer_;
-  bool report_failed_ = false;
-  mutable std::mutex head_mu_;
-  std::string head_;
 };
 
-// Capture thread: events leave it by message to the control thread (one post per event), with
-// their addresses already anonymized when that is asked for; the rolling report, on this
-// thread, gets them as they are and formats them itself.
-class PostingSink final : public EventSink {
- public:
-  PostingSink(asio::io_context* io, Control* control, const ServiceTable* services,
-              const capture::AddressFormatter* addresses, RollingReport* report)
-      : io_(io), control_(control), services_(services), addresses_(addresses), report_(report) {}
-  void OnEvent(const Event& e) override {
-    if (report_ != nullptr) report_->OnEvent(e);
-    std::string service = e.has_flow ? services_->LabelOf(e.flow) : "all";
-    asio::post(*io_, [c = control_, m = MapAddresses(e, *addresses_), s = std::move(service)] {
-      c->WriteEvent(m, s);
-    });
-  }
-
- private:
-  asio::io_context* io_;
-  Control* control_;
-  const ServiceTable* services_;
-  const capture::AddressFormatter* addresses_;
-  RollingReport* report_;
-};
-
-// Capture thread: sits between the Binner and the Engine, keeping the thread-owned totals the
-// metrics show. Work per bin and per ended flow only.
-class CaptureTap final : public capture::BinSink {
- public:
-  CaptureTap(Engine* engine, ServiceTable* services, RollingReport* report)
-      : engine_(engine), services_(services), report_(report) {}
-
-  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
-             const capture::LinkBin& link) override {
-    for (int d = 0; d < 2; ++d) {
-      snap_.bytes[d] += link.dir[d].wire_bytes;
-      snap_.packets[d] += link.dir[d].packets;
-    }
-    for (const capture::FlowBin& f : flows) {
-      services_->Add(f.info, f.dir[capture::kUp].wire_bytes, f.dir[capture::kDown].wire_bytes);
-    }
-    if (report_ != nullptr) report_->OnBin(start_ns, width_ns, flows, link);
-    engine_->OnBin(start_ns, width_ns, flows, link);
-    snap_.last_bin_end_s = double(start_ns + width_ns) * 1e-9;
-    dirty_ = true;
-  }
-  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
-    if (totals.handshake_rtt_s >= 0) snap_.handshake_rtt.Observe(totals.handshake_rtt_s);
-    if (report_ != nullptr) report_->OnFlowEnd(info, totals);
-    engine_->OnFlowEnd(info, totals);
-  }
-
-  bool dirty() const { return dirty_; }
-  // Completes and hands out the snapshot of this bin.
-  CaptureSnapshot& TakeSnapshot() {
-    dirty_ = false;
-    snap_.services = services_->labelled();
-    return snap_;
-  }
-
- private:
-  Engine* engine_;
-  ServiceTable* services_;
-  RollingReport* report_;
-  CaptureSnapshot snap_;
-  bool dirty_ = false;
-};
-
-struct CaptureResult {
+// The local networks (--local, else the interface's own), the main capture handle and the one
+// for service names.
+bool LiveDaemon::OpenCaptures() {
   std::string error;
-};
-
-void CaptureLoop(const LiveDaemonOptions& o, const EngineParams& engine_params,
-                 capture::PcapLiveSource* src, capture::PcapLiveSource* names_src,
-                 const capture::LocalNetworks& local, asio::io_context* io, Control* control,
-                 Metrics* metrics, const std::atomic<bool>* stop, CaptureResult* result) {
-  std::unique_ptr<RollingReport> report;
-  if (!o.report_path.empty()) {
-    ReportData page;
-    page.title = "throttlewatch report: " + src->interface() + ", live";
-    page.version = TW_VERSION;
-    page.overview.sources.push_back("live capture on " + src->interface());
-    page.overview.local = local.cidrs();
-    page.format_address = [a = o.addresses](const capture::Address& x) { return a.Format(x); };
-    page.anonymized = o.addresses.anonymized();
-    SeriesRecorderParams rp;
-    rp.max_services = 20'000;  // months of distinct servers must not grow the map for ever
-    report = std::make_unique<RollingReport>(o.report_window_s, std::move(page), rp);
+  if (!o_.local.empty() && !capture::LocalNetworks::Parse(o_.local, &local_, &error)) {
+    return Fail(LiveStatus::kBadOptions, error);
   }
-  ServiceTable services(o.max_services);
-  PostingSink sink(io, control, &services, &o.addresses, report.get());
-  // The main handle's 128 bytes keep most ClientHellos' names out of reach; `names_src` (when
-  // open) sees them whole.
-  capture::ServiceNames names;
-  Engine engine(engine_params, &sink, &names);
-  CaptureTap tap(&engine, &services, report.get());
-  capture::Binner binner(o.binner, local, &tap);
-  const int64_t lateness_ns = int64_t(o.lateness_s * 1e9);
-  LiveCounters counters;
-  uint64_t logged_drops = 0;
-  int64_t last_drop_log_ns = 0;
-  const int64_t report_every_ns = int64_t(o.report_every_s * 1e9);
-  int64_t next_report_ns = WallNs() + report_every_ns;
-
-  // Renders here (the recorder lives on this thread); the control thread writes the file.
-  auto post_report = [&](int64_t now_ns) {
-    report->SetChainHead(control->chain_head());
-    const std::string html = report->Render(now_ns, binner.active_flows());
-    if (html.empty()) return;
-    asio::post(
-        *io, [c = control, path = o.report_path, h = std::move(html)] { c->WriteReport(path, h); });
-  };
-
-  auto publish = [&] {
-    CaptureSnapshot& s = tap.TakeSnapshot();
-    capture::CaptureCounters c;
-    s.have_capture_counters = src->Counters(&c);
-    if (s.have_capture_counters) {
-      s.capture_received = c.received;
-      s.capture_dropped = c.dropped;
-      s.capture_if_dropped = c.if_dropped;
-      const int64_t now = WallNs();
-      if (c.dropped > logged_drops && now - last_drop_log_ns > 60'000'000'000 && o.log) {
-        std::fprintf(o.log,
-                     "throttlewatch: capture dropped %llu packets so far (buffer full;"
-                     " raise --buffer-size)\n",
-                     static_cast<unsigned long long>(c.dropped));
-        logged_drops = c.dropped;
-        last_drop_log_ns = now;
-      }
-    }
-    counters.capture_dropped = s.have_capture_counters ? s.capture_dropped : 0;
-    counters.not_local = binner.stats().not_local;
-    s.undecoded = 0;
-    for (size_t i = 1; i < counters.decode.size(); ++i) s.undecoded += counters.decode[i];
-    s.not_local = counters.not_local;
-    s.service_names = names.learned();
-    s.service_names_rejected = names.rejected();
-    if (report) report->SetCounters(counters);
-    s.active_flows = binner.active_flows();
-    if (metrics != nullptr) metrics->Publish(s);
-  };
-
-  capture::Packet pkt;
-  capture::DecodedPacket d;
-  uint32_t since_clock = 0;
-  while (!stop->load(std::memory_order_relaxed)) {
-    const capture::SourceStatus st = src->Next(&pkt);
-    if (st == capture::SourceStatus::kPacket) {
-      const capture::DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
-      ++counters.decode[size_t(ds)];
-      if (ds == capture::DecodeStatus::kOk) {
-        names.Observe(pkt.data, pkt.caplen, d, binner.OnPacket(pkt.ts_ns, pkt.wire_len, d));
-      }
-      if (++since_clock < 256) {
-        if (tap.dirty()) publish();
-        continue;
-      }
-    } else if (st == capture::SourceStatus::kError || st == capture::SourceStatus::kMalformed) {
-      result->error = src->error();
-      break;
-    }
-    // Idle, or every 256 packets: learn service names from the second handle (their flows
-    // were created by the main one: the SYN comes first) and let the wall clock close bins
-    // on a silent link.
-    since_clock = 0;
-    if (names_src != nullptr) {
-      capture::Packet np;
-      for (int n = 0; n < 1024 && names_src->Next(&np) == capture::SourceStatus::kPacket; ++n) {
-        if (capture::Decode(np.link_type, np.data, np.caplen, &d) == capture::DecodeStatus::kOk) {
-          names.Observe(np.data, np.caplen, d, binner.Lookup(d));
-        }
-      }
-    }
-    const int64_t now = WallNs();
-    binner.AdvanceClock(now - lateness_ns);
-    if (tap.dirty()) publish();
-    if (report && now >= next_report_ns) {
-      post_report(now);
-      next_report_ns = now + report_every_ns;
+  src_ = capture::PcapLiveSource::Open(o_.capture, &error);
+  if (!src_) return Fail(LiveStatus::kFailed, error);
+  if (o_.local.empty()) {
+    const std::string nets = capture::InterfaceNetworks(src_->interface());
+    if (nets.empty() || !capture::LocalNetworks::Parse(nets, &local_, &error)) {
+      return Fail(
+          LiveStatus::kBadOptions,
+          src_->interface() + " has no addresses to tell the local side by: use --local CIDR");
     }
   }
-  binner.Finish();
-  publish();
-  if (report) post_report(WallNs());
+  if (o_.service_names) OpenNamesCapture();
+  return true;
 }
 
-}  // namespace
+// The second handle (LiveDaemonOptions::service_names); without it the daemon runs on.
+void LiveDaemon::OpenNamesCapture() {
+  capture::LiveOptions no = o_.capture;
+  no.interface = src_->interface();
+  no.snaplen = 2048;          // a ClientHello with its extensions, a DNS answer
+  no.buffer_bytes = 4 << 20;  // a few such packets per connection
+  no.poll_timeout_ms = 0;     // drained between the main handle's packets, never waited on
+  no.bpf_filter = o_.capture.bpf_filter.empty()
+                      ? std::string(capture::kServiceNameFilter)
+                      : "(" + o_.capture.bpf_filter + ") and (" + capture::kServiceNameFilter + ")";
+  std::string names_error;
+  names_src_ = capture::PcapLiveSource::Open(no, &names_error);
+  if (!names_src_) Say("service names from the traffic are off: " + names_error);
+}
 
-LiveStatus RunLive(const LiveDaemonOptions& o) {
-  const double started_s = double(WallNs()) * 1e-9;
-  std::FILE* diag = o.log;
-  auto say = [diag](const std::string& msg) {
-    if (diag != nullptr) std::fprintf(diag, "throttlewatch: %s\n", msg.c_str());
-  };
+// The capture is open: nothing after it needs privileges. Root switches to --user; a non-root
+// start (CAP_NET_RAW from systemd or a file capability) gives its capabilities up.
+bool LiveDaemon::GiveUpPrivileges() {
   std::string error;
-  capture::LocalNetworks local;
-  if (!o.local.empty() && !capture::LocalNetworks::Parse(o.local, &local, &error)) {
-    say(error);
-    return LiveStatus::kBadOptions;
+  if (!DropPrivileges(o_.user.empty() ? "nobody" : o_.user, &error)) {
+    return Fail(LiveStatus::kFailed, error);
   }
-  std::unique_ptr<capture::PcapLiveSource> src = capture::PcapLiveSource::Open(o.capture, &error);
-  if (!src) {
-    say(error);
-    return LiveStatus::kFailed;
-  }
-  if (o.local.empty()) {
-    const std::string nets = capture::InterfaceNetworks(src->interface());
-    if (nets.empty() || !capture::LocalNetworks::Parse(nets, &local, &error)) {
-      say(src->interface() + " has no addresses to tell the local side by: use --local CIDR");
-      return LiveStatus::kBadOptions;
-    }
-  }
+  if (geteuid() == 0) Say("warning: still running as root (--user root)");
+  return true;
+}
 
-  std::unique_ptr<capture::PcapLiveSource> names_src;
-  if (o.service_names) {
-    capture::LiveOptions no = o.capture;
-    no.interface = src->interface();
-    no.snaplen = 2048;          // a ClientHello with its extensions, a DNS answer
-    no.buffer_bytes = 4 << 20;  // a few such packets per connection
-    no.poll_timeout_ms = 0;     // drained between the main handle's packets, never waited on
-    no.bpf_filter = o.capture.bpf_filter.empty() ? std::string(capture::kServiceNameFilter)
-                                                 : "(" + o.capture.bpf_filter + ") and (" +
-                                                       capture::kServiceNameFilter + ")";
-    std::string names_error;
-    names_src = capture::PcapLiveSource::Open(no, &names_error);
-    if (!names_src) say("service names from the traffic are off: " + names_error);
-  }
+// --events FILE, as the user the daemon now runs as; "-" or none: stdout.
+bool LiveDaemon::OpenEventFile() {
+  if (o_.events_path.empty() || o_.events_path == "-") return true;
+  std::string error;
+  if (!EventPathIsSafe(o_.events_path, &error)) return Fail(LiveStatus::kBadOptions, error);
+  log_ = EventLog::Open(o_.events_path, &error);
+  if (!log_) return Fail(LiveStatus::kFailed, error);
+  return true;
+}
 
-  // The capture is open: nothing below needs privileges. Root switches to --user; a non-root
-  // start (CAP_NET_RAW from systemd or a file capability) gives its capabilities up.
-  if (!DropPrivileges(o.user.empty() ? "nobody" : o.user, &error)) {
-    say(error);
-    return LiveStatus::kFailed;
+// Fails now, not at the first report minutes later: the report is written beside itself.
+bool LiveDaemon::CheckReportPath() {
+  if (o_.report_path.empty()) return true;
+  std::string error;
+  const std::string tmp = o_.report_path + ".tmp";
+  if (!EventPathIsSafe(o_.report_path, &error)) {
+    return Fail(LiveStatus::kBadOptions, "--report: " + error);
   }
-  if (geteuid() == 0) say("warning: still running as root (--user root)");
+  std::FILE* f = util::OpenPrivateFile(tmp, &error);
+  if (f == nullptr) return Fail(LiveStatus::kFailed, "--report: " + error);
+  std::fclose(f);
+  std::remove(tmp.c_str());
+  return true;
+}
 
-  std::unique_ptr<EventLog> log;
-  if (!o.events_path.empty() && o.events_path != "-") {
-    if (!EventPathIsSafe(o.events_path, &error)) {
-      say(error);
-      return LiveStatus::kBadOptions;
-    }
-    log = EventLog::Open(o.events_path, &error);
-    if (!log) {
-      say(error);
-      return LiveStatus::kFailed;
-    }
-  }
-
-  if (!o.report_path.empty()) {
-    // Fail now, not at the first report minutes later: the report is written beside itself.
-    const std::string tmp = o.report_path + ".tmp";
-    if (!EventPathIsSafe(o.report_path, &error)) {
-      say("--report: " + error);
-      return LiveStatus::kBadOptions;
-    }
-    std::FILE* f = util::OpenPrivateFile(tmp, &error);
-    if (f == nullptr) {
-      say("--report: " + error);
-      return LiveStatus::kFailed;
-    }
-    std::fclose(f);
-    std::remove(tmp.c_str());
-  }
-
+// The metrics, served on --metrics unless that is off.
+bool LiveDaemon::StartMetrics() {
   std::vector<std::string> probe_labels;
-  for (const std::string& p : o.probes) probe_labels.push_back(ProbeLabel(p, o.addresses));
-  std::unique_ptr<Metrics> metrics =
-      std::make_unique<Metrics>(std::move(probe_labels), src->interface());
-  if (!o.metrics_bind.empty() &&
-      !metrics->Serve(o.metrics_bind, o.metrics_user, o.metrics_password, &error)) {
-    say(error);
-    return LiveStatus::kFailed;
+  for (const std::string& p : o_.probes) probe_labels.push_back(ProbeLabel(p, o_.addresses));
+  metrics_ = std::make_unique<Metrics>(std::move(probe_labels), src_->interface());
+  std::string error;
+  if (!o_.metrics_bind.empty() &&
+      !metrics_->Serve(o_.metrics_bind, o_.metrics_user, o_.metrics_password, &error)) {
+    return Fail(LiveStatus::kFailed, error);
   }
+  return true;
+}
 
-  EngineParams engine = o.engine;
-  const SensorIdentity sensor = ThisSensor(src->interface(), TW_VERSION, started_s);
-  if (log) {
-    const EventLogRecovery& r = log->recovery();
-    engine.first_event_id = r.last_id + 1;
-    if (r.cut_partial_line) say(o.events_path + ": cut a torn last line left by a crash");
-    if (!r.chain_error.empty()) {
-      say("warning: " + o.events_path + ": the evidence chain is broken at " + r.chain_error +
-          "; the file was changed by something other than throttlewatch (new lines continue "
-          "its last line; 'throttlewatch verify' shows the break)");
-    }
-    const double now_s = double(WallNs()) * 1e-9;
-    // Who writes from here on: a start header, chained to the file's last line.
-    if (!log->AppendRecord(LiveHeader(sensor, "start", log->head(), now_s), &error)) {
-      say(error);
-      return LiveStatus::kFailed;
-    }
-    for (const Event& start : r.open) {
-      const Event end = RestartEnd(start, now_s);
-      if (!log->Append(end, &error)) {
-        say(error);
-        return LiveStatus::kFailed;
-      }
-      metrics->OnEventWritten(end, "all");
-      say("closed " + std::string(KindName(start.kind)) + " " + std::to_string(start.id) +
-          " left open by the previous run (reason \"restart\")");
-    }
+// Goes on where the event file ends: ids after its highest, a start header chained to its last
+// line, and an end (reason "restart") for each event the previous run left open.
+bool LiveDaemon::ResumeEventFile() {
+  if (!log_) return true;
+  std::string error;
+  const EventLogRecovery& r = log_->recovery();
+  engine_.first_event_id = r.last_id + 1;
+  if (r.cut_partial_line) Say(o_.events_path + ": cut a torn last line left by a crash");
+  if (!r.chain_error.empty()) {
+    Say("warning: " + o_.events_path + ": the evidence chain is broken at " + r.chain_error +
+        "; the file was changed by something other than throttlewatch (new lines continue "
+        "its last line; 'throttlewatch verify' shows the break)");
   }
+  const double now_s = double(util::WallClockNs()) * 1e-9;
+  // Who writes from here on: a start header, chained to the file's last line.
+  if (!log_->AppendRecord(LiveHeader(sensor_, "start", log_->head(), now_s), &error)) {
+    return Fail(LiveStatus::kFailed, error);
+  }
+  for (const Event& start : r.open) {
+    const Event end = RestartEnd(start, now_s);
+    if (!log_->Append(end, &error)) return Fail(LiveStatus::kFailed, error);
+    metrics_->OnEventWritten(end, "all");
+    Say("closed " + std::string(KindName(start.kind)) + " " + std::to_string(start.id) +
+        " left open by the previous run (reason \"restart\")");
+  }
+  return true;
+}
 
+// "live on IFACE (local ..., snaplen ...); events -> ...": what runs, said once at the start.
+std::string LiveDaemon::StartupLine() const {
   std::string local_text;
-  for (const capture::Cidr& c : local.cidrs()) {
-    local_text += (local_text.empty() ? "" : ",") + o.addresses.Format(c);
+  for (const capture::Cidr& c : local_.cidrs()) {
+    local_text += (local_text.empty() ? "" : ",") + o_.addresses.Format(c);
   }
-  say("live on " + src->interface() + " (local " + local_text + ", snaplen " +
-      std::to_string(o.capture.snaplen) + (names_src ? " (service names: 2048)" : "") +
-      ", buffer " + std::to_string(o.capture.buffer_bytes >> 20) + " MiB" +
-      (o.capture.promiscuous ? ", promiscuous" : "") + "); events -> " +
-      (log ? o.events_path : std::string("stdout")) +
-      (o.report_path.empty() ? std::string("")
-                             : "; report -> " + o.report_path + " every " +
-                                   std::to_string(int64_t(o.report_every_s)) + " s") +
-      (o.addresses.anonymized() ? "; addresses anonymized" : "") +
-      (metrics->port() > 0 ? "; metrics on " + o.metrics_bind.substr(0, o.metrics_bind.rfind(':')) +
-                                 ":" + std::to_string(metrics->port()) + "/metrics"
-                           : std::string("")));
+  return "live on " + src_->interface() + " (local " + local_text + ", snaplen " +
+         std::to_string(o_.capture.snaplen) + (names_src_ ? " (service names: 2048)" : "") +
+         ", buffer " + std::to_string(o_.capture.buffer_bytes >> 20) + " MiB" +
+         (o_.capture.promiscuous ? ", promiscuous" : "") + "); events -> " +
+         (log_ ? o_.events_path : std::string("stdout")) +
+         (o_.report_path.empty() ? std::string("")
+                                 : "; report -> " + o_.report_path + " every " +
+                                       std::to_string(int64_t(o_.report_every_s)) + " s") +
+         (o_.addresses.anonymized() ? "; addresses anonymized" : "") +
+         (metrics_->port() > 0
+              ? "; metrics on " + o_.metrics_bind.substr(0, o_.metrics_bind.rfind(':')) + ":" +
+                    std::to_string(metrics_->port()) + "/metrics"
+              : std::string(""));
+}
 
+// The control thread (this one) runs the io_context: signals, --run-for, probes, and what the
+// capture thread posts. Returns when the capture thread has ended and all it posted has run.
+LiveStatus LiveDaemon::RunControlLoop() {
   asio::io_context io;
   auto work = asio::make_work_guard(io);
-  Control control(log.get(), metrics.get(), diag, sensor);
+  Control control(log_.get(), metrics_.get(), o_.log, sensor_);
   std::atomic<bool> stop{false};
-  CaptureResult capture_result;
+  std::string capture_error;
   bool stopping = false;
 
-  Prober prober(io, o.probes, std::chrono::milliseconds(int64_t(o.probe_interval_s * 1000)),
-                std::chrono::milliseconds(int64_t(o.probe_timeout_s * 1000)),
-                [m = metrics.get()](size_t t, bool ok, double rtt) { m->OnProbe(t, ok, rtt); });
+  Prober prober(io, o_.probes, std::chrono::milliseconds(int64_t(o_.probe_interval_s * 1000)),
+                std::chrono::milliseconds(int64_t(o_.probe_timeout_s * 1000)),
+                [m = metrics_.get()](size_t t, bool ok, double rtt) { m->OnProbe(t, ok, rtt); });
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   asio::steady_timer run_for(io);
 
   auto begin_stop = [&](const char* why) {
     if (stopping) return;
     stopping = true;
-    say(std::string("stopping (") + why + "): flushing bins and events");
+    Say(std::string("stopping (") + why + "): flushing bins and events");
     stop.store(true, std::memory_order_relaxed);
-    src->Stop();
+    src_->Stop();
     prober.Stop();
     run_for.cancel();
   };
@@ -503,17 +256,18 @@ LiveStatus RunLive(const LiveDaemonOptions& o) {
         if (!stopping || signo == SIGHUP) signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
-  if (o.run_for_s > 0) {
-    run_for.expires_after(std::chrono::milliseconds(int64_t(o.run_for_s * 1000)));
+  if (o_.run_for_s > 0) {
+    run_for.expires_after(std::chrono::milliseconds(int64_t(o_.run_for_s * 1000)));
     run_for.async_wait([&](const boost::system::error_code& ec) {
       if (!ec) begin_stop("--run-for elapsed");
     });
   }
-  if (!o.probes.empty()) prober.Start();
+  if (!o_.probes.empty()) prober.Start();
 
   std::thread capture_thread([&] {
-    CaptureLoop(o, engine, src.get(), names_src.get(), local, &io, &control, metrics.get(), &stop,
-                &capture_result);
+    capture_error = CaptureThread(o_, engine_, src_.get(), names_src_.get(), local_, &io, &control,
+                                  metrics_.get(), &stop)
+                        .Run();
     // Runs after every event the capture thread posted.
     asio::post(io, [&] {
       if (!stopping) begin_stop("capture ended");
@@ -524,12 +278,16 @@ LiveStatus RunLive(const LiveDaemonOptions& o) {
   });
   io.run();
   capture_thread.join();
-  if (!capture_result.error.empty()) {
-    say(capture_result.error);
+  if (!capture_error.empty()) {
+    Say(capture_error);
     return LiveStatus::kFailed;
   }
-  say("stopped");
+  Say("stopped");
   return LiveStatus::kStopped;
 }
+
+}  // namespace
+
+LiveStatus RunLive(const LiveDaemonOptions& o) { return LiveDaemon(o).Run(); }
 
 }  // namespace tw::detector

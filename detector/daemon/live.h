@@ -42,15 +42,15 @@ struct LiveDaemonOptions {
   double report_window_s = 86400;  // covering this much of the recent capture
 };
 
-// The daemon: live capture → decode → flows/bins → detectors, on a capture thread; a
-// Boost.Asio io_context on the calling thread runs the control side (SIGINT/SIGTERM: flush and
-// stop; SIGHUP: reopen the event file; metrics; probes; writing events). Events are written and
-// synced before they are counted in the metrics. On start, events left open in the event file
-// by a previous run (stopped or crashed) are ended with reason "restart", and ids continue
-// after the highest one in the file. With report_path, the capture thread renders the rolling
-// report (RollingReport) every report_every_s and the control thread replaces the file
-// atomically (written beside it, then renamed). With an anonymizing formatter, events are
-// anonymized before they leave the capture thread, so the event file, the report and the
+// The daemon: live capture → decode → flows/bins → detectors, on a capture thread
+// (capture_thread.h); a Boost.Asio io_context on the calling thread runs the control side
+// (control.h; SIGINT/SIGTERM: flush and stop; SIGHUP: reopen the event file; metrics; probes;
+// writing events). Events are written and synced before they are counted in the metrics. On start,
+// events left open in the event file by a previous run (stopped or crashed) are ended with reason
+// "restart", and ids continue after the highest one in the file. With report_path, the capture
+// thread renders the rolling report (RollingReport) every report_every_s and the control thread
+// replaces the file atomically (written beside it, then renamed). With an anonymizing formatter,
+// events are anonymized before they leave the capture thread, so the event file, the report and the
 // restart ends read back from the file all hold the same anonymized addresses.
 enum class LiveStatus {
   kStopped,     // by a signal, or after run_for_s

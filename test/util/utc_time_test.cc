@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace tw::util {
 namespace {
 
@@ -35,6 +37,21 @@ TEST(UtcTimeTest, FieldsAndMonthStartsAgree) {
   EXPECT_EQ(MonthStartUtc(2024 * 12 + 2), 1709251200.0);
   EXPECT_EQ(MonthStartUtc(1970 * 12), 0.0);
   EXPECT_EQ(MonthStartUtc(1969 * 12 + 11), -31 * 86400.0);
+}
+
+TEST(UtcTimeTest, WallClockIsNanosecondsSince1970) {
+  const auto since_epoch = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const int64_t before = since_epoch();
+  const int64_t now = WallClockNs();
+  const int64_t after = since_epoch();
+  EXPECT_GT(now, int64_t(1'600'000'000) * 1'000'000'000);  // after September 2020
+  // The system clock of the standard library, with a second of slack for the clock being set.
+  EXPECT_GE(now, before - 1'000'000'000);
+  EXPECT_LE(now, after + 1'000'000'000);
 }
 
 }  // namespace
