@@ -82,7 +82,7 @@ CaptureThread::CaptureThread(const LiveDaemonOptions& o, const EngineParams& eng
       sink_(io, control, &services_, &o.addresses, report_.get()),
       engine_(engine_params, &sink_, &names_),
       tap_(&engine_, &services_, report_.get()),
-      binner_(o.binner, local, &tap_),
+      work_(o.binner, local, &tap_, NameTarget{&names_, nullptr}, /*verdicts=*/nullptr),
       lateness_ns_(int64_t(o.lateness_s * 1e9)),
       report_every_ns_(int64_t(o.report_every_s * 1e9)),
       next_report_ns_(util::WallClockNs() + report_every_ns_) {}
@@ -106,7 +106,7 @@ std::string CaptureThread::Run() {
     since_clock = 0;
     OnTick();
   }
-  binner_.Finish();
+  work_.Finish();
   Publish();
   if (report_) PostReport(util::WallClockNs());
   return error;
@@ -117,8 +117,7 @@ void CaptureThread::OnPacket(const capture::Packet& pkt) {
   const capture::DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &decoded_);
   ++counters_.decode[size_t(ds)];
   if (ds == capture::DecodeStatus::kOk) {
-    names_.Observe(pkt.data, pkt.caplen, decoded_,
-                   binner_.OnPacket(pkt.ts_ns, pkt.wire_len, decoded_));
+    work_.OnPacket(pkt.ts_ns, pkt.wire_len, decoded_, pkt.data, pkt.caplen, /*index=*/0);
   }
 }
 
@@ -127,7 +126,7 @@ void CaptureThread::OnTick() {
   // SYN comes first) and let the wall clock close bins on a silent link.
   if (names_src_ != nullptr) DrainNames();
   const int64_t now = util::WallClockNs();
-  binner_.AdvanceClock(now - lateness_ns_);
+  work_.AdvanceClock(now - lateness_ns_);
   if (tap_.dirty()) Publish();
   if (report_ && now >= next_report_ns_) {
     PostReport(now);
@@ -140,7 +139,7 @@ void CaptureThread::DrainNames() {
   capture::DecodedPacket d;
   for (int n = 0; n < 1024 && names_src_->Next(&np) == capture::SourceStatus::kPacket; ++n) {
     if (capture::Decode(np.link_type, np.data, np.caplen, &d) == capture::DecodeStatus::kOk) {
-      names_.Observe(np.data, np.caplen, d, binner_.Lookup(d));
+      names_.Observe(np.data, np.caplen, d, work_.binner().Lookup(d));
     }
   }
 }
@@ -149,14 +148,14 @@ void CaptureThread::Publish() {
   CaptureSnapshot& s = tap_.TakeSnapshot();
   ReadCaptureCounters(&s);
   counters_.capture_dropped = s.have_capture_counters ? s.capture_dropped : 0;
-  counters_.not_local = binner_.stats().not_local;
+  counters_.not_local = work_.binner().stats().not_local;
   s.undecoded = 0;
   for (size_t i = 1; i < counters_.decode.size(); ++i) s.undecoded += counters_.decode[i];
   s.not_local = counters_.not_local;
   s.service_names = names_.learned();
   s.service_names_rejected = names_.rejected();
   if (report_) report_->SetCounters(counters_);
-  s.active_flows = binner_.active_flows();
+  s.active_flows = work_.binner().active_flows();
   if (metrics_ != nullptr) metrics_->Publish(s);
 }
 
@@ -180,7 +179,7 @@ void CaptureThread::ReadCaptureCounters(CaptureSnapshot* s) {
 
 void CaptureThread::PostReport(int64_t now_ns) {
   report_->SetChainHead(control_->chain_head());
-  const std::string html = report_->Render(now_ns, binner_.active_flows());
+  const std::string html = report_->Render(now_ns, work_.binner().active_flows());
   if (html.empty()) return;
   asio::post(*io_, [c = control_, path = o_.report_path, h = std::move(html)] {
     c->WriteReport(path, h);

@@ -7,7 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
-#include <utility>  // before Asio (GCC 12)
+#include <utility>
 
 #include "capture/binner.h"
 #include "capture/decode.h"
@@ -21,6 +21,7 @@
 #include "detector/daemon/metrics.h"
 #include "detector/daemon/service_table.h"
 #include "detector/outputs/rolling_report.h"
+#include "detector/pipeline/flow_work.h"
 
 namespace tw::detector {
 
@@ -119,7 +120,7 @@ class CaptureThread {
   capture::ServiceNames names_;
   Engine engine_;
   CaptureTap tap_;
-  capture::Binner binner_;
+  FlowWork work_;  // the per-packet work (no verdicts: the daemon does not judge flows)
 
   const int64_t lateness_ns_;
   const int64_t report_every_ns_;
