@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "util/secret_file.h"
+#include "util/utc_time.h"
 
 #ifndef TW_VERSION
 #define TW_VERSION "dev"
@@ -161,8 +162,7 @@ class Metrics::Impl final : public prometheus::Collectable {
       : targets_(std::move(targets)),
         interface_(std::move(interface)),
         probes_(targets_.size()),
-        start_s_(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-                     .count()) {}
+        start_s_(double(util::WallClockNs()) * 1e-9) {}
 
   std::vector<MetricFamily> Collect() const override;
   // The parts of Collect() that read more than the snapshot; each appends its metric families
