@@ -87,7 +87,7 @@ Taken TakeExportOption(const std::vector<std::string>& args, size_t* i, LiveDaem
     if (!TakeValue(args, i, "--services", &v) || !ParseSize(v, &n) || n > 100) {
       return BadOption("--services takes a number from 0 to 100");
     }
-    o->max_services = n;
+    o->max_port_labels = n;
   } else if (IsOption(a, "--probe")) {
     ProbeSpec spec;
     std::string error;

@@ -12,7 +12,7 @@ namespace asio = boost::asio;
 
 void PostingSink::OnEvent(const Event& e) {
   if (report_ != nullptr) report_->OnEvent(e);
-  std::string service = e.has_flow ? services_->LabelOf(e.flow) : "all";
+  std::string service = e.has_flow ? port_labels_->LabelOf(e.flow) : "all";
   asio::post(*io_, [c = control_, m = MapAddresses(e, *addresses_), s = std::move(service)] {
     c->WriteEvent(m, s);
   });
@@ -25,7 +25,7 @@ void CaptureTap::OnBin(int64_t start_ns, int64_t width_ns, std::span<const captu
     snap_.packets[d] += link.dir[d].packets;
   }
   for (const capture::FlowBin& f : flows) {
-    services_->Add(f.info, f.dir[capture::kUp].wire_bytes, f.dir[capture::kDown].wire_bytes);
+    port_labels_->Add(f.info, f.dir[capture::kUp].wire_bytes, f.dir[capture::kDown].wire_bytes);
   }
   if (report_ != nullptr) report_->OnBin(start_ns, width_ns, flows, link);
   engine_->OnBin(start_ns, width_ns, flows, link);
@@ -41,7 +41,7 @@ void CaptureTap::OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTot
 
 CaptureSnapshot& CaptureTap::TakeSnapshot() {
   dirty_ = false;
-  snap_.services = services_->labelled();
+  snap_.port_labels = port_labels_->entries();
   return snap_;
 }
 
@@ -78,10 +78,10 @@ CaptureThread::CaptureThread(const LiveDaemonOptions& o, const EngineParams& eng
       metrics_(metrics),
       stop_(stop),
       report_(MakeRollingReport(o, src->interface(), local)),
-      services_(o.max_services),
-      sink_(io, control, &services_, &o.addresses, report_.get()),
+      port_labels_(o.max_port_labels),
+      sink_(io, control, &port_labels_, &o.addresses, report_.get()),
       engine_(engine_params, &sink_, &names_),
-      tap_(&engine_, &services_, report_.get()),
+      tap_(&engine_, &port_labels_, report_.get()),
       work_(o.binner, local, &tap_, NameTarget{&names_, nullptr}, /*verdicts=*/nullptr),
       lateness_ns_(int64_t(o.lateness_s * 1e9)),
       report_every_ns_(int64_t(o.report_every_s * 1e9)),

@@ -19,7 +19,7 @@
 #include "detector/daemon/control.h"
 #include "detector/daemon/live.h"
 #include "detector/daemon/metrics.h"
-#include "detector/daemon/service_table.h"
+#include "detector/daemon/port_labels.h"
 #include "detector/outputs/rolling_report.h"
 #include "detector/pipeline/flow_work.h"
 
@@ -31,15 +31,19 @@ namespace tw::detector {
 class PostingSink final : public EventSink {
  public:
   // `report` may be nullptr (no rolling report). None is owned.
-  PostingSink(boost::asio::io_context* io, Control* control, const ServiceTable* services,
+  PostingSink(boost::asio::io_context* io, Control* control, const PortLabels* port_labels,
               const capture::AddressFormatter* addresses, RollingReport* report)
-      : io_(io), control_(control), services_(services), addresses_(addresses), report_(report) {}
+      : io_(io),
+        control_(control),
+        port_labels_(port_labels),
+        addresses_(addresses),
+        report_(report) {}
   void OnEvent(const Event& e) override;
 
  private:
   boost::asio::io_context* io_;
   Control* control_;
-  const ServiceTable* services_;
+  const PortLabels* port_labels_;
   const capture::AddressFormatter* addresses_;
   RollingReport* report_;
 };
@@ -50,8 +54,8 @@ class CaptureTap final : public capture::BinSink {
  public:
   // `report` may be nullptr (no rolling report); it sees each bin before the engine. None is
   // owned.
-  CaptureTap(Engine* engine, ServiceTable* services, RollingReport* report)
-      : engine_(engine), services_(services), report_(report) {}
+  CaptureTap(Engine* engine, PortLabels* port_labels, RollingReport* report)
+      : engine_(engine), port_labels_(port_labels), report_(report) {}
 
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override;
@@ -64,7 +68,7 @@ class CaptureTap final : public capture::BinSink {
 
  private:
   Engine* engine_;
-  ServiceTable* services_;
+  PortLabels* port_labels_;
   RollingReport* report_;
   CaptureSnapshot snap_;
   bool dirty_ = false;
@@ -113,7 +117,7 @@ class CaptureThread {
   const std::atomic<bool>* stop_;
 
   std::unique_ptr<RollingReport> report_;  // null without --report
-  ServiceTable services_;
+  PortLabels port_labels_;
   PostingSink sink_;
   // The main handle's 128 bytes keep most ClientHellos' names out of reach; `names_src_` (when
   // open) sees them whole.

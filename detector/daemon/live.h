@@ -26,11 +26,11 @@ struct LiveDaemonOptions {
   std::vector<std::string> probes;             // "host:port"
   double probe_interval_s = 2;
   double probe_timeout_s = 2;
-  std::string user;          // drop to this user after opening the capture (when root)
-  size_t max_services = 10;  // service labels before "other"
-  double lateness_s = 0.25;  // a bin is closed this long after its end on a silent link
-  double run_for_s = 0;      // stop by itself after this long (tests); 0 = until a signal
-  std::FILE* log = stderr;   // diagnostics
+  std::string user;             // drop to this user after opening the capture (when root)
+  size_t max_port_labels = 10;  // port labels (--services) before "other"
+  double lateness_s = 0.25;     // a bin is closed this long after its end on a silent link
+  double run_for_s = 0;         // stop by itself after this long (tests); 0 = until a signal
+  std::FILE* log = stderr;      // diagnostics
   // Every address written (events, report, diagnostics) goes through this (--anonymize).
   capture::AddressFormatter addresses;
   // A second capture handle, filtered to TLS ClientHellos and DNS answers (kServiceNameFilter)

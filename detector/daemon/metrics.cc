@@ -133,13 +133,13 @@ void AddServiceBytes(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
              "Bytes arriving per service (top services by first use, then other).", C);
   MetricFamily tx = Family("throttlewatch_service_transmit_bytes_total",
                            "Bytes leaving per service (top services by first use, then other).", C);
-  if (s.services.empty()) {
+  if (s.port_labels.empty()) {
     rx.metric.push_back(Sample(0, C, {{"service", "other"}}));
     tx.metric.push_back(Sample(0, C, {{"service", "other"}}));
   }
-  for (const auto& l : s.services) {
-    rx.metric.push_back(Sample(double(l.bytes[capture::kDown]), C, {{"service", l.service}}));
-    tx.metric.push_back(Sample(double(l.bytes[capture::kUp]), C, {{"service", l.service}}));
+  for (const auto& l : s.port_labels) {
+    rx.metric.push_back(Sample(double(l.bytes[capture::kDown]), C, {{"service", l.label}}));
+    tx.metric.push_back(Sample(double(l.bytes[capture::kUp]), C, {{"service", l.label}}));
   }
   out->push_back(std::move(rx));
   out->push_back(std::move(tx));

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "detector/core/event.h"
-#include "detector/daemon/service_table.h"
+#include "detector/daemon/port_labels.h"
 
 namespace tw::detector {
 
@@ -36,7 +36,7 @@ struct CaptureSnapshot {
   uint64_t service_names_rejected = 0;  // names dropped: not host names
   uint64_t active_flows = 0;
   double last_bin_end_s = 0;  // epoch seconds: end of the last closed bin
-  std::vector<ServiceTable::Labelled> services;
+  std::vector<PortLabels::Entry> port_labels;
   RttHistogram handshake_rtt;  // TCP handshakes of flows that ended
 };
 
@@ -69,7 +69,7 @@ class Metrics {
 
   void Publish(const CaptureSnapshot& s);
   // An event that is now on disk: counts it and updates the throttle/outage state. `service`
-  // is the flow's service label (ServiceTable::LabelOf), or "all" for link-wide events.
+  // is the flow's service label (PortLabels::LabelOf), or "all" for link-wide events.
   void OnEventWritten(const Event& e, const std::string& service);
   void OnEventWriteFailed();
   void OnProbe(size_t target, bool ok, double rtt_s);

@@ -61,7 +61,7 @@ CaptureSnapshot Snapshot() {
   s.have_capture_counters = true;
   s.capture_received = 200;
   s.capture_dropped = 3;
-  s.services = {{"https", {10, 20}}, {"other", {1, 2}}};
+  s.port_labels = {{"https", {10, 20}}, {"other", {1, 2}}};
   s.handshake_rtt.Observe(0.02);
   s.handshake_rtt.Observe(0.3);
   s.last_bin_end_s = 1.7e9;

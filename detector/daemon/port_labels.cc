@@ -1,4 +1,4 @@
-#include "detector/daemon/service_table.h"
+#include "detector/daemon/port_labels.h"
 
 #include "capture/ip_proto.h"
 
@@ -64,7 +64,7 @@ uint16_t ServerPort(const capture::FlowInfo& info) {
 
 }  // namespace
 
-std::string ServiceName(const capture::FlowInfo& info) {
+std::string PortLabel(const capture::FlowInfo& info) {
   const uint8_t proto = info.proto();
   if (proto != capture::kIpProtoTcp && proto != capture::kIpProtoUdp) return "other";
   const uint16_t port = ServerPort(info);
@@ -72,40 +72,40 @@ std::string ServiceName(const capture::FlowInfo& info) {
   return std::string(proto == capture::kIpProtoTcp ? "tcp/" : "udp/") + std::to_string(port);
 }
 
-ServiceTable::ServiceTable(size_t max_services, uint64_t min_bytes)
-    : max_(max_services),
+PortLabels::PortLabels(size_t max_labels, uint64_t min_bytes)
+    : max_(max_labels),
       min_bytes_(min_bytes),
       unlabelled_bytes_(1 + 2 * kPorts, 0),
       slot_(1 + 2 * kPorts, 0) {
-  labelled_.reserve(max_ + 1);
-  labelled_.push_back(Labelled{"other", {0, 0}});
+  entries_.reserve(max_ + 1);
+  entries_.push_back(Entry{"other", {0, 0}});
 }
 
-size_t ServiceTable::Index(const capture::FlowInfo& info) {
+size_t PortLabels::Index(const capture::FlowInfo& info) {
   const uint8_t proto = info.proto();
   if (proto != capture::kIpProtoTcp && proto != capture::kIpProtoUdp) return 0;
   return 1 + (proto == capture::kIpProtoUdp ? kPorts : 0) + ServerPort(info);
 }
 
-void ServiceTable::Add(const capture::FlowInfo& info, uint64_t up_bytes, uint64_t down_bytes) {
+void PortLabels::Add(const capture::FlowInfo& info, uint64_t up_bytes, uint64_t down_bytes) {
   if (up_bytes + down_bytes == 0) return;
   const size_t i = Index(info);
-  Labelled& l = slot_[i] == 0 ? labelled_.back() : labelled_[slot_[i] - 1];
+  Entry& l = slot_[i] == 0 ? entries_.back() : entries_[slot_[i] - 1];
   l.bytes[capture::kUp] += up_bytes;
   l.bytes[capture::kDown] += down_bytes;
-  if (i == 0 || slot_[i] != 0 || labelled_.size() > max_) return;
+  if (i == 0 || slot_[i] != 0 || entries_.size() > max_) return;
   unlabelled_bytes_[i] += up_bytes + down_bytes;
   if (unlabelled_bytes_[i] >= min_bytes_) {
     // From now on it has its own label; what it carried so far stays in "other" (counters
     // never move). Inserted before "other", which has no slot, so no slot goes stale.
-    labelled_.insert(labelled_.end() - 1, Labelled{ServiceName(info), {0, 0}});
-    slot_[i] = uint16_t(labelled_.size() - 1);  // position + 1 of the new entry
+    entries_.insert(entries_.end() - 1, Entry{PortLabel(info), {0, 0}});
+    slot_[i] = uint16_t(entries_.size() - 1);  // position + 1 of the new entry
   }
 }
 
-const std::string& ServiceTable::LabelOf(const capture::FlowInfo& info) const {
+const std::string& PortLabels::LabelOf(const capture::FlowInfo& info) const {
   const size_t i = Index(info);
-  return slot_[i] == 0 ? labelled_.back().service : labelled_[slot_[i] - 1].service;
+  return slot_[i] == 0 ? entries_.back().label : entries_[slot_[i] - 1].label;
 }
 
 }  // namespace tw::detector
