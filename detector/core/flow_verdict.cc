@@ -262,7 +262,8 @@ namespace {
 
 struct PathRtt {
   const std::vector<stats::RttSample>* samples = nullptr;
-  double min = -1, median = -1, floor = 0;
+  // stats::RttFloor of the samples (their 1st percentile) and their median; -1: no samples.
+  double floor = -1, median = -1;
 };
 
 // The RTT of the path: of the two sides' samples, the one with the larger median (the other
@@ -280,7 +281,6 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
   if (r.samples->empty()) return r;
   r.median = std::max(ma, mb);
   r.floor = stats::RttFloor(*r.samples);
-  r.min = r.floor;
   return r;
 }
 
@@ -334,7 +334,7 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[d]),
                                       rtt_o = RttSamples(t.side[1 - d]);
   const PathRtt path = ChooseRtt(rtt_d, rtt_o);
-  v.rtt_min_s = path.min;
+  v.rtt_floor_s = path.floor;
   v.rtt_median_s = path.median;
   if (path.median > 0) v.queue_delay_s = std::max(0.0, path.median - path.floor);
   if (s.data_packets >= p_.min_data_packets) {

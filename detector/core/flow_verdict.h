@@ -68,8 +68,9 @@ struct FlowVerdict {
   // The share of the bytes sent that were lost, in [0, 1]: retrans_bytes over the bytes sent
   // (payload_bytes, resent bytes included, plus the bytes missing, which were never seen).
   double retrans_rate = 0;
-  // Path RTT: floor (1st percentile, i.e. the minimum less stray samples) and median; -1: none.
-  double rtt_min_s = -1, rtt_median_s = -1;
+  // Path RTT: floor (stats::RttFloor, the 1st percentile: the minimum less stray samples) and
+  // median; -1: none. Written as `rtt_min_ms` in the JSON.
+  double rtt_floor_s = -1, rtt_median_s = -1;
   bool truncated = false;  // the record cap was reached: judged on the first part
 
   VerdictKind kind = VerdictKind::kInsufficientData;
