@@ -416,7 +416,8 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     v->kind = steady ? VerdictKind::kShaped : VerdictKind::kCongested;
     v->rate_bps = steady ? med : 0;
     v->confidence = std::clamp(0.5 + 0.5 * (steady ? share : 1 - share), 0.0, 1.0);
-    // The first limited moment: the first RTT sample with a queue behind it.
+    // The first limited moment is taken to be the flow's first data packet (`first_ns`), not
+    // the onset of the queue: the queue is judged over the whole flow and not located in time.
     v->limited_since = double(v->first_ns) * 1e-9;
     return;
   }

@@ -78,9 +78,11 @@ struct FlowVerdict {
   double rate_bps = 0;     // policed/shaped: the limiter's rate (wire bits per second)
   double burst_bytes = 0;  // policed: the bucket
   double confidence = 0;
-  double limited_since = 0;        // epoch seconds of the first limited moment (policed/shaped)
+  // Epoch seconds of the first limited moment: policed, the flow's first loss; shaped, its first
+  // data packet (the queue's onset is not located).
+  double limited_since = 0;
   int service_flows = 0;           // scope service: flows of the service that share the rate
-  std::string service;             // the service: remote host (name when known)
+  std::string service;             // the remote address, formatted: groups the service's flows
   stats::TokenBucketEstimate fit;  // the flow's own policer test
   stats::TokenBucketEstimate service_fit;  // the service aggregate's, when run
   double queue_delay_s = 0;                // median RTT minus the floor
