@@ -14,8 +14,8 @@ namespace tw::capture {
 // A flat open-addressing map from FlowKey to V with a hard capacity, sized once at
 // construction: no allocation after that. Entries live in a dense array (cheap to scan at bin
 // close); the index is a linear-probing table of (hash tag, entry index) slots at load <= 0.5.
-// Erase moves the last entry into the hole, so entry pointers and indices are invalidated by
-// Erase() (and only by it). Single-threaded.
+// EraseAt moves the last entry into the hole, so entry pointers and indices are invalidated by
+// EraseAt() (and only by it). Single-threaded.
 template <typename V>
 class FlowTable {
  public:

@@ -146,7 +146,6 @@ std::unique_ptr<PcapFileSource> PcapFileSource::Open(const std::vector<std::stri
       return nullptr;
     }
   }
-  src->filtered_out_ = 0;
   return src;
 }
 
@@ -184,9 +183,7 @@ bool PcapFileSource::Pass(const Packet& p) {
   pcap_pkthdr h{};
   h.caplen = p.caplen;
   h.len = p.wire_len;
-  if (pcap_offline_filter(&filter->prog, &h, p.data) != 0) return true;
-  ++filtered_out_;
-  return false;
+  return pcap_offline_filter(&filter->prog, &h, p.data) != 0;
 }
 
 bool PcapFileSource::Advance(File* f, Packet* into) {

@@ -49,7 +49,6 @@ class PcapFileSource final : public PacketSource {
 
   // Summed over the files.
   CaptureFileStats stats() const;
-  uint64_t filtered_out() const { return filtered_out_; }  // packets the BPF filter rejected
   std::vector<std::string> notes() const;
 
  private:
@@ -69,7 +68,6 @@ class PcapFileSource final : public PacketSource {
   SourceStatus error_status_ = SourceStatus::kError;
   bool filter_failed_ = false;  // error_ is the filter's
   uint64_t bytes_total_ = 0;
-  uint64_t filtered_out_ = 0;
 };
 
 }  // namespace tw::capture

@@ -43,8 +43,6 @@ double DropDetector::level_after() const {
   return after_n_ > 0 ? std::exp(after_sum_ / after_n_) : 0.0;
 }
 
-void DropDetector::Reset() { *this = DropDetector(p_); }
-
 void DropDetector::Rebase() {
   if (!in_drop_ || after_n_ == 0) return;
   mu_ = after_sum_ / after_n_;

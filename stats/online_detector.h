@@ -48,7 +48,7 @@ class DropDetector {
   explicit DropDetector(const DropDetectorParams& params = {});
 
   // Feeds the next bin's value (>= 0; negative, NaN and infinite values are treated as 0).
-  // No decision before warmup_bins non-zero bins since construction, Reset() or idleness.
+  // No decision before warmup_bins non-zero bins since construction or idleness.
   DropDecision Observe(double x);
   // Asks the processor for the cache lines an Observe() in steady state touches (every field
   // but the warm-up buffer), so that many detectors' lines can be on their way at once.
@@ -58,7 +58,7 @@ class DropDetector {
     for (; p < end; p += 64) __builtin_prefetch(p, 1);
   }
 
-  // True between a kDrop and the following kRecovery (or Reset()).
+  // True between a kDrop and the following kRecovery (or Rebase()).
   bool in_drop() const { return in_drop_; }
   // For the latest non-kNone decision: how many bins before the current one the change began
   // (0 = the current bin). Undefined before the first decision.
@@ -72,7 +72,6 @@ class DropDetector {
   double level_after() const;
   int64_t bins_observed() const { return n_; }
 
-  void Reset();
   // After a kDrop the caller judged not to be a throttle (the source itself slowed down):
   // takes the level since the drop as the new baseline, armed at once, and awaits no recovery.
   // No effect outside a drop.
@@ -116,7 +115,7 @@ class DropDetector {
   int exc_n_ = 0;
   // State while in a drop.
   bool in_drop_ = false;
-  bool dropped_ = false;  // a kDrop was reported since construction or Reset()
+  bool dropped_ = false;  // a kDrop was reported since construction or the last Rebase()
   double mu_before_ = 0;
   // Non-zero bins of the level after the drop (sum of log, count), excluding a pending upward
   // excursion (up_sum_, up_n_) until it ends without a recovery.

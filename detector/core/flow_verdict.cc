@@ -20,6 +20,49 @@ namespace tw::detector {
 
 using capture::Direction;
 
+namespace {
+// The confidence weights and thresholds of FlowVerdictTracker::Classify. Each follows from the
+// mechanism named beside it; none is fitted to a data set.
+
+// Policed: a consistent policer test (the losses line up with one token bucket) is by itself
+// worth kPolicedBase; kPolicedEvidence more scales with the weakest of the test's checks (losses
+// with the bucket empty, passes with tokens, episodes above the rate, losses not after a queue),
+// since one failing check undermines the bucket as a whole. The two add up to 1.
+constexpr double kPolicedBase = 0.4;
+constexpr double kPolicedEvidence = 0.6;
+// Each loss episode empties the bucket anew and checks the same rate and bucket independently:
+// the evidence counts in full from this many episodes (twice the policer test's default minimum,
+// TokenBucketParams::min_loss_episodes).
+constexpr double kPolicedFullEpisodes = 6;
+
+// A queue holds packets, so its delay spans several inter-packet gaps; an application pacing its
+// sends delays each timestamp echo by up to one gap. The queue delay must exceed this many mean
+// gaps to count as a queue.
+constexpr double kQueueMinGaps = 2;
+
+// Delivery-rate windows of a queued flow: a TCP sender's delivery moves in rounds of one RTT
+// (ACK clocking), so a window of fewer than a couple of RTTs measures the rounds rather than the
+// rate, and below 0.2 s the timing jitter between the capture point and the limiter dominates
+// (the spans of the policer test, TokenBucketParams::min_span_s and min_span_rtts).
+constexpr double kRateWindowMinS = 0.2;
+constexpr double kRateWindowRtts = 2;
+// One window always sits at its own median and two are measured against their own mean: three is
+// the fewest in which a steady share can tell a steady rate from chance.
+constexpr size_t kMinRateWindows = 3;
+// Shaped against congested is a choice between two: half the confidence is that of a coin toss,
+// the other half follows the share of windows that back the choice (those near the median rate
+// for shaped, the others for congested).
+constexpr double kQueueVerdictBase = 0.5;
+constexpr double kQueueVerdictShare = 0.5;
+
+// Lossy and unlimited are verdicts by elimination (no queue; no bucket behind the losses):
+// kFirmConfidence when every check could run (lossy: losses in at least the policer test's
+// minimum of separate episodes; unlimited: RTT samples to look for a queue in),
+// kTentativeConfidence when one could not.
+constexpr double kFirmConfidence = 0.8;
+constexpr double kTentativeConfidence = 0.6;
+}  // namespace
+
 const char* VerdictName(VerdictKind k) {
   switch (k) {
     case VerdictKind::kInsufficientData:
@@ -262,7 +305,8 @@ namespace {
 
 struct PathRtt {
   const std::vector<stats::RttSample>* samples = nullptr;
-  double min = -1, median = -1, floor = 0;
+  // stats::RttFloor of the samples (their 1st percentile) and their median; -1: no samples.
+  double floor = -1, median = -1;
 };
 
 // The RTT of the path: of the two sides' samples, the one with the larger median (the other
@@ -280,7 +324,6 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
   if (r.samples->empty()) return r;
   r.median = std::max(ma, mb);
   r.floor = stats::RttFloor(*r.samples);
-  r.min = r.floor;
   return r;
 }
 
@@ -334,7 +377,7 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   const std::vector<stats::RttSample> rtt_d = RttSamples(t.side[d]),
                                       rtt_o = RttSamples(t.side[1 - d]);
   const PathRtt path = ChooseRtt(rtt_d, rtt_o);
-  v.rtt_min_s = path.min;
+  v.rtt_floor_s = path.floor;
   v.rtt_median_s = path.median;
   if (path.median > 0) v.queue_delay_s = std::max(0.0, path.median - path.floor);
   if (s.data_packets >= p_.min_data_packets) {
@@ -354,8 +397,8 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     const double m = std::min({e.losses_in_range, e.passes_in_range, e.episodes_above_rate,
                                1 - e.losses_after_inflation});
     // More loss episodes, more independent checks of the same bucket.
-    const double n = std::min(1.0, double(e.loss_episodes) / 6);
-    return std::clamp(0.4 + 0.6 * m * n, 0.0, 1.0);
+    const double n = std::min(1.0, double(e.loss_episodes) / kPolicedFullEpisodes);
+    return std::clamp(kPolicedBase + kPolicedEvidence * m * n, 0.0, 1.0);
   };
   if (v->data_packets < p_.min_data_packets) {
     v->kind = VerdictKind::kInsufficientData;
@@ -384,11 +427,11 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
       rec.size() > 1 ? double(rec.back().ns() - rec.front().ns()) * 1e-9 / double(rec.size() - 1)
                      : 0;
   const bool queue = v->rtt_median_s > 0 && v->rtt_median_s > p_.queue_ratio * floor &&
-                     v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > 2 * gap_s;
+                     v->queue_delay_s > p_.min_queue_s && v->queue_delay_s > kQueueMinGaps * gap_s;
   if (queue) {
     // Delivery rate in windows of two median RTTs inside busy periods (the first window of each
     // period is the ramp-up and is skipped): a shaper holds it steady.
-    const double w = std::max(0.2, 2 * v->rtt_median_s);
+    const double w = std::max(kRateWindowMinS, kRateWindowRtts * v->rtt_median_s);
     std::vector<double> rates;
     size_t i = 0;
     while (i < rec.size()) {
@@ -412,22 +455,25 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     int near = 0;
     for (double r : rates) near += std::fabs(r - med) <= p_.rate_band * med ? 1 : 0;
     const double share = rates.empty() ? 0 : double(near) / double(rates.size());
-    const bool steady = rates.size() >= 3 && share >= p_.steady_share;
+    const bool steady = rates.size() >= kMinRateWindows && share >= p_.steady_share;
     v->kind = steady ? VerdictKind::kShaped : VerdictKind::kCongested;
     v->rate_bps = steady ? med : 0;
-    v->confidence = std::clamp(0.5 + 0.5 * (steady ? share : 1 - share), 0.0, 1.0);
-    // The first limited moment: the first RTT sample with a queue behind it.
+    v->confidence =
+        std::clamp(kQueueVerdictBase + kQueueVerdictShare * (steady ? share : 1 - share), 0.0, 1.0);
+    // The first limited moment is taken to be the flow's first data packet (`first_ns`), not
+    // the onset of the queue: the queue is judged over the whole flow and not located in time.
     v->limited_since = double(v->first_ns) * 1e-9;
     return;
   }
   const int losses = v->fit.losses;
   if (v->retrans_rate >= p_.lossy_share && losses >= p_.lossy_min_losses) {
     v->kind = VerdictKind::kLossy;
-    v->confidence = v->fit.loss_episodes >= p_.bucket.min_loss_episodes ? 0.8 : 0.6;
+    v->confidence = v->fit.loss_episodes >= p_.bucket.min_loss_episodes ? kFirmConfidence
+                                                                        : kTentativeConfidence;
     return;
   }
   v->kind = VerdictKind::kUnlimited;
-  v->confidence = v->rtt_median_s > 0 ? 0.8 : 0.6;
+  v->confidence = v->rtt_median_s > 0 ? kFirmConfidence : kTentativeConfidence;
 }
 
 std::vector<FlowVerdict> FlowVerdictTracker::Finish() {

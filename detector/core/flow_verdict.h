@@ -68,8 +68,9 @@ struct FlowVerdict {
   // The share of the bytes sent that were lost, in [0, 1]: retrans_bytes over the bytes sent
   // (payload_bytes, resent bytes included, plus the bytes missing, which were never seen).
   double retrans_rate = 0;
-  // Path RTT: floor (1st percentile, i.e. the minimum less stray samples) and median; -1: none.
-  double rtt_min_s = -1, rtt_median_s = -1;
+  // Path RTT: floor (stats::RttFloor, the 1st percentile: the minimum less stray samples) and
+  // median; -1: none. Written as `rtt_min_ms` in the JSON.
+  double rtt_floor_s = -1, rtt_median_s = -1;
   bool truncated = false;  // the record cap was reached: judged on the first part
 
   VerdictKind kind = VerdictKind::kInsufficientData;
@@ -77,9 +78,11 @@ struct FlowVerdict {
   double rate_bps = 0;     // policed/shaped: the limiter's rate (wire bits per second)
   double burst_bytes = 0;  // policed: the bucket
   double confidence = 0;
-  double limited_since = 0;        // epoch seconds of the first limited moment (policed/shaped)
+  // Epoch seconds of the first limited moment: policed, the flow's first loss; shaped, its first
+  // data packet (the queue's onset is not located).
+  double limited_since = 0;
   int service_flows = 0;           // scope service: flows of the service that share the rate
-  std::string service;             // the service: remote host (name when known)
+  std::string service;             // the remote address, formatted: groups the service's flows
   stats::TokenBucketEstimate fit;  // the flow's own policer test
   stats::TokenBucketEstimate service_fit;  // the service aggregate's, when run
   double queue_delay_s = 0;                // median RTT minus the floor

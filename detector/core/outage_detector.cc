@@ -7,6 +7,21 @@ namespace tw::detector {
 using capture::kDown;
 using capture::kUp;
 
+namespace {
+// The confidence of an outage, out of parts that add up to 1.
+// A silence long enough after activity, with some demand behind it, is itself half the
+// evidence: inbound traffic can also stop because the far ends have nothing more to send.
+constexpr double kOutageBase = 0.5;
+// Our side kept sending into the silence (or routers answered it with ICMP errors) and nothing
+// came back: demand that went unanswered, the strongest sign that the link itself is dark.
+constexpr double kUnansweredWeight = 0.3;
+// Each transfer that was carrying data when the silence began and stopped mid-way adds this
+// much, for at most kStalledFlowsCounted flows: stalled transfers alone are a weaker sign, and
+// flows that stall together may share one cause other than the link.
+constexpr double kStalledFlowWeight = 0.1;
+constexpr double kStalledFlowsCounted = 2;
+}  // namespace
+
 OutageDetector::OutageDetector(const OutageParams& params, EventSink* sink, uint64_t* next_event_id)
     : p_(params), sink_(sink), next_id_(next_event_id) {}
 
@@ -74,8 +89,9 @@ void OutageDetector::OnBin(int64_t start_ns, int64_t width_ns,
   e.rate_before_bps = rate_at_silence_;
   e.rate_after_bps = 0;
   // Unanswered traffic from our side is the strongest sign; stalled transfers alone less so.
-  const double conf = 0.5 + (unanswered_ >= uint64_t(p_.min_unanswered) ? 0.3 : 0.0) +
-                      0.1 * std::min<double>(stalled_flows_, 2);
+  const double conf = kOutageBase +
+                      (unanswered_ >= uint64_t(p_.min_unanswered) ? kUnansweredWeight : 0.0) +
+                      kStalledFlowWeight * std::min<double>(stalled_flows_, kStalledFlowsCounted);
   e.confidence = std::min(conf, 1.0);
   in_outage_ = true;
   sink_->OnEvent(e);

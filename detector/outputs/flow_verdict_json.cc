@@ -44,7 +44,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
   j["goodput_bps"] = Rounded(v.goodput_bps, 0);
   j["retrans_rate"] = Rounded(v.retrans_rate, 4);
   if (v.rtt_median_s >= 0) {
-    j["rtt_min_ms"] = Rounded(v.rtt_min_s * 1e3, 1);
+    j["rtt_min_ms"] = Rounded(v.rtt_floor_s * 1e3, 1);
     j["rtt_median_ms"] = Rounded(v.rtt_median_s * 1e3, 1);
   }
   j["verdict"] = VerdictName(v.kind);

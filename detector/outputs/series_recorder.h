@@ -158,7 +158,6 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   // Largest by bytes, largest first. Flows count when they leave the table.
   std::vector<FlowTotal> TopFlows() const;
   std::vector<ServiceTotal> TopServices() const;
-  uint64_t services_seen() const { return services_.size(); }
   uint64_t flows_not_charted() const { return flows_not_charted_; }
 
   // Drops every recorded point of a bin that starts before `cutoff_ns`, and every series left

@@ -239,7 +239,7 @@ TEST(FlowVerdictTest, RttFromTimestampEchoes) {
   }
   const auto v = tracker.Finish();
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_NEAR(v[0].rtt_min_s, 0.08, 1e-6);
+  EXPECT_NEAR(v[0].rtt_floor_s, 0.08, 1e-6);
   EXPECT_NEAR(v[0].rtt_median_s, 0.08, 1e-6);
   const std::string json = FlowVerdictToJson(v[0]);
   EXPECT_NE(json.find("\"verdict\":\"unlimited\""), std::string::npos) << json;
