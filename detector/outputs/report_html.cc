@@ -118,6 +118,13 @@ void WriteLinkChart(const ReportModel& m, std::string* o) {
   *o += "</figure></section>\n";
 }
 
+// The detector's mechanism and, when the event carries them, the numbers it judged on.
+std::string MechanismCell(Mechanism m, const std::string& numbers) {
+  std::string cell = MechanismName(m);
+  if (!numbers.empty()) cell += "<br><small>" + Esc(numbers) + "</small>";
+  return cell;
+}
+
 void WriteEventRow(const ReportEpisode& ep, std::string* o) {
   const Event& s = *ep.start;
   const std::string id = std::to_string(s.id);
@@ -133,10 +140,8 @@ void WriteEventRow(const ReportEpisode& ep, std::string* o) {
         Esc(ep.who) + "</a></td><td>" + "<span class=\"nw\">" + Esc(HumanRate(s.rate_before_bps)) +
         "</span> → <span " + "class=\"nw\">" + (thr ? Esc(HumanRate(s.rate_after_bps)) : "0") +
         "</span>" + "</td><td>" + (thr ? (s.targeted ? "yes" : "no") : "—") + "</td><td>" +
-        (thr ? std::string(MechanismName(s.mechanism)) + "<br><small>" + Esc(ep.mechanism_note) +
-                   "</small>"
-             : "—") +
-        "</td><td class=\"num\">" + Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
+        (thr ? MechanismCell(s.mechanism, ep.mechanism_numbers) : "—") + "</td><td class=\"num\">" +
+        Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
 }
 
 void WriteEventTable(const ReportModel& m, std::string* o) {
@@ -171,8 +176,8 @@ void WriteEventFacts(const ReportEpisode& ep, std::string* o) {
     *o += s.targeted ? ". Targeted: concurrent flows in the same direction kept their rates."
                      : ". Not shown to be targeted (concurrent flows slowed down too, or there "
                        "was none to compare with).";
-    *o += " Mechanism: " + std::string(MechanismName(s.mechanism)) + " (" + Esc(ep.mechanism_note) +
-          ").";
+    *o += " Mechanism: " + std::string(MechanismName(s.mechanism)) +
+          (ep.mechanism_numbers.empty() ? "" : " (" + Esc(ep.mechanism_numbers) + ")") + ".";
   } else {
     *o += "Inbound traffic stopped while the local side kept asking (link rate before: " +
           Esc(HumanRate(s.rate_before_bps)) + ").";

@@ -258,53 +258,6 @@ const RecordedSeries* FlaggedSeries(const SeriesRecorder& rec, const Event& s) {
   return flagged;
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return -1;
-  const size_t m = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + long(m), v.end());
-  return v[m];
-}
-
-// The recorded TCP dynamics behind an event's mechanism, in words.
-std::string DescribeMechanism(const View& v, const RecordedSeries* s, Direction d, double t0,
-                              double t1) {
-  if (s == nullptr) return "undetermined";
-  std::vector<double> rb, rd;
-  double wb = 0, wd = 0, xb = 0, xd = 0;
-  const double w = v.width_s();
-  const double pre = std::max(10 * w, std::min(t1 - t0, 60.0));
-  s->ForEach([&](int64_t bin, const SeriesPoint& p) {
-    const double t = v.BinStart(bin);
-    if (t + w <= t0 && t >= t0 - pre) {
-      if (p.rtt_ms >= 0) rb.push_back(p.rtt_ms);
-      wb += p.wire[d];
-      xb += p.retrans[d];
-    } else if (t >= t0 + w && t + w <= t1) {
-      if (p.rtt_ms >= 0) rd.push_back(p.rtt_ms);
-      wd += p.wire[d];
-      xd += p.retrans[d];
-    }
-  });
-  const double rtt_before = Median(rb), rtt_during = Median(rd);
-  const double retrans_before = wb > 0 ? xb / wb : 0, retrans_during = wd > 0 ? xd / wd : 0;
-  const bool queue = rtt_before >= 0 && rtt_during >= 0 &&
-                     rtt_during - rtt_before > std::max(20.0, 0.5 * rtt_before);
-  const bool drops = retrans_during > 0.02 && retrans_during > 2 * retrans_before;
-  std::string text = "undetermined";
-  if (queue) {
-    text = "queueing (shaper): RTT " + Fmt("%.0f", rtt_before) + " → " + Fmt("%.0f", rtt_during) +
-           " ms";
-    if (drops) text += ", " + Fmt("%.1f", 100 * retrans_during) + " % retransmitted";
-  } else if (drops) {
-    text = "drops (policer): " + Fmt("%.1f", 100 * retrans_during) + " % retransmitted";
-    if (rtt_during >= 0) text += ", RTT " + Fmt("%.0f", rtt_during) + " ms";
-  } else if (rtt_during >= 0) {
-    text = "undetermined (RTT " + Fmt("%.0f", rtt_during) + " ms, " +
-           Fmt("%.1f", 100 * retrans_during) + " % retransmitted)";
-  }
-  return text;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Charts
 
@@ -447,7 +400,7 @@ void AddEpisodeDetails(const View& v, const AddressText& fa, double link_t0, dou
     const bool thr = s.kind == EventKind::kThrottle;
     ep.who = Who(s, fa);
     ep.flagged = FlaggedSeries(v.rec, s);
-    ep.mechanism_note = DescribeMechanism(v, ep.flagged, s.direction, s.ts, ep.t1);
+    ep.mechanism_numbers = MechanismNumbers(s);
     if (charts >= kMaxEventCharts) {
       ep.chart_state = ReportEpisode::ChartState::kOverCap;
       continue;
@@ -481,7 +434,32 @@ void AddTopTables(const SeriesRecorder& rec, const AddressText& fa, ReportModel*
   }
 }
 
+// Milliseconds of `s` seconds: whole above 10 ms, one decimal below.
+std::string Ms(double s) { return Fmt(s < 0.01 ? "%.1f" : "%.0f", s * 1000); }
+
 }  // namespace
+
+std::string MechanismNumbers(const Event& e) {
+  const MechanismEvidence& ev = e.evidence;
+  if (ev.flows_limited > 0) {
+    return "RTT rose in " + std::to_string(ev.flows_shaping) + " of " +
+           std::to_string(ev.flows_limited) + " limited flows";
+  }
+  const std::string rtt = ev.rtt_before_s >= 0 && ev.rtt_after_s >= 0
+                              ? "RTT " + Ms(ev.rtt_before_s) + " → " + Ms(ev.rtt_after_s) + " ms"
+                              : "";
+  const std::string loss = ev.loss_share >= 0 ? Fmt("%.1f", 100 * ev.loss_share) : "";
+  // The number the verdict turned on; both when neither decided it. A shaper's queue may
+  // overflow too: its losses, if any show, follow the RTT.
+  if (e.mechanism == Mechanism::kShaping && !rtt.empty()) {
+    return loss.empty() || loss == "0.0" ? rtt : rtt + ", " + loss + " % retransmitted";
+  }
+  if (e.mechanism == Mechanism::kPolicing && !loss.empty()) {
+    return loss + " % of the payload retransmitted";
+  }
+  if (loss.empty()) return rtt;
+  return (rtt.empty() ? "" : rtt + ", ") + loss + " % retransmitted";
+}
 
 ReportModel BuildReportModel(const ReportData& data) {
   const SeriesRecorder& rec = *data.series;

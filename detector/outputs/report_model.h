@@ -35,10 +35,10 @@ struct ReportEpisode {
     kNotRecorded,  // a throttle whose flow has no recorded series
   };
   const Event* start = nullptr;
-  const Event* end = nullptr;  // nullptr: still open when the capture ended
-  double t1 = 0;               // the end's time, or the capture's end
-  std::string who;             // the flow, the service or the link (text, not escaped)
-  std::string mechanism_note;  // the recorded TCP dynamics behind the mechanism, in words
+  const Event* end = nullptr;     // nullptr: still open when the capture ended
+  double t1 = 0;                  // the end's time, or the capture's end
+  std::string who;                // the flow, the service or the link (text, not escaped)
+  std::string mechanism_numbers;  // MechanismNumbers(*start)
   // Throttles of a flow or a service: the recorded series the chart follows (the flow's own,
   // or the first of the service's flows that the event flagged); nullptr: none.
   const RecordedSeries* flagged = nullptr;
@@ -66,6 +66,13 @@ struct ReportModel {
 };
 
 ReportModel BuildReportModel(const ReportData& data);
+
+// The numbers the detector judged a throttle's mechanism on (Event::evidence), in words: the
+// RTT before and since the change ("RTT 20 → 150 ms", and the share retransmitted if any showed)
+// for shaping, the share retransmitted ("1.2 % of the payload retransmitted") for policing, both
+// for unknown; for a link event how many of the flows limited with it queued. Empty when the
+// event carries none (e.g. read back from a file).
+std::string MechanismNumbers(const Event& e);
 
 }  // namespace tw::detector
 

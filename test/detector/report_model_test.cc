@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
 #include "capture/ip_proto.h"
+#include "detector/core/verdict_events.h"
 #include "detector/pipeline/replay.h"
 #include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
@@ -138,6 +140,99 @@ TEST_F(ReportModelTest, TopTables) {
   ASSERT_EQ(m.top_services.size(), 1u);
   EXPECT_EQ(m.top_services[0].label, "tcp 192.0.2.1:443");
   EXPECT_EQ(m.top_services[0].flows, 3u);
+}
+
+TEST_F(ReportModelTest, TheEventCarriesTheDetectorsEvidence) {
+  // The shaper's queue: the detector judged the RTT before (20 ms) and since the change (320 ms).
+  const Event& e = result_.events[0];
+  ASSERT_EQ(e.mechanism, Mechanism::kShaping);
+  EXPECT_NEAR(e.evidence.rtt_before_s, 0.02, 0.005);
+  EXPECT_NEAR(e.evidence.rtt_after_s, 0.32, 0.03);
+  EXPECT_GE(e.evidence.loss_share, 0);
+  EXPECT_LT(e.evidence.loss_share, 0.005);  // no losses in this capture
+  EXPECT_EQ(e.evidence.flows_limited, 0);
+  const ReportModel m = BuildReportModel(data_);
+  EXPECT_EQ(m.episodes[0].mechanism_numbers, MechanismNumbers(e));
+  EXPECT_TRUE(
+      std::regex_match(m.episodes[0].mechanism_numbers, std::regex("RTT 2[0-9] → 3[0-9]{2} ms")))
+      << m.episodes[0].mechanism_numbers;
+}
+
+Event WithEvidence(Mechanism m, double rtt_before_s, double rtt_after_s, double loss_share) {
+  Event e;
+  e.mechanism = m;
+  e.evidence.rtt_before_s = rtt_before_s;
+  e.evidence.rtt_after_s = rtt_after_s;
+  e.evidence.loss_share = loss_share;
+  return e;
+}
+
+TEST(ReportMechanismTest, TheNumbersTheVerdictTurnedOn) {
+  EXPECT_EQ(MechanismNumbers(WithEvidence(Mechanism::kShaping, 0.02, 0.15, 0)), "RTT 20 → 150 ms");
+  EXPECT_EQ(MechanismNumbers(WithEvidence(Mechanism::kShaping, 0.02, 0.15, 0.03)),
+            "RTT 20 → 150 ms, 3.0 % retransmitted");
+  EXPECT_EQ(MechanismNumbers(WithEvidence(Mechanism::kPolicing, 0.02, 0.021, 0.012)),
+            "1.2 % of the payload retransmitted");
+  EXPECT_EQ(MechanismNumbers(WithEvidence(Mechanism::kUnknown, 0.02, 0.024, 0.001)),
+            "RTT 20 → 24 ms, 0.1 % retransmitted");
+  EXPECT_EQ(MechanismNumbers(WithEvidence(Mechanism::kUnknown, -1, -1, 0)), "0.0 % retransmitted");
+  EXPECT_EQ(MechanismNumbers(WithEvidence(Mechanism::kShaping, 0.0004, 0.0025, 0)),
+            "RTT 0.4 → 2.5 ms");
+  Event link = WithEvidence(Mechanism::kShaping, -1, -1, -1);
+  link.evidence.flows_limited = 4;
+  link.evidence.flows_shaping = 3;
+  EXPECT_EQ(MechanismNumbers(link), "RTT rose in 3 of 4 limited flows");
+  // Read back from an event file: no evidence, no numbers.
+  Event read_back;
+  read_back.mechanism = Mechanism::kShaping;
+  EXPECT_EQ(MechanismNumbers(read_back), "");
+}
+
+TEST(ReportMechanismTest, APolicingVerdictsEventCarriesItsNumbers) {
+  FlowVerdict v;
+  v.info.id = 7;
+  v.kind = VerdictKind::kPoliced;
+  v.rtt_median_s = 0.05;
+  v.queue_delay_s = 0.004;
+  v.retrans_rate = 0.012;
+  std::vector<FlowVerdict> verdicts{v};
+  EventCollector sink;
+  EmitVerdictEvents({}, &verdicts, &sink);
+  ASSERT_EQ(sink.events().size(), 1u);
+  const Event& e = sink.events()[0];
+  EXPECT_EQ(e.mechanism, Mechanism::kPolicing);
+  EXPECT_DOUBLE_EQ(e.evidence.rtt_before_s, 0.046);  // the floor the queue was measured from
+  EXPECT_DOUBLE_EQ(e.evidence.rtt_after_s, 0.05);
+  EXPECT_DOUBLE_EQ(e.evidence.loss_share, 0.012);
+  EXPECT_EQ(MechanismNumbers(e), "1.2 % of the payload retransmitted");
+}
+
+class ReportLinkEventTest : public testing::TempDirTest {};
+
+TEST_F(ReportLinkEventTest, CountsTheFlowsThatQueued) {
+  // Three downloads squeezed together at 30 s by one shaper: a link event, judged on the flows.
+  const std::string path = Path("link.pcap");
+  {
+    testing::SyntheticCapture cap(path);
+    for (int i = 0; i < 3; ++i) {
+      uint32_t seq = 1;
+      const uint16_t port = uint16_t(2001 + i);
+      cap.Download(kT0 + 0.01 * i, kT0 + 30, port, 125000, &seq);
+      cap.Download(kT0 + 30, kT0 + 60, port, 25000, &seq, /*rtt_s=*/0.32);
+    }
+  }
+  ReplayOptions o;
+  o.files = {path};
+  o.local = "10.0.0.0/24";
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
+  ASSERT_EQ(r.events.size(), 1u);
+  const Event& e = r.events[0];
+  EXPECT_EQ(e.scope, EventScope::kLink);
+  EXPECT_EQ(e.mechanism, Mechanism::kShaping);
+  EXPECT_EQ(e.evidence.flows_limited, 3);
+  EXPECT_EQ(e.evidence.flows_shaping, 3);
+  EXPECT_EQ(MechanismNumbers(e), "RTT rose in 3 of 3 limited flows");
 }
 
 // A recorder fed `flows` steady downloads for `bins` one-second bins; events name the first
