@@ -3,7 +3,7 @@
 #include <set>
 
 #include "capture/ip_proto.h"
-#include "detector/outputs/report.h"
+#include "detector/outputs/text_units.h"
 #include "util/utc_time.h"
 
 namespace tw::detector {

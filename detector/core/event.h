@@ -18,6 +18,18 @@ enum class EventScope : uint8_t { kFlow, kService, kLink };
 // RTT inflation). kNone: not a throttle, or not judged.
 enum class Mechanism : uint8_t { kNone, kShaping, kPolicing, kUnknown };
 
+// What the detector judged a throttle's mechanism on, as it judged it. Throttle starts made by
+// the detectors carry it (and their ends a copy); events read back from a file do not (it is not
+// part of the event JSON). -1 / 0: not measured.
+struct MechanismEvidence {
+  // Median RTT (seconds) before the change and since it; a verdict event (no before): the flow's
+  // RTT floor and its median, their difference the queue delay the verdict judged.
+  double rtt_before_s = -1, rtt_after_s = -1;
+  double loss_share = -1;  // share of the payload retransmitted since the change (or lost)
+  // Link events: the flows limited by the network at the change, and how many of them queued.
+  int flows_limited = 0, flows_shaping = 0;
+};
+
 // One line of the event stream (schema v1, documented in docs/event-schema.md). A start and its end
 // share `id`. Rates are bits per second on the wire (link-layer header included).
 struct Event {
@@ -35,6 +47,7 @@ struct Event {
   bool targeted = false;
   double confidence = 0;                   // 0..1
   Mechanism mechanism = Mechanism::kNone;  // throttles only
+  MechanismEvidence evidence;              // why `mechanism`; not in the event JSON
   double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
   // scope service: the remote host all squeezed flows share, and how many flows it had.
   std::string service;  // the remote service's name (TLS SNI or DNS), when known

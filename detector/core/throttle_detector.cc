@@ -355,6 +355,10 @@ Event ThrottleDetector::MakeStart(const Evidence& ev, Direction d, double ts,
   e.rate_before_bps = ev.rate_before_bps;
   e.rate_after_bps = ev.rate_after_bps;
   e.mechanism = ev.mechanism;
+  // What the mechanism was judged on (Judge's medians are 0 without samples: not measured).
+  e.evidence.rtt_before_s = ev.rtt_before_s > 0 ? ev.rtt_before_s : -1;
+  e.evidence.rtt_after_s = ev.rtt_after_s > 0 ? ev.rtt_after_s : -1;
+  e.evidence.loss_share = ev.loss_share;
   return e;
 }
 
@@ -491,6 +495,10 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   e.targeted = false;
   e.mechanism = shaping * 2 >= network_limited ? Mechanism::kShaping : Mechanism::kPolicing;
   if (tcp_flows == 0) e.mechanism = Mechanism::kUnknown;
+  // The link's own series carries no RTT: the flows limited with it are the evidence.
+  e.evidence = MechanismEvidence{};
+  e.evidence.flows_limited = network_limited;
+  e.evidence.flows_shaping = shaping;
   const double depth = std::clamp(
       std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
   const double agree = double(network_limited) / std::max(1, tcp_flows + udp_flows);

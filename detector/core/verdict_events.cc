@@ -41,6 +41,14 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     e.targeted = targeted;
     e.confidence = v.confidence;
     e.mechanism = Mechanism::kPolicing;
+    // What the verdict judged: losses in step with a token bucket, and no standing queue. It
+    // has no "before": the RTT floor it measured the queue from stands for it, the median for
+    // the RTT since (their difference is the verdict's queue delay).
+    if (v.rtt_median_s > 0) {
+      e.evidence.rtt_before_s = v.rtt_median_s - v.queue_delay_s;
+      e.evidence.rtt_after_s = v.rtt_median_s;
+    }
+    e.evidence.loss_share = v.retrans_rate;
     v.event_id = e.id;
     sink->OnEvent(e);
   }

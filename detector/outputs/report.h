@@ -14,6 +14,9 @@
 #include "detector/core/event.h"
 #include "detector/outputs/address_text.h"
 #include "detector/outputs/series_recorder.h"
+// Beside the report, and declared here before they had headers of their own:
+#include "detector/outputs/series_csv.h"  // IWYU pragma: export
+#include "detector/outputs/text_units.h"  // IWYU pragma: export
 
 namespace tw::detector {
 
@@ -52,24 +55,11 @@ struct ReportData {
 // offset. Output size is bounded (charts are downsampled, at most kMaxEventCharts event charts)
 // whatever the length of the capture. Capture gaps (see RecordedSeries) are blank on the charts,
 // shaded, and listed in the overview; silences the capture reported are drawn at zero. Returns
-// false if the stream failed.
+// false if the stream failed. What it shows is computed apart from the markup: see
+// BuildReportModel (report_model.h).
 [[nodiscard]] bool WriteReport(const ReportData& data, std::ostream& out);
 
 inline constexpr size_t kMaxEventCharts = 60;
-
-// The recorded series as CSV, one row per series, recorded bin and direction (the bins with
-// packets and the drop to zero right after each stretch of them; see RecordedSeries):
-//   series,scope,direction,start_epoch_s,time_utc,width_s,rate_bps,retrans_bps,rtt_ms
-// series "link", "flow <proto> <local>:<port> <-> <remote>:<port>" (flagged and reference flows)
-// or "service <proto> <addr>:<port>"; scope "link", "flow", "reference" or "service"; rtt_ms is
-// empty where no sample was taken. Returns false if the stream failed.
-[[nodiscard]] bool WriteSeriesCsv(const SeriesRecorder& series, const AddressText& format,
-                                  std::ostream& out);
-
-// Human units: "850 bit/s", "251 kbit/s", "1.05 Mbit/s", "2.40 Gbit/s".
-std::string HumanRate(double bps);
-// Human sizes: "512 B", "4.2 kB", "17.3 MB", "1.20 GB" (decimal units).
-std::string HumanBytes(double bytes);
 
 }  // namespace tw::detector
 

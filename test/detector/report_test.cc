@@ -116,6 +116,39 @@ TEST_F(ReportTest, ChartsHaveData) {
   EXPECT_NE(html.find("concurrent: tcp 10.0.0.2:2001"), std::string::npos);
 }
 
+TEST_F(ReportTest, ShowsTheDetectorsMechanismWithItsNumbers) {
+  // The detector judged the squeeze a shaper's on the flow's RTT (20 ms before, 320 ms since).
+  ASSERT_EQ(result_.events[0].mechanism, Mechanism::kShaping);
+  const std::string html = Render();
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex("<td>shaping<br><small>RTT 2[0-9] → 3[0-9]{2} ms</small></td>")))
+      << "table cell";
+  EXPECT_TRUE(
+      std::regex_search(html, std::regex(R"(Mechanism: shaping \(RTT 2[0-9] → 3[0-9]{2} ms\)\.)")))
+      << "event details";
+}
+
+TEST_F(ReportTest, MechanismNumbersOnlyWhereTheEventCarriesThem) {
+  std::vector<Event> events = result_.events;
+  data_.events = events;
+  events[0].mechanism = Mechanism::kPolicing;
+  events[0].evidence = MechanismEvidence{};
+  events[0].evidence.rtt_before_s = 0.020;
+  events[0].evidence.rtt_after_s = 0.021;
+  events[0].evidence.loss_share = 0.012;
+  std::string html = Render();
+  EXPECT_NE(html.find("<td>policing<br><small>1.2 % of the payload retransmitted</small></td>"),
+            std::string::npos);
+  EXPECT_NE(html.find(" Mechanism: policing (1.2 % of the payload retransmitted)."),
+            std::string::npos);
+  // An event read back from a file carries no evidence: the mechanism's name alone.
+  events[0].evidence = MechanismEvidence{};
+  html = Render();
+  EXPECT_NE(html.find("<td>policing</td>"), std::string::npos);
+  EXPECT_NE(html.find(" Mechanism: policing. "), std::string::npos);
+  EXPECT_EQ(html.find("retransmitted"), std::string::npos);
+}
+
 TEST_F(ReportTest, EveryAddressGoesThroughTheFormatter) {
   data_.format_address = [](const capture::Address& a) {
     return a.IsV4() ? std::string("198.51.100.") + std::to_string(a.bytes[15] ^ 0x5a) : "::1";
