@@ -1,5 +1,5 @@
 // Records the per-flow bins of a capture as CSV, the input of the classifier's regression tests
-// (test/detector/recorded_bins_test.cc): real TCP dynamics from the lab, frozen, so the
+// (test/scenarios/recorded_bins_test.cc): real TCP dynamics from the lab, frozen, so the
 // classifier can be tested without replaying captures.
 //
 //   record_bins CAPTURE LOCAL_CIDRS > bins.csv

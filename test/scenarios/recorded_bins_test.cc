@@ -26,7 +26,7 @@ struct Recording {
 
 Recording Load(const std::string& name) {
   Recording r;
-  std::ifstream in(std::string(TW_SOURCE_DIR) + "/test/detector/data/" + name);
+  std::ifstream in(std::string(TW_SOURCE_DIR) + "/test/scenarios/data/" + name);
   EXPECT_TRUE(in) << name;
   std::string line;
   std::getline(in, line);  // header
