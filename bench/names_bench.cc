@@ -1,5 +1,5 @@
 // Benchmarks of the parsers that name services: a TLS ClientHello's server name and a DNS
-// response's answers, and ServiceNames' test on a packet that carries neither (what every
+// response's answers, and ServerNames' test on a packet that carries neither (what every
 // other packet costs).
 #include <benchmark/benchmark.h>
 
@@ -10,7 +10,7 @@
 
 #include "capture/dns.h"
 #include "capture/ip_proto.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "capture/tls_sni.h"
 #include "test/support/tls_client_hello.h"
 
@@ -93,7 +93,7 @@ void BM_ParseDnsResponse(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseDnsResponse);
 
-// A full-size TCP data packet: ServiceNames looks at its first payload byte and moves on.
+// A full-size TCP data packet: ServerNames looks at its first payload byte and moves on.
 void BM_ServiceNamesOtherPacket(benchmark::State& state) {
   std::vector<uint8_t> data(1514, 0x17);  // a TLS application-data record
   DecodedPacket p;
@@ -104,7 +104,7 @@ void BM_ServiceNamesOtherPacket(benchmark::State& state) {
   FlowInfo info;
   info.id = 1;
   const BinnedPacket bp{&info, kDown, 0};
-  ServiceNames names;
+  ServerNames names;
   for (auto _ : state) {
     names.Observe(data.data(), uint32_t(data.size()), p, bp);
     benchmark::ClobberMemory();

@@ -12,7 +12,7 @@ namespace tw::capture {
 // capture (then only what was captured is searched). Returns false when the bytes are not a
 // ClientHello or carry no host name. On success *name views into `data` (borrowed: valid while
 // data is) and holds the name's bytes as sent, whatever they are: the sender chose them, so
-// validate before use (CanonicalHostName in capture/host_name.h; ServiceNames does). Never
+// validate before use (CanonicalHostName in capture/host_name.h; ServerNames does). Never
 // reads outside [data, data + len), never allocates.
 bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name);
 

@@ -103,17 +103,17 @@ write("tls_sni", "client-hello", client_hello("video.example.com"))
 write("tls_sni", "client-hello-cut", client_hello("cdn.example.net")[:90])
 write("dns", "response", dns_response())
 
-# service_name_event: first byte 0 = a DNS response, 1 = a ClientHello; then the payload. The
+# server_name_event: first byte 0 = a DNS response, 1 = a ClientHello; then the payload. The
 # forged names are those of the reports that made events invalid or added fields.
 FORGED = ['x","targeted":false,"y":"', 'live"}\x01<script>.ex\x7fample']
-write("service_name_event", "dns", b"\x00" + dns_response())
-write("service_name_event", "hello", b"\x01" + client_hello("Live-Video.Example"))
+write("server_name_event", "dns", b"\x00" + dns_response())
+write("server_name_event", "hello", b"\x01" + client_hello("Live-Video.Example"))
 for i, name in enumerate(FORGED):
-    write("service_name_event", "hello-forged-%d" % i, b"\x01" + client_hello(name))
+    write("server_name_event", "hello-forged-%d" % i, b"\x01" + client_hello(name))
     label = name.encode("latin-1")[:63]
     forged_dns = bytes([0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, len(label)]) + label + bytes(
         [0, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 192, 0, 2, 9])
-    write("service_name_event", "dns-forged-%d" % i, b"\x00" + forged_dns)
+    write("server_name_event", "dns-forged-%d" % i, b"\x00" + forged_dns)
 
 write("series_reader", "plain", b"\x00" + b"10\n11\n9.5\n10.2\n3\n2.9\n3.1\n3e0\n")
 write("series_reader", "csv-header", b"\x04" + b"time,mbps\n# comment\n1,\"10\"\r\n2,+11\n3,2.5\n4,2.4\n")

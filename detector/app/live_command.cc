@@ -51,7 +51,7 @@ Taken TakeCaptureOption(const std::vector<std::string>& args, size_t* i, LiveDae
   } else if (a == "--promisc") {
     o->capture.promiscuous = true;
   } else if (a == "--no-service-names") {
-    o->service_names = false;
+    o->server_names = false;
   } else {
     return Taken::kNo;
   }

@@ -2,13 +2,13 @@
 
 namespace tw::detector {
 
-Engine::Engine(const EngineParams& params, EventSink* sink, capture::ServiceNames* names)
+Engine::Engine(const EngineParams& params, EventSink* sink, capture::ServerNames* names)
     : counter_(sink, &stats_.events),
       next_event_id_(params.first_event_id < 1 ? 1 : params.first_event_id),
       throttle_(params.throttle, &counter_, &next_event_id_),
       outage_(params.outage, &counter_, &next_event_id_),
       names_(names) {
-  throttle_.set_service_names(names);
+  throttle_.set_server_names(names);
 }
 
 void Engine::OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,

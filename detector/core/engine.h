@@ -30,9 +30,9 @@ struct EngineStats {
 // squeezed flow). Single-threaded; `sink` must outlive the engine.
 class Engine final : public capture::BinSink {
  public:
-  // `names` (borrowed, may be null) labels events with service names; the engine forgets a
+  // `names` (borrowed, may be null) labels events with server names; the engine forgets a
   // flow's name when the flow ends.
-  Engine(const EngineParams& params, EventSink* sink, capture::ServiceNames* names = nullptr);
+  Engine(const EngineParams& params, EventSink* sink, capture::ServerNames* names = nullptr);
 
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override;
@@ -61,7 +61,7 @@ class Engine final : public capture::BinSink {
   uint64_t next_event_id_ = 1;
   ThrottleDetector throttle_;
   OutageDetector outage_;
-  capture::ServiceNames* names_;
+  capture::ServerNames* names_;
 };
 
 }  // namespace tw::detector

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "capture/bins.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/event_sink.h"
 #include "stats/online_detector.h"
 #include "util/object_pool.h"
@@ -77,7 +77,7 @@ class ThrottleDetector {
   void OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd why, int64_t last_ns);
 
   // Names events by service (borrowed; may be null). Set before the first bin.
-  void set_service_names(const capture::ServiceNames* names) { names_ = names; }
+  void set_server_names(const capture::ServerNames* names) { names_ = names; }
 
   size_t tracked_flows() const { return flows_.size(); }
   // Bytes of memory a tracked flow (one that carried data) costs at most: both directions'
@@ -217,7 +217,7 @@ class ThrottleDetector {
   std::vector<std::pair<HostKey, HostSeries*>> series_hosts_;
   std::vector<HostSeries*> summed_;  // hosts whose sum the open bin added to
   std::map<DropClass, uint64_t> dismissed_;
-  const capture::ServiceNames* names_ = nullptr;
+  const capture::ServerNames* names_ = nullptr;
 };
 
 }  // namespace tw::detector

@@ -122,7 +122,7 @@ void CaptureThread::OnPacket(const capture::Packet& pkt) {
 }
 
 void CaptureThread::OnTick() {
-  // Learn service names from the second handle (their flows were created by the main one: the
+  // Learn server names from the second handle (their flows were created by the main one: the
   // SYN comes first) and let the wall clock close bins on a silent link.
   if (names_src_ != nullptr) DrainNames();
   const int64_t now = util::WallClockNs();
@@ -152,8 +152,8 @@ void CaptureThread::Publish() {
   s.undecoded = 0;
   for (size_t i = 1; i < counters_.decode.size(); ++i) s.undecoded += counters_.decode[i];
   s.not_local = counters_.not_local;
-  s.service_names = names_.learned();
-  s.service_names_rejected = names_.rejected();
+  s.server_names_learned = names_.learned();
+  s.server_names_rejected = names_.rejected();
   if (report_) report_->SetCounters(counters_);
   s.active_flows = work_.binner().active_flows();
   if (metrics_ != nullptr) metrics_->Publish(s);

@@ -13,7 +13,7 @@
 #include "capture/decode.h"
 #include "capture/live_source.h"
 #include "capture/local_networks.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/engine.h"
 #include "detector/core/event_sink.h"
 #include "detector/daemon/control.h"
@@ -80,7 +80,7 @@ class CaptureTap final : public capture::BinSink {
 // by posts to the control thread's io_context; snapshots by Metrics::Publish.
 class CaptureThread {
  public:
-  // `names_src`: the second handle for service names (kServiceNameFilter), or nullptr. `metrics`
+  // `names_src`: the second handle for server names (kServerNameFilter), or nullptr. `metrics`
   // may be nullptr. None is owned; all outlive Run(). `stop` is set by the control thread.
   CaptureThread(const LiveDaemonOptions& o, const EngineParams& engine_params,
                 capture::PcapLiveSource* src, capture::PcapLiveSource* names_src,
@@ -94,11 +94,11 @@ class CaptureThread {
   std::string Run();
 
  private:
-  // The per-packet work: decode, bins and flows (the engine sees closed bins), service names.
+  // The per-packet work: decode, bins and flows (the engine sees closed bins), server names.
   void OnPacket(const capture::Packet& pkt);
   // Idle, or every 256 packets: the names handle, the wall clock, the report timer.
   void OnTick();
-  // Learns service names from what the second handle holds now (at most 1024 packets).
+  // Learns server names from what the second handle holds now (at most 1024 packets).
   void DrainNames();
   // Completes the snapshot of the bins closed since the last one and hands it to the metrics.
   void Publish();
@@ -121,7 +121,7 @@ class CaptureThread {
   PostingSink sink_;
   // The main handle's 128 bytes keep most ClientHellos' names out of reach; `names_src_` (when
   // open) sees them whole.
-  capture::ServiceNames names_;
+  capture::ServerNames names_;
   Engine engine_;
   CaptureTap tap_;
   FlowWork work_;  // the per-packet work (no verdicts: the daemon does not judge flows)

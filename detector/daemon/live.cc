@@ -87,7 +87,7 @@ class LiveDaemon {
 };
 
 // The local networks (--local, else the interface's own), the main capture handle and the one
-// for service names.
+// for server names.
 bool LiveDaemon::OpenCaptures() {
   std::string error;
   if (!o_.local.empty() && !capture::LocalNetworks::Parse(o_.local, &local_, &error)) {
@@ -103,11 +103,11 @@ bool LiveDaemon::OpenCaptures() {
           src_->interface() + " has no addresses to tell the local side by: use --local CIDR");
     }
   }
-  if (o_.service_names) OpenNamesCapture();
+  if (o_.server_names) OpenNamesCapture();
   return true;
 }
 
-// The second handle (LiveDaemonOptions::service_names); without it the daemon runs on.
+// The second handle (LiveDaemonOptions::server_names); without it the daemon runs on.
 void LiveDaemon::OpenNamesCapture() {
   capture::LiveOptions no = o_.capture;
   no.interface = src_->interface();
@@ -115,8 +115,8 @@ void LiveDaemon::OpenNamesCapture() {
   no.buffer_bytes = 4 << 20;  // a few such packets per connection
   no.poll_timeout_ms = 0;     // drained between the main handle's packets, never waited on
   no.bpf_filter = o_.capture.bpf_filter.empty()
-                      ? std::string(capture::kServiceNameFilter)
-                      : "(" + o_.capture.bpf_filter + ") and (" + capture::kServiceNameFilter + ")";
+                      ? std::string(capture::kServerNameFilter)
+                      : "(" + o_.capture.bpf_filter + ") and (" + capture::kServerNameFilter + ")";
   std::string names_error;
   names_src_ = capture::PcapLiveSource::Open(no, &names_error);
   if (!names_src_) Say("service names from the traffic are off: " + names_error);

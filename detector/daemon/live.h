@@ -33,10 +33,10 @@ struct LiveDaemonOptions {
   std::FILE* log = stderr;      // diagnostics
   // Every address written (events, report, diagnostics) goes through this (--anonymize).
   capture::AddressFormatter addresses;
-  // A second capture handle, filtered to TLS ClientHellos and DNS answers (kServiceNameFilter)
+  // A second capture handle, filtered to TLS ClientHellos and DNS answers (kServerNameFilter)
   // with a snaplen that holds them whole, so events and metrics name services although the
   // main handle keeps 128 bytes. Their payload is parsed for the name in memory and dropped.
-  bool service_names = true;
+  bool server_names = true;
   std::string report_path;         // rolling HTML report; empty = none
   double report_every_s = 300;     // rewritten this often (wall clock) and at stop
   double report_window_s = 86400;  // covering this much of the recent capture

@@ -81,7 +81,7 @@ ClientMetric HistogramSample(const RttHistogram& h, std::vector<ClientMetric::La
 // Each Add* below appends its metric families to *out, in the order a scrape lists them.
 
 // Traffic and capture health from the capture thread's snapshot: bytes and packets each way, the
-// capture buffer's counters (when the capture has them), packets not analysed, service names,
+// capture buffer's counters (when the capture has them), packets not analysed, server names,
 // flows and the last closed bin.
 void AddTraffic(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
   const auto G = MetricType::Gauge;
@@ -111,11 +111,11 @@ void AddTraffic(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
       double(s.undecoded));
   Add(out, "throttlewatch_service_names_learned_total",
       "Service names learned from TLS ClientHellos (SNI) and DNS answers.", C,
-      double(s.service_names));
+      double(s.server_names_learned));
   Add(out, "throttlewatch_service_names_rejected_total",
       "Names in DNS answers and ClientHellos dropped because they are not host names "
       "(forged or broken: quotes, control bytes, address literals, over-long labels).",
-      C, double(s.service_names_rejected));
+      C, double(s.server_names_rejected));
   Add(out, "throttlewatch_nonlocal_packets_total",
       "Captured packets with no endpoint in the local networks (ignored).", C, double(s.not_local));
   Add(out, "throttlewatch_active_flows", "Flows in the flow table.", G, double(s.active_flows));

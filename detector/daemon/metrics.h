@@ -30,10 +30,10 @@ struct CaptureSnapshot {
   uint64_t packets[2] = {0, 0};
   bool have_capture_counters = false;
   uint64_t capture_received = 0, capture_dropped = 0, capture_if_dropped = 0;
-  uint64_t undecoded = 0;               // packets the decoder could not analyse
-  uint64_t not_local = 0;               // packets without a local endpoint
-  uint64_t service_names = 0;           // names learned from ClientHellos and DNS answers
-  uint64_t service_names_rejected = 0;  // names dropped: not host names
+  uint64_t undecoded = 0;              // packets the decoder could not analyse
+  uint64_t not_local = 0;              // packets without a local endpoint
+  uint64_t server_names_learned = 0;   // names learned from ClientHellos and DNS answers
+  uint64_t server_names_rejected = 0;  // names dropped: not host names
   uint64_t active_flows = 0;
   double last_bin_end_s = 0;  // epoch seconds: end of the last closed bin
   std::vector<PortLabels::Entry> port_labels;

@@ -32,7 +32,7 @@ bool ParseProbe(const std::string& text, ProbeSpec* out, std::string* error);
 
 // The target as written in the metrics (`target` label) and the log: the --probe text, but with
 // an address for host written through `addresses`, so --anonymize hides it like every other
-// address. A host name is kept: the operator chose it, like a service name.
+// address. A host name is kept: the operator chose it, like a server name.
 std::string ProbeLabel(const std::string& target, const capture::AddressFormatter& addresses);
 
 // The DNS probe's query: id `id`, recursion desired, one question ". IN NS" (the root's name

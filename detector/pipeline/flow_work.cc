@@ -17,7 +17,7 @@ capture::BinnedPacket FlowWork::OnPacket(int64_t ts_ns, uint32_t wire_len,
     names_.observe->Observe(data, caplen, d, bp);
   } else if (names_.found != nullptr) {
     found_.clear();
-    capture::ServiceNames::Find(data, caplen, d, bp, &found_);
+    capture::ServerNames::Find(data, caplen, d, bp, &found_);
     for (capture::LearnedName& n : found_) names_.found->emplace_back(index, std::move(n));
   }
   if (verdicts_) verdicts_->OnPacket(ts_ns, wire_len, d, bp);

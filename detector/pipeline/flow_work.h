@@ -13,7 +13,7 @@
 #include "capture/bins.h"
 #include "capture/decode.h"
 #include "capture/local_networks.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/flow_verdict.h"
 
 namespace tw::detector {
@@ -21,9 +21,9 @@ namespace tw::detector {
 // Where the server names a packet teaches (TLS SNI, DNS answers) go: learned at once into
 // `observe` (its owner runs on this thread), or, when the names are owned by another thread,
 // appended to `found` with the packet's index, to be learned there in packet order
-// (ServiceNames::Learn). Neither: names are not looked for.
+// (ServerNames::Learn). Neither: names are not looked for.
 struct NameTarget {
-  capture::ServiceNames* observe = nullptr;
+  capture::ServerNames* observe = nullptr;
   std::vector<std::pair<uint64_t, capture::LearnedName>>* found = nullptr;
 };
 

@@ -10,7 +10,7 @@
 
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/verdict_events.h"
 #include "detector/pipeline/flow_work.h"
 #include "detector/pipeline/sharded_analysis.h"
@@ -226,7 +226,7 @@ class Analysis {
  private:
   EventCollector collector_;
   EventFanout fanout_;
-  capture::ServiceNames names_;
+  capture::ServerNames names_;
   Engine engine_;
   BinTee tee_;
   std::optional<FlowWork> work_;

@@ -75,7 +75,7 @@ struct ShardedAnalysis::Batch {
     uint64_t index = 0;  // 0: a clock tick at ts_ns, no packet
     DecodedPacket d;
     uint32_t wire_len = 0;
-    uint32_t name_at = 0, name_len = 0;  // the payload, copied into `bytes`, for ServiceNames
+    uint32_t name_at = 0, name_len = 0;  // the payload, copied into `bytes`, for ServerNames
   };
   static_assert(sizeof(Item) == 112);
   static_assert(std::is_aggregate_v<Item> && std::is_trivially_destructible_v<Item>);
@@ -238,7 +238,7 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
 class ShardedAnalysis::Merger {
  public:
   Merger(std::vector<std::unique_ptr<Shard>>* shards, capture::BinSink* sink,
-         capture::ServiceNames* names)
+         capture::ServerNames* names)
       : shards_(shards), sink_(sink), names_(names) {}
 
   void Run() {
@@ -304,14 +304,14 @@ class ShardedAnalysis::Merger {
  private:
   std::vector<std::unique_ptr<Shard>>* shards_;
   capture::BinSink* sink_;
-  capture::ServiceNames* names_;
+  capture::ServerNames* names_;
   std::vector<std::pair<FlowInfo, FlowTotals>> ends_;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names_found_;
   std::vector<FlowBin> flows_;
 };
 
 ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
-                                 capture::BinSink* sink, capture::ServiceNames* names)
+                                 capture::BinSink* sink, capture::ServerNames* names)
     : local_(std::move(local)),
       bin_ns_(params.binner.bin_ns > 0 ? params.binner.bin_ns : 1'000'000'000) {
   const size_t n = size_t(std::max(1, params.shards));
@@ -367,7 +367,7 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   it.index = index;
   it.wire_len = wire_len;
   it.name_at = it.name_len = 0;
-  if (capture::ServiceNames::MayName(data, caplen, d)) {
+  if (capture::ServerNames::MayName(data, caplen, d)) {
     const uint32_t n = std::min(caplen - d.payload_offset, d.payload_len);
     std::vector<uint8_t>& bytes = s->filling->bytes;
     it.name_at = uint32_t(bytes.size());

@@ -9,7 +9,7 @@
 #include "capture/bins.h"
 #include "capture/decode.h"
 #include "capture/local_networks.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/flow_verdict.h"
 #include "detector/pipeline/flow_work.h"
 
@@ -28,7 +28,7 @@ struct ShardedAnalysisParams {
 // running the per-packet work (FlowWork: its share of the flow table, its verdict tracker)
 // on its flows; a merger thread joins
 // the shards' closed bins, per bin, and hands them to `sink`, with the names the packets taught
-// applied to `names` first (ServiceNames::Learn).
+// applied to `names` first (ServerNames::Learn).
 //
 // What `sink` sees is what one Binner fed every packet gives (apart from the order of flows
 // within a bin, which the detectors do not depend on): the reader broadcasts the clock, so
@@ -42,7 +42,7 @@ struct ShardedAnalysisParams {
 class ShardedAnalysis {
  public:
   ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
-                  capture::BinSink* sink, capture::ServiceNames* names);
+                  capture::BinSink* sink, capture::ServerNames* names);
   // Stops the threads; the analysis of what was fed is finished and dropped if Finish() was not
   // called.
   ~ShardedAnalysis();

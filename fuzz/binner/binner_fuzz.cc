@@ -10,7 +10,7 @@
 
 #include "capture/binner.h"
 #include "capture/ip_proto.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/engine.h"
 #include "detector/outputs/event_json.h"
 #include "fuzz/fuzz_input.h"
@@ -59,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bp.idle_timeout_ns = 5'000'000'000;
   LocalNetworks local({*Cidr::Parse("10.0.0.0/8"), *Cidr::Parse("fd00::/8")});
   CheckingSink sink;
-  ServiceNames names(16);
+  ServerNames names(16);
   tw::detector::Engine engine({}, &sink, &names);
   Binner binner(bp, local, &engine);
 

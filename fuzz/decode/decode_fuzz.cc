@@ -9,7 +9,7 @@
 #include "capture/decode.h"
 #include "capture/flow_key.h"
 #include "capture/ip_proto.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "fuzz/fuzz_input.h"
 
 namespace {
@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     TW_FUZZ_CHECK(HashFlowKey(key) == HashFlowKey(reverse));
   }
 
-  static ServiceNames names(64);
+  static ServerNames names(64);
   FlowInfo info;
   info.id = 1;
   info.key = key;

@@ -13,7 +13,7 @@
 
 #include "capture/decode.h"
 #include "capture/ip_proto.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "capture/tls_sni.h"
 #include "test/support/tls_client_hello.h"
 
@@ -128,7 +128,7 @@ bool SendUdp(uint16_t from_port) {
 TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
   LiveOptions o;
   o.interface = "lo";
-  o.bpf_filter = kServiceNameFilter;
+  o.bpf_filter = kServerNameFilter;
   o.snaplen = 2048;
   o.buffer_bytes = 1 << 20;
   std::string error;

@@ -37,7 +37,7 @@ TEST(TlsSniTest, RejectsOtherRecordsAndHandsOverNamesAsSent) {
   ch = ClientHello("a.example");
   ch[5] = 2;  // ServerHello
   EXPECT_FALSE(ParseTlsSni(ch.data(), ch.size(), &name));
-  // The parser reports the bytes as sent; ServiceNames decides whether they are a host name.
+  // The parser reports the bytes as sent; ServerNames decides whether they are a host name.
   ch = ClientHello("bad\"name");
   ASSERT_TRUE(ParseTlsSni(ch.data(), ch.size(), &name));
   EXPECT_EQ(name, "bad\"name");

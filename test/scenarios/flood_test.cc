@@ -14,7 +14,7 @@
 
 #include "capture/binner.h"
 #include "capture/decode.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/engine.h"
 #include "detector/outputs/event_json.h"
 #include "test/support/event_checks.h"
@@ -141,7 +141,7 @@ TEST(FloodTest, TenMillionSpoofedFlowsStayUnderTheCapAndTheThrottleIsStillFound)
   capture::BinnerParams bp;  // the defaults, as `throttlewatch replay` uses them
   const size_t cap = bp.max_flows;
   CheckingCollector sink;
-  capture::ServiceNames names;
+  capture::ServerNames names;
   Engine engine({}, &sink, &names);
   capture::Binner binner(bp, capture::LocalNetworks({*capture::Cidr::Parse("10.0.0.0/24")}),
                          &engine);

@@ -43,7 +43,7 @@ TEST(ProbeTargetTest, LabelsHideAddressesUnderAnonymization) {
   EXPECT_EQ(v4.find("192.0.2.10"), std::string::npos);
   const std::string v6 = ProbeLabel("dns:[2001:db8::53]", anon);
   EXPECT_EQ(v6, "dns:[" + anon.Format(*capture::Address::Parse("2001:db8::53")) + "]:53");
-  // A name is the operator's choice, like a service name: kept.
+  // A name is the operator's choice, like a server name: kept.
   EXPECT_EQ(ProbeLabel("dns:resolver.example:5353", anon), "dns:resolver.example:5353");
   EXPECT_EQ(ProbeLabel("not a target", anon), "not a target");
 }

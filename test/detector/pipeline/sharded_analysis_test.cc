@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "capture/ip_proto.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/tls_client_hello.h"
 
@@ -221,7 +221,7 @@ std::string Info(const capture::FlowInfo& i) {
 // detectors do not depend on), with the name `names` gives each flow at that moment.
 class Transcript final : public capture::BinSink {
  public:
-  Transcript(const capture::ServiceNames* names, FlowVerdictTracker* verdicts)
+  Transcript(const capture::ServerNames* names, FlowVerdictTracker* verdicts)
       : names_(names), verdicts_(verdicts) {}
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override {
@@ -254,7 +254,7 @@ class Transcript final : public capture::BinSink {
   std::vector<std::string> lines;
 
  private:
-  const capture::ServiceNames* names_;
+  const capture::ServerNames* names_;
   FlowVerdictTracker* verdicts_;
 };
 
@@ -277,10 +277,10 @@ struct Outcome {
   uint64_t handovers = 0;  // sharded: messages from the shards to the merger
 };
 
-// The reference: one Binner, verdict tracker and ServiceNames fed every packet in turn, as the
+// The reference: one Binner, verdict tracker and ServerNames fed every packet in turn, as the
 // single-threaded replay does.
 Outcome OneThread(const std::vector<Input>& in) {
-  capture::ServiceNames names;
+  capture::ServerNames names;
   FlowVerdictTracker verdicts;
   Transcript t(&names, &verdicts);
   capture::Binner binner(Params(), Local(), &t);
@@ -300,7 +300,7 @@ Outcome OneThread(const std::vector<Input>& in) {
 }
 
 Outcome Sharded(const std::vector<Input>& in, int shards) {
-  capture::ServiceNames names;
+  capture::ServerNames names;
   Transcript t(&names, nullptr);
   ShardedAnalysisParams p;
   p.shards = shards;
@@ -385,7 +385,7 @@ TEST(ShardedAnalysisTest, SparseInputCostsHandoversPerPacketNotPerBin) {
 }
 
 TEST(ShardedAnalysisTest, EmptyInputAndEarlyDestruction) {
-  capture::ServiceNames names;
+  capture::ServerNames names;
   Transcript t(&names, nullptr);
   {
     ShardedAnalysis a(ShardedAnalysisParams{}, Local(), &t, &names);

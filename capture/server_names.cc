@@ -1,4 +1,4 @@
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 
 #include <cstring>
 
@@ -10,14 +10,14 @@
 
 namespace tw::capture {
 
-size_t ServiceNames::AddressHash::operator()(const Address& a) const {
+size_t ServerNames::AddressHash::operator()(const Address& a) const {
   uint64_t w[2];
   std::memcpy(w, a.bytes.data(), sizeof(w));
   return size_t(util::HashWords(w));
 }
 
 template <typename Map, typename Key>
-void ServiceNames::Put(Map* m, const Key& k, std::string_view raw) {
+void ServerNames::Put(Map* m, const Key& k, std::string_view raw) {
   std::string name = CanonicalHostName(raw);
   if (name.empty()) {
     ++rejected_;
@@ -29,8 +29,8 @@ void ServiceNames::Put(Map* m, const Key& k, std::string_view raw) {
 }
 
 template <typename OnFlow, typename OnAddress>
-void ServiceNames::Parse(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
-                         const BinnedPacket& bp, OnFlow on_flow, OnAddress on_address) {
+void ServerNames::Parse(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                        const BinnedPacket& bp, OnFlow on_flow, OnAddress on_address) {
   if (bp.info == nullptr || !MayName(data, caplen, p)) return;
   const uint8_t* payload = data + p.payload_offset;
   const size_t n = std::min<size_t>(caplen - p.payload_offset, p.payload_len);
@@ -42,15 +42,15 @@ void ServiceNames::Parse(const uint8_t* data, uint32_t caplen, const DecodedPack
   }
 }
 
-void ServiceNames::Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
-                           const BinnedPacket& bp) {
+void ServerNames::Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                          const BinnedPacket& bp) {
   Parse(
       data, caplen, p, bp, [&](std::string_view sni) { Put(&by_flow_, bp.info->id, sni); },
       [&](const Address& a, std::string_view name) { Put(&by_address_, a, name); });
 }
 
-void ServiceNames::Find(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
-                        const BinnedPacket& bp, std::vector<LearnedName>* out) {
+void ServerNames::Find(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
+                       const BinnedPacket& bp, std::vector<LearnedName>* out) {
   Parse(
       data, caplen, p, bp,
       [&](std::string_view sni) {
@@ -61,7 +61,7 @@ void ServiceNames::Find(const uint8_t* data, uint32_t caplen, const DecodedPacke
       });
 }
 
-void ServiceNames::Learn(const LearnedName& n) {
+void ServerNames::Learn(const LearnedName& n) {
   if (n.flow_id != 0) {
     Put(&by_flow_, n.flow_id, n.name);
   } else {
@@ -69,7 +69,7 @@ void ServiceNames::Learn(const LearnedName& n) {
   }
 }
 
-std::string_view ServiceNames::NameOf(uint64_t flow_id, const Address& remote) const {
+std::string_view ServerNames::NameOf(uint64_t flow_id, const Address& remote) const {
   if (auto it = by_flow_.find(flow_id); it != by_flow_.end()) return it->second;
   if (auto it = by_address_.find(remote); it != by_address_.end()) return it->second;
   return {};

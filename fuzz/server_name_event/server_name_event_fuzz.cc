@@ -1,5 +1,5 @@
 // The path a name takes from the wire into the evidence: a DNS response or a TLS ClientHello
-// (the first input byte picks which) is learned by ServiceNames, the name it gives a flow is put
+// (the first input byte picks which) is learned by ServerNames, the name it gives a flow is put
 // into an event, and the event is written as a JSON line and read back as on a restart. Whatever
 // the bytes, the line must be one JSON object of printable ASCII with the event's own fields,
 // and the name must be a host name that survives the round trip unchanged.
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "capture/host_name.h"
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 #include "detector/core/event.h"
 #include "detector/outputs/event_json.h"
 #include "detector/outputs/json.h"
@@ -33,11 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.src_port = tls ? 40000 : 53;
   p.payload_offset = 0;
   p.payload_len = uint32_t(payload.size());
-  capture::ServiceNames names;
+  capture::ServerNames names;
   names.Observe(payload.data(), uint32_t(payload.size()), p, bp);
   // A DNS answer names the address it lists; use the first one learned, if any.
   std::vector<capture::LearnedName> found;
-  capture::ServiceNames::Find(payload.data(), uint32_t(payload.size()), p, bp, &found);
+  capture::ServerNames::Find(payload.data(), uint32_t(payload.size()), p, bp, &found);
   const capture::Address remote = found.empty() ? info.key.b : found[0].address;
   const std::string name(names.NameOf(info.id, remote));
   TW_FUZZ_CHECK(names.learned() + names.rejected() == found.size());

@@ -1,5 +1,5 @@
-#ifndef THROTTLEWATCH_CAPTURE_SERVICE_NAMES_H_
-#define THROTTLEWATCH_CAPTURE_SERVICE_NAMES_H_
+#ifndef THROTTLEWATCH_CAPTURE_SERVER_NAMES_H_
+#define THROTTLEWATCH_CAPTURE_SERVER_NAMES_H_
 
 #include <cstdint>
 #include <string>
@@ -14,11 +14,11 @@
 
 namespace tw::capture {
 
-// The packets ServiceNames learns from, as a libpcap filter: a TCP payload that starts with a
+// The packets ServerNames learns from, as a libpcap filter: a TCP payload that starts with a
 // TLS handshake record holding a ClientHello (IPv4, and IPv6 without extension headers), and
 // UDP from port 53 (DNS answers). For a capture handle of its own with a snaplen long enough
 // for them, beside a headers-only one (the daemon's).
-inline constexpr char kServiceNameFilter[] =
+inline constexpr char kServerNameFilter[] =
     "(tcp and tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x16 and "
     "tcp[((tcp[12:1] & 0xf0) >> 2) + 5:1] = 0x01) or "
     "(ip6 and ip6[6] = 6 and ip6[40 + ((ip6[52:1] & 0xf0) >> 2)] = 0x16 and "
@@ -33,15 +33,15 @@ struct LearnedName {
   std::string name;
 };
 
-// Names of remote services, learned from the traffic itself: the server name of each TLS
+// Names of the servers flows talk to, learned from the traffic itself: the server name of each TLS
 // ClientHello (per flow) and the A/AAAA answers of DNS responses (per address). Only the names
 // are kept, never payload, and only names that are host names (CanonicalHostName, lower case):
 // whoever controls the link chooses these bytes, so anything else is dropped and counted.
 // Bounded: at most `max_entries` addresses and as many flows; when full, arbitrary old entries
 // make room. Single-threaded.
-class ServiceNames {
+class ServerNames {
  public:
-  explicit ServiceNames(size_t max_entries = 65536) : max_(max_entries) {}
+  explicit ServerNames(size_t max_entries = 65536) : max_(max_entries) {}
 
   // Looks at one binned packet's payload (`data`/`caplen`: the captured bytes, borrowed for the
   // call) for a DNS response (UDP from port 53) or a ClientHello (TCP payload starting with a
@@ -49,7 +49,7 @@ class ServiceNames {
   void Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
                const BinnedPacket& bp);
   // The names Observe() would store, appended to *out instead: for packets seen in another
-  // thread than the one that owns the ServiceNames. Hand them to Learn() there, in packet
+  // thread than the one that owns the ServerNames. Hand them to Learn() there, in packet
   // order, and the result is that of Observe().
   // Whether Observe() could learn anything from the packet (the cheap test it starts with):
   // a DNS response or a TCP payload starting with a TLS handshake record.
@@ -62,7 +62,7 @@ class ServiceNames {
                    const BinnedPacket& bp, std::vector<LearnedName>* out);
   void Learn(const LearnedName& n);
 
-  // The flow's service: its SNI, else the DNS name of `remote`; empty when neither is known.
+  // The server name of a flow: its SNI, else the DNS name of `remote`; empty when neither is known.
   std::string_view NameOf(uint64_t flow_id, const Address& remote) const;
   void ForgetFlow(uint64_t flow_id) { by_flow_.erase(flow_id); }
 
@@ -93,4 +93,4 @@ class ServiceNames {
 
 }  // namespace tw::capture
 
-#endif  // THROTTLEWATCH_CAPTURE_SERVICE_NAMES_H_
+#endif  // THROTTLEWATCH_CAPTURE_SERVER_NAMES_H_

@@ -1,4 +1,4 @@
-#include "capture/service_names.h"
+#include "capture/server_names.h"
 
 #include <gtest/gtest.h>
 
@@ -18,8 +18,8 @@ std::vector<uint8_t> CdnAnswer() {
           12,  0, 1,    0,    1,   0,   0,   0,   9,   0, 4, 192, 0, 2,   9};
 }
 
-TEST(ServiceNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
-  ServiceNames names(2);
+TEST(ServerNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
+  ServerNames names(2);
   FlowInfo info;
   info.id = 7;
   BinnedPacket bp{&info, kDown, 0};
@@ -40,7 +40,7 @@ TEST(ServiceNamesTest, DnsAnswersNameRemoteAddressesAndSniNamesFlows) {
 }
 
 // Names found in one thread and learned in another give what Observe() gives.
-TEST(ServiceNamesTest, FindThenLearnIsObserve) {
+TEST(ServerNamesTest, FindThenLearnIsObserve) {
   FlowInfo info;
   info.id = 7;
   const BinnedPacket bp{&info, kDown, 0};
@@ -49,13 +49,13 @@ TEST(ServiceNamesTest, FindThenLearnIsObserve) {
   p.ip_proto = capture::kIpProtoUdp;
   p.src_port = 53;
   p.payload_len = uint32_t(dns.size());
-  EXPECT_TRUE(ServiceNames::MayName(dns.data(), uint32_t(dns.size()), p));
+  EXPECT_TRUE(ServerNames::MayName(dns.data(), uint32_t(dns.size()), p));
   std::vector<LearnedName> found;
-  ServiceNames::Find(dns.data(), uint32_t(dns.size()), p, bp, &found);
+  ServerNames::Find(dns.data(), uint32_t(dns.size()), p, bp, &found);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].flow_id, 0u);
   EXPECT_EQ(found[0].name, "cdn.example");
-  ServiceNames learned, observed;
+  ServerNames learned, observed;
   for (const LearnedName& n : found) learned.Learn(n);
   observed.Observe(dns.data(), uint32_t(dns.size()), p, bp);
   const Address remote = *Address::Parse("192.0.2.9");
@@ -63,10 +63,10 @@ TEST(ServiceNamesTest, FindThenLearnIsObserve) {
   EXPECT_EQ(learned.learned(), observed.learned());
   // Nothing to find in a packet that is not binned, or in other payload.
   found.clear();
-  ServiceNames::Find(dns.data(), uint32_t(dns.size()), p, BinnedPacket{}, &found);
+  ServerNames::Find(dns.data(), uint32_t(dns.size()), p, BinnedPacket{}, &found);
   p.src_port = 54;
-  EXPECT_FALSE(ServiceNames::MayName(dns.data(), uint32_t(dns.size()), p));
-  ServiceNames::Find(dns.data(), uint32_t(dns.size()), p, bp, &found);
+  EXPECT_FALSE(ServerNames::MayName(dns.data(), uint32_t(dns.size()), p));
+  ServerNames::Find(dns.data(), uint32_t(dns.size()), p, bp, &found);
   EXPECT_TRUE(found.empty());
 }
 
@@ -91,7 +91,7 @@ std::vector<uint8_t> AnswerNaming(const std::string& name) {
 
 // Whoever controls the link chooses the names in DNS answers and ClientHellos: only host names
 // are kept (lower-cased), everything else is dropped and counted.
-TEST(ServiceNamesTest, ForgedNamesAreDroppedAndCounted) {
+TEST(ServerNamesTest, ForgedNamesAreDroppedAndCounted) {
   FlowInfo info;
   info.id = 7;
   const BinnedPacket bp{&info, kDown, 0};
@@ -105,7 +105,7 @@ TEST(ServiceNamesTest, ForgedNamesAreDroppedAndCounted) {
       "\xff\xfe.example",
       "192.0.2.77",  // an address posing as a name would slip past --anonymize
   };
-  ServiceNames names;
+  ServerNames names;
   for (const std::string& name : forged) {
     const std::vector<uint8_t> dns = AnswerNaming(name);
     DecodedPacket p;
