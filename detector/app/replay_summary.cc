@@ -124,8 +124,8 @@ void PrintVerdicts(const ReplayResult& r, std::FILE* out,
       std::snprintf(b, sizeof(b), ", burst %.0f kB", v.burst_bytes / 1e3);
       what += b;
     }
-    if (v.scope == EventScope::kService) {
-      what += ", shared by " + std::to_string(v.service_flows) + " flows of " +
+    if (v.scope == EventScope::kRemoteHost) {
+      what += ", shared by " + std::to_string(v.host_flows) + " flows of " +
               addresses.Format(v.info.remote());
     }
     std::fprintf(out, "  %-4s %s %s:%u <-> %s:%u  %s (confidence %.2f)\n", DirectionName(v.dir),

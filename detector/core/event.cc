@@ -11,7 +11,7 @@ const char* ScopeName(EventScope s) {
   switch (s) {
     case EventScope::kFlow:
       return "flow";
-    case EventScope::kService:
+    case EventScope::kRemoteHost:
       return "service";
     case EventScope::kLink:
       return "link";

@@ -13,7 +13,9 @@ inline constexpr int kEventSchemaVersion = 1;
 
 enum class EventKind : uint8_t { kThrottle, kOutage };
 enum class EventState : uint8_t { kStart, kEnd };
-enum class EventScope : uint8_t { kFlow, kService, kLink };
+// What a throttle hit: one flow, every flow of one remote host (written "service" in events), or
+// the whole link.
+enum class EventScope : uint8_t { kFlow, kRemoteHost, kLink };
 // How a throttle limits traffic: a shaper queues (RTT inflates), a policer drops (loss without
 // RTT inflation). kNone: not a throttle, or not judged.
 enum class Mechanism : uint8_t { kNone, kShaping, kPolicing, kUnknown };
@@ -50,7 +52,7 @@ struct Event {
   MechanismEvidence evidence;              // why `mechanism`; not in the event JSON
   double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
   // scope service: the remote host all squeezed flows share, and how many flows it had.
-  std::string service;  // the remote service's name (TLS SNI or DNS), when known
+  std::string server_name;  // the server name of the flow or host (TLS SNI or DNS), when known
   bool has_remote = false;
   capture::Address remote;
   int flows = 0;

@@ -365,7 +365,7 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   v.retrans_bytes = s.resent + s.holes;
   v.data_packets = s.data_packets;
   v.truncated = s.truncated;
-  v.service = t.info.remote().ToString();
+  v.remote_host = t.info.remote().ToString();
   const double dur = double(s.last_ns - s.first_ns) * 1e-9;
   if (dur > 0) v.goodput_bps = double(s.payload - std::min(s.payload, s.resent)) * 8 / dur;
   // Of the bytes sent in this direction, the share lost: the payload seen includes the resent
@@ -413,12 +413,12 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
     v->confidence = conf_of(fit);
     v->limited_since = v->fit.first_loss_t;
   };
-  if (v->service_fit.consistent() && v->fit.losses > 0) {
-    return policed(v->service_fit, EventScope::kService);
+  if (v->host_fit.consistent() && v->fit.losses > 0) {
+    return policed(v->host_fit, EventScope::kRemoteHost);
   }
   // A flow that looks policed on its own while the losses of its service follow a shared queue
   // lost its packets at that queue.
-  const bool shared_queue = v->service_fit.result == stats::BucketFit::kRttInflation;
+  const bool shared_queue = v->host_fit.result == stats::BucketFit::kRttInflation;
   if (v->fit.consistent() && !shared_queue) return policed(v->fit, EventScope::kFlow);
   const double floor = v->rtt_median_s > 0 ? v->rtt_median_s - v->queue_delay_s : 0;
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
@@ -526,7 +526,7 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker
   std::map<std::pair<std::string, int>, std::vector<size_t>> groups;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i].data_packets < p.min_data_packets) continue;
-    groups[{out[i].service, int(out[i].dir)}].push_back(i);
+    groups[{out[i].remote_host, int(out[i].dir)}].push_back(i);
   }
   for (auto& [key, members] : groups) {
     int with_losses = 0;
@@ -550,8 +550,8 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker
     rtt = Sorted(std::move(rtt));
     const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, p.bucket);
     for (size_t i : members) {
-      out[i].service_fit = est;
-      out[i].service_flows = with_losses;
+      out[i].host_fit = est;
+      out[i].host_flows = with_losses;
     }
   }
   for (size_t i = 0; i < out.size(); ++i) {

@@ -74,19 +74,19 @@ struct FlowVerdict {
   bool truncated = false;  // the record cap was reached: judged on the first part
 
   VerdictKind kind = VerdictKind::kInsufficientData;
-  EventScope scope = EventScope::kFlow;  // kService: the rate is shared with other flows
+  EventScope scope = EventScope::kFlow;  // kRemoteHost: the rate is shared with other flows
   double rate_bps = 0;     // policed/shaped: the limiter's rate (wire bits per second)
   double burst_bytes = 0;  // policed: the bucket
   double confidence = 0;
   // Epoch seconds of the first limited moment: policed, the flow's first loss; shaped, its first
   // data packet (the queue's onset is not located).
   double limited_since = 0;
-  int service_flows = 0;           // scope service: flows of the service that share the rate
-  std::string service;             // the remote address, formatted: groups the service's flows
+  int host_flows = 0;              // scope remote host: the host's flows that share the rate
+  std::string remote_host;         // the remote address, formatted: groups the flows of one host
   stats::TokenBucketEstimate fit;  // the flow's own policer test
-  stats::TokenBucketEstimate service_fit;  // the service aggregate's, when run
-  double queue_delay_s = 0;                // median RTT minus the floor
-  uint64_t event_id = 0;                   // the throttle event for this flow, if any
+  stats::TokenBucketEstimate host_fit;  // the remote host's aggregate's, when run
+  double queue_delay_s = 0;             // median RTT minus the floor
+  uint64_t event_id = 0;                // the throttle event for this flow, if any
 };
 
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet

@@ -400,7 +400,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   e.has_flow = true;
   e.flow = f->info;
   e.targeted = true;
-  if (names_ != nullptr) e.service = names_->NameOf(f->info.id, f->info.remote());
+  if (names_ != nullptr) e.server_name = names_->NameOf(f->info.id, f->info.remote());
   if (s.n - split_ago - 1 <= kBurstHorizonBins) {
     double after = 0;
     for (int k = 0; k <= split_ago && k < s.history(); ++k) after += s.ring[s.slot(k)].payload;
@@ -448,12 +448,12 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
     return;
   }
   Event e = MakeStart(ev, d, ts, bin_end_ns);
-  e.scope = EventScope::kService;
+  e.scope = EventScope::kRemoteHost;
   e.targeted = true;
   e.has_remote = true;
   e.remote = key.first;
   e.flows = dropped;
-  if (names_ != nullptr) e.service = names_->NameOf(h->some_flow, key.first);
+  if (names_ != nullptr) e.server_name = names_->NameOf(h->some_flow, key.first);
   e.confidence = Confidence(ev, shared_other, other_refs);
   s.start = e;
   s.open = true;

@@ -22,7 +22,7 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     // time and judged, was not limited.
     bool targeted = false;
     for (const FlowVerdict& o : *verdicts) {
-      if (&o == &v || o.dir != v.dir || o.service == v.service) continue;
+      if (&o == &v || o.dir != v.dir || o.remote_host == v.remote_host) continue;
       if (o.kind == VerdictKind::kInsufficientData || IsLimited(o.kind)) continue;
       if (o.first_ns < v.last_ns && v.first_ns < o.last_ns) targeted = true;
     }

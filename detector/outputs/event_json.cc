@@ -51,7 +51,7 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
                  {"remote", addresses.Format(e.flow.remote())},
                  {"remote_port", e.flow.remote_port()}};
   }
-  if (!e.service.empty()) j["service"] = e.service;
+  if (!e.server_name.empty()) j["service"] = e.server_name;
   if (e.has_remote) {
     j["remote"] = addresses.Format(e.remote);
     j["flows"] = e.flows;
@@ -97,7 +97,7 @@ bool ParseEventLine(const std::string& line, Event* out) {
   if (auto d = Number(j, "detected_at")) out->detected_at = *d;
   if (auto scope = Text(j, "scope")) {
     out->scope = *scope == "flow"      ? EventScope::kFlow
-                 : *scope == "service" ? EventScope::kService
+                 : *scope == "service" ? EventScope::kRemoteHost
                                        : EventScope::kLink;
   }
   if (auto dir = Text(j, "direction"))

@@ -32,7 +32,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
                {"local_port", v.info.local_port()},
                {"remote", addresses.Format(v.info.remote())},
                {"remote_port", v.info.remote_port()}};
-  // The verdicts group a flow with the others of its remote host (`v.service`): written through
+  // The verdicts group a flow with the others of its remote host (`v.remote_host`): written through
   // `addresses` like every address.
   j["service"] = addresses.Format(v.info.remote());
   j["direction"] = DirectionName(v.dir);
@@ -53,7 +53,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
     j["rate_bps"] = Rounded(v.rate_bps, 0);
     if (v.kind == VerdictKind::kPoliced) j["burst_bytes"] = Rounded(v.burst_bytes, 0);
     j["limited_since"] = Rounded(v.limited_since, 3);
-    if (v.scope == EventScope::kService) j["service_flows"] = v.service_flows;
+    if (v.scope == EventScope::kRemoteHost) j["service_flows"] = v.host_flows;
   }
   j["confidence"] = Rounded(v.confidence, 2);
   if (v.truncated) j["truncated"] = true;
@@ -61,7 +61,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
   Json& evidence = j["evidence"];
   evidence["queue_delay_ms"] = Rounded(v.queue_delay_s * 1e3, 1);
   evidence["policer_test"] = Evidence(v.fit);
-  if (v.service_flows > 0) evidence["service_policer_test"] = Evidence(v.service_fit);
+  if (v.host_flows > 0) evidence["service_policer_test"] = Evidence(v.host_fit);
   return DumpLine(j);
 }
 

@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   e.has_flow = true;
   e.flow = info;
   e.targeted = true;
-  e.service = name;
+  e.server_name = name;
   const std::string line = detector::EventToJson(e);
   for (unsigned char c : line) TW_FUZZ_CHECK(c >= 0x20 && c < 0x7f);
   const detector::Json j = detector::Json::parse(line, nullptr, /*allow_exceptions=*/false);

@@ -144,7 +144,7 @@ TEST(RecordedBinsTest, ServerSqueezeIsOneServiceEvent) {
   ASSERT_EQ(ev.size(), 2u);
   const Event& s = ev[0];
   EXPECT_EQ(s.state, EventState::kStart);
-  EXPECT_EQ(s.scope, EventScope::kService);
+  EXPECT_EQ(s.scope, EventScope::kRemoteHost);
   ASSERT_TRUE(s.has_remote);
   EXPECT_EQ(s.remote.ToString(), "10.77.2.3");
   EXPECT_EQ(s.flows, 2);

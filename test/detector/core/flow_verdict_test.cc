@@ -92,8 +92,8 @@ TEST(FlowVerdictTest, FlowsSharingOnePolicerAreJudgedAsAService) {
   ASSERT_EQ(v.size(), 2u);
   for (const FlowVerdict& f : v) {
     EXPECT_EQ(f.kind, VerdictKind::kPoliced);
-    EXPECT_EQ(f.scope, EventScope::kService);
-    EXPECT_EQ(f.service_flows, 2);
+    EXPECT_EQ(f.scope, EventScope::kRemoteHost);
+    EXPECT_EQ(f.host_flows, 2);
     EXPECT_NEAR(f.rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
   }
 }

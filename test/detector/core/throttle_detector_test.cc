@@ -200,10 +200,10 @@ ScopeCounts CountScopes(const std::vector<Event>& events) {
   for (const Event& e : events) {
     if (e.scope == EventScope::kFlow && e.state == EventState::kStart) {
       ++c.flow_starts;
-    } else if (e.scope == EventScope::kService && e.state == EventState::kStart) {
+    } else if (e.scope == EventScope::kRemoteHost && e.state == EventState::kStart) {
       ++c.service_starts;
       c.service_start = &e;
-    } else if (e.scope == EventScope::kService) {
+    } else if (e.scope == EventScope::kRemoteHost) {
       ++c.service_ends;
       c.service_end = &e;
     } else if (e.scope != EventScope::kFlow) {

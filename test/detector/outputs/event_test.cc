@@ -79,7 +79,7 @@ TEST(EventTest, HostileStringsCannotAddFieldsOrBreakTheLine) {
     e.id = 3;
     e.ts = 1700000000;
     e.targeted = true;
-    e.service = name;
+    e.server_name = name;
     e.reason = name;
     const std::string line = EventToJson(e);
     for (unsigned char c : line) {
@@ -106,7 +106,7 @@ TEST(EventTest, EveryAddressGoesThroughTheFormatter) {
       216, 152, 143, 131, 121, 121, 101, 39,  98, 87, 76, 45, 42, 132, 34,  2};
   const capture::AddressFormatter anon(std::make_shared<capture::Anonymizer>(kSampleKey));
   Event e;
-  e.scope = EventScope::kService;
+  e.scope = EventScope::kRemoteHost;
   e.has_flow = true;
   e.flow.key.proto = capture::kIpProtoTcp;
   e.flow.key.a = *capture::Address::Parse("128.11.68.132");

@@ -140,7 +140,7 @@ TEST(SeriesRecorderTest, ServiceEventFlagsTheFlowsOfItsHost) {
   e.id = 9;
   e.kind = EventKind::kThrottle;
   e.state = EventState::kStart;
-  e.scope = EventScope::kService;
+  e.scope = EventScope::kRemoteHost;
   e.direction = capture::kDown;
   e.has_remote = true;
   e.remote = flows[0].remote();
