@@ -60,7 +60,7 @@ std::unique_ptr<RollingReport> MakeRollingReport(const LiveDaemonOptions& o,
   page.format_address = [a = o.addresses](const capture::Address& x) { return a.Format(x); };
   page.anonymized = o.addresses.anonymized();
   SeriesRecorderParams rp;
-  rp.max_services = 20'000;  // months of distinct servers must not grow the map for ever
+  rp.max_server_ends = 20'000;  // months of distinct servers must not grow the map for ever
   return std::make_unique<RollingReport>(o.report_window_s, std::move(page), rp);
 }
 

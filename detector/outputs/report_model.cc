@@ -248,7 +248,7 @@ const RecordedSeries* FlaggedSeries(const SeriesRecorder& rec, const Event& s) {
   const RecordedSeries* flagged = nullptr;
   if (!s.has_flow && !s.has_remote) return flagged;
   for (const RecordedSeries& r : rec.series()) {
-    if (r.role == RecordedSeries::Role::kService) continue;
+    if (r.role == RecordedSeries::Role::kServerEnd) continue;
     if (s.has_flow ? r.flow.id == s.flow.id
                    : r.role == RecordedSeries::Role::kFlagged && r.event_id == s.id &&
                          flagged == nullptr) {
@@ -314,7 +314,7 @@ std::vector<const RecordedSeries*> References(const View& v, const ReportEpisode
   const double w = v.width_s();
   std::vector<std::pair<double, const RecordedSeries*>> refs;
   for (const RecordedSeries& r : v.rec.series()) {
-    if (r.role == RecordedSeries::Role::kService || &r == ep.flagged) continue;
+    if (r.role == RecordedSeries::Role::kServerEnd || &r == ep.flagged) continue;
     if (v.End(r) <= c.t0 || v.Start(r) >= c.t1) continue;
     double sum = 0;
     // The window's bins (one more each side; the times decide).
@@ -427,8 +427,8 @@ void AddTopTables(const SeriesRecorder& rec, const AddressText& fa, ReportModel*
     m->top_flows.push_back(
         {FlowLabel(t.info, fa), 0, t.wire[capture::kDown], t.wire[capture::kUp], t.total()});
   }
-  for (const ServiceTotal& t : rec.TopServices()) {
-    m->top_services.push_back({t.other ? std::string("other") : ServiceLabel(t.key, fa),
+  for (const ServerEndTotal& t : rec.TopServerEnds()) {
+    m->top_services.push_back({t.other ? std::string("other") : ServerEndLabel(t.key, fa),
                                uint64_t(t.flows), t.wire[capture::kDown], t.wire[capture::kUp],
                                t.total()});
   }

@@ -37,8 +37,8 @@ bool WriteSeriesCsv(const SeriesRecorder& rec, const AddressText& fa, std::ostre
   };
   write(rec.link(), "link", "link");
   for (const RecordedSeries& s : rec.series()) {
-    if (s.role == RecordedSeries::Role::kService) {
-      write(s, "service " + ServiceLabel(s.service, fa), "service");
+    if (s.role == RecordedSeries::Role::kServerEnd) {
+      write(s, "service " + ServerEndLabel(s.server_end, fa), "service");
     } else {
       write(s, "flow " + FlowLabel(s.flow, fa),
             s.role == RecordedSeries::Role::kFlagged ? "flow" : "reference");

@@ -10,8 +10,8 @@ namespace tw::detector {
 using capture::Direction;
 using capture::FlowBin;
 
-ServiceKey ServiceOf(const capture::FlowInfo& info) {
-  ServiceKey k;
+ServerEnd ServerEndOf(const capture::FlowInfo& info) {
+  ServerEnd k;
   k.proto = info.proto();
   // The server end: a well-known port when exactly one side has one (the capture may have
   // missed the handshake), else the side that did not open the flow.
@@ -27,7 +27,7 @@ ServiceKey ServiceOf(const capture::FlowInfo& info) {
   return k;
 }
 
-size_t SeriesRecorder::ServiceHash::operator()(const ServiceKey& k) const {
+size_t SeriesRecorder::ServerEndHash::operator()(const ServerEnd& k) const {
   uint64_t w[3] = {0, 0, uint64_t(k.port) << 8 | k.proto};
   std::memcpy(w, k.addr.bytes.data(), 16);
   return size_t(util::HashWords(w));
@@ -55,8 +55,8 @@ SeriesPoint PointOf(const capture::DirectionBin (&dir)[2]) {
 }  // namespace
 
 SeriesRecorder::SeriesRecorder(const SeriesRecorderParams& params) : p_(params) {
-  link_.role = RecordedSeries::Role::kService;
-  other_services_.other = true;
+  link_.role = RecordedSeries::Role::kServerEnd;
+  other_server_ends_.other = true;
 }
 
 size_t RecordedSeries::IndexOf(int64_t bin) const {
@@ -174,11 +174,11 @@ void SeriesRecorder::CoarsenIfNeeded() {
   }
 }
 
-SeriesRecorder::ServiceState* SeriesRecorder::FindService(const ServiceKey& key) {
-  auto it = services_.find(key);
-  if (it != services_.end()) return &it->second;
-  if (services_.size() >= p_.max_services) return nullptr;
-  ServiceState& st = services_[key];
+SeriesRecorder::ServerEndState* SeriesRecorder::FindServerEnd(const ServerEnd& key) {
+  auto it = server_ends_.find(key);
+  if (it != server_ends_.end()) return &it->second;
+  if (server_ends_.size() >= p_.max_server_ends) return nullptr;
+  ServerEndState& st = server_ends_[key];
   st.total.key = key;
   return &st;
 }
@@ -215,7 +215,7 @@ void SeriesRecorder::OnBin(int64_t start_ns, int64_t width_ns, std::span<const F
       nf.info = fb.info;
       nf.ring = std::make_unique<std::array<SeriesPoint, kRingBins>>();
       nf.first_bin = nf.last_bin = bin;
-      nf.service = FindService(ServiceOf(fb.info));
+      nf.server_end = FindServerEnd(ServerEndOf(fb.info));
     }
     FlowState& f = it->second;
     SeriesPoint pt = PointOf(fb.dir);
@@ -228,8 +228,8 @@ void SeriesRecorder::OnBin(int64_t start_ns, int64_t width_ns, std::span<const F
     f.last_bin = bin;
     if (!recorded) continue;  // a silent bin: every flow carried nothing
     if (f.series >= 0) Append(&series_[size_t(f.series)], bin, pt);
-    if (f.service != nullptr && f.service->series >= 0) {
-      Append(&series_[size_t(f.service->series)], bin, pt);
+    if (f.server_end != nullptr && f.server_end->series >= 0) {
+      Append(&series_[size_t(f.server_end->series)], bin, pt);
     }
   }
   CoarsenIfNeeded();
@@ -249,7 +249,7 @@ void SeriesRecorder::Promote(FlowState* f, RecordedSeries::Role role, Direction 
   RecordedSeries s;
   s.role = role;
   s.flow = f->info;
-  s.service = ServiceOf(f->info);
+  s.server_end = ServerEndOf(f->info);
   s.direction = d;
   s.event_id = event_id;
   const int64_t from = std::max(f->first_bin, f->last_bin - kRingBins + 1);
@@ -260,8 +260,8 @@ void SeriesRecorder::Promote(FlowState* f, RecordedSeries::Role role, Direction 
   }
 }
 
-void SeriesRecorder::PromoteService(FlowState* f, Direction d, uint64_t event_id) {
-  ServiceState* svc = f->service;
+void SeriesRecorder::PromoteServerEnd(FlowState* f, Direction d, uint64_t event_id) {
+  ServerEndState* svc = f->server_end;
   if (svc == nullptr || svc->series >= 0) return;
   // Backfill from the rings of the service's flows still in the table (flows of the service
   // that ended within the ring's span are missing from the backfill only).
@@ -269,7 +269,7 @@ void SeriesRecorder::PromoteService(FlowState* f, Direction d, uint64_t event_id
   std::vector<SeriesPoint> sum(size_t(current_bin_ - from + 1));
   int64_t first = current_bin_ + 1;
   for (auto& [id, other] : flows_) {
-    if (other.service != svc) continue;
+    if (other.server_end != svc) continue;
     const int64_t lo = std::max({from, other.first_bin, other.last_bin - kRingBins + 1});
     for (int64_t b = lo; b <= other.last_bin && b <= current_bin_; ++b) {
       Merge(&sum[size_t(b - from)], (*other.ring)[size_t(b % kRingBins)]);
@@ -277,8 +277,8 @@ void SeriesRecorder::PromoteService(FlowState* f, Direction d, uint64_t event_id
     }
   }
   RecordedSeries s;
-  s.role = RecordedSeries::Role::kService;
-  s.service = svc->total.key;
+  s.role = RecordedSeries::Role::kServerEnd;
+  s.server_end = svc->total.key;
   s.direction = d;
   s.event_id = event_id;
   svc->series = int(series_.size());
@@ -325,7 +325,7 @@ void SeriesRecorder::OnEvent(const Event& e) {
       ++flagged_;
     }
     Promote(f, RecordedSeries::Role::kFlagged, d, e.id);
-    PromoteService(f, d, e.id);
+    PromoteServerEnd(f, d, e.id);
     any = true;
   }
   if (!any) return;
@@ -372,8 +372,9 @@ void SeriesRecorder::OnFlowEnd(const capture::FlowInfo& info, const capture::Flo
   t.wire[1] = totals.dir[1].wire_bytes;
   AddTop(t);
   auto it = flows_.find(info.id);
-  ServiceState* svc = it != flows_.end() ? it->second.service : FindService(ServiceOf(info));
-  ServiceTotal& st = svc != nullptr ? svc->total : other_services_;
+  ServerEndState* svc =
+      it != flows_.end() ? it->second.server_end : FindServerEnd(ServerEndOf(info));
+  ServerEndTotal& st = svc != nullptr ? svc->total : other_server_ends_;
   st.wire[0] += t.wire[0];
   st.wire[1] += t.wire[1];
   ++st.flows;
@@ -425,27 +426,27 @@ void SeriesRecorder::ForgetBefore(int64_t cutoff_ns) {
   for (auto& [id, f] : flows_) {
     if (f.series >= 0) f.series = remap[size_t(f.series)];
   }
-  for (auto& [key, st] : services_) {
+  for (auto& [key, st] : server_ends_) {
     if (st.series >= 0) st.series = remap[size_t(st.series)];
   }
 }
 
 void SeriesRecorder::ResetTotals() {
   top_flows_.clear();
-  other_services_ = ServiceTotal{};
-  other_services_.other = true;
+  other_server_ends_ = ServerEndTotal{};
+  other_server_ends_.other = true;
   // Services still referenced by a flow in the table or by a series stay (pointers into the map
   // must stay valid); the others are forgotten, so the map does not grow for ever.
-  std::vector<const ServiceState*> used;
+  std::vector<const ServerEndState*> used;
   used.reserve(flows_.size());
-  for (const auto& [id, f] : flows_) used.push_back(f.service);
+  for (const auto& [id, f] : flows_) used.push_back(f.server_end);
   std::sort(used.begin(), used.end());
-  for (auto it = services_.begin(); it != services_.end();) {
-    ServiceState& st = it->second;
+  for (auto it = server_ends_.begin(); it != server_ends_.end();) {
+    ServerEndState& st = it->second;
     st.total.wire[0] = st.total.wire[1] = 0;
     st.total.flows = 0;
     if (st.series < 0 && !std::binary_search(used.begin(), used.end(), &st)) {
-      it = services_.erase(it);
+      it = server_ends_.erase(it);
     } else {
       ++it;
     }
@@ -454,18 +455,18 @@ void SeriesRecorder::ResetTotals() {
 
 std::vector<FlowTotal> SeriesRecorder::TopFlows() const { return top_flows_; }
 
-std::vector<ServiceTotal> SeriesRecorder::TopServices() const {
-  std::vector<ServiceTotal> all;
-  all.reserve(services_.size() + 1);
-  for (const auto& [k, st] : services_) {
+std::vector<ServerEndTotal> SeriesRecorder::TopServerEnds() const {
+  std::vector<ServerEndTotal> all;
+  all.reserve(server_ends_.size() + 1);
+  for (const auto& [k, st] : server_ends_) {
     if (st.total.flows > 0) all.push_back(st.total);
   }
   const size_t n = std::min(all.size(), p_.top_n);
   std::partial_sort(
       all.begin(), all.begin() + long(n), all.end(),
-      [](const ServiceTotal& a, const ServiceTotal& b) { return a.total() > b.total(); });
+      [](const ServerEndTotal& a, const ServerEndTotal& b) { return a.total() > b.total(); });
   all.resize(n);
-  if (other_services_.flows > 0) all.push_back(other_services_);
+  if (other_server_ends_.flows > 0) all.push_back(other_server_ends_);
   return all;
 }
 

@@ -27,23 +27,23 @@ struct SeriesPoint {
 
 // A service as seen on the wire: the server end of a flow (the side with the well-known port
 // when only one has one, else the side that did not open the flow). Value type.
-struct ServiceKey {
+struct ServerEnd {
   capture::Address addr;
   uint16_t port = 0;
   uint8_t proto = 0;
-  friend bool operator==(const ServiceKey&, const ServiceKey&) = default;
+  friend bool operator==(const ServerEnd&, const ServerEnd&) = default;
 };
-ServiceKey ServiceOf(const capture::FlowInfo& info);
+ServerEnd ServerEndOf(const capture::FlowInfo& info);
 
-// Byte counts of one flow or service over the whole run.
+// Byte counts of one flow or server end over the whole run.
 struct FlowTotal {
   capture::FlowInfo info;
   uint64_t wire[2] = {0, 0};
   uint64_t total() const { return wire[0] + wire[1]; }
 };
-struct ServiceTotal {
-  ServiceKey key;
-  bool other = false;  // the services past SeriesRecorderParams::max_services, summed
+struct ServerEndTotal {
+  ServerEnd key;
+  bool other = false;  // the server ends past SeriesRecorderParams::max_server_ends, summed
   uint64_t wire[2] = {0, 0};
   uint64_t flows = 0;
   uint64_t total() const { return wire[0] + wire[1]; }
@@ -67,11 +67,11 @@ struct RecordedSeries {
   enum class Role : uint8_t {
     kFlagged,    // a flow named by an event: recorded from up to kRingBins before the event
     kReference,  // a concurrent flow in the same direction, recorded as the comparison
-    kService,    // the service of a flagged flow (the sum of its flows)
+    kServerEnd,  // the server end of a flagged flow (the sum of its flows to that end)
   };
   Role role = Role::kFlagged;
-  capture::FlowInfo flow;                         // kFlagged, kReference
-  ServiceKey service;                             // every role: the service the flow belongs to
+  capture::FlowInfo flow;  // kFlagged, kReference
+  ServerEnd server_end;    // every role: the server end the flow belongs to (address, port)
   capture::Direction direction = capture::kDown;  // the direction it was recorded for
   uint64_t event_id = 0;                          // the event that promoted it
   std::vector<SeriesPoint> points;                // in bin order
@@ -116,14 +116,14 @@ struct SeriesRecorderParams {
   // Past this many points and runs in all series together, every series is coarsened 2:1 (bin
   // width doubles); keeps memory bounded for captures of any length (24 bytes per point or run).
   size_t max_points = 4'000'000;
-  size_t max_flagged_flows = 200;   // flows flagged beyond this get no chart series
-  int reference_flows = 3;          // concurrent flows recorded beside each flagged flow
-  size_t top_n = 20;                // top flows and services kept by bytes
-  size_t max_services = 1'000'000;  // distinct services counted; the rest go to "other"
+  size_t max_flagged_flows = 200;      // flows flagged beyond this get no chart series
+  int reference_flows = 3;             // concurrent flows recorded beside each flagged flow
+  size_t top_n = 20;                   // top flows and server ends kept by bytes
+  size_t max_server_ends = 1'000'000;  // distinct server ends counted; the rest go to "other"
 };
 
 // Records what the report and the --series export show, beside the detection: the link series
-// for the whole run, and full series for flows named by events, their services and a few
+// for the whole run, and full series for flows named by events, their server ends and a few
 // concurrent reference flows. Flows are flagged only after the fact, so every flow that carries
 // data keeps a ring of its last kRingBins bins (~1.3 KB per flow; the flow table's cap bounds
 // them); an event copies the ring into a full series that then grows until the flow ends.
@@ -157,30 +157,30 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   const std::vector<RecordedSeries>& series() const { return series_; }
   // Largest by bytes, largest first. Flows count when they leave the table.
   std::vector<FlowTotal> TopFlows() const;
-  std::vector<ServiceTotal> TopServices() const;
+  std::vector<ServerEndTotal> TopServerEnds() const;
   uint64_t flows_not_charted() const { return flows_not_charted_; }
 
   // Drops every recorded point of a bin that starts before `cutoff_ns`, and every series left
   // empty by that (their flows can be flagged again later). The link series keeps its bins from
-  // the cutoff on. Top flows and services are not touched (see ResetTotals).
+  // the cutoff on. Top flows and server ends are not touched (see ResetTotals).
   void ForgetBefore(int64_t cutoff_ns);
-  // Starts the top-flow and top-service totals again from zero (flows count when they end).
+  // Starts the top-flow and top-server-end totals again from zero (flows count when they end).
   void ResetTotals();
 
  private:
-  struct ServiceHash {
-    size_t operator()(const ServiceKey& k) const;
+  struct ServerEndHash {
+    size_t operator()(const ServerEnd& k) const;
   };
-  struct ServiceState {
-    ServiceTotal total;
+  struct ServerEndState {
+    ServerEndTotal total;
     int series = -1;  // index into series_ when promoted
   };
   struct FlowState {
     capture::FlowInfo info;
     std::unique_ptr<std::array<SeriesPoint, kRingBins>> ring;  // indexed by bin % kRingBins
-    int64_t first_bin = 0, last_bin = 0;  // base bins held: max(first, last - kRingBins + 1)..last
-    int series = -1;                      // index into series_ when promoted
-    ServiceState* service = nullptr;      // stable: unordered_map values do not move
+    int64_t first_bin = 0, last_bin = 0;   // base bins held: max(first, last - kRingBins + 1)..last
+    int series = -1;                       // index into series_ when promoted
+    ServerEndState* server_end = nullptr;  // stable: unordered_map values do not move
   };
 
   void Append(RecordedSeries* s, int64_t base_bin, const SeriesPoint& p);
@@ -188,8 +188,8 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   bool LinkHolds(int64_t bin) const;
   int64_t LinkCoveredEnd(int64_t bin) const;
   void Promote(FlowState* f, RecordedSeries::Role role, capture::Direction d, uint64_t event_id);
-  void PromoteService(FlowState* f, capture::Direction d, uint64_t event_id);
-  ServiceState* FindService(const ServiceKey& key);
+  void PromoteServerEnd(FlowState* f, capture::Direction d, uint64_t event_id);
+  ServerEndState* FindServerEnd(const ServerEnd& key);
   void CoarsenIfNeeded();
   void AddTop(const FlowTotal& t);
 
@@ -205,8 +205,8 @@ class SeriesRecorder final : public capture::BinSink, public EventSink {
   RecordedSeries link_;
   std::vector<RecordedSeries> series_;
   std::unordered_map<uint64_t, FlowState> flows_;
-  std::unordered_map<ServiceKey, ServiceState, ServiceHash> services_;
-  ServiceTotal other_services_;
+  std::unordered_map<ServerEnd, ServerEndState, ServerEndHash> server_ends_;
+  ServerEndTotal other_server_ends_;
   std::vector<FlowTotal> top_flows_;  // sorted, largest first, at most top_n
   size_t flagged_ = 0;
   uint64_t flows_not_charted_ = 0;

@@ -87,7 +87,7 @@ std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f) {
          Endpoint(info.remote(), info.remote_port(), f);
 }
 
-std::string ServiceLabel(const ServiceKey& k, const AddressText& f) {
+std::string ServerEndLabel(const ServerEnd& k, const AddressText& f) {
   return std::string(capture::ProtoName(k.proto)) + " " + Endpoint(k.addr, k.port, f);
 }
 

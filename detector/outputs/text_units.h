@@ -26,7 +26,7 @@ std::string HumanBytes(double bytes);
 // "tcp 10.0.0.2:2002 <-> 192.0.2.1:443" (IPv6 addresses in brackets), addresses through `f`.
 std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f);
 // "tcp 192.0.2.1:443", the address through `f`.
-std::string ServiceLabel(const ServiceKey& k, const AddressText& f);
+std::string ServerEndLabel(const ServerEnd& k, const AddressText& f);
 
 }  // namespace tw::detector
 

@@ -108,7 +108,7 @@ TEST_F(ReportModelTest, EventChartFollowsTheFlowBesideItsConcurrentFlows) {
   std::set<uint16_t> ref_ports;
   for (const RecordedSeries* r : ep.references) {
     EXPECT_NE(r, ep.flagged);
-    EXPECT_NE(r->role, RecordedSeries::Role::kService);
+    EXPECT_NE(r->role, RecordedSeries::Role::kServerEnd);
     ref_ports.insert(r->flow.local_port());
   }
   EXPECT_EQ(ref_ports, (std::set<uint16_t>{2001, 2003}));

@@ -67,7 +67,7 @@ Event ThrottleStart(uint64_t id, const capture::FlowInfo& f, double before_bps) 
 
 const RecordedSeries* Find(const SeriesRecorder& rec, uint64_t flow_id) {
   for (const RecordedSeries& s : rec.series()) {
-    if (s.role != RecordedSeries::Role::kService && s.flow.id == flow_id) return &s;
+    if (s.role != RecordedSeries::Role::kServerEnd && s.flow.id == flow_id) return &s;
   }
   return nullptr;
 }
@@ -117,10 +117,10 @@ TEST(SeriesRecorderTest, FlaggedFlowKeepsItsHistoryAndGrows) {
   // The service of the flagged flow (192.0.2.2:443) is recorded as the sum of its flows.
   const RecordedSeries* svc = nullptr;
   for (const RecordedSeries& r : rec.series()) {
-    if (r.role == RecordedSeries::Role::kService) svc = &r;
+    if (r.role == RecordedSeries::Role::kServerEnd) svc = &r;
   }
   ASSERT_NE(svc, nullptr);
-  EXPECT_EQ(svc->service, ServiceOf(flows[1]));
+  EXPECT_EQ(svc->server_end, ServerEndOf(flows[1]));
   EXPECT_FLOAT_EQ(svc->points.back().wire[capture::kDown], 30000);
 }
 
@@ -169,9 +169,9 @@ TEST(SeriesRecorderTest, ServicesSumTheirFlows) {
     t.dir[capture::kDown].wire_bytes = f.id == 3 ? 20000 : 100000;
     rec.OnFlowEnd(f, t);
   }
-  const auto services = rec.TopServices();
+  const auto services = rec.TopServerEnds();
   ASSERT_EQ(services.size(), 2u);
-  EXPECT_EQ(services[0].key, ServiceOf(flows[0]));
+  EXPECT_EQ(services[0].key, ServerEndOf(flows[0]));
   EXPECT_EQ(services[0].flows, 2u);
   EXPECT_EQ(services[0].wire[capture::kDown], 200000u);
   EXPECT_EQ(services[1].flows, 1u);
@@ -270,15 +270,15 @@ TEST(SeriesRecorderTest, ResetTotalsStartsTopListsAgain) {
   t.dir[capture::kDown].wire_bytes = 5000;
   rec.OnFlowEnd(flows[0], t);
   EXPECT_EQ(rec.TopFlows().size(), 1u);
-  EXPECT_EQ(rec.TopServices().size(), 1u);
+  EXPECT_EQ(rec.TopServerEnds().size(), 1u);
   rec.ResetTotals();
   EXPECT_TRUE(rec.TopFlows().empty());
-  EXPECT_TRUE(rec.TopServices().empty());
+  EXPECT_TRUE(rec.TopServerEnds().empty());
   // Flow 2 is still in the table: its service survives the reset and counts it when it ends.
   rec.OnFlowEnd(flows[1], t);
-  ASSERT_EQ(rec.TopServices().size(), 1u);
-  EXPECT_EQ(rec.TopServices()[0].key, ServiceOf(flows[1]));
-  EXPECT_EQ(rec.TopServices()[0].wire[capture::kDown], 5000u);
+  ASSERT_EQ(rec.TopServerEnds().size(), 1u);
+  EXPECT_EQ(rec.TopServerEnds()[0].key, ServerEndOf(flows[1]));
+  EXPECT_EQ(rec.TopServerEnds()[0].wire[capture::kDown], 5000u);
 }
 
 // Hands the recorder what the Binner hands over for a capture whose packets fall in `data`
@@ -369,7 +369,7 @@ TEST(SeriesRecorderTest, TimeJumpsCostPointsPerPacketNotPerBinOfTheSpan) {
   // The service of the flagged flow spans 36 years and holds only the link's bins in its span.
   const RecordedSeries* svc = nullptr;
   for (const RecordedSeries& r : rec.series()) {
-    if (r.role == RecordedSeries::Role::kService) svc = &r;
+    if (r.role == RecordedSeries::Role::kServerEnd) svc = &r;
   }
   ASSERT_NE(svc, nullptr);
   EXPECT_GE(svc->last_bin() - svc->first_bin(), kJump2);
