@@ -21,6 +21,37 @@ using stats::Median;
 // whereas a throttle switched on mid-flow has no "burst" to speak of.
 constexpr int64_t kBurstHorizonBins = 30;
 
+// Confidence of a flow or host throttle: a base for a drop the change-point test found, plus
+// how deep the drop is (full at kFullDepthRatio, on a log scale), how clearly concurrent flows
+// kept their rate (full with kFullReferences of them unharmed), and whether TCP shows the
+// network's hand (a queue or losses). The weights add up to 1.
+constexpr double kConfidenceBase = 0.35;
+constexpr double kDepthWeight = 0.2;
+constexpr double kFullDepthRatio = 8.0;
+constexpr double kTargetedWeight = 0.25;
+constexpr int kFullReferences = 2;
+constexpr double kEvidenceWeight = 0.2;
+// Confidence of a link throttle: a base, the depth, the share of flows that dropped with the
+// link, and the share of them that TCP shows limited by the network. The weights add up to 1.
+constexpr double kLinkConfidenceBase = 0.4;
+constexpr double kLinkSharedWeight = 0.2;
+constexpr double kLinkAgreementWeight = 0.2;
+
+// "Most flows": the share of concurrent flows whose drop makes a drop not one flow's own.
+constexpr double kMostFlows = 0.5;
+// A host throttle needs at least this many of the host's flows, most of them squeezed.
+constexpr int kMinHostMembers = 2;
+
+// More than half: `part` of `whole`.
+constexpr bool StrictMajority(int part, int whole) { return 2 * part > whole; }
+
+// How deep a drop is, from 0 (none) to 1 (kFullDepthRatio or deeper), on a log scale.
+double DropDepth(double rate_before_bps, double rate_after_bps) {
+  return std::clamp(
+      std::log(rate_before_bps / std::max(rate_after_bps, 1.0)) / std::log(kFullDepthRatio), 0.0,
+      1.0);
+}
+
 }  // namespace
 
 const char* DropClassName(DropClass c) {
@@ -295,10 +326,11 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
 }
 
 double ThrottleDetector::Confidence(const Evidence& ev, double shared, int refs) {
-  const double depth = std::clamp(
-      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
-  double conf = 0.35 + 0.2 * depth + 0.25 * (1 - shared) * std::min(refs, 2) / 2.0;
-  conf += (ev.inflated || ev.lossy) ? 0.2 : 0.0;
+  const double depth = DropDepth(ev.rate_before_bps, ev.rate_after_bps);
+  double conf =
+      kConfidenceBase + kDepthWeight * depth +
+      kTargetedWeight * (1 - shared) * std::min(refs, kFullReferences) / double(kFullReferences);
+  conf += (ev.inflated || ev.lossy) ? kEvidenceWeight : 0.0;
   return std::clamp(conf, 0.0, 1.0);
 }
 
@@ -335,7 +367,7 @@ double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude,
     const Comparison c = CompareBeforeAfter(*other.dir[d], after_bins, width_s);
     // A flow that stopped (it ended, or its application paused) says nothing about the
     // network: only flows still sending are references.
-    if (!c.usable || 2 * c.idle_after > after_bins) continue;
+    if (!c.usable || StrictMajority(c.idle_after, after_bins)) continue;
     ++judged;
     if (c.dropped) ++dropped;
   }
@@ -378,7 +410,9 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   int refs = 0, other_refs = 0;
   const double shared = SharedDrop(d, f, nullptr, split_ago, width_s, &refs);
   const double shared_other = SharedDrop(d, f, &f->info.remote(), split_ago, width_s, &other_refs);
-  if (refs == 0 || (other_refs > 0 && shared_other >= 0.5) || (other_refs == 0 && shared >= 0.5)) {
+  // Half counts here (>=): a drop shared with half the flows is not this flow's own.
+  if (refs == 0 || (other_refs > 0 && shared_other >= kMostFlows) ||
+      (other_refs == 0 && shared >= kMostFlows)) {
     s.det.Rebase();  // the link-wide series judges it; this series takes its new level
     return;
   }
@@ -389,7 +423,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
     if (!h->open()) {
       HostMembersDropped(f->info.remote(), d, split_ago, width_s, &members, &dropped);
     }
-    if (h->open() || (members >= 2 && 2 * dropped > members)) {
+    if (h->open() || (members >= kMinHostMembers && StrictMajority(dropped, members))) {
       s.det.Rebase();
       return;
     }
@@ -443,7 +477,8 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   HostMembersDropped(key.first, d, split_ago, width_s, &members, &dropped);
   int other_refs = 0;
   const double shared_other = SharedDrop(d, nullptr, &key.first, split_ago, width_s, &other_refs);
-  if (members < 2 || 2 * dropped <= members || other_refs == 0 || shared_other >= 0.5) {
+  if (members < kMinHostMembers || !StrictMajority(dropped, members) || other_refs == 0 ||
+      shared_other >= kMostFlows) {
     s.det.Rebase();  // the flows' own series (or the link's) judge it
     return;
   }
@@ -473,7 +508,7 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   int refs = 0;
   const double shared = SharedDrop(d, nullptr, nullptr, split_ago, width_s, &refs);
   // Not most flows (a strict majority): demand left, or a targeted squeeze (reported per flow).
-  if (refs == 0 || shared <= 0.5) return s.det.Rebase();
+  if (refs == 0 || shared <= kMostFlows) return s.det.Rebase();
   int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
   for (const auto& [id, f] : flows_) {
     // A closing flow (FIN or RST seen) is ending, not squeezed: its last retransmissions are
@@ -493,16 +528,19 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kLink;
   e.targeted = false;
+  // Shaping when at least half the limited flows queued (a tie goes to the queue: loss alone is
+  // the stronger claim).
   e.mechanism = shaping * 2 >= network_limited ? Mechanism::kShaping : Mechanism::kPolicing;
   if (tcp_flows == 0) e.mechanism = Mechanism::kUnknown;
   // The link's own series carries no RTT: the flows limited with it are the evidence.
   e.evidence = MechanismEvidence{};
   e.evidence.flows_limited = network_limited;
   e.evidence.flows_shaping = shaping;
-  const double depth = std::clamp(
-      std::log(ev.rate_before_bps / std::max(ev.rate_after_bps, 1.0)) / std::log(8.0), 0.0, 1.0);
+  const double depth = DropDepth(ev.rate_before_bps, ev.rate_after_bps);
   const double agree = double(network_limited) / std::max(1, tcp_flows + udp_flows);
-  e.confidence = std::clamp(0.4 + 0.2 * depth + 0.2 * shared + 0.2 * agree, 0.0, 1.0);
+  e.confidence = std::clamp(kLinkConfidenceBase + kDepthWeight * depth +
+                                kLinkSharedWeight * shared + kLinkAgreementWeight * agree,
+                            0.0, 1.0);
   s.start = e;
   s.open = true;
   sink_->OnEvent(e);
