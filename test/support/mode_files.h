@@ -10,27 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "test/support/temp_dir.h"
+
 namespace tw::testing {
 
 // Small files with a chosen mode, for the checks that refuse files others can read (the
-// --anonymize key, the metrics password): each test gets new paths, removed after it.
-class ModeFilesTest : public ::testing::Test {
+// --anonymize key, the metrics password): each test gets new paths in its own directory.
+class ModeFilesTest : public TempDirTest {
  protected:
   // A new file holding `bytes`, with mode `mode` (whatever the umask).
   std::string Write(const std::string& bytes, mode_t mode) {
-    const std::string path = ::testing::TempDir() + "/tw_mode_" + std::to_string(getpid()) + "_" +
-                             std::to_string(paths_.size());
+    const std::string path = Path("mode_" + std::to_string(files_++));
     std::ofstream(path, std::ios::binary) << bytes;
     chmod(path.c_str(), mode);
-    paths_.push_back(path);
     return path;
-  }
-  void TearDown() override {
-    for (const auto& p : paths_) std::remove(p.c_str());
   }
 
  private:
-  std::vector<std::string> paths_;
+  int files_ = 0;
 };
 
 }  // namespace tw::testing

@@ -11,6 +11,7 @@
 #include "capture/ip_proto.h"
 #include "detector/pipeline/replay.h"
 #include "test/support/synthetic_capture.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::detector {
 namespace {
@@ -24,11 +25,10 @@ size_t Count(const std::string& s, const std::string& what) {
   return n;
 }
 
-class ReportTest : public ::testing::Test {
+class ReportTest : public tw::testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tw_report_test_" + std::to_string(getpid()));
-    fs::create_directories(dir_);
+    TempDirTest::SetUp();
     // Three downloads of 1 Mbit/s for 60 s; port 2002 is squeezed to 200 kbit/s at 30 s by a
     // shaper whose queue adds 300 ms to its round trip.
     const std::string path = (dir_ / "three.pcap").string();
@@ -58,7 +58,6 @@ class ReportTest : public ::testing::Test {
     data_.series = &rec_;
     data_.events = result_.events;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string Render() {
     std::ostringstream out;
@@ -66,7 +65,6 @@ class ReportTest : public ::testing::Test {
     return out.str();
   }
 
-  fs::path dir_;
   SeriesRecorder rec_;
   ReplayResult result_;
   ReportData data_;
@@ -290,13 +288,13 @@ void ReplayRecorded(const std::string& path, SeriesRecorder* rec, ReplayResult* 
   ASSERT_EQ(RunReplay(o, r), ReplayStatus::kOk) << r->error;
 }
 
-TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
+class ReportGapTest : public tw::testing::TempDirTest {};
+
+TEST_F(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
   // 20 s of a download on 2020-01-01, then the clock steps 3 years ahead (5 s of download), back
   // by an hour (3 s, older than the open bin) and on again (3 s). The old dense series held and
   // wrote a row for every 1 s bin of the 3 years (~95 million, 2.2 GB per series).
-  const fs::path dir =
-      fs::temp_directory_path() / ("tw_report_gap_test_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = dir_;
   const std::string path = (dir / "jump.pcap").string();
   constexpr double kStart = 1'577'836'800;  // 2020-01-01 00:00:00 UTC
   constexpr double kJump = kStart + 3 * 365 * 86400.0 + 100;
@@ -311,7 +309,6 @@ TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
   SeriesRecorder rec;
   ReplayResult r;
   ASSERT_NO_FATAL_FAILURE(ReplayRecorded(path, &rec, &r));
-  fs::remove_all(dir);
   ASSERT_GT(r.packets, 1000u);
   EXPECT_GT(r.last_ns - r.first_ns, int64_t(3 * 365 * 86400.0 * 1e9));
 
@@ -359,12 +356,10 @@ TEST(ReportGapTest, TimeJumpsAreGapsAndCostRowsPerPacket) {
   EXPECT_EQ(c.ticks.front(), "2020-01");  // the first bin starts on 2020-01-01 00:00:00
 }
 
-TEST(ReportGapTest, SilenceIsDrawnAsZeroNotAsAGap) {
+TEST_F(ReportGapTest, SilenceIsDrawnAsZeroNotAsAGap) {
   // 10 s of download, 30 s without a packet, 10 s more: the silence is zero on the chart (one
   // line down to zero and back) and one zero row in the CSV, not a gap.
-  const fs::path dir =
-      fs::temp_directory_path() / ("tw_report_silence_test_" + std::to_string(getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = dir_;
   const std::string path = (dir / "silence.pcap").string();
   {
     testing::SyntheticCapture cap(path);
@@ -375,7 +370,6 @@ TEST(ReportGapTest, SilenceIsDrawnAsZeroNotAsAGap) {
   SeriesRecorder rec;
   ReplayResult r;
   ASSERT_NO_FATAL_FAILURE(ReplayRecorded(path, &rec, &r));
-  fs::remove_all(dir);
   EXPECT_EQ(rec.link().runs.size(), 2u);
   EXPECT_EQ(rec.link().points.size(), 10u + 1 + 10);
   std::ostringstream csv;
