@@ -4,7 +4,7 @@
 Usage: check_docs.py REPO_ROOT
 
 Fails (exit 1, one line per problem) when README.md is over 12288 bytes, or when a relative
-link or image in README.md, SECURITY.md or docs/*.md (docs/plans/ is not checked) names a file
+link or image in README.md, SECURITY.md or docs/*.md names a file
 that does not exist, a path outside the checkout, or an #anchor that is no heading of its
 target in GitHub's anchor style. http(s) and mailto links are not followed.
 """
