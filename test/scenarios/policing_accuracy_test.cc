@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "detector/pipeline/replay.h"
+#include "test/support/temp_dir.h"
 
 #ifndef TW_POLICING_DATA
 #define TW_POLICING_DATA ""
@@ -55,7 +56,9 @@ std::string Category(const Truth& t) {
   return t.cross ? "shaped, cross traffic" : "shaped";
 }
 
-TEST(PolicingAccuracyTest, VerdictsOnRouterTraces) {
+class PolicingAccuracyTest : public tw::testing::TempDirTest {};
+
+TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
   const fs::path data = TW_POLICING_DATA;
   std::error_code ec;
   if (data.empty() || !fs::is_directory(data, ec)) {
@@ -71,8 +74,7 @@ TEST(PolicingAccuracyTest, VerdictsOnRouterTraces) {
   }
   std::sort(traces.begin(), traces.end());
   ASSERT_FALSE(traces.empty());
-  const fs::path work = fs::path(TW_BINARY_DIR) / ("policing_traces_" + std::to_string(getpid()));
-  fs::create_directories(work);
+  const fs::path work = dir_;  // the traces, decompressed one at a time
 
   struct Row {
     int flows = 0, policed = 0, rate_ok = 0;
@@ -100,7 +102,6 @@ TEST(PolicingAccuracyTest, VerdictsOnRouterTraces) {
       if (std::fabs(v.rate_bps / truth.rate_bps - 1) <= 0.10) ++row.rate_ok;
     }
   }
-  fs::remove_all(work);
 
   std::printf("\n| traces | transfers | called policed | rate within 10 %% | verdicts |\n");
   std::printf("| --- | ---: | ---: | ---: | --- |\n");

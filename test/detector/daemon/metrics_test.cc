@@ -15,6 +15,7 @@
 
 #include "capture/anonymizer.h"
 #include "test/support/mode_files.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::detector {
 namespace {
@@ -105,7 +106,9 @@ TEST(MetricsTest, NamesInBaseUnitsAndStateFromEvents) {
   EXPECT_TRUE(has("throttlewatch_outages_total 1"));
 }
 
-TEST(MetricsTest, ServesOnLoopbackAndPassesPromtool) {
+class MetricsServeTest : public tw::testing::TempDirTest {};
+
+TEST_F(MetricsServeTest, ServesOnLoopbackAndPassesPromtool) {
   Metrics m({"127.0.0.1:1"}, "lo");
   std::string error;
   ASSERT_TRUE(m.Serve("127.0.0.1:0", "", "", &error)) << error;
@@ -122,7 +125,7 @@ TEST(MetricsTest, ServesOnLoopbackAndPassesPromtool) {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "promtool not installed (deploy/install-deps.sh --test installs prometheus)";
   }
-  const std::string path = std::string(TW_BINARY_DIR) + "/metrics_test_scrape.txt";
+  const std::string path = Path("scrape.txt");
   std::ofstream(path) << body;
   const std::string cmd = "promtool check metrics < " + path + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");

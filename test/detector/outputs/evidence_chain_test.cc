@@ -20,6 +20,7 @@
 #include "detector/outputs/event_stream.h"
 #include "detector/outputs/json.h"
 #include "test/support/event_streams.h"
+#include "test/support/temp_dir.h"
 
 namespace tw::detector {
 namespace {
@@ -144,9 +145,10 @@ TEST(EvidenceChainTest, ForeignLinesAreNamed) {
   EXPECT_THAT(Check(lines), HasSubstr("line 4: no chain field"));
 }
 
-TEST(EvidenceChainTest, HashInputHashesFilesAndSaysWhyNot) {
-  const fs::path dir = fs::path(TW_BINARY_DIR) / "evidence_chain_test";
-  fs::create_directories(dir);
+class HashInputTest : public tw::testing::TempDirTest {};
+
+TEST_F(HashInputTest, HashesFilesAndSaysWhyNot) {
+  const fs::path dir = dir_;
   const std::string path = (dir / "input.pcap").string();
   std::ofstream(path, std::ios::binary) << "abc";
   const InputDigest d = HashInput(path);
