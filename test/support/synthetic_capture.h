@@ -118,6 +118,18 @@ class SyntheticCapture {
   bool sorted_ = true;
 };
 
+// Three downloads of 1 Mbit/s for 60 s from t0 (ports 2001-2003, local 10.0.0.0/24); port
+// 2002 is squeezed to 200 kbit/s at t0 + 30 s by a shaper whose queue adds 300 ms to its round
+// trip. The shared fixture of the replay and report tests: one targeted throttle.
+inline void WriteThreeDownloads(const std::string& path, double t0) {
+  SyntheticCapture cap(path);
+  uint32_t seq[3] = {1, 1, 1};
+  cap.Download(t0, t0 + 60, 2001, 125000, &seq[0]);
+  cap.Download(t0 + 0.01, t0 + 30, 2002, 125000, &seq[1]);
+  cap.Download(t0 + 30, t0 + 60, 2002, 25000, &seq[1], /*rtt_s=*/0.32);
+  cap.Download(t0 + 0.02, t0 + 60, 2003, 125000, &seq[2]);
+}
+
 }  // namespace tw::testing
 
 #endif  // THROTTLEWATCH_TEST_SUPPORT_SYNTHETIC_CAPTURE_H_

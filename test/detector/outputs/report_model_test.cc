@@ -25,14 +25,7 @@ class ReportModelTest : public testing::TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     const std::string path = Path("three.pcap");
-    {
-      testing::SyntheticCapture cap(path);
-      uint32_t seq[3] = {1, 1, 1};
-      cap.Download(kT0, kT0 + 60, 2001, 125000, &seq[0]);
-      cap.Download(kT0 + 0.01, kT0 + 30, 2002, 125000, &seq[1]);
-      cap.Download(kT0 + 30, kT0 + 60, 2002, 25000, &seq[1], /*rtt_s=*/0.32);
-      cap.Download(kT0 + 0.02, kT0 + 60, 2003, 125000, &seq[2]);
-    }
+    testing::WriteThreeDownloads(path, kT0);
     ReplayOptions o;
     o.files = {path};
     o.local = "10.0.0.0/24";

@@ -30,12 +30,7 @@ class ReplayTest : public tw::testing::TempDirTest {
     // Three downloads of 1 Mbit/s for 60 s; port 2002 is squeezed to 200 kbit/s at 30 s by a
     // shaper whose queue adds 300 ms to its round trip.
     path_ = (dir_ / "three.pcap").string();
-    testing::SyntheticCapture cap(path_);
-    uint32_t seq[3] = {1, 1, 1};
-    cap.Download(kT0, kT0 + 60, 2001, 125000, &seq[0]);
-    cap.Download(kT0 + 0.01, kT0 + 30, 2002, 125000, &seq[1]);
-    cap.Download(kT0 + 30, kT0 + 60, 2002, 25000, &seq[1], /*rtt_s=*/0.32);
-    cap.Download(kT0 + 0.02, kT0 + 60, 2003, 125000, &seq[2]);
+    testing::WriteThreeDownloads(path_, kT0);
   }
 
   ReplayOptions Options() {
