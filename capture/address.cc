@@ -121,6 +121,24 @@ bool Address::IsPrivate() const {
          std::memcmp(bytes.data(), kLoopback, 16) == 0;      // ::1
 }
 
+bool Address::IsRoutableUnicast() const {
+  if (IsV4()) {
+    const uint8_t a = bytes[12], b = bytes[13];
+    const bool zero = a == 0;                      // 0/8 "this network"
+    const bool loopback = a == 127;                // 127/8
+    const bool link_local = a == 169 && b == 254;  // 169.254/16
+    const bool multicast = (a & 0xf0) == 0xe0;     // 224/4
+    const bool reserved = (a & 0xf0) == 0xf0;      // 240/4 and 255.255.255.255
+    return !(zero || loopback || link_local || multicast || reserved);
+  }
+  static constexpr uint8_t kZero[16] = {};
+  static constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return !(bytes[0] == 0xff ||                                 // ff00::/8 multicast
+           (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
+           std::memcmp(bytes.data(), kZero, 16) == 0 ||        // ::
+           std::memcmp(bytes.data(), kLoopback, 16) == 0);     // ::1
+}
+
 std::optional<Cidr> Cidr::Parse(std::string_view text) {
   const size_t slash = text.find('/');
   const std::optional<Address> addr = Address::Parse(text.substr(0, slash));

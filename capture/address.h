@@ -34,6 +34,10 @@ struct Address {
   std::string ToString() const;
   // RFC 1918, RFC 4193 ULA, link-local, loopback and CGNAT (100.64/10).
   bool IsPrivate() const;
+  // A single host that may lie beyond the local link: not multicast, broadcast (only the
+  // limited 255.255.255.255 is knowable), link-local, loopback or unspecified. Traffic to
+  // anything else can never be answered from the internet.
+  bool IsRoutableUnicast() const;
 
   friend bool operator==(const Address&, const Address&) = default;
   friend auto operator<=>(const Address&, const Address&) = default;

@@ -1,6 +1,7 @@
 #include "capture/binner.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "capture/ip_proto.h"
 #include "util/floor_div.h"
@@ -64,14 +65,15 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
 
   uint32_t retrans = 0;
   if (p.ip_proto == kIpProtoTcp) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
+  const bool icmp_error = (p.ip_proto == kIpProtoIcmp && (p.src_port == 3 || p.src_port == 11)) ||
+                          (p.ip_proto == kIpProtoIcmpv6 && (p.src_port == 1 || p.src_port == 3));
+  TrackDemand(ts_ns, p, d, icmp_error, retrans, &f, &fb);
 
   DirectionBin& lb = link_.dir[d];
   lb.wire_bytes += wire_len;
   lb.payload_bytes += p.payload_len;
   ++lb.packets;
   if (p.payload_len > 0) ++lb.data_packets;
-  const bool icmp_error = (p.ip_proto == kIpProtoIcmp && (p.src_port == 3 || p.src_port == 11)) ||
-                          (p.ip_proto == kIpProtoIcmpv6 && (p.src_port == 1 || p.src_port == 3));
   if (icmp_error) {
     ++link_.icmp_errors[d];
   } else {
@@ -102,6 +104,7 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
     if ((fl & kTcpAck) && f.syn_ns != 0 && f.synack_ns != 0 && fb.handshake_rtt_s < 0 &&
         ts_ns >= f.syn_ns) {  // time running backwards gives no (negative) handshake RTT
       fb.handshake_rtt_s = double(ts_ns - f.syn_ns) * 1e-9;
+      OnRttSample(fb.handshake_rtt_s, &f, &fb);
     }
     // The sender of this packet advertises its receive window for the data flowing towards
     // it, i.e. the opposite direction. Scaling applies only when both SYNs carried it.
@@ -142,8 +145,65 @@ void Binner::TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowSt
     r.max_s = std::max(r.max_s, s);
     r.sum_s += s;
     ++r.samples;
+    OnRttSample(double(rtt_ns) * 1e-9, &f, &fb);
   }
   if (fl & (kTcpFin | kTcpRst)) fb.closed = true;
+}
+
+void Binner::OnRttSample(double rtt_s, FlowState* f, FlowBin* bin) {
+  // RFC 6298 section 2: the first sample sets SRTT and RTTVAR = R/2; later ones are smoothed
+  // with alpha = 1/8, beta = 1/4; RTO = SRTT + 4 RTTVAR, at least 1 s, at most 60 s.
+  if (f->srtt_s == 0) {
+    f->srtt_s = float(rtt_s);
+    f->rttvar_s = float(rtt_s / 2);
+  } else {
+    f->rttvar_s = 0.75f * f->rttvar_s + 0.25f * std::abs(f->srtt_s - float(rtt_s));
+    f->srtt_s = 0.875f * f->srtt_s + 0.125f * float(rtt_s);
+  }
+  bin->demand.rto_s = std::clamp(f->srtt_s + 4 * f->rttvar_s, 1.0f, 60.0f);
+}
+
+void Binner::TrackDemand(int64_t ts_ns, const DecodedPacket& p, Direction d, bool icmp_error,
+                         uint32_t retrans, FlowState* f, FlowBin* bin) {
+  // A reply may lag what it answers by a delayed acknowledgement, at most 0.5 s (RFC 1122
+  // 4.2.3.2; QUIC's max_ack_delay is 25 ms by default): a datagram sent sooner after the
+  // peer's last one may be such a reply, not a request.
+  constexpr int64_t kMaxAckDelayNs = 500'000'000;
+  Demand& dm = bin->demand;
+  if (d == kDown) {
+    if (icmp_error) return;  // a router that cannot deliver is not the remote answering
+    dm = Demand{.rto_s = dm.rto_s};
+    f->last_down_ns = ts_ns;
+    f->answered = true;
+    return;
+  }
+  if (!f->remote_routable) return;
+  const bool waited = dm.since_ns != 0 && ts_ns - dm.since_ns >= kMinRetryWaitNs;
+  bool ask = false, again = false;
+  if (p.ip_proto == kIpProtoTcp) {
+    const bool syn = (p.tcp_flags & kTcpSyn) && !(p.tcp_flags & kTcpAck);
+    const bool fin = (p.tcp_flags & kTcpFin) != 0;
+    ask = syn || fin || p.payload_len > 0;
+    // TrackTcp has noted this SYN already: an earlier one makes it a repeat.
+    again = retrans > 0 || (syn && f->syn_ns < ts_ns) || (fin && f->fin_sent);
+    if (fin) f->fin_sent = true;
+  } else if (p.ip_proto == kIpProtoUdp) {
+    const bool query = p.dst_port == kDnsPort || p.dst_port == kNtpPort;
+    ask = p.payload_len > 0 && (query || (f->answered && ts_ns - f->last_down_ns > kMaxAckDelayNs));
+    again = waited;
+  } else if (p.ip_proto == kIpProtoIcmp || p.ip_proto == kIpProtoIcmpv6) {
+    // The ICMP type is in src_port: echo request 8 (ICMP) or 128 (ICMPv6).
+    ask = p.src_port == (p.ip_proto == kIpProtoIcmp ? 8 : 128);
+    again = waited;
+  }
+  if (!ask) return;
+  if (dm.since_ns == 0) {
+    dm = Demand{.since_ns = ts_ns, .answered_before = f->answered, .rto_s = dm.rto_s};
+  } else if (again) {
+    dm.retried = true;
+  }
+  dm.last_ask_ns = std::max(dm.last_ask_ns, ts_ns);
+  if (dm.asks < UINT32_MAX) ++dm.asks;
 }
 
 Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bool src_local,
@@ -156,6 +216,7 @@ Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bo
   info.key = key;
   info.local_is_a = src_is_a == src_local;
   info.first_ns = ts_ns;
+  e->value.remote_routable = info.remote().IsRoutableUnicast();
   // A SYN-ACK first means we missed the SYN: the other side initiated.
   const bool synack =
       p.ip_proto == kIpProtoTcp && (p.tcp_flags & kTcpSyn) && (p.tcp_flags & kTcpAck);

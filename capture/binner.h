@@ -104,6 +104,13 @@ class Binner {
     uint64_t packets_total = 0;
     uint32_t high_ack[2] = {0, 0};  // highest ACK sent by each direction's sender
     uint32_t user = 0;              // BinnedPacket::user
+    // Demand (see bins.h): the flow's smoothed RTT and its variation (RFC 6298), the last
+    // packet from the remote, whether the remote ever answered, and whether it can (routable).
+    float srtt_s = 0, rttvar_s = 0;
+    int64_t last_down_ns = 0;
+    bool answered = false;
+    bool remote_routable = false;
+    bool fin_sent = false;
     bool ack_valid[2] = {false, false};
     uint8_t wscale[2] = {0xff, 0xff};  // window scale announced by each direction's sender
     bool seen_in_bin = false;
@@ -112,6 +119,10 @@ class Binner {
 
   void TrackTcp(int64_t ts_ns, const DecodedPacket& p, Direction d, FlowState* f, FlowBin* bin,
                 uint32_t* retrans);
+  // Updates the flow's Demand with one packet (after TrackTcp, which finds retransmissions).
+  static void TrackDemand(int64_t ts_ns, const DecodedPacket& p, Direction d, bool icmp_error,
+                          uint32_t retrans, FlowState* f, FlowBin* bin);
+  static void OnRttSample(double rtt_s, FlowState* f, FlowBin* bin);
   void AdvanceTo(int64_t ts_ns);
   void CloseBin();
   // Removes the flow at dense position `pos`; the sink hears of it at the next FlushEnds().

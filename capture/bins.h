@@ -62,6 +62,29 @@ struct FlowInfo {
   uint16_t remote_port() const { return local_is_a ? key.port_b : key.port_a; }
 };
 
+// What the local side of a flow asked of the remote and is still waiting for, as of the end of
+// a bin (kept by the Binner; the outage detector judges it). An ask is a packet that the remote
+// must answer when the path works: a SYN, TCP data or a FIN; a DNS or NTP query; an ICMP echo
+// request; another UDP datagram sent after its peer had answered and had since been quiet for
+// longer than a delayed acknowledgement may take (a reply's ACK-only datagram is not an ask).
+// Pure ACKs, RSTs and anything to a remote that is not routable unicast (multicast, broadcast,
+// link-local) never ask. Any packet from the remote answers: it clears the demand.
+struct Demand {
+  int64_t since_ns = 0;     // the oldest unanswered ask; 0 = nothing awaited
+  int64_t last_ask_ns = 0;  // the newest one
+  uint32_t asks = 0;        // packets that asked since then
+  // One of them asked again after a wait: a TCP retransmission, a repeated SYN or FIN, a query,
+  // echo request or datagram sent again at least kMinRetryWaitNs after the first ask.
+  bool retried = false;
+  bool answered_before = false;  // the remote had answered on this flow before the oldest ask
+  // The flow's retransmission timeout (RFC 6298: SRTT + 4 RTTVAR from its RTT samples, at
+  // least 1 s; 1 s until it has a sample): an answer later than this is overdue.
+  float rto_s = 1;
+};
+// No sender retries sooner than this (Linux's minimum TCP RTO is 200 ms; QUIC's PTO, a DNS
+// stub's and ping's intervals are longer): a second ask sooner is more of the same request.
+inline constexpr int64_t kMinRetryWaitNs = 200'000'000;
+
 // One flow during one bin, as handed to a BinSink.
 struct FlowBin {
   FlowInfo info;
@@ -70,6 +93,7 @@ struct FlowBin {
   double handshake_rtt_s = -1;  // SYN -> ACK of the handshake at the capture point; -1 if none
   RttBin rtt;                   // RTT samples of this bin
   bool closed = false;          // FIN or RST seen
+  Demand demand;                // kept across bins: what is awaited at the end of this one
 };
 
 // The whole link during one bin (all flows with a local side, plus non-flow IP traffic).

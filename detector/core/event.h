@@ -32,6 +32,15 @@ struct MechanismEvidence {
   int flows_limited = 0, flows_shaping = 0;
 };
 
+// What proved an outage (see OutageDetector), at its start; its end carries the most seen
+// during the whole silence. Written to the event JSON for outages.
+struct OutageEvidence {
+  int unanswered_remotes = 0;  // distinct remote hosts whose asks went unanswered past their RTO
+  int retried_remotes = 0;     // of these, the ones asked again after a wait
+  uint64_t asks = 0;           // packets that asked, unanswered
+  uint64_t router_errors = 0;  // ICMP unreachable / time exceeded received during the silence
+};
+
 // One line of the event stream (schema v1, documented in docs/event-schema.md). A start and its end
 // share `id`. Rates are bits per second on the wire (link-layer header included).
 struct Event {
@@ -47,9 +56,13 @@ struct Event {
   double rate_before_bps = 0;  // start: rate before the change; end: rate during the throttle
   double rate_after_bps = 0;   // start: rate it was squeezed to; end: rate after recovery
   bool targeted = false;
+  // False when there was no concurrent traffic in the same direction to compare with: whether
+  // the throttle was aimed is then unknown (written "targeted": null), not "no".
+  bool targeted_known = true;
   double confidence = 0;                   // 0..1
   Mechanism mechanism = Mechanism::kNone;  // throttles only
   MechanismEvidence evidence;              // why `mechanism`; not in the event JSON
+  OutageEvidence outage;                   // outages only: the unanswered demand
   double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
   // scope service: the remote host all squeezed flows share, and how many flows it had.
   std::string server_name;  // the server name of the flow or host (TLS SNI or DNS), when known

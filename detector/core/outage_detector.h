@@ -10,18 +10,50 @@
 namespace tw::detector {
 
 struct OutageParams {
-  int64_t min_silence_ns = 2'000'000'000;  // inbound silence shorter than this is not an outage
+  // Inbound silence shorter than this is a stall that applications ride out on their own, not an
+  // outage: TCP retransmits (a SYN's second retry goes at 3 s) and a DNS stub resolver reports
+  // no failure before its first timeout (5 s, glibc's RES_TIMEOUT).
+  int64_t min_silence_ns = 5'000'000'000;
   double min_active_pps = 1.0;  // the link must have been in use: inbound packets/s before
-  int min_unanswered = 2;       // outbound packets during the silence that prove demand
-  int min_stalled_flows = 2;    // or: this many flows were carrying data when it went silent
   double activity_alpha = 0.1;  // EWMA weight of the inbound packet rate
+  // Independent witnesses needed (DemandSummary::witnesses): one silent server may be that
+  // server's own failure; a dark link silences every remote at once.
+  int min_witnesses = 2;
 };
 
-// Detects the link going dark: inbound traffic stops at once while there is demand — our side
-// keeps sending (unanswered SYNs, DNS queries, probes, retransmissions), or several transfers
-// stop mid-way — as opposed to a quiet period in which nobody uses the link. Start `ts` is the
-// last inbound packet before the silence; end `ts` is the first inbound packet after it.
-// O(1) per bin plus one pass over the flows of the bin. Single-threaded.
+// What proves a silence dark, summed over the flows at the end of one bin (see capture::Demand).
+struct DemandSummary {
+  int overdue_remotes = 0;  // distinct remote hosts with an ask unanswered past its flow's RTO
+  int retried_remotes = 0;  // of these, the ones asked again after a wait and still unanswered
+  uint64_t asks = 0;        // packets that asked, on the overdue flows
+  // Of the retried remotes, the ones that had answered on the same flow before: a path that
+  // worked and stopped. A remote that never answered may never have been reachable.
+  int witnesses = 0;
+};
+// Sums the demand of the flows that asked after `after_ns` (still trying: a flow that gave up
+// earlier proves nothing about the present), as of `now_ns`. Counts at most kMaxRemotesCounted
+// distinct remotes.
+DemandSummary SummarizeDemand(std::span<const capture::FlowBin> flows, int64_t after_ns,
+                              int64_t now_ns);
+inline constexpr int kMaxRemotesCounted = 8;
+
+// Detects the link going dark: every inbound packet stops at once while the local side keeps
+// asking the internet for answers it does not get. Silence alone is no evidence: the far ends may
+// have nothing more to send, and a capture that stops shows no packets either. Demand is judged
+// per flow by the Binner's capture::Demand: asks (SYNs, data, FINs, DNS and NTP queries, echo
+// requests, datagrams to a peer that used to answer) to routable unicast remotes, unanswered past
+// the flow's retransmission timeout (RFC 6298). An outage starts when
+//   - inbound traffic (ICMP errors aside) has been silent for min_silence_ns, on a link that
+//     was in use (min_active_pps), and
+//   - some remote's ask is overdue and was retried: the asker itself waited and tried again.
+// Its confidence grows with the number of distinct remotes left unanswered (one unanswered
+// server may be that server's fault; several at once are the link's) and with ICMP errors
+// from a router saying it cannot deliver (ConfidenceOf in the .cc).
+// Start `ts` is the last inbound packet before the silence; end `ts` the first inbound answer
+// after it (reason "traffic_resumed"). A capture gap (bins skipped: the sensor stopped or its
+// clock jumped) ends an open outage at the last packet before the gap (reason "capture_gap")
+// and is never itself an outage.
+// O(1) per bin plus one pass over the flows of a silent bin. Single-threaded.
 class OutageDetector {
  public:
   OutageDetector(const OutageParams& params, EventSink* sink, uint64_t* next_event_id);
@@ -33,19 +65,23 @@ class OutageDetector {
   bool silent() const { return silent_; }
 
  private:
+  void OnAnswers(int64_t bin_end, double width_s, const capture::LinkBin& link);
+  void OnCaptureGap();
+  void MaybeStart(int64_t bin_end, std::span<const capture::FlowBin> flows);
+
   OutageParams p_;
   EventSink* sink_;
   uint64_t* next_id_;
   double activity_pps_ = 0;  // EWMA of inbound packets/s
   double rate_bps_ = 0;      // EWMA of inbound bits/s, for rate_before_bps
   int64_t bins_ = 0;
+  int64_t next_bin_ns_ = 0;  // where the next bin starts when no bins are skipped
   double activity_at_silence_ = 0, rate_at_silence_ = 0;
   int64_t last_down_ns_ = 0;  // last inbound packet seen
-  uint32_t data_flows_last_bin_ = 0;
+  int64_t last_seen_ns_ = 0;  // last packet seen, either way
   bool silent_ = false;
   int64_t silence_start_ns_ = 0;
-  uint64_t unanswered_ = 0;
-  uint32_t stalled_flows_ = 0;
+  uint64_t icmp_errors_ = 0;  // router errors received during the silence
   bool in_outage_ = false;
   Event start_;
 };

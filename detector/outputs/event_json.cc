@@ -58,12 +58,22 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
   }
   j["rate_before_bps"] = Rounded(e.rate_before_bps, 0);
   j["rate_after_bps"] = Rounded(e.rate_after_bps, 0);
-  j["targeted"] = e.targeted;
+  if (e.targeted_known) {
+    j["targeted"] = e.targeted;
+  } else {
+    j["targeted"] = nullptr;
+  }
   j["confidence"] = Rounded(e.confidence, 2);
   if (e.mechanism != Mechanism::kNone) j["mechanism"] = MechanismName(e.mechanism);
   if (e.burst_bytes >= 0) j["burst_bytes"] = Rounded(e.burst_bytes, 0);
   if (e.duration_s >= 0) j["duration_s"] = Rounded(e.duration_s, 3);
   if (!e.reason.empty()) j["reason"] = e.reason;
+  if (e.kind == EventKind::kOutage) {
+    j["unanswered_remotes"] = e.outage.unanswered_remotes;
+    j["retried_remotes"] = e.outage.retried_remotes;
+    j["unanswered_asks"] = e.outage.asks;
+    j["router_errors"] = e.outage.router_errors;
+  }
   return DumpLine(j);
 }
 
@@ -105,6 +115,7 @@ bool ParseEventLine(const std::string& line, Event* out) {
   if (auto r = Number(j, "rate_after_bps")) out->rate_after_bps = *r;
   if (auto r = Number(j, "rate_before_bps")) out->rate_before_bps = *r;
   if (auto t = j.find("targeted"); t != j.end() && t->is_boolean()) out->targeted = t->get<bool>();
+  if (auto t = j.find("targeted"); t != j.end() && t->is_null()) out->targeted_known = false;
   if (auto c = Number(j, "confidence")) out->confidence = *c;
   if (auto f = j.find("flow"); f != j.end() && f->is_object()) {
     const auto proto = Text(*f, "proto");

@@ -86,6 +86,18 @@ TEST(AddressTest, IsPrivate) {
   }
 }
 
+TEST(AddressTest, IsRoutableUnicast) {
+  for (std::string_view yes : {"8.8.8.8", "10.0.0.1", "192.168.1.1", "100.64.0.1", "223.255.255.1",
+                               "2001:db8::1", "fd12::1", "fec0::1", "::2"}) {
+    EXPECT_TRUE(A(yes).IsRoutableUnicast()) << yes;
+  }
+  for (std::string_view no :
+       {"0.0.0.0", "0.1.2.3", "127.0.0.1", "169.254.1.1", "224.0.0.251", "239.255.255.250",
+        "240.0.0.1", "255.255.255.255", "ff02::fb", "ff05::c", "fe80::1", "::", "::1"}) {
+    EXPECT_FALSE(A(no).IsRoutableUnicast()) << no;
+  }
+}
+
 TEST(AddressTest, OrderingIsBytewise) {
   EXPECT_LT(A("::1"), A("::2"));
   EXPECT_LT(A("10.0.0.1"), A("10.0.0.2"));

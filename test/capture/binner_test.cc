@@ -262,5 +262,106 @@ TEST(BinnerTest, AdvanceClockStartsTheFirstBin) {
   EXPECT_EQ(sink.bins[0].start, kT0);
 }
 
+DecodedPacket Udp(bool up, const char* remote, uint16_t remote_port, uint32_t len) {
+  DecodedPacket p;
+  p.ip_version = 4;
+  p.ip_proto = kIpProtoUdp;
+  const Address local = *Address::Parse("10.0.0.2"), far = *Address::Parse(remote);
+  p.src = up ? local : far;
+  p.dst = up ? far : local;
+  p.src_port = up ? 50000 : remote_port;
+  p.dst_port = up ? remote_port : 50000;
+  p.payload_len = len;
+  return p;
+}
+
+// The demand of the only flow at the end of the last bin.
+Demand LastDemand(const RecordingSink& sink) { return sink.bins.back().flows.at(0).demand; }
+
+TEST(BinnerDemandTest, UnansweredSynsAskAndTheirRepeatsAreRetries) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0 + 100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  b.OnPacket(kT0 + 1'100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  b.OnPacket(kT0 + 2 * kSec + 1, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  b.AdvanceClock(kT0 + 3 * kSec);
+  const Demand d = LastDemand(sink);
+  EXPECT_EQ(d.since_ns, kT0 + 100'000'000);
+  EXPECT_EQ(d.last_ask_ns, kT0 + 2 * kSec + 1);
+  EXPECT_EQ(d.asks, 3u);
+  EXPECT_TRUE(d.retried);
+  EXPECT_FALSE(d.answered_before);  // never answered: a dead server, not a dark link
+  EXPECT_EQ(d.rto_s, 1.0f);         // no RTT sample yet: RFC 6298's initial 1 s
+}
+
+TEST(BinnerDemandTest, AnyAnswerClearsTheDemandAndPureAcksNeverAsk) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0 + 100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  b.OnPacket(kT0 + 150'000'000, 60, Tcp(false, 40000, 500, 0, kTcpSyn | kTcpAck));
+  b.OnPacket(kT0 + 200'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));
+  b.OnPacket(kT0 + 300'000'000, 1500, Tcp(false, 40000, 501, 1448, kTcpAck));
+  b.OnPacket(kT0 + 400'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));  // an ACK: no ask
+  b.AdvanceClock(kT0 + kSec);
+  EXPECT_EQ(LastDemand(sink).since_ns, 0);
+  // Data goes out, is retransmitted, and nothing comes back: the peer answered before.
+  b.OnPacket(kT0 + 1'100'000'000, 600, Tcp(true, 40000, 2, 500, kTcpAck | kTcpPsh));
+  b.AdvanceClock(kT0 + 2 * kSec);
+  EXPECT_FALSE(LastDemand(sink).retried);
+  b.OnPacket(kT0 + 2'100'000'000, 600, Tcp(true, 40000, 2, 500, kTcpAck | kTcpPsh));
+  b.AdvanceClock(kT0 + 3 * kSec);
+  Demand d = LastDemand(sink);
+  EXPECT_EQ(d.since_ns, kT0 + 1'100'000'000);
+  EXPECT_TRUE(d.retried);
+  EXPECT_TRUE(d.answered_before);
+  EXPECT_NEAR(d.rto_s, 1.0, 1e-6);  // 50 ms handshake: SRTT + 4 RTTVAR < 1 s, so 1 s
+  b.OnPacket(kT0 + 3'100'000'000, 52, Tcp(false, 40000, 1949, 0, kTcpAck));
+  b.AdvanceClock(kT0 + 4 * kSec);
+  d = LastDemand(sink);
+  EXPECT_EQ(d.since_ns, 0);
+  EXPECT_EQ(d.asks, 0u);
+}
+
+TEST(BinnerDemandTest, MulticastAndLinkLocalNeverAsk) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  for (int i = 0; i < 5; ++i) {
+    b.OnPacket(kT0 + i * 300'000'000, 200, Udp(true, "239.255.255.250", 1900, 150));  // SSDP
+    b.OnPacket(kT0 + i * 300'000'000, 200, Udp(true, "224.0.0.251", 5353, 150));      // mDNS
+    b.OnPacket(kT0 + i * 300'000'000, 200, Udp(true, "169.254.3.3", kDnsPort, 40));
+  }
+  b.AdvanceClock(kT0 + 2 * kSec);
+  for (const FlowBin& f : sink.bins.back().flows) EXPECT_EQ(f.demand.since_ns, 0);
+}
+
+TEST(BinnerDemandTest, DnsQueriesAskAndTheirRepeatsAreRetries) {
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0 + 100'000'000, 80, Udp(true, "9.9.9.9", kDnsPort, 40));
+  b.OnPacket(kT0 + 150'000'000, 80, Udp(true, "9.9.9.9", kDnsPort, 40));  // too soon: no retry
+  b.AdvanceClock(kT0 + kSec);
+  EXPECT_FALSE(LastDemand(sink).retried);
+  b.OnPacket(kT0 + 5'100'000'000, 80, Udp(true, "9.9.9.9", kDnsPort, 40));
+  b.AdvanceClock(kT0 + 6 * kSec);
+  EXPECT_TRUE(LastDemand(sink).retried);
+  EXPECT_EQ(LastDemand(sink).asks, 3u);
+}
+
+TEST(BinnerDemandTest, DatagramsRightAfterAnAnswerAreRepliesNotAsks) {
+  // A QUIC client acknowledges what it receives: its ACK-only datagrams follow the server's
+  // within a delayed-ACK time. A datagram long after the server fell quiet asks again.
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  b.OnPacket(kT0 + 100'000'000, 1400, Udp(false, "192.0.2.9", 443, 1350));
+  b.OnPacket(kT0 + 110'000'000, 80, Udp(true, "192.0.2.9", 443, 40));
+  b.OnPacket(kT0 + 400'000'000, 80, Udp(true, "192.0.2.9", 443, 40));
+  b.AdvanceClock(kT0 + kSec);
+  EXPECT_EQ(LastDemand(sink).since_ns, 0);
+  b.OnPacket(kT0 + 1'500'000'000, 80, Udp(true, "192.0.2.9", 443, 40));
+  b.AdvanceClock(kT0 + 2 * kSec);
+  EXPECT_EQ(LastDemand(sink).since_ns, kT0 + 1'500'000'000);
+  EXPECT_TRUE(LastDemand(sink).answered_before);
+}
+
 }  // namespace
 }  // namespace tw::capture
