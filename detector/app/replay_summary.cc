@@ -83,7 +83,11 @@ void PrintEvents(const ReplayResult& r, std::FILE* out,
     std::string detail;
     if (e.kind == EventKind::kThrottle) {
       detail = HumanRate(e.rate_before_bps) + " -> " + HumanRate(e.rate_after_bps);
-      if (e.state == EventState::kStart) detail += e.targeted ? ", targeted" : ", not targeted";
+      if (e.state == EventState::kStart) {
+        detail += !e.targeted_known ? ", targeted unknown (no concurrent traffic to compare with)"
+                  : e.targeted      ? ", targeted"
+                                    : ", not targeted";
+      }
     }
     if (e.state == EventState::kStart && ended.count(e.id) == 0) {
       detail += detail.empty() ? "still open at the end of the capture"

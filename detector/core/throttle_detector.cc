@@ -34,6 +34,8 @@ constexpr double kEvidenceWeight = 0.2;
 // Confidence of a link throttle: a base, the depth, the share of flows that dropped with the
 // link, and the share of them that TCP shows limited by the network. The weights add up to 1.
 constexpr double kLinkConfidenceBase = 0.4;
+// A link-wide throttle needs network-limited TCP flows of this many distinct remote hosts.
+constexpr int kMinLinkHosts = 2;
 constexpr double kLinkSharedWeight = 0.2;
 constexpr double kLinkAgreementWeight = 0.2;
 
@@ -319,10 +321,28 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
     ev.cls = DropClass::kDemandChange;  // the refined drop is smaller than reported drops
   } else if (tcp && !ev.inflated && !ev.lossy) {
     // TCP shows a network limit as a queue or as loss; a slower flow with neither is the
-    // application sending less. (UDP gives no such signal: its drops are judged on the rate.)
+    // application sending less.
+    ev.cls = DropClass::kDemandChange;
+  } else if (!tcp && !IsPlateau(after)) {
+    // UDP shows neither to a passive observer. What a rate limiter leaves is its own rate: a
+    // sender backlogged behind it gets the same bytes every bin. A sender that fetches in
+    // bursts and pauses (a player with a full buffer) shows a lower average, not a plateau.
     ev.cls = DropClass::kDemandChange;
   }
   return ev;
+}
+
+bool ThrottleDetector::IsPlateau(std::span<const double> bins) {
+  // At least three bins in four within a quarter of their median: a limiter's steady output
+  // varies by the packets that straddle a bin's edge and by the sender's own jitter; bursts and
+  // pauses put most bins far from the median.
+  if (bins.size() < 3) return false;
+  std::vector<double> v(bins.begin(), bins.end());
+  const double median = stats::MedianInPlace(v);
+  if (median <= 0) return false;
+  size_t near = 0;
+  for (double b : bins) near += std::abs(b - median) <= 0.25 * median ? 1 : 0;
+  return near * 4 >= bins.size() * 3;
 }
 
 double ThrottleDetector::Confidence(const Evidence& ev, double shared, int refs) {
@@ -405,15 +425,23 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
 
   // Reference: concurrent flows in the same direction. When most flows to other hosts dropped
-  // too, or every flow on the link did, the drop is not this flow's own: the link-wide series
-  // decides between link-wide shaping and congestion. A lone flow is the link.
+  // too the drop is not this flow's own: the link-wide series decides between link-wide
+  // shaping and congestion; when most of its own host's flows dropped with it, the host's series
+  // judges. A lone flow has nothing to compare with: it is reported, targeted unknown.
   int refs = 0, other_refs = 0;
   const double shared = SharedDrop(d, f, nullptr, split_ago, width_s, &refs);
   const double shared_other = SharedDrop(d, f, &f->info.remote(), split_ago, width_s, &other_refs);
   // Half counts here (>=): a drop shared with half the flows is not this flow's own.
-  if (refs == 0 || (other_refs > 0 && shared_other >= kMostFlows) ||
-      (other_refs == 0 && shared >= kMostFlows)) {
+  if ((other_refs > 0 && shared_other >= kMostFlows) ||
+      (refs > 0 && other_refs == 0 && shared >= kMostFlows)) {
     s.det.Rebase();  // the link-wide series judges it; this series takes its new level
+    return;
+  }
+  // A UDP flow's only evidence is its plateau, which a limiter leaves and so does a path whose
+  // capacity fell (a WiFi device walking away from its access point). Only flows that kept
+  // their rates beside it tell the two apart: with none, there is no evidence either way.
+  if (refs == 0 && f->info.proto() != capture::kIpProtoTcp) {
+    s.det.Rebase();
     return;
   }
   // When most of the host's flows dropped together (or its service throttle is open), the
@@ -433,7 +461,8 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   e.scope = EventScope::kFlow;
   e.has_flow = true;
   e.flow = f->info;
-  e.targeted = true;
+  e.targeted = refs > 0;
+  e.targeted_known = refs > 0;
   if (names_ != nullptr) e.server_name = names_->NameOf(f->info.id, f->info.remote());
   if (s.n - split_ago - 1 <= kBurstHorizonBins) {
     double after = 0;
@@ -477,14 +506,17 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   HostMembersDropped(key.first, d, split_ago, width_s, &members, &dropped);
   int other_refs = 0;
   const double shared_other = SharedDrop(d, nullptr, &key.first, split_ago, width_s, &other_refs);
-  if (members < kMinHostMembers || !StrictMajority(dropped, members) || other_refs == 0 ||
-      shared_other >= kMostFlows) {
+  // UDP without references: no evidence either way (see OnDrop).
+  if (members < kMinHostMembers || !StrictMajority(dropped, members) ||
+      (other_refs > 0 && shared_other >= kMostFlows) || (other_refs == 0 && !h->tcp)) {
     s.det.Rebase();  // the flows' own series (or the link's) judge it
     return;
   }
   Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kRemoteHost;
-  e.targeted = true;
+  // No flows to other hosts: nothing to compare with, targeted unknown.
+  e.targeted = other_refs > 0;
+  e.targeted_known = other_refs > 0;
   e.has_remote = true;
   e.remote = key.first;
   e.flows = dropped;
@@ -509,7 +541,13 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   const double shared = SharedDrop(d, nullptr, nullptr, split_ago, width_s, &refs);
   // Not most flows (a strict majority): demand left, or a targeted squeeze (reported per flow).
   if (refs == 0 || shared <= kMostFlows) return s.det.Rebase();
+  // Evidence that the network holds the link back: TCP flows whose own series show the
+  // mechanism (queueing or loss since the change). A UDP flow's lower rate carries no such
+  // evidence (its sender may simply send less: a player with a full buffer), and one host's
+  // flows are one application: a link-wide claim needs limited flows of kMinLinkHosts hosts.
   int network_limited = 0, shaping = 0, tcp_flows = 0, udp_flows = 0;
+  capture::Address hosts[kMinLinkHosts];
+  int distinct_hosts = 0;
   for (const auto& [id, f] : flows_) {
     // A closing flow (FIN or RST seen) is ending, not squeezed: its last retransmissions are
     // no sign that the network holds the link back (downloads finishing together, often at
@@ -518,20 +556,25 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
     const Evidence fe =
         Judge(*f.dir[d], f.info.proto() == capture::kIpProtoTcp, split_ago, width_s);
     if (fe.cls == DropClass::kTooSlow) continue;
-    (f.info.proto() == capture::kIpProtoTcp ? tcp_flows : udp_flows) += 1;
-    if (fe.cls == DropClass::kThrottle) {
+    const bool tcp = f.info.proto() == capture::kIpProtoTcp;
+    (tcp ? tcp_flows : udp_flows) += 1;
+    if (fe.cls == DropClass::kThrottle && tcp && (fe.inflated || fe.lossy)) {
       ++network_limited;
       shaping += fe.inflated ? 1 : 0;
+      const capture::Address& host = f.info.remote();
+      if (distinct_hosts < kMinLinkHosts &&
+          std::find(hosts, hosts + distinct_hosts, host) == hosts + distinct_hosts) {
+        hosts[distinct_hosts++] = host;
+      }
     }
   }
-  if (network_limited == 0) return Dismiss(DropClass::kDemandChange, &s);
+  if (distinct_hosts < kMinLinkHosts) return Dismiss(DropClass::kDemandChange, &s);
   Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kLink;
   e.targeted = false;
   // Shaping when at least half the limited flows queued (a tie goes to the queue: loss alone is
   // the stronger claim).
   e.mechanism = shaping * 2 >= network_limited ? Mechanism::kShaping : Mechanism::kPolicing;
-  if (tcp_flows == 0) e.mechanism = Mechanism::kUnknown;
   // The link's own series carries no RTT: the flows limited with it are the evidence.
   e.evidence = MechanismEvidence{};
   e.evidence.flows_limited = network_limited;

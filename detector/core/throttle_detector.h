@@ -93,6 +93,10 @@ class ThrottleDetector {
 
   static constexpr int kRing = 64;  // bins of history kept per series
 
+  // True when `bins` (bytes per bin) hold a rate limiter's steady output: most of them near
+  // their median. The only evidence of a network limit a passive observer has for UDP.
+  static bool IsPlateau(std::span<const double> bins);
+
  private:
   struct Series {
     // One bin of the series' history. Together, so that recording a bin touches one cache

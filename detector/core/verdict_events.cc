@@ -20,11 +20,14 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     if (v.event_id != 0) continue;
     // Targeted: another flow in the same direction, towards another service, overlapping in
     // time and judged, was not limited.
-    bool targeted = false;
+    // With no such flow, limited or not, there is nothing to compare with: unknown.
+    bool targeted = false, compared = false;
     for (const FlowVerdict& o : *verdicts) {
       if (&o == &v || o.dir != v.dir || o.remote_host == v.remote_host) continue;
-      if (o.kind == VerdictKind::kInsufficientData || IsLimited(o.kind)) continue;
-      if (o.first_ns < v.last_ns && v.first_ns < o.last_ns) targeted = true;
+      if (o.kind == VerdictKind::kInsufficientData) continue;
+      if (!(o.first_ns < v.last_ns && v.first_ns < o.last_ns)) continue;
+      compared = true;
+      if (!IsLimited(o.kind)) targeted = true;
     }
     Event e;
     e.id = next_id++;
@@ -39,6 +42,7 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     e.rate_before_bps = 0;
     e.rate_after_bps = v.rate_bps;
     e.targeted = targeted;
+    e.targeted_known = compared;
     e.confidence = v.confidence;
     e.mechanism = Mechanism::kPolicing;
     // What the verdict judged: losses in step with a token bucket, and no standing queue. It

@@ -139,9 +139,13 @@ void WriteEventRow(const ReportEpisode& ep, std::string* o) {
         DirectionName(s.direction) + "</small></td><td class=\"who\"><a href=\"#ev-" + id + "\">" +
         Esc(ep.who) + "</a></td><td>" + "<span class=\"nw\">" + Esc(HumanRate(s.rate_before_bps)) +
         "</span> → <span " + "class=\"nw\">" + (thr ? Esc(HumanRate(s.rate_after_bps)) : "0") +
-        "</span>" + "</td><td>" + (thr ? (s.targeted ? "yes" : "no") : "—") + "</td><td>" +
-        (thr ? MechanismCell(s.mechanism, ep.mechanism_numbers) : "—") + "</td><td class=\"num\">" +
-        Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
+        "</span>" + "</td><td>" +
+        (thr ? (!s.targeted_known ? "unknown"
+                : s.targeted      ? "yes"
+                                  : "no")
+             : "—") +
+        "</td><td>" + (thr ? MechanismCell(s.mechanism, ep.mechanism_numbers) : "—") +
+        "</td><td class=\"num\">" + Fmt("%.0f %%", 100 * s.confidence) + "</td></tr>";
 }
 
 void WriteEventTable(const ReportModel& m, std::string* o) {
@@ -173,9 +177,11 @@ void WriteEventFacts(const ReportEpisode& ep, std::string* o) {
     if (ep.end != nullptr && ep.end->reason == "recovered") {
       *o += ", back to " + Esc(HumanRate(ep.end->rate_after_bps));
     }
-    *o += s.targeted ? ". Targeted: concurrent flows in the same direction kept their rates."
-                     : ". Not shown to be targeted (concurrent flows slowed down too, or there "
-                       "was none to compare with).";
+    *o += !s.targeted_known
+              ? ". Targeted: unknown, there was no concurrent traffic in the same direction to "
+                "compare with."
+          : s.targeted ? ". Targeted: concurrent flows in the same direction kept their rates."
+                       : ". Not shown to be targeted: concurrent flows slowed down too.";
     *o += " Mechanism: " + std::string(MechanismName(s.mechanism)) +
           (ep.mechanism_numbers.empty() ? "" : " (" + Esc(ep.mechanism_numbers) + ")") + ".";
   } else {

@@ -477,7 +477,7 @@ ReportModel BuildReportModel(const ReportData& data) {
       ++m.outages;
     } else {
       ++m.throttles;
-      m.targeted += e.start->targeted ? 1 : 0;
+      m.targeted += e.start->targeted_known && e.start->targeted ? 1 : 0;
     }
   }
   AddSourceItems(data.overview, m, &m.overview);

@@ -43,10 +43,11 @@ class SyntheticCapture {
   }
   bool ok() const { return dumper_ != nullptr; }
 
-  // A TCP segment between 10.0.0.2:local_port (the office) and 192.0.2.1:remote_port.
+  // A TCP segment between 10.0.0.2:local_port (the office) and 192.0.2.`server`:remote_port.
   // Carries a TCP timestamp option (TSval, TSecr), as Linux sends by default.
   void Tcp(double t, bool up, uint16_t local_port, uint16_t remote_port, uint32_t seq,
-           uint32_t payload, uint8_t flags, uint32_t ts_val = 0, uint32_t ts_ecr = 0) {
+           uint32_t payload, uint8_t flags, uint32_t ts_val = 0, uint32_t ts_ecr = 0,
+           uint8_t server = 1) {
     Record& r = packets_.emplace_back();
     r.t = t;
     r.wire_len = 14u + 20u + 32u + payload;
@@ -57,7 +58,7 @@ class SyntheticCapture {
     const uint16_t total = uint16_t(20 + 32 + payload);
     ip[2] = uint8_t(total >> 8), ip[3] = uint8_t(total);
     ip[8] = 64, ip[9] = 6;
-    const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {192, 0, 2, 1};
+    const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {192, 0, 2, server};
     std::memcpy(ip + 12, up ? local : remote, 4);
     std::memcpy(ip + 16, up ? remote : local, 4);
     uint8_t* tcp = ip + 20;
@@ -87,8 +88,9 @@ class SyntheticCapture {
   // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments,
   // over a path whose round trip (as seen from the office) is rtt_s: each data segment echoes
   // the timestamp of the newest office ACK sent at least rtt_s earlier (a millisecond clock).
+  // From server 192.0.2.`server`, port 443.
   void Download(double t0, double t1, uint16_t local_port, double bytes_per_s, uint32_t* seq,
-                double rtt_s = 0.02) {
+                double rtt_s = 0.02, uint8_t server = 1) {
     const double gap = 1448.0 / bytes_per_s;
     const auto ms = [](double t) { return uint32_t(int64_t(t * 1000) & 0xffffffff); };
     std::vector<double> acks;  // times of this download's ACKs
@@ -97,11 +99,11 @@ class SyntheticCapture {
     for (double t = t0; t < t1; t += gap, ++n) {
       while (echoed < acks.size() && acks[echoed] <= t - rtt_s) ++echoed;
       const uint32_t ecr = echoed > 0 ? ms(acks[echoed - 1]) : 0;
-      Tcp(t, false, local_port, 443, *seq, 1448, 0x10, ms(t), ecr);
+      Tcp(t, false, local_port, 443, *seq, 1448, 0x10, ms(t), ecr, server);
       *seq += 1448;
       if (n % 2 == 1) {
         acks.push_back(t + 0.0005);
-        Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10, ms(t + 0.0005), ms(t));
+        Tcp(t + 0.0005, true, local_port, 443, 1, 0, 0x10, ms(t + 0.0005), ms(t), server);
       }
     }
   }

@@ -50,6 +50,7 @@ struct Harness {
   Squeeze squeeze = Squeeze::kShaper;
   std::function<int(int)> remote_of = [](int f) { return 10 + f; };  // one server per flow
   bool reverse = false;  // hand each bin's flows over last to first
+  std::function<bool(int)> udp_of = [](int) { return false; };  // which flows are UDP
 
   void Run(int flows, int bins, const std::function<double(int, int)>& level,
            const std::function<bool(int, int)>& zero_window = nullptr) {
@@ -59,6 +60,7 @@ struct Harness {
       for (int f = 0; f < flows; ++f) {
         const double v = level(f, b) > 0 ? level(f, b) * std::exp(n(rng)) : 0;
         auto& x = fb[size_t(f)] = Download(f, remote_of(f), v);
+        if (udp_of(f)) x.info.key.proto = capture::kIpProtoUdp;
         x.dir[capture::kUp].wire_bytes = uint64_t(v / 20);  // ACKs, no payload
         x.dir[capture::kDown].zero_window = zero_window && zero_window(f, b);
         const bool low = level(f, b) > 0 && level(f, b) < level(f, 0);
@@ -178,6 +180,17 @@ TEST(ThrottleDetectorTest, EveryFlowDroppingIsOneLinkEvent) {
               0.25 * 3 * 25000 * 8 * kWirePerPayload);
 }
 
+TEST(ThrottleDetectorTest, LoneFlowIsReportedWithTargetedUnknown) {
+  Harness h;
+  h.Run(1, 80, [](int, int b) { return b >= 40 ? 25000.0 : 125000.0; });
+  const auto& ev = h.events.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].scope, EventScope::kFlow);
+  EXPECT_FALSE(ev[0].targeted_known);
+  EXPECT_NE(EventToJson(ev[0], capture::AddressFormatter()).find("\"targeted\":null"),
+            std::string::npos);
+}
+
 TEST(ThrottleDetectorTest, NewFlowsTakingTheirShareIsCongestionNotThrottling) {
   Harness h;
   // Two flows fill the link; at bin 40 six more arrive and everyone gets a fair share: the
@@ -211,6 +224,19 @@ ScopeCounts CountScopes(const std::vector<Event>& events) {
     }
   }
   return c;
+}
+
+TEST(ThrottleDetectorTest, OneServersFlowsDroppingAloneAreNotTheLink) {
+  // Every flow on the link drops, but they all come from one server: one application, not the
+  // link. Nothing else in the same direction to compare with: targeted is unknown.
+  Harness h;
+  h.remote_of = [](int) { return 10; };
+  h.Run(3, 80, [](int, int b) { return b >= 40 ? 25000.0 : 125000.0; });
+  const ScopeCounts c = CountScopes(h.events.events());
+  EXPECT_EQ(c.other, 0);  // no link event
+  ASSERT_EQ(c.service_starts, 1);
+  EXPECT_FALSE(c.service_start->targeted_known);
+  EXPECT_EQ(c.service_start->mechanism, Mechanism::kShaping);
 }
 
 TEST(ThrottleDetectorTest, SeveralFlowsOfOneServerMakeOneServiceEvent) {
@@ -341,6 +367,39 @@ TEST(ThrottleDetectorTest, OnOffApplicationIsNotAThrottle) {
   // Adaptive streaming: fetch 4 s, pause 6 s. The rate "drops" to zero, but that is demand.
   h.Run(2, 300, [](int f, int b) { return f == 0 && b > 30 && b % 10 >= 4 ? 0.0 : 125000.0; });
   EXPECT_TRUE(h.events.events().empty());
+}
+
+TEST(ThrottleDetectorTest, UdpFlowIsJudgedOnlyBesideFlowsThatKeptTheirRates) {
+  // A UDP stream falls to a steady quarter of its rate: with a TCP download beside it that kept
+  // its rate, a targeted throttle; alone, a limiter and a path that lost capacity look the same.
+  const auto level = [](int f, int b) { return f == 0 && b >= 40 ? 31250.0 : 125000.0; };
+  Harness with_ref;
+  with_ref.noise = 0.03;
+  with_ref.squeeze = Squeeze::kNone;  // no RTT or loss to see on UDP
+  with_ref.udp_of = [](int f) { return f == 0; };
+  with_ref.Run(2, 80, level);
+  ASSERT_EQ(with_ref.events.events().size(), 1u);
+  EXPECT_EQ(with_ref.events.events()[0].scope, EventScope::kFlow);
+  EXPECT_TRUE(with_ref.events.events()[0].targeted_known);
+  EXPECT_TRUE(with_ref.events.events()[0].targeted);
+
+  Harness alone;
+  alone.noise = 0.03;
+  alone.squeeze = Squeeze::kNone;
+  alone.udp_of = [](int) { return true; };
+  alone.Run(1, 80, level);
+  EXPECT_TRUE(alone.events.events().empty());
+}
+
+TEST(ThrottleDetectorTest, IsPlateauTellsALimitersOutputFromBursts) {
+  // A UDP stream behind a 500 kbit/s limiter: the same bytes every bin, give or take a packet.
+  const std::vector<double> limited = {62500, 61000, 63900, 62500, 61100, 62400, 63800, 62500};
+  EXPECT_TRUE(ThrottleDetector::IsPlateau(limited));
+  // A player fetching chunks on and off: a lower average, no plateau.
+  const std::vector<double> bursts = {250000, 0, 0, 180000, 0, 5000, 240000, 0, 0, 3000};
+  EXPECT_FALSE(ThrottleDetector::IsPlateau(bursts));
+  EXPECT_FALSE(ThrottleDetector::IsPlateau(std::vector<double>{62500, 62500}));  // too short
+  EXPECT_FALSE(ThrottleDetector::IsPlateau(std::vector<double>{0, 0, 0, 0}));
 }
 
 TEST(ThrottleDetectorTest, ReceiverClosingItsWindowIsNotAThrottle) {

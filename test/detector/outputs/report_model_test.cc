@@ -203,15 +203,17 @@ TEST(ReportMechanismTest, APolicingVerdictsEventCarriesItsNumbers) {
 class ReportLinkEventTest : public testing::TempDirTest {};
 
 TEST_F(ReportLinkEventTest, CountsTheFlowsThatQueued) {
-  // Three downloads squeezed together at 30 s by one shaper: a link event, judged on the flows.
+  // Three downloads from three servers squeezed together at 30 s by one shaper: a link event,
+  // judged on the flows.
   const std::string path = Path("link.pcap");
   {
     testing::SyntheticCapture cap(path);
     for (int i = 0; i < 3; ++i) {
       uint32_t seq = 1;
       const uint16_t port = uint16_t(2001 + i);
-      cap.Download(kT0 + 0.01 * i, kT0 + 30, port, 125000, &seq);
-      cap.Download(kT0 + 30, kT0 + 60, port, 25000, &seq, /*rtt_s=*/0.32);
+      const uint8_t server = uint8_t(1 + i);
+      cap.Download(kT0 + 0.01 * i, kT0 + 30, port, 125000, &seq, 0.02, server);
+      cap.Download(kT0 + 30, kT0 + 60, port, 25000, &seq, /*rtt_s=*/0.32, server);
     }
   }
   ReplayOptions o;
