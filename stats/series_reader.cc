@@ -1,7 +1,9 @@
 #include "stats/series_reader.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <string_view>
 #include <system_error>
 
@@ -54,6 +56,14 @@ Parse ParseNumber(std::string_view s, double* value) {
   if (ec == std::errc::result_out_of_range || !std::isfinite(*value)) return Parse::kNotFinite;
   if (ec != std::errc()) return Parse::kNotNumber;
   return Parse::kOk;
+}
+
+// "nan", "na", "null" in any case.
+bool IsMissingToken(std::string_view s) {
+  if (s.size() < 2 || s.size() > 4) return false;
+  std::string lower(s);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "nan" || lower == "na" || lower == "null";
 }
 
 bool Fail(std::string* error, size_t line_no, const std::string& what) {
@@ -116,6 +126,10 @@ bool ReadSeries(std::istream& in, const SeriesReadOptions& opts, std::vector<dou
       return Fail(error, line_no,
                   std::to_string(count) + " fields, column " + std::to_string(index) +
                       " (0-based) requested");
+    }
+    if (opts.allow_missing && (field.empty() || IsMissingToken(field))) {
+      values.push_back(std::numeric_limits<double>::quiet_NaN());
+      continue;
     }
     if (field.empty()) return Fail(error, line_no, "empty field");
     double value = 0;

@@ -15,8 +15,11 @@ namespace tw::stats {
 // fields are trimmed and may be wrapped in double quotes (no commas inside quotes); CRLF line
 // ends are accepted. On success replaces *out and returns true. On failure returns false, leaves
 // *out untouched, and sets *error (if not null) to "line N: <what>", N counting from 1.
+// With allow_missing, an empty selected field, "nan", "na" or "null" (any case) is a missing
+// value and is stored as NaN instead of being an error; "inf" and overflow stay errors.
 struct SeriesReadOptions {
   std::string column;  // "" = whole line (or the only field); digits = index; else header name
+  bool allow_missing = false;
 };
 bool ReadSeries(std::istream& in, const SeriesReadOptions& opts, std::vector<double>* out,
                 std::string* error);

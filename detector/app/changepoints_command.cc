@@ -10,47 +10,144 @@
 
 #include "detector/app/options.h"
 #include "detector/outputs/json.h"
+#include "stats/changepoints.h"
 #include "stats/segmentation.h"
 #include "stats/series_reader.h"
 
 namespace tw::detector {
+namespace {
 
-ExitCode Changepoints(const std::vector<std::string>& args) {
-  stats::SeriesReadOptions ro;
-  stats::SegmentationParams sp;
+enum class Missing { kInterpolate, kSkip, kError };
+
+struct ChangepointsOptions {
+  stats::SeriesReadOptions read;
+  stats::ChangepointParams params;
+  Missing missing = Missing::kInterpolate;
   std::string path;
   bool log = false;
+  bool levels = false;
+};
+
+bool ParseModel(const std::string& v, stats::SegmentModel* model) {
+  if (v == "auto") {
+    *model = stats::SegmentModel::kAuto;
+  } else if (v == "mean") {
+    *model = stats::SegmentModel::kMean;
+  } else if (v == "linear") {
+    *model = stats::SegmentModel::kLinear;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool ParseSeason(const std::string& v, int* period) {
+  size_t p = 0;
+  if (v == "auto") {
+    *period = 0;
+  } else if (v == "none") {
+    *period = -1;
+  } else if (ParseSize(v, &p) && p >= 2 && p <= 100000) {
+    *period = static_cast<int>(p);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool ParseMissing(const std::string& v, Missing* missing) {
+  if (v == "interpolate") {
+    *missing = Missing::kInterpolate;
+  } else if (v == "skip") {
+    *missing = Missing::kSkip;
+  } else if (v == "error") {
+    *missing = Missing::kError;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Parses args into *o; on a usage error returns false with *why set.
+bool ParseArgs(const std::vector<std::string>& args, ChangepointsOptions* o, std::string* why) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     std::string v;
+    auto value = [&](std::string_view name) { return TakeValue(args, &i, name, &v); };
     if (IsOption(a, "--column")) {
-      if (!TakeValue(args, &i, "--column", &ro.column)) return Usage("--column needs a value");
+      if (!value("--column")) return (*why = "--column needs a value", false);
+      o->read.column = v;
     } else if (IsOption(a, "--penalty")) {
-      if (!TakeValue(args, &i, "--penalty", &v) || !ParseDouble(v, &sp.penalty) ||
-          sp.penalty <= 0) {
-        return Usage("--penalty takes a positive number");
+      if (!value("--penalty") || !ParseDouble(v, &o->params.penalty) || o->params.penalty <= 0) {
+        return (*why = "--penalty takes a positive number", false);
       }
     } else if (IsOption(a, "--min-segment")) {
-      if (!TakeValue(args, &i, "--min-segment", &v) || !ParseSize(v, &sp.min_segment) ||
-          sp.min_segment < 1) {
-        return Usage("--min-segment takes a whole number >= 1");
+      if (!value("--min-segment") || !ParseSize(v, &o->params.min_segment) ||
+          o->params.min_segment < 2) {
+        return (*why = "--min-segment takes a whole number >= 2", false);
+      }
+    } else if (IsOption(a, "--horizon")) {
+      if (!value("--horizon") || !ParseSize(v, &o->params.horizon) || o->params.horizon < 1) {
+        return (*why = "--horizon takes a whole number >= 1", false);
+      }
+    } else if (IsOption(a, "--model")) {
+      if (!value("--model") || !ParseModel(v, &o->params.model)) {
+        return (*why = "--model takes auto, mean or linear", false);
+      }
+    } else if (IsOption(a, "--season")) {
+      if (!value("--season") || !ParseSeason(v, &o->params.season_period)) {
+        return (*why = "--season takes auto, none or a period >= 2", false);
+      }
+    } else if (IsOption(a, "--missing")) {
+      if (!value("--missing") || !ParseMissing(v, &o->missing)) {
+        return (*why = "--missing takes interpolate, skip or error", false);
       }
     } else if (a == "--log") {
-      log = true;
+      o->log = true;
+    } else if (a == "--levels") {
+      o->levels = true;
     } else if (a.size() > 1 && a[0] == '-') {
-      return Usage("unknown option '" + a + "'");
-    } else if (path.empty()) {
-      path = a;
+      return (*why = "unknown option '" + a + "'", false);
+    } else if (o->path.empty()) {
+      o->path = a;
     } else {
-      return Usage("changepoints takes one file");
+      return (*why = "changepoints takes one file", false);
     }
   }
-  if (path.empty()) return Usage("changepoints needs a file ('-' for standard input)");
+  if (o->path.empty()) return (*why = "changepoints needs a file ('-' for standard input)", false);
+  return true;
+}
+
+Json SegmentsJson(const stats::ChangepointResult& r) {
+  Json segments = Json::array();
+  for (const stats::ChangepointSegment& s : r.segments) {
+    Json j;
+    j["start"] = s.start;
+    j["end"] = s.end;
+    j["level"] = s.level;
+    j["slope"] = s.slope;
+    segments.push_back(j);
+  }
+  Json out;
+  out["changes"] = r.changes;
+  out["segments"] = segments;
+  out["season_period"] = r.season_period;
+  return out;
+}
+
+}  // namespace
+
+ExitCode Changepoints(const std::vector<std::string>& args) {
+  ChangepointsOptions o;
+  std::string why;
+  if (!ParseArgs(args, &o, &why)) return Usage(why);
+  o.read.allow_missing = o.missing != Missing::kError;
+  const std::string& path = o.path;
   std::vector<double> x;
   std::string error;
   bool ok = false;
   if (path == "-") {
-    ok = stats::ReadSeries(std::cin, ro, &x, &error);
+    ok = stats::ReadSeries(std::cin, o.read, &x, &error);
   } else {
     std::ifstream in(path);
     if (!in) {
@@ -58,17 +155,18 @@ ExitCode Changepoints(const std::vector<std::string>& args) {
                    std::strerror(errno));
       return ExitCode::kRuntimeError;
     }
-    ok = stats::ReadSeries(in, ro, &x, &error);
+    ok = stats::ReadSeries(in, o.read, &x, &error);
   }
   if (!ok) {
     std::fprintf(stderr, "throttlewatch: %s: %s\n", path.c_str(), error.c_str());
     return ExitCode::kBrokenInput;
   }
+  stats::FillMissing(o.missing == Missing::kSkip, &x);
   if (x.empty()) {
     std::fprintf(stderr, "throttlewatch: %s: no numbers in the input\n", path.c_str());
     return ExitCode::kBrokenInput;
   }
-  if (log) {
+  if (o.log) {
     for (double& v : x) {
       if (v < 0) {
         std::fprintf(stderr, "throttlewatch: %s: --log needs non-negative values\n", path.c_str());
@@ -79,8 +177,9 @@ ExitCode Changepoints(const std::vector<std::string>& args) {
     stats::LogTransform(x, 1.0, &y);
     x.swap(y);
   }
-  const std::vector<size_t> cps = stats::SegmentPelt(x, sp);
-  std::fputs((DumpLine(Json(cps)) + "\n").c_str(), stdout);
+  const stats::ChangepointResult r = stats::FindChangepoints(x, o.params);
+  const Json out = o.levels ? SegmentsJson(r) : Json(r.changes);
+  std::fputs((DumpLine(out) + "\n").c_str(), stdout);
   return ExitCode::kOk;
 }
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -93,6 +94,21 @@ TEST(ReadSeriesTest, RejectsMalformedFieldsNamingTheLine) {
   EXPECT_THAT(error, StartsWith("line 2: no column named 'rate'"));
   EXPECT_FALSE(Read("1\n+-2\n", "", &v, &error));
   EXPECT_THAT(error, StartsWith("line 2: "));
+}
+
+TEST(ReadSeriesTest, MissingValuesBecomeNanWhenAllowed) {
+  SeriesReadOptions opts{"rate", true};
+  std::istringstream in("time,rate\n1,2\n2,\n3,NaN\n4,na\n5,null\n6,7\n");
+  std::vector<double> v;
+  std::string error;
+  ASSERT_TRUE(ReadSeries(in, opts, &v, &error)) << error;
+  ASSERT_EQ(v.size(), 6u);
+  EXPECT_EQ(v[0], 2);
+  for (size_t i = 1; i < 5; ++i) EXPECT_TRUE(std::isnan(v[i])) << i;
+  EXPECT_EQ(v[5], 7);
+  std::istringstream inf("1\ninf\n");
+  EXPECT_FALSE(ReadSeries(inf, opts = {"", true}, &v, &error));  // still not a finite number
+  EXPECT_THAT(error, StartsWith("line 2: not a finite number"));
 }
 
 TEST(ReadSeriesTest, FailureLeavesOutputUntouched) {

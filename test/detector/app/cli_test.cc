@@ -58,6 +58,29 @@ TEST_F(CliTest, ChangepointsCsvColumnByName) {
   EXPECT_EQ(out_, "[30]\n");
 }
 
+// Users' files have holes: an empty field or "nan" is interpolated by default (indices stay
+// the rows), skipped with --missing skip, an error with --missing error. --levels adds the
+// segments.
+TEST_F(CliTest, ChangepointsMissingValuesAndLevels) {
+  std::string csv = "time,rate\n";
+  for (int i = 0; i < 40; ++i) {
+    csv += std::to_string(i) + "," + (i == 7 ? "" : i == 12 ? "nan" : i < 30 ? "5" : "50") + "\n";
+  }
+  const std::string file = File("holes.csv", csv);
+  EXPECT_EQ(Run({"changepoints", "--column", "rate", file}), 0) << err_;
+  EXPECT_EQ(out_, "[30]\n");
+  EXPECT_EQ(Run({"changepoints", "--column", "1", "--missing", "skip", file}), 0) << err_;
+  EXPECT_EQ(out_, "[28]\n");
+  EXPECT_EQ(Run({"changepoints", "--column", "rate", "--missing", "error", file}), 3);
+  EXPECT_NE(err_.find("line 9"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"changepoints", "--column", "rate", "--levels", file}), 0) << err_;
+  EXPECT_EQ(out_,
+            "{\"changes\":[30],\"segments\":[{\"start\":0,\"end\":30,\"level\":5.0,\"slope\":0.0},"
+            "{\"start\":30,\"end\":40,\"level\":50.0,\"slope\":0.0}],\"season_period\":0}\n");
+  EXPECT_EQ(Run({"changepoints", "--model", "cubic", file}), 2);
+  EXPECT_EQ(Run({"changepoints", "--season", "1", file}), 2);
+}
+
 // As for captures: a file whose contents are not a series is broken input (3), a file that
 // cannot be read a runtime error (1), a missing argument a usage error (2).
 TEST_F(CliTest, ChangepointsRejectsEmptyAndNonNumericInput) {
