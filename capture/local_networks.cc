@@ -124,7 +124,16 @@ LocalNetworks LocalNetworkGuesser::Guess() const {
     const auto* b = best[fam];
     if (b == nullptr) continue;
     if (fam != primary && b->second.initiated == 0) continue;
-    cidrs.push_back(PrefixOf(b->first));
+    Cidr c = PrefixOf(b->first);
+    // The local side is one side of the watched link. When every peer of the winner lies in
+    // its own prefix (a router trace whose client and server share a subnet), the prefix would
+    // hold both ends of everything: the winner alone is the local side.
+    const std::vector<Address>& peers = b->second.peers;
+    if (!peers.empty() &&
+        std::all_of(peers.begin(), peers.end(), [&](const Address& p) { return c.Contains(p); })) {
+      c = Cidr{b->first, 128};
+    }
+    cidrs.push_back(c);
   }
   return LocalNetworks(std::move(cidrs));
 }

@@ -50,7 +50,8 @@ class LocalNetworks {
 // scores a point per flow it initiates (TCP SYN without ACK; first packet of a UDP/ICMP
 // conversation) and half a point per distinct peer; private addresses facing public ones win
 // outright. The winner's /24 (IPv4) or /64 (IPv6) is local, plus the best address of the other
-// family if it initiated anything. Link-local, multicast and broadcast traffic (neighbour
+// family if it initiated anything; the winner alone when all its peers are in that prefix (both
+// ends of a router trace in one subnet). Link-local, multicast and broadcast traffic (neighbour
 // discovery, DHCP, mDNS) is ignored. Observe() is cheap but allocates (it is for a sample, not for
 // every packet of a long capture).
 class LocalNetworkGuesser {

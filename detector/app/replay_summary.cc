@@ -51,6 +51,16 @@ void PrintNotAnalysed(const ReplayResult& r, std::FILE* out) {
     std::fprintf(out, "  %llu packets had no local endpoint (check --local)\n",
                  static_cast<unsigned long long>(r.binner.not_local));
   }
+  if (r.binner.local_to_local > 0) {
+    std::fprintf(out, "  %llu packets had both ends local (traffic inside the local side)\n",
+                 static_cast<unsigned long long>(r.binner.local_to_local));
+  }
+  if (r.packets > 0 && r.binner.flows_created == 0) {
+    std::fprintf(out,
+                 "  nothing was analysed: no packet had exactly one end in the local side %s. "
+                 "Give the side of the link you watch with --local (an address or CIDR)\n",
+                 r.local.empty() ? "(none found)" : r.local.c_str());
+  }
   if (r.names_rejected > 0) {
     std::fprintf(out,
                  "  %llu names in DNS answers or TLS ClientHellos dropped: not host names "

@@ -80,6 +80,25 @@ TEST(LocalNetworkGuesserTest, LinkLocalAndMulticastChatterIsIgnored) {
   EXPECT_EQ(g.Guess().ToString(), "10.77.1.0/24");
 }
 
+TEST(LocalNetworkGuesserTest, ClientAndServerInOneSubnetGiveTheHostAlone) {
+  // A router trace: client 10.0.0.1 and server 10.0.0.4 share a /24. The /24 would hold both
+  // ends, and no flow would have exactly one local end.
+  LocalNetworkGuesser g;
+  for (int i = 0; i < 3; ++i) {
+    g.Observe(Pkt("10.0.0.1", "10.0.0.4", 6, kTcpSyn));
+    g.Observe(Pkt("10.0.0.4", "10.0.0.1", 6, kTcpSyn | kTcpAck));
+  }
+  EXPECT_EQ(g.Guess().ToString(), "10.0.0.1/32");
+}
+
+TEST(LocalNetworkGuesserTest, LocalResolverDoesNotNarrowAnOfficePrefix) {
+  // An office host asks its LAN resolver and talks to the internet: the /24 stays local.
+  LocalNetworkGuesser g;
+  g.Observe(Pkt("192.168.1.20", "192.168.1.1", 17, 0));
+  g.Observe(Pkt("192.168.1.20", "203.0.113.9", 6, kTcpSyn));
+  EXPECT_EQ(g.Guess().ToString(), "192.168.1.0/24");
+}
+
 TEST(LocalNetworkGuesserTest, NothingObservedGivesNothing) {
   EXPECT_TRUE(LocalNetworkGuesser().Guess().empty());
 }

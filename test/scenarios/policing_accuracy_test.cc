@@ -56,6 +56,16 @@ std::string Category(const Truth& t) {
   return t.cross ? "shaped, cross traffic" : "shaped";
 }
 
+// Each flow's verdict and rate, in an order that does not depend on which side is local.
+std::vector<std::string> VerdictList(const ReplayResult& r) {
+  std::vector<std::string> out;
+  for (const FlowVerdict& v : r.verdicts) {
+    out.push_back(std::string(VerdictName(v.kind)) + " " + std::to_string(std::lround(v.rate_bps)));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 class PolicingAccuracyTest : public tw::testing::TempDirTest {};
 
 TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
@@ -92,6 +102,13 @@ TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
     o.local = "10.0.0.4/32";  // the server, where the captures were taken
     ReplayResult r;
     ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << name << ": " << r.error;
+    // Client and server share a /24: without --local the inferred side must still give one end
+    // per flow, and the same verdicts (the direction may differ: it follows the side chosen).
+    ReplayOptions inferred = o;
+    inferred.local.clear();
+    ReplayResult ri;
+    ASSERT_EQ(RunReplay(inferred, &ri), ReplayStatus::kOk) << name << ": " << ri.error;
+    EXPECT_EQ(VerdictList(ri), VerdictList(r)) << name << ": verdicts differ without --local";
     Row& row = rows[Category(truth)];
     for (const FlowVerdict& v : r.verdicts) {
       if (truth.ports.count(v.info.remote_port()) == 0) continue;

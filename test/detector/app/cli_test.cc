@@ -223,6 +223,17 @@ std::string EventRecords(const std::string& stream) {
 
 // "-" is standard input, as FILE or as -r's value, pcap or pcapng, piped or redirected, with
 // the local side inferred from it: the same events as from the file.
+TEST_F(CliTest, SummarySaysPlainlyWhenNothingWasAnalysed) {
+  // A local side that holds both ends of every flow: nothing crosses it.
+  ASSERT_EQ(Run({"replay", "--local", "10.77.0.0/16", kDemo}), 0) << err_;
+  EXPECT_NE(err_.find("0 flows seen"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("packets had both ends local"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("nothing was analysed: no packet had exactly one end in the local side "
+                      "10.77.0.0/16"),
+            std::string::npos)
+      << err_;
+}
+
 TEST_F(CliTest, ReplayReadsStandardInput) {
   ASSERT_EQ(Run({"replay", "--threads", "1", kDemo}), 0) << err_;
   const std::string events = EventRecords(out_);
