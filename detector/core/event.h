@@ -36,7 +36,9 @@ struct MechanismEvidence {
 // during the whole silence. Written to the event JSON for outages.
 struct OutageEvidence {
   int unanswered_remotes = 0;  // distinct remote hosts whose asks went unanswered past their RTO
-  int retried_remotes = 0;     // of these, the ones asked again after a wait
+  // Of these, the witnesses: remotes that had answered before and were asked again after a
+  // wait during the silence (DemandSummary::witnesses).
+  int witnesses = 0;
   uint64_t asks = 0;           // packets that asked, unanswered
   uint64_t router_errors = 0;  // ICMP unreachable / time exceeded received during the silence
 };

@@ -11,13 +11,13 @@ using capture::kUp;
 namespace {
 
 // The confidence of an outage, from the independent witnesses of the dark link: each distinct
-// remote whose asks went unanswered past their timeout, and the router that said it cannot
-// deliver (ICMP errors during the silence) counted as one more. One unanswered server may be
-// that server's own failure (even odds, 0.5); each further witness halves the chance that the
-// link is not to blame: 1 - 0.5^w, for w = 1, 2, 3, 4 ... gives 0.5, 0.75, 0.88, 0.94 ...,
-// at most 0.99.
+// remote that had answered and was asked again, in vain, during the silence, and the router
+// that said it cannot deliver (ICMP errors during the silence) counted as one more. One silent
+// server may be that server's own failure (even odds, 0.5); each further witness halves the
+// chance that the link is not to blame: 1 - 0.5^w, for w = 2, 3, 4 ... gives 0.75, 0.88,
+// 0.94 ..., at most 0.99.
 double ConfidenceOf(const OutageEvidence& ev) {
-  const int witnesses = ev.unanswered_remotes + (ev.router_errors > 0 ? 1 : 0);
+  const int witnesses = ev.witnesses + (ev.router_errors > 0 ? 1 : 0);
   return std::min(0.99, 1.0 - std::pow(0.5, witnesses));
 }
 
@@ -26,26 +26,19 @@ double ConfidenceOf(const OutageEvidence& ev) {
 DemandSummary SummarizeDemand(std::span<const capture::FlowBin> flows, int64_t after_ns,
                               int64_t now_ns) {
   DemandSummary s;
-  capture::Address seen[kMaxRemotesCounted];
-  bool retried[kMaxRemotesCounted] = {}, witness[kMaxRemotesCounted] = {};
+  // Distinct remotes, counted apart so that many remotes that are no witnesses (a scan) cannot
+  // crowd the witnesses out of the count.
+  capture::Address overdue[kMaxRemotesCounted], witnesses[kMaxRemotesCounted];
+  const auto add = [](capture::Address* set, int* n, const capture::Address& a) {
+    if (*n < kMaxRemotesCounted && std::find(set, set + *n, a) == set + *n) set[(*n)++] = a;
+  };
   for (const capture::FlowBin& f : flows) {
     const capture::Demand& d = f.demand;
     if (d.since_ns == 0 || d.last_ask_ns <= after_ns) continue;
     if (double(now_ns - d.since_ns) * 1e-9 < double(d.rto_s)) continue;
     s.asks += d.asks;
-    const capture::Address& remote = f.info.remote();
-    int i = 0;
-    while (i < s.overdue_remotes && !(seen[i] == remote)) ++i;
-    if (i == s.overdue_remotes) {
-      if (s.overdue_remotes == kMaxRemotesCounted) continue;
-      seen[s.overdue_remotes++] = remote;
-    }
-    retried[i] = retried[i] || d.retried;
-    witness[i] = witness[i] || (d.retried && d.answered_before);
-  }
-  for (int i = 0; i < s.overdue_remotes; ++i) {
-    s.retried_remotes += retried[i] ? 1 : 0;
-    s.witnesses += witness[i] ? 1 : 0;
+    add(overdue, &s.overdue_remotes, f.info.remote());
+    if (d.retried && d.answered_before) add(witnesses, &s.witnesses, f.info.remote());
   }
   return s;
 }
@@ -136,7 +129,7 @@ void OutageDetector::MaybeStart(int64_t bin_end, std::span<const capture::FlowBi
     // The end reports the most the silence showed.
     OutageEvidence& ev = start_.outage;
     ev.unanswered_remotes = std::max(ev.unanswered_remotes, demand.overdue_remotes);
-    ev.retried_remotes = std::max(ev.retried_remotes, demand.witnesses);
+    ev.witnesses = std::max(ev.witnesses, demand.witnesses);
     ev.asks = std::max(ev.asks, demand.asks);
     ev.router_errors = icmp_errors_;
     start_.confidence = ConfidenceOf(ev);

@@ -24,10 +24,9 @@ struct OutageParams {
 // What proves a silence dark, summed over the flows at the end of one bin (see capture::Demand).
 struct DemandSummary {
   int overdue_remotes = 0;  // distinct remote hosts with an ask unanswered past its flow's RTO
-  int retried_remotes = 0;  // of these, the ones asked again after a wait and still unanswered
   uint64_t asks = 0;        // packets that asked, on the overdue flows
-  // Of the retried remotes, the ones that had answered on the same flow before: a path that
-  // worked and stopped. A remote that never answered may never have been reachable.
+  // Of these, the ones asked again after a wait that had answered on the same flow before: a
+  // path that worked and stopped. A remote that never answered may never have been reachable.
   int witnesses = 0;
 };
 // Sums the demand of the flows that asked after `after_ns` (still trying: a flow that gave up

@@ -70,7 +70,7 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
   if (!e.reason.empty()) j["reason"] = e.reason;
   if (e.kind == EventKind::kOutage) {
     j["unanswered_remotes"] = e.outage.unanswered_remotes;
-    j["retried_remotes"] = e.outage.retried_remotes;
+    j["witnesses"] = e.outage.witnesses;
     j["unanswered_asks"] = e.outage.asks;
     j["router_errors"] = e.outage.router_errors;
   }

@@ -74,7 +74,7 @@ TEST(OutageDetectorTest, SilenceWithUnansweredTrafficIsAnOutage) {
   EXPECT_DOUBLE_EQ(ev[0].ts, double(kT0 + 19 * kSec + 990'000'000) * 1e-9);  // last inbound
   EXPECT_DOUBLE_EQ(ev[0].detected_at, double(kT0 + 25 * kSec) * 1e-9);       // 5 s of silence
   EXPECT_EQ(ev[0].outage.unanswered_remotes, 2);
-  EXPECT_EQ(ev[0].outage.retried_remotes, 2);
+  EXPECT_EQ(ev[0].outage.witnesses, 2);
   EXPECT_NEAR(ev[0].confidence, 0.75, 1e-9);  // two witnesses: 1 - 0.5^2
   EXPECT_EQ(ev[1].state, EventState::kEnd);
   EXPECT_DOUBLE_EQ(ev[1].ts, double(kT0 + 30 * kSec + 10'000'000) * 1e-9);  // first inbound
