@@ -14,7 +14,8 @@ test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chrom
       prometheus prometheus-alertmanager tcpreplay python3-yaml systemd
       podman runc libcap2-bin  # deploy_container_run (runc: where crun cannot run)
       clang libclang-rt-dev  # clang + its runtimes: the libFuzzer targets (fuzz preset)
-      clang-format)  # .ci/run fails on code the repository's .clang-format would change
+      clang-format  # .ci/run fails on code the repository's .clang-format would change
+      ngtcp2-client ngtcp2-server openssl)  # the lab's QUIC scenarios (example programs, a cert)
 bench=(python3 time tcpdump tshark tcptrace nfdump linux-perf)
 
 want=("${build[@]}")

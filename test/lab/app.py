@@ -10,6 +10,7 @@ throttling is caught:
       JSON request: {"op": "send", "schedule": [[t, bps|"max"], ...], "duration": s,
       "chunk": bytes} (send paced per schedule, t relative to the request), {"op": "sink"}
       (read and discard), {"op": "get"} (then lines "N\\n": send N bytes at once, per line).
+      It also answers every UDP datagram on P with 48 bytes (the `ntp` client's server).
 
   app.py client paced  --remote A --port P [--cport C] --direction down|up
                        --schedule 0:3000000,20:1000000 --duration S
@@ -27,14 +28,40 @@ throttling is caught:
                        --schedule 0:4000000,15:300000,30:0,35:4000000 --duration S
       A bulk download (the server sends as fast as TCP lets it) read by a slow receiver with a
       small receive buffer at the scheduled read rates; 0 stops reading (zero window).
+  app.py client player --remote A --port P [--cport C] --ladder 500000,1000000,2500000,5000000
+                       --segment S --buffer S [--schedule 0:max,30:2500000] --duration S
+      An adaptive video player on one connection: segments of `segment` seconds of video at
+      the bitrate its throughput estimate allows (one rung up at a time, down at once), fetched
+      while the buffer is below `buffer` seconds (on/off once full); the schedule caps the
+      bitrate (a user or data-saver choice). Every switch is printed as a JSON line with its ts.
+  app.py client browse --remote A --port P --objects N --think S --size-min B --size-max B
+                       --duration S [--seed N]
+      Browsing one site: a page is 1..N parallel short connections (object sizes spread
+      log-uniformly), then an idle gap (exponential, mean `think` seconds) while it is read.
+  app.py client ntp    --remote A --port P [--cport C] --period S --duration S
+      NTP-like UDP: a 48-byte request every ~period seconds, answered by the server's 48 bytes.
+  app.py client keepalive --remote A --port P [--cport C] --period S --duration S
+                       [--tcp-keepidle S]
+      An idle application's connection: a 64-byte request and answer every ~period seconds
+      (0: none), and the kernel's TCP keep-alive probes after `tcp-keepidle` idle seconds.
+  app.py client lan    --duration S [--lan-peer ADDR]
+      What an office LAN sends by itself: mDNS queries (224.0.0.251:5353), SSDP M-SEARCH and
+      NOTIFY (239.255.255.250:1900), and now and then a datagram to an absent neighbour
+      (--lan-peer: ARP requests nobody answers). No server.
+  app.py client quic   --remote A --port P --chunk BYTES --period S --duration S
+      QUIC downloads with a real QUIC stack (ngtcp2's example client, `gtlsclient`): one new
+      connection per file of `chunk` bytes, one every `period` seconds (or right after the
+      previous one when it took longer). The server is ngtcp2's `gtlsserver` (started by lab.py).
 
 Python 3 standard library only. Exits 0 when the client ran its course, 1 on a socket error.
 """
 
 import argparse
 import json
+import math
 import random
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -188,7 +215,18 @@ def serve_one(conn):
         print("connection: %s" % e, file=sys.stderr, flush=True)
 
 
+def serve_udp(port):
+    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    u.bind(("::", port))
+    answer = b"\x24" + b"\0" * 47  # NTP v4, mode 4 (server), the rest zeros
+    while True:
+        _, peer = u.recvfrom(2048)
+        u.sendto(answer, peer)
+
+
 def cmd_server(a):
+    threading.Thread(target=serve_udp, args=(a.port,), daemon=True).start()
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -292,6 +330,219 @@ def client_web(a):
     print(json.dumps(dict(mode="web", **stats)), flush=True)
 
 
+def emit(**fields):
+    print(json.dumps(dict(ts=round(time.time(), 6), **fields)), flush=True)
+
+
+def client_player(a):
+    ladder = sorted(int(x) for x in a.ladder.split(","))
+    caps = parse_schedule(a.schedule) if a.schedule != "0:1000000" else [(0.0, None)]
+    s = connect(a, a.cport)
+    t0 = time.monotonic()
+    rung, tputs, buffered, played_to = 0, [], 0.0, None
+    stats = {"segments": 0, "switches": 0, "stalls": 0}
+    with s:
+        s.sendall(b'{"op": "get"}\n')
+        while True:
+            t = time.monotonic() - t0
+            if t >= a.duration:
+                break
+            if played_to is not None:  # playing: the buffer drains in real time
+                level = buffered - (t - played_to)
+                if level <= 0 and buffered > 0:
+                    stats["stalls"] += 1
+                    played_to, buffered, level = None, 0.0, 0.0  # rebuffering
+            else:
+                level = buffered
+            if level > a.buffer - a.segment:
+                time.sleep(min(0.05, level - (a.buffer - a.segment)))
+                continue
+            cap = rate_at(caps, t)
+            size = int(ladder[rung] * a.segment / 8)
+            t1 = time.monotonic()
+            s.sendall(b"%d\n" % size)
+            recv_exact(s, size)
+            took = time.monotonic() - t1
+            stats["segments"] += 1
+            tputs = (tputs + [size * 8 / max(took, 1e-3)])[-3:]
+            if played_to is None:
+                buffered, played_to = level + a.segment, None
+                if buffered >= 2 * a.segment:  # start playing with two segments
+                    played_to = time.monotonic() - t0
+            else:
+                now = time.monotonic() - t0
+                buffered = max(0.0, buffered - (now - played_to)) + a.segment
+                played_to = now
+            est = len(tputs) / sum(1.0 / x for x in tputs)  # harmonic mean
+            want = max([0] + [i for i, r in enumerate(ladder)
+                              if r <= 0.8 * est and (cap is None or r <= cap)])
+            new = min(want, rung + 1)  # up one rung at a time, down at once
+            if new != rung:
+                stats["switches"] += 1
+                emit(event="switch", from_bps=ladder[rung], to_bps=ladder[new],
+                     estimate_bps=int(est), buffer_s=round(buffered, 2))
+                rung = new
+    print(json.dumps(dict(mode="player", **stats)), flush=True)
+
+
+def client_browse(a):
+    rng = random.Random("%s:%s:%s" % (a.seed, a.remote, a.port))
+    t_end = time.monotonic() + a.duration
+    stats = {"pages": 0, "connections": 0, "bytes": 0, "errors": 0}
+    lock = threading.Lock()
+
+    def fetch(size):
+        try:
+            s = connect(a)
+            with s:
+                s.sendall(b'{"op": "get"}\n%d\n' % size)
+                recv_exact(s, size)
+            with lock:
+                stats["connections"] += 1
+                stats["bytes"] += size
+        except OSError:
+            with lock:
+                stats["errors"] += 1
+
+    lo, hi = math.log(a.size_min), math.log(a.size_max)
+    while time.monotonic() < t_end:
+        sizes = [int(math.exp(rng.uniform(lo, hi))) for _ in range(rng.randint(1, a.objects))]
+        threads = [threading.Thread(target=fetch, args=(n,)) for n in sizes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        stats["pages"] += 1
+        gap = min(rng.expovariate(1.0 / a.think), 3 * a.think)
+        time.sleep(max(0.0, min(gap, t_end - time.monotonic())))
+    print(json.dumps(dict(mode="browse", **stats)), flush=True)
+
+
+def udp_socket(remote, cport=None):
+    fam = socket.AF_INET6 if ":" in remote else socket.AF_INET
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    if cport:
+        u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        u.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", cport))
+    return u
+
+
+def client_ntp(a):
+    rng = random.Random(a.port)
+    u = udp_socket(a.remote, a.cport)
+    u.settimeout(1.0)
+    t_end = time.monotonic() + a.duration
+    stats = {"requests": 0, "answers": 0}
+    request = b"\x23" + b"\0" * 47  # NTP v4, mode 3 (client)
+    while time.monotonic() < t_end:
+        u.sendto(request, (a.remote, a.port))
+        stats["requests"] += 1
+        try:
+            u.recvfrom(2048)
+            stats["answers"] += 1
+        except socket.timeout:
+            pass
+        time.sleep(max(0.0, min(a.period * rng.uniform(0.8, 1.2), t_end - time.monotonic())))
+    print(json.dumps(dict(mode="ntp", **stats)), flush=True)
+
+
+def client_keepalive(a):
+    rng = random.Random(a.port)
+    s = connect(a, a.cport)
+    if a.tcp_keepidle:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, max(1, int(a.tcp_keepidle)))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, int(a.tcp_keepidle)))
+    t_end = time.monotonic() + a.duration
+    pings = 0
+    with s:
+        s.sendall(b'{"op": "get"}\n')
+        while time.monotonic() < t_end:
+            left = t_end - time.monotonic()
+            if a.period <= 0:
+                time.sleep(min(1.0, left))
+                continue
+            time.sleep(max(0.0, min(a.period * rng.uniform(0.8, 1.2), left)))
+            if time.monotonic() >= t_end:
+                break
+            s.sendall(b"64\n")
+            recv_exact(s, 64)
+            pings += 1
+    print(json.dumps({"mode": "keepalive", "pings": pings}), flush=True)
+
+
+MDNS = ("224.0.0.251", 5353)
+SSDP = ("239.255.255.250", 1900)
+
+
+def client_lan(a):
+    rng = random.Random(a.seed)
+    mdns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    mdns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    mdns.bind(("0.0.0.0", MDNS[1]))
+    mdns.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+    ssdp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ssdp.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    t0 = time.monotonic()
+    due = {"mdns": 0.5, "ssdp": 1.0, "peer": 3.0}
+    sent = {k: 0 for k in due}
+    search = (b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+              b'MAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n')
+    notify = (b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\n"
+              b"NTS: ssdp:alive\r\nCACHE-CONTROL: max-age=1800\r\n\r\n")
+    while True:
+        t = time.monotonic() - t0
+        if t >= a.duration:
+            break
+        if t >= due["mdns"]:  # a query for _services._dns-sd._udp.local, PTR
+            q = (b"\0\0\0\0\0\x01\0\0\0\0\0\0\x09_services\x07_dns-sd\x04_udp"
+                 b"\x05local\0\0\x0c\0\x01")
+            mdns.sendto(q, MDNS)
+            sent["mdns"] += 1
+            due["mdns"] = t + rng.uniform(1.0, 6.0)
+        if t >= due["ssdp"]:
+            for _ in range(2):
+                ssdp.sendto(search, SSDP)
+            ssdp.sendto(notify, SSDP)
+            sent["ssdp"] += 3
+            due["ssdp"] = t + rng.uniform(5.0, 12.0)
+        if t >= due["peer"] and a.lan_peer:  # a printer that is off: ARP, no answer
+            peer.sendto(b"\0" * 32, (a.lan_peer, 9))
+            sent["peer"] += 1
+            due["peer"] = t + rng.uniform(10.0, 20.0)
+        time.sleep(0.05)
+    print(json.dumps(dict(mode="lan", **sent)), flush=True)
+
+
+def client_quic(a):
+    t0 = time.monotonic()
+    stats = {"files": 0, "failed": 0}
+    next_t = 0.0
+    url = "https://%s:%d/%d" % ("[%s]" % a.remote if ":" in a.remote else a.remote, a.port,
+                                a.chunk)
+    while True:
+        t = time.monotonic() - t0
+        if t >= a.duration:
+            break
+        if t < next_t:
+            time.sleep(min(0.01, next_t - t))
+            continue
+        left = a.duration - t
+        argv = ["gtlsclient", "-q", "--no-quic-dump", "--no-http-dump",
+                "--exit-on-all-streams-close", "--timeout", "%ds" % max(1, int(left)),
+                a.remote, str(a.port), url]
+        t1 = time.monotonic()
+        try:
+            rc = subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=left + 1).returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+        emit(event="fetch", bytes=a.chunk, seconds=round(time.monotonic() - t1, 3), rc=rc)
+        stats["files" if rc == 0 else "failed"] += 1
+        next_t = max(next_t + a.period, time.monotonic() - t0)
+    print(json.dumps(dict(mode="quic", **stats)), flush=True)
+
+
 def client_slowread(a):
     sched = parse_schedule(a.schedule)
     s = connect(a, a.cport, rcvbuf=a.rcvbuf)
@@ -309,7 +560,8 @@ def main():
     p = sub.add_parser("server")
     p.add_argument("--port", type=int, required=True)
     p = sub.add_parser("client")
-    p.add_argument("mode", choices=("paced", "video", "web", "slowread"))
+    p.add_argument("mode", choices=("paced", "video", "web", "slowread", "player", "browse",
+                                    "ntp", "keepalive", "lan", "quic"))
     p.add_argument("--remote", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cport", type=int)
@@ -325,12 +577,21 @@ def main():
     p.add_argument("--size-max", type=int, default=400_000)
     p.add_argument("--rcvbuf", type=int, default=16384)
     p.add_argument("--seed", type=int)
+    p.add_argument("--ladder", default="500000,1000000,2500000,5000000")
+    p.add_argument("--segment", type=float, default=2.0)
+    p.add_argument("--buffer", type=float, default=12.0)
+    p.add_argument("--objects", type=int, default=6)
+    p.add_argument("--think", type=float, default=6.0)
+    p.add_argument("--tcp-keepidle", type=float, default=0)
+    p.add_argument("--lan-peer")
     a = ap.parse_args()
     if a.cmd == "server":
         return cmd_server(a)
     try:
         {"paced": client_paced, "video": client_video, "web": client_web,
-         "slowread": client_slowread}[a.mode](a)
+         "slowread": client_slowread, "player": client_player, "browse": client_browse,
+         "ntp": client_ntp, "keepalive": client_keepalive, "lan": client_lan,
+         "quic": client_quic}[a.mode](a)
     except OSError as e:
         print("error: %s" % e, file=sys.stderr, flush=True)
         return 1

@@ -122,6 +122,7 @@ class Lab:
         self.t0_wall = None
         self.capture = None
         self.capture_stats = {}
+        self.capture_parts = []  # later files of a capture that stopped and resumed
         self.throttle_seq = 0
         self.routes = []  # (role, argv) to re-apply after an outage
         self.watch = []  # token-bucket throttles whose squeeze is awaited
@@ -164,13 +165,19 @@ class Lab:
         interventions: a detector must not report them).
         """
         local = OFFICE4 if family(remote) == 4 else OFFICE6
-        sched = [(float(t), float(r)) for t, r in (schedule or [])]
-        fl = {"id": "f%d" % (len(self.flows) + 1), "proto": "tcp",
-              "direction": direction, "local": local,
-              "local_port": None if mode == "web" else
-              CPORT_BASE + len(self.flows),
+        sched = [(float(t), float(r) if r is not None else None)
+                 for t, r in (schedule or [])]
+        if mode in ("web", "browse", "quic"):
+            local_port = None  # a new connection (ephemeral port) per fetch
+        elif mode == "lan":
+            local_port = port  # mDNS speaks from 5353 to 5353
+        else:
+            local_port = CPORT_BASE + len(self.flows)
+        fl = {"id": "f%d" % (len(self.flows) + 1),
+              "proto": "udp" if mode in ("ntp", "lan", "quic") else "tcp",
+              "direction": direction, "local": local, "local_port": local_port,
               "remote": remote, "remote_port": int(port),
-              "rate_bps": int(sched[0][1]) if sched else None,
+              "rate_bps": int(sched[0][1]) if sched and sched[0][1] else None,
               "tool": "app.py %s" % mode, "app": {"mode": mode, **opts},
               "planned_start_t": start, "planned_end_t": end,
               "start": None, "end": None, "exit_code": None}
@@ -182,8 +189,35 @@ class Lab:
             self._at(start + t, "demand change",
                      lambda r=r: self._record("demand", "change", flow=fl["id"],
                                               direction=direction,
-                                              rate_bps=int(r), by=mode))
+                                              rate_bps=None if r is None
+                                              else int(r),
+                                              by="player cap" if mode == "player"
+                                              else mode))
         return fl
+
+    def serve(self, remote, port, rate_bps, start, end):
+        """The office serves: an iperf3 server in the office on `port`, a client
+        at `remote` (in the net namespace) downloads from it at rate_bps (0:
+        as fast as TCP goes). Seen from the office an upload, but opened by
+        the remote; captured at the sender, before the ISP's uplink shaper."""
+        fl = {"id": "f%d" % (len(self.flows) + 1), "proto": "tcp",
+              "direction": "up", "local": OFFICE4 if family(remote) == 4
+              else OFFICE6, "local_port": int(port), "remote": remote,
+              "remote_port": CPORT_BASE + len(self.flows),
+              "rate_bps": int(rate_bps) or None, "opened_by": "remote",
+              "tool": "iperf3 -R (client in net, server in office)",
+              "planned_start_t": start, "planned_end_t": end,
+              "start": None, "end": None, "exit_code": None}
+        self.flows.append(fl)
+        self._at(start, "flow start", lambda: self._start_flow(fl))
+        return fl
+
+    def capture_gap(self, start, seconds):
+        """The sensor stops capturing at `start` and starts again `seconds`
+        later (a restart); traffic goes on. The two files are joined into
+        the scenario's pcap at the end. Not an intervention in the network."""
+        self._at(start, "capture stop", self._capture_pause)
+        self._at(start + seconds, "capture resume", self._capture_resume)
 
     def blackhole(self, start, seconds):
         """Traffic without answers: the ISP router silently drops everything
@@ -418,28 +452,62 @@ class Lab:
             raise LabError("%s did not report %r:\n%s" %
                            (proc["argv"][0], needle, f.read()))
 
+    def tools_needed(self):
+        """Programs this scenario needs beyond REQUIRED_TOOLS."""
+        if any(f.get("app", {}).get("mode") == "quic" for f in self.flows):
+            return ["gtlsserver", "gtlsclient", "openssl"]  # ngtcp2's examples
+        return []
+
+    def _server_of(self, f):
+        """(namespace, port, tool) of the server a flow needs, or None."""
+        if f.get("opened_by") == "remote":
+            return ("office", f["local_port"], "iperf3")
+        mode = f.get("app", {}).get("mode")
+        if mode == "lan":
+            return None  # multicast and an absent neighbour: nobody serves
+        if mode == "quic":
+            return ("net", f["remote_port"], "quic")
+        return ("net", f["remote_port"], "app" if mode else "iperf3")
+
+    def _quic_server_argv(self, f):
+        """ngtcp2's example server, with a self-signed cert made now."""
+        key = os.path.join(self.logdir, "quic-key.pem")
+        cert = os.path.join(self.logdir, "quic-cert.pem")
+        if not os.path.exists(cert):
+            run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                 "-subj", "/CN=lab", "-keyout", key, "-out", cert])
+        htdocs = os.path.join(self.logdir, "quic-htdocs")  # empty: /N is N generated bytes
+        os.makedirs(htdocs, exist_ok=True)
+        return ["gtlsserver", "-q", "--no-quic-dump", "--no-http-dump", "-d",
+                htdocs, f["remote"], str(f["remote_port"]), key, cert]
+
     def _start_servers(self):
         tools = {}
         for f in self.flows:
-            tool = "app" if f["tool"].startswith("app.py") else "iperf3"
-            if tools.setdefault(f["remote_port"], tool) != tool:
-                raise LabError("port %d used by iperf3 and app.py" % f["remote_port"])
-        ports = sorted(tools)
-        for port in ports:
-            if tools[port] == "app":
+            srv = self._server_of(f)
+            if srv is None:
+                continue
+            ns, port, tool = srv
+            if tools.setdefault((ns, port), (tool, f))[0] != tool:
+                raise LabError("port %d used by two kinds of server" % port)
+        for (ns, port), (tool, f) in sorted(tools.items()):
+            if tool == "app":
                 argv = [sys.executable, APP, "server", "--port", str(port)]
+            elif tool == "quic":
+                argv = self._quic_server_argv(f)
             else:
                 argv = ["iperf3", "-s", "-p", str(port)]
-            self.servers[port] = self._spawn(
-                "net", argv, "%s-server-%d.log" % (tools[port], port), "server")
+            self.servers[(ns, port)] = self._spawn(
+                ns, argv, "%s-server-%s-%d.log" % (tool, ns, port), "server")
         deadline = time.monotonic() + 5
-        for port in ports:
+        for (ns, port), (tool, _) in sorted(tools.items()):
+            ss = ["ss", "-Hlun" if tool == "quic" else "-Hltn", "sport = :%d" % port]
             while True:
-                out = self.sh("net", ["ss", "-Hltn", "sport = :%d" % port])
-                if out.strip():
+                if self.sh(ns, ss).strip():
                     break
                 if time.monotonic() > deadline:
-                    raise LabError("iperf3 server on port %d did not start" % port)
+                    raise LabError("%s server on port %d did not start" % (tool, port))
                 time.sleep(0.05)
 
     def _start_capture(self):
@@ -456,7 +524,40 @@ class Lab:
         for key in ("captured", "received by filter", "dropped by kernel"):
             m = re.search(r"(\d+) packets? " + key, text)
             if m:
-                self.capture_stats[key.replace(" ", "_")] = int(m.group(1))
+                k = key.replace(" ", "_")
+                self.capture_stats[k] = self.capture_stats.get(k, 0) + int(m.group(1))
+
+    def _capture_pause(self):
+        self._stop_capture()
+        self._record("capture", "stop", mechanism="tcpdump stopped (SIGINT); "
+                     "the traffic goes on")
+        self._say("capture stopped (a sensor restart); traffic goes on")
+
+    def _capture_resume(self):
+        part = os.path.join(self.outdir, "%s.part%d.pcap" %
+                            (self.name, len(self.capture_parts) + 2))
+        self.capture_parts.append(part)
+        self.capture = self._spawn(
+            "office", ["tcpdump", "-i", DEV_OFFICE, "-n", "-s", "128", "-U",
+                       "--immediate-mode", "-Z", "root", "-w", part],
+            "tcpdump-%d.log" % (len(self.capture_parts) + 1), "capture")
+        self._wait_log(self.capture, "listening on")
+        self._record("capture", "resume", mechanism="a new tcpdump, "
+                     "joined to the first file at the end")
+        self._say("capture resumed -> %s" % part)
+
+    def _join_capture_parts(self):
+        """Appends the records of each later part to the scenario's pcap."""
+        with open(self.pcap, "ab") as out, open(self.pcap, "rb") as first:
+            head = first.read(24)
+            for part in self.capture_parts:
+                with open(part, "rb") as f:
+                    h = f.read(24)
+                    if h[:4] != head[:4] or h[20:24] != head[20:24]:
+                        raise LabError("%s: not the first file's pcap format" % part)
+                    shutil.copyfileobj(f, out)
+                os.unlink(part)
+        self.capture_parts = []
 
     # -- internals: flows and probes --
 
@@ -477,6 +578,18 @@ class Lab:
         if fl["tool"].startswith("app.py"):
             return self._start_app(fl)
         dur = max(1, int(round(fl["planned_end_t"] - self.t())))
+        if fl.get("opened_by") == "remote":
+            argv = ["iperf3", "-c", fl["local"], "-p", str(fl["local_port"]),
+                    "--cport", str(fl["remote_port"]), "-t", str(dur), "-R",
+                    "-J", "--connect-timeout", "3000",
+                    "-b", str(fl["rate_bps"] or 0), "-B", fl["remote"]]
+            self._spawn("net", argv, "iperf3-%s-%d.json" %
+                        (fl["id"], fl["local_port"]), "flow", flow=fl)
+            fl["start"] = round(time.time(), 6)
+            self._say("flow %s start: %s downloads from office port %d at %s "
+                      "for %d s" % (fl["id"], fl["remote"], fl["local_port"],
+                                    fmt_rate(fl["rate_bps"] or 0), dur))
+            return
         argv = ["iperf3", "-c", fl["remote"], "-p", str(fl["remote_port"]),
                 "--cport", str(fl["local_port"]), "-b", str(fl["rate_bps"]),
                 "-t", str(dur), "-J", "--connect-timeout", "3000"]
@@ -507,12 +620,13 @@ class Lab:
         if fl["local_port"]:
             argv += ["--cport", str(fl["local_port"])]
         if "schedule" in app:
-            argv += ["--schedule", ",".join("%g:%d" % (t, r)
-                                            for t, r in app["schedule"])]
+            argv += ["--schedule", ",".join(
+                "%g:%s" % (t, "max" if r is None else "%d" % r)
+                for t, r in app["schedule"])]
         for k, v in app.items():
             if k not in ("mode", "schedule"):
                 argv += ["--" + k.replace("_", "-"), str(v)]
-        if app["mode"] == "web" and self.seed is not None:
+        if app["mode"] in ("web", "browse", "lan") and self.seed is not None:
             argv += ["--seed", str(self.seed)]
         self._spawn("office", argv, "app-%s-%d.log" % (fl["id"], fl["remote_port"]),
                     "flow", flow=fl)
@@ -739,7 +853,32 @@ class Lab:
                 self._stop_probe(pr)
         self._sleep_until(self.duration)
         self._stop_capture()
+        self._join_capture_parts()
+        self._collect_app_events()
         self._say("capture stopped: %s" % json.dumps(self.capture_stats))
+
+    def _collect_app_events(self):
+        """A player's bitrate switches are its own demand changes: into the
+        truth as "demand" actions (a detector must not report them)."""
+        for proc in self.procs:
+            fl = proc.get("flow")
+            if not fl or fl.get("app", {}).get("mode") != "player":
+                continue
+            with open(proc["log"]) as f:
+                for line in f:
+                    try:
+                        ev = json.loads(line)
+                    except ValueError:
+                        continue
+                    if ev.get("event") != "switch":
+                        continue
+                    self.actions.append({
+                        "kind": "demand", "state": "change", "ts": ev["ts"],
+                        "t_rel": round(ev["ts"] - self.t0_wall, 3),
+                        "flow": fl["id"], "direction": fl["direction"],
+                        "rate_bps": ev["to_bps"], "by": "player abr",
+                        "estimate_bps": ev["estimate_bps"]})
+        self.actions.sort(key=lambda a: a["ts"])
 
     def truth(self, complete, error=None):
         def clean_probe(pr):
@@ -1078,6 +1217,152 @@ def sc_outage_blackhole(lab):
     lab.end(60)
 
 
+# -- real life: players, QUIC, chatter, browsing, the sender's side, a sensor gap
+
+PLAYER_LADDER = "500000,1000000,2500000,5000000"
+
+
+def video_player(lab, server, port, end):
+    """An adaptive player (2 s segments, 12 s buffer target, bitrate ladder
+    0.5-5 Mbit/s, starting low and climbing); the viewer caps the quality at
+    2.5 Mbit/s mid-way (a switch down that is no throttle), lifted later."""
+    return lab.app("player", server, port, 1, end, ladder=PLAYER_LADDER,
+                   segment=2.0, buffer=12.0,
+                   schedule=[(0, None), (lab.jitter(12), 2_500_000),
+                             (lab.jitter(22), None)])
+
+
+@scenario("video_player", "an adaptive player (2 s segments, 12 s buffer, "
+                          "0.5-5 Mbit/s ladder, capped to 2.5 Mbit/s "
+                          "t~13..23) on/off; a 1 Mbit/s download; 65 s")
+def sc_video_player(lab):
+    lab.probe(SERVER4)
+    lab.download(SERVER4, 5201, 1_000_000, 1, 62)
+    video_player(lab, SERVERS4[1], 8001, 62)
+    lab.end(65)
+
+
+@scenario("video_player_throttled", "video_player, its server's port "
+                                    "throttled to 1.5 Mbit/s (below the top "
+                                    "bitrate) t=30..55: the player steps "
+                                    "down; 65 s")
+def sc_video_player_throttled(lab):
+    lab.probe(SERVER4)
+    lab.download(SERVER4, 5201, 1_000_000, 1, 62)
+    video_player(lab, SERVERS4[1], 8001, 62)
+    lab.throttle(lab.jitter(30), lab.jitter(55), 1_500_000, direction="down",
+                 remote=SERVERS4[1], remote_port=8001, proto="tcp")
+    lab.end(65)
+
+
+def quic_fetches(lab, end):
+    """ngtcp2 example client and server: a 3 MB file every ~4 s over QUIC
+    (a new connection each) from 10.77.2.4:443, beside a TCP download."""
+    lab.probe(SERVER4)
+    lab.download(SERVER4, 5201, 1_000_000, 1, end)
+    return lab.app("quic", SERVERS4[2], 443, 1, end, chunk=3_000_000,
+                   period=lab.jitter(4, 0.5))
+
+
+@scenario("quic_transfer", "QUIC (ngtcp2 examples): a 3 MB file every ~4 s, "
+                           "each a new connection, at the plan's rate; a "
+                           "1 Mbit/s TCP download; 60 s")
+def sc_quic_transfer(lab):
+    quic_fetches(lab, 57)
+    lab.end(60)
+
+
+@scenario("quic_throttled", "quic_transfer, QUIC (udp/443) throttled to "
+                            "2 Mbit/s t=20..45: fetches run back to back; "
+                            "the TCP download keeps its rate; 60 s")
+def sc_quic_throttled(lab):
+    quic_fetches(lab, 57)
+    lab.throttle(lab.jitter(20), lab.jitter(45), 2_000_000, direction="down",
+                 remote=SERVERS4[2], remote_port=443, proto="udp")
+    lab.end(60)
+
+
+def chatter(lab, end):
+    """What an idle office sends: mDNS, SSDP, ARP for an absent printer, NTP
+    every ~4 s, a chat app's keep-alive every ~8 s, an idle connection with
+    kernel keep-alives only, and a player fetching a 2 MB chunk every ~8 s
+    (long silences between). No ping probes."""
+    lab.app("lan", "224.0.0.251", 5353, 0.5, end, lan_peer="10.77.1.50")
+    lab.app("ntp", SERVERS4[2], 123, 1, end, period=4.0)
+    lab.app("keepalive", SERVERS4[0], 5228, 1, end, period=lab.jitter(8, 1))
+    lab.app("keepalive", SERVERS4[2], 5938, 1, end, period=0, tcp_keepidle=5)
+    lab.app("video", SERVERS4[1], 8001, 2, end, chunk=2_000_000,
+            period=lab.jitter(8, 1), startup=lab.jitter(3, 0.5))
+
+
+@scenario("chatter", "background chatter only: mDNS, SSDP, ARP nobody "
+                     "answers, NTP, keep-alives, a 2 MB chunk every ~8 s; "
+                     "no probe; 60 s")
+def sc_chatter(lab):
+    chatter(lab, 57)
+    lab.end(60)
+
+
+@scenario("chatter_outage", "chatter with the two ping anchors; link down "
+                            "t=25..45; 65 s")
+def sc_chatter_outage(lab):
+    two_anchors(lab)
+    chatter(lab, 62)
+    lab.outage(lab.jitter(25), 20)
+    lab.end(65)
+
+
+def browsing(lab, end):
+    """Three sites browsed at once (tabs): pages of 1-8 parallel short
+    connections, 5-800 KB objects, ~5 s reading gaps."""
+    return [lab.app("browse", srv, 443, 2, end, objects=8, think=5.0,
+                    size_min=5_000, size_max=800_000) for srv in SERVERS4]
+
+
+@scenario("browsing", "three sites browsed: pages of 1-8 short "
+                      "connections, idle gaps of ~5 s; 60 s")
+def sc_browsing(lab):
+    browsing(lab, 57)
+    lab.end(60)
+
+
+@scenario("browsing_throttled", "browsing, site 10.77.2.3 throttled to "
+                                "1 Mbit/s t=20..45 (all its connections); "
+                                "60 s")
+def sc_browsing_throttled(lab):
+    browsing(lab, 57)
+    lab.throttle(lab.jitter(20), lab.jitter(45), 1_000_000, direction="down",
+                 remote=SERVERS4[1])
+    lab.end(60)
+
+
+@scenario("sender_side", "the office serves: 10.77.2.3 downloads from it at "
+                         "4 Mbit/s, shaped on the uplink to 1 Mbit/s "
+                         "t=20..45 (captured before the shaper); a 1 Mbit/s "
+                         "upload to 10.77.2.2; 60 s")
+def sc_sender_side(lab):
+    two_anchors(lab)
+    fl = lab.serve(SERVERS4[1], 5301, 4_000_000, 1, 57)
+    lab.upload(SERVER4, 5201, 1_000_000, 1, 57)
+    # That client's connection (one flow: a host-wide throttle could not be
+    # told from a flow's).
+    lab.throttle(lab.jitter(20), lab.jitter(45), 1_000_000, direction="up",
+                 remote=fl["remote"], remote_port=fl["remote_port"],
+                 proto="tcp")
+    lab.end(60)
+
+
+@scenario("capture_gap", "3 downloads, an upload, two probes; the capture "
+                         "stops t=20..50 (a sensor restart) while traffic "
+                         "goes on; one joined pcap; 65 s")
+def sc_capture_gap(lab):
+    two_anchors(lab)
+    three_downloads(lab, SERVER4, end=62)
+    lab.upload(SERVERS4[1], 5204, 1_000_000, 1, 62)
+    lab.capture_gap(lab.jitter(20), 30)
+    lab.end(65)
+
+
 def cmd_list(args):
     for name, (_, help) in SCENARIOS.items():
         log("%-22s %s" % (name, help))
@@ -1098,6 +1383,11 @@ def cmd_run(args):
         return 2
     lab = Lab(args.scenario, args.out, seed=args.seed)
     SCENARIOS[args.scenario][0](lab)
+    missing = [t for t in lab.tools_needed() if not shutil.which(t)]
+    if missing:
+        log("missing tools for %s: %s (deploy/install-deps.sh --test installs "
+            "them)" % (args.scenario, " ".join(missing)))
+        return 2
 
     def on_signal(signum, frame):
         # Only the first signal interrupts; later ones must not break cleanup.
