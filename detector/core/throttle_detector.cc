@@ -36,6 +36,11 @@ constexpr double kEvidenceWeight = 0.2;
 constexpr double kLinkConfidenceBase = 0.4;
 // A link-wide throttle needs network-limited TCP flows of this many distinct remote hosts.
 constexpr int kMinLinkHosts = 2;
+// A drop judged idle is judged again this many bins later, at most kMaxRejudges times: enough
+// for one empty bin at the onset (a fetch ending as a limiter begins) to weigh less than the
+// idle share, not so long that a source that really stopped holds a drop open.
+constexpr int kRejudgeBins = 3;
+constexpr int kMaxRejudges = 3;
 constexpr double kLinkSharedWeight = 0.2;
 constexpr double kLinkAgreementWeight = 0.2;
 
@@ -70,6 +75,8 @@ const char* DropClassName(DropClass c) {
       return "congestion";
     case DropClass::kTooSlow:
       return "too_slow";
+    case DropClass::kUnsettled:
+      return "unsettled";
   }
   return "?";
 }
@@ -181,7 +188,10 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found,
       h.rtt.samples += fb.rtt.samples;
     }
     const stats::DropDecision dec = s.det.Observe(double(fb.dir[d].payload_bytes));
-    if (dec != stats::DropDecision::kNone) pending_.push_back({&f, d, dec});
+    const bool rejudge = RejudgeDue(&s, dec);
+    if (dec != stats::DropDecision::kNone || rejudge) {
+      pending_.push_back({&f, d, rejudge ? stats::DropDecision::kDrop : dec});
+    }
   }
 }
 
@@ -220,7 +230,8 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     h.sum = {};
     h.rtt = {};
     const stats::DropDecision dec = h.series->det.Observe(payload);
-    if (dec == stats::DropDecision::kDrop) {
+    const bool rejudge = RejudgeDue(h.series.get(), dec);
+    if (dec == stats::DropDecision::kDrop || rejudge) {
       if (!suppress) OnHostDrop(key, &h, bin_end, width_ns);
     } else if (dec == stats::DropDecision::kRecovery) {
       OnRecovery(h.series.get(), bin_end, width_ns);
@@ -243,12 +254,37 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     Series& s = link_[d];
     Push(&s, link[d], nullptr);
     const stats::DropDecision dec = s.det.Observe(double(link[d].payload_bytes));
-    if (dec == stats::DropDecision::kDrop) {
+    const bool rejudge = RejudgeDue(&s, dec);
+    if (dec == stats::DropDecision::kDrop || rejudge) {
       if (!suppress) OnLinkDrop(d, bin_end, width_ns);
     } else if (dec == stats::DropDecision::kRecovery) {
       OnRecovery(&s, bin_end, width_ns);
     }
   }
+}
+
+void ThrottleDetector::Dismiss(DropClass c, Series* s) {
+  ++dismissed_[c];
+  if ((c == DropClass::kIdle || c == DropClass::kUnsettled) && s->rejudges < kMaxRejudges) {
+    if (s->rejudges++ == 0) s->onset_ago = int16_t(s->det.onset_bins_ago());
+    s->rejudge_in = kRejudgeBins;
+    return;  // still in the drop: no new baseline yet
+  }
+  s->rejudges = 0;
+  s->rejudge_in = 0;
+  s->det.Rebase();
+}
+
+bool ThrottleDetector::RejudgeDue(Series* s, stats::DropDecision dec) {
+  if (s->rejudges == 0) return false;
+  if (dec != stats::DropDecision::kNone || !s->det.in_drop() || s->open) {
+    s->rejudges = 0;  // recovered, or a new decision: the pending one is moot
+    s->rejudge_in = 0;
+    return false;
+  }
+  // The onset moves a bin further back with every bin (at most the series' history).
+  s->onset_ago = int16_t(std::min<int>(s->onset_ago + 1, kRing - 1));
+  return s->rejudge_in > 0 && --s->rejudge_in == 0;
 }
 
 double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_ago) const {
@@ -262,11 +298,13 @@ double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_
   const size_t onset_index = size_t(std::max(0, span - 1 - onset_ago));
   size_t split = stats::BestSingleChangeRobust(x, onset_index > 0 ? onset_index - 1 : 0);
   if (split == 0) split = onset_index;
+  // A pause shows no level: the change is first seen where the series sent again after it.
+  while (split + 1 < x.size() && x[split] == 0) ++split;
   *split_ago = span - 1 - int(split);
   // The bin just before the split usually straddles the change: place the change inside it
   // in proportion to how far its value sits between the levels on either side.
   double frac = 0;  // share of bin (split - 1) that ran at the new level
-  if (split >= 2) {
+  if (split >= 2 && x[split - 1] > 0) {
     const double before = Median({x.begin(), x.begin() + long(split) - 1});
     const double after = Median({x.begin() + long(split), x.end()});
     const double v = x[split - 1];
@@ -280,7 +318,11 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   Evidence ev;
   const int hist = s.history();
   std::vector<double> before, after, rtt_before, rtt_after;
+  // Rates are judged over the bins the series was backlogged in, not averaged with its pauses:
+  // a player that fetches in bursts is as fast inside them as ever, and a lower average is no
+  // squeeze. Empty bins after the change count towards the idle share instead.
   for (int k = split_ago + 2; k < hist && k <= split_ago + 1 + p_.reference_bins; ++k) {
+    if (s.ring[s.slot(k)].payload == 0) continue;
     before.push_back(s.ring[s.slot(k)].wire);
     if (s.ring[s.slot(k)].rtt > 0) rtt_before.push_back(s.ring[s.slot(k)].rtt);
   }
@@ -293,9 +335,12 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
     if (s.ring[s.slot(k)].rtt > 0) rtt_after.push_back(s.ring[s.slot(k)].rtt);
     if (k > split_ago) continue;
     if (k == split_ago && split_ago >= 3) continue;  // the first low bin is still settling
+    if (s.ring[s.slot(k)].payload == 0) {
+      ++zero_bins;
+      continue;
+    }
     after.push_back(s.ring[s.slot(k)].wire);
     packets_after += s.ring[s.slot(k)].packets;
-    if (s.ring[s.slot(k)].payload == 0) ++zero_bins;
   }
   ev.rate_before_bps = Median(before) * 8 / width_s;
   ev.rate_after_bps = Median(after) * 8 / width_s;
@@ -313,7 +358,8 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   const uint64_t since_mask = split_ago >= 63 ? ~0ULL : ((2ULL << split_ago) - 1);
   if (before.empty() || ev.rate_before_bps < p_.min_rate_bps) {
     ev.cls = DropClass::kTooSlow;
-  } else if (double(zero_bins) > p_.max_idle_share * double(after.size())) {
+  } else if (after.empty() ||
+             double(zero_bins) > p_.max_idle_share * double(after.size() + zero_bins)) {
     ev.cls = DropClass::kIdle;
   } else if (s.zero_window_bits & since_mask) {
     ev.cls = DropClass::kReceiverLimited;
@@ -326,8 +372,9 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   } else if (!tcp && !IsPlateau(after)) {
     // UDP shows neither to a passive observer. What a rate limiter leaves is its own rate: a
     // sender backlogged behind it gets the same bytes every bin. A sender that fetches in
-    // bursts and pauses (a player with a full buffer) shows a lower average, not a plateau.
-    ev.cls = DropClass::kDemandChange;
+    // bursts and pauses (a player with a full buffer) shows a lower average, not a plateau;
+    // the first bins after a limiter begins may not show it yet either (see Dismiss).
+    ev.cls = DropClass::kUnsettled;
   }
   return ev;
 }
@@ -419,7 +466,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   if (s.open) return;
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
-  const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
+  const double change_ago = RefineOnset(s, OnsetAgo(s), &split_ago);
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
   const Evidence ev = Judge(s, f->info.proto() == capture::kIpProtoTcp, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
@@ -496,7 +543,7 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   const Direction d = Direction(key.second);
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
-  const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
+  const double change_ago = RefineOnset(s, OnsetAgo(s), &split_ago);
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
   const Evidence ev = Judge(s, h->tcp, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
@@ -532,7 +579,7 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   if (s.open) return;
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
-  const double change_ago = RefineOnset(s, s.det.onset_bins_ago(), &split_ago);
+  const double change_ago = RefineOnset(s, OnsetAgo(s), &split_ago);
   const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
   // The link total carries no RTT: the evidence is that of the flows that dropped with it.
   Evidence ev = Judge(s, /*tcp=*/false, split_ago, width_s);

@@ -42,6 +42,7 @@ enum class DropClass : uint8_t {
   kReceiverLimited,  // the receiver closed or shrank its window
   kCongestion,       // the whole link's flows shared the drop, the link total did not fall
   kTooSlow,          // the rate before was below min_rate_bps
+  kUnsettled,        // UDP whose rate since the drop is no plateau (yet): judged again later
 };
 const char* DropClassName(DropClass c);
 
@@ -113,6 +114,10 @@ class ThrottleDetector {
     uint64_t zero_window_bits = 0;  // bit i: zero window in bin (n - 1 - i)
     double cum_payload = 0;         // payload bytes since the series began
     bool open = false;              // a throttle start was emitted and not yet ended
+    // A drop judged idle is judged again rejudge_in bins later (see Dismiss), from its onset
+    // then onset_ago bins back; rejudges counts the times, to give up after kMaxRejudges.
+    int8_t rejudge_in = 0, rejudges = 0;
+    int16_t onset_ago = 0;
     stats::DropDetector det;
     std::array<Bin, kRing> ring{};  // indexed by bin number
     Event start;                    // that start event
@@ -203,11 +208,17 @@ class ThrottleDetector {
            const char* reason);
   // A drop that is not reported: count it, and make the new level the series' baseline
   // (otherwise the detector would wait for a "recovery" to a level that was never a throttle's
-  // before, and miss the next real drop).
-  void Dismiss(DropClass c, Series* s) {
-    ++dismissed_[c];
-    s->det.Rebase();
+  // before, and miss the next real drop). Except a drop judged idle or unsettled right after
+  // its onset: a source that paused (a fetch that ended just as a limiter began: the next one
+  // starts slow), or a UDP rate still settling, is judged again a few bins later, up to
+  // kMaxRejudges times.
+  void Dismiss(DropClass c, Series* s);
+  // The onset of the drop being judged, in bins before the current one.
+  static int OnsetAgo(const Series& s) {
+    return s.rejudges > 0 ? s.onset_ago : s.det.onset_bins_ago();
   }
+  // After a series' Observe(): counts down a pending re-judgement. True when it is due.
+  static bool RejudgeDue(Series* s, stats::DropDecision dec);
 
   ThrottleParams p_;
   EventSink* sink_;

@@ -391,6 +391,40 @@ TEST(ThrottleDetectorTest, UdpFlowIsJudgedOnlyBesideFlowsThatKeptTheirRates) {
   EXPECT_TRUE(alone.events.events().empty());
 }
 
+TEST(ThrottleDetectorTest, ThrottledPlayerIsFoundByItsInBurstRate) {
+  // A player fetches 2 s and pauses 3 s; from bin 40 a shaper holds it to a fifth, so it
+  // fetches without pause. Judged over the bins it was backlogged in, the rate before is that
+  // of its bursts, not their average with the pauses.
+  Harness h;
+  h.Run(2, 90, [](int f, int b) {
+    if (f == 1) return 125000.0;  // a reference download that keeps its rate
+    if (b >= 40) return 25000.0;
+    return b % 5 >= 2 && b > 0 ? 0.0 : 125000.0;
+  });
+  const auto& ev = h.events.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].scope, EventScope::kFlow);
+  EXPECT_EQ(ev[0].flow.id, 1u);
+  EXPECT_NEAR(ev[0].rate_before_bps, 125000 * 8 * kWirePerPayload, 0.25 * 125000 * 8);
+  EXPECT_NEAR(h.Rel(ev[0].ts), 40.0, 2.0);
+}
+
+TEST(ThrottleDetectorTest, APauseAtTheOnsetIsJudgedAgain) {
+  // A limiter begins at bin 40, and the source pauses right after (a fetch ended, the next
+  // one starts later); then it sends, squeezed, for good. Judged idle at first, the drop is
+  // judged again once the source has sent.
+  Harness h;
+  h.Run(2, 90, [](int f, int b) {
+    if (f == 1) return 125000.0;
+    if (b == 42 || b == 43) return 0.0;
+    return b >= 40 ? 25000.0 : 125000.0;
+  });
+  const auto& ev = h.events.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].flow.id, 1u);
+  EXPECT_NEAR(h.Rel(ev[0].ts), 40.0, 2.0);
+}
+
 TEST(ThrottleDetectorTest, IsPlateauTellsALimitersOutputFromBursts) {
   // A UDP stream behind a 500 kbit/s limiter: the same bytes every bin, give or take a packet.
   const std::vector<double> limited = {62500, 61000, 63900, 62500, 61100, 62400, 63800, 62500};
