@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "util/hash.h"
+
 namespace tw::capture {
 namespace {
 
@@ -119,6 +121,12 @@ bool Address::IsPrivate() const {
   return (bytes[0] & 0xfe) == 0xfc ||                        // fc00::/7 unique local
          (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) ||  // fe80::/10 link-local
          std::memcmp(bytes.data(), kLoopback, 16) == 0;      // ::1
+}
+
+size_t AddressHash::operator()(const Address& a) const {
+  uint64_t w[2];
+  std::memcpy(w, a.bytes.data(), sizeof(w));
+  return size_t(util::HashWords(w));
 }
 
 bool Address::IsRoutableUnicast() const {

@@ -43,6 +43,11 @@ struct Address {
   friend auto operator<=>(const Address&, const Address&) = default;
 };
 
+// Hash of an address for unordered containers (util::HashWords over its two words).
+struct AddressHash {
+  size_t operator()(const Address& a) const;
+};
+
 // A network prefix such as 192.0.2.0/24 or 2001:db8::/32.
 struct Cidr {
   Address network;

@@ -198,7 +198,7 @@ void Binner::TrackDemand(int64_t ts_ns, const DecodedPacket& p, Direction d, boo
   }
   if (!ask) return;
   if (dm.since_ns == 0) {
-    dm = Demand{.since_ns = ts_ns, .answered_before = f->answered, .rto_s = dm.rto_s};
+    dm = Demand{.since_ns = ts_ns, .rto_s = dm.rto_s};
   } else if (again) {
     dm.retried = true;
   }

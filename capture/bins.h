@@ -76,7 +76,6 @@ struct Demand {
   // One of them asked again after a wait: a TCP retransmission, a repeated SYN or FIN, a query,
   // echo request or datagram sent again at least kMinRetryWaitNs after the first ask.
   bool retried = false;
-  bool answered_before = false;  // the remote had answered on this flow before the oldest ask
   // The flow's retransmission timeout (RFC 6298: SRTT + 4 RTTVAR from its RTT samples, at
   // least 1 s; 1 s until it has a sample): an answer later than this is overdue.
   float rto_s = 1;

@@ -10,12 +10,6 @@
 
 namespace tw::capture {
 
-size_t ServerNames::AddressHash::operator()(const Address& a) const {
-  uint64_t w[2];
-  std::memcpy(w, a.bytes.data(), sizeof(w));
-  return size_t(util::HashWords(w));
-}
-
 template <typename Map, typename Key>
 void ServerNames::Put(Map* m, const Key& k, std::string_view raw) {
   std::string name = CanonicalHostName(raw);

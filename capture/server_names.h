@@ -73,9 +73,6 @@ class ServerNames {
   uint64_t rejected() const { return rejected_; }
 
  private:
-  struct AddressHash {
-    size_t operator()(const Address& a) const;
-  };
   // Calls on_flow(name) for a ClientHello's server name, on_address(address, name) for each
   // DNS answer.
   template <typename OnFlow, typename OnAddress>

@@ -24,23 +24,55 @@ double ConfidenceOf(const OutageEvidence& ev) {
 }  // namespace
 
 DemandSummary SummarizeDemand(std::span<const capture::FlowBin> flows, int64_t after_ns,
-                              int64_t now_ns) {
+                              int64_t now_ns, const AnsweredRemotes& answered) {
   DemandSummary s;
-  // Distinct remotes, counted apart so that many remotes that are no witnesses (a scan) cannot
-  // crowd the witnesses out of the count.
-  capture::Address overdue[kMaxRemotesCounted], witnesses[kMaxRemotesCounted];
-  const auto add = [](capture::Address* set, int* n, const capture::Address& a) {
-    if (*n < kMaxRemotesCounted && std::find(set, set + *n, a) == set + *n) set[(*n)++] = a;
+  // Distinct remotes, counted apart so that many remotes that never answered (a scan) cannot
+  // crowd the candidate witnesses out of the count.
+  capture::Address overdue[kMaxRemotesCounted];
+  struct Candidate {
+    capture::Address remote;
+    int64_t first_ask = INT64_MAX, last_ask = 0;
+    bool retried = false;
   };
+  Candidate cand[kMaxRemotesCounted];
+  int candidates = 0;
   for (const capture::FlowBin& f : flows) {
     const capture::Demand& d = f.demand;
     if (d.since_ns == 0 || d.last_ask_ns <= after_ns) continue;
     if (double(now_ns - d.since_ns) * 1e-9 < double(d.rto_s)) continue;
     s.asks += d.asks;
-    add(overdue, &s.overdue_remotes, f.info.remote());
-    if (d.retried && d.answered_before) add(witnesses, &s.witnesses, f.info.remote());
+    const capture::Address& remote = f.info.remote();
+    if (s.overdue_remotes < kMaxRemotesCounted &&
+        std::find(overdue, overdue + s.overdue_remotes, remote) == overdue + s.overdue_remotes) {
+      overdue[s.overdue_remotes++] = remote;
+    }
+    if (answered.count(remote) == 0) continue;
+    Candidate* c = std::find_if(cand, cand + candidates,
+                                [&](const Candidate& x) { return x.remote == remote; });
+    if (c == cand + candidates) {
+      if (candidates == kMaxRemotesCounted) continue;
+      c = &cand[candidates++];
+      c->remote = remote;
+    }
+    c->first_ask = std::min(c->first_ask, d.since_ns);
+    c->last_ask = std::max(c->last_ask, d.last_ask_ns);
+    c->retried = c->retried || d.retried;
+  }
+  for (int i = 0; i < candidates; ++i) {
+    const bool again =
+        cand[i].retried || cand[i].last_ask - cand[i].first_ask >= capture::kMinRetryWaitNs;
+    s.witnesses += again ? 1 : 0;
   }
   return s;
+}
+
+void OutageDetector::RememberAnswers(int64_t bin_end, std::span<const capture::FlowBin> flows) {
+  constexpr size_t kMaxRemembered = 65'536;
+  for (const capture::FlowBin& f : flows) {
+    if (f.dir[kDown].packets == 0) continue;
+    if (answered_.size() >= kMaxRemembered) answered_.clear();
+    answered_[f.info.remote()] = bin_end;
+  }
 }
 
 OutageDetector::OutageDetector(const OutageParams& params, EventSink* sink, uint64_t* next_event_id)
@@ -106,6 +138,7 @@ void OutageDetector::OnBin(int64_t start_ns, int64_t width_ns,
   ++bins_;
   if (answers > 0) {
     OnAnswers(bin_end, width_s, link);
+    RememberAnswers(bin_end, flows);
     return;
   }
   if (last_down_ns_ == 0) return;  // nothing inbound seen yet: no baseline
@@ -124,7 +157,7 @@ void OutageDetector::MaybeStart(int64_t bin_end, std::span<const capture::FlowBi
   const bool long_enough = bin_end - silence_start_ns_ >= p_.min_silence_ns;
   const bool was_active = activity_at_silence_ >= p_.min_active_pps;
   if (!in_outage_ && !(long_enough && was_active)) return;
-  const DemandSummary demand = SummarizeDemand(flows, silence_start_ns_, bin_end);
+  const DemandSummary demand = SummarizeDemand(flows, silence_start_ns_, bin_end, answered_);
   if (in_outage_) {
     // The end reports the most the silence showed.
     OutageEvidence& ev = start_.outage;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <span>
+#include <unordered_map>
 
 #include "capture/bins.h"
 #include "detector/core/event_sink.h"
@@ -25,15 +26,19 @@ struct OutageParams {
 struct DemandSummary {
   int overdue_remotes = 0;  // distinct remote hosts with an ask unanswered past its flow's RTO
   uint64_t asks = 0;        // packets that asked, on the overdue flows
-  // Of these, the ones asked again after a wait that had answered on the same flow before: a
-  // path that worked and stopped. A remote that never answered may never have been reachable.
+  // Of the overdue remotes, the witnesses: remotes that had answered before (on any flow: a
+  // probe opens a new connection each time) and were asked again after a wait (a flow's own
+  // retry, or asks of several flows at least kMinRetryWaitNs apart). A remote that never
+  // answered may never have been reachable.
   int witnesses = 0;
 };
+// Remotes that answered, and when (the end of the bin they answered in).
+using AnsweredRemotes = std::unordered_map<capture::Address, int64_t, capture::AddressHash>;
 // Sums the demand of the flows that asked after `after_ns` (still trying: a flow that gave up
-// earlier proves nothing about the present), as of `now_ns`. Counts at most kMaxRemotesCounted
-// distinct remotes.
+// earlier proves nothing about the present), as of `now_ns`; `answered` holds the remotes that
+// had answered before. Counts at most kMaxRemotesCounted distinct remotes of each kind.
 DemandSummary SummarizeDemand(std::span<const capture::FlowBin> flows, int64_t after_ns,
-                              int64_t now_ns);
+                              int64_t now_ns, const AnsweredRemotes& answered);
 inline constexpr int kMaxRemotesCounted = 8;
 
 // Detects the link going dark: every inbound packet stops at once while the local side keeps
@@ -67,6 +72,8 @@ class OutageDetector {
   void OnAnswers(int64_t bin_end, double width_s, const capture::LinkBin& link);
   void OnCaptureGap();
   void MaybeStart(int64_t bin_end, std::span<const capture::FlowBin> flows);
+  // Notes the remotes that answered in this bin.
+  void RememberAnswers(int64_t bin_end, std::span<const capture::FlowBin> flows);
 
   OutageParams p_;
   EventSink* sink_;
@@ -83,6 +90,9 @@ class OutageDetector {
   uint64_t icmp_errors_ = 0;  // router errors received during the silence
   bool in_outage_ = false;
   Event start_;
+  // Remotes that answered, and when (the end of the bin): what makes a silent remote a witness.
+  // Forgotten all at once when kMaxRemembered is reached (a scan's worth of remotes).
+  AnsweredRemotes answered_;
 };
 
 }  // namespace tw::detector

@@ -34,6 +34,8 @@ constexpr double kEvidenceWeight = 0.2;
 // Confidence of a link throttle: a base, the depth, the share of flows that dropped with the
 // link, and the share of them that TCP shows limited by the network. The weights add up to 1.
 constexpr double kLinkConfidenceBase = 0.4;
+constexpr double kLinkSharedWeight = 0.2;
+constexpr double kLinkAgreementWeight = 0.2;
 // A link-wide throttle needs network-limited TCP flows of this many distinct remote hosts.
 constexpr int kMinLinkHosts = 2;
 // A drop judged idle is judged again this many bins later, at most kMaxRejudges times: enough
@@ -41,8 +43,6 @@ constexpr int kMinLinkHosts = 2;
 // idle share, not so long that a source that really stopped holds a drop open.
 constexpr int kRejudgeBins = 3;
 constexpr int kMaxRejudges = 3;
-constexpr double kLinkSharedWeight = 0.2;
-constexpr double kLinkAgreementWeight = 0.2;
 
 // "Most flows": the share of concurrent flows whose drop makes a drop not one flow's own.
 constexpr double kMostFlows = 0.5;

@@ -5,7 +5,7 @@ The daemon watches the office uplink of the lab (test/lab/lab.py); a real Promet
 (Debian's `prometheus`, listening on the office namespace's loopback only) scrapes it every
 second with the shipped alert rules (deploy/prometheus/throttlewatch.rules.yml). Timeline:
 
-  t=1..87   three 1 Mbit/s downloads (ports 5201-5203), ping and TCP probes
+  t=1..87   three 1 Mbit/s downloads (ports 5201-5203), pings to two anchors, TCP probes
   t=20..45  port 5202 throttled to 250 kbit/s  -> ThrottlewatchThrottle must fire within 30 s
   t=38      the daemon is killed with SIGKILL and started again at once
   t=60..72  outage                             -> ThrottlewatchOutage must fire within 30 s
@@ -304,7 +304,7 @@ def main():
     lab._at(0.1, "prometheus", run.start_prometheus)
     lab._at(0.1, "listener", run.start_listener)
     lab._at(0.2, "daemon", run.start_daemon)
-    lab.probe(labmod.SERVER4)
+    labmod.two_anchors(lab)
     labmod.three_downloads(lab, labmod.SERVER4, end=87)
     lab.throttle(20, 45, 250_000, direction="down", remote=labmod.SERVER4, remote_port=5202,
                  proto="tcp")

@@ -29,8 +29,7 @@ capture::Address Remote(uint8_t last) {
 }
 
 // A flow from a local host to remote 192.0.2.`remote` whose asks since `since` are unanswered.
-capture::FlowBin Asking(uint8_t remote, int64_t since, int64_t last_ask, bool retried = true,
-                        bool answered_before = true) {
+capture::FlowBin Asking(uint8_t remote, int64_t since, int64_t last_ask, bool retried = true) {
   capture::FlowBin f;
   const uint8_t local[4] = {10, 0, 0, 2};
   f.info.key.a = capture::Address::FromV4(local);
@@ -40,7 +39,13 @@ capture::FlowBin Asking(uint8_t remote, int64_t since, int64_t last_ask, bool re
   f.demand.last_ask_ns = last_ask;
   f.demand.asks = 3;
   f.demand.retried = retried;
-  f.demand.answered_before = answered_before;
+  return f;
+}
+
+// A flow with remote 192.0.2.`remote` that received `packets` in the bin: the remote answers.
+capture::FlowBin Answering(uint8_t remote, uint32_t packets) {
+  capture::FlowBin f = Asking(remote, 0, 0, false);
+  f.dir[capture::kDown].packets = packets;
   return f;
 }
 
@@ -49,7 +54,12 @@ struct Harness {
   uint64_t next_id = 1;
   OutageDetector det{OutageParams{}, &events, &next_id};
   int64_t t = kT0;
+  // A bin with `down` packets received and `up` sent; when packets arrive and no flows are
+  // given, remotes 1 to 3 are the ones that answered.
   void Bin(uint32_t down, uint32_t up, std::vector<capture::FlowBin> flows = {}) {
+    if (down > 0 && flows.empty()) {
+      for (uint8_t r = 1; r <= 3; ++r) flows.push_back(Answering(r, down / 3));
+    }
     det.OnBin(t, kSec, flows, Link(t, down, up));
     t += kSec;
   }
@@ -142,11 +152,31 @@ TEST(OutageDetectorTest, RemotesThatNeverAnsweredOrNeverRetriedAreNoWitnesses) {
   const int64_t since = kT0 + 20 * kSec;
   for (int i = 0; i < 30; ++i) {
     h.Bin(0, 3,
-          {Asking(1, since, h.t + 1, /*retried=*/true, /*answered_before=*/false),  // a SYN scan
-           Asking(2, since, h.t + 1, /*retried=*/false),  // one request, no retry yet
-           Asking(3, since, h.t + 1)});                   // the only witness
+          {Asking(9, since, h.t + 1),                   // never answered: a dead address
+           Asking(2, since, since, /*retried=*/false),  // one request, never asked again
+           Asking(3, since, h.t + 1)});                 // the only witness
   }
   EXPECT_TRUE(h.events.events().empty());
+}
+
+TEST(OutageDetectorTest, NewConnectionsToARemoteThatAnsweredAreWitnesses) {
+  // A prober opens a new connection (or asks from a new port) every second: each flow asks
+  // once, but the remote, which answered the earlier probes, is asked again and again.
+  Harness h;
+  for (int i = 0; i < 20; ++i) h.Bin(80, 40);
+  for (int i = 0; i < 10; ++i) {
+    std::vector<capture::FlowBin> probes;
+    for (int k = 0; k <= i; ++k) {
+      const int64_t at = kT0 + (20 + k) * kSec;
+      for (uint8_t r : {1, 2}) {
+        probes.push_back(Asking(r, at, at, /*retried=*/false));
+        probes.back().info.key.port_a = uint16_t(40000 + k);
+      }
+    }
+    h.Bin(0, 2, probes);
+  }
+  ASSERT_FALSE(h.events.events().empty());
+  EXPECT_EQ(h.events.events()[0].outage.witnesses, 2);
 }
 
 TEST(OutageDetectorTest, DemandThatStoppedBeforeTheSilenceProvesNothing) {
