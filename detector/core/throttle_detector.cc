@@ -289,22 +289,37 @@ bool ThrottleDetector::RejudgeDue(Series* s, stats::DropDecision dec) {
 
 double ThrottleDetector::RefineOnset(const Series& s, int onset_ago, int* split_ago) const {
   const int span = std::min(s.history(), onset_ago + 1 + p_.reference_bins);
-  std::vector<double> x(static_cast<size_t>(span));
-  for (int i = 0; i < span; ++i) x[size_t(i)] = s.ring[s.slot(span - 1 - i)].payload;
+  // The bins the series was backlogged in, oldest first, and how many bins ago each was: a
+  // pause shows no level, and splitting a burst-and-pause series at a pause places the change
+  // where the bursts changed rhythm, not where the level changed.
+  std::vector<double> x;
+  std::vector<int> ago;
+  x.reserve(size_t(span));
+  ago.reserve(size_t(span));
+  for (int k = span - 1; k >= 0; --k) {
+    const double v = s.ring[s.slot(k)].payload;
+    if (v <= 0) continue;
+    x.push_back(v);
+    ago.push_back(k);
+  }
+  if (x.size() < 2) {
+    *split_ago = onset_ago;
+    return double(onset_ago);
+  }
   // The detector's excursion began `onset_ago` bins back; the change is there or in the bin
   // before it (a straddling bin may fall too little to start the excursion). Earlier bins only
   // describe the level before: a catch-up burst among them (TCP after an earlier squeeze) is
   // not the change.
-  const size_t onset_index = size_t(std::max(0, span - 1 - onset_ago));
+  size_t onset_index = 0;
+  while (onset_index + 1 < x.size() && ago[onset_index] > onset_ago) ++onset_index;
   size_t split = stats::BestSingleChangeRobust(x, onset_index > 0 ? onset_index - 1 : 0);
-  if (split == 0) split = onset_index;
-  // A pause shows no level: the change is first seen where the series sent again after it.
-  while (split + 1 < x.size() && x[split] == 0) ++split;
-  *split_ago = span - 1 - int(split);
-  // The bin just before the split usually straddles the change: place the change inside it
-  // in proportion to how far its value sits between the levels on either side.
+  if (split == 0 || split >= x.size()) split = onset_index;
+  *split_ago = ago[split];
+  // The bin just before the split usually straddles the change (when it is the bin right before
+  // it, not one before a pause): place the change inside it in proportion to how far its value
+  // sits between the levels on either side.
   double frac = 0;  // share of bin (split - 1) that ran at the new level
-  if (split >= 2 && x[split - 1] > 0) {
+  if (split >= 2 && ago[split - 1] == ago[split] + 1) {
     const double before = Median({x.begin(), x.begin() + long(split) - 1});
     const double after = Median({x.begin() + long(split), x.end()});
     const double v = x[split - 1];
