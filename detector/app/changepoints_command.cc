@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "detector/app/options.h"
@@ -28,44 +31,41 @@ struct ChangepointsOptions {
   bool levels = false;
 };
 
-bool ParseModel(const std::string& v, stats::SegmentModel* model) {
-  if (v == "auto") {
-    *model = stats::SegmentModel::kAuto;
-  } else if (v == "mean") {
-    *model = stats::SegmentModel::kMean;
-  } else if (v == "linear") {
-    *model = stats::SegmentModel::kLinear;
-  } else {
-    return false;
+// Sets *out to the value named `v` among `names`; false when none is.
+template <typename T>
+bool ParseChoice(const std::string& v, std::initializer_list<std::pair<std::string_view, T>> names,
+                 T* out) {
+  for (const auto& [name, value] : names) {
+    if (v == name) {
+      *out = value;
+      return true;
+    }
   }
-  return true;
+  return false;
+}
+
+bool ParseModel(const std::string& v, stats::SegmentModel* model) {
+  return ParseChoice<stats::SegmentModel>(v,
+                                          {{"auto", stats::SegmentModel::kAuto},
+                                           {"mean", stats::SegmentModel::kMean},
+                                           {"linear", stats::SegmentModel::kLinear}},
+                                          model);
 }
 
 bool ParseSeason(const std::string& v, int* period) {
   size_t p = 0;
-  if (v == "auto") {
-    *period = 0;
-  } else if (v == "none") {
-    *period = -1;
-  } else if (ParseSize(v, &p) && p >= 2 && p <= 100000) {
-    *period = static_cast<int>(p);
-  } else {
-    return false;
-  }
+  if (ParseChoice<int>(v, {{"auto", 0}, {"none", -1}}, period)) return true;
+  if (!ParseSize(v, &p) || p < 2 || p > 100000) return false;
+  *period = static_cast<int>(p);
   return true;
 }
 
 bool ParseMissing(const std::string& v, Missing* missing) {
-  if (v == "interpolate") {
-    *missing = Missing::kInterpolate;
-  } else if (v == "skip") {
-    *missing = Missing::kSkip;
-  } else if (v == "error") {
-    *missing = Missing::kError;
-  } else {
-    return false;
-  }
-  return true;
+  return ParseChoice<Missing>(v,
+                              {{"interpolate", Missing::kInterpolate},
+                               {"skip", Missing::kSkip},
+                               {"error", Missing::kError}},
+                              missing);
 }
 
 // Parses args into *o; on a usage error returns false with *why set.
