@@ -299,6 +299,21 @@ def client_video(a):
     print(json.dumps({"mode": "video", "segments": segments}), flush=True)
 
 
+def fetch_object(a, size, stats, lock):
+    """One short connection that gets `size` bytes; counts it (or its failure) in stats."""
+    try:
+        s = connect(a)
+        with s:
+            s.sendall(b'{"op": "get"}\n%d\n' % size)
+            recv_exact(s, size)
+        with lock:
+            stats["connections"] += 1
+            stats["bytes"] += size
+    except OSError:
+        with lock:
+            stats["errors"] += 1
+
+
 def client_web(a):
     rng = random.Random(a.seed)
     t_end = time.monotonic() + a.duration
@@ -308,18 +323,7 @@ def client_web(a):
     def worker(seed):
         r = random.Random(seed)
         while time.monotonic() < t_end:
-            size = int(r.uniform(a.size_min, a.size_max))
-            try:
-                s = connect(a)
-                with s:
-                    s.sendall(b'{"op": "get"}\n%d\n' % size)
-                    recv_exact(s, size)
-                with lock:
-                    stats["connections"] += 1
-                    stats["bytes"] += size
-            except OSError:
-                with lock:
-                    stats["errors"] += 1
+            fetch_object(a, int(r.uniform(a.size_min, a.size_max)), stats, lock)
             time.sleep(min(r.expovariate(a.rate), max(0.0, t_end - time.monotonic())))
 
     threads = [threading.Thread(target=worker, args=(rng.random(),)) for _ in range(a.parallel)]
@@ -392,17 +396,7 @@ def client_browse(a):
     lock = threading.Lock()
 
     def fetch(size):
-        try:
-            s = connect(a)
-            with s:
-                s.sendall(b'{"op": "get"}\n%d\n' % size)
-                recv_exact(s, size)
-            with lock:
-                stats["connections"] += 1
-                stats["bytes"] += size
-        except OSError:
-            with lock:
-                stats["errors"] += 1
+        fetch_object(a, size, stats, lock)
 
     lo, hi = math.log(a.size_min), math.log(a.size_max)
     while time.monotonic() < t_end:
