@@ -51,13 +51,19 @@ DecodedPacket Tcp(bool up, uint16_t local_port, uint32_t seq, uint32_t len, uint
 
 LocalNetworks Local() { return LocalNetworks({*Cidr::Parse("10.0.0.0/24")}); }
 
+// Local port 40000 opens a connection to 192.0.2.1:443 (SYN at 0.1 s, SYN-ACK at 0.15 s, ACK at
+// 0.2 s) and receives its first 1448-byte segment (seq 501) at 0.3 s.
+void Handshake(Binner* b) {
+  b->OnPacket(kT0 + 100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
+  b->OnPacket(kT0 + 150'000'000, 60, Tcp(false, 40000, 500, 0, kTcpSyn | kTcpAck));
+  b->OnPacket(kT0 + 200'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));
+  b->OnPacket(kT0 + 300'000'000, 1500, Tcp(false, 40000, 501, 1448, kTcpAck));
+}
+
 TEST(BinnerTest, BinsPerFlowAndDirectionWithIdleZeros) {
   RecordingSink sink;
   Binner b({}, Local(), &sink);
-  b.OnPacket(kT0 + 100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
-  b.OnPacket(kT0 + 150'000'000, 60, Tcp(false, 40000, 500, 0, kTcpSyn | kTcpAck));
-  b.OnPacket(kT0 + 200'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));
-  b.OnPacket(kT0 + 300'000'000, 1500, Tcp(false, 40000, 501, 1448, kTcpAck));
+  Handshake(&b);  // and a first segment, by 0.3 s
   b.OnPacket(kT0 + 2 * kSec + 1, 1500, Tcp(false, 40000, 1949, 1448, kTcpAck));
   b.Finish();
   ASSERT_EQ(sink.bins.size(), 3u);  // bins 0, 1 (empty but flow still open), 2
@@ -296,10 +302,7 @@ TEST(BinnerDemandTest, UnansweredSynsAskAndTheirRepeatsAreRetries) {
 TEST(BinnerDemandTest, AnyAnswerClearsTheDemandAndPureAcksNeverAsk) {
   RecordingSink sink;
   Binner b({}, Local(), &sink);
-  b.OnPacket(kT0 + 100'000'000, 60, Tcp(true, 40000, 1, 0, kTcpSyn));
-  b.OnPacket(kT0 + 150'000'000, 60, Tcp(false, 40000, 500, 0, kTcpSyn | kTcpAck));
-  b.OnPacket(kT0 + 200'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));
-  b.OnPacket(kT0 + 300'000'000, 1500, Tcp(false, 40000, 501, 1448, kTcpAck));
+  Handshake(&b);  // and a first segment, by 0.3 s
   b.OnPacket(kT0 + 400'000'000, 52, Tcp(true, 40000, 2, 0, kTcpAck));  // an ACK: no ask
   b.AdvanceClock(kT0 + kSec);
   EXPECT_EQ(LastDemand(sink).since_ns, 0);
