@@ -64,7 +64,10 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   if (p.payload_len > 0) ++b.data_packets;
 
   uint32_t retrans = 0;
-  if (p.ip_proto == kIpProtoTcp) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
+  if (p.ip_proto == kIpProtoTcp) {
+    TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
+    if (p.payload_len > 0) TrackBusy(ts_ns, d, p.payload_len, retrans, &f, &fb);
+  }
   const bool icmp_error = (p.ip_proto == kIpProtoIcmp && (p.src_port == 3 || p.src_port == 11)) ||
                           (p.ip_proto == kIpProtoIcmpv6 && (p.src_port == 1 || p.src_port == 3));
   TrackDemand(ts_ns, p, d, icmp_error, retrans, &f, &fb);
@@ -161,6 +164,30 @@ void Binner::OnRttSample(double rtt_s, FlowState* f, FlowBin* bin) {
     f->srtt_s = 0.875f * f->srtt_s + 0.125f * float(rtt_s);
   }
   bin->demand.rto_s = std::clamp(f->srtt_s + 4 * f->rttvar_s, 1.0f, 60.0f);
+}
+
+void Binner::TrackBusy(int64_t ts_ns, Direction d, uint32_t payload, uint32_t retrans, FlowState* f,
+                       FlowBin* bin) {
+  const uint32_t now_us = uint32_t(uint64_t(ts_ns) / 1000);
+  const uint32_t gap_us = now_us - f->last_data_us[d];  // modulo 2^32
+  const bool first = f->last_data_us[d] == 0 && f->log2_gap[d] == 0;
+  // Time running backwards (a gap "longer than half the modulus") leaves the last packet be.
+  if (!first && gap_us > UINT32_MAX / 2) return;
+  f->last_data_us[d] = now_us;
+  if (first || gap_us == 0) return;
+  const double typical = f->log2_gap[d] == 0 ? 0 : std::exp2(f->log2_gap[d] / 256.0);
+  const double gap_ns = double(gap_us) * 1e3;
+  const double pause = std::max({double(kMinPauseNs), 2e9 * double(f->srtt_s), 4 * typical});
+  if (retrans > 0 || gap_ns <= pause) {
+    BusyBin& b = bin->busy[d];
+    b.us = uint32_t(std::min<uint64_t>(uint64_t(b.us) + gap_us, UINT32_MAX));
+    b.bytes = uint32_t(std::min<uint64_t>(uint64_t(b.bytes) + payload, UINT32_MAX));
+  }
+  // Every gap moves the typical one, pauses too: a flow held to a low rate has long gaps, and
+  // after a few of them they are its typical gap, not pauses.
+  const double g = std::clamp(std::log2(gap_ns) * 256, 1.0, 65535.0);
+  const double avg = f->log2_gap[d] == 0 ? g : f->log2_gap[d] + 0.25 * (g - f->log2_gap[d]);
+  f->log2_gap[d] = uint16_t(std::lround(avg));
 }
 
 void Binner::TrackDemand(int64_t ts_ns, const DecodedPacket& p, Direction d, bool icmp_error,
@@ -291,6 +318,8 @@ void Binner::CloseBin() {
     Accumulate(&f.totals[kDown], fb.dir[kDown]);
     fb.dir[kUp] = DirectionBin{};
     fb.dir[kDown] = DirectionBin{};
+    fb.busy[kUp] = BusyBin{};
+    fb.busy[kDown] = BusyBin{};
     fb.rtt = RttBin{};
     f.seen_in_bin = false;
     const int64_t idle = end - fb.last_ns;

@@ -21,9 +21,9 @@ struct BinnerParams {
   // Hard cap on the flow table. When it is full a new flow evicts the flow with the fewest
   // packets among a few sampled at random, so floods of one-packet flows (SYN scans, spoofed
   // sources) evict each other while long-lived flows, which carry the evidence, stay.
-  // Memory: BytesPerFlow() each in the Binner (456 bytes), plus up to ~6 KB in the detectors
-  // for each flow that carries data; the default suits a small box (~30 MB under a SYN flood,
-  // ~440 MB if every flow carried data and shared its remote host).
+  // Memory: BytesPerFlow() each in the Binner (536 bytes), plus up to ~6 KB in the detectors
+  // for each flow that carries data; the default suits a small box (~35 MB under a SYN flood,
+  // ~445 MB if every flow carried data and shared its remote host).
   size_t max_flows = 65'536;
   int64_t max_empty_bins = 3600;  // longer capture gaps are skipped, not filled with bins
 };
@@ -113,6 +113,13 @@ class Binner {
     bool fin_sent = false;
     bool ack_valid[2] = {false, false};
     uint8_t wscale[2] = {0xff, 0xff};  // window scale announced by each direction's sender
+    // Busy time (see BusyBin): each direction's last data packet, in microseconds
+    // modulo 2^32 (a gap is their difference: right for gaps under 71 minutes, longer than any
+    // flow stays idle in the table by default), and its typical gap between data packets (an
+    // average, weight 1/4, of log2 of the gap in ns, in 1/256ths; 0 = none yet). Small: the
+    // entry must stay within 256 bytes.
+    uint32_t last_data_us[2] = {0, 0};
+    uint16_t log2_gap[2] = {0, 0};
     bool seen_in_bin = false;
   };
   using Table = FlowTable<FlowState>;
@@ -123,6 +130,10 @@ class Binner {
   static void TrackDemand(int64_t ts_ns, const DecodedPacket& p, Direction d, bool icmp_error,
                           uint32_t retrans, FlowState* f, FlowBin* bin);
   static void OnRttSample(double rtt_s, FlowState* f, FlowBin* bin);
+  // Adds a TCP data packet (`payload` bytes) and the gap before it to the bin's busy time and
+  // bytes, unless the gap was a pause.
+  static void TrackBusy(int64_t ts_ns, Direction d, uint32_t payload, uint32_t retrans,
+                        FlowState* f, FlowBin* bin);
   void AdvanceTo(int64_t ts_ns);
   void CloseBin();
   // Removes the flow at dense position `pos`; the sink hears of it at the next FlushEnds().

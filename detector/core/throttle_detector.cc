@@ -49,6 +49,10 @@ constexpr double kMostFlows = 0.5;
 // A host throttle needs at least this many of the host's flows, most of them squeezed.
 constexpr int kMinHostMembers = 2;
 
+// A TCP bin's rate while busy (see BusyFactor) needs this many data packets: fewer gaps are
+// no estimate of a rate.
+constexpr uint32_t kMinBusyPackets = 8;
+
 // More than half: `part` of `whole`.
 constexpr bool StrictMajority(int part, int whole) { return 2 * part > whole; }
 
@@ -98,10 +102,18 @@ size_t ThrottleDetector::open_throttles() const {
   return n;
 }
 
-void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt) {
+double ThrottleDetector::BusyFactor(const capture::DirectionBin& b, const capture::BusyBin& busy,
+                                    int64_t width_ns) {
+  if (b.payload_bytes == 0 || b.data_packets < kMinBusyPackets || busy.us == 0) return 1;
+  const double busy_rate = double(busy.bytes) / (double(busy.us) * 1e3);  // bytes per ns
+  return std::max(1.0, busy_rate * double(width_ns) / double(b.payload_bytes));
+}
+
+void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt,
+                            double factor) {
   const size_t slot = size_t(s->n % kRing);
-  s->ring[slot].payload = float(b.payload_bytes);
-  s->ring[slot].wire = float(b.payload_bytes > 0 ? b.wire_bytes : 0);
+  s->ring[slot].payload = float(double(b.payload_bytes) * factor);
+  s->ring[slot].wire = float(b.payload_bytes > 0 ? double(b.wire_bytes) * factor : 0);
   s->ring[slot].retrans = float(b.retrans_bytes);
   s->ring[slot].packets = float(b.data_packets);
   // The bin's smallest sample: pacing and delayed ACKs only ever add to a sample, a queue
@@ -134,7 +146,7 @@ void ThrottleDetector::FindAndPrefetch(std::span<const FlowBin> block, FlowSerie
   }
 }
 
-void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found,
+void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t width_ns,
                                  capture::DirectionBin* link) {
   for (Direction d : {capture::kUp, capture::kDown}) {
     link[d].payload_bytes += fb.dir[d].payload_bytes;
@@ -169,7 +181,12 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found,
       }
     }
     Series& s = *f.dir[d];
-    Push(&s, fb.dir[d], &fb.rtt);
+    // A TCP download's series holds its rate while busy: a sender that pauses between
+    // transfers (a player with a full buffer) is judged by what the path gave it while it sent.
+    // Arrivals only: their spacing is the path's; a local sender's departures, seen before the
+    // path, leave in bursts at the speed of its own interface.
+    const bool busy_rate = fb.info.proto() == capture::kIpProtoTcp && d == capture::kDown;
+    Push(&s, fb.dir[d], &fb.rtt, busy_rate ? BusyFactor(fb.dir[d], fb.busy[d], width_ns) : 1.0);
     {  // summed for every flow, used once the host has a series (see below)
       HostSeries& h = *f.host[d];
       if (!h.summed) {
@@ -187,7 +204,7 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found,
       }
       h.rtt.samples += fb.rtt.samples;
     }
-    const stats::DropDecision dec = s.det.Observe(double(fb.dir[d].payload_bytes));
+    const stats::DropDecision dec = s.det.Observe(double(s.ring[s.slot(0)].payload));
     const bool rejudge = RejudgeDue(&s, dec);
     if (dec != stats::DropDecision::kNone || rejudge) {
       pending_.push_back({&f, d, rejudge ? stats::DropDecision::kDrop : dec});
@@ -208,7 +225,7 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   for (size_t b0 = 0; b0 < flows.size(); b0 += kBlock) {
     const std::span<const FlowBin> block = flows.subspan(b0, std::min(kBlock, flows.size() - b0));
     FindAndPrefetch(block, found.data());
-    for (size_t j = 0; j < block.size(); ++j) RecordBin(block[j], found[j], link);
+    for (size_t j = 0; j < block.size(); ++j) RecordBin(block[j], found[j], width_ns, link);
   }
   const int64_t bin_end = start_ns + width_ns;
   // Host series first: a flow's drop defers to its host's service event.

@@ -97,13 +97,18 @@ class ThrottleDetector {
   // True when `bins` (bytes per bin) hold a rate limiter's steady output: most of them near
   // their median. The only evidence of a network limit a passive observer has for UDP.
   static bool IsPlateau(std::span<const double> bins);
+  // How much more a TCP bin `b` of width_ns would have carried had its sender been busy all of
+  // it: its rate while busy (see capture::BusyBin) over its average, at least 1; 1 for a bin
+  // with fewer than 8 data packets (too few gaps to tell a rate).
+  static double BusyFactor(const capture::DirectionBin& b, const capture::BusyBin& busy,
+                           int64_t width_ns);
 
  private:
   struct Series {
     // One bin of the series' history. Together, so that recording a bin touches one cache
     // line, not five (a bin close records one for every tracked flow).
     struct Bin {
-      float payload = 0;  // bytes
+      float payload = 0;  // bytes (a TCP download's: at its rate while busy, see BusyFactor)
       float wire = 0;     // wire bytes, if the bin carried data
       float retrans = 0;  // retransmitted payload bytes
       float packets = 0;  // data packets
@@ -171,8 +176,11 @@ class ThrottleDetector {
   void FindAndPrefetch(std::span<const capture::FlowBin> block, FlowSeries** found);
   // One flow's bin (found: its FlowSeries, or nullptr if untracked): added to link[], pushed
   // to its series and its host's sum; a drop or recovery goes to pending_.
-  void RecordBin(const capture::FlowBin& fb, FlowSeries* found, capture::DirectionBin* link);
-  void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt);
+  void RecordBin(const capture::FlowBin& fb, FlowSeries* found, int64_t width_ns,
+                 capture::DirectionBin* link);
+  // Records bin `b` in the series, its payload and wire bytes times `factor` (BusyFactor).
+  void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt,
+            double factor = 1.0);
   void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin_end_ns, int64_t width_ns);

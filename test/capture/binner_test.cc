@@ -133,6 +133,55 @@ TEST(BinnerTest, RttInFlightAndScaledWindow) {
   EXPECT_EQ(f.dir[kUp].rwnd_min, 1000u << 2);    // the remote's window, scaled by its shift
 }
 
+// A download of `n` 1448-byte segments from seq `seq`, one every `gap_ns` from `t_ns`.
+uint32_t Segments(Binner* b, int64_t t_ns, int n, int64_t gap_ns, uint32_t seq) {
+  for (int i = 0; i < n; ++i, seq += 1448) {
+    b->OnPacket(t_ns + i * gap_ns, 1500, Tcp(false, 40000, seq, 1448, kTcpAck));
+  }
+  return seq;
+}
+
+TEST(BinnerBusyTest, APauseBetweenBurstsIsNotBusy) {
+  // Two bursts of 100 segments 1 ms apart, 0.7 s between them (a player waiting): busy 2 x 99
+  // ms, carrying the 198 segments that ended a gap; the first of each burst ended a pause.
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  const uint32_t seq = Segments(&b, kT0, 100, 1'000'000, 1000);
+  Segments(&b, kT0 + 800'000'000, 100, 1'000'000, seq);
+  b.Finish();
+  const FlowBin& f = sink.bins.at(0).flows.at(0);
+  EXPECT_EQ(f.busy[kDown].us, 198'000u);
+  EXPECT_EQ(f.busy[kDown].bytes, 198u * 1448);
+  EXPECT_EQ(f.busy[kUp].us, 0u);
+}
+
+TEST(BinnerBusyTest, ASlowSendersGapsBecomeItsTypicalGap) {
+  // A sender held to 40 kbit/s: a segment every 0.3 s, longer than the least pause. The first
+  // gap is a pause; after it the gaps are typical and the sender is busy the whole time.
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  Segments(&b, kT0, 20, 300'000'000, 1000);  // 0 .. 5.7 s
+  b.Finish();
+  EXPECT_EQ(sink.bins.at(0).flows.at(0).busy[kDown].us, 600'000u);  // gaps ending at .6 and .9
+  for (int bin = 1; bin <= 4; ++bin) {
+    const BusyBin& busy = sink.bins.at(size_t(bin)).flows.at(0).busy[kDown];
+    EXPECT_EQ(busy.us, 300'000u * busy.bytes / 1448) << "bin " << bin;
+    EXPECT_GE(busy.bytes, 3u * 1448) << "bin " << bin;
+  }
+}
+
+TEST(BinnerBusyTest, AGapEndingInARetransmissionIsBusy) {
+  // A sender waiting 1.5 s for a lost segment (a retransmission timeout) was held by the
+  // network, not idle.
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  Segments(&b, kT0, 10, 1'000'000, 1000);
+  Segments(&b, kT0 + 1'509'000'000, 1, 0, 1000);  // seq 1000 again
+  b.Finish();
+  EXPECT_EQ(sink.bins.at(0).flows.at(0).busy[kDown].us, 9'000u);
+  EXPECT_EQ(sink.bins.at(1).flows.at(0).busy[kDown].us, 1'500'000u);
+}
+
 TEST(BinnerTest, ClosedAndIdleFlowsLeaveTheTable) {
   RecordingSink sink;
   BinnerParams p;

@@ -51,6 +51,8 @@ struct Harness {
   std::function<int(int)> remote_of = [](int f) { return 10 + f; };  // one server per flow
   bool reverse = false;  // hand each bin's flows over last to first
   std::function<bool(int)> udp_of = [](int) { return false; };  // which flows are UDP
+  // Share of bin b that flow f's sender was busy (capture::BusyBin): 1 = sent all of it.
+  std::function<double(int, int)> busy_of = [](int, int) { return 1.0; };
 
   void Run(int flows, int bins, const std::function<double(int, int)>& level,
            const std::function<bool(int, int)>& zero_window = nullptr) {
@@ -61,6 +63,10 @@ struct Harness {
         const double v = level(f, b) > 0 ? level(f, b) * std::exp(n(rng)) : 0;
         auto& x = fb[size_t(f)] = Download(f, remote_of(f), v);
         if (udp_of(f)) x.info.key.proto = capture::kIpProtoUdp;
+        if (v > 0 && !udp_of(f)) {
+          x.busy[capture::kDown].us = uint32_t(busy_of(f, b) * 1e6);
+          x.busy[capture::kDown].bytes = uint32_t(v);
+        }
         x.dir[capture::kUp].wire_bytes = uint64_t(v / 20);  // ACKs, no payload
         x.dir[capture::kDown].zero_window = zero_window && zero_window(f, b);
         const bool low = level(f, b) > 0 && level(f, b) < level(f, 0);
@@ -407,6 +413,42 @@ TEST(ThrottleDetectorTest, ThrottledPlayerIsFoundByItsInBurstRate) {
   EXPECT_EQ(ev[0].flow.id, 1u);
   EXPECT_NEAR(ev[0].rate_before_bps, 125000 * 8 * kWirePerPayload, 0.25 * 125000 * 8);
   EXPECT_NEAR(h.Rel(ev[0].ts), 40.0, 2.0);
+}
+
+TEST(ThrottleDetectorTest, ThrottledPlayerIsFoundByItsRateWhileBusy) {
+  // A player fetches each segment at 2.3 MB/s and waits; its fetches straddle bins, which
+  // alternate 525 kB (busy 0.23 s) and 100 kB (0.044 s). From bin 40 a shaper holds it to
+  // 180 kB/s, and it fetches without pause. Bin by bin, the average barely moves (the bins'
+  // geometric mean is 230 kB); the rate while busy falls by twelve.
+  Harness h;
+  h.noise = 0.05;
+  const auto bursty = [](int f, int b) { return f == 0 && b < 40; };
+  h.busy_of = [&](int f, int b) { return !bursty(f, b) ? 1.0 : b % 2 == 0 ? 0.23 : 0.044; };
+  h.Run(2, 90, [&](int f, int b) {
+    if (f == 1) return 125000.0;  // a reference download that keeps its rate
+    if (!bursty(f, b)) return 180000.0;
+    return b % 2 == 0 ? 525000.0 : 100000.0;
+  });
+  const auto& ev = h.events.events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].scope, EventScope::kFlow);
+  EXPECT_EQ(ev[0].flow.id, 1u);
+  EXPECT_NEAR(ev[0].rate_before_bps, 2.28e6 * 8 * kWirePerPayload, 0.1 * 2.28e6 * 8);
+  EXPECT_NEAR(ev[0].rate_after_bps, 180000 * 8 * kWirePerPayload, 0.1 * 180000 * 8);
+  EXPECT_NEAR(h.Rel(ev[0].ts), 40.0, 1.0);
+}
+
+TEST(ThrottleDetectorTest, BusyFactorIsTheRateWhileBusyOverTheAverage) {
+  capture::DirectionBin b;
+  b.payload_bytes = 100'000;
+  b.data_packets = 70;
+  EXPECT_EQ(ThrottleDetector::BusyFactor(b, {.us = 0, .bytes = 0}, kSec), 1.0);  // unknown
+  // 99 kB in 44 ms: 2.25 MB/s, 22.5 times the bin's average.
+  EXPECT_NEAR(ThrottleDetector::BusyFactor(b, {.us = 44'000, .bytes = 99'000}, kSec), 22.5, 1e-9);
+  // Busy longer than the bin (a gap that began in the bin before): never below the average.
+  EXPECT_EQ(ThrottleDetector::BusyFactor(b, {.us = 1'300'000, .bytes = 100'000}, kSec), 1.0);
+  b.data_packets = 5;  // too few gaps to tell a rate
+  EXPECT_EQ(ThrottleDetector::BusyFactor(b, {.us = 4'000, .bytes = 5'000}, kSec), 1.0);
 }
 
 TEST(ThrottleDetectorTest, APauseAtTheOnsetIsJudgedAgain) {
