@@ -21,9 +21,9 @@ struct BinnerParams {
   // Hard cap on the flow table. When it is full a new flow evicts the flow with the fewest
   // packets among a few sampled at random, so floods of one-packet flows (SYN scans, spoofed
   // sources) evict each other while long-lived flows, which carry the evidence, stay.
-  // Memory: BytesPerFlow() each in the Binner (536 bytes), plus up to ~6 KB in the detectors
+  // Memory: BytesPerFlow() each in the Binner (536 bytes), plus up to ~7 KB in the detectors
   // for each flow that carries data; the default suits a small box (~35 MB under a SYN flood,
-  // ~445 MB if every flow carried data and shared its remote host).
+  // ~490 MB if every flow carried data and shared its remote host).
   size_t max_flows = 65'536;
   int64_t max_empty_bins = 3600;  // longer capture gaps are skipped, not filled with bins
 };

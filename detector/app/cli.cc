@@ -45,7 +45,7 @@ const char kUsage[] =
     "...)\n"
     "  --local CIDR[,...]  the local side of the link (default: inferred and printed)\n"
     "  --bin SECONDS       bin width, 0.1 to 60 (default 1)\n"
-    "  --max-flows N       flow table cap (default 65536; 536 bytes per slot, up to ~6 KB\n"
+    "  --max-flows N       flow table cap (default 65536; 536 bytes per slot, up to ~7 KB\n"
     "                      more for flows carrying data)\n"
     "  --idle-timeout S    end flows idle for S seconds (default 60)\n"
     "  --threads N         analyse flows on N worker threads (default: one per core, at\n"

@@ -67,6 +67,23 @@ void PrintNotAnalysed(const ReplayResult& r, std::FILE* out) {
                  "(forged or broken)\n",
                  static_cast<unsigned long long>(r.names_rejected));
   }
+  if (r.silences > 0) {
+    std::fprintf(out,
+                 "  no packet at all for %.1f s after %s (%llu silence%s of %.0f s or more): a "
+                 "capture that stopped, or a link with nothing to say; no event is judged "
+                 "without packets\n",
+                 double(r.longest_silence_ns) * 1e-9,
+                 util::IsoTime(double(r.longest_silence_from_ns) * 1e-9).c_str(),
+                 static_cast<unsigned long long>(r.silences), r.silences == 1 ? "" : "s",
+                 double(kNotedSilenceNs) * 1e-9);
+  }
+  if (r.binner.gaps_skipped > 0) {
+    std::fprintf(out,
+                 "  %llu capture gap%s too long to fill with empty bins skipped: flows started "
+                 "afresh after %s\n",
+                 static_cast<unsigned long long>(r.binner.gaps_skipped),
+                 r.binner.gaps_skipped == 1 ? "" : "s", r.binner.gaps_skipped == 1 ? "it" : "each");
+  }
   if (r.binner.flows_evicted > 0) {
     std::fprintf(out, "  %llu flows evicted (flow table full; raise --max-flows)\n",
                  static_cast<unsigned long long>(r.binner.flows_evicted));

@@ -6,6 +6,7 @@
 #include "capture/ip_proto.h"
 #include "stats/level.h"
 #include "stats/segmentation.h"
+#include "util/floor_div.h"
 
 namespace tw::detector {
 
@@ -43,6 +44,10 @@ constexpr int kMinLinkHosts = 2;
 // idle share, not so long that a source that really stopped holds a drop open.
 constexpr int kRejudgeBins = 3;
 constexpr int kMaxRejudges = 3;
+
+// A host's busy series outlives its last flow by this many bins (a minute at the default bin):
+// the pages of a site come back within it, and its history is that of all its visits.
+constexpr int64_t kHostLingerBins = 60;
 
 // "Most flows": the share of concurrent flows whose drop makes a drop not one flow's own.
 constexpr double kMostFlows = 0.5;
@@ -110,8 +115,10 @@ double ThrottleDetector::BusyFactor(const capture::DirectionBin& b, const captur
 }
 
 void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt,
-                            double factor) {
+                            int64_t bin_no, double factor) {
   const size_t slot = size_t(s->n % kRing);
+  if (s->origin_bin < 0) s->origin_bin = bin_no;
+  s->ring[slot].bin = uint32_t(bin_no - s->origin_bin);
   s->ring[slot].payload = float(double(b.payload_bytes) * factor);
   s->ring[slot].wire = float(b.payload_bytes > 0 ? double(b.wire_bytes) * factor : 0);
   s->ring[slot].retrans = float(b.retrans_bytes);
@@ -146,8 +153,8 @@ void ThrottleDetector::FindAndPrefetch(std::span<const FlowBin> block, FlowSerie
   }
 }
 
-void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t width_ns,
-                                 capture::DirectionBin* link) {
+void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t bin_no,
+                                 int64_t width_ns, capture::DirectionBin* link) {
   for (Direction d : {capture::kUp, capture::kDown}) {
     link[d].payload_bytes += fb.dir[d].payload_bytes;
     link[d].wire_bytes += fb.dir[d].payload_bytes > 0 ? fb.dir[d].wire_bytes : 0;
@@ -186,7 +193,8 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t w
     // Arrivals only: their spacing is the path's; a local sender's departures, seen before the
     // path, leave in bursts at the speed of its own interface.
     const bool busy_rate = fb.info.proto() == capture::kIpProtoTcp && d == capture::kDown;
-    Push(&s, fb.dir[d], &fb.rtt, busy_rate ? BusyFactor(fb.dir[d], fb.busy[d], width_ns) : 1.0);
+    Push(&s, fb.dir[d], &fb.rtt, bin_no,
+         busy_rate ? BusyFactor(fb.dir[d], fb.busy[d], width_ns) : 1.0);
     {  // summed for every flow, used once the host has a series (see below)
       HostSeries& h = *f.host[d];
       if (!h.summed) {
@@ -199,6 +207,8 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t w
       h.sum.retrans_bytes += b.retrans_bytes;
       h.sum.data_packets += b.data_packets;
       h.sum.zero_window = h.sum.zero_window || b.zero_window;
+      h.busy.bytes += fb.busy[d].bytes;
+      h.busy.us = std::max(h.busy.us, fb.busy[d].us);
       if (fb.rtt.samples > 0 && (h.rtt.samples == 0 || fb.rtt.min_s < h.rtt.min_s)) {
         h.rtt.min_s = fb.rtt.min_s;
       }
@@ -215,6 +225,7 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t w
 void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const FlowBin> flows,
                              bool suppress) {
   pending_.clear();
+  const int64_t bin_no = util::FloorDiv(start_ns, width_ns);
   capture::DirectionBin link[2];
   // A block of flows at a time: their lookups first, then the lines their series and hosts
   // will need are asked for, then they are recorded. Taken flow by flow, the few cache misses
@@ -225,7 +236,9 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   for (size_t b0 = 0; b0 < flows.size(); b0 += kBlock) {
     const std::span<const FlowBin> block = flows.subspan(b0, std::min(kBlock, flows.size() - b0));
     FindAndPrefetch(block, found.data());
-    for (size_t j = 0; j < block.size(); ++j) RecordBin(block[j], found[j], width_ns, link);
+    for (size_t j = 0; j < block.size(); ++j) {
+      RecordBin(block[j], found[j], bin_no, width_ns, link);
+    }
   }
   const int64_t bin_end = start_ns + width_ns;
   // Host series first: a flow's drop defers to its host's service event.
@@ -242,11 +255,19 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     if (i + 4 < series_hosts_.size()) series_hosts_[i + 4].second->series->PrefetchSlot();
     const auto& [key, hp] = series_hosts_[i];
     HostSeries& h = *hp;
-    const double payload = double(h.sum.payload_bytes);
-    Push(h.series.get(), h.sum, &h.rtt);
+    const bool busy = Busy(h, Direction(key.second));
+    const bool data = h.sum.payload_bytes > 0;
+    if (data) h.last_data_bin = bin_no;
+    if (busy && !data) {  // a busy series holds the bins its flows sent in
+      h.rtt = {};
+      continue;
+    }
+    Push(h.series.get(), h.sum, &h.rtt, bin_no, busy ? BusyFactor(h.sum, h.busy, width_ns) : 1.0);
     h.sum = {};
+    h.busy = {};
     h.rtt = {};
-    const stats::DropDecision dec = h.series->det.Observe(payload);
+    Series& hs = *h.series;
+    const stats::DropDecision dec = hs.det.Observe(double(hs.ring[hs.slot(0)].payload));
     const bool rejudge = RejudgeDue(h.series.get(), dec);
     if (dec == stats::DropDecision::kDrop || rejudge) {
       if (!suppress) OnHostDrop(key, &h, bin_end, width_ns);
@@ -256,10 +277,12 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   }
   for (HostSeries* h : summed_) {  // the sums of hosts without a series, unused
     h->sum = {};
+    h->busy = {};
     h->rtt = {};
     h->summed = false;
   }
   summed_.clear();
+  ExpireHosts(bin_no, width_ns);
   for (const Pending& pd : pending_) {
     if (pd.decision == stats::DropDecision::kDrop) {
       if (!suppress) OnDrop(pd.flow, pd.d, bin_end, width_ns);
@@ -269,7 +292,7 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
   }
   for (Direction d : {capture::kUp, capture::kDown}) {
     Series& s = link_[d];
-    Push(&s, link[d], nullptr);
+    Push(&s, link[d], nullptr, bin_no);
     const stats::DropDecision dec = s.det.Observe(double(link[d].payload_bytes));
     const bool rejudge = RejudgeDue(&s, dec);
     if (dec == stats::DropDecision::kDrop || rejudge) {
@@ -433,42 +456,53 @@ double ThrottleDetector::Confidence(const Evidence& ev, double shared, int refs)
   return std::clamp(conf, 0.0, 1.0);
 }
 
-ThrottleDetector::Comparison ThrottleDetector::CompareBeforeAfter(const Series& o, int after_bins,
-                                                                  double width_s) const {
+ThrottleDetector::Comparison ThrottleDetector::CompareSince(const Series& o, int64_t change_bin,
+                                                            double width_s) const {
   Comparison c;
-  if (o.n < after_bins + 3) return c;
+  const int hist = o.history();
   double sum_after = 0, sum_before = 0;
-  int n_before = 0;
-  for (int k = 0; k < after_bins; ++k) {
+  int k = 0;
+  for (; k < hist && o.bin_no(k) >= change_bin; ++k) {
     sum_after += o.ring[o.slot(k)].payload;
     c.idle_after += o.ring[o.slot(k)].payload == 0 ? 1 : 0;
   }
-  for (int k = after_bins + 1; k < o.history() && k <= after_bins + p_.reference_bins;
-       ++k, ++n_before) {
+  c.after = k;
+  if (c.after == 0 || o.n < c.after + 3) return c;
+  int n_before = 0;
+  for (k = c.after + 1; k < hist && k <= c.after + p_.reference_bins; ++k, ++n_before) {
     sum_before += o.ring[o.slot(k)].payload;
   }
   if (n_before == 0) return c;
   const double mean_before = sum_before / n_before;
   if (mean_before * 8 / width_s < p_.min_rate_bps) return c;
   c.usable = true;
-  c.dropped = sum_after / after_bins < p_.ref_dropped_ratio * mean_before;
+  c.dropped = sum_after / c.after < p_.ref_dropped_ratio * mean_before;
   return c;
 }
 
 double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude,
-                                    const capture::Address* exclude_host, int split_ago,
-                                    double width_s, int* refs) const {
+                                    const capture::Address* exclude_host, int64_t change_bin,
+                                    double width_s, int* refs, bool hosts) const {
   int judged = 0, dropped = 0;
-  const int after_bins = split_ago + 1;
+  const auto judge = [&](const Series& o) {
+    const Comparison c = CompareSince(o, change_bin, width_s);
+    // A series that stopped (its flow ended, or its application paused) says nothing about
+    // the network: only series still sending are references.
+    if (!c.usable || StrictMajority(c.idle_after, c.after)) return;
+    ++judged;
+    if (c.dropped) ++dropped;
+  };
   for (const auto& [id, other] : flows_) {
     if (&other == exclude || other.dir[d] == nullptr) continue;
     if (exclude_host != nullptr && other.info.remote() == *exclude_host) continue;
-    const Comparison c = CompareBeforeAfter(*other.dir[d], after_bins, width_s);
-    // A flow that stopped (it ended, or its application paused) says nothing about the
-    // network: only flows still sending are references.
-    if (!c.usable || StrictMajority(c.idle_after, after_bins)) continue;
-    ++judged;
-    if (c.dropped) ++dropped;
+    judge(*other.dir[d]);
+  }
+  if (hosts) {  // other hosts' busy series: sites fetched in short connections
+    for (const auto& [key, h] : series_hosts_) {
+      if (key.second != int(d) || !Busy(*h, d)) continue;
+      if (exclude_host != nullptr && key.first == *exclude_host) continue;
+      judge(*h->series);
+    }
   }
   *refs = judged;
   return judged > 0 ? double(dropped) / judged : 0;
@@ -499,7 +533,8 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
   const double change_ago = RefineOnset(s, OnsetAgo(s), &split_ago);
-  const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
+  const double ts = ChangeTs(s, change_ago, split_ago, width_ns);
+  const int64_t change_bin = s.bin_no(split_ago);
   const Evidence ev = Judge(s, f->info.proto() == capture::kIpProtoTcp, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
 
@@ -508,8 +543,8 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   // shaping and congestion; when most of its own host's flows dropped with it, the host's series
   // judges. A lone flow has nothing to compare with: it is reported, targeted unknown.
   int refs = 0, other_refs = 0;
-  const double shared = SharedDrop(d, f, nullptr, split_ago, width_s, &refs);
-  const double shared_other = SharedDrop(d, f, &f->info.remote(), split_ago, width_s, &other_refs);
+  const double shared = SharedDrop(d, f, nullptr, change_bin, width_s, &refs);
+  const double shared_other = SharedDrop(d, f, &f->info.remote(), change_bin, width_s, &other_refs);
   // Half counts here (>=): a drop shared with half the flows is not this flow's own.
   if ((other_refs > 0 && shared_other >= kMostFlows) ||
       (refs > 0 && other_refs == 0 && shared >= kMostFlows)) {
@@ -528,7 +563,7 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   if (const HostSeries* h = f->host[d]; h != nullptr && h->series != nullptr) {
     int members = 0, dropped = 0;
     if (!h->open()) {
-      HostMembersDropped(f->info.remote(), d, split_ago, width_s, &members, &dropped);
+      HostMembersDropped(f->info.remote(), d, change_bin, width_s, &members, &dropped);
     }
     if (h->open() || (members >= kMinHostMembers && StrictMajority(dropped, members))) {
       s.det.Rebase();
@@ -554,14 +589,14 @@ void ThrottleDetector::OnDrop(FlowSeries* f, Direction d, int64_t bin_end_ns, in
   sink_->OnEvent(e);
 }
 
-void ThrottleDetector::HostMembersDropped(const capture::Address& host, Direction d, int split_ago,
-                                          double width_s, int* members, int* dropped) const {
+void ThrottleDetector::HostMembersDropped(const capture::Address& host, Direction d,
+                                          int64_t change_bin, double width_s, int* members,
+                                          int* dropped) const {
   *members = 0;
   *dropped = 0;
-  const int after_bins = split_ago + 1;
   for (const auto& [id, f] : flows_) {
     if (f.dir[d] == nullptr || f.closed || !(f.info.remote() == host)) continue;
-    const Comparison c = CompareBeforeAfter(*f.dir[d], after_bins, width_s);
+    const Comparison c = CompareSince(*f.dir[d], change_bin, width_s);
     if (!c.usable) continue;
     ++*members;
     if (c.dropped) ++*dropped;
@@ -576,18 +611,27 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
   const double change_ago = RefineOnset(s, OnsetAgo(s), &split_ago);
-  const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
+  const double ts = ChangeTs(s, change_ago, split_ago, width_ns);
+  const int64_t change_bin = s.bin_no(split_ago);
   const Evidence ev = Judge(s, h->tcp, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
   // A service throttle needs most of the host's live flows squeezed (not one flow throttled,
   // or flows ending), and flows to other hosts unharmed (else the link series judges it).
+  // A busy series whose host has no live flow that began before the change (a site fetched in
+  // short connections) has no members to ask: its own drop, with its evidence, is the host's.
   int members = 0, dropped = 0;
-  HostMembersDropped(key.first, d, split_ago, width_s, &members, &dropped);
+  HostMembersDropped(key.first, d, change_bin, width_s, &members, &dropped);
+  const bool no_members = members == 0 && Busy(*h, d);
   int other_refs = 0;
-  const double shared_other = SharedDrop(d, nullptr, &key.first, split_ago, width_s, &other_refs);
-  // UDP without references: no evidence either way (see OnDrop).
-  if (members < kMinHostMembers || !StrictMajority(dropped, members) ||
-      (other_refs > 0 && shared_other >= kMostFlows) || (other_refs == 0 && !h->tcp)) {
+  const double shared_other =
+      SharedDrop(d, nullptr, &key.first, change_bin, width_s, &other_refs, /*hosts=*/true);
+  // UDP without references: no evidence either way (see OnDrop). Nor for a busy series: it
+  // sees the rate inside bursts, and a path that lost capacity (a WiFi device walking away
+  // from its access point) squeezes that as a limiter would, queue and losses included; only
+  // other hosts that kept their rates tell the two apart.
+  if ((!no_members && (members < kMinHostMembers || !StrictMajority(dropped, members))) ||
+      (other_refs > 0 && shared_other >= kMostFlows) ||
+      (other_refs == 0 && (!h->tcp || Busy(*h, d)))) {
     s.det.Rebase();  // the flows' own series (or the link's) judge it
     return;
   }
@@ -598,7 +642,7 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   e.targeted_known = other_refs > 0;
   e.has_remote = true;
   e.remote = key.first;
-  e.flows = dropped;
+  e.flows = no_members ? h->flows : dropped;  // short connections: those open now
   if (names_ != nullptr) e.server_name = names_->NameOf(h->some_flow, key.first);
   e.confidence = Confidence(ev, shared_other, other_refs);
   s.start = e;
@@ -612,12 +656,12 @@ void ThrottleDetector::OnLinkDrop(Direction d, int64_t bin_end_ns, int64_t width
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
   const double change_ago = RefineOnset(s, OnsetAgo(s), &split_ago);
-  const double ts = double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s;
+  const double ts = ChangeTs(s, change_ago, split_ago, width_ns);
   // The link total carries no RTT: the evidence is that of the flows that dropped with it.
   Evidence ev = Judge(s, /*tcp=*/false, split_ago, width_s);
   if (ev.cls != DropClass::kThrottle) return Dismiss(ev.cls, &s);
   int refs = 0;
-  const double shared = SharedDrop(d, nullptr, nullptr, split_ago, width_s, &refs);
+  const double shared = SharedDrop(d, nullptr, nullptr, s.bin_no(split_ago), width_s, &refs);
   // Not most flows (a strict majority): demand left, or a targeted squeeze (reported per flow).
   if (refs == 0 || shared <= kMostFlows) return s.det.Rebase();
   // Evidence that the network holds the link back: TCP flows whose own series show the
@@ -688,16 +732,42 @@ void ThrottleDetector::OnRecovery(Series* s, int64_t bin_end_ns, int64_t width_n
   const double width_s = double(width_ns) * 1e-9;
   int split_ago = 0;
   const double change_ago = RefineOnset(*s, s->det.onset_bins_ago(), &split_ago);
-  const double ts = std::max(s->start.ts, double(bin_end_ns) * 1e-9 - (change_ago + 1) * width_s);
+  const double ts = std::max(s->start.ts, ChangeTs(*s, change_ago, split_ago, width_ns));
   std::vector<double> during, after;
-  const double bins_throttled = (ts - s->start.ts) / width_s;
-  for (int k = split_ago + 2; k < s->history() && k < split_ago + 1 + bins_throttled; ++k) {
+  // The bins that ended after the throttle began (the one that straddles its end excepted).
+  for (int k = split_ago + 2; k < s->history() && double(s->bin_no(k) + 1) * width_s > s->start.ts;
+       ++k) {
     during.push_back(s->ring[s->slot(k)].wire);
   }
   for (int k = 0; k <= split_ago; ++k) after.push_back(s->ring[s->slot(k)].wire);
   const double rate_during =
       during.empty() ? s->start.rate_after_bps : Median(during) * 8 / width_s;
   End(s, ts, double(bin_end_ns) * 1e-9, rate_during, Median(after) * 8 / width_s, "recovered");
+}
+
+double ThrottleDetector::ChangeTs(const Series& s, double change_ago, int split_ago,
+                                  int64_t width_ns) {
+  const double width_s = double(width_ns) * 1e-9;
+  const double split_start = double(s.bin_no(split_ago)) * width_s;
+  const bool before_adjacent =
+      split_ago + 1 < s.history() && s.bin_no(split_ago + 1) == s.bin_no(split_ago) - 1;
+  return before_adjacent ? split_start - (change_ago - split_ago) * width_s : split_start;
+}
+
+void ThrottleDetector::ExpireHosts(int64_t bin_no, int64_t width_ns) {
+  std::vector<HostKey> expired;
+  std::erase_if(series_hosts_, [&](const std::pair<HostKey, HostSeries*>& e) {
+    HostSeries& h = *e.second;
+    if (h.flows > 0 || bin_no - h.last_data_bin <= kHostLingerBins) return false;
+    if (h.series->open) {  // its last flow ended long ago: so does its service throttle
+      const double last = double(h.last_data_bin + 1) * double(width_ns) * 1e-9;
+      End(h.series.get(), std::max(h.series->start.ts, last), last, h.series->start.rate_after_bps,
+          0, "flow_end");
+    }
+    expired.push_back(e.first);
+    return true;
+  });
+  for (const HostKey& key : expired) hosts_.erase(key);
 }
 
 void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd why,
@@ -721,6 +791,8 @@ void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd
   }
   for (Direction d : {capture::kUp, capture::kDown}) {
     if (f.host[d] == nullptr || --f.host[d]->flows > 0) continue;
+    // A busy series outlives its host's flows (ExpireHosts ends it), but not the input.
+    if (f.host[d]->series != nullptr && Busy(*f.host[d], d) && !end_of_input) continue;
     if (f.host[d]->series != nullptr) end(f.host[d]->series.get());
     const HostKey key{info.remote(), int(d)};
     if (f.host[d]->series != nullptr) {

@@ -47,7 +47,8 @@ enum class DropClass : uint8_t {
 const char* DropClassName(DropClass c);
 
 // Finds throttles: a sustained drop of a series' payload rate (stats::DropDetector per flow
-// and direction, and per direction for the whole link) that is backed by evidence that the
+// and direction, and per direction for the whole link; a TCP download's rate is its rate while
+// busy, see BusyFactor) that is backed by evidence that the
 // network, not the application, became the limit; located by the best split (by medians) near
 // the detector's onset; and classified:
 //  - a flow whose drop is its own (flows to other remote hosts kept their rates) is a targeted
@@ -56,13 +57,16 @@ const char* DropClassName(DropClass c);
 //    own drop detector: when it drops, most of the host's flows dropped with it and flows to
 //    other hosts did not, the whole host was squeezed: one service event (scope "service",
 //    the rate it was squeezed to is the host's total), and no flow events for its flows, even
-//    when a shaper stalls some of them for a while (their own series then look idle);
+//    when a shaper stalls some of them for a while (their own series then look idle); a TCP
+//    host's downloads make a busy series that outlives its flows (see HostSeries), judged on
+//    its own when no live flow of the host spans the change, and only beside other hosts that
+//    kept their rates (a path that lost capacity squeezes bursts as a limiter does);
 //  - when most flows drop together and the link total falls too, that is link-wide shaping
 //    (scope "link", not targeted); when the link total holds, it is congestion: no event;
 //  - demand changes, idle sources and receiver-limited flows raise nothing.
 // Emits start events when a drop is confirmed and end events when the rate recovers or the flow
-// ends. Memory: one entry per flow that carried data (~1.8 KB per direction with data), one per
-// remote host and direction with data (~0.3 KB), and a host series (~1.3 KB) for each remote
+// ends. Memory: one entry per flow that carried data (~2.1 KB per direction with data), one per
+// remote host and direction with data (~0.3 KB), and a host series (~2.1 KB) for each remote
 // host that has had two flows with data in one direction. Series come from a pool: those of
 // ended flows are reused, not returned, so the detector keeps its peak. Single-threaded.
 class ThrottleDetector {
@@ -113,6 +117,7 @@ class ThrottleDetector {
       float retrans = 0;  // retransmitted payload bytes
       float packets = 0;  // data packets
       float rtt = 0;      // smallest RTT sample of the bin, seconds (0 = none)
+      uint32_t bin = 0;   // its bin number, counted from origin_bin
     };
     // What every bin touches first, beside the detector's state (see Prefetch).
     int64_t n = 0;                  // bins observed
@@ -123,12 +128,17 @@ class ThrottleDetector {
     // then onset_ago bins back; rejudges counts the times, to give up after kMaxRejudges.
     int8_t rejudge_in = 0, rejudges = 0;
     int16_t onset_ago = 0;
+    // The number (start / width) of the series' first bin. A series holds every bin from its
+    // first on, but a busy host's (see HostSeries): the bins its flows sent in, no others.
+    int64_t origin_bin = -1;
     stats::DropDetector det;
     std::array<Bin, kRing> ring{};  // indexed by bin number
     Event start;                    // that start event
     explicit Series(const stats::DropDetectorParams& p) : det(p) {}
     size_t slot(int k) const { return size_t((n - 1 - k) % kRing); }
     int history() const { return int(std::min<int64_t>(n, kRing)); }
+    // The number of the bin recorded k bins before the newest.
+    int64_t bin_no(int k) const { return origin_bin + ring[slot(k)].bin; }
     // Asks for the lines recording the next bin touches, but its ring slot (that needs n).
     void Prefetch() const {
       __builtin_prefetch(this, 1);
@@ -137,13 +147,19 @@ class ThrottleDetector {
     void PrefetchSlot() const { __builtin_prefetch(&ring[size_t(n % kRing)], 1); }
   };
   using SeriesPool = util::ObjectPool<Series>;
-  // The flows of one remote host in one direction, summed.
+  // The flows of one remote host in one direction, summed. A TCP host's downloads make a busy
+  // series: only the bins they carried data in, each at the host's rate while busy (its flows'
+  // busy bytes over the longest busy time of any of them); it outlives the host's flows by
+  // kHostLingerBins, so a site fetched in short connections and pauses (browsing) keeps one
+  // history across its pages.
   struct HostSeries {
     int flows = 0;              // tracked flows of the host with data in this direction
     bool tcp = true;            // all of them TCP
     SeriesPool::Ptr series;     // from the host's second flow on
     capture::DirectionBin sum;  // the open bin's total over the host's flows
+    capture::BusyBin busy;      // its busy bytes (summed) and time (the longest)
     capture::RttBin rtt;        // its smallest RTT sample (min_s, samples)
+    int64_t last_data_bin = 0;  // the number of the last bin with data
     uint64_t some_flow = 0;     // a flow of the host, to name the service
     bool summed = false;        // in summed_ (its sum is of the open bin)
     bool open() const { return series != nullptr && series->open; }  // a service throttle
@@ -174,13 +190,17 @@ class ThrottleDetector {
   // found[j]: the tracked flow of block[j], or nullptr; the cache lines RecordBin will touch
   // in each are asked for.
   void FindAndPrefetch(std::span<const capture::FlowBin> block, FlowSeries** found);
-  // One flow's bin (found: its FlowSeries, or nullptr if untracked): added to link[], pushed
-  // to its series and its host's sum; a drop or recovery goes to pending_.
-  void RecordBin(const capture::FlowBin& fb, FlowSeries* found, int64_t width_ns,
+  // One flow's bin (number bin_no; found: its FlowSeries, or nullptr if untracked): added to
+  // link[], pushed to its series and its host's sum; a drop or recovery goes to pending_.
+  void RecordBin(const capture::FlowBin& fb, FlowSeries* found, int64_t bin_no, int64_t width_ns,
                  capture::DirectionBin* link);
   // Records bin `b` in the series, its payload and wire bytes times `factor` (BusyFactor).
-  void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt,
+  void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt, int64_t bin_no,
             double factor = 1.0);
+  // A host whose downloads make a busy series (see HostSeries).
+  static bool Busy(const HostSeries& h, capture::Direction d) {
+    return h.tcp && d == capture::kDown;
+  }
   void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin_end_ns, int64_t width_ns);
@@ -193,24 +213,33 @@ class ThrottleDetector {
   // Confidence of a throttle start, 0..1: depth of the drop (full at 8x), how many references
   // vouch for "targeted" (`shared`: share of them that dropped too), and TCP evidence.
   static double Confidence(const Evidence& ev, double shared, int refs);
-  // A series' last `after_bins` bins against the reference_bins before them.
+  // A series' bins since bin number `change_bin` against the reference_bins before them (the
+  // one right before skipped: it may straddle the change).
   struct Comparison {
     bool usable = false;   // history enough, and a rate before worth judging (min_rate_bps)
     bool dropped = false;  // the mean after is under ref_dropped_ratio of the mean before
-    int idle_after = 0;    // bins after with no payload
+    int after = 0;         // bins since the change
+    int idle_after = 0;    // of them, bins with no payload
   };
-  Comparison CompareBeforeAfter(const Series& o, int after_bins, double width_s) const;
+  Comparison CompareSince(const Series& o, int64_t change_bin, double width_s) const;
   // Share of reference series in direction d (all flows but `exclude` and, if not null, but
-  // the flows to `exclude_host`) that dropped at the change `split_ago` bins back; *refs gets
-  // how many were judged. Flows that mostly stopped sending since are not references.
+  // the flows to `exclude_host`; with `hosts`, the busy series of other hosts too) that dropped
+  // at bin number `change_bin`; *refs gets how many were judged. Series that mostly stopped
+  // sending since are not references.
   double SharedDrop(capture::Direction d, const FlowSeries* exclude,
-                    const capture::Address* exclude_host, int split_ago, double width_s,
-                    int* refs) const;
-  // Of the flows to `host` in direction d that are not closing and were sending before the
-  // change `split_ago` bins back, how many (*members) and how many of them dropped (*dropped;
-  // a flow stalled since counts as dropped: a shaper may starve one flow for seconds).
-  void HostMembersDropped(const capture::Address& host, capture::Direction d, int split_ago,
+                    const capture::Address* exclude_host, int64_t change_bin, double width_s,
+                    int* refs, bool hosts = false) const;
+  // Of the flows to `host` in direction d that are not closing and were sending before bin
+  // number `change_bin`, how many (*members) and how many of them dropped (*dropped; a flow
+  // stalled since counts as dropped: a shaper may starve one flow for seconds).
+  void HostMembersDropped(const capture::Address& host, capture::Direction d, int64_t change_bin,
                           double width_s, int* members, int* dropped) const;
+  // When the change that RefineOnset placed `change_ago` bins back (its first bin at the new
+  // level `split_ago` back) happened: inside the bin before, when that bin is the one right
+  // before (not a bin before a pause of a busy series).
+  static double ChangeTs(const Series& s, double change_ago, int split_ago, int64_t width_ns);
+  // A host's busy series is dropped kHostLingerBins after its last data once it has no flows.
+  void ExpireHosts(int64_t bin_no, int64_t width_ns);
   Event MakeStart(const Evidence& ev, capture::Direction d, double ts, int64_t bin_end_ns) const;
   void End(Series* s, double ts, double detected_at, double rate_during, double rate_after,
            const char* reason);

@@ -255,7 +255,15 @@ capture::SourceStatus ReadAll(const ReplayOptions& o, Input* in, Analysis* analy
     return in->src->Next(&pkt);
   };
   while ((st = next()) == capture::SourceStatus::kPacket) {
-    if (r->packets == 0) r->first_ns = pkt.ts_ns;
+    if (r->packets == 0) {
+      r->first_ns = pkt.ts_ns;
+    } else if (const int64_t gap = pkt.ts_ns - r->last_ns; gap >= kNotedSilenceNs) {
+      ++r->silences;
+      if (gap > r->longest_silence_ns) {
+        r->longest_silence_ns = gap;
+        r->longest_silence_from_ns = r->last_ns;
+      }
+    }
     r->last_ns = std::max(r->last_ns, pkt.ts_ns);
     ++r->packets;
     r->bytes += pkt.wire_len;

@@ -60,6 +60,10 @@ struct ReplayOptions {
 };
 
 // Everything a replay computed, also when it stopped on an error.
+// A gap between packets this long is noted in ReplayResult (twice the outage detector's
+// silence: shorter pauses are ordinary on a quiet link).
+inline constexpr int64_t kNotedSilenceNs = 10'000'000'000;
+
 struct ReplayResult {
   std::string error;     // empty on success; names the file otherwise
   bool started = false;  // the input was opened and its analysis began
@@ -69,6 +73,11 @@ struct ReplayResult {
   uint64_t packets = 0;
   uint64_t bytes = 0;
   int64_t first_ns = 0, last_ns = 0;
+  // Silences: stretches of at least kNotedSilenceNs without any packet, either way (a sensor
+  // that stopped, or a link with nothing to say: either way, nothing to judge). How many, and
+  // the longest (its length, and the last packet before it).
+  uint64_t silences = 0;
+  int64_t longest_silence_ns = 0, longest_silence_from_ns = 0;
   std::array<uint64_t, size_t(capture::DecodeStatus::kCount)> decode{};
   capture::CaptureFileStats file;  // survived anomalies of the input files
   std::vector<std::string> notes;  // one line per kind of survived anomaly (file, byte offset)

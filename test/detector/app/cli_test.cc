@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "test/support/capture_input.h"
+#include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
 
 namespace tw::detector {
@@ -232,6 +233,22 @@ TEST_F(CliTest, SummarySaysPlainlyWhenNothingWasAnalysed) {
                       "10.77.0.0/16"),
             std::string::npos)
       << err_;
+}
+
+TEST_F(CliTest, SummaryNamesTheLongestSilence) {
+  // 30 s without a packet either way: a capture that stopped, or a quiet link; the summary
+  // says which stretch, so that no one reads "no outage" into it.
+  const std::string path = (dir_ / "silent.pcap").string();
+  {
+    testing::SyntheticCapture c(path);
+    for (double t : {0.0, 1.0, 31.0}) c.Tcp(1'700'000'000 + t, true, 40000, 443, 1, 0, 0x10);
+  }
+  ASSERT_EQ(Run({"replay", "--local", "10.0.0.0/24", path}), 0) << err_;
+  EXPECT_NE(err_.find("no packet at all for 30.0 s after 2023-11-14T22:13:21"), std::string::npos)
+      << err_;
+  EXPECT_NE(err_.find("(1 silence of 10 s or more)"), std::string::npos) << err_;
+  ASSERT_EQ(Run({"replay", kDemo}), 0) << err_;
+  EXPECT_EQ(err_.find("no packet at all"), std::string::npos) << err_;
 }
 
 TEST_F(CliTest, ReplayReadsStandardInput) {

@@ -168,7 +168,7 @@ TEST(OutageDetectorTest, NewConnectionsToARemoteThatAnsweredAreWitnesses) {
     std::vector<capture::FlowBin> probes;
     for (int k = 0; k <= i; ++k) {
       const int64_t at = kT0 + (20 + k) * kSec;
-      for (uint8_t r : {1, 2}) {
+      for (const uint8_t r : {uint8_t{1}, uint8_t{2}}) {
         probes.push_back(Asking(r, at, at, /*retried=*/false));
         probes.back().info.key.port_a = uint16_t(40000 + k);
       }

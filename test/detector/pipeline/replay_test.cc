@@ -216,6 +216,26 @@ TEST_F(ReplayTest, StandardInputGivesWhatTheFileGives) {
   }
 }
 
+TEST_F(ReplayTest, SilencesOfTenSecondsOrMoreAreCountedAndTheLongestKept) {
+  // Packets at 0 and 5 s, then 12 s of nothing, 1 s, then 30 s of nothing.
+  const std::string path = (dir_ / "silent.pcap").string();
+  {
+    testing::SyntheticCapture c(path);
+    for (double t : {0.0, 5.0, 17.0, 18.0, 48.0}) c.Tcp(kT0 + t, true, 40000, 443, 1, 0, 0x10);
+  }
+  ReplayOptions o = Options();
+  o.files = {path};
+  ReplayResult r;
+  ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
+  EXPECT_EQ(r.silences, 2u);
+  EXPECT_EQ(r.longest_silence_ns, 30'000'000'000);
+  EXPECT_EQ(r.longest_silence_from_ns, int64_t(kT0 + 18) * 1'000'000'000);
+
+  ReplayResult three;  // a minute of downloads: no silence
+  ASSERT_EQ(RunReplay(Options(), &three), ReplayStatus::kOk) << three.error;
+  EXPECT_EQ(three.silences, 0u);
+}
+
 TEST_F(ReplayTest, BadFilterIsAUsageErrorAndAMissingFileARuntimeError) {
   ReplayOptions o = Options();
   o.bpf_filter = "tcp port";
