@@ -86,6 +86,8 @@ const char* DropClassName(DropClass c) {
       return "too_slow";
     case DropClass::kUnsettled:
       return "unsettled";
+    case DropClass::kNoReference:
+      return "no_reference";
   }
   return "?";
 }
@@ -305,7 +307,9 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
 
 void ThrottleDetector::Dismiss(DropClass c, Series* s) {
   ++dismissed_[c];
-  if ((c == DropClass::kIdle || c == DropClass::kUnsettled) && s->rejudges < kMaxRejudges) {
+  const bool again =
+      c == DropClass::kIdle || c == DropClass::kUnsettled || c == DropClass::kNoReference;
+  if (again && s->rejudges < kMaxRejudges) {
     if (s->rejudges++ == 0) s->onset_ago = int16_t(s->det.onset_bins_ago());
     s->rejudge_in = kRejudgeBins;
     return;  // still in the drop: no new baseline yet
@@ -630,11 +634,12 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   // from its access point) squeezes that as a limiter would, queue and losses included; only
   // other hosts that kept their rates tell the two apart.
   if ((!no_members && (members < kMinHostMembers || !StrictMajority(dropped, members))) ||
-      (other_refs > 0 && shared_other >= kMostFlows) ||
-      (other_refs == 0 && (!h->tcp || Busy(*h, d)))) {
+      (other_refs > 0 && shared_other >= kMostFlows) || (other_refs == 0 && !h->tcp)) {
     s.det.Rebase();  // the flows' own series (or the link's) judge it
     return;
   }
+  // Other sites browsed in pauses may have sent nothing since the change yet: judged again.
+  if (other_refs == 0) return Dismiss(DropClass::kNoReference, &s);
   Event e = MakeStart(ev, d, ts, bin_end_ns);
   e.scope = EventScope::kRemoteHost;
   // No flows to other hosts: nothing to compare with, targeted unknown.

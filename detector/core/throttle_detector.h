@@ -43,6 +43,7 @@ enum class DropClass : uint8_t {
   kCongestion,       // the whole link's flows shared the drop, the link total did not fall
   kTooSlow,          // the rate before was below min_rate_bps
   kUnsettled,        // UDP whose rate since the drop is no plateau (yet): judged again later
+  kNoReference,      // a host's busy series with no other host sending since: judged again later
 };
 const char* DropClassName(DropClass c);
 
@@ -245,9 +246,10 @@ class ThrottleDetector {
            const char* reason);
   // A drop that is not reported: count it, and make the new level the series' baseline
   // (otherwise the detector would wait for a "recovery" to a level that was never a throttle's
-  // before, and miss the next real drop). Except a drop judged idle or unsettled right after
-  // its onset: a source that paused (a fetch that ended just as a limiter began: the next one
-  // starts slow), or a UDP rate still settling, is judged again a few bins later, up to
+  // before, and miss the next real drop). Except a drop judged idle, unsettled or without
+  // reference right after its onset: a source that paused (a fetch that ended just as a limiter
+  // began: the next one starts slow), a UDP rate still settling, or other hosts that have not
+  // sent since (browsed sites between pages), is judged again a few bins later, up to
   // kMaxRejudges times.
   void Dismiss(DropClass c, Series* s);
   // The onset of the drop being judged, in bins before the current one.

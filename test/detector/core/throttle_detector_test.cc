@@ -445,10 +445,11 @@ TEST(ThrottleDetectorTest, ThrottledPlayerIsFoundByItsRateWhileBusy) {
 }
 
 // Sites fetched as a browser does: every 4 s each of `sites` sites (servers 10, 11, ...) gets a
-// page of two short connections that carry 300 kB each in 0.1 s of one bin, then close. From
+// page of two short connections that carry 300 kB each in 0.1 s of one bin, then close; the
+// sites but `squeeze_site` get none in bins [quiet_from, quiet_to) (the user reads them). From
 // bin 60 on, if `squeeze_site` is one of them, a shaper holds that site to 120 kB/s: its pages
 // take 3 s, and its queue adds 280 ms to the round trip. Returns the events.
-std::vector<Event> Browse(int sites, int squeeze_site) {
+std::vector<Event> Browse(int sites, int squeeze_site, int quiet_from = 0, int quiet_to = 0) {
   EventCollector events;
   uint64_t next_id = 1;
   ThrottleDetector det(ThrottleParams{}, &events, &next_id);
@@ -461,6 +462,7 @@ std::vector<Event> Browse(int sites, int squeeze_site) {
   for (int b = 0; b < 150; ++b) {
     for (int site = 0; site < sites; ++site) {
       if (b % 4 != site % 4) continue;
+      if (site != squeeze_site && b >= quiet_from && b < quiet_to) continue;
       const bool squeezed = site == squeeze_site && b >= 60;
       for (int k = 0; k < 2; ++k) {
         open.push_back({Download(next_flow++, 10 + site, 0).info, site, b + (squeezed ? 2 : 0)});
@@ -501,6 +503,16 @@ TEST(ThrottleDetectorTest, ASiteFetchedInShortConnectionsIsOneServiceEvent) {
   EXPECT_NEAR(ev[0].rate_after_bps, 120'000 * 8 * kWirePerPayload, 0.1 * 120'000 * 8);
   EXPECT_EQ(ev[0].mechanism, Mechanism::kShaping);
   for (const Event& e : ev) EXPECT_EQ(e.remote.bytes[15], 11);  // nothing on the other sites
+}
+
+TEST(ThrottleDetectorTest, ASitesDropIsJudgedAgainWhenNoOtherSiteHasSentSince) {
+  // The other sites are read from bin 58 to 70: when the squeezed site's drop is first judged,
+  // neither has sent since the change. Judged again, it has its references.
+  const std::vector<Event> ev = Browse(3, /*squeeze_site=*/1, 58, 70);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0].scope, EventScope::kRemoteHost);
+  EXPECT_EQ(ev[0].remote.bytes[15], 11);
+  EXPECT_TRUE(ev[0].targeted);
 }
 
 TEST(ThrottleDetectorTest, ALoneSitesBusySeriesNeedsOtherSitesToJudgeIt) {
