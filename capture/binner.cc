@@ -174,12 +174,16 @@ void Binner::TrackBusy(int64_t ts_ns, Direction d, uint32_t payload, uint32_t re
   // Time running backwards (a gap "longer than half the modulus") leaves the last packet be.
   if (!first && gap_us > UINT32_MAX / 2) return;
   f->last_data_us[d] = now_us;
-  if (first || gap_us == 0) return;
+  if (first) return;
+  BusyBin& b = bin->busy[d];
+  if (gap_us == 0) {  // the same microsecond: part of the burst under way, no time of its own
+    b.bytes = uint32_t(std::min<uint64_t>(uint64_t(b.bytes) + payload, UINT32_MAX));
+    return;
+  }
   const double typical = f->log2_gap[d] == 0 ? 0 : std::exp2(f->log2_gap[d] / 256.0);
   const double gap_ns = double(gap_us) * 1e3;
   const double pause = std::max({double(kMinPauseNs), 2e9 * double(f->srtt_s), 4 * typical});
   if (retrans > 0 || gap_ns <= pause) {
-    BusyBin& b = bin->busy[d];
     b.us = uint32_t(std::min<uint64_t>(uint64_t(b.us) + gap_us, UINT32_MAX));
     b.bytes = uint32_t(std::min<uint64_t>(uint64_t(b.bytes) + payload, UINT32_MAX));
   }

@@ -49,9 +49,9 @@ const char* DropClassName(DropClass c);
 
 // Finds throttles: a sustained drop of a series' payload rate (stats::DropDetector per flow
 // and direction, and per direction for the whole link; a TCP download's rate is its rate while
-// busy, see BusyFactor) that is backed by evidence that the
-// network, not the application, became the limit; located by the best split (by medians) near
-// the detector's onset; and classified:
+// busy, see BusyFactor) that is backed by evidence that the network, not the application,
+// became the limit; located by the best split (by medians) near the detector's onset; and
+// classified:
 //  - a flow whose drop is its own (flows to other remote hosts kept their rates) is a targeted
 //    flow throttle;
 //  - the flows of one remote host (per direction) are also summed into a host series with its

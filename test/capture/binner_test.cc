@@ -155,6 +155,18 @@ TEST(BinnerBusyTest, APauseBetweenBurstsIsNotBusy) {
   EXPECT_EQ(f.busy[kUp].us, 0u);
 }
 
+TEST(BinnerBusyTest, SegmentsOfOneMicrosecondCountAsPartOfTheBurst) {
+  // A capture's clock ticks in microseconds: a burst's segments may share one. Their bytes
+  // belong to the burst under way; only the gaps between ticks are time.
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  uint32_t seq = Segments(&b, kT0, 1, 0, 1000);
+  for (int tick = 1; tick <= 10; ++tick) seq = Segments(&b, kT0 + tick * 1000, 2, 0, seq);
+  b.Finish();
+  EXPECT_EQ(sink.bins.at(0).flows.at(0).busy[kDown].us, 10u);
+  EXPECT_EQ(sink.bins.at(0).flows.at(0).busy[kDown].bytes, 20u * 1448);
+}
+
 TEST(BinnerBusyTest, ASlowSendersGapsBecomeItsTypicalGap) {
   // A sender held to 40 kbit/s: a segment every 0.3 s, longer than the least pause. The first
   // gap is a pause; after it the gaps are typical and the sender is busy the whole time.
