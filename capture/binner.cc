@@ -7,6 +7,14 @@
 #include "util/floor_div.h"
 
 namespace tw::capture {
+namespace {
+
+// *to += v, held at UINT32_MAX.
+void AddSaturating(uint32_t* to, uint64_t v) {
+  *to = uint32_t(std::min<uint64_t>(uint64_t(*to) + v, UINT32_MAX));
+}
+
+}  // namespace
 
 Binner::Binner(const BinnerParams& params, LocalNetworks local, BinSink* sink)
     : p_(params), local_(std::move(local)), sink_(sink), table_(params.max_flows) {
@@ -177,19 +185,19 @@ void Binner::TrackBusy(int64_t ts_ns, Direction d, uint32_t payload, uint32_t re
   if (first) return;
   BusyBin& b = bin->busy[d];
   if (gap_us == 0) {  // the same microsecond: part of the burst under way, no time of its own
-    b.bytes = uint32_t(std::min<uint64_t>(uint64_t(b.bytes) + payload, UINT32_MAX));
+    AddSaturating(&b.bytes, payload);
     return;
   }
-  const double typical = f->log2_gap[d] == 0 ? 0 : std::exp2(f->log2_gap[d] / 256.0);
   const double gap_ns = double(gap_us) * 1e3;
-  const double pause = std::max({double(kMinPauseNs), 2e9 * double(f->srtt_s), 4 * typical});
-  if (retrans > 0 || gap_ns <= pause) {
-    b.us = uint32_t(std::min<uint64_t>(uint64_t(b.us) + gap_us, UINT32_MAX));
-    b.bytes = uint32_t(std::min<uint64_t>(uint64_t(b.bytes) + payload, UINT32_MAX));
+  const double g = std::clamp(std::log2(gap_ns) * 256, 1.0, 65535.0);  // as log2_gap keeps it
+  // At most four times the typical gap: two doublings more, 512 in these units.
+  const bool typical = f->log2_gap[d] != 0 && g <= f->log2_gap[d] + 512.0;
+  if (retrans > 0 || typical || gap_ns <= std::max(double(kMinPauseNs), 2e9 * double(f->srtt_s))) {
+    AddSaturating(&b.us, gap_us);
+    AddSaturating(&b.bytes, payload);
   }
   // Every gap moves the typical one, pauses too: a flow held to a low rate has long gaps, and
   // after a few of them they are its typical gap, not pauses.
-  const double g = std::clamp(std::log2(gap_ns) * 256, 1.0, 65535.0);
   const double avg = f->log2_gap[d] == 0 ? g : f->log2_gap[d] + 0.25 * (g - f->log2_gap[d]);
   f->log2_gap[d] = uint16_t(std::lround(avg));
 }
