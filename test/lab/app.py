@@ -276,26 +276,37 @@ def client_paced(a):
     print(json.dumps({"mode": "paced", "direction": a.direction, "bytes": n}), flush=True)
 
 
+def every_period(duration, job, next_due):
+    """Runs job(t) (t: seconds since the start) whenever it is due, until `duration`; the first
+    run is due at once, the next at next_due(due, now) after each."""
+    t0 = time.monotonic()
+    due = 0.0
+    while True:
+        t = time.monotonic() - t0
+        if t >= duration:
+            return
+        if t < due:
+            time.sleep(min(0.01, due - t))
+            continue
+        job(t)
+        due = next_due(due, time.monotonic() - t0)
+
+
 def client_video(a):
     s = connect(a, a.cport)
-    t0 = time.monotonic()
     segments = 0
+
+    def segment(_t):
+        nonlocal segments
+        s.sendall(b"%d\n" % a.chunk)
+        recv_exact(s, a.chunk)
+        segments += 1
+
     with s:
         s.sendall(b'{"op": "get"}\n')
-        next_t = 0.0
-        while True:
-            t = time.monotonic() - t0
-            if t >= a.duration:
-                break
-            if t < next_t:
-                time.sleep(min(0.01, next_t - t))
-                continue
-            s.sendall(b"%d\n" % a.chunk)
-            recv_exact(s, a.chunk)
-            segments += 1
-            t = time.monotonic() - t0
-            # Startup: the next segment right away; steady state: one per period.
-            next_t = t if t < a.startup else max(next_t + a.period, t)
+        # Startup: the next segment right away; steady state: one per period.
+        every_period(a.duration, segment,
+                     lambda due, now: now if now < a.startup else max(due + a.period, now))
     print(json.dumps({"mode": "video", "segments": segments}), flush=True)
 
 
@@ -510,18 +521,11 @@ def client_lan(a):
 
 
 def client_quic(a):
-    t0 = time.monotonic()
     stats = {"files": 0, "failed": 0}
-    next_t = 0.0
     url = "https://%s:%d/%d" % ("[%s]" % a.remote if ":" in a.remote else a.remote, a.port,
                                 a.chunk)
-    while True:
-        t = time.monotonic() - t0
-        if t >= a.duration:
-            break
-        if t < next_t:
-            time.sleep(min(0.01, next_t - t))
-            continue
+
+    def fetch(t):
         left = a.duration - t
         argv = ["gtlsclient", "-q", "--no-quic-dump", "--no-http-dump",
                 "--exit-on-all-streams-close", "--timeout", "%ds" % max(1, int(left)),
@@ -533,7 +537,8 @@ def client_quic(a):
             rc = "timeout"
         emit(event="fetch", bytes=a.chunk, seconds=round(time.monotonic() - t1, 3), rc=rc)
         stats["files" if rc == 0 else "failed"] += 1
-        next_t = max(next_t + a.period, time.monotonic() - t0)
+
+    every_period(a.duration, fetch, lambda due, now: max(due + a.period, now))
     print(json.dumps(dict(mode="quic", **stats)), flush=True)
 
 
