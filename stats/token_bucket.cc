@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <vector>
 
 namespace tw::stats {
@@ -12,8 +13,6 @@ const char* BucketFitName(BucketFit f) {
       return "consistent";
     case BucketFit::kTooFewLosses:
       return "too_few_losses";
-    case BucketFit::kSparseLosses:
-      return "sparse_losses";
     case BucketFit::kNoRate:
       return "no_rate";
     case BucketFit::kLossWithTokens:
@@ -24,6 +23,8 @@ const char* BucketFitName(BucketFit f) {
       return "loss_below_rate";
     case BucketFit::kRttInflation:
       return "rtt_inflation";
+    case BucketFit::kLossesByChance:
+      return "losses_by_chance";
   }
   return "unknown";
 }
@@ -42,11 +43,15 @@ double InflatedShareBefore(std::span<const double> times, std::span<const RttSam
                            double floor, const TokenBucketParams& p, int* checked) {
   int n = 0, inflated = 0;
   for (double t : times) {
-    // Latest sample sent strictly before t.
+    // Latest sample sent strictly before t, or the smallest of those sent in the floor before t.
     auto it = std::lower_bound(rtt.begin(), rtt.end(), t,
                                [](const RttSample& s, double v) { return s.t < v; });
     if (it == rtt.begin()) continue;
-    const double r = std::prev(it)->rtt;
+    double r = std::prev(it)->rtt;
+    for (auto k = std::prev(it); k->t >= t - floor; --k) {
+      r = std::min(r, k->rtt);
+      if (k == rtt.begin()) break;
+    }
     ++n;
     if (r > p.inflated_ratio * floor && r - floor > p.min_queue_s) ++inflated;
   }
@@ -119,6 +124,9 @@ struct Trace {
   std::span<const double> delivered;
   double max_pkt = 0;
   double rtt_s = 0;
+  double jitter_s = 0;         // the timing error the token tolerances allow for
+  bool exact = false;          // the exact checks of RunReplay, jitter_s aside
+  bool robust_bucket = false;  // see ReplayPolicer
 };
 
 // A policer replayed at one rate: its bucket and the shares of losses (after the first) that
@@ -127,53 +135,58 @@ struct Replay {
   double burst = 0, loss_share = 0, pass_share = 0;
 };
 
-// Replays a token-bucket policer of `rate` over `t.tx` (not empty). The bucket is the smallest
-// that lets every observed pass through at that rate (at least one packet); passes take tokens,
-// a loss with the bucket about empty pins it at zero. Shares are 1 when there is nothing to
+// The tokens each transmission after the first loss found, losses and passes apart: what the
+// chance test compares.
+struct TokenLevels {
+  std::vector<double> at_loss, at_pass;
+};
+
+// One replay of a policer of (`rate`, `burst`) over `t.tx`, the bucket holding `start` tokens
+// when the capture began; passes take tokens, a loss with the bucket about empty pins it at zero
+// (not with t.exact). The shares count after the first loss; they are 1 when there is nothing to
 // check.
-Replay ReplayPolicer(const Trace& t, double rate, const TokenBucketParams& p) {
+Replay RunReplay(const Trace& t, double rate, double burst, double start,
+                 const TokenBucketParams& p, TokenLevels* levels) {
   std::span<const Transmission> tx = t.tx;
-  std::span<const double> delivered = t.delivered;
   const double max_pkt_d = t.max_pkt;
   Replay r;
-  // Burst: whatever passed in any interval beyond the tokens the rate made in it was in the
-  // bucket at the interval's start, so the bucket is at least the largest such excess (the
-  // token-bucket envelope of the delivered bytes; O(n) with a running minimum).
-  double burst = max_pkt_d, min_slack = 0;
-  for (size_t i = 0; i < tx.size(); ++i) {
-    const double slack = delivered[i] - rate * (tx[i].t - tx[0].t);
-    if (i == 0 || slack < min_slack) min_slack = slack;
-    burst = std::max(burst, delivered[i + 1] - rate * (tx[i].t - tx[0].t) - min_slack);
-  }
   r.burst = burst;
-  // Replay a policer with (rate, burst), driven by what was observed: passes take tokens.
-  const double tol_loss = p.loss_tolerance_rtts * rate * t.rtt_s + max_pkt_d;
-  const double tol_pass = p.pass_tolerance_rtts * rate * t.rtt_s + max_pkt_d;
-  double tokens = burst;
+  // With t.exact a loss must find fewer tokens than it needed and a pass must not find the bucket
+  // overdrawn (whether a policer takes a packet's tokens at its first byte or its last leaves a
+  // packet of doubt), and a loss does not pin the bucket: with nothing re-anchoring the replay,
+  // only the true rate keeps it in step with the drops (pinned at every drop, any faster rate
+  // would look empty at each of them). Otherwise each check may be off by a packet and by the
+  // tokens of the jitter allowance.
+  const double tol_loss = p.loss_tolerance_rtts * rate * t.jitter_s + max_pkt_d;
+  const double tol_pass = p.pass_tolerance_rtts * rate * t.jitter_s + max_pkt_d;
+  double tokens = start;
   double prev_t = tx[0].t;
   bool seen_loss = false;
   int loss_ok = 0, loss_n = 0, pass_ok = 0, pass_n = 0;
   for (const Transmission& x : tx) {
     tokens = std::min(burst, tokens + rate * (x.t - prev_t));
     prev_t = x.t;
+    // Empty within the tolerance, and never a full bucket: a policer does not drop while it
+    // holds a bucket of tokens (without this, a bucket smaller than the tolerance would make
+    // every loss look consistent).
+    const bool empty =
+        t.exact ? tokens < x.bytes : tokens <= tol_loss && tokens < burst - max_pkt_d;
     if (x.lost) {
-      // Empty within the tolerance, and never a full bucket: a policer does not drop while
-      // it holds a bucket of tokens (without this, a bucket smaller than the tolerance would
-      // make every loss look consistent).
-      const bool empty = tokens <= tol_loss && tokens < burst - max_pkt_d;
       if (seen_loss) {
         ++loss_n;
         if (empty) ++loss_ok;
+        if (levels != nullptr) levels->at_loss.push_back(tokens);
       }
       seen_loss = true;
       // A loss with the bucket (about) empty pins the bucket at zero (re-anchoring stops
       // estimation error from drifting); one with tokens left had another cause (a spurious
       // resend, a drop elsewhere) and says nothing about the bucket.
-      if (empty) tokens = 0;
+      if (empty && !t.exact) tokens = 0;
     } else {
       if (seen_loss) {
         ++pass_n;
-        if (tokens >= -tol_pass) ++pass_ok;
+        if (tokens >= (t.exact ? 0 : -tol_pass)) ++pass_ok;
+        if (levels != nullptr) levels->at_pass.push_back(tokens);
       }
       tokens -= x.bytes;
     }
@@ -181,6 +194,55 @@ Replay ReplayPolicer(const Trace& t, double rate, const TokenBucketParams& p) {
   r.loss_share = loss_n > 0 ? double(loss_ok) / loss_n : 1;
   r.pass_share = pass_n > 0 ? double(pass_ok) / pass_n : 1;
   return r;
+}
+
+// Replays a token-bucket policer of `rate` over `t.tx` (not empty) with RunReplay(). The bucket
+// is the smallest that lets every observed pass through at that rate (at least one packet). Its
+// level when the capture began is unknown: full, or drained by traffic before the capture (the
+// least that lets the passes before the first loss through); the start under which losses and
+// passes fit better is taken. `levels`, when given, receives the chosen replay's token levels.
+Replay ReplayPolicer(const Trace& t, double rate, const TokenBucketParams& p,
+                     TokenLevels* levels = nullptr) {
+  std::span<const Transmission> tx = t.tx;
+  std::span<const double> delivered = t.delivered;
+  const double max_pkt_d = t.max_pkt;
+  // Burst: whatever passed in any interval beyond the tokens the rate made in it was in the
+  // bucket at the interval's start, so the bucket is at least the largest such excess (the
+  // token-bucket envelope of the delivered bytes; O(n) with a running minimum).
+  // With t.robust_bucket the bucket is not set by the one pass that jitter made look the largest:
+  // it is the smallest that lets all but max_pass_out_of_range of the passes through, the share
+  // the pass test forgives.
+  double burst = max_pkt_d, min_slack = 0;
+  std::vector<double> need;
+  if (t.robust_bucket) need.reserve(tx.size());
+  for (size_t i = 0; i < tx.size(); ++i) {
+    const double slack = delivered[i] - rate * (tx[i].t - tx[0].t);
+    if (i == 0 || slack < min_slack) min_slack = slack;
+    const double excess = delivered[i + 1] - rate * (tx[i].t - tx[0].t) - min_slack;
+    if (!t.robust_bucket) {
+      burst = std::max(burst, excess);
+    } else if (!tx[i].lost) {
+      need.push_back(excess);
+    }
+  }
+  if (!need.empty()) {
+    const size_t q =
+        std::min(need.size() - 1, size_t((1 - p.max_pass_out_of_range) * double(need.size())));
+    std::nth_element(need.begin(), need.begin() + long(q), need.end());
+    burst = std::max(burst, need[q]);
+  }
+  // The least start: what the passes before the first loss needed.
+  double least = 0;
+  for (size_t i = 0; i < tx.size() && !tx[i].lost; ++i) {
+    least = std::max(least, delivered[i + 1] - rate * (tx[i].t - tx[0].t));
+  }
+  least = std::min(burst, least);
+  const Replay full = RunReplay(t, rate, burst, burst, p, nullptr);
+  const Replay drained = RunReplay(t, rate, burst, least, p, nullptr);
+  const bool use_drained =
+      drained.loss_share + drained.pass_share > full.loss_share + full.pass_share + 1e-9;
+  if (levels != nullptr) RunReplay(t, rate, burst, use_drained ? least : burst, p, levels);
+  return use_drained ? drained : full;
 }
 
 // The policer's rate and its replay.
@@ -205,18 +267,42 @@ RateFit BestRate(const Trace& t, double envelope, const TokenBucketParams& p) {
   return best;
 }
 
+// A policer whose bucket holds a few packets empties for a moment at each burst and drops one
+// packet, while the sender averages far below its rate: no span between losses shows the rate.
+// It shows at the scale of the burst, in which rate makes the losses fall on an empty bucket and
+// the passes on tokens. `t` is replayed as given: with its exact checks (RunReplay), since an
+// allowance of an RTT of tokens would blur every rate above the true one into a fit. Candidates
+// from `lo` (the average rate between the first and last loss: a policer's rate is at least what it
+// let through) up to kScanRange times that in kScanStep steps, then refined around the best in
+// kRefineStep steps; the lowest wins ties.
+constexpr double kScanRange = 64, kScanStep = 1.03, kRefineStep = 1.005;
+double ScanRate(const Trace& t, double lo, const TokenBucketParams& p) {
+  double best_rate = lo, best_score = -1;
+  const auto consider = [&](double cand) {
+    const Replay r = ReplayPolicer(t, cand, p);
+    if (r.loss_share + r.pass_share > best_score + 1e-9) {
+      best_rate = cand;
+      best_score = r.loss_share + r.pass_share;
+    }
+  };
+  for (double cand = lo; cand <= lo * kScanRange; cand *= kScanStep) consider(cand);
+  const double center = best_rate;
+  for (double cand = center / kScanStep; cand <= center * kScanStep; cand *= kRefineStep) {
+    consider(cand);
+  }
+  return best_rate;
+}
+
 // Share of loss episodes (first loss at each of `episode_first`, not empty) before which the
 // sender offered at least params.min_offered_share of what a policer of (rate, burst) needs to
 // drop: over the `span` before a policer drop, what passed is the tokens made in it plus those
 // in the bucket at its start, less those thrown away when the bucket was full; if it was full
 // at some moment, at least a bucket passed since then. So the sender offered at least
-// min(rate * span, bucket). Random loss also strikes senders that offer far less. The bucket
-// counts for at least the loss tolerance: a smaller claim could not be told from timing jitter.
+// min(rate * span, bucket). Random loss also strikes senders that offer far less.
 double OfferedShare(const Trace& t, const std::vector<size_t>& episode_first, double span,
                     double rate, double burst, const TokenBucketParams& p) {
   std::span<const Transmission> tx = t.tx;
-  const double tol_loss = p.loss_tolerance_rtts * rate * t.rtt_s + t.max_pkt;
-  const double need = std::min(rate * span, std::max(burst, tol_loss));
+  const double need = std::min(rate * span, burst);
   int above = 0;
   for (size_t f : episode_first) {
     const double from = tx[f].t - span;
@@ -240,14 +326,58 @@ double RttBeforeLosses(std::span<const Transmission> tx, const std::vector<size_
   return InflatedShareBefore(loss_t, rtt, floor, p, checked);
 }
 
+// The chance test: a policer drops only when its bucket is empty, so the tokens its losses find
+// sit below those its passes find; random loss strikes whatever the bucket holds. The
+// Mann-Whitney rank test of "losses find fewer tokens than passes" against "as many": log10 of
+// its one-sided p-value (normal approximation, ties at half rank, no tie correction, which only
+// makes it more cautious). 0 when either side is empty.
+double ChanceLog10P(std::vector<double> at_loss, const std::vector<double>& at_pass) {
+  const double n1 = double(at_loss.size()), n2 = double(at_pass.size());
+  if (at_loss.empty() || at_pass.empty()) return 0;
+  std::vector<double> pass = at_pass;
+  std::sort(pass.begin(), pass.end());
+  // U: pairs (loss, pass) with the loss finding fewer tokens, ties counting half.
+  double u = 0;
+  for (double x : at_loss) {
+    const auto lo = std::lower_bound(pass.begin(), pass.end(), x);
+    const auto hi = std::upper_bound(lo, pass.end(), x);
+    u += double(pass.end() - hi) + 0.5 * double(hi - lo);
+  }
+  const double z = (u - n1 * n2 / 2) / std::sqrt(n1 * n2 * (n1 + n2 + 1) / 12);
+  if (z < 30) return std::log10(0.5 * std::erfc(z / std::sqrt(2.0)));
+  // Beyond erfc's range: the tail's asymptote, exp(-z^2/2) / (z sqrt(2 pi)).
+  return (-z * z / 2 - std::log(z * std::sqrt(2 * std::numbers::pi))) / std::log(10.0);
+}
+
 // The verdict on a fitted bucket, the tests in order: RTT inflation first (a queue, not a
-// policer), then losses below the rate, losses with tokens, passes without tokens.
+// policer), then losses below the rate, losses with tokens, passes without tokens, and last
+// whether the bucket explains the losses better than chance.
 BucketFit Classify(const TokenBucketEstimate& e, const TokenBucketParams& p) {
   if (e.losses_after_inflation > p.max_inflated_share) return BucketFit::kRttInflation;
   if (1 - e.episodes_above_rate > p.max_low_offered) return BucketFit::kLossBelowRate;
   if (1 - e.losses_in_range > p.max_loss_out_of_range) return BucketFit::kLossWithTokens;
   if (1 - e.passes_in_range > p.max_pass_out_of_range) return BucketFit::kPassWithoutTokens;
+  if (e.chance_log10p > std::log10(p.max_chance_p)) return BucketFit::kLossesByChance;
   return BucketFit::kConsistent;
+}
+
+// Fills `out`'s fit and checks from a rate fit: bucket, shares, chance, offered, RTT inflation,
+// and the verdict.
+void Judge(const Trace& trace, const Losses& losses, const RateFit& fit, double span,
+           std::span<const RttSample> rtt, const TokenBucketParams& p, TokenBucketEstimate* out) {
+  TokenBucketEstimate& e = *out;
+  std::span<const Transmission> tx = trace.tx;
+  e.rate_Bps = fit.rate;
+  e.burst_bytes = fit.replay.burst;
+  e.losses_in_range = fit.replay.loss_share;
+  e.passes_in_range = fit.replay.pass_share;
+  TokenLevels levels;
+  ReplayPolicer(trace, fit.rate, p, &levels);
+  e.chance_log10p = ChanceLog10P(std::move(levels.at_loss), levels.at_pass);
+  e.episodes_above_rate =
+      OfferedShare(trace, losses.episode_first, span, fit.rate, fit.replay.burst, p);
+  e.losses_after_inflation = RttBeforeLosses(tx, losses.idx, rtt, e.rtt_floor_s, p, &e.rtt_checked);
+  e.result = Classify(e, p);
 }
 
 }  // namespace
@@ -265,10 +395,6 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
   if (losses.idx.empty()) return e;
   e.first_loss_t = tx[losses.idx.front()].t;
   if (e.losses < p.min_losses || e.loss_episodes < p.min_loss_episodes) return e;
-  if (e.losses < p.min_losses_per_episode * e.loss_episodes) {
-    e.result = BucketFit::kSparseLosses;
-    return e;
-  }
 
   const std::vector<double> delivered = DeliveredBefore(tx);
   const double envelope = EnvelopeRate(tx, losses.idx, delivered, span, p.rate_quantile);
@@ -276,16 +402,23 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     e.result = BucketFit::kNoRate;
     return e;
   }
-  const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s};
-  const RateFit fit = BestRate(trace, envelope, p);
-  e.rate_Bps = fit.rate;
-  e.burst_bytes = fit.replay.burst;
-  e.losses_in_range = fit.replay.loss_share;
-  e.passes_in_range = fit.replay.pass_share;
-  e.episodes_above_rate =
-      OfferedShare(trace, losses.episode_first, span, fit.rate, fit.replay.burst, p);
-  e.losses_after_inflation = RttBeforeLosses(tx, losses.idx, rtt, e.rtt_floor_s, p, &e.rtt_checked);
-  e.result = Classify(e, p);
+  const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s, rtt_s};
+  Judge(trace, losses, BestRate(trace, envelope, p), span, rtt, p, &e);
+  // The fit at the scale of bursts, judged without a jitter allowance: when it holds, it is the
+  // sharper claim (and for a bucket of a few packets the only one that finds the rate).
+  const size_t first = losses.idx.front(), last = losses.idx.back();
+  const double lo = tx[last].t > tx[first].t
+                        ? (delivered[last] - delivered[first]) / (tx[last].t - tx[first].t)
+                        : 0;
+  if (lo > 0 && std::isfinite(lo)) {
+    Trace exact = trace;
+    exact.exact = true;
+    const double rate = ScanRate(exact, lo, p);
+    exact.robust_bucket = true;
+    TokenBucketEstimate strict = e;
+    Judge(exact, losses, {rate, ReplayPolicer(exact, rate, p)}, span, rtt, p, &strict);
+    if (strict.consistent()) return strict;
+  }
   return e;
 }
 

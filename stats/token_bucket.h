@@ -30,12 +30,6 @@ struct TokenBucketParams {
   // (the same minimum as Flach et al. 2016).
   int min_losses = 15;
   int min_loss_episodes = 3;
-  // A policer with an empty bucket drops every packet above its rate until the sender learns of
-  // the loss, about an RTT later: its losses come in runs. Isolated single losses are random
-  // loss, and a sender paced at a steady rate makes them line up with a bucket at its own rate.
-  // The losses must average at least this many per episode (policed transfers of the Flach et
-  // al. traces: 3.8 or more; a paced stream with random loss: 1).
-  double min_losses_per_episode = 2.0;
   // The rate is read off the delivered bytes between two losses at least this far apart, and at
   // least two RTT floors: at both losses the bucket is empty, so the bytes that passed in
   // between are the tokens the policer made. Shorter spans are dominated by the jitter between
@@ -68,6 +62,14 @@ struct TokenBucketParams {
   double inflated_ratio = 1.3;
   double min_queue_s = 0.020;
   double max_inflated_share = 0.2;
+  // A policer drops only when its bucket is empty, so its losses find fewer tokens than its
+  // passes do; random loss strikes whatever the bucket holds. A sender paced at a steady rate
+  // keeps a bucket replayed at its own rate (about) empty all the time, so its random losses
+  // meet an "empty" bucket too, but so do its passes. The chance test ranks the tokens found by
+  // losses against those found by passes (Mann-Whitney): were losses independent of the bucket,
+  // a ranking this lopsided must be less likely than this (a significance level: one false
+  // policer in a million flows of random loss that pass the other tests).
+  double max_chance_p = 1e-6;
   // Used for spans and tolerances when no RTT sample exists.
   double default_rtt_s = 0.1;
 };
@@ -75,12 +77,12 @@ struct TokenBucketParams {
 enum class BucketFit : uint8_t {
   kConsistent,         // losses and passes line up with one token bucket: policing
   kTooFewLosses,       // not enough losses or loss episodes to judge
-  kSparseLosses,       // isolated losses, not the runs of drops a policer makes
   kNoRate,             // losses too close together to infer a rate
   kLossWithTokens,     // too many losses while the inferred bucket held tokens
   kPassWithoutTokens,  // too many packets passed while the inferred bucket was empty
   kLossBelowRate,      // losses while the sender offered less than the rate (random loss)
   kRttInflation,       // losses followed queueing (RTT inflation): not a policer
+  kLossesByChance,     // losses met an empty bucket no more often than passes did
 };
 const char* BucketFitName(BucketFit f);
 
@@ -98,6 +100,7 @@ struct TokenBucketEstimate {
   double passes_in_range = 0;         // share of passes with tokens available
   double episodes_above_rate = 0;     // share of loss episodes preceded by offered >= rate
   double losses_after_inflation = 0;  // share of losses after an inflated RTT
+  double chance_log10p = 0;           // log10 of the chance test's p-value (see max_chance_p)
   int rtt_checked = 0;                // losses that had an RTT sample before them
   bool consistent() const { return result == BucketFit::kConsistent; }
 };
@@ -114,9 +117,13 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
 // undersized sample; a higher percentile would sit on a standing queue); 0 if none.
 double RttFloor(std::span<const RttSample> rtt);
 
-// Share of `times` (sorted) whose latest RTT sample sent before them is inflated: above
-// params.inflated_ratio * floor and params.min_queue_s above the floor. `checked` receives how
-// many times had a sample before them. The RTT-inflation guard of the policer test.
+// Share of `times` (sorted) preceded by an inflated RTT: above params.inflated_ratio * floor and
+// params.min_queue_s above the floor. The RTT before t is the smallest of the samples sent in the
+// one `floor` before t, or the latest sample before t when none was: a queue delays every packet
+// of the round trip before its drops, whereas the one segment sent before a run of drops is
+// acknowledged late by itself (the receiver's delayed ACK waits for a next segment that never
+// comes), and that alone is no queue. `checked` receives how many times had a sample before
+// them. The RTT-inflation guard of the policer test.
 double InflatedShareBefore(std::span<const double> times, std::span<const RttSample> rtt,
                            double floor, const TokenBucketParams& params, int* checked);
 

@@ -332,7 +332,9 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
 void FlowVerdictTracker::AppendTransmissions(const Side& s,
                                              std::vector<stats::Transmission>* out) const {
   const auto rec = records_.view(s.rec);
+  const bool sender = s.holes <= s.resent;
   for (size_t i = 0; i < rec.size(); ++i) {
+    if (sender && rec[i].hole()) continue;
     out->push_back({double(rec[i].ns()) * 1e-9, rec[i].wire(), rec[i].lost()});
   }
 }

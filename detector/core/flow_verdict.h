@@ -185,6 +185,9 @@ class FlowVerdictTracker {
   Trace* Find(const capture::FlowInfo& info);  // the flow's trace, created on first sight
   void OnData(Side* s, int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p);
   void AddRecord(Side* s, const Record& r);
+  // The side's records as the policer test reads them. At a sender (fewer hole bytes than resent
+  // ones) the capture sees every segment sent, so a hole is segments the capture missed, not the
+  // network: hole records are left out there.
   void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out) const;
   std::vector<stats::RttSample> RttSamples(const Side& s) const;
   // Fills the totals, RTT statistics and the flow's own policer test.

@@ -1,5 +1,7 @@
 #include "detector/outputs/flow_verdict_json.h"
 
+#include <algorithm>
+
 #include "capture/ip_proto.h"
 #include "detector/outputs/json.h"
 
@@ -18,6 +20,8 @@ Json Evidence(const stats::TokenBucketEstimate& e) {
     j["passes_with_tokens"] = Rounded(e.passes_in_range, 3);
     j["episodes_above_rate"] = Rounded(e.episodes_above_rate, 3);
     j["losses_after_rtt_inflation"] = Rounded(e.losses_after_inflation, 3);
+    // Bounded so the line stays valid JSON when the chance is below a double's range.
+    j["losses_by_chance_log10p"] = Rounded(std::max(-999.0, e.chance_log10p), 1);
   }
   return j;
 }

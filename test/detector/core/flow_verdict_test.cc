@@ -57,6 +57,24 @@ TEST(FlowVerdictTest, PolicedAtTheSenderFromRetransmissions) {
   EXPECT_NEAR(v[0].limited_since, double(Ns(0)) * 1e-9, spec.on_s);
 }
 
+TEST(FlowVerdictTest, SegmentsTheSendersCaptureMissedAreNoLosses) {
+  // Captured at the sender, but the capture drops one segment in ten of those that passed the
+  // policer (a busy capture host): the sequence holes are the capture's, not the network's.
+  testing::PolicedSenderSpec spec;
+  const capture::FlowInfo info = Info(5);
+  FlowVerdictTracker tracker;
+  int n = 0;
+  for (const auto& x : testing::PolicedSender(spec)) {
+    if (!x.dropped && ++n % 10 == 0) continue;
+    tracker.OnPacket(Ns(x.t), x.wire, Data(x.seq, x.payload), BinnedPacket{&info, capture::kUp, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_FALSE(v[0].receiver_vantage);
+  EXPECT_EQ(v[0].kind, VerdictKind::kPoliced) << stats::BucketFitName(v[0].fit.result);
+  EXPECT_NEAR(v[0].rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
+}
+
 TEST(FlowVerdictTest, PolicedAtTheReceiverFromSequenceHoles) {
   testing::PolicedSenderSpec spec;
   spec.rate_Bps = 125'000;  // 1 Mbit/s
