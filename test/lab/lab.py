@@ -239,14 +239,17 @@ class Lab:
 
     def throttle(self, start, end, rate_bps, direction="down", remote=None,
                  remote_port=None, proto=None, burst_bytes=None,
-                 queue_bytes=None):
+                 queue_bytes=None, policer=False):
         """Throttles matching traffic to rate_bps between t=start and t=end.
 
         scope "flow"/"server" (a child HTB class selected by u32): give
         remote_port (+ proto) and/or remote.  With neither, the whole link is
         throttled (root class rate changed).  burst_bytes: token bucket depth
         (HTB burst/cburst).  queue_bytes: shaper queue (bfifo limit); a tiny
-        queue makes the shaper drop like a policer.
+        queue makes the shaper drop like a policer.  policer: instead of a
+        shaper, a token bucket of burst_bytes that drops what exceeds it (tc
+        tbf with a queue of one frame under a class at the plan's rate: the
+        kernel has no police action here); flow or server scope only.
         """
         if remote is None and remote_port is None:
             scope = "link"
@@ -265,7 +268,9 @@ class Lab:
         th = {"id": "th%d" % self.throttle_seq, "seq": self.throttle_seq,
               "direction": direction, "scope": scope, "target": target,
               "rate_bps": int(rate_bps), "burst_bytes": burst_bytes,
-              "queue_bytes": queue_bytes}
+              "queue_bytes": queue_bytes, "policer": bool(policer)}
+        if policer and (scope == "link" or not burst_bytes):
+            raise ValueError("a policer needs a flow or server target and a burst")
         self._at(start, "throttle start", lambda: self._throttle_start(th))
         self._at(end, "throttle end", lambda: self._throttle_end(th))
         return th
@@ -715,12 +720,24 @@ class Lab:
             if th["burst_bytes"]:
                 burst = ["burst", str(th["burst_bytes"]),
                          "cburst", str(th["burst_bytes"])]
-            self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
-                            "classid", th["classid"], "htb", "rate", str(rate),
-                            "ceil", str(rate), "quantum", str(MTU_FRAME)] + burst)
-            self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
-                            th["classid"], "handle", "%d:" % minor, "bfifo",
-                            "limit", str(self._qlimit(rate, th["queue_bytes"]))])
+            if th["policer"]:
+                # The class only classifies (at the plan's rate); the tbf
+                # below it polices: one frame of queue, the rest dropped.
+                plan = str(self.plan[d])
+                self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
+                                "classid", th["classid"], "htb", "rate", plan,
+                                "ceil", plan, "quantum", str(MTU_FRAME)])
+                self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
+                                th["classid"], "handle", "%d:" % minor, "tbf",
+                                "rate", str(rate), "burst", str(th["burst_bytes"]),
+                                "limit", str(MTU_FRAME)])
+            else:
+                self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
+                                "classid", th["classid"], "htb", "rate", str(rate),
+                                "ceil", str(rate), "quantum", str(MTU_FRAME)] + burst)
+                self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
+                                th["classid"], "handle", "%d:" % minor, "bfifo",
+                                "limit", str(self._qlimit(rate, th["queue_bytes"]))])
             fams = ([family(th["target"]["remote"])] if "remote" in th["target"]
                     else [4, 6])
             th["filters"] = []
@@ -735,10 +752,14 @@ class Lab:
                         ["flowid", th["classid"]])
                 th["filters"].append((proto, prio))
             how = "class %s via u32" % th["classid"]
+            if th["policer"]:
+                how += ", tbf policer (burst %d B, limit %d B)" % (
+                    th["burst_bytes"], MTU_FRAME)
         th["action"] = self._record(
             "throttle", "start", id=th["id"], direction=d, scope=th["scope"],
             target=th["target"] or None, rate_bps=rate,
             burst_bytes=th["burst_bytes"],
+            limiter="policer" if th["policer"] else "shaper",
             mechanism="tc htb on isp egress %s, %s" % (dev, how))
         if th["burst_bytes"] and th["scope"] != "link":
             # The squeeze begins when the bucket runs dry, not now: watch
@@ -775,9 +796,13 @@ class Lab:
             return
         self.last_poll = self.t()
         for th in list(self.watch):
-            out = self.sh("isp", ["tc", "-s", "class", "show", "dev",
-                                  self._shaper_dev(th["direction"]), "classid",
-                                  th["classid"]], check=False)
+            dev = self._shaper_dev(th["direction"])
+            # A policer's bucket is the tbf's (its qdisc's counters), a
+            # shaper's the HTB class's.
+            out = self.sh("isp", (["tc", "-s", "qdisc", "show", "dev", dev, "parent",
+                                   th["classid"]] if th["policer"] else
+                                  ["tc", "-s", "class", "show", "dev", dev, "classid",
+                                   th["classid"]]), check=False)
             now = time.time()
             m = re.search(r"Sent (\d+) bytes .*overlimits (\d+)", out)
             if m and int(m.group(2)) > 0:
@@ -1352,6 +1377,44 @@ def sc_sender_side(lab):
     lab.throttle(lab.jitter(20), lab.jitter(45), 1_000_000, direction="up",
                  remote=fl["remote"], remote_port=fl["remote_port"],
                  proto="tcp")
+    lab.end(60)
+
+
+# -- policers from the flow's first byte, judged by the flow verdicts (policed, at what rate:
+# there is no change for the change-point detector to see), and a shaper that drops.
+
+def policed_download(lab, burst_bytes):
+    lab.probe(SERVER4)
+    lab.download(SERVER4, 5201, 1_000_000, 1, 57)
+    lab.throttle(0.5, 58, 3_000_000, direction="down", remote=SERVER4, remote_port=5202,
+                 proto="tcp", burst_bytes=burst_bytes, policer=True)
+    lab.download(SERVER4, 5202, 8_000_000, 1, 57)
+    lab.end(60)
+
+
+@scenario("policer_small", "a policer with an 8 kB bucket (tc tbf, one frame of "
+                           "queue) holds port 5202 to 3 Mbit/s from its first "
+                           "byte; it offers 8 Mbit/s; a 1 Mbit/s download stays; 60 s")
+def sc_policer_small(lab):
+    policed_download(lab, 8_000)
+
+
+@scenario("policer_large", "a policer with a 1 MB bucket holds port 5202 to "
+                           "3 Mbit/s once the bucket runs dry (~2 s); it offers "
+                           "8 Mbit/s; a 1 Mbit/s download stays; 60 s")
+def sc_policer_large(lab):
+    policed_download(lab, 1_000_000)
+
+
+@scenario("shaper_tail_drops", "an HTB shaper with a 15 kB queue holds port 5202 "
+                               "(offering 4 Mbit/s) to 1 Mbit/s t=20..50: it queues "
+                               "and drops what overflows, which is no policer; 60 s")
+def sc_shaper_tail_drops(lab):
+    lab.probe(SERVER4)
+    lab.download(SERVER4, 5201, 1_000_000, 1, 57)
+    lab.download(SERVER4, 5202, 4_000_000, 1, 57)
+    lab.throttle(lab.jitter(20), lab.jitter(50), 1_000_000, direction="down",
+                 remote=SERVER4, remote_port=5202, proto="tcp", queue_bytes=15_000)
     lab.end(60)
 
 

@@ -77,6 +77,12 @@ CTEST_EXPECT = {
     "browsing": "quiet",
     "browsing_throttled": "found",
     "sender_side": "found",
+    # Known misses: the lab's path is a veth (0.1 ms) and iperf3 paces its sends, so a timestamp
+    # echo waits for the server's next burst (4-24 ms): the policer test's RTT-inflation check
+    # reads that as a queue before the drops and rejects the bucket (rtt_inflation).
+    "policer_small": "known_miss",
+    "policer_large": "known_miss",
+    "shaper_tail_drops": "found",
     "capture_gap": "quiet",
 }
 
@@ -127,7 +133,8 @@ def replay_and_score(run, throttlewatch, extra_args):
     run["scenario"] = truth.get("scenario", run.get("scenario"))
     pcap = os.path.join(os.path.dirname(run["truth"]), truth["capture"])
     events_path = os.path.splitext(pcap)[0] + ".events.jsonl"
-    cmd = [throttlewatch, "replay", "--events", events_path]
+    flows_path = os.path.splitext(pcap)[0] + ".flows.jsonl"
+    cmd = [throttlewatch, "replay", "--events", events_path, "--flows", flows_path]
     if truth.get("local_networks"):
         cmd += ["--local", ",".join(truth["local_networks"])]
     cmd += extra_args + [pcap]
@@ -139,6 +146,8 @@ def replay_and_score(run, throttlewatch, extra_args):
         return run
     events = score.load_events(events_path)
     rows, false_pos, problems = score.score(truth, events)
+    run["verdicts"] = check_verdicts(truth, score.load_events(flows_path))
+    problems = problems + [v["problem"] for v in run["verdicts"] if not v["right"]]
     false_ids = {id(e) for e in false_pos}
     # Every start event's confidence, and whether it matched a truth action (calibration).
     confidences = [(e.get("kind"), e.get("confidence"), id(e) not in false_ids)
@@ -148,6 +157,42 @@ def replay_and_score(run, throttlewatch, extra_args):
                control=not any(a["kind"] in ("throttle", "outage") for a in truth["actions"]),
                events_path=events_path)
     return run
+
+
+def check_verdicts(truth, flows):
+    """The flow verdicts of the flows a limiter held, against the limiter the lab installed: a
+    policer's flow, held from its first byte, must be called policed at the policer's rate
+    (within 10 %); a shaper's flow must never be called policed (shapers queue; the few packets
+    a full queue drops are no policer's). One row per such flow."""
+    out = []
+    for a in truth["actions"]:
+        target = a.get("target") or {}
+        if a["kind"] != "throttle" or a["state"] != "start" or "remote_port" not in target:
+            continue
+        for fl in truth["flows"]:
+            if fl["remote_port"] != target["remote_port"] or fl["direction"] != a["direction"]:
+                continue
+            got = [v for v in flows if (v.get("flow") or {}).get("remote_port") == fl["remote_port"]
+                   and (v.get("flow") or {}).get("local_port") == fl["local_port"]]
+            verdict = got[0].get("verdict") if got else None
+            rate = got[0].get("rate_bps") if got else None
+            row = {"limiter": a.get("limiter", "shaper"), "port": fl["remote_port"],
+                   "verdict": verdict, "rate_bps": rate, "rate_err": None}
+            if row["limiter"] == "policer" and a["t_rel"] <= fl["planned_start_t"]:
+                row["expect"] = "policed"
+                if verdict == "policed" and rate:
+                    row["rate_err"] = rate / a["rate_bps"] - 1
+                row["right"] = verdict == "policed" and abs(row["rate_err"] or 1) <= 0.10
+            elif row["limiter"] == "shaper":
+                row["expect"] = "not policed"
+                row["right"] = verdict != "policed"
+            else:
+                continue  # a policer that began mid-flow: the verdict judges the whole flow
+            row["problem"] = "flow to port %d held by a %s: verdict %s (%s), expected %s" % (
+                fl["remote_port"], row["limiter"], verdict,
+                "-" if rate is None else "%.0f bit/s" % rate, row["expect"])
+            out.append(row)
+    return out
 
 
 def pct(values, q):
@@ -202,6 +247,10 @@ def summarize(runs):
                 if c is not None and lo <= c < hi]
         m["calibration"].append({"from": lo, "to": hi, "events": len(band),
                                  "right": sum(band), "share": ratio(sum(band), len(band))})
+    verdicts = [v for r in scored for v in r.get("verdicts", [])]
+    m["verdicts"] = {lim: {"flows": sum(v["limiter"] == lim for v in verdicts),
+                           "right": sum(v["limiter"] == lim and v["right"] for v in verdicts)}
+                     for lim in ("policer", "shaper")}
     m["controls"] = sorted({r["scenario"] for r in scored if r["control"]})
     m["controls_with_throttle_events"] = sorted(
         {"%s r%d" % (r["scenario"], r["rep"]) for r in scored if r["control"] and
@@ -274,6 +323,10 @@ def print_summary(m):
         "[%.1f, %.1f%s %d right of %d" % (b["from"], min(b["to"], 1.0),
                                           "]" if b["to"] > 1 else ")", b["right"], b["events"])
         for b in m["calibration"] if b["events"] > 0))
+    v = m["verdicts"]
+    print("  flow verdicts: policers' flows called policed at their rate %d of %d, shapers' "
+          "flows not called policed %d of %d" % (v["policer"]["right"], v["policer"]["flows"],
+                                                 v["shaper"]["right"], v["shaper"]["flows"]))
     bad = m["controls_with_throttle_events"]
     print("  controls (%d scenarios): %s" % (
         len(m["controls"]), "no throttle event in any control" if not bad else
@@ -322,6 +375,10 @@ def gate_issue(m):
         if s is None or s < g["attributes"]:
             fails.append("%s right for %s of matched events < %.2f" % (attr, f(s),
                                                                         g["attributes"]))
+    for lim, v in m["verdicts"].items():
+        if v["right"] < v["flows"]:
+            fails.append("flow verdicts wrong for %d of %d flows held by a %s" % (
+                v["flows"] - v["right"], v["flows"], lim))
     if m["controls_with_throttle_events"]:
         fails.append("throttle events in controls: %s" %
                      ", ".join(m["controls_with_throttle_events"]))
