@@ -124,8 +124,7 @@ struct Trace {
   std::span<const double> delivered;
   double max_pkt = 0;
   double rtt_s = 0;
-  double jitter_s = 0;         // the timing error the token tolerances allow for
-  bool exact = false;          // the exact checks of RunReplay, jitter_s aside
+  bool exact = false;          // the exact checks of RunReplay, no tolerances
   bool robust_bucket = false;  // see ReplayPolicer
 };
 
@@ -156,9 +155,9 @@ Replay RunReplay(const Trace& t, double rate, double burst, double start,
   // packet of doubt), and a loss does not pin the bucket: with nothing re-anchoring the replay,
   // only the true rate keeps it in step with the drops (pinned at every drop, any faster rate
   // would look empty at each of them). Otherwise each check may be off by a packet and by the
-  // tokens of the jitter allowance.
-  const double tol_loss = p.loss_tolerance_rtts * rate * t.jitter_s + max_pkt_d;
-  const double tol_pass = p.pass_tolerance_rtts * rate * t.jitter_s + max_pkt_d;
+  // tokens of the timing tolerances (TokenBucketParams::loss_tolerance_rtts, pass_...).
+  const double tol_loss = p.loss_tolerance_rtts * rate * t.rtt_s + max_pkt_d;
+  const double tol_pass = p.pass_tolerance_rtts * rate * t.rtt_s + max_pkt_d;
   double tokens = start;
   double prev_t = tx[0].t;
   bool seen_loss = false;
@@ -402,7 +401,7 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     e.result = BucketFit::kNoRate;
     return e;
   }
-  const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s, rtt_s};
+  const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s};
   Judge(trace, losses, BestRate(trace, envelope, p), span, rtt, p, &e);
   // The fit at the scale of bursts, judged without a jitter allowance: when it holds, it is the
   // sharper claim (and for a bucket of a few packets the only one that finds the rate).
