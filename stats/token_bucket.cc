@@ -360,21 +360,20 @@ BucketFit Classify(const TokenBucketEstimate& e, const TokenBucketParams& p) {
   return BucketFit::kConsistent;
 }
 
-// Fills `out`'s fit and checks from a rate fit: bucket, shares, chance, offered, RTT inflation,
-// and the verdict.
-void Judge(const Trace& trace, const Losses& losses, const RateFit& fit, double span,
+// Fills `out`'s fit and checks at `rate`: the replay's bucket and shares, chance, offered, RTT
+// inflation, and the verdict.
+void Judge(const Trace& trace, const Losses& losses, double rate, double span,
            std::span<const RttSample> rtt, const TokenBucketParams& p, TokenBucketEstimate* out) {
   TokenBucketEstimate& e = *out;
   std::span<const Transmission> tx = trace.tx;
-  e.rate_Bps = fit.rate;
-  e.burst_bytes = fit.replay.burst;
-  e.losses_in_range = fit.replay.loss_share;
-  e.passes_in_range = fit.replay.pass_share;
   TokenLevels levels;
-  ReplayPolicer(trace, fit.rate, p, &levels);
+  const Replay replay = ReplayPolicer(trace, rate, p, &levels);
+  e.rate_Bps = rate;
+  e.burst_bytes = replay.burst;
+  e.losses_in_range = replay.loss_share;
+  e.passes_in_range = replay.pass_share;
   e.chance_log10p = ChanceLog10P(std::move(levels.at_loss), levels.at_pass);
-  e.episodes_above_rate =
-      OfferedShare(trace, losses.episode_first, span, fit.rate, fit.replay.burst, p);
+  e.episodes_above_rate = OfferedShare(trace, losses.episode_first, span, rate, replay.burst, p);
   e.losses_after_inflation = RttBeforeLosses(tx, losses.idx, rtt, e.rtt_floor_s, p, &e.rtt_checked);
   e.result = Classify(e, p);
 }
@@ -402,7 +401,7 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     return e;
   }
   const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s};
-  Judge(trace, losses, BestRate(trace, envelope, p), span, rtt, p, &e);
+  Judge(trace, losses, BestRate(trace, envelope, p).rate, span, rtt, p, &e);
   // The fit at the scale of bursts, judged without a jitter allowance: when it holds, it is the
   // sharper claim (and for a bucket of a few packets the only one that finds the rate).
   const size_t first = losses.idx.front(), last = losses.idx.back();
@@ -415,7 +414,7 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     const double rate = ScanRate(exact, lo, p);
     exact.robust_bucket = true;
     TokenBucketEstimate strict = e;
-    Judge(exact, losses, {rate, ReplayPolicer(exact, rate, p)}, span, rtt, p, &strict);
+    Judge(exact, losses, rate, span, rtt, p, &strict);
     if (strict.consistent()) return strict;
   }
   return e;
