@@ -17,6 +17,7 @@ false positives. Python 3 standard library only.
 """
 
 import argparse
+import ipaddress
 import json
 import os
 import subprocess
@@ -24,6 +25,12 @@ import sys
 import tempfile
 
 WINDOW_S = 10.0  # an event further than this from the truth does not match it
+# A drop needs a before: a throttle whose target carried data in fewer one-second bins than this
+# before the throttle took effect left no evidence in the capture (throttlewatch, like any rate
+# detector, learns a series' level from its first 5 busy bins). Such a truth is reported as
+# "without a reference", outside the recall; an event that matches it is still no false positive.
+MIN_REFERENCE_S = 5
+DATA_WIRE_BYTES = 500  # a packet this long on the wire carries data (no bare ACK or probe)
 
 
 def load_events(path):
@@ -87,6 +94,46 @@ def pair_actions(actions, kind):
     return out
 
 
+def annotate_references(truth, pcap):
+    """Sets reference_s on each throttle start action of `truth`: the one-second bins (counted
+    from the capture's start) wholly before its onset in which its target carried data in its
+    direction. A link throttle's target is all traffic in its direction."""
+    import lab  # noqa: E402  (the lab's pcap reader; lab.py is standard library only)
+    starts = [a for a in truth["actions"] if a["kind"] == "throttle" and a["state"] == "start"]
+    if not starts:
+        return
+    local = [ipaddress.ip_network(n) for n in truth.get("local_networks") or []]
+
+    def is_local(addr):
+        ip = ipaddress.ip_address(addr)
+        return any(ip.version == n.version and ip in n for n in local)
+
+    t0 = truth["start_ts"]
+    busy = [set() for _ in starts]
+    for ts, wlen, src, dst, proto, sport, dport in lab.read_pcap(pcap):
+        if wlen < DATA_WIRE_BYTES:
+            continue
+        down = not is_local(src)
+        remote, rport = (src, sport) if down else (dst, dport)
+        for i, a in enumerate(starts):
+            tgt = a.get("target") or {}
+            if (down != (a.get("direction", "down") == "down") or
+                    tgt.get("remote", remote) != remote or
+                    tgt.get("remote_port", rport) != rport or
+                    ("proto" in tgt and proto != (6 if tgt["proto"] == "tcp" else 17))):
+                continue
+            if ts < onset_of(a):
+                busy[i].add(int(ts - t0))
+    for a, bins in zip(starts, busy):
+        last = int(onset_of(a) - t0)  # the bin the throttle took effect in: not wholly before
+        a["reference_s"] = sum(1 for b in bins if b < last)
+
+
+def has_reference(action):
+    """False for a throttle whose target showed too little traffic before it to be judged."""
+    return action.get("reference_s", MIN_REFERENCE_S) >= MIN_REFERENCE_S
+
+
 def onset_of(action):
     """When the truth action took effect: a token bucket squeezes only once it runs dry."""
     return action.get("onset_ts", action["ts"])
@@ -106,8 +153,9 @@ def score(truth, events):
     """Matches events with the truth actions of one scenario.
 
     Returns (rows, false_pos, problems): one row per truth action (found, errors, attribute
-    checks, the matched events' counts), the start events that match no action, and a line per
-    action that was not found.
+    checks, the matched events' counts, whether it had a reference: see MIN_REFERENCE_S), the
+    start events that match no action, and a line per action with a reference that was not
+    found.
     """
     rows, problems = [], []
     used = set()  # indices of start events that matched a truth action
@@ -128,12 +176,15 @@ def score(truth, events):
             row = {"kind": kind, "truth_ts": onset, "t_rel": s.get("onset_t_rel",
                                                                    s.get("t_rel")),
                    "scope": scope, "direction": s.get("direction"), "target": s.get("target"),
-                   "rate_bps": s.get("rate_bps"), "found": bool(cands), "events": 0}
+                   "rate_bps": s.get("rate_bps"), "found": bool(cands), "events": 0,
+                   "reference": has_reference(s)}
             if e is not None:
                 row["duration_s"] = e["ts"] - onset
             if not cands:
-                problems.append("%s at %.1f (%s) not found" % (
-                    kind, row["t_rel"] if row["t_rel"] is not None else onset, s.get("target")))
+                if row["reference"]:
+                    problems.append("%s at %.1f (%s) not found" % (
+                        kind, row["t_rel"] if row["t_rel"] is not None else onset,
+                        s.get("target")))
                 rows.append(row)
                 continue
             cands.sort(key=lambda c: c[0])
@@ -245,13 +296,14 @@ def main():
 
     with open(a.truth) as f:
         truth = json.load(f)
+    pcap = a.pcap or os.path.join(os.path.dirname(os.path.abspath(a.truth)), truth["capture"])
+    if os.path.exists(pcap):
+        annotate_references(truth, pcap)
     events_path = a.events
     tmp = None
     if events_path is None:
         if not a.throttlewatch:
             ap.error("give --events, or --throttlewatch to replay the capture")
-        pcap = a.pcap or os.path.join(os.path.dirname(os.path.abspath(a.truth)),
-                                      truth["capture"])
         tmp = tempfile.NamedTemporaryFile(suffix=".jsonl", delete=False)
         tmp.close()
         events_path = tmp.name

@@ -145,6 +145,7 @@ def replay_and_score(run, throttlewatch, extra_args):
         run["error"] = "replay failed (%d): %s" % (r.returncode, r.stderr.strip()[-300:])
         return run
     events = score.load_events(events_path)
+    score.annotate_references(truth, pcap)
     rows, false_pos, problems = score.score(truth, events)
     run["verdicts"] = check_verdicts(truth, score.load_events(flows_path))
     problems = problems + [v["problem"] for v in run["verdicts"] if not v["right"]]
@@ -212,10 +213,15 @@ def summarize(runs):
     m = {"runs": len(runs), "scored": len(scored),
          "failed_runs": ["%s r%d" % (r["scenario"], r["rep"]) for r in runs if "rows" not in r]}
     for kind in ("throttle", "outage"):
-        rows = [x for r in scored for x in r["rows"] if x["kind"] == kind]
-        tp = sum(x["events"] for x in rows)
+        every = [x for r in scored for x in r["rows"] if x["kind"] == kind]
+        tp = sum(x["events"] for x in every)
         fp = sum(1 for r in scored for e in r["false_pos"] if e.get("kind") == kind)
+        # The recall counts the actions the capture holds evidence of (see score.MIN_REFERENCE_S).
+        rows = [x for x in every if x.get("reference", True)]
+        no_ref = [x for x in every if not x.get("reference", True)]
         m[kind] = {"truth": len(rows), "found": sum(x["found"] for x in rows),
+                   "without_reference": len(no_ref),
+                   "without_reference_found": sum(x["found"] for x in no_ref),
                    "events": tp + fp, "matched_events": tp, "false_events": fp,
                    "recall": ratio(sum(x["found"] for x in rows), len(rows)),
                    "precision": ratio(tp, tp + fp)}
@@ -287,7 +293,9 @@ def print_runs(runs, detail):
             r["scenario"], r["rep"], len(rows), len(found), r["n_events"], len(r["false_pos"]),
             join("onset_err", "%+.1f")[:13], join("end_err", "%+.1f")[:13],
             join("rate_err", "%+.2f")[:14], attr("targeted"), attr("scope"), attr("direction"),
-            "" if r["complete"] else "  (capture incomplete)"))
+            ("" if r["complete"] else "  (capture incomplete)") +
+            "".join("  (%s at %+.1f s: no reference)" % (x["kind"], x["t_rel"])
+                    for x in rows if not x.get("reference", True))))
         if detail:
             score.print_table("%s r%d" % (r["scenario"], r["rep"]), rows, r["false_pos"])
         elif r["false_pos"]:
@@ -306,6 +314,11 @@ def print_summary(m):
         print("  %-9s precision %s (%d of %d events)  recall %s (%d of %d)" % (
             kind, f(k["precision"]), k["matched_events"], k["events"], f(k["recall"]),
             k["found"], k["truth"]))
+        if k["without_reference"]:
+            print("  %-9s %d without a reference (their target carried data in fewer than %d s "
+                  "before them; not in the recall), %d of them found" % (
+                      "", k["without_reference"], score.MIN_REFERENCE_S,
+                      k["without_reference_found"]))
     o, e, r = m["onset_abs_s"], m["end_abs_s"], m["rate_abs_err"]
     print("  onset error |ts - truth|: median %s s, p95 %s s (n=%d)" % (
         f(o["median"]), f(o["p95"]), o["n"]))
