@@ -25,6 +25,8 @@ const char* BucketFitName(BucketFit f) {
       return "rtt_inflation";
     case BucketFit::kLossesByChance:
       return "losses_by_chance";
+    case BucketFit::kQueueAtRate:
+      return "queue_at_rate";
   }
   return "unknown";
 }
@@ -57,6 +59,40 @@ double InflatedShareBefore(std::span<const double> times, std::span<const RttSam
   }
   if (checked != nullptr) *checked = n;
   return n > 0 ? double(inflated) / n : 0;
+}
+
+double QueuedShareBefore(std::span<const Transmission> tx, std::span<const size_t> episode_first,
+                         double rate, const TokenBucketParams& p, int* checked) {
+  const size_t run_len = size_t(std::max(2, p.queue_run_packets));
+  int queued = 0;
+  *checked = 0;
+  if (!(rate > 0)) return 0;
+  std::vector<double> acks;
+  for (size_t f : episode_first) {
+    if (f >= tx.size()) continue;
+    size_t from = f;  // the run is [from, f)
+    while (from > 0 && f - from < run_len) {
+      const Transmission& a = tx[from - 1];
+      const double gap = tx[from].t - a.t;
+      if (a.lost || a.acked_t < 0 || !(gap < 0.25 * a.bytes / rate)) break;
+      --from;
+    }
+    if (f - from < run_len) continue;
+    acks.clear();
+    for (size_t k = from; k < f; ++k) acks.push_back(tx[k].acked_t);
+    std::sort(acks.begin(), acks.end());
+    acks.erase(std::unique(acks.begin(), acks.end()), acks.end());
+    acks.pop_back();  // the last ACK may have waited for a segment the loss took
+    if (acks.size() < 2) continue;
+    const double t0 = acks.front(), t1 = acks.back();
+    double bytes = 0;
+    for (size_t k = from; k < f; ++k) {
+      if (tx[k].acked_t > t0 && tx[k].acked_t <= t1) bytes += tx[k].bytes;
+    }
+    ++*checked;
+    if (bytes <= p.queue_rate_ratio * rate * (t1 - t0)) ++queued;
+  }
+  return *checked > 0 ? double(queued) / *checked : 0;
 }
 
 namespace {
@@ -348,11 +384,15 @@ double ChanceLog10P(std::vector<double> at_loss, const std::vector<double>& at_p
   return (-z * z / 2 - std::log(z * std::sqrt(2 * std::numbers::pi))) / std::log(10.0);
 }
 
-// The verdict on a fitted bucket, the tests in order: RTT inflation first (a queue, not a
-// policer), then losses below the rate, losses with tokens, passes without tokens, and last
-// whether the bucket explains the losses better than chance.
+// The verdict on a fitted bucket, the tests in order: RTT inflation and a queue at the rate
+// first (a shaper or a congested link, not a policer), then losses below the rate, losses with
+// tokens, passes without tokens, and last whether the bucket explains the losses better than
+// chance.
 BucketFit Classify(const TokenBucketEstimate& e, const TokenBucketParams& p) {
   if (e.losses_after_inflation > p.max_inflated_share) return BucketFit::kRttInflation;
+  if (e.queue_checked >= p.min_queue_episodes && e.queued_share > p.max_queued_share) {
+    return BucketFit::kQueueAtRate;
+  }
   if (1 - e.episodes_above_rate > p.max_low_offered) return BucketFit::kLossBelowRate;
   if (1 - e.losses_in_range > p.max_loss_out_of_range) return BucketFit::kLossWithTokens;
   if (1 - e.passes_in_range > p.max_pass_out_of_range) return BucketFit::kPassWithoutTokens;
@@ -361,7 +401,7 @@ BucketFit Classify(const TokenBucketEstimate& e, const TokenBucketParams& p) {
 }
 
 // Fills `out`'s fit and checks at `rate`: the replay's bucket and shares, chance, offered, RTT
-// inflation, and the verdict.
+// inflation, the queue test, and the verdict.
 void Judge(const Trace& trace, const Losses& losses, double rate, double span,
            std::span<const RttSample> rtt, const TokenBucketParams& p, TokenBucketEstimate* out) {
   TokenBucketEstimate& e = *out;
@@ -375,6 +415,7 @@ void Judge(const Trace& trace, const Losses& losses, double rate, double span,
   e.chance_log10p = ChanceLog10P(std::move(levels.at_loss), levels.at_pass);
   e.episodes_above_rate = OfferedShare(trace, losses.episode_first, span, rate, replay.burst, p);
   e.losses_after_inflation = RttBeforeLosses(tx, losses.idx, rtt, e.rtt_floor_s, p, &e.rtt_checked);
+  e.queued_share = QueuedShareBefore(tx, losses.episode_first, rate, p, &e.queue_checked);
   e.result = Classify(e, p);
 }
 
@@ -415,7 +456,8 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     exact.robust_bucket = true;
     TokenBucketEstimate strict = e;
     Judge(exact, losses, rate, span, rtt, p, &strict);
-    if (strict.consistent()) return strict;
+    // A fit that holds but for the queue ahead of its losses is a shaper's: that is the finding.
+    if (strict.consistent() || strict.result == BucketFit::kQueueAtRate) return strict;
   }
   return e;
 }

@@ -14,6 +14,10 @@ struct Transmission {
   double t = 0;  // seconds (any origin, non-decreasing along the sequence)
   uint32_t bytes = 0;
   bool lost = false;
+  // At a sender: when the first cumulative ACK covering this transmission came back (same clock
+  // as t), i.e. when the receiver had it; negative when unknown (lost, never acknowledged, or a
+  // receiver's capture, which sees no delivery but its own).
+  double acked_t = -1;
 };
 
 // A round-trip time measured on a packet sent at `t` (same clock as Transmission::t).
@@ -62,6 +66,21 @@ struct TokenBucketParams {
   double inflated_ratio = 1.3;
   double min_queue_s = 0.020;
   double max_inflated_share = 0.2;
+  // A shaper queues what exceeds its rate and releases the queue at its rate; a policer passes
+  // or drops each packet as it comes. So packets the sender sent back to back, all of which got
+  // through just before a loss, reached the receiver at the limiter's rate after a shaper (its
+  // queue was full: it was about to drop), and as fast as they came after a policer (its bucket
+  // held tokens for each of them). The queue test reads the ACKs of the last queue_run_packets
+  // such passes before each loss episode (eight: four ACKs when the receiver acknowledges every
+  // other segment, the last of which is left out, as it may wait for a segment the loss took):
+  // delivered at no more than queue_rate_ratio times the fitted rate, the episode followed a
+  // queue at that rate (twice: ACK compression on the way back can make a queue's deliveries
+  // look faster, never slower). With at least min_queue_episodes episodes judged, more than
+  // max_queued_share of them queued fails the test. Sender vantage only (it needs the ACKs).
+  int queue_run_packets = 8;
+  double queue_rate_ratio = 2.0;
+  int min_queue_episodes = 2;
+  double max_queued_share = 0.5;
   // A policer drops only when its bucket is empty, so its losses find fewer tokens than its
   // passes do; random loss strikes whatever the bucket holds. A sender paced at a steady rate
   // keeps a bucket replayed at its own rate (about) empty all the time, so its random losses
@@ -83,6 +102,7 @@ enum class BucketFit : uint8_t {
   kLossBelowRate,      // losses while the sender offered less than the rate (random loss)
   kRttInflation,       // losses followed queueing (RTT inflation): not a policer
   kLossesByChance,     // losses met an empty bucket no more often than passes did
+  kQueueAtRate,        // the passes before the losses left a queue at the rate: a shaper
 };
 const char* BucketFitName(BucketFit f);
 
@@ -101,6 +121,8 @@ struct TokenBucketEstimate {
   double episodes_above_rate = 0;     // share of loss episodes preceded by offered >= rate
   double losses_after_inflation = 0;  // share of losses after an inflated RTT
   double chance_log10p = 0;           // log10 of the chance test's p-value (see max_chance_p)
+  double queued_share = 0;            // share of the queue_checked episodes that followed a queue
+  int queue_checked = 0;              // loss episodes the queue test could judge
   int rtt_checked = 0;                // losses that had an RTT sample before them
   bool consistent() const { return result == BucketFit::kConsistent; }
 };
@@ -126,6 +148,15 @@ double RttFloor(std::span<const RttSample> rtt);
 // them. The RTT-inflation guard of the policer test.
 double InflatedShareBefore(std::span<const double> times, std::span<const RttSample> rtt,
                            double floor, const TokenBucketParams& params, int* checked);
+
+// The queue test of the policer test (see TokenBucketParams::queue_run_packets): of the loss
+// episodes starting at `episode_first` (indices into `tx`, losses) that follow at least
+// queue_run_packets passes sent back to back (gaps under a quarter of a packet's time at `rate`,
+// bytes per second) with known ACK times, the share whose passes were delivered at no more than
+// params.queue_rate_ratio * rate, read from their ACKs but the last. `checked` receives how many
+// episodes were judged. 0 and 0 without a rate or such episodes.
+double QueuedShareBefore(std::span<const Transmission> tx, std::span<const size_t> episode_first,
+                         double rate, const TokenBucketParams& params, int* checked);
 
 }  // namespace tw::stats
 

@@ -121,7 +121,8 @@ size_t ArenaSlots(size_t total) { return std::min<size_t>(3 * total, UINT32_MAX)
 FlowVerdictTracker::FlowVerdictTracker(const VerdictParams& params)
     : p_(params),
       records_(ArenaSlots(p_.max_records_total)),
-      rtts_(ArenaSlots(p_.max_records_total)) {}
+      rtts_(ArenaSlots(p_.max_records_total)),
+      acks_(ArenaSlots(p_.max_records_total)) {}
 
 FlowVerdictTracker::Trace* FlowVerdictTracker::Find(const capture::FlowInfo& info) {
   const uint64_t id = info.id;
@@ -214,6 +215,14 @@ void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len, const captur
           ++rtts_total_;
         }
       }
+    }
+  }
+  if ((p.tcp_flags & capture::kTcpAck) && (!s.ack_valid || SeqDiff(p.tcp_ack, s.acked) > 0)) {
+    s.acked = p.tcp_ack;
+    s.ack_valid = true;
+    if (s.acks.size < p_.max_records_per_flow && acks_total_ < p_.max_records_total &&
+        acks_.Append(&s.acks, {ts_ns, p.tcp_ack, 0})) {
+      ++acks_total_;
     }
   }
   if (p.tcp_flags & capture::kTcpSyn) {
@@ -329,13 +338,29 @@ PathRtt ChooseRtt(const std::vector<stats::RttSample>& a, const std::vector<stat
 
 }  // namespace
 
-void FlowVerdictTracker::AppendTransmissions(const Side& s,
+void FlowVerdictTracker::AppendTransmissions(const Side& s, const Side& acks_from,
                                              std::vector<stats::Transmission>* out) const {
   const auto rec = records_.view(s.rec);
+  const auto acks = acks_.view(acks_from.acks);
   const bool sender = s.holes <= s.resent;
   for (size_t i = 0; i < rec.size(); ++i) {
     if (sender && rec[i].hole()) continue;
-    out->push_back({double(rec[i].ns()) * 1e-9, rec[i].wire(), rec[i].lost()});
+    stats::Transmission tx{double(rec[i].ns()) * 1e-9, rec[i].wire(), rec[i].lost()};
+    if (sender && !tx.lost) {
+      // The first ACK at or beyond this segment's end (the ACKs advance in sequence order).
+      const uint32_t end = rec[i].seq + rec[i].payload();
+      size_t lo = 0, hi = acks.size();
+      while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        if (SeqDiff(acks[mid].ack, end) >= 0) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      if (lo < acks.size()) tx.acked_t = double(acks[lo].ns) * 1e-9;
+    }
+    out->push_back(tx);
   }
 }
 
@@ -385,7 +410,7 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
   if (s.data_packets >= p_.min_data_packets) {
     std::vector<stats::Transmission> tx;
     tx.reserve(s.rec.size);
-    AppendTransmissions(s, &tx);
+    AppendTransmissions(s, t.side[1 - d], &tx);
     const auto rtt =
         Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
     v.fit = stats::FitTokenBucket(tx, rtt, p_.bucket);
@@ -420,7 +445,8 @@ void FlowVerdictTracker::Classify(const Side& s, FlowVerdict* v) const {
   }
   // A flow that looks policed on its own while the losses of its service follow a shared queue
   // lost its packets at that queue.
-  const bool shared_queue = v->host_fit.result == stats::BucketFit::kRttInflation;
+  const bool shared_queue = v->host_fit.result == stats::BucketFit::kRttInflation ||
+                            v->host_fit.result == stats::BucketFit::kQueueAtRate;
   if (v->fit.consistent() && !shared_queue) return policed(v->fit, EventScope::kFlow);
   const double floor = v->rtt_median_s > 0 ? v->rtt_median_s - v->queue_delay_s : 0;
   // A queue holds packets: its delay spans several inter-packet gaps. An application pacing its
@@ -539,7 +565,7 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker
     for (size_t i : members) {
       const Item& it = items[i];
       const Trace& t = *it.t;
-      it.owner->AppendTransmissions(t.side[it.d], &tx);
+      it.owner->AppendTransmissions(t.side[it.d], t.side[1 - it.d], &tx);
       const std::vector<stats::RttSample> rtt_d = it.owner->RttSamples(t.side[it.d]),
                                           rtt_o = it.owner->RttSamples(t.side[1 - it.d]);
       const PathRtt path = ChooseRtt(rtt_d, rtt_o);
@@ -572,8 +598,10 @@ void FlowVerdictTracker::Clear() {
   cached_ = 0;
   records_total_ = 0;
   rtts_total_ = 0;
+  acks_total_ = 0;
   records_.Clear();
   rtts_.Clear();
+  acks_.Clear();
 }
 
 }  // namespace tw::detector

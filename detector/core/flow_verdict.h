@@ -94,9 +94,10 @@ struct FlowVerdict {
 // input; call OnFlowEnd when a flow leaves the Binner's table (optional: it returns memory).
 // Memory: one record (16 bytes) per data packet up to the caps in VerdictParams, an RTT sample
 // (16 bytes) per echoed timestamp (at most max_records_per_flow / 4 per flow and
-// max_records_total in all), ~1.6 KB per live TCP flow (its recent TCP timestamps) and ~0.4 KB
-// per TCP flow that carried data, until Finish(). The records and samples live in regions of
-// address space reserved at construction (3 slots per record of the caps: ~500 MB of address
+// max_records_total in all), an ACK record (16 bytes) per ACK that acknowledges new data (at most
+// as many as the records), ~1.6 KB per live TCP flow (its recent TCP timestamps) and ~0.4 KB
+// per TCP flow that carried data, until Finish(). The records, samples and ACKs live in regions
+// of address space reserved at construction (3 slots per record of the caps: ~700 MB of address
 // space at the defaults, committed only as they fill), so OnPacket allocates only when it meets
 // a new flow. Single-threaded.
 class FlowVerdictTracker {
@@ -155,6 +156,14 @@ class FlowVerdictTracker {
   static_assert(sizeof(Record) == 16);
   using Records = util::ListArena<Record>;
   using Rtts = util::ListArena<stats::RttSample>;
+  // An ACK that acknowledged new data (cumulative ACK beyond any before it): when it passed the
+  // capture point, and up to where it acknowledged.
+  struct AckAdvance {
+    int64_t ns = 0;
+    uint32_t ack = 0;
+    uint32_t unused = 0;
+  };
+  using Acks = util::ListArena<AckAdvance>;
   static constexpr int kTsRing = 64;
   // One side's last clock values (TSval) and when each was first seen, while the flow lives; a
   // set bit of ts_waiting marks a value not yet echoed.
@@ -168,7 +177,10 @@ class FlowVerdictTracker {
   };
   struct Side {  // one direction of a flow
     Records::List rec;
-    Rtts::List rtt;     // RTTs of this side's TSvals, echoed by the other side
+    Rtts::List rtt;      // RTTs of this side's TSvals, echoed by the other side
+    Acks::List acks;     // this side's ACKs of the other side's data, each acknowledging more
+    uint32_t acked = 0;  // the highest of them
+    bool ack_valid = false;
     uint32_t high = 0;  // one past the highest sequence number seen
     bool seq_valid = false;
     uint64_t payload = 0, wire = 0, resent = 0, holes = 0;
@@ -187,8 +199,10 @@ class FlowVerdictTracker {
   void AddRecord(Side* s, const Record& r);
   // The side's records as the policer test reads them. At a sender (fewer hole bytes than resent
   // ones) the capture sees every segment sent, so a hole is segments the capture missed, not the
-  // network: hole records are left out there.
-  void AppendTransmissions(const Side& s, std::vector<stats::Transmission>* out) const;
+  // network: hole records are left out there, and each transmission carries when the other
+  // side's ACKs (`acks_from`) first covered it.
+  void AppendTransmissions(const Side& s, const Side& acks_from,
+                           std::vector<stats::Transmission>* out) const;
   std::vector<stats::RttSample> RttSamples(const Side& s) const;
   // Fills the totals, RTT statistics and the flow's own policer test.
   FlowVerdict Measure(const Trace& t, capture::Direction d) const;
@@ -201,6 +215,7 @@ class FlowVerdictTracker {
   // OnPacket does not allocate once a flow's trace exists.
   Records records_;
   Rtts rtts_;
+  Acks acks_;
   std::deque<Trace> traces_;           // a deque: growing moves none
   std::vector<uint32_t> free_traces_;  // positions released by OnFlowEnd, to reuse
   std::vector<std::array<Clock, 2>> clocks_;
@@ -211,6 +226,7 @@ class FlowVerdictTracker {
   uint32_t cached_ = 0;  // position in traces_ + 1 of cached_id_, 0: none
   size_t records_total_ = 0;
   size_t rtts_total_ = 0;
+  size_t acks_total_ = 0;
 };
 
 }  // namespace tw::detector

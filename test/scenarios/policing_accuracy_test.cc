@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "detector/pipeline/replay.h"
-#include "stats/token_bucket.h"
 #include "test/support/temp_dir.h"
 
 #ifndef TW_POLICING_DATA
@@ -108,7 +107,7 @@ TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
     std::map<std::string, int> verdicts;
   };
   std::map<std::string, Row> rows, sub_rows;
-  int queued_shaped = 0, queued_shaped_policed = 0;
+  int shaped = 0, shaped_policed = 0;
   for (const fs::path& xz : traces) {
     const std::string name = xz.filename().string();
     const Truth truth = ParseName(name);
@@ -132,10 +131,7 @@ TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
     }
     for (const FlowVerdict& v : r.verdicts) {
       if (truth.ports.count(v.info.remote_port()) == 0) continue;
-      // A shaper that queued: the flow's median RTT stood above its floor by more than the
-      // policer test's least queue.
-      const bool queued = truth.shaped && v.queue_delay_s >= stats::TokenBucketParams{}.min_queue_s;
-      queued_shaped += queued ? 1 : 0;
+      shaped += truth.shaped ? 1 : 0;
       for (Row* row : {&rows[Category(truth)], &sub_rows[SubCategory(truth)]}) {
         ++row->flows;
         ++row->verdicts[VerdictName(v.kind)];
@@ -143,7 +139,7 @@ TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
         ++row->policed;
         if (std::fabs(v.rate_bps / truth.rate_bps - 1) <= 0.10) ++row->rate_ok;
       }
-      if (queued && v.kind == VerdictKind::kPoliced) ++queued_shaped_policed;
+      if (truth.shaped && v.kind == VerdictKind::kPoliced) ++shaped_policed;
     }
   }
 
@@ -161,8 +157,8 @@ TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
   };
   print(rows);
   print(sub_rows);
-  std::printf("\nshaped transfers whose shaper queued: %d, called policed: %d\n", queued_shaped,
-              queued_shaped_policed);
+  std::printf("\nshaped transfers (random loss or not): %d, called policed: %d\n", shaped,
+              shaped_policed);
   const Row& p = rows["policed"];
   const Row& px = rows["policed, cross traffic"];
   ASSERT_GT(p.flows, 0);
@@ -172,11 +168,10 @@ TEST_F(PolicingAccuracyTest, VerdictsOnRouterTraces) {
   EXPECT_GE(p.rate_ok + px.rate_ok, 0.90 * (p.policed + px.policed))
       << "rate within 10 % of the configured rate";
   EXPECT_EQ(rows["random loss"].policed, 0) << "random-loss transfers called policed";
-  // A shaper whose queue never showed in the RTT dropped what exceeded its bucket like a policer
-  // (its drops and passes are a policer's, seen from the sender): no verdict can tell them apart.
-  // One that queued must never be called policed.
-  EXPECT_GT(queued_shaped, 0);
-  EXPECT_EQ(queued_shaped_policed, 0) << "shaped transfers with a queue called policed";
+  // Shaped transfers called policed: at most 1 % (with 16 of them, none). Also the shaper whose
+  // queue never shows in the RTT samples: its ACKs show it (the queue test).
+  EXPECT_GT(shaped, 0);
+  EXPECT_LE(shaped_policed, 0.01 * shaped) << "shaped transfers called policed";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "test/support/policed_sender.h"
+#include "test/support/token_bucket_limiter.h"
 
 namespace tw::stats {
 namespace {
@@ -199,6 +200,80 @@ TEST(TokenBucketTest, AShapersTailDropsAreNotAPolicer) {
   const auto e = FitTokenBucket(tx, rtt);
   EXPECT_GE(e.losses, 15);
   EXPECT_EQ(e.result, BucketFit::kRttInflation) << BucketFitName(e.result);
+}
+
+// A server sending chunks: each starts with a window of 16 packets back to back at 1 Gbit/s,
+// then sends at 1.5 times `rate_Bps` for 0.2 s and pauses 0.3 s (longer than the 0.1 s RTT, so
+// each chunk's losses are one episode that begins in the burst). Through a token bucket of
+// `rate_Bps` and `bucket` bytes with a queue of `queue_pkts` packets behind it: a shaper when
+// queue_pkts > 0, else a policer. Each transmission that got through carries when its ACK came
+// back (the receiver acknowledges each packet as it arrives).
+std::vector<Transmission> ChunksThroughALimiter(double rate_Bps, double bucket, int queue_pkts,
+                                                double seconds) {
+  const double rtt = 0.1, wire = 1514, line_gap = wire / 125e6, paced_gap = wire / (1.5 * rate_Bps);
+  testing::TokenBucketLimiter limiter(rate_Bps, bucket, queue_pkts);
+  std::vector<Transmission> tx;
+  const auto send = [&](double t) {
+    const double leave = limiter.Offer(t, wire);
+    tx.push_back({t, uint32_t(wire), leave < 0, leave < 0 ? -1 : leave + rtt});
+  };
+  for (double on = 0; on < seconds; on += 0.5) {
+    for (int k = 0; k < 16; ++k) send(on + k * line_gap);
+    for (double t = on + 16 * line_gap + paced_gap; t < on + 0.2; t += paced_gap) send(t);
+  }
+  return tx;
+}
+
+TEST(TokenBucketTest, AShaperWhoseQueueNeverShowsInTheRttIsNotAPolicer) {
+  // 10 Mbit/s, an 8 kB bucket and a queue of six packets: each burst loses its tail. The RTT
+  // samples are flat, as the timestamp echoes of a burst sent within one clock tick are (one
+  // sample, the burst's first packet, which the bucket passed at once); but the passes before
+  // each loss left the queue at the shaper's rate.
+  const auto tx = ChunksThroughALimiter(1'250'000, 8000, 6, 60);
+  const auto e = FitTokenBucket(tx, FlatRtt(60, 0.1));
+  EXPECT_GE(e.losses, 15);
+  EXPECT_EQ(e.result, BucketFit::kQueueAtRate) << BucketFitName(e.result);
+  EXPECT_NEAR(e.rate_Bps, 1'250'000, 0.1 * 1'250'000);
+  EXPECT_GE(e.queue_checked, 2);
+  EXPECT_GT(e.queued_share, 0.9);
+}
+
+TEST(TokenBucketTest, APolicersPassesBeforeALossLeaveAsTheyCame) {
+  // The same sender through a policer with a bucket of 16 kB (ten packets of each burst pass):
+  // what passes goes through at once.
+  const auto tx = ChunksThroughALimiter(1'250'000, 16'000, 0, 60);
+  const auto e = FitTokenBucket(tx, FlatRtt(60, 0.1));
+  ASSERT_EQ(e.result, BucketFit::kConsistent) << BucketFitName(e.result);
+  EXPECT_NEAR(e.rate_Bps, 1'250'000, 0.1 * 1'250'000);
+  EXPECT_GE(e.queue_checked, 2);
+  EXPECT_EQ(e.queued_share, 0);
+}
+
+TEST(TokenBucketTest, QueuedShareNeedsARunOfPassesWithKnownAcks) {
+  TokenBucketParams p;
+  const double rate = 125'000, pkt = 1000;  // one packet per 8 ms at the rate
+  // Ten packets back to back (1 us apart), acknowledged 8 ms apart, then a loss: a queue.
+  std::vector<Transmission> tx;
+  for (int k = 0; k < 10; ++k) tx.push_back({k * 1e-6, uint32_t(pkt), false, 0.1 + k * 0.008});
+  tx.push_back({10e-6, uint32_t(pkt), true});
+  const std::vector<size_t> first = {10};
+  int checked = 0;
+  EXPECT_DOUBLE_EQ(QueuedShareBefore(tx, first, rate, p, &checked), 1.0);
+  EXPECT_EQ(checked, 1);
+  // Acknowledged 0.1 ms apart: they left as they came.
+  for (int k = 0; k < 10; ++k) tx[size_t(k)].acked_t = 0.1 + k * 1e-4;
+  EXPECT_DOUBLE_EQ(QueuedShareBefore(tx, first, rate, p, &checked), 0.0);
+  EXPECT_EQ(checked, 1);
+  // Without ACK times (a receiver's capture), or with a run shorter than queue_run_packets:
+  // nothing to judge.
+  tx[5].acked_t = -1;
+  EXPECT_DOUBLE_EQ(QueuedShareBefore(tx, first, rate, p, &checked), 0.0);
+  EXPECT_EQ(checked, 0);
+  EXPECT_DOUBLE_EQ(QueuedShareBefore(tx, {}, rate, p, &checked), 0.0);
+  EXPECT_EQ(checked, 0);
+  const std::vector<size_t> past_end = {42};
+  EXPECT_DOUBLE_EQ(QueuedShareBefore(tx, past_end, rate, p, &checked), 0.0);
+  EXPECT_EQ(checked, 0);
 }
 
 TEST(TokenBucketTest, TooFewLossesIsNoVerdict) {

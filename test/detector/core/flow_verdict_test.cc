@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capture/ip_proto.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/policed_sender.h"
+#include "test/support/token_bucket_limiter.h"
 
 namespace tw::detector {
 namespace {
@@ -73,6 +77,92 @@ TEST(FlowVerdictTest, SegmentsTheSendersCaptureMissedAreNoLosses) {
   EXPECT_FALSE(v[0].receiver_vantage);
   EXPECT_EQ(v[0].kind, VerdictKind::kPoliced) << stats::BucketFitName(v[0].fit.result);
   EXPECT_NEAR(v[0].rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
+}
+
+// A chunked upload captured at the sender, with the receiver's ACKs: every 0.6 s a chunk starts
+// with 16 segments back to back at 1 Gbit/s, then 1.5 times the limiter's rate for 0.2 s; the
+// segments lost are resent at half the rate from 0.3 s into the chunk. The receiver acknowledges
+// each segment as it arrives (cumulatively); data and ACKs are fed in capture order.
+std::vector<FlowVerdict> ChunkedUploadThroughALimiter(double rate_Bps, double bucket,
+                                                      int queue_packets) {
+  const uint32_t mss = 1448, wire = 1514;
+  const double rtt = 0.1, line_gap = wire / 125e6;
+  testing::TokenBucketLimiter limiter(rate_Bps, bucket, queue_packets);
+  struct Pkt {
+    double t;
+    bool ack;
+    uint32_t seq;  // data: its first byte; ACK: the next byte expected
+  };
+  std::vector<Pkt> pkts;
+  std::vector<std::pair<double, uint32_t>> arrivals;
+  uint32_t next = 1;
+  const auto send = [&](double t, uint32_t seq) {
+    pkts.push_back({t, false, seq});
+    const double leave = limiter.Offer(t, wire);
+    if (leave >= 0) arrivals.push_back({leave + rtt / 2, seq});
+    return leave >= 0;
+  };
+  for (double on = 0; on < 40; on += 0.6) {
+    std::vector<uint32_t> lost;
+    const auto fresh = [&](double t) {
+      if (!send(t, next)) lost.push_back(next);
+      next += mss;
+    };
+    for (int k = 0; k < 16; ++k) fresh(on + k * line_gap);
+    for (double t = on + 16 * line_gap; t < on + 0.2; t += wire / (1.5 * rate_Bps)) fresh(t);
+    double t = on + 0.3;
+    for (uint32_t seq : lost) {
+      send(t, seq);
+      t += wire / (0.5 * rate_Bps);
+    }
+  }
+  std::sort(arrivals.begin(), arrivals.end());
+  std::set<uint32_t> ahead;  // arrived beyond a hole
+  uint32_t expected = 1;
+  for (const auto& [t, seq] : arrivals) {
+    ahead.insert(seq);
+    while (!ahead.empty() && *ahead.begin() == expected) {
+      ahead.erase(ahead.begin());
+      expected += mss;
+    }
+    pkts.push_back({t + rtt / 2, true, expected});
+  }
+  std::stable_sort(pkts.begin(), pkts.end(), [](const Pkt& a, const Pkt& b) { return a.t < b.t; });
+  const capture::FlowInfo info = Info(9);
+  FlowVerdictTracker tracker;
+  for (const Pkt& x : pkts) {
+    if (x.ack) {
+      DecodedPacket p;
+      p.ip_proto = capture::kIpProtoTcp;
+      p.tcp_flags = capture::kTcpAck;
+      p.tcp_ack = x.seq;
+      tracker.OnPacket(Ns(x.t), 66, p, BinnedPacket{&info, capture::kDown, 0});
+    } else {
+      tracker.OnPacket(Ns(x.t), wire, Data(x.seq, mss), BinnedPacket{&info, capture::kUp, 0});
+    }
+  }
+  return tracker.Finish();
+}
+
+TEST(FlowVerdictTest, AShapersSmallQueueSeenInItsAcksIsNoPolicer) {
+  // 10 Mbit/s, an 8 kB bucket, a queue of six packets: bursts lose their tails, no RTT sample
+  // shows the queue, but the ACKs of the passes before each loss come at the shaper's rate.
+  const auto v = ChunkedUploadThroughALimiter(1'250'000, 8000, 6);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_FALSE(v[0].receiver_vantage);
+  EXPECT_GE(v[0].fit.losses, 15);
+  EXPECT_NE(v[0].kind, VerdictKind::kPoliced);
+  EXPECT_EQ(v[0].fit.result, stats::BucketFit::kQueueAtRate)
+      << stats::BucketFitName(v[0].fit.result);
+}
+
+TEST(FlowVerdictTest, APolicersPassesAcknowledgedAsTheyCameArePoliced) {
+  const auto v = ChunkedUploadThroughALimiter(1'250'000, 16'000, 0);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].kind, VerdictKind::kPoliced) << stats::BucketFitName(v[0].fit.result);
+  EXPECT_NEAR(v[0].rate_bps, 10e6, 0.1 * 10e6);
+  EXPECT_GE(v[0].fit.queue_checked, 2);
+  EXPECT_EQ(v[0].fit.queued_share, 0);
 }
 
 TEST(FlowVerdictTest, PolicedAtTheReceiverFromSequenceHoles) {
