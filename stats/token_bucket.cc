@@ -27,6 +27,8 @@ const char* BucketFitName(BucketFit f) {
       return "losses_by_chance";
     case BucketFit::kQueueAtRate:
       return "queue_at_rate";
+    case BucketFit::kPathRate:
+      return "path_rate";
   }
   return "unknown";
 }
@@ -115,6 +117,31 @@ Losses FindLosses(std::span<const Transmission> tx, double rtt_s) {
     l.idx.push_back(i);
   }
   return l;
+}
+
+// TokenBucketEstimate::path_rate_Bps of `tx`: over each run of eight consecutive passes, the
+// bytes of the last seven over the time from the first to the last; the 99th percentile (one run
+// squeezed by capture timing does not set it). 0 with fewer than eight passes.
+double ArrivalRate(std::span<const Transmission> tx) {
+  constexpr size_t kRun = 8;
+  std::vector<size_t> pass;
+  for (size_t i = 0; i < tx.size(); ++i) {
+    if (!tx[i].lost) pass.push_back(i);
+  }
+  std::vector<double> rates;
+  double bytes = 0;  // of passes (k - kRun + 1 .. k]
+  for (size_t k = 0; k < pass.size(); ++k) {
+    bytes += tx[pass[k]].bytes;
+    if (k + 1 < kRun) continue;
+    const size_t first = pass[k + 1 - kRun];
+    bytes -= k + 1 > kRun ? tx[pass[k - kRun]].bytes : 0;
+    const double span = tx[pass[k]].t - tx[first].t;
+    if (span > 0) rates.push_back((bytes - tx[first].bytes) / span);
+  }
+  if (rates.empty()) return 0;
+  const size_t q = std::min(rates.size() - 1, size_t(0.99 * double(rates.size())));
+  std::nth_element(rates.begin(), rates.begin() + long(q), rates.end());
+  return rates[q];
 }
 
 // delivered[i]: the bytes of the transmissions before i that were not lost (tx.size() + 1
@@ -309,18 +336,40 @@ RateFit BestRate(const Trace& t, double envelope, const TokenBucketParams& p) {
 // allowance of an RTT of tokens would blur every rate above the true one into a fit. Candidates
 // from `lo` (the average rate between the first and last loss: a policer's rate is at least what it
 // let through) up to kScanRange times that in kScanStep steps, then refined around the best in
-// kRefineStep steps; the lowest wins ties.
+// kRefineStep steps; the rate with the most checks in range, the lowest of ties. Unless the loss
+// times are bounds (params.loss_times_exact false, a receiver): a loss then sits right after the
+// arrival before it, and above the true rate, where the bucket that lets the passes through
+// shrinks to a packet or two, every rate finds it short there and fits perfectly. Then the lowest
+// rate that passes the loss and pass tests is taken: what the data cannot tell apart, the lowest
+// rate explains with the fewest tokens.
 constexpr double kScanRange = 64, kScanStep = 1.03, kRefineStep = 1.005;
 double ScanRate(const Trace& t, double lo, const TokenBucketParams& p) {
   double best_rate = lo, best_score = -1;
+  const auto passes = [&](const Replay& r) {
+    return 1 - r.loss_share <= p.max_loss_out_of_range &&
+           1 - r.pass_share <= p.max_pass_out_of_range;
+  };
   const auto consider = [&](double cand) {
     const Replay r = ReplayPolicer(t, cand, p);
     if (r.loss_share + r.pass_share > best_score + 1e-9) {
       best_rate = cand;
       best_score = r.loss_share + r.pass_share;
     }
+    return passes(r);
   };
-  for (double cand = lo; cand <= lo * kScanRange; cand *= kScanStep) consider(cand);
+  for (double cand = lo; cand <= lo * kScanRange; cand *= kScanStep) {
+    if (consider(cand) && !p.loss_times_exact) {
+      // The lowest that passes, to a refine step: between the previous candidate and this one.
+      double lowest = cand;
+      for (double c = cand / kScanStep * kRefineStep; c < cand; c *= kRefineStep) {
+        if (passes(ReplayPolicer(t, c, p))) {
+          lowest = c;
+          break;
+        }
+      }
+      return lowest;
+    }
+  }
   const double center = best_rate;
   for (double cand = center / kScanStep; cand <= center * kScanStep; cand *= kRefineStep) {
     consider(cand);
@@ -384,11 +433,17 @@ double ChanceLog10P(std::vector<double> at_loss, const std::vector<double>& at_p
   return (-z * z / 2 - std::log(z * std::sqrt(2 * std::numbers::pi))) / std::log(10.0);
 }
 
-// The verdict on a fitted bucket, the tests in order: RTT inflation and a queue at the rate
-// first (a shaper or a congested link, not a policer), then losses below the rate, losses with
+// A rate within this factor of the path's is not told from it: the 10 % a rate is stated to.
+constexpr double kPathMargin = 1.1;
+
+// The verdict on a fitted bucket, the tests in order: a rate no slower than the path's (no
+// policer to tell), RTT inflation and a queue at the rate (a shaper or a congested link, not a
+// policer), then losses below the rate, losses with
 // tokens, passes without tokens, and last whether the bucket explains the losses better than
 // chance.
 BucketFit Classify(const TokenBucketEstimate& e, const TokenBucketParams& p) {
+  if (e.path_rate_Bps > 0 && e.rate_Bps * kPathMargin >= e.path_rate_Bps)
+    return BucketFit::kPathRate;
   if (e.losses_after_inflation > p.max_inflated_share) return BucketFit::kRttInflation;
   if (e.queue_checked >= p.min_queue_episodes && e.queued_share > p.max_queued_share) {
     return BucketFit::kQueueAtRate;
@@ -435,6 +490,7 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
   e.first_loss_t = tx[losses.idx.front()].t;
   if (e.losses < p.min_losses || e.loss_episodes < p.min_loss_episodes) return e;
 
+  if (!p.loss_times_exact) e.path_rate_Bps = ArrivalRate(tx);
   const std::vector<double> delivered = DeliveredBefore(tx);
   const double envelope = EnvelopeRate(tx, losses.idx, delivered, span, p.rate_quantile);
   if (envelope <= 0) {
@@ -456,8 +512,12 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     exact.robust_bucket = true;
     TokenBucketEstimate strict = e;
     Judge(exact, losses, rate, span, rtt, p, &strict);
-    // A fit that holds but for the queue ahead of its losses is a shaper's: that is the finding.
-    if (strict.consistent() || strict.result == BucketFit::kQueueAtRate) return strict;
+    // With loss times that are only bounds (see ScanRate) and both fits holding, the one with the
+    // lower rate explains the same drops with fewer tokens. A fit that holds but for the queue
+    // ahead of its losses is a shaper's: that is the finding.
+    const bool lower_holds = !p.loss_times_exact && e.consistent() && e.rate_Bps < strict.rate_Bps;
+    if (strict.consistent() && !lower_holds) return strict;
+    if (strict.result == BucketFit::kQueueAtRate) return strict;
   }
   return e;
 }

@@ -91,6 +91,10 @@ struct TokenBucketParams {
   double max_chance_p = 1e-6;
   // Used for spans and tolerances when no RTT sample exists.
   double default_rtt_s = 0.1;
+  // Whether each loss's time is the time it met the limiter (a sender's capture: the lost
+  // transmission itself was seen). False at a receiver: a loss is only known to lie between the
+  // arrivals before and after it, and is given the first (see ScanRate in the source).
+  bool loss_times_exact = true;
 };
 
 enum class BucketFit : uint8_t {
@@ -103,6 +107,7 @@ enum class BucketFit : uint8_t {
   kRttInflation,       // losses followed queueing (RTT inflation): not a policer
   kLossesByChance,     // losses met an empty bucket no more often than passes did
   kQueueAtRate,        // the passes before the losses left a queue at the rate: a shaper
+  kPathRate,           // the rate is the path's own (a receiver's arrivals): no policer to tell
 };
 const char* BucketFitName(BucketFit f);
 
@@ -121,9 +126,15 @@ struct TokenBucketEstimate {
   double episodes_above_rate = 0;     // share of loss episodes preceded by offered >= rate
   double losses_after_inflation = 0;  // share of losses after an inflated RTT
   double chance_log10p = 0;           // log10 of the chance test's p-value (see max_chance_p)
-  double queued_share = 0;            // share of the queue_checked episodes that followed a queue
-  int queue_checked = 0;              // loss episodes the queue test could judge
-  int rtt_checked = 0;                // losses that had an RTT sample before them
+  // At a receiver (params.loss_times_exact false): the rate the packets arrived at, the 99th
+  // percentile over runs of eight consecutive passes (0: not measured). A policer at or above it
+  // (within 10 %, the precision rates are stated to) cannot be told from the path itself: its
+  // passes came no faster than the path brings them, and a loss placed after the arrival before it
+  // finds a bucket of a packet or two short at any rate there.
+  double path_rate_Bps = 0;
+  double queued_share = 0;  // share of the queue_checked episodes that followed a queue
+  int queue_checked = 0;    // loss episodes the queue test could judge
+  int rtt_checked = 0;      // losses that had an RTT sample before them
   bool consistent() const { return result == BucketFit::kConsistent; }
 };
 

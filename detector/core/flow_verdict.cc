@@ -267,6 +267,8 @@ void FlowVerdictTracker::OnFlowEnd(const capture::FlowInfo& info) {
 void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
                                 const capture::DecodedPacket& p) {
   const uint32_t seq = p.tcp_seq, len = p.payload_len, end = seq + len;
+  // When the data packet before this one came (this one's time for the first).
+  const int64_t before_ns = s->data_packets == 0 ? ts_ns : std::min(s->last_ns, ts_ns);
   // The earliest and the latest: a capture's timestamps may go backwards within a flow.
   if (s->data_packets == 0 || ts_ns < s->first_ns) s->first_ns = ts_ns;
   if (s->data_packets == 0 || ts_ns > s->last_ns) s->last_ns = ts_ns;
@@ -282,12 +284,16 @@ void FlowVerdictTracker::OnData(Side* s, int64_t ts_ns, uint32_t wire_len,
   const int32_t ahead = SeqDiff(seq, s->high);
   if (ahead > 0 && ahead <= kMaxHole) {
     // A hole: the bytes in between never reached this point (receiver vantage). They were
-    // lost upstream, in segments like this one, just before it.
+    // lost upstream, in segments like this one, between the packet before and this one. They
+    // are placed right after the packet before: a limiter that dropped them was short of
+    // tokens then, and its tokens only grow until the next packet it passes (this one), so
+    // that is when a policer's drop shows as one (placed at this packet, the drop would meet
+    // the tokens this packet found).
     s->holes += uint32_t(ahead);
     for (uint32_t at = s->high; SeqDiff(at, seq) < 0;) {
       const uint32_t piece = std::min<uint32_t>(len, uint32_t(SeqDiff(seq, at)));
       const uint32_t wire = uint32_t(uint64_t(piece) * wire_len / len);
-      AddRecord(s, Record::Make(ts_ns, at, piece, wire, true, true));
+      AddRecord(s, Record::Make(before_ns, at, piece, wire, true, true));
       at += piece;
     }
   } else if (ahead < 0 && SeqDiff(end, s->high) > -kMaxHole) {
@@ -413,7 +419,9 @@ FlowVerdict FlowVerdictTracker::Measure(const Trace& t, Direction d) const {
     AppendTransmissions(s, t.side[1 - d], &tx);
     const auto rtt =
         Sorted(path.samples != nullptr ? *path.samples : std::vector<stats::RttSample>{});
-    v.fit = stats::FitTokenBucket(tx, rtt, p_.bucket);
+    stats::TokenBucketParams bucket = p_.bucket;
+    bucket.loss_times_exact = !v.receiver_vantage;
+    v.fit = stats::FitTokenBucket(tx, rtt, bucket);
   }
   return v;
 }
@@ -557,6 +565,16 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker
     groups[{out[i].remote_host, int(out[i].dir)}].push_back(i);
   }
   for (auto& [key, members] : groups) {
+    // The flows of one host in one direction pass the capture point on the same side of any
+    // limiter: the side of the flow with the most lost bytes. A flow whose own counts say the
+    // other side (a few spurious resends at a receiver) has no losses to test a shared bucket
+    // with, and is left out.
+    size_t most = members.front();
+    for (size_t i : members) {
+      if (out[i].retrans_bytes > out[most].retrans_bytes) most = i;
+    }
+    const bool receiver = out[most].receiver_vantage;
+    std::erase_if(members, [&](size_t i) { return out[i].receiver_vantage != receiver; });
     int with_losses = 0;
     for (size_t i : members) with_losses += out[i].fit.losses > 0 ? 1 : 0;
     if (members.size() < 2 || with_losses < 2) continue;
@@ -576,7 +594,9 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker
         tx.begin(), tx.end(),
         [](const stats::Transmission& a, const stats::Transmission& b) { return a.t < b.t; });
     rtt = Sorted(std::move(rtt));
-    const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, p.bucket);
+    stats::TokenBucketParams bucket = p.bucket;
+    for (size_t i : members) bucket.loss_times_exact &= !out[i].receiver_vantage;
+    const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, bucket);
     for (size_t i : members) {
       out[i].host_fit = est;
       out[i].host_flows = with_losses;

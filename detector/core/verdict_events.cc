@@ -18,12 +18,15 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
       }
     }
     if (v.event_id != 0) continue;
-    // Targeted: another flow in the same direction, towards another service, overlapping in
-    // time and judged, was not limited.
+    // Targeted: another flow in the same direction, overlapping in time and judged, was not
+    // limited. For a service's shared bucket the other flow must be towards another service;
+    // a flow's own bucket singles it out from the other flows of its service too (a policer on
+    // one port of a server).
     // With no such flow, limited or not, there is nothing to compare with: unknown.
     bool targeted = false, compared = false;
+    const bool shared = v.scope == EventScope::kRemoteHost;
     for (const FlowVerdict& o : *verdicts) {
-      if (&o == &v || o.dir != v.dir || o.remote_host == v.remote_host) continue;
+      if (&o == &v || o.dir != v.dir || (shared && o.remote_host == v.remote_host)) continue;
       if (o.kind == VerdictKind::kInsufficientData) continue;
       if (!(o.first_ns < v.last_ns && v.first_ns < o.last_ns)) continue;
       compared = true;

@@ -22,6 +22,7 @@ Json Evidence(const stats::TokenBucketEstimate& e) {
     j["losses_after_rtt_inflation"] = Rounded(e.losses_after_inflation, 3);
     // Bounded so the line stays valid JSON when the chance is below a double's range.
     j["losses_by_chance_log10p"] = Rounded(std::max(-999.0, e.chance_log10p), 1);
+    if (e.path_rate_Bps > 0) j["path_rate_bps"] = Rounded(e.path_rate_Bps * 8, 0);
     if (e.queue_checked > 0) {
       j["episodes_after_queue"] = Rounded(e.queued_share, 3);
       j["episodes_queue_checked"] = e.queue_checked;

@@ -183,6 +183,76 @@ TEST(FlowVerdictTest, PolicedAtTheReceiverFromSequenceHoles) {
   EXPECT_NEAR(v[0].rate_bps, spec.rate_Bps * 8, 0.05 * spec.rate_Bps * 8);
 }
 
+TEST(FlowVerdictTest, AtTheReceiverBehindASlowerLinkThePolicersRateIsFound) {
+  // A download in bursts of six new segments every 12 ms (6 Mbit/s offered) through a policer of
+  // 3 Mbit/s and 8 kB, then a 20 Mbit/s link, captured at the receiver; lost segments are resent
+  // in the next burst, before or after its new ones in turn. The link spaces the arrivals, so at
+  // any rate above it a bucket of a packet or two would let every pass through and be short right
+  // after each: the rate reported must be the policer's. Beside it, a 1 Mbit/s download from the
+  // same server that no policer touches, with four segments arriving twice (spurious resends): it
+  // is no policed flow, and not part of a shared bucket.
+  const uint32_t mss = 1448, wire = 1514;
+  const double link_gap = wire / 2.5e6;
+  testing::TokenBucketLimiter policer(375'000, 8000, 0);
+  struct Arrival {
+    double t;
+    int flow;
+    uint32_t seq;
+  };
+  std::vector<Arrival> arrivals;
+  double link_free = 0;
+  uint32_t next = 1;
+  std::vector<uint32_t> resend;
+  int round = 0;
+  for (double t = 0; t < 40; t += 0.012, ++round) {
+    // New data first in every other burst, the resends first in the others.
+    std::vector<uint32_t> burst;
+    if (round % 2 == 1) burst.swap(resend);
+    while (burst.size() < 6) {
+      burst.push_back(next);
+      next += mss;
+    }
+    burst.insert(burst.end(), resend.begin(), resend.end());
+    resend.clear();
+    for (size_t k = 0; k < burst.size(); ++k) {
+      const double at = t + double(k) * wire / 125e6;
+      if (policer.Offer(at, wire) < 0) {
+        resend.push_back(burst[k]);
+        continue;
+      }
+      link_free = std::max(link_free, at) + link_gap;
+      arrivals.push_back({link_free, 1, burst[k]});
+    }
+  }
+  for (int k = 0; k < 3300; ++k) {
+    arrivals.push_back({0.006 + k * 0.012, 2, 1 + uint32_t(k) * mss});
+    if (k % 800 == 400) arrivals.push_back({0.007 + k * 0.012, 2, 1 + uint32_t(k) * mss});
+  }
+  std::stable_sort(arrivals.begin(), arrivals.end(),
+                   [](const Arrival& a, const Arrival& b) { return a.t < b.t; });
+  const capture::FlowInfo policed = Info(11), free = Info(12);
+  VerdictParams params;
+  params.bucket.default_rtt_s = 0.002;  // a 2 ms path (these packets carry no timestamps)
+  FlowVerdictTracker tracker(params);
+  for (const Arrival& a : arrivals) {
+    tracker.OnPacket(Ns(a.t), wire, Data(a.seq, mss),
+                     BinnedPacket{a.flow == 1 ? &policed : &free, capture::kDown, 0});
+  }
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 2u);
+  for (const FlowVerdict& f : v) {
+    if (f.info.id == policed.id) {
+      EXPECT_TRUE(f.receiver_vantage);
+      EXPECT_EQ(f.kind, VerdictKind::kPoliced) << stats::BucketFitName(f.fit.result);
+      EXPECT_EQ(f.scope, EventScope::kFlow);
+      EXPECT_NEAR(f.rate_bps, 3e6, 0.1 * 3e6);
+    } else {
+      EXPECT_FALSE(f.receiver_vantage);  // its own counts: resends, no holes
+      EXPECT_NE(f.kind, VerdictKind::kPoliced) << stats::BucketFitName(f.host_fit.result);
+    }
+  }
+}
+
 TEST(FlowVerdictTest, FlowsSharingOnePolicerAreJudgedAsAService) {
   // One policer, two flows to the same remote host taking turns: each flow alone sees only
   // part of the tokens, their sum lines up with the bucket.
