@@ -248,8 +248,9 @@ class Lab:
         (HTB burst/cburst).  queue_bytes: shaper queue (bfifo limit); a tiny
         queue makes the shaper drop like a policer.  policer: instead of a
         shaper, a token bucket of burst_bytes that drops what exceeds it (tc
-        tbf with a queue of one frame under a class at the plan's rate: the
-        kernel has no police action here); flow or server scope only.
+        tbf with a queue of one frame on an ifb fed by the isp's ingress,
+        ahead of the plan's shaper: the kernel has no police action here);
+        flow or server scope only.
         """
         if remote is None and remote_port is None:
             scope = "link"
@@ -706,13 +707,48 @@ class Lab:
                   str(tgt["remote_port"]), "0xffff"]
         return m
 
+    def _ingress_dev(self, direction):
+        """The isp device the throttled direction's traffic enters by."""
+        return DEV_ISP_NET if direction == "down" else DEV_ISP_OFFICE
+
+    def _policer_start(self, th):
+        """A policer ahead of the plan's shaper, as an ISP polices where traffic enters: the
+        target's packets are redirected at the ingress to an ifb whose only qdisc is a tbf with a
+        queue of one frame (what finds the bucket short is dropped), then go on to the plan's
+        shaper like all traffic. Under the plan's class instead, the one-frame queue would overflow
+        whenever a line-rate burst met the plan's pacing: drops that are not the bucket's."""
+        d = th["direction"]
+        dev_in = self._ingress_dev(d)
+        th["ifb"] = "tw-pol%d" % th["seq"]
+        self.sh("isp", ["ip", "link", "add", th["ifb"], "type", "ifb"])
+        self.sh("isp", ["ip", "link", "set", th["ifb"], "up"])
+        self.sh("isp", ["tc", "qdisc", "add", "dev", th["ifb"], "root", "handle", "1:",
+                        "tbf", "rate", str(th["rate_bps"]), "burst", str(th["burst_bytes"]),
+                        "limit", str(MTU_FRAME)])
+        self.sh("isp", ["tc", "qdisc", "replace", "dev", dev_in, "ingress"])
+        th["filters"] = []
+        fams = [family(th["target"]["remote"])] if "remote" in th["target"] else [4, 6]
+        for fam in fams:
+            prio = 2 * (100 + th["seq"]) + (fam == 6)
+            proto = "ip" if fam == 4 else "ipv6"
+            self.sh("isp", ["tc", "filter", "add", "dev", dev_in, "parent", "ffff:",
+                            "protocol", proto, "prio", str(prio), "u32"] +
+                    self._u32_matches(th, fam) +
+                    ["action", "mirred", "egress", "redirect", "dev", th["ifb"]])
+            th["filters"].append((proto, prio))
+        return "tbf policer on ifb %s fed by the ingress of %s via u32 + mirred " \
+               "(burst %d B, limit %d B), ahead of the plan's shaper" % (
+                   th["ifb"], dev_in, th["burst_bytes"], MTU_FRAME)
+
     def _throttle_start(self, th):
         d = th["direction"]
         dev = self._shaper_dev(d)
         rate = th["rate_bps"]
         if th["scope"] == "link":
             self._set_link_rate(d, rate)
-            how = "root class 1:1 rate -> %d" % rate
+            how = "htb on isp egress %s, root class 1:1 rate -> %d" % (dev, rate)
+        elif th["policer"]:
+            how = self._policer_start(th)
         else:
             minor = 100 + th["seq"]
             th["classid"] = "1:%d" % minor
@@ -720,24 +756,12 @@ class Lab:
             if th["burst_bytes"]:
                 burst = ["burst", str(th["burst_bytes"]),
                          "cburst", str(th["burst_bytes"])]
-            if th["policer"]:
-                # The class only classifies (at the plan's rate); the tbf
-                # below it polices: one frame of queue, the rest dropped.
-                plan = str(self.plan[d])
-                self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
-                                "classid", th["classid"], "htb", "rate", plan,
-                                "ceil", plan, "quantum", str(MTU_FRAME)])
-                self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
-                                th["classid"], "handle", "%d:" % minor, "tbf",
-                                "rate", str(rate), "burst", str(th["burst_bytes"]),
-                                "limit", str(MTU_FRAME)])
-            else:
-                self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
-                                "classid", th["classid"], "htb", "rate", str(rate),
-                                "ceil", str(rate), "quantum", str(MTU_FRAME)] + burst)
-                self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
-                                th["classid"], "handle", "%d:" % minor, "bfifo",
-                                "limit", str(self._qlimit(rate, th["queue_bytes"]))])
+            self.sh("isp", ["tc", "class", "add", "dev", dev, "parent", "1:1",
+                            "classid", th["classid"], "htb", "rate", str(rate),
+                            "ceil", str(rate), "quantum", str(MTU_FRAME)] + burst)
+            self.sh("isp", ["tc", "qdisc", "add", "dev", dev, "parent",
+                            th["classid"], "handle", "%d:" % minor, "bfifo",
+                            "limit", str(self._qlimit(rate, th["queue_bytes"]))])
             fams = ([family(th["target"]["remote"])] if "remote" in th["target"]
                     else [4, 6])
             th["filters"] = []
@@ -751,16 +775,13 @@ class Lab:
                                 "u32"] + self._u32_matches(th, fam) +
                         ["flowid", th["classid"]])
                 th["filters"].append((proto, prio))
-            how = "class %s via u32" % th["classid"]
-            if th["policer"]:
-                how += ", tbf policer (burst %d B, limit %d B)" % (
-                    th["burst_bytes"], MTU_FRAME)
+            how = "htb on isp egress %s, class %s via u32" % (dev, th["classid"])
         th["action"] = self._record(
             "throttle", "start", id=th["id"], direction=d, scope=th["scope"],
             target=th["target"] or None, rate_bps=rate,
             burst_bytes=th["burst_bytes"],
             limiter="policer" if th["policer"] else "shaper",
-            mechanism="tc htb on isp egress %s, %s" % (dev, how))
+            mechanism="tc " + how)
         if th["scope"] != "link":
             # The squeeze begins when the class first holds traffic back
             # (overlimits > 0), not now: at once for a flow above the rate,
@@ -780,14 +801,18 @@ class Lab:
         if th["scope"] == "link":
             self._set_link_rate(d, self.plan[d])
         else:
+            fdev, parent = ((self._ingress_dev(d), "ffff:") if th["policer"] else (dev, "1:"))
             for proto, prio in th["filters"]:
-                self.sh("isp", ["tc", "filter", "del", "dev", dev, "parent",
-                                "1:", "protocol", proto, "prio", str(prio)])
+                self.sh("isp", ["tc", "filter", "del", "dev", fdev, "parent",
+                                parent, "protocol", proto, "prio", str(prio)])
         # Recorded when the traffic stopped being classified into the throttle.
         self._record("throttle", "end", id=th["id"], direction=d,
                      scope=th["scope"], target=th["target"] or None,
                      rate_bps=th["rate_bps"])
-        if th["scope"] != "link":
+        if th["policer"]:
+            # Tidy up: the ifb and its tbf (nothing is redirected to it any more).
+            self.sh("isp", ["ip", "link", "del", th["ifb"]], check=False)
+        elif th["scope"] != "link":
             # Tidy up: the class is now unreferenced (its queue drains first).
             self.sh("isp", ["tc", "class", "del", "dev", dev, "classid",
                             th["classid"]], check=False)
@@ -799,10 +824,10 @@ class Lab:
         self.last_poll = self.t()
         for th in list(self.watch):
             dev = self._shaper_dev(th["direction"])
-            # A policer's bucket is the tbf's (its qdisc's counters), a
-            # shaper's the HTB class's.
-            out = self.sh("isp", (["tc", "-s", "qdisc", "show", "dev", dev, "parent",
-                                   th["classid"]] if th["policer"] else
+            # A policer's bucket is the tbf's (the counters of its ifb's
+            # root qdisc), a shaper's the HTB class's.
+            out = self.sh("isp", (["tc", "-s", "qdisc", "show", "dev", th["ifb"]]
+                                  if th["policer"] else
                                   ["tc", "-s", "class", "show", "dev", dev, "classid",
                                    th["classid"]]), check=False)
             now = time.time()

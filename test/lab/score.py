@@ -26,9 +26,11 @@ import tempfile
 
 WINDOW_S = 10.0  # an event further than this from the truth does not match it
 # A drop needs a before: a throttle whose target carried data in fewer one-second bins than this
-# before the throttle took effect left no evidence in the capture (throttlewatch, like any rate
-# detector, learns a series' level from its first 5 busy bins). Such a truth is reported as
-# "without a reference", outside the recall; an event that matches it is still no false positive.
+# (but some) before the throttle took effect left no evidence in the capture (throttlewatch, like
+# any rate detector, learns a series' level from its first 5 busy bins). Such a truth is reported
+# as "without a reference", outside the recall; an event that matches it is still no false
+# positive. A throttle in force before its target's first data needs no before: the flow
+# verdicts judge it (policed or shaped from the start), and it counts.
 MIN_REFERENCE_S = 5
 DATA_WIRE_BYTES = 500  # a packet this long on the wire carries data (no bare ACK or probe)
 
@@ -97,7 +99,8 @@ def pair_actions(actions, kind):
 def annotate_references(truth, pcap):
     """Sets reference_s on each throttle start action of `truth`: the one-second bins (counted
     from the capture's start) wholly before its onset in which its target carried data in its
-    direction. A link throttle's target is all traffic in its direction."""
+    direction; and from_first_data: whether it was in force before the target's first data. A
+    link throttle's target is all traffic in its direction."""
     import lab  # noqa: E402  (the lab's pcap reader; lab.py is standard library only)
     starts = [a for a in truth["actions"] if a["kind"] == "throttle" and a["state"] == "start"]
     if not starts:
@@ -110,6 +113,7 @@ def annotate_references(truth, pcap):
 
     t0 = truth["start_ts"]
     busy = [set() for _ in starts]
+    first_data = [None for _ in starts]
     for ts, wlen, src, dst, proto, sport, dport in lab.read_pcap(pcap):
         if wlen < DATA_WIRE_BYTES:
             continue
@@ -122,16 +126,22 @@ def annotate_references(truth, pcap):
                     tgt.get("remote_port", rport) != rport or
                     ("proto" in tgt and proto != (6 if tgt["proto"] == "tcp" else 17))):
                 continue
+            if first_data[i] is None:
+                first_data[i] = ts
             if ts < onset_of(a):
                 busy[i].add(int(ts - t0))
-    for a, bins in zip(starts, busy):
+    for a, bins, first in zip(starts, busy, first_data):
         last = int(onset_of(a) - t0)  # the bin the throttle took effect in: not wholly before
         a["reference_s"] = sum(1 for b in bins if b < last)
+        # In force before the target's first data (a token bucket may squeeze later): the flow
+        # verdicts judge it, no before needed.
+        a["from_first_data"] = first is None or first >= a["ts"]
 
 
 def has_reference(action):
-    """False for a throttle whose target showed too little traffic before it to be judged."""
-    return action.get("reference_s", MIN_REFERENCE_S) >= MIN_REFERENCE_S
+    """False for a throttle whose target showed some traffic before it, too little to judge."""
+    return (action.get("from_first_data", False) or
+            action.get("reference_s", MIN_REFERENCE_S) >= MIN_REFERENCE_S)
 
 
 def onset_of(action):
