@@ -438,12 +438,12 @@ constexpr double kPathMargin = 1.1;
 
 // The verdict on a fitted bucket, the tests in order: a rate no slower than the path's (no
 // policer to tell), RTT inflation and a queue at the rate (a shaper or a congested link, not a
-// policer), then losses below the rate, losses with
-// tokens, passes without tokens, and last whether the bucket explains the losses better than
-// chance.
+// policer), then losses below the rate, losses with tokens, passes without tokens, and last
+// whether the bucket explains the losses better than chance.
 BucketFit Classify(const TokenBucketEstimate& e, const TokenBucketParams& p) {
-  if (e.path_rate_Bps > 0 && e.rate_Bps * kPathMargin >= e.path_rate_Bps)
+  if (e.path_rate_Bps > 0 && e.rate_Bps * kPathMargin >= e.path_rate_Bps) {
     return BucketFit::kPathRate;
+  }
   if (e.losses_after_inflation > p.max_inflated_share) return BucketFit::kRttInflation;
   if (e.queue_checked >= p.min_queue_episodes && e.queued_share > p.max_queued_share) {
     return BucketFit::kQueueAtRate;

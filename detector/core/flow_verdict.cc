@@ -595,7 +595,7 @@ std::vector<FlowVerdict> FlowVerdictTracker::Finish(std::span<FlowVerdictTracker
         [](const stats::Transmission& a, const stats::Transmission& b) { return a.t < b.t; });
     rtt = Sorted(std::move(rtt));
     stats::TokenBucketParams bucket = p.bucket;
-    for (size_t i : members) bucket.loss_times_exact &= !out[i].receiver_vantage;
+    bucket.loss_times_exact = !receiver;
     const stats::TokenBucketEstimate est = stats::FitTokenBucket(tx, rtt, bucket);
     for (size_t i : members) {
       out[i].host_fit = est;
