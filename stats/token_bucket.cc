@@ -187,6 +187,7 @@ struct Trace {
   std::span<const double> delivered;
   double max_pkt = 0;
   double rtt_s = 0;
+  double envelope = 0;         // EnvelopeRate() of the losses
   bool exact = false;          // the exact checks of RunReplay, no tolerances
   bool robust_bucket = false;  // see ReplayPolicer
 };
@@ -397,17 +398,48 @@ double OfferedShare(const Trace& t, const std::vector<size_t>& episode_first, do
   return double(above) / double(episode_first.size());
 }
 
+// At a receiver: whether the last queue_run_packets arrivals before the loss at tx[i] (holes
+// between them skipped: what a queue dropped never took its rate) came faster than
+// params.queue_rate_ratio * rate, bytes per second: they did not leave a queue draining at the
+// rate. False when fewer arrived before it.
+bool ArrivedFasterBefore(std::span<const Transmission> tx, size_t i, double rate,
+                         const TokenBucketParams& p) {
+  const size_t run_len = size_t(std::max(2, p.queue_run_packets));
+  size_t n = 0, k = i;
+  double bytes = 0, t0 = 0, t1 = -1;
+  while (k > 0 && n < run_len) {
+    const Transmission& a = tx[--k];
+    if (a.lost) continue;
+    if (t1 < 0) t1 = a.t;
+    t0 = a.t;
+    if (++n > 1) bytes += a.bytes;  // the run's first arrival opens the span: not counted
+  }
+  if (n < run_len || !(rate > 0)) return false;
+  return bytes > p.queue_rate_ratio * rate * (t1 - t0);
+}
+
 // InflatedShareBefore() the losses at `loss_idx`: the share of losses after an inflated RTT,
-// with *checked the losses that had a sample before them. 0 and 0 without an RTT floor.
+// with *checked the losses that had a sample before them. 0 and 0 without an RTT floor. At a
+// receiver (params.loss_times_exact false) a loss whose arrivals before it came faster than a
+// queue at `limit` releases them is not counted inflated: the queue that inflated its RTT was not
+// the limiter's but one further on, which a policer's burst fills as well as a shaper's queue
+// does. `limit`, bytes per second, must bound the limiter's rate from above.
 double RttBeforeLosses(std::span<const Transmission> tx, const std::vector<size_t>& loss_idx,
-                       std::span<const RttSample> rtt, double floor, const TokenBucketParams& p,
-                       int* checked) {
+                       double limit, std::span<const RttSample> rtt, double floor,
+                       const TokenBucketParams& p, int* checked) {
   *checked = 0;
   if (!(floor > 0)) return 0;
-  std::vector<double> loss_t;
+  std::vector<double> loss_t, at_limit_t;
   loss_t.reserve(loss_idx.size());
-  for (size_t i : loss_idx) loss_t.push_back(tx[i].t);
-  return InflatedShareBefore(loss_t, rtt, floor, p, checked);
+  for (size_t i : loss_idx) {
+    loss_t.push_back(tx[i].t);
+    if (p.loss_times_exact || !ArrivedFasterBefore(tx, i, limit, p)) at_limit_t.push_back(tx[i].t);
+  }
+  const double share = InflatedShareBefore(loss_t, rtt, floor, p, checked);
+  if (at_limit_t.size() == loss_t.size() || *checked == 0) return share;
+  int at_limit_checked = 0;
+  const double at_limit_share = InflatedShareBefore(at_limit_t, rtt, floor, p, &at_limit_checked);
+  return at_limit_share * at_limit_checked / *checked;
 }
 
 // The chance test: a policer drops only when its bucket is empty, so the tokens its losses find
@@ -469,7 +501,9 @@ void Judge(const Trace& trace, const Losses& losses, double rate, double span,
   e.passes_in_range = replay.pass_share;
   e.chance_log10p = ChanceLog10P(std::move(levels.at_loss), levels.at_pass);
   e.episodes_above_rate = OfferedShare(trace, losses.episode_first, span, rate, replay.burst, p);
-  e.losses_after_inflation = RttBeforeLosses(tx, losses.idx, rtt, e.rtt_floor_s, p, &e.rtt_checked);
+  // Neither the fitted rate nor the envelope of the rate between losses is below the limiter's.
+  e.losses_after_inflation = RttBeforeLosses(tx, losses.idx, std::max(rate, trace.envelope), rtt,
+                                             e.rtt_floor_s, p, &e.rtt_checked);
   e.queued_share = QueuedShareBefore(tx, losses.episode_first, rate, p, &e.queue_checked);
   e.result = Classify(e, p);
 }
@@ -497,7 +531,7 @@ TokenBucketEstimate FitTokenBucket(std::span<const Transmission> tx, std::span<c
     e.result = BucketFit::kNoRate;
     return e;
   }
-  const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s};
+  const Trace trace{tx, delivered, double(losses.max_pkt), rtt_s, envelope};
   Judge(trace, losses, BestRate(trace, envelope, p).rate, span, rtt, p, &e);
   // The fit at the scale of bursts, judged without a jitter allowance: when it holds, it is the
   // sharper claim (and for a bucket of a few packets the only one that finds the rate).

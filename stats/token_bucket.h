@@ -62,7 +62,11 @@ struct TokenBucketParams {
   double max_low_offered = 0.2;  // share of loss episodes allowed to fail that test
   // Losses after an inflated RTT point at a queue (shaper or congested link), not a policer.
   // Inflated: above ratio * floor and at least min_queue_s above it (sub-20 ms variations are
-  // host and link jitter). More than max_inflated_share of losses inflated fails the test.
+  // host and link jitter). More than max_inflated_share of losses inflated fails the test. At a
+  // receiver, a loss whose last queue_run_packets arrivals came faster than queue_rate_ratio
+  // times the limiter's rate (bounded from above by the fitted rate and the envelope of the rate
+  // between losses) is not counted: no queue at the limiter's rate released them, so the queue
+  // that inflated the RTT lay further on (a policer's burst meeting a slower link).
   double inflated_ratio = 1.3;
   double min_queue_s = 0.020;
   double max_inflated_share = 0.2;

@@ -249,6 +249,71 @@ TEST(TokenBucketTest, APolicersPassesBeforeALossLeaveAsTheyCame) {
   EXPECT_EQ(e.queued_share, 0);
 }
 
+// A receiver's view of a sender that every second sends a window of `window` packets back to
+// back at 1 Gbit/s, then 1.5 times `rate_Bps` for 0.2 s, through a token bucket of `rate_Bps` and
+// `bucket` bytes with a queue of `queue_pkts` packets behind it (a shaper when > 0, else a
+// policer), then through a link `link_x` times faster with a queue that never drops. Each arrival
+// is a transmission at its arrival time; each drop a hole at the arrival before it. The RTT of each
+// arrival is a 20 ms floor plus its time in the limiter's and the link's queues.
+struct ReceiverView {
+  std::vector<Transmission> tx;
+  std::vector<RttSample> rtt;
+};
+ReceiverView BurstsThroughALimiterAndALink(double rate_Bps, double bucket, int queue_pkts,
+                                           int window, double link_x) {
+  const double floor = 0.02, wire = 1514, line_gap = wire / 125e6;
+  const double paced_gap = wire / (1.5 * rate_Bps), link_Bps = link_x * rate_Bps;
+  testing::TokenBucketLimiter limiter(rate_Bps, bucket, queue_pkts);
+  ReceiverView v;
+  double link_free = 0, last_arrival = 0;
+  const auto send = [&](double t) {
+    const double leave = limiter.Offer(t, wire);
+    if (leave < 0) {
+      v.tx.push_back({last_arrival, uint32_t(wire), true});
+      return;
+    }
+    link_free = std::max(link_free, leave) + wire / link_Bps;
+    last_arrival = link_free;
+    v.tx.push_back({last_arrival, uint32_t(wire), false});
+    v.rtt.push_back({last_arrival, floor + last_arrival - t});
+  };
+  for (double on = 0; on < 60; on += 1) {
+    for (int k = 0; k < window; ++k) send(on + k * line_gap);
+    for (double t = on + window * line_gap + paced_gap; t < on + 0.2; t += paced_gap) send(t);
+  }
+  return v;
+}
+
+TEST(TokenBucketTest, AtAReceiverAPolicersBurstQueuedFurtherOnIsStillAPolicer) {
+  // A policer at 1 Mbit/s with a 200 kB bucket: 132 packets of each window of 200 pass at once
+  // and queue at the link, eight times faster (the RTT climbs by up to 200 ms), before the
+  // window's tail is dropped. They arrive at the link's rate, faster than any queue at 1 Mbit/s
+  // releases them, so that queue was not the limiter's.
+  TokenBucketParams p;
+  p.loss_times_exact = false;
+  const auto v = BurstsThroughALimiterAndALink(125'000, 200'000, 0, 200, 8);
+  const auto e = FitTokenBucket(v.tx, v.rtt, p);
+  ASSERT_EQ(e.result, BucketFit::kConsistent) << BucketFitName(e.result);
+  EXPECT_EQ(e.losses_after_inflation, 0);
+  EXPECT_NEAR(e.rate_Bps, 125'000, 0.1 * 125'000);
+  // At a sender's reading of the same times the inflation stands.
+  p.loss_times_exact = true;
+  EXPECT_EQ(FitTokenBucket(v.tx, v.rtt, p).result, BucketFit::kRttInflation);
+}
+
+TEST(TokenBucketTest, AtAReceiverAShapersQueueBeforeItsDropsStillRulesOutAPolicer) {
+  // Windows of 48 through a shaper with an 8 kB bucket and a queue of 20 packets: the packets
+  // before each drop left its full queue at its rate, and the RTT before them carried that
+  // queue.
+  TokenBucketParams p;
+  p.loss_times_exact = false;
+  const auto v = BurstsThroughALimiterAndALink(125'000, 8'000, 20, 48, 4);
+  const auto e = FitTokenBucket(v.tx, v.rtt, p);
+  EXPECT_GE(e.losses, 15);
+  EXPECT_EQ(e.result, BucketFit::kRttInflation) << BucketFitName(e.result);
+  EXPECT_GT(e.losses_after_inflation, 0.5);
+}
+
 TEST(TokenBucketTest, QueuedShareNeedsARunOfPassesWithKnownAcks) {
   TokenBucketParams p;
   const double rate = 125'000, pkt = 1000;  // one packet per 8 ms at the rate
