@@ -72,9 +72,9 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   if (p.payload_len > 0) ++b.data_packets;
 
   uint32_t retrans = 0;
-  if (p.ip_proto == kIpProtoTcp) {
-    TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
-    if (p.payload_len > 0) TrackBusy(ts_ns, d, p.payload_len, retrans, &f, &fb);
+  if (p.ip_proto == kIpProtoTcp) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
+  if (p.payload_len > 0 && (p.ip_proto == kIpProtoTcp || p.ip_proto == kIpProtoUdp)) {
+    TrackBusy(ts_ns, d, p.payload_len, retrans, &f, &fb);
   }
   const bool icmp_error = (p.ip_proto == kIpProtoIcmp && (p.src_port == 3 || p.src_port == 11)) ||
                           (p.ip_proto == kIpProtoIcmpv6 && (p.src_port == 1 || p.src_port == 3));

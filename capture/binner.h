@@ -130,8 +130,8 @@ class Binner {
   static void TrackDemand(int64_t ts_ns, const DecodedPacket& p, Direction d, bool icmp_error,
                           uint32_t retrans, FlowState* f, FlowBin* bin);
   static void OnRttSample(double rtt_s, FlowState* f, FlowBin* bin);
-  // Adds a TCP data packet (`payload` bytes) and the gap before it to the bin's busy time and
-  // bytes, unless the gap was a pause.
+  // Adds a TCP or UDP data packet (`payload` bytes) and the gap before it to the bin's busy time
+  // and bytes, unless the gap was a pause.
   static void TrackBusy(int64_t ts_ns, Direction d, uint32_t payload, uint32_t retrans,
                         FlowState* f, FlowBin* bin);
   void AdvanceTo(int64_t ts_ns);

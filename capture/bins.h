@@ -26,7 +26,8 @@ struct DirectionBin {
   uint32_t in_flight_max = 0;
   uint32_t rwnd_min = UINT32_MAX;
 };
-// What one direction of a TCP flow carried during a bin while its sender was transferring. A
+// What one direction of a TCP or UDP flow carried during a bin while its sender was
+// transferring. A
 // data packet whose gap since the sender's previous one was no pause (see kMinPauseNs) adds
 // that gap to `us` and its payload to `bytes` (a gap that began in an earlier bin too: it is
 // this packet's). bytes over us is the rate the path gave the flow while it had data to send,
@@ -35,13 +36,14 @@ struct BusyBin {
   uint32_t us = 0;
   uint32_t bytes = 0;
 };
-// A gap between two data packets of a TCP sender is a pause (the application had nothing to
+// A gap between two data packets of a sender is a pause (the application had nothing to
 // send) when it is longer than this, than two smoothed RTTs (a sender with data and window
-// sends at least once per round trip; a queue lengthens the round trip with it) and than four
-// times the flow's typical gap (a flow held to a low rate sends slowly, not in pauses). A gap
-// that ends in a retransmission is never a pause: the sender was waiting for the network.
-// 200 ms: above a delayed acknowledgement, the longest a receiver may hold back the ACK that
-// lets the sender go on (Linux's 40-200 ms).
+// sends at least once per round trip; a queue lengthens the round trip with it; UDP shows no
+// RTT) and than four times the flow's typical gap (a flow held to a low rate sends slowly, not
+// in pauses). A TCP gap that ends in a retransmission is never a pause: the sender was waiting
+// for the network. 200 ms: above a delayed acknowledgement, the longest a receiver may hold
+// back the ACK that lets the sender go on (Linux's 40-200 ms; QUIC's max_ack_delay defaults
+// to 25 ms).
 inline constexpr int64_t kMinPauseNs = 200'000'000;
 
 // Adds `from` into `to` (e.g. a flow's bins into its totals, shards' shares into one bin):
@@ -105,7 +107,7 @@ inline constexpr int64_t kMinRetryWaitNs = 200'000'000;
 struct FlowBin {
   FlowInfo info;
   DirectionBin dir[2];          // indexed by Direction
-  BusyBin busy[2];              // TCP: indexed by Direction
+  BusyBin busy[2];              // TCP and UDP: indexed by Direction
   int64_t last_ns = 0;          // last packet of the flow so far (any bin)
   double handshake_rtt_s = -1;  // SYN -> ACK of the handshake at the capture point; -1 if none
   RttBin rtt;                   // RTT samples of this bin

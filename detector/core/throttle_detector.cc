@@ -58,6 +58,11 @@ constexpr int kMinHostMembers = 2;
 // no estimate of a rate.
 constexpr uint32_t kMinBusyPackets = 8;
 
+// A UDP series whose data packets after a drop average less than this share of their size
+// before it was not limited but sent less (see Judge): half, well beyond the few large or small
+// packets a bin's mix of data and control gains or loses.
+constexpr double kMinPacketSizeShare = 0.5;
+
 // More than half: `part` of `whole`.
 constexpr bool StrictMajority(int part, int whole) { return 2 * part > whole; }
 
@@ -122,6 +127,7 @@ void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b, const cap
   if (s->origin_bin < 0) s->origin_bin = bin_no;
   s->ring[slot].bin = uint32_t(bin_no - s->origin_bin);
   s->ring[slot].payload = float(double(b.payload_bytes) * factor);
+  s->ring[slot].carried = float(b.payload_bytes);
   s->ring[slot].wire = float(b.payload_bytes > 0 ? double(b.wire_bytes) * factor : 0);
   s->ring[slot].retrans = float(b.retrans_bytes);
   s->ring[slot].packets = float(b.data_packets);
@@ -190,11 +196,12 @@ void ThrottleDetector::RecordBin(const FlowBin& fb, FlowSeries* found, int64_t b
       }
     }
     Series& s = *f.dir[d];
-    // A TCP download's series holds its rate while busy: a sender that pauses between
-    // transfers (a player with a full buffer) is judged by what the path gave it while it sent.
-    // Arrivals only: their spacing is the path's; a local sender's departures, seen before the
-    // path, leave in bursts at the speed of its own interface.
-    const bool busy_rate = fb.info.proto() == capture::kIpProtoTcp && d == capture::kDown;
+    // A download's series holds its rate while busy: a sender that pauses between transfers
+    // (a player with a full buffer, over TCP or QUIC) is judged by what the path gave it while
+    // it sent. Arrivals only: their spacing is the path's; a local sender's departures, seen
+    // before the path, leave in bursts at the speed of its own interface.
+    const bool tcp = fb.info.proto() == capture::kIpProtoTcp;
+    const bool busy_rate = (tcp || fb.info.proto() == capture::kIpProtoUdp) && d == capture::kDown;
     Push(&s, fb.dir[d], &fb.rtt, bin_no,
          busy_rate ? BusyFactor(fb.dir[d], fb.busy[d], width_ns) : 1.0);
     {  // summed for every flow, used once the host has a series (see below)
@@ -257,7 +264,7 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     if (i + 4 < series_hosts_.size()) series_hosts_[i + 4].second->series->PrefetchSlot();
     const auto& [key, hp] = series_hosts_[i];
     HostSeries& h = *hp;
-    const bool busy = Busy(h, Direction(key.second));
+    const bool busy = Busy(Direction(key.second));
     const bool data = h.sum.payload_bytes > 0;
     if (data) h.last_data_bin = bin_no;
     if (busy && !data) {  // a busy series holds the bins its flows sent in
@@ -380,9 +387,12 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   // Rates are judged over the bins the series was backlogged in, not averaged with its pauses:
   // a player that fetches in bursts is as fast inside them as ever, and a lower average is no
   // squeeze. Empty bins after the change count towards the idle share instead.
+  double carried_before = 0, packets_before = 0, carried_after = 0;
   for (int k = split_ago + 2; k < hist && k <= split_ago + 1 + p_.reference_bins; ++k) {
     if (s.ring[s.slot(k)].payload == 0) continue;
     before.push_back(s.ring[s.slot(k)].wire);
+    carried_before += s.ring[s.slot(k)].carried;
+    packets_before += s.ring[s.slot(k)].packets;
     if (s.ring[s.slot(k)].rtt > 0) rtt_before.push_back(s.ring[s.slot(k)].rtt);
   }
   int zero_bins = 0;
@@ -399,6 +409,7 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
       continue;
     }
     after.push_back(s.ring[s.slot(k)].wire);
+    carried_after += s.ring[s.slot(k)].carried;
     packets_after += s.ring[s.slot(k)].packets;
   }
   ev.rate_before_bps = Median(before) * 8 / width_s;
@@ -427,6 +438,12 @@ ThrottleDetector::Evidence ThrottleDetector::Judge(const Series& s, bool tcp, in
   } else if (tcp && !ev.inflated && !ev.lossy) {
     // TCP shows a network limit as a queue or as loss; a slower flow with neither is the
     // application sending less.
+    ev.cls = DropClass::kDemandChange;
+  } else if (!tcp && packets_before > 0 && packets_after > 0 &&
+             carried_after / packets_after <
+                 kMinPacketSizeShare * carried_before / packets_before) {
+    // A limiter delays or drops a sender's packets; it does not make them smaller. A flow whose
+    // packets shrank has less to say (a transfer done, keep-alives left), whatever its rate.
     ev.cls = DropClass::kDemandChange;
   } else if (!tcp && !IsPlateau(after)) {
     // UDP shows neither to a passive observer. What a rate limiter leaves is its own rate: a
@@ -503,7 +520,7 @@ double ThrottleDetector::SharedDrop(Direction d, const FlowSeries* exclude,
   }
   if (hosts) {  // other hosts' busy series: sites fetched in short connections
     for (const auto& [key, h] : series_hosts_) {
-      if (key.second != int(d) || !Busy(*h, d)) continue;
+      if (key.second != int(d) || !Busy(d)) continue;
       if (exclude_host != nullptr && key.first == *exclude_host) continue;
       judge(*h->series);
     }
@@ -625,7 +642,7 @@ void ThrottleDetector::OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin
   // short connections) has no members to ask: its own drop, with its evidence, is the host's.
   int members = 0, dropped = 0;
   HostMembersDropped(key.first, d, change_bin, width_s, &members, &dropped);
-  const bool no_members = members == 0 && Busy(*h, d);
+  const bool no_members = members == 0 && Busy(d);
   int other_refs = 0;
   const double shared_other =
       SharedDrop(d, nullptr, &key.first, change_bin, width_s, &other_refs, /*hosts=*/true);
@@ -797,7 +814,7 @@ void ThrottleDetector::OnFlowEnd(const capture::FlowInfo& info, capture::FlowEnd
   for (Direction d : {capture::kUp, capture::kDown}) {
     if (f.host[d] == nullptr || --f.host[d]->flows > 0) continue;
     // A busy series outlives its host's flows (ExpireHosts ends it), but not the input.
-    if (f.host[d]->series != nullptr && Busy(*f.host[d], d) && !end_of_input) continue;
+    if (f.host[d]->series != nullptr && Busy(d) && !end_of_input) continue;
     if (f.host[d]->series != nullptr) end(f.host[d]->series.get());
     const HostKey key{info.remote(), int(d)};
     if (f.host[d]->series != nullptr) {

@@ -113,7 +113,8 @@ class ThrottleDetector {
     // One bin of the series' history. Together, so that recording a bin touches one cache
     // line, not five (a bin close records one for every tracked flow).
     struct Bin {
-      float payload = 0;  // bytes (a TCP download's: at its rate while busy, see BusyFactor)
+      float payload = 0;  // bytes (a download's: at its rate while busy, see BusyFactor)
+      float carried = 0;  // payload bytes as carried (no BusyFactor)
       float wire = 0;     // wire bytes, if the bin carried data
       float retrans = 0;  // retransmitted payload bytes
       float packets = 0;  // data packets
@@ -148,11 +149,11 @@ class ThrottleDetector {
     void PrefetchSlot() const { __builtin_prefetch(&ring[size_t(n % kRing)], 1); }
   };
   using SeriesPool = util::ObjectPool<Series>;
-  // The flows of one remote host in one direction, summed. A TCP host's downloads make a busy
-  // series: only the bins they carried data in, each at the host's rate while busy (its flows'
-  // busy bytes over the longest busy time of any of them); it outlives the host's flows by
-  // kHostLingerBins, so a site fetched in short connections and pauses (browsing) keeps one
-  // history across its pages.
+  // The flows of one remote host in one direction, summed. A host's downloads (TCP or UDP) make
+  // a busy series: only the bins they carried data in, each at the host's rate while busy (its
+  // flows' busy bytes over the longest busy time of any of them); it outlives the host's flows
+  // by kHostLingerBins, so a site fetched in short connections and pauses (browsing, or a
+  // player opening a QUIC connection per segment) keeps one history across them.
   struct HostSeries {
     int flows = 0;              // tracked flows of the host with data in this direction
     bool tcp = true;            // all of them TCP
@@ -198,10 +199,8 @@ class ThrottleDetector {
   // Records bin `b` in the series, its payload and wire bytes times `factor` (BusyFactor).
   void Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt, int64_t bin_no,
             double factor = 1.0);
-  // A host whose downloads make a busy series (see HostSeries).
-  static bool Busy(const HostSeries& h, capture::Direction d) {
-    return h.tcp && d == capture::kDown;
-  }
+  // Whether a host's series in direction `d` is a busy series (see HostSeries): its downloads.
+  static bool Busy(capture::Direction d) { return d == capture::kDown; }
   void OnDrop(FlowSeries* f, capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnLinkDrop(capture::Direction d, int64_t bin_end_ns, int64_t width_ns);
   void OnHostDrop(const HostKey& key, HostSeries* h, int64_t bin_end_ns, int64_t width_ns);

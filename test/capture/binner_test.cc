@@ -342,6 +342,24 @@ DecodedPacket Udp(bool up, const char* remote, uint16_t remote_port, uint32_t le
   return p;
 }
 
+TEST(BinnerBusyTest, AUdpSendersPausesAreNotBusyEither) {
+  // A QUIC player's fetches: two bursts of 100 datagrams 1 ms apart, 0.7 s between them. UDP
+  // shows no RTT, so a pause is a gap over 200 ms and over four typical gaps.
+  RecordingSink sink;
+  Binner b({}, Local(), &sink);
+  for (int burst = 0; burst < 2; ++burst) {
+    for (int i = 0; i < 100; ++i) {
+      b.OnPacket(kT0 + burst * 800'000'000 + i * 1'000'000, 1392,
+                 Udp(false, "192.0.2.9", 443, 1350));
+    }
+  }
+  b.Finish();
+  const FlowBin& f = sink.bins.at(0).flows.at(0);
+  EXPECT_EQ(f.busy[kDown].us, 198'000u);
+  EXPECT_EQ(f.busy[kDown].bytes, 198u * 1350);
+  EXPECT_EQ(f.busy[kUp].us, 0u);
+}
+
 // The demand of the only flow at the end of the last bin.
 Demand LastDemand(const RecordingSink& sink) { return sink.bins.back().flows.at(0).demand; }
 

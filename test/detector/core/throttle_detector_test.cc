@@ -521,6 +521,73 @@ TEST(ThrottleDetectorTest, ALoneSitesBusySeriesNeedsOtherSitesToJudgeIt) {
   EXPECT_TRUE(Browse(3, /*squeeze_site=*/-1).empty());  // and no squeeze: nothing
 }
 
+// What a QUIC player's server (10.0.0.20) sends from bin 40 on, in Player() below.
+enum class PlayerAfter { kSegments, kShaped, kKeepAlives };
+
+// A player fetching a 1 MB segment every 4 s over a new QUIC connection (UDP), in 0.5 s of one
+// bin (each connection leaves the table when idle for 10 s), beside a TCP download from another
+// server (10.0.0.10) that keeps 125 kB/s. From bin 40 the player's server sends as `after` says:
+// the same segments; through a shaper at 250 kB/s, which makes each fetch last its 4 s; or only
+// keep-alives, a hundred 30-byte packets a second. Returns the events.
+std::vector<Event> Player(PlayerAfter after) {
+  EventCollector events;
+  uint64_t next_id = 1;
+  ThrottleDetector det(ThrottleParams{}, &events, &next_id);
+  const capture::FlowInfo reference = Download(0, 10, 0).info;
+  for (int b = 0; b < 120; ++b) {
+    capture::FlowBin ref = Download(0, 10, 125'000);
+    ref.busy[capture::kDown] = {.us = 1'000'000u, .bytes = 125'000u};
+    capture::FlowBin quic = Download(1 + b / 4, 20, 0);
+    quic.info.key.proto = capture::kIpProtoUdp;
+    quic.info.key.port_b = 443;
+    quic.info.key.port_a = uint16_t(50000 + b / 4);
+    capture::DirectionBin& down = quic.dir[capture::kDown];
+    const PlayerAfter now = b < 40 ? PlayerAfter::kSegments : after;
+    if (now == PlayerAfter::kSegments && b % 4 == 0) {
+      down = Download(0, 20, 1'000'000).dir[capture::kDown];
+      quic.busy[capture::kDown] = {.us = 500'000u, .bytes = 1'000'000u};
+    } else if (now == PlayerAfter::kShaped) {
+      down = Download(0, 20, 250'000).dir[capture::kDown];
+      quic.busy[capture::kDown] = {.us = 1'000'000u, .bytes = 250'000u};
+    } else if (now == PlayerAfter::kKeepAlives) {
+      down = {
+          .wire_bytes = 100 * 72, .payload_bytes = 100 * 30, .packets = 100, .data_packets = 100};
+      quic.busy[capture::kDown] = {.us = 1'000'000u, .bytes = 3000u};
+    }
+    std::vector<capture::FlowBin> bins{ref};
+    if (down.payload_bytes > 0) bins.push_back(quic);
+    det.OnBin(kT0 + b * kSec, kSec, bins, false);
+    if (b % 4 == 3 && b >= 12) {  // a connection idle for 10 s leaves the table
+      capture::FlowInfo idle = quic.info;
+      idle.id -= 2;
+      idle.key.port_a = uint16_t(idle.key.port_a - 2);
+      det.OnFlowEnd(idle, capture::FlowEnd::kIdle, kT0 + (b + 1) * kSec);
+    }
+  }
+  det.OnFlowEnd(reference, capture::FlowEnd::kIdle, kT0 + 120 * kSec);
+  return events.events();
+}
+
+TEST(ThrottleDetectorTest, APlayerOnAConnectionPerSegmentIsJudgedByItsServersRateWhileBusy) {
+  // No QUIC connection lives long enough to have a before and an after; the server's busy
+  // series has both: 2 MB/s inside each fetch, then a steady 250 kB/s.
+  const std::vector<Event> ev = Player(PlayerAfter::kShaped);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0].state, EventState::kStart);
+  EXPECT_EQ(ev[0].scope, EventScope::kRemoteHost);
+  EXPECT_EQ(ev[0].remote.bytes[15], 20);
+  EXPECT_TRUE(ev[0].targeted);
+  EXPECT_NEAR(double(ev[0].ts) - double(kT0) * 1e-9, 40.0, 1.5);
+  EXPECT_NEAR(ev[0].rate_after_bps, 250'000 * 8 * kWirePerPayload, 0.1 * 250'000 * 8);
+  EXPECT_TRUE(Player(PlayerAfter::kSegments).empty());
+}
+
+TEST(ThrottleDetectorTest, AUdpFlowWhosePacketsShrankSendsLessIsNotThrottled) {
+  // Keep-alives are as steady a plateau as a limiter's output, far below the rate the server
+  // sent segments at; but their packets are 30 bytes, not 1448: the player stopped fetching.
+  EXPECT_TRUE(Player(PlayerAfter::kKeepAlives).empty());
+}
+
 TEST(ThrottleDetectorTest, BusyFactorIsTheRateWhileBusyOverTheAverage) {
   capture::DirectionBin b;
   b.payload_bytes = 100'000;
