@@ -77,9 +77,8 @@ CTEST_EXPECT = {
     "browsing": "quiet",
     "browsing_throttled": "found",
     "sender_side": "found",
-    # Known misses: the lab's path is a veth (0.1 ms) and iperf3 paces its sends, so a timestamp
-    # echo waits for the server's next burst (4-24 ms): the policer test's RTT-inflation check
-    # reads that as a queue before the drops and rejects the bucket (rtt_inflation).
+    # Issue 20: policers next to a shaper that only tail-drops (their flows' verdicts are
+    # scored by the issue gate).
     "policer_small": "found",
     "policer_large": "found",
     "shaper_tail_drops": "found",
