@@ -44,11 +44,17 @@ class Reader {
 
 bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name) {
   Reader rec(data, len);
-  uint32_t type = 0, version = 0, rec_len = 0, hs_type = 0, hs_len = 0;
+  uint32_t type = 0, version = 0, rec_len = 0;
   if (!rec.U8(&type) || type != 22) return false;  // handshake record
   if (!rec.U16(&version) || (version >> 8) != 3) return false;
   if (!rec.U16(&rec_len)) return false;
   Reader hs = rec.Sub(rec_len);
+  return ParseClientHelloSni(hs.here(), hs.left(), name);
+}
+
+bool ParseClientHelloSni(const uint8_t* data, size_t len, std::string_view* name) {
+  Reader hs(data, len);
+  uint32_t hs_type = 0, hs_len = 0;
   if (!hs.U8(&hs_type) || hs_type != 1) return false;  // ClientHello
   if (!hs.U24(&hs_len)) return false;
   Reader ch = hs.Sub(hs_len);

@@ -16,6 +16,12 @@ namespace tw::capture {
 // reads outside [data, data + len), never allocates.
 bool ParseTlsSni(const uint8_t* data, size_t len, std::string_view* name);
 
+// The same for a bare handshake message (type 1, 3-byte length, body) without the record
+// header: what QUIC's CRYPTO stream carries. ParseTlsSni uses it for the record's contents, so
+// both read a ClientHello alike. `data` may be a prefix of the message (a stream still being
+// reassembled): false until the name is wholly inside it.
+bool ParseClientHelloSni(const uint8_t* data, size_t len, std::string_view* name);
+
 }  // namespace tw::capture
 
 #endif  // THROTTLEWATCH_CAPTURE_TLS_SNI_H_
