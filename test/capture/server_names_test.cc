@@ -1,11 +1,13 @@
 #include "capture/server_names.h"
 
 #include <gtest/gtest.h>
+#include <pcap/pcap.h>
 
 #include <string>
 #include <vector>
 
 #include "capture/ip_proto.h"
+#include "test/support/quic_samples.h"
 #include "test/support/tls_client_hello.h"
 
 namespace tw::capture {
@@ -138,6 +140,102 @@ TEST(ServerNamesTest, ForgedNamesAreDroppedAndCounted) {
   names.Observe(hello.data(), uint32_t(hello.size()), p, bp);
   EXPECT_EQ(names.NameOf(7, remote), "stream.example.org");
   EXPECT_EQ(names.learned(), 2u);
+}
+
+// A UDP packet from a QUIC client, payload at offset 0.
+DecodedPacket QuicPacket(const std::vector<uint8_t>& payload) {
+  DecodedPacket p;
+  p.ip_proto = capture::kIpProtoUdp;
+  p.src_port = 50000;
+  p.dst_port = 443;
+  p.payload_len = uint32_t(payload.size());
+  return p;
+}
+
+// A QUIC client's Initial names its flow like a TLS ClientHello, and tells the QUIC version;
+// Find() then Learn() gives the same, and ForgetFlow() forgets both.
+TEST(ServerNamesTest, QuicInitialNamesItsFlow) {
+  FlowInfo info;
+  info.id = 7;
+  const BinnedPacket bp{&info, kUp, 0};
+  const std::vector<uint8_t> pkt = tw::testing::FromHex(tw::testing::kRfc9001ClientInitialHex);
+  const DecodedPacket p = QuicPacket(pkt);
+  ASSERT_TRUE(ServerNames::MayName(pkt.data(), uint32_t(pkt.size()), p));
+  ServerNames observed, learned;
+  observed.Observe(pkt.data(), uint32_t(pkt.size()), p, bp);
+  EXPECT_EQ(observed.NameOf(7, Address{}), "example.com");
+  EXPECT_EQ(observed.QuicVersionOf(7), "V-1");
+  std::vector<LearnedName> found;
+  ServerNames::Find(pkt.data(), uint32_t(pkt.size()), p, bp, &found);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].flow_id, 7u);
+  EXPECT_EQ(found[0].quic_version, "V-1");
+  EXPECT_EQ(found[0].crypto.size(), 241u);
+  for (const LearnedName& n : found) learned.Learn(n);
+  EXPECT_EQ(learned.NameOf(7, Address{}), "example.com");
+  EXPECT_EQ(learned.QuicVersionOf(7), "V-1");
+  EXPECT_EQ(learned.learned(), observed.learned());
+  observed.ForgetFlow(7);
+  EXPECT_EQ(observed.NameOf(7, Address{}), "");
+  EXPECT_EQ(observed.QuicVersionOf(7), "");
+  // The v2 sample names its flow as well.
+  const std::vector<uint8_t> v2 = tw::testing::FromHex(tw::testing::kRfc9369ClientInitialHex);
+  info.id = 8;
+  observed.Observe(v2.data(), uint32_t(v2.size()), QuicPacket(v2), bp);
+  EXPECT_EQ(observed.NameOf(8, Address{}), "example.com");
+  EXPECT_EQ(observed.QuicVersionOf(8), "V-2");
+}
+
+// A ClientHello split over several Initials, arriving out of order, is put together per flow;
+// another flow's pieces do not mix in.
+TEST(ServerNamesTest, QuicClientHelloInPiecesInAnyOrder) {
+  auto hello = tw::testing::ClientHello("split.example");
+  hello.erase(hello.begin(), hello.begin() + 5);  // QUIC carries no record header
+  const size_t a = hello.size() / 3, b = 2 * hello.size() / 3;
+  auto piece = [&](uint64_t flow, size_t from, size_t to) {
+    LearnedName n;
+    n.flow_id = flow;
+    n.quic_version = "Draft-29";
+    n.crypto_offset = uint32_t(from);
+    n.crypto.assign(hello.begin() + long(from), hello.begin() + long(to));
+    return n;
+  };
+  ServerNames names;
+  names.Learn(piece(1, b, hello.size()));
+  names.Learn(piece(2, 0, a));
+  names.Learn(piece(1, 0, a));
+  EXPECT_EQ(names.NameOf(1, Address{}), "");
+  names.Learn(piece(1, a, b));
+  EXPECT_EQ(names.NameOf(1, Address{}), "split.example");
+  EXPECT_EQ(names.NameOf(2, Address{}), "");
+  EXPECT_EQ(names.QuicVersionOf(2), "Draft-29");
+  // Pieces past the bound are refused; the flow stays unnamed, nothing breaks.
+  names.Learn(piece(2, 0, 0));
+  LearnedName far = piece(2, a, b);
+  far.crypto_offset = 1u << 30;
+  names.Learn(far);
+  names.Learn(piece(2, a, hello.size()));
+  EXPECT_EQ(names.NameOf(2, Address{}), "");
+}
+
+// RTP shares QUIC's first bit; MayName keeps it out (it runs on every packet).
+TEST(ServerNamesTest, RtpIsNotTakenForQuic) {
+  std::vector<uint8_t> rtp(172, 0);
+  rtp[0] = 0x80;
+  rtp[1] = 0x60;
+  EXPECT_FALSE(ServerNames::MayName(rtp.data(), uint32_t(rtp.size()), QuicPacket(rtp)));
+}
+
+// The name-capture handle's filter compiles for the link types a daemon meets.
+TEST(ServerNamesTest, FilterCompiles) {
+  for (int link : {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_NULL}) {
+    pcap_t* dead = pcap_open_dead(link, 65535);
+    bpf_program prog;
+    EXPECT_EQ(pcap_compile(dead, &prog, kServerNameFilter, 1, PCAP_NETMASK_UNKNOWN), 0)
+        << link << ": " << pcap_geterr(dead);
+    pcap_freecode(&prog);
+    pcap_close(dead);
+  }
 }
 
 }  // namespace
