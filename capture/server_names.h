@@ -54,13 +54,15 @@ struct LearnedName {
   std::string crypto;
 };
 
-// Names of the servers flows talk to, learned from the traffic itself: the server name of each TLS
-// ClientHello (per flow, over TCP or in a QUIC client's Initial packets, see quic_initial.h)
-// and the A/AAAA answers of DNS responses (per address). A QUIC flow's handshake stream is put
-// together per flow (CryptoStream) until it names the server, for at most kMaxQuicPending
-// flows at once, and the flow's QUIC version is kept (QuicVersionOf). Only the names
-// are kept, never payload, and only names that are host names (CanonicalHostName, lower case):
+// Names of the servers flows talk to, learned from the traffic itself: the server name of each
+// TLS ClientHello (per flow, over TCP or in a QUIC client's Initial packets, see
+// quic_initial.h) and the A/AAAA answers of DNS responses (per address). Only the names are
+// kept, never payload, and only names that are host names (CanonicalHostName, lower case):
 // whoever controls the link chooses these bytes, so anything else is dropped and counted.
+// A QUIC flow's handshake stream is put together per flow (CryptoStream) until it names the
+// server, for at most kMaxQuicPending flows at once, and the flow's QUIC version is kept
+// (QuicVersionOf). The decryption happens in Find() (or Observe()), so a caller that runs Find()
+// in other threads keeps that work off the owner's.
 // Bounded: at most `max_entries` addresses and as many flows; when full, arbitrary old entries
 // make room. Single-threaded.
 class ServerNames {

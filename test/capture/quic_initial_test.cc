@@ -188,7 +188,7 @@ TEST(QuicInitialTest, ChloParserStaysInBounds) {
   bad[20] = 0xff, bad[21] = 0xff, bad[22] = 0xff, bad[23] = 0x7f;  // SNI ends far past the data
   EXPECT_FALSE(ParseChloSni(bad.data(), bad.size(), &name));
   bad = m;
-  bad[4] = 0xff, bad[5] = 0xff;                                      // 65535 tags claimed
+  bad[4] = 0xff, bad[5] = 0xff;                               // 65535 tags claimed
   EXPECT_FALSE(ParseChloSni(bad.data(), bad.size(), &name));  // read as tags, none "SNI"
 }
 
