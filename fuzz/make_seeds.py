@@ -103,6 +103,25 @@ write("tls_sni", "client-hello", client_hello("video.example.com"))
 write("tls_sni", "client-hello-cut", client_hello("cdn.example.net")[:90])
 write("dns", "response", dns_response())
 
+
+def quic_sample(name):
+    """A client Initial of an RFC's appendix, as test/support/quic_samples.h holds it."""
+    import re
+    with open(os.path.join(HERE, "..", "test", "support", "quic_samples.h")) as f:
+        text = f.read()
+    body = text[text.index(name):].split(";", 1)[0]
+    return bytes.fromhex("".join(re.findall(r'"([0-9a-f]*)"', body)))
+
+
+write("quic_initial", "rfc9001-v1", quic_sample("kRfc9001ClientInitialHex"))
+write("quic_initial", "rfc9369-v2", quic_sample("kRfc9369ClientInitialHex"))
+# Google QUIC Q043's public header (version flag, 8-byte connection id, "Q043", a 1-byte packet
+# number), a 12-byte hash and a STREAM frame on stream 1 holding a CHLO with an SNI tag.
+chlo = b"CHLO" + struct.pack("<HH", 1, 0) + b"SNI\x00" + struct.pack("<I", 11) + b"example.com"
+write("quic_initial", "gquic-q043-chlo",
+      bytes([0x09]) + b"\x11" * 8 + b"Q043" + b"\x01" + b"\x00" * 12 +
+      bytes([0xa0, 0x01]) + struct.pack(">H", len(chlo)) + chlo)
+
 # server_name_event: first byte 0 = a DNS response, 1 = a ClientHello; then the payload. The
 # forged names are those of the reports that made events invalid or added fields.
 FORGED = ['x","targeted":false,"y":"', 'live"}\x01<script>.ex\x7fample']
