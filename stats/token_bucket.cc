@@ -429,14 +429,19 @@ double RttBeforeLosses(std::span<const Transmission> tx, const std::vector<size_
                        const TokenBucketParams& p, int* checked) {
   *checked = 0;
   if (!(floor > 0)) return 0;
-  std::vector<double> loss_t, at_limit_t;
+  std::vector<double> loss_t;
   loss_t.reserve(loss_idx.size());
-  for (size_t i : loss_idx) {
-    loss_t.push_back(tx[i].t);
-    if (p.loss_times_exact || !ArrivedFasterBefore(tx, i, limit, p)) at_limit_t.push_back(tx[i].t);
-  }
+  for (size_t i : loss_idx) loss_t.push_back(tx[i].t);
   const double share = InflatedShareBefore(loss_t, rtt, floor, p, checked);
-  if (at_limit_t.size() == loss_t.size() || *checked == 0) return share;
+  if (p.loss_times_exact || *checked == 0) return share;
+  std::vector<double> at_limit_t;
+  bool faster = false;  // of the previous loss: the losses of one hole share their arrivals
+  for (size_t k = 0; k < loss_idx.size(); ++k) {
+    const size_t i = loss_idx[k];
+    if (k == 0 || loss_idx[k - 1] + 1 != i) faster = ArrivedFasterBefore(tx, i, limit, p);
+    if (!faster) at_limit_t.push_back(tx[i].t);
+  }
+  if (at_limit_t.size() == loss_t.size()) return share;
   int at_limit_checked = 0;
   const double at_limit_share = InflatedShareBefore(at_limit_t, rtt, floor, p, &at_limit_checked);
   return at_limit_share * at_limit_checked / *checked;
