@@ -39,6 +39,8 @@ std::string CommunityId(const Address& src, const Address& dst, uint16_t sport, 
 // without them. ICMP, ICMPv6 and SCTP give "" (the specification's answer where a monitor lacks
 // the fields): their keys hold no type, code or ports (see MakeFlowKey), and a throttlewatch
 // ICMP flow spans all types between two hosts, where Zeek has one flow per type pair.
+// The key's endpoints may come in either order (a key whose addresses were mapped, e.g.
+// anonymized, gives the ID of the mapped flow).
 std::string CommunityId(const FlowKey& key, uint16_t seed = 0);
 
 }  // namespace tw::capture

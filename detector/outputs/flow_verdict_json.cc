@@ -1,7 +1,10 @@
 #include "detector/outputs/flow_verdict_json.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
+#include "capture/community_id.h"
 #include "capture/ip_proto.h"
 #include "detector/outputs/json.h"
 
@@ -30,6 +33,19 @@ Json Evidence(const stats::TokenBucketEstimate& e) {
   }
   return j;
 }
+
+// The Community ID of the flow as the line writes it: over the anonymized addresses with
+// --anonymize, since the ID of the real ones would give them away (a SHA-1 over a known
+// remote, port and protocol is searched through the whole IPv4 space in minutes). Zeek and
+// Suricata hash real addresses, so anonymized lines join only logs anonymized alike.
+std::string CommunityIdAsWritten(const capture::FlowKey& key,
+                                 const capture::AddressFormatter& addresses) {
+  if (!addresses.anonymized()) return capture::CommunityId(key);
+  capture::FlowKey mapped = key;
+  mapped.a = addresses.Map(key.a);
+  mapped.b = addresses.Map(key.b);
+  return capture::CommunityId(mapped);
+}
 }  // namespace
 
 std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormatter& addresses) {
@@ -41,6 +57,11 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
                {"local_port", v.info.local_port()},
                {"remote", addresses.Format(v.info.remote())},
                {"remote_port", v.info.remote_port()}};
+  // The protocols without an ID (ICMP, SCTP) have no flow lines today; the field is left out
+  // rather than written empty should they get some.
+  if (std::string id = CommunityIdAsWritten(v.info.key, addresses); !id.empty()) {
+    j["community_id"] = std::move(id);
+  }
   // The verdicts group a flow with the others of its remote host (`v.remote_host`): written through
   // `addresses` like every address.
   j["service"] = addresses.Format(v.info.remote());

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "capture/anonymizer.h"
+#include "capture/community_id.h"
 #include "capture/ip_proto.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/policed_sender.h"
@@ -423,6 +427,35 @@ TEST(FlowVerdictTest, RttFromTimestampEchoes) {
   EXPECT_NE(json.find("\"verdict\":\"unlimited\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"rtt_median_ms\":80.0"), std::string::npos) << json;
   EXPECT_NE(json.find("\"vantage\":\"sender\""), std::string::npos) << json;
+}
+
+// The flow line carries the flow's Community ID right after the flow object, computed over the
+// addresses the line writes, so an anonymized line does not give away the real ones.
+TEST(FlowVerdictTest, FlowLineCarriesTheCommunityIdOfTheAddressesItWrites) {
+  capture::FlowInfo info = Info(3);
+  // The specification's TCP baseline flow (community-id-spec, baseline_deflt.json).
+  info.key.a = *capture::Address::Parse("66.35.250.204");
+  info.key.b = *capture::Address::Parse("128.232.110.120");
+  info.key.port_a = 80;
+  info.key.port_b = 34855;
+  FlowVerdictTracker tracker;
+  tracker.OnPacket(Ns(1.0), 1514, Data(1, 1448), BinnedPacket{&info, capture::kDown, 0});
+  const auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 1u);
+  const std::string json = FlowVerdictToJson(v[0]);
+  EXPECT_NE(
+      json.find("\"remote_port\":34855},\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\","),
+      std::string::npos)
+      << json;
+
+  std::array<uint8_t, capture::Anonymizer::kKeySize> key{};
+  key[0] = 1;
+  const capture::AddressFormatter anonymized(std::make_shared<capture::Anonymizer>(key));
+  const std::string anon = FlowVerdictToJson(v[0], anonymized);
+  EXPECT_EQ(anon.find("LQU9qZlK"), std::string::npos) << anon;
+  const std::string want = capture::CommunityId(
+      anonymized.Map(info.key.a), anonymized.Map(info.key.b), 80, 34855, capture::kIpProtoTcp);
+  EXPECT_NE(anon.find("\"community_id\":\"" + want + "\""), std::string::npos) << anon;
 }
 
 }  // namespace
