@@ -7,6 +7,7 @@
 #include "capture/decode.h"
 #include "capture/flow_key.h"
 #include "capture/ip_proto.h"
+#include "test/support/decoded_packet.h"
 
 namespace tw::capture {
 namespace {
@@ -130,16 +131,7 @@ TEST(CommunityIdTest, SeedOne) {
             "1:IO27GQzPuCtNnwFvjWALMHu5tJE=");
 }
 
-DecodedPacket Packet(const char* src, uint16_t sport, const char* dst, uint16_t dport,
-                     uint8_t proto) {
-  DecodedPacket p;
-  p.ip_proto = proto;
-  p.src = *Address::Parse(src);
-  p.dst = *Address::Parse(dst);
-  p.src_port = sport;
-  p.dst_port = dport;
-  return p;
-}
+using testing::Packet;
 
 TEST(CommunityIdTest, FlowKeyOfEitherDirectionGivesThePacketsId) {
   bool src_is_a = false;
