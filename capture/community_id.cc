@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <optional>
+#include <span>
 
 #include "capture/ip_proto.h"
 
@@ -13,64 +14,34 @@ namespace {
 
 constexpr uint8_t kIpProtoSctp = 132;
 
-// The counterpart of an ICMP type that has one (Zeek's table, which the specification adopts),
-// nullopt for a one-way type.
-std::optional<uint8_t> IcmpCounterpart(uint8_t type) {
-  switch (type) {
-    case 8:
-      return 0;  // echo request -> echo reply
-    case 0:
-      return 8;
-    case 13:
-      return 14;  // timestamp
-    case 14:
-      return 13;
-    case 15:
-      return 16;  // information
-    case 16:
-      return 15;
-    case 10:
-      return 9;  // router solicitation -> advertisement
-    case 9:
-      return 10;
-    case 17:
-      return 18;  // address mask
-    case 18:
-      return 17;
-    default:
-      return std::nullopt;
-  }
-}
+// The ICMP and ICMPv6 types that come in request/reply pairs (Zeek's table, which the
+// specification adopts); every other type is one way.
+struct TypePair {
+  uint8_t a, b;
+};
+constexpr TypePair kIcmpPairs[] = {
+    {8, 0},    // echo request, reply
+    {13, 14},  // timestamp
+    {15, 16},  // information
+    {10, 9},   // router solicitation, advertisement
+    {17, 18},  // address mask
+};
+constexpr TypePair kIcmpv6Pairs[] = {
+    {128, 129},  // echo request, reply
+    {130, 131},  // multicast listener query, report
+    {133, 134},  // router solicitation, advertisement
+    {135, 136},  // neighbor solicitation, advertisement
+    {139, 140},  // node information query, response
+    {144, 145},  // home agent address discovery request, reply
+};
 
-std::optional<uint8_t> Icmpv6Counterpart(uint8_t type) {
-  switch (type) {
-    case 128:
-      return 129;  // echo request -> echo reply
-    case 129:
-      return 128;
-    case 130:
-      return 131;  // multicast listener query -> report
-    case 131:
-      return 130;
-    case 133:
-      return 134;  // router solicitation -> advertisement
-    case 134:
-      return 133;
-    case 135:
-      return 136;  // neighbor solicitation -> advertisement
-    case 136:
-      return 135;
-    case 139:
-      return 140;  // node information query -> response
-    case 140:
-      return 139;
-    case 144:
-      return 145;  // home agent address discovery request -> reply
-    case 145:
-      return 144;
-    default:
-      return std::nullopt;
+// The counterpart of `type` in `pairs`, nullopt for a one-way type.
+std::optional<uint8_t> Counterpart(std::span<const TypePair> pairs, uint8_t type) {
+  for (const TypePair& p : pairs) {
+    if (type == p.a) return p.b;
+    if (type == p.b) return p.a;
   }
+  return std::nullopt;
 }
 
 void Put16(uint8_t* out, uint16_t v) {
@@ -123,7 +94,9 @@ std::string CommunityId(const Address& src, const Address& dst, uint16_t sport, 
   if (ip_proto == kIpProtoIcmp || ip_proto == kIpProtoIcmpv6) {
     const uint8_t type = uint8_t(sport), code = uint8_t(dport);
     const std::optional<uint8_t> counterpart =
-        ip_proto == kIpProtoIcmp ? IcmpCounterpart(type) : Icmpv6Counterpart(type);
+        Counterpart(ip_proto == kIpProtoIcmp ? std::span<const TypePair>(kIcmpPairs)
+                                             : std::span<const TypePair>(kIcmpv6Pairs),
+                    type);
     return Hash(src, dst, type, counterpart ? *counterpart : code, ip_proto, true,
                 !counterpart.has_value(), seed);
   }
