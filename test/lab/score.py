@@ -19,6 +19,7 @@ false positives. Python 3 standard library only.
 import argparse
 import ipaddress
 import json
+import math
 import os
 import subprocess
 import sys
@@ -33,6 +34,11 @@ WINDOW_S = 10.0  # an event further than this from the truth does not match it
 # verdicts judge it (policed or shaped from the start), and it counts.
 MIN_REFERENCE_S = 5
 DATA_WIRE_BYTES = 500  # a packet this long on the wire carries data (no bare ACK or probe)
+# A throttle that was not found is printed with its target's data per second from
+# PROFILE_BEFORE_S before its onset to PROFILE_AFTER_S after: whether the traffic was there and
+# fell, read from the capture, the first thing to know of a miss.
+PROFILE_BEFORE_S = 5
+PROFILE_AFTER_S = 15
 
 
 def load_events(path):
@@ -114,6 +120,7 @@ def annotate_references(truth, pcap):
     t0 = truth["start_ts"]
     busy = [set() for _ in starts]
     first_data = [None for _ in starts]
+    around = [[0] * (PROFILE_AFTER_S + PROFILE_BEFORE_S) for _ in starts]
     for ts, wlen, src, dst, proto, sport, dport in lab.read_pcap(pcap):
         if wlen < DATA_WIRE_BYTES:
             continue
@@ -130,12 +137,24 @@ def annotate_references(truth, pcap):
                 first_data[i] = ts
             if ts < onset_of(a):
                 busy[i].add(int(ts - t0))
-    for a, bins, first in zip(starts, busy, first_data):
+            k = math.floor(ts - onset_of(a)) + PROFILE_BEFORE_S
+            if 0 <= k < len(around[i]):
+                around[i][k] += wlen
+    for a, bins, first, kb in zip(starts, busy, first_data, around):
+        a["around_kB"] = [round(b / 1000) for b in kb]
         last = int(onset_of(a) - t0)  # the bin the throttle took effect in: not wholly before
         a["reference_s"] = sum(1 for b in bins if b < last)
         # In force before the target's first data (a token bucket may squeeze later): the flow
         # verdicts judge it, no before needed.
         a["from_first_data"] = first is None or first >= a["ts"]
+
+
+def around_text(action):
+    """The target's kB per second around a throttle's onset, for a miss's diagnosis."""
+    if "around_kB" not in action:
+        return ""
+    return "; its kB/s from %d s before the onset: %s" % (
+        PROFILE_BEFORE_S, " ".join(str(b) for b in action["around_kB"]))
 
 
 def has_reference(action):
@@ -192,9 +211,9 @@ def score(truth, events):
                 row["duration_s"] = e["ts"] - onset
             if not cands:
                 if row["reference"]:
-                    problems.append("%s at %.1f (%s) not found" % (
+                    problems.append("%s at %.1f (%s) not found%s" % (
                         kind, row["t_rel"] if row["t_rel"] is not None else onset,
-                        s.get("target")))
+                        s.get("target"), around_text(s)))
                 rows.append(row)
                 continue
             cands.sort(key=lambda c: c[0])
