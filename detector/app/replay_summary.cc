@@ -1,7 +1,9 @@
 #include "detector/app/replay_summary.h"
 
 #include <set>
+#include <string_view>
 
+#include "capture/connection_opening.h"
 #include "capture/ip_proto.h"
 #include "detector/outputs/text_units.h"
 #include "util/utc_time.h"
@@ -166,6 +168,20 @@ void PrintVerdicts(const ReplayResult& r, std::FILE* out,
   }
 }
 
+// How the connections the local side started opened: a count per outcome.
+void PrintOpenings(const ReplayResult& r, std::FILE* out) {
+  if (r.openings.empty()) return;
+  size_t counts[capture::kOpeningOutcomes] = {};
+  for (const capture::Opening& o : r.openings) ++counts[size_t(o.outcome)];
+  std::fprintf(out, "  connection openings:");
+  for (size_t k = 0; k < capture::kOpeningOutcomes; ++k) {
+    if (counts[k] == 0) continue;
+    const std::string_view name = capture::OpeningOutcomeName(capture::OpeningOutcome(k));
+    std::fprintf(out, " %.*s %zu", int(name.size()), name.data(), counts[k]);
+  }
+  std::fprintf(out, "\n");
+}
+
 }  // namespace
 
 void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FILE* out,
@@ -178,6 +194,7 @@ void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FIL
                  chain_head.c_str());
   }
   PrintVerdicts(r, out, addresses);
+  PrintOpenings(r, out);
 }
 
 }  // namespace tw::detector

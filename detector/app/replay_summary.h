@@ -11,8 +11,8 @@
 namespace tw::detector {
 
 // The end-of-run summary: flows seen, flows with events, one line per event, the event chain's
-// head (when events were written: `chain_head` not empty), the limited flows. Addresses are
-// written through `addresses`.
+// head (when events were written: `chain_head` not empty), the limited flows, the connection
+// openings counted by outcome. Addresses are written through `addresses`.
 void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FILE* out,
                   const capture::AddressFormatter& addresses = {});
 

@@ -11,6 +11,7 @@
 
 #include "capture/binner.h"
 #include "capture/bins.h"
+#include "capture/connection_opening.h"
 #include "capture/decode.h"
 #include "capture/local_networks.h"
 #include "capture/server_names.h"
@@ -29,18 +30,23 @@ struct NameTarget {
 
 // A packet, in order: binned into its flow (capture::Binner: the flow table and the bins), its
 // server name looked for, its TCP record kept for the flow's verdict (when verdicts are
-// wanted). Closed bins and ended flows go to `sink`; an ended flow also frees its verdict
-// records. Single-threaded; `sink` and the name target must outlive it.
+// wanted), the opening of its connection followed (when openings are wanted). Closed bins and
+// ended flows go to `sink`; an ended flow also frees its verdict records and decides its
+// opening. Single-threaded; `sink` and the name target must outlive it.
 class FlowWork final : private capture::BinSink {
  public:
   // `verdicts`: the verdict tracker's parameters, or nullptr for no verdicts (the daemon).
+  // `openings`: follow the openings of the connections the local side starts
+  // (capture::OpeningTracker), for TakeOpenings().
   FlowWork(const capture::BinnerParams& binner, capture::LocalNetworks local,
-           capture::BinSink* sink, NameTarget names, const VerdictParams* verdicts);
+           capture::BinSink* sink, NameTarget names, const VerdictParams* verdicts,
+           bool openings = false);
   FlowWork(const FlowWork&) = delete;
   FlowWork& operator=(const FlowWork&) = delete;
 
   // One packet Decode() returned kOk for: captured at ts_ns, wire length wire_len. `data` and
-  // `caplen`: the bytes the decoded offsets point into (at least the payload, for names).
+  // `caplen`: the bytes the decoded offsets point into (at least the payload of a packet that
+  // may name its server: ServerNames::MayName, for names and openings).
   // `index`: the packet's position in the input (1, 2, ...; the id of a flow it starts), or 0
   // to let the Binner count flows.
   capture::BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& d,
@@ -52,6 +58,8 @@ class FlowWork final : private capture::BinSink {
   void Finish() { binner_.Finish(); }
   // The verdicts of every flow, after Finish() (empty without verdicts). At most once.
   std::vector<FlowVerdict> TakeVerdicts();
+  // The openings decided, after Finish() (empty without openings), in flow order. At most once.
+  std::vector<capture::Opening> TakeOpenings();
 
   const capture::Binner& binner() const { return binner_; }
   capture::Binner& binner() { return binner_; }
@@ -68,6 +76,8 @@ class FlowWork final : private capture::BinSink {
   capture::BinSink* sink_;
   NameTarget names_;
   std::optional<FlowVerdictTracker> verdicts_;
+  std::optional<capture::OpeningTracker> openings_;
+  std::vector<capture::Opening> decided_;    // by openings_, in the order they were decided
   capture::Binner binner_;                   // last: its sink is this object
   std::vector<capture::LearnedName> found_;  // reused for each packet's names
 };

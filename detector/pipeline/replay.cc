@@ -189,7 +189,8 @@ class Analysis {
       shards_.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
                       &names_);
     } else {
-      work_.emplace(o.binner, local, detectors, NameTarget{&names_, nullptr}, &o.verdict);
+      work_.emplace(o.binner, local, detectors, NameTarget{&names_, nullptr}, &o.verdict,
+                    /*openings=*/true);
     }
   }
 
@@ -208,10 +209,12 @@ class Analysis {
     if (shards_) {
       shards_->Finish();
       r->verdicts = shards_->TakeVerdicts();
+      r->openings = shards_->TakeOpenings();
       r->binner = shards_->stats();
     } else {
       work_->Finish();
       r->verdicts = work_->TakeVerdicts();
+      r->openings = work_->TakeOpenings();
       r->binner = work_->binner().stats();
     }
     EmitVerdictEvents(collector_.events(), &r->verdicts, &fanout_);

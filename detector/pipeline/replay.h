@@ -12,6 +12,7 @@
 #include "capture/address_formatter.h"
 #include "capture/binner.h"
 #include "capture/capture_file.h"
+#include "capture/connection_opening.h"
 #include "capture/decode.h"
 #include "detector/core/engine.h"
 #include "detector/core/event.h"
@@ -88,6 +89,9 @@ struct ReplayResult {
   uint64_t names_rejected = 0;              // names dropped: not host names (forged or broken)
   std::vector<Event> events;
   std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
+  // How the connections the local side started opened (capture::OpeningTracker), each once
+  // decided, in flow order.
+  std::vector<capture::Opening> openings;
 };
 
 // Replays capture files through capture → stats → detector. Events go to the observers as

@@ -135,7 +135,7 @@ struct ShardedAnalysis::Message {
 struct ShardedAnalysis::Shard final : public capture::BinSink {
   Shard(const capture::BinnerParams& bp, const capture::LocalNetworks& local,
         const VerdictParams& vp)
-      : work(bp, local, this, NameTarget{nullptr, &names}, &vp),
+      : work(bp, local, this, NameTarget{nullptr, &names}, &vp, /*openings=*/true),
         full(kBatchesPerShard),
         free(kBatchesPerShard),
         out(kMessagesPerShard),
@@ -412,6 +412,18 @@ std::vector<FlowVerdict> ShardedAnalysis::TakeVerdicts() {
   std::vector<FlowVerdictTracker*> trackers;
   for (auto& s : shards_) trackers.push_back(s->work.verdicts());
   return FlowVerdictTracker::Finish(trackers);
+}
+
+std::vector<capture::Opening> ShardedAnalysis::TakeOpenings() {
+  std::vector<capture::Opening> all;
+  for (auto& s : shards_) {
+    std::vector<capture::Opening> o = s->work.TakeOpenings();
+    all.insert(all.end(), o.begin(), o.end());
+  }
+  std::sort(all.begin(), all.end(), [](const capture::Opening& a, const capture::Opening& b) {
+    return a.flow_id < b.flow_id;
+  });
+  return all;
 }
 
 }  // namespace tw::detector

@@ -7,6 +7,7 @@
 
 #include "capture/binner.h"
 #include "capture/bins.h"
+#include "capture/connection_opening.h"
 #include "capture/decode.h"
 #include "capture/local_networks.h"
 #include "capture/server_names.h"
@@ -57,9 +58,13 @@ class ShardedAnalysis {
                 const uint8_t* data, uint32_t caplen, uint64_t index);
   // End of the input: the shards close their last bin and end their flows; returns when the
   // sink has seen everything. Then the verdicts (FlowVerdictTracker::Finish over all shards)
-  // and the Binner counters summed over shards. Call Finish once, TakeVerdicts at most once.
+  // and the Binner counters summed over shards. Call Finish once, TakeVerdicts and
+  // TakeOpenings at most once.
   void Finish();
   std::vector<FlowVerdict> TakeVerdicts();
+  // The connection openings the shards decided (FlowWork::TakeOpenings), in flow order: the
+  // same for any number of shards.
+  std::vector<capture::Opening> TakeOpenings();
   const capture::BinnerStats& stats() const { return stats_; }
   // Messages the shards handed to the merger, after Finish(): a few per batch of packets (a
   // message carries many bins), not one per bin and shard, so that the cost follows the

@@ -60,6 +60,11 @@ std::vector<std::string> Results(const ReplayResult& r) {
   std::vector<std::string> out;
   for (const Event& e : r.events) out.push_back(EventToJson(e, {}));
   for (const FlowVerdict& v : r.verdicts) out.push_back(FlowVerdictToJson(v));
+  for (const capture::Opening& o : r.openings) {
+    out.push_back("opening " + std::to_string(o.flow_id) + " " +
+                  std::string(capture::OpeningOutcomeName(o.outcome)) + " " +
+                  std::to_string(o.attempts) + " " + std::to_string(o.decided_ns));
+  }
   const capture::BinnerStats& b = r.binner;
   for (uint64_t n : {r.packets, b.packets, b.not_local, b.local_to_local, b.flows_created,
                      b.flows_evicted, b.time_backwards, b.gaps_skipped, r.engine.bins,
@@ -78,6 +83,10 @@ TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
     ASSERT_EQ(RunReplay(o, &one), ReplayStatus::kOk) << one.error;
     EXPECT_FALSE(one.events.empty()) << file;
     EXPECT_FALSE(one.verdicts.empty()) << file;
+    // The synthetic downloads are seen without their SYNs; the demo's connections open in it.
+    if (file != path_) {
+      EXPECT_FALSE(one.openings.empty()) << file;
+    }
     for (int threads : {2, 3, 4}) {
       o.threads = threads;
       ReplayResult r;
