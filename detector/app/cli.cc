@@ -7,6 +7,7 @@
 
 #include "detector/app/changepoints_command.h"
 #include "detector/app/exit_code.h"
+#include "detector/app/help.h"
 #include "detector/app/live_command.h"
 #include "detector/app/options.h"
 #include "detector/app/replay_command.h"
@@ -20,94 +21,20 @@ namespace tw::detector {
 
 namespace {
 
-const char kUsage[] =
-    "usage: throttlewatch [COMMAND] [OPTIONS]\n"
-    "\n"
-    "Detects targeted bandwidth throttling and outages from packets.\n"
-    "\n"
-    "commands:\n"
-    "  replay [options] FILE... [BPF filter]   analyse pcap/pcapng captures\n"
-    "  live [options] [BPF filter]             watch an interface (the daemon)\n"
-    "  changepoints [options] FILE             change points of a numeric series (JSON array)\n"
-    "  verify [--head HEX] EVENTS...           check the hash chain of event files (several:\n"
-    "                                          a rotated series, oldest first); --head: a\n"
-    "                                          head published earlier must be in it\n"
-    "  demo                                    replay the bundled demo capture (the default)\n"
-    "  help, --help                            this text\n"
-    "  version, --version                      print the version\n"
-    "\n"
-    "replay options:\n"
-    "  -r FILE             a capture file (may repeat; bare FILE arguments work too)\n"
-    "  --events FILE       write events (JSON lines) to FILE instead of stdout\n"
-    "  --report FILE.html  write a self-contained HTML report (charts, event table)\n"
-    "  --series FILE.csv   write the binned series (link, flagged flows, services) as CSV\n"
-    "  --flows FILE        write one JSON line per TCP flow with its verdict (policed, shaped, "
-    "...)\n"
-    "  --local CIDR[,...]  the local side of the link (default: inferred and printed)\n"
-    "  --bin SECONDS       bin width, 0.1 to 60 (default 1)\n"
-    "  --max-flows N       flow table cap (default 65536; 536 bytes per slot, up to ~7 KB\n"
-    "                      more for flows carrying data)\n"
-    "  --idle-timeout S    end flows idle for S seconds (default 60)\n"
-    "  --threads N         analyse flows on N worker threads (default: one per core, at\n"
-    "                      most 8); the results are the same for any N\n"
-    "  --min-drop F        smallest relative rate drop reported, 0.1 to 0.95 (default 0.5)\n"
-    "  --anonymize KEYFILE write every address prefix-preserving anonymized (Crypto-PAn);\n"
-    "                      KEYFILE: 32 private bytes, e.g.\n"
-    "                      (umask 077; head -c 32 /dev/urandom > KEYFILE)\n"
-    "  -q, --quiet         no summary and no progress on stderr\n"
-    "\n"
-    "live options (also --bin, --local, --max-flows, --idle-timeout, --min-drop, --anonymize:\n"
-    "the events, the report and the log are anonymized; the key is read before the\n"
-    "daemon drops privileges):\n"
-    "  -i IFACE            interface to watch (default: the one of the default route)\n"
-    "  --events FILE       append events (JSON lines, synced) to FILE (default: stdout)\n"
-    "  --metrics ADDR:PORT Prometheus endpoint (default 127.0.0.1:10470; 'none' = off)\n"
-    "  --metrics-auth-file FILE  require HTTP basic auth; FILE holds one line USER:PASSWORD\n"
-    "  --probe HOST:PORT   TCP connect probe every --probe-interval seconds (repeatable)\n"
-    "  --probe dns:HOST[:PORT]  DNS query probe (\". NS\" over UDP, port 53 by default)\n"
-    "  --probe-interval S  seconds between probes, 0.5 to 300 (default 2)\n"
-    "  --user USER         user to run as after opening the capture (default nobody)\n"
-    "  --snaplen N         bytes kept per packet, 64 to 65535 (default 128)\n"
-    "  --buffer-size MIB   kernel capture ring, 1 to 2048 MiB (default 32)\n"
-    "  --promisc           promiscuous mode (default off)\n"
-    "  --no-service-names  no second capture of TLS ClientHellos and DNS answers (whole, for\n"
-    "                      the names of services; their payload is never kept)\n"
-    "  --services N        service labels in the metrics before 'other' (default 10)\n"
-    "  --report FILE.html  keep a rolling HTML report of the recent capture in FILE\n"
-    "  --report-every S    rewrite it every S seconds, 10 to 86400 (default 300), and at stop\n"
-    "  --report-window S   seconds of capture it covers, 60 to 604800 (default 86400)\n"
-    "  --run-for S         stop after S seconds (default: until SIGINT/SIGTERM)\n"
-    "\n"
-    "changepoints options:\n"
-    "  --column C          CSV column (0-based index or header name)\n"
-    "  --model M           auto (default: each segment flat or a linear trend), mean, linear\n"
-    "  --penalty P         penalty per change in long-run noise variances (default 3 log n)\n"
-    "  --min-segment N     shortest segment in samples (default 5)\n"
-    "  --horizon K         lag of the noise variogram (default 16)\n"
-    "  --season S          auto (default: detect and remove a cycle), none, or a period\n"
-    "  --missing M         empty/nan values: interpolate (default), skip, error\n"
-    "  --levels            print the segments (start, end, level, slope) too\n"
-    "  --log               segment log(x + 1) instead of x (rates, counts)\n"
-    "\n"
-    "exit status: 0 ok, 1 runtime error (unreadable input, failed write), 2 usage error,\n"
-    "             3 broken capture file (the message names the file and byte offset;\n"
-    "             events found before the damage are written) or a file that is not a\n"
-    "             series (changepoints),\n"
-    "             4 verify: the chain is broken (a line edited, deleted, reordered or cut,\n"
-    "             or the published head missing; the message names the line)\n";
-
 ExitCode Dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (args.empty()) return Replay({}, /*demo=*/true);
   const std::string cmd = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  // 'throttlewatch replay --help' and the like: the usage, which lists every command's options.
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(FullHelp().c_str(), stdout);
+    return ExitCode::kOk;
+  }
+  // 'throttlewatch replay --help' and the like, wherever --help stands: that command's help.
   const bool asks_help = std::any_of(
       rest.begin(), rest.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
-  const bool known =
-      cmd == "replay" || cmd == "demo" || cmd == "changepoints" || cmd == "live" || cmd == "verify";
-  if (cmd == "help" || cmd == "--help" || cmd == "-h" || (known && asks_help)) {
-    std::fputs(kUsage, stdout);
+  if (asks_help && !CommandHelp(cmd).empty()) {
+    std::fputs(CommandHelp(cmd).c_str(), stdout);
     return ExitCode::kOk;
   }
   if (cmd == "replay") return Replay(rest, false);
