@@ -58,6 +58,7 @@ const char kLiveOptions[] =
     "the events, the report and the log are anonymized; the key is read before the\n"
     "daemon drops privileges):\n"
     "  -i IFACE            interface to watch (default: the one of the default route)\n"
+    "  --sensor NAME       this sensor's name in the events (default: the host name)\n"
     "  --events FILE       append events (JSON lines, synced) to FILE (default: stdout)\n"
     "  --metrics ADDR:PORT Prometheus endpoint (default 127.0.0.1:10470; 'none' = off)\n"
     "  --metrics-auth-file FILE  require HTTP basic auth; FILE holds one line USER:PASSWORD\n"

@@ -130,6 +130,10 @@ Taken TakeRunOption(const std::vector<std::string>& args, size_t* i, LiveDaemonO
     }
     o->report_window_s = x;
     *report_timing = true;
+  } else if (IsOption(a, "--sensor")) {
+    if (!TakeValue(args, i, "--sensor", &o->sensor) || o->sensor.empty()) {
+      return BadOption("--sensor needs a name");
+    }
   } else if (IsOption(a, "--user")) {
     if (!TakeValue(args, i, "--user", &o->user)) return BadOption("--user needs a user name");
   } else if (IsOption(a, "--run-for")) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "detector/outputs/event_json.h"
 #include "util/private_files.h"
 #include "util/utc_time.h"
 
@@ -16,6 +17,7 @@ Control::Control(EventLog* log, Metrics* metrics, std::FILE* diag, SensorIdentit
       metrics_(metrics),
       diag_(diag),
       sensor_(std::move(sensor)),
+      origin_{sensor_.name, sensor_.interface},
       stdout_writer_(stdout) {
   if (log_ == nullptr) {
     // Events on stdout: the stream starts with the header that the event file got already.
@@ -29,9 +31,9 @@ void Control::WriteEvent(const Event& e, const std::string& service) {
   bool ok = true;
   std::string error;
   if (log_ != nullptr) {
-    ok = log_->Append(e, &error);
+    ok = log_->Append(e, &error, &origin_);
   } else {
-    stdout_writer_.OnEvent(e);
+    stdout_writer_.WriteRecord(EventToJson(e, {}, &origin_));
     ok = !stdout_writer_.failed();
     if (!ok) error = "cannot write events to stdout";
   }

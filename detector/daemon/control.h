@@ -8,6 +8,7 @@
 #include "detector/core/event.h"
 #include "detector/daemon/event_log.h"
 #include "detector/daemon/metrics.h"
+#include "detector/outputs/event_json.h"
 #include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
 
@@ -53,6 +54,7 @@ class Control {
   Metrics* metrics_;
   std::FILE* diag_;
   SensorIdentity sensor_;
+  EventOrigin origin_;  // of sensor_: every event line names it
   JsonLinesWriter stdout_writer_;
   bool report_failed_ = false;
   mutable std::mutex head_mu_;

@@ -42,10 +42,12 @@ class EventLog {
 
   const EventLogRecovery& recovery() const { return recovery_; }
 
-  // Writes the event as one line and syncs it to disk. False on failure (disk full, I/O
-  // error); what was written of the line is then cut off again, and the chain does not advance.
-  [[nodiscard]] bool Append(const Event& e, std::string* error) {
-    return AppendRecord(EventToJson(e), error);
+  // Writes the event as one line (naming `origin` when given) and syncs it to disk. False on
+  // failure (disk full, I/O error); what was written of the line is then cut off again, and the
+  // chain does not advance.
+  [[nodiscard]] bool Append(const Event& e, std::string* error,
+                            const EventOrigin* origin = nullptr) {
+    return AppendRecord(EventToJson(e, {}, origin), error);
   }
   // The same for any record (a header): one JSON object, no newline. The one place where a
   // line of the file is sealed and written.

@@ -25,6 +25,7 @@
 #include "detector/daemon/metrics.h"
 #include "detector/daemon/privileges.h"
 #include "detector/daemon/probe.h"
+#include "detector/outputs/event_json.h"
 #include "detector/outputs/evidence_chain.h"
 #include "util/private_files.h"
 #include "util/utc_time.h"
@@ -48,7 +49,8 @@ class LiveDaemon {
         !StartMetrics()) {
       return failure_;
     }
-    sensor_ = ThisSensor(src_->interface(), TW_VERSION, started_s_);
+    sensor_ = ThisSensor(o_.sensor, src_->interface(), TW_VERSION, started_s_);
+    origin_ = {sensor_.name, sensor_.interface};
     if (!ResumeEventFile()) return failure_;
     Say(StartupLine());
     return RunControlLoop();
@@ -84,6 +86,7 @@ class LiveDaemon {
   std::unique_ptr<Metrics> metrics_;
   EngineParams engine_;  // o.engine, with ids continuing those of the event file
   SensorIdentity sensor_;
+  EventOrigin origin_;  // of sensor_: the restart ends name it
 };
 
 // The local networks (--local, else the interface's own), the main capture handle and the one
@@ -191,7 +194,7 @@ bool LiveDaemon::ResumeEventFile() {
   }
   for (const Event& start : r.open) {
     const Event end = RestartEnd(start, now_s);
-    if (!log_->Append(end, &error)) return Fail(LiveStatus::kFailed, error);
+    if (!log_->Append(end, &error, &origin_)) return Fail(LiveStatus::kFailed, error);
     metrics_->OnEventWritten(end, "all");
     Say("closed " + std::string(KindName(start.kind)) + " " + std::to_string(start.id) +
         " left open by the previous run (reason \"restart\")");

@@ -26,6 +26,7 @@ struct LiveDaemonOptions {
   std::vector<std::string> probes;             // "host:port"
   double probe_interval_s = 2;
   double probe_timeout_s = 2;
+  std::string sensor;           // this sensor's name in events and headers; "" = the host name
   std::string user;             // drop to this user after opening the capture (when root)
   size_t max_port_labels = 10;  // port labels (--services) before "other"
   double lateness_s = 0.25;     // a bin is closed this long after its end on a silent link

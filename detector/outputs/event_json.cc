@@ -33,7 +33,8 @@ Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
   return m;
 }
 
-std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses) {
+std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses,
+                        const EventOrigin* origin) {
   Json j;
   j["schema"] = kEventSchemaVersion;
   j["id"] = e.id;
@@ -44,6 +45,10 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
   j["detected_at"] = Rounded(e.detected_at, 3);
   j["scope"] = ScopeName(e.scope);
   j["direction"] = DirectionName(e.direction);
+  if (origin != nullptr) {
+    j["sensor"] = origin->sensor;
+    j["interface"] = origin->interface;
+  }
   if (e.has_flow) {
     j["flow"] = {{"proto", capture::ProtoName(e.flow.proto())},
                  {"local", addresses.Format(e.flow.local())},

@@ -10,9 +10,17 @@
 
 namespace tw::detector {
 
+// Where a live event was seen: the sensor's name and the captured interface.
+struct EventOrigin {
+  std::string sensor;
+  std::string interface;
+};
+
 // The event as one line of JSON (no trailing newline). Deterministic field order. Every
 // address is written through `addresses` (plain by default, anonymized with --anonymize).
-std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {});
+// With `origin` (the daemon's events), the line names the sensor and interface.
+std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {},
+                        const EventOrigin* origin = nullptr);
 
 // The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);

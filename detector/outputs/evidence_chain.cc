@@ -194,11 +194,12 @@ std::string ReplayHeader(const std::vector<InputDigest>& inputs, std::string_vie
   return DumpLine(j);
 }
 
-SensorIdentity ThisSensor(const std::string& interface, std::string_view version,
-                          double started_s) {
+SensorIdentity ThisSensor(const std::string& name, const std::string& interface,
+                          std::string_view version, double started_s) {
   SensorIdentity id;
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) == 0) id.host = host;
+  id.name = name.empty() ? id.host : name;
   id.interface = interface;
   id.version = std::string(version);
   id.started_s = started_s;
@@ -210,6 +211,7 @@ std::string LiveHeader(const SensorIdentity& sensor, std::string_view reason,
   Json j = HeaderStart(sensor.version, "live");
   j["reason"] = std::string(reason);
   j["host"] = sensor.host;
+  j["sensor"] = sensor.name;
   j["interface"] = sensor.interface;
   j["started_at"] = util::IsoTime(sensor.started_s);
   j["written_at"] = util::IsoTime(now_s);

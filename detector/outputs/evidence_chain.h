@@ -105,8 +105,11 @@ struct SensorIdentity {
   std::string interface;  // the captured interface
   std::string version;
   double started_s = 0;  // epoch seconds the daemon started
+  std::string name;      // the sensor's name (--sensor; by default the host name)
 };
-SensorIdentity ThisSensor(const std::string& interface, std::string_view version, double started_s);
+// This host's identity; an empty `name` is the host name.
+SensorIdentity ThisSensor(const std::string& name, const std::string& interface,
+                          std::string_view version, double started_s);
 
 // The header the daemon writes when it starts ("start": a new file, or a restart on an
 // existing one) and after SIGHUP reopened its file ("reopen": usually a rotated-away file and a

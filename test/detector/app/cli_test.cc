@@ -416,6 +416,12 @@ TEST_F(CliTest, VerifyChecksTheChainOfAReplaysEvents) {
   EXPECT_NE(out_.find("verify [--head HEX] EVENTS..."), std::string::npos);
 }
 
+TEST_F(CliTest, LiveSensorNeedsAName) {
+  EXPECT_EQ(Run({"live", "--sensor="}), 2);
+  EXPECT_NE(err_.find("--sensor needs a name"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"live", "--sensor"}), 2);
+}
+
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out_.find("replay"), std::string::npos);

@@ -75,7 +75,7 @@ class EvidenceFilesTest : public tw::testing::TempDirTest {
 
   std::string path_;
   std::string out_, err_;
-  const SensorIdentity sensor_{"sensor-1", "eth0", "test", 1e9};
+  const SensorIdentity sensor_{"sensor-1", "eth0", "test", 1e9, "uplink-1"};
 };
 
 TEST_F(EvidenceFilesTest, VerifySaysOkWithTheHeadOrNamesTheBrokenLine) {
@@ -172,7 +172,7 @@ TEST_F(EvidenceFilesTest, RestartsContinueTheChainInTheSameFile) {
   const std::vector<std::string> lines = Lines(path_);
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[2], HasSubstr("\"mode\":\"live\",\"reason\":\"start\",\"host\":\"sensor-1\","
-                                  "\"interface\":\"eth0\""));
+                                  "\"sensor\":\"uplink-1\",\"interface\":\"eth0\""));
   EXPECT_THAT(lines[2], HasSubstr("\"previous_head\":\"" + std::string(ChainOf(lines[1]))));
   EXPECT_EQ(Verify({path_}), 0) << out_;
   EXPECT_EQ(out_, "ok: 4 lines, head " + log->head() + "\n");

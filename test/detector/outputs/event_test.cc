@@ -133,5 +133,13 @@ TEST(EventTest, MechanismOnlyWhenSet) {
   e.mechanism = Mechanism::kPolicing;
   EXPECT_NE(EventToJson(e).find(",\"mechanism\":\"policing\"}"), std::string::npos);
 }
+
+TEST(EventTest, ALiveEventNamesItsSensorAndInterface) {
+  Event e;
+  EXPECT_EQ(EventToJson(e).find("sensor"), std::string::npos);  // replay: no origin
+  const EventOrigin origin{"uplink-1", "eth0"};
+  EXPECT_THAT(EventToJson(e, {}, &origin),
+              HasSubstr("\"sensor\":\"uplink-1\",\"interface\":\"eth0\""));
+}
 }  // namespace
 }  // namespace tw::detector
