@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "detector/app/config_file.h"
 #include "detector/app/options.h"
 #include "detector/daemon/live.h"
 #include "detector/daemon/metrics.h"
@@ -147,19 +148,76 @@ Taken TakeRunOption(const std::vector<std::string>& args, size_t* i, LiveDaemonO
   return Taken::kYes;
 }
 
-}  // namespace
-
-ExitCode Live(const std::vector<std::string>& args) {
+// What live's options make: the daemon's options, the key file to read, and whether a report
+// option needs --report.
+struct LiveParse {
   LiveDaemonOptions o;
-  std::vector<std::string> filter;
   std::string key_path;
   bool report_timing = false;
-  const CommonOptions common{&o.local, &o.binner, &o.engine, &key_path};
+};
+
+// Consumes args[*i] when it is one of live's options.
+Taken TakeLiveOption(const std::vector<std::string>& args, size_t* i, LiveParse* p) {
+  const CommonOptions common{&p->o.local, &p->o.binner, &p->o.engine, &p->key_path};
+  Taken t = TakeCommonOption(args, i, common);
+  if (t == Taken::kNo) t = TakeCaptureOption(args, i, &p->o);
+  if (t == Taken::kNo) t = TakeExportOption(args, i, &p->o);
+  if (t == Taken::kNo) t = TakeRunOption(args, i, &p->o, &p->report_timing);
+  return t;
+}
+
+// Applies the options of one configuration file line: exactly one option, all of its args.
+bool ApplyConfigOption(const ConfigOption& c, LiveParse* p) {
+  const UsageLocation location(c.where);
+  size_t i = 0;
+  const Taken t = TakeLiveOption(c.args, &i, p);
+  if (t == Taken::kBad) return false;
+  const std::string name = c.args[0].substr(c.args[0].find_first_not_of('-'));
+  if (t == Taken::kNo) {
+    Usage(name == "config" ? "a configuration file cannot name another"
+                           : "unknown option '" + name + "'");
+    return false;
+  }
+  if (i + 1 != c.args.size()) {
+    Usage("'" + name + "' takes no value");
+    return false;
+  }
+  return true;
+}
+
+// Applies the files named by --config in args, in order, and leaves the other args in *rest.
+// False after a usage error.
+bool ApplyConfigFiles(const std::vector<std::string>& args, LiveParse* p,
+                      std::vector<std::string>* rest) {
   for (size_t i = 0; i < args.size(); ++i) {
-    Taken t = TakeCommonOption(args, &i, common);
-    if (t == Taken::kNo) t = TakeCaptureOption(args, &i, &o);
-    if (t == Taken::kNo) t = TakeExportOption(args, &i, &o);
-    if (t == Taken::kNo) t = TakeRunOption(args, &i, &o, &report_timing);
+    std::string path;
+    if (!IsOption(args[i], "--config")) {
+      rest->push_back(args[i]);
+      continue;
+    }
+    std::vector<ConfigOption> options;
+    std::string error;
+    if (!TakeValue(args, &i, "--config", &path)) error = "--config needs a file";
+    if (!error.empty() || !ReadConfigFile(path, &options, &error)) {
+      Usage(error);
+      return false;
+    }
+    for (const ConfigOption& c : options) {
+      if (!ApplyConfigOption(c, p)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+ExitCode Live(const std::vector<std::string>& all_args) {
+  LiveParse p;
+  std::vector<std::string> args, filter;
+  if (!ApplyConfigFiles(all_args, &p, &args)) return ExitCode::kUsageError;
+  LiveDaemonOptions& o = p.o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const Taken t = TakeLiveOption(args, &i, &p);
     if (t == Taken::kBad) return ExitCode::kUsageError;
     if (t == Taken::kYes) continue;
     const std::string& a = args[i];
@@ -170,11 +228,11 @@ ExitCode Live(const std::vector<std::string>& args) {
     if (!o.capture.bpf_filter.empty()) o.capture.bpf_filter += ' ';
     o.capture.bpf_filter += f;
   }
-  if (report_timing && o.report_path.empty()) {
+  if (p.report_timing && o.report_path.empty()) {
     return Usage("--report-every and --report-window need --report FILE.html");
   }
   // Read now, with the privileges the daemon was started with (the key is usually root's).
-  if (!LoadKey(key_path, &o.addresses)) return ExitCode::kUsageError;
+  if (!LoadKey(p.key_path, &o.addresses)) return ExitCode::kUsageError;
   return ToExitCode(RunLive(o));
 }
 

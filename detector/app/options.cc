@@ -6,15 +6,33 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #include "capture/anonymizer.h"
 
 namespace tw::detector {
 
+namespace {
+
+std::string& CurrentLocation() {
+  static std::string where;
+  return where;
+}
+
+}  // namespace
+
 ExitCode Usage(const std::string& msg) {
-  std::fprintf(stderr, "throttlewatch: %s\n(see 'throttlewatch --help')\n", msg.c_str());
+  const std::string& where = CurrentLocation();
+  std::fprintf(stderr, "throttlewatch: %s%s%s\n(see 'throttlewatch --help')\n", where.c_str(),
+               where.empty() ? "" : ": ", msg.c_str());
   return ExitCode::kUsageError;
 }
+
+UsageLocation::UsageLocation(std::string where) : previous_(std::move(where)) {
+  std::swap(previous_, CurrentLocation());
+}
+
+UsageLocation::~UsageLocation() { std::swap(previous_, CurrentLocation()); }
 
 bool ParseDouble(std::string_view s, double* out) {
   const std::string str(s);

@@ -18,6 +18,21 @@ namespace tw::detector {
 // Prints "throttlewatch: MSG" and where to read on to stderr; returns kUsageError.
 ExitCode Usage(const std::string& msg);
 
+// While one lives, Usage() names `where` ("FILE:LINE") before its message: the options of a
+// configuration file go through the same parsers as the command line's, and their errors say
+// which line. Scopes nest; the innermost names the place. Not thread-safe (the command line is
+// parsed on one thread).
+class UsageLocation {
+ public:
+  explicit UsageLocation(std::string where);
+  ~UsageLocation();
+  UsageLocation(const UsageLocation&) = delete;
+  UsageLocation& operator=(const UsageLocation&) = delete;
+
+ private:
+  std::string previous_;
+};
+
 // A whole string as a finite double / a size; false for anything else.
 bool ParseDouble(std::string_view s, double* out);
 bool ParseSize(std::string_view s, size_t* out);

@@ -422,6 +422,29 @@ TEST_F(CliTest, LiveSensorNeedsAName) {
   EXPECT_EQ(Run({"live", "--sensor"}), 2);
 }
 
+TEST_F(CliTest, LiveConfigFileErrorsNameTheLine) {
+  const std::string bad_value = File("bad_value.conf", "# the uplink\nsensor = a\n\nbin = 100\n");
+  EXPECT_EQ(Run({"live", "--config", bad_value}), 2);
+  EXPECT_NE(err_.find(bad_value + ":4: --bin takes seconds from 0.1 to 60"), std::string::npos)
+      << err_;
+  const std::string unknown = File("unknown.conf", "threads = 2\n");  // replay's, not live's
+  EXPECT_EQ(Run({"live", "--config=" + unknown}), 2);
+  EXPECT_NE(err_.find(unknown + ":1: unknown option 'threads'"), std::string::npos) << err_;
+  const std::string switch_value = File("switch.conf", "promisc = yes\n");
+  EXPECT_EQ(Run({"live", "--config", switch_value}), 2);
+  EXPECT_NE(err_.find(switch_value + ":1: 'promisc' takes no value"), std::string::npos) << err_;
+  const std::string nested = File("nested.conf", "config = " + bad_value + "\n");
+  EXPECT_EQ(Run({"live", "--config", nested}), 2);
+  EXPECT_NE(err_.find(nested + ":1: a configuration file cannot name another"), std::string::npos);
+  EXPECT_EQ(Run({"live", "--config", (dir_ / "missing.conf").string()}), 2);
+  EXPECT_NE(err_.find("missing.conf: No such file or directory"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"live", "--config"}), 2);
+  // The file's errors come first; the command line's own are not named by a line.
+  const std::string fine = File("fine.conf", "sensor = a\n");
+  EXPECT_EQ(Run({"live", "--config", fine, "--bin", "100"}), 2);
+  EXPECT_NE(err_.find("throttlewatch: --bin takes"), std::string::npos) << err_;
+}
+
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out_.find("replay"), std::string::npos);

@@ -20,6 +20,7 @@ TEST(HelpTest, EachCommandShowsItsOwnOptionsOnly) {
 
   const std::string live = CommandHelp("live");
   EXPECT_TRUE(Has(live, "usage: throttlewatch live"));
+  EXPECT_TRUE(Has(live, "--config FILE"));
   EXPECT_TRUE(Has(live, "--sensor NAME"));
   EXPECT_TRUE(Has(live, "--probe HOST:PORT"));
   EXPECT_FALSE(Has(live, "--threads"));
