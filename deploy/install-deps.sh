@@ -9,13 +9,15 @@ set -euo pipefail
 
 build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
        prometheus-cpp-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
-       libbenchmark-dev)
+       libbenchmark-dev
+       help2man)  # the man page, made from --help at build time (cmake/Package.cmake)
 test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chromium
       prometheus prometheus-alertmanager tcpreplay python3-yaml systemd
       podman runc libcap2-bin  # deploy_container_run (runc: where crun cannot run)
       clang libclang-rt-dev  # clang + its runtimes: the libFuzzer targets (fuzz preset)
       clang-format  # .ci/run fails on code the repository's .clang-format would change
-      ngtcp2-client ngtcp2-server openssl)  # the lab's QUIC scenarios (example programs, a cert)
+      ngtcp2-client ngtcp2-server openssl  # the lab's QUIC scenarios (example programs, a cert)
+      lintian man-db zsh logrotate)  # deploy_package: lint, the man page, completions, logrotate
 bench=(python3 time tcpdump tshark tcptrace nfdump linux-perf)
 
 want=("${build[@]}")

@@ -3,7 +3,7 @@
 
   run_deploy.py systemd   --throttlewatch BIN
       The unit's capability settings (AmbientCapabilities, CapabilityBoundingSet,
-      NoNewPrivileges), read from deploy/systemd/throttlewatch.service, given to an unprivileged
+      NoNewPrivileges), read from deploy/systemd/throttlewatch@.service, given to an unprivileged
       user with setpriv: `live -i lo` must start, serve metrics and give CAP_NET_RAW up; with
       no capability it must fail to open the capture (the control).
   run_deploy.py container --throttlewatch BIN
@@ -125,7 +125,7 @@ def check_systemd(binary):
         raise Skip("needs root, to start the daemon as an unprivileged user with capabilities")
     if shutil.which("setpriv") is None:
         raise Skip("setpriv is not installed (util-linux)")
-    unit = unit_settings(os.path.join(DEPLOY, "systemd", "throttlewatch.service"))
+    unit = unit_settings(os.path.join(DEPLOY, "systemd", "throttlewatch@.service"))
     ambient = " ".join(unit.get("AmbientCapabilities", []))
     bounding = " ".join(unit.get("CapabilityBoundingSet", []))
     nnp = unit.get("NoNewPrivileges", ["no"])[-1] == "yes"

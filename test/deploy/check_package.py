@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Builds the Debian package from a build tree and checks it the way it will be installed.
+
+  check_package.py --build-dir DIR
+
+cpack (CPack DEB, cmake/Package.cmake) makes the .deb from DIR; `dpkg -x` unpacks it into a
+scratch root, where the test checks that every file is in its place, that `man -l` renders the
+page made from --help, that bash loads the completion and completes a command and an option,
+that zsh parses its completion, that `systemd-analyze verify` passes on the installed unit with
+the man page it names reachable (MANPATH; the unit's /usr/bin/throttlewatch is pointed at the
+unpacked binary, as --root would need a whole system in the root), that logrotate accepts its
+file, and that lintian reports no error (warnings are printed, and do not fail the test).
+
+Exits 0 when every check passes, 1 when one fails, 77 (skip) when a tool is missing.
+"""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+EXPECTED = [
+    "usr/bin/throttlewatch",
+    "usr/share/man/man1/throttlewatch.1.gz",
+    "usr/share/bash-completion/completions/throttlewatch",
+    "usr/share/zsh/vendor-completions/_throttlewatch",
+    "lib/systemd/system/throttlewatch@.service",
+    "etc/logrotate.d/throttlewatch",
+    "etc/throttlewatch/throttlewatch.conf",
+    "usr/share/throttlewatch/prometheus/throttlewatch.rules.yml",
+    "usr/share/throttlewatch/prometheus/prometheus.yml",
+    "usr/share/throttlewatch/alertmanager/alertmanager.yml",
+    "usr/share/throttlewatch/grafana/throttlewatch.json",
+    "usr/share/throttlewatch/examples/throttlewatch.conf",
+    "usr/share/throttlewatch/demo.pcap",
+    "usr/share/doc/throttlewatch/copyright",
+]
+
+
+class Failures:
+    def __init__(self):
+        self.count = 0
+
+    def check(self, ok, what, detail=""):
+        print("%s: %s" % ("ok" if ok else "FAILED", what))
+        if not ok:
+            self.count += 1
+            if detail:
+                print("  " + detail.rstrip().replace("\n", "\n  "))
+        return ok
+
+
+def run(argv, env=None, cwd=None):
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       env=env, cwd=cwd, timeout=600)
+    print("$ %s  -> %d" % (" ".join(argv), r.returncode))
+    return r.returncode, r.stdout
+
+
+def build_deb(build_dir, out_dir):
+    rc, out = run(["cpack", "--config", os.path.join(build_dir, "CPackConfig.cmake"),
+                   "-B", out_dir])
+    debs = glob.glob(os.path.join(out_dir, "*.deb"))
+    if rc != 0 or len(debs) != 1:
+        print(out)
+        return None
+    return debs[0]
+
+
+def check_files(f, root, deb):
+    missing = [p for p in EXPECTED if not os.path.isfile(os.path.join(root, p))]
+    f.check(not missing, "every file is in its place", "missing: %s" % missing)
+    f.check(os.access(os.path.join(root, "usr/bin/throttlewatch"), os.X_OK),
+            "the binary is executable")
+    rc, listing = run(["dpkg-deb", "--info", deb, "conffiles"])
+    f.check(rc == 0 and "/etc/throttlewatch/throttlewatch.conf" in listing and
+            "/etc/logrotate.d/throttlewatch" in listing, "the files in /etc are conffiles",
+            listing)
+
+
+def check_man(f, root):
+    rc, out = run(["man", "-l", os.path.join(root, "usr/share/man/man1/throttlewatch.1.gz")],
+                  env=dict(os.environ, MANPAGER="cat", PAGER="cat", MANWIDTH="100"))
+    f.check(rc == 0 and "live options" in out and "--sensor NAME" in out and
+            "/etc/throttlewatch/throttlewatch.conf" in out,
+            "man -l renders the page, with live's options and the files", out[:2000])
+
+
+def complete(root, words):
+    """The bash completions of the last of `words` (the command line typed so far)."""
+    script = ("source %s; COMP_WORDS=(%s); COMP_CWORD=%d; _throttlewatch; "
+              "printf '%%s\\n' \"${COMPREPLY[@]}\"" %
+              (os.path.join(root, "usr/share/bash-completion/completions/throttlewatch"),
+               " ".join(words), len(words) - 1))
+    rc, out = run(["bash", "-c", script])
+    return out.split() if rc == 0 else ["(bash failed: %s)" % out]
+
+
+def check_completions(f, root):
+    binary = os.path.join(root, "usr/bin/throttlewatch")
+    got = complete(root, [binary, "rep"])
+    f.check(got == ["replay"], "bash completes a command (rep -> replay)", str(got))
+    got = complete(root, [binary, "live", "--sen"])
+    f.check(got == ["--sensor"], "bash completes live's option from its help", str(got))
+    got = complete(root, [binary, "replay", "--sen"])
+    f.check(got == [], "and not in replay, which has no --sensor", str(got))
+    if shutil.which("zsh"):
+        rc, out = run(["zsh", "-n", os.path.join(root, "usr/share/zsh/vendor-completions/"
+                                                       "_throttlewatch")])
+        f.check(rc == 0, "zsh parses its completion", out)
+    else:
+        print("SKIPPED: zsh is not installed: its completion was not parsed")
+
+
+def check_unit(f, root, scratch):
+    if shutil.which("systemd-analyze") is None:
+        print("SKIPPED: systemd-analyze is missing: the unit was not verified")
+        return
+    units = os.path.join(scratch, "units")
+    os.makedirs(units)
+    with open(os.path.join(root, "lib/systemd/system/throttlewatch@.service")) as src:
+        text = src.read()
+    with open(os.path.join(units, "throttlewatch@.service"), "w") as dst:
+        dst.write(text.replace("/usr/bin/throttlewatch",
+                               os.path.join(root, "usr/bin/throttlewatch")))
+    env = dict(os.environ, MANPATH=os.path.join(root, "usr/share/man"))
+    rc, out = run(["systemd-analyze", "verify", os.path.join(units, "throttlewatch@eth0.service")],
+                  env=env)
+    ours = [l for l in out.splitlines() if "throttlewatch@" in l]
+    f.check(rc == 0 and not ours, "systemd-analyze verify passes on the installed unit, "
+            "man page included", out)
+
+
+def check_logrotate(f, root):
+    if shutil.which("logrotate") is None:
+        print("SKIPPED: logrotate is not installed: its file was not read")
+        return
+    rc, out = run(["logrotate", "--debug", os.path.join(root, "etc/logrotate.d/throttlewatch")])
+    f.check(rc == 0 and "error" not in out.lower(), "logrotate accepts its file", out)
+
+
+def check_lintian(f, deb):
+    if shutil.which("lintian") is None:
+        print("SKIPPED: lintian is not installed (deploy/install-deps.sh --test)")
+        return
+    rc, out = run(["lintian", "--fail-on", "error", "--tag-display-limit", "0", deb])
+    print(out.rstrip())
+    f.check(rc == 0, "lintian reports no error")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", required=True)
+    a = ap.parse_args()
+    for tool in ("cpack", "dpkg-deb", "man", "bash"):
+        if shutil.which(tool) is None:
+            print("SKIPPED: %s is not installed" % tool)
+            return SKIP
+    f = Failures()
+    with tempfile.TemporaryDirectory(prefix="tw_deb_") as scratch:
+        deb = build_deb(a.build_dir, os.path.join(scratch, "out"))
+        if not f.check(deb is not None, "cpack made one .deb"):
+            return 1
+        root = os.path.join(scratch, "root")
+        rc, out = run(["dpkg", "-x", deb, root])
+        if not f.check(rc == 0, "dpkg -x unpacks it", out):
+            return 1
+        check_files(f, root, deb)
+        check_man(f, root)
+        check_completions(f, root)
+        check_unit(f, root, scratch)
+        check_logrotate(f, root)
+        check_lintian(f, deb)
+    print("%d check(s) failed" % f.count if f.count else "every check passed")
+    return 1 if f.count else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
