@@ -445,6 +445,21 @@ TEST_F(CliTest, LiveConfigFileErrorsNameTheLine) {
   EXPECT_NE(err_.find("throttlewatch: --bin takes"), std::string::npos) << err_;
 }
 
+TEST_F(CliTest, LiveCommandLineOverridesTheConfigFile) {
+  // No interface of these names exists: the daemon stops at opening the capture, naming the
+  // interface it was given.
+  const std::string conf = File("live.conf", "i = twnosuch0\nmetrics = none\n");
+  EXPECT_EQ(Run({"live", "--config", conf}), 1);
+  EXPECT_NE(err_.find("twnosuch0: no such interface"), std::string::npos) << err_;
+  EXPECT_EQ(Run({"live", "--config", conf, "--interface", "twnosuch1"}), 1);
+  EXPECT_NE(err_.find("twnosuch1: no such interface"), std::string::npos) << err_;
+  EXPECT_EQ(err_.find("twnosuch0"), std::string::npos) << err_;
+  // A later file overrides an earlier one too.
+  const std::string later = File("later.conf", "interface = twnosuch2\n");
+  EXPECT_EQ(Run({"live", "--config", conf, "--config", later}), 1);
+  EXPECT_NE(err_.find("twnosuch2: no such interface"), std::string::npos) << err_;
+}
+
 TEST_F(CliTest, HelpAndVersion) {
   EXPECT_EQ(Run({"--help"}), 0);
   EXPECT_NE(out_.find("replay"), std::string::npos);
