@@ -9,7 +9,9 @@ page made from --help, that bash loads the completion and completes a command an
 that zsh parses its completion, that `systemd-analyze verify` passes on the installed unit with
 the man page it names reachable (MANPATH; the unit's /usr/bin/throttlewatch is pointed at the
 unpacked binary, as --root would need a whole system in the root), that logrotate accepts its
-file, and that lintian reports no error (warnings are printed, and do not fail the test).
+file and, as root, that it rotates the event file of a daemon running on loopback (the unit's
+reload replaced by the SIGHUP it sends) so that `verify` passes on the rotated file and the new
+one as one chain, and that lintian reports no error (warnings are printed, not failed on).
 
 Exits 0 when every check passes, 1 when one fails, 77 (skip) when a tool is missing.
 """
@@ -17,10 +19,13 @@ Exits 0 when every check passes, 1 when one fails, 77 (skip) when a tool is miss
 import argparse
 import glob
 import os
+import pwd
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SKIP = 77
 EXPECTED = [
@@ -143,6 +148,60 @@ def check_logrotate(f, root):
     f.check(rc == 0 and "error" not in out.lower(), "logrotate accepts its file", out)
 
 
+def wait_for(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def lines(path):
+    try:
+        with open(path) as src:
+            return src.read().splitlines()
+    except OSError:
+        return []
+
+
+def check_rotation(f, root, scratch):
+    if os.geteuid() != 0 or shutil.which("logrotate") is None:
+        print("SKIPPED: rotating a running daemon's events needs root (a capture on lo) and "
+              "logrotate")
+        return
+    nobody = pwd.getpwnam("nobody")
+    os.chmod(scratch, 0o711)  # the daemon, as nobody once the capture is open, passes through
+    state = os.path.join(scratch, "state")
+    os.mkdir(state, 0o700)
+    os.chown(state, nobody.pw_uid, nobody.pw_gid)  # as StateDirectory= makes it
+    events = os.path.join(state, "events.jsonl")
+    binary = os.path.join(root, "usr/bin/throttlewatch")
+    daemon = subprocess.Popen([binary, "live", "-i", "lo", "--metrics", "none", "--events",
+                               events, "--sensor", "package-test", "--run-for", "60"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        started = wait_for(lambda: len(lines(events)) >= 1, 10)
+        with open(os.path.join(root, "etc/logrotate.d/throttlewatch")) as src:
+            conf = src.read()
+        conf = conf.replace("/var/lib/throttlewatch/*/events.jsonl", events)
+        conf = re.sub(r"systemctl reload .*", "kill -HUP %d" % daemon.pid, conf)
+        with open(os.path.join(scratch, "logrotate.conf"), "w") as dst:
+            dst.write(conf)
+        rc, out = run(["logrotate", "--force", "--state", os.path.join(scratch, "lr.state"),
+                       os.path.join(scratch, "logrotate.conf")])
+        reopened = wait_for(lambda: any('"reason":"reopen"' in l for l in lines(events)), 10)
+    finally:
+        daemon.terminate()
+        out_daemon, _ = daemon.communicate(timeout=30)
+    print(out_daemon.rstrip())
+    f.check(started and rc == 0 and reopened and os.path.exists(events + ".1"),
+            "logrotate renames the event file and the daemon reopens a new one", out)
+    rc, out = run([binary, "verify", events + ".1", events])
+    f.check(rc == 0, "verify: the rotated file and the new one are one chain", out)
+    f.check('"sensor":"package-test"' in "".join(lines(events)), "the headers name the sensor")
+
+
 def check_lintian(f, deb):
     if shutil.which("lintian") is None:
         print("SKIPPED: lintian is not installed (deploy/install-deps.sh --test)")
@@ -174,6 +233,7 @@ def main():
         check_completions(f, root)
         check_unit(f, root, scratch)
         check_logrotate(f, root)
+        check_rotation(f, root, scratch)
         check_lintian(f, deb)
     print("%d check(s) failed" % f.count if f.count else "every check passed")
     return 1 if f.count else 0
