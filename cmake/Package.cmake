@@ -1,5 +1,5 @@
 # Installing throttlewatch like any Debian tool, and the .deb that does it (CPack DEB):
-#   cmake --preset release && cmake --build --preset release && cpack --preset release
+#   cmake --preset package && cmake --build --preset package && cpack --preset package
 # The man page is made from `throttlewatch --help` by help2man, so it never drifts from the help.
 # The files of the system side (the unit, logrotate, /etc) go to absolute paths, component
 # "system"; the rest below the install prefix.
