@@ -9,7 +9,10 @@
 
 namespace tw::detector {
 
-inline constexpr int kEventSchemaVersion = 1;
+// The version of the line formats: event streams (header and event records) and flow lines,
+// the "schema" field of every line. schema/event.v<N>.schema.json and flow.v<N>.schema.json
+// (installed to share/throttlewatch/schema) define them. 2: every line names its "record".
+inline constexpr int kEventSchemaVersion = 2;
 
 enum class EventKind : uint8_t { kThrottle, kOutage };
 enum class EventState : uint8_t { kStart, kEnd };

@@ -37,6 +37,7 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
                         const EventOrigin* origin) {
   Json j;
   j["schema"] = kEventSchemaVersion;
+  j["record"] = "event";
   j["id"] = e.id;
   j["kind"] = KindName(e.kind);
   j["state"] = StateName(e.state);
@@ -86,6 +87,9 @@ bool ParseEventLine(const std::string& line, Event* out) {
   *out = Event{};
   const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return false;
+  // Schema 2 names every line's record, schema 1 named only headers: a header or flow line is no
+  // event, a line without a record may be one (a file an older version wrote).
+  if (auto record = Text(j, "record"); record && *record != "event") return false;
   const auto id = Number(j, "id");
   const auto kind = Text(j, "kind");
   const auto state = Text(j, "state");

@@ -1,6 +1,6 @@
 #ifndef THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_
 #define THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_
-// Events as JSON lines (schema v1, docs/event-schema.md), and back: the one place that knows
+// Events as JSON lines (schema/event.v2.schema.json, docs/event-schema.md), and back: the one place that knows
 // the line format of an event.
 
 #include <string>
@@ -25,8 +25,8 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
 // The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);
 
-// Parses one event line written by EventToJson (the fields needed to close or count it).
-// False when the line is not such an event.
+// Parses one event line written by EventToJson (the fields needed to close or count it), of
+// schema 2 or 1. False when the line is not such an event (a header, a flow line, ...).
 bool ParseEventLine(const std::string& line, Event* out);
 
 }  // namespace tw::detector

@@ -6,11 +6,11 @@
 // Every line of an event stream (the replay's --events output or stdout, the daemon's event
 // file) is one JSON object that ends with its chain field:
 //
-//   {"schema":1,...,"chain":"<64 hex>"}
+//   {"schema":2,"record":...,"chain":"<64 hex>"}
 //   chain_i = SHA-256( chain_{i-1} as 64 lowercase hex characters
 //                      || line_i without its newline and without ,"chain":"<64 hex>" )
 //
-// The first line of a stream is a header record ({"schema":1,"record":"header",...}) that says
+// The first line of a stream is a header record ({"schema":2,"record":"header",...}) that says
 // what the events were computed from: the SHA-256 of every input capture (replay), or the
 // sensor's host, interface, version and start time (live). A header names the chain value it
 // continues in "previous_head": kChainGenesis (64 zeros) for a new chain, the head of the

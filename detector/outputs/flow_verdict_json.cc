@@ -6,6 +6,7 @@
 
 #include "capture/community_id.h"
 #include "capture/ip_proto.h"
+#include "detector/core/event.h"
 #include "detector/outputs/json.h"
 
 namespace tw::detector {
@@ -50,7 +51,8 @@ std::string CommunityIdAsWritten(const capture::FlowKey& key,
 
 std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormatter& addresses) {
   Json j;
-  j["schema"] = 1;
+  j["schema"] = kEventSchemaVersion;
+  j["record"] = "flow";
   j["flow_id"] = v.info.id;
   j["flow"] = {{"proto", capture::ProtoName(v.info.proto())},
                {"local", addresses.Format(v.info.local())},

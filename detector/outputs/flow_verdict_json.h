@@ -9,7 +9,8 @@
 
 namespace tw::detector {
 
-// The verdict as one JSON line (no trailing newline), schema in docs/flow-verdicts.md.
+// The verdict as one JSON line (no trailing newline): schema/flow.v2.schema.json, described in
+// docs/flow-verdicts.md.
 // Every address is written through `addresses` (anonymized with --anonymize).
 std::string FlowVerdictToJson(const FlowVerdict& v,
                               const capture::AddressFormatter& addresses = {});

@@ -201,7 +201,7 @@ class Run:
 def check_events(path, truth_actions, failures):
     lines = open(path).read().splitlines()
     records = [json.loads(l) for l in lines]
-    events = [r for r in records if "record" not in r]  # not the headers of each start
+    events = [r for r in records if r.get("record") == "event"]  # not the headers of each start
     if sum(1 for r in records if r.get("record") == "header") < 2:
         failures.append("the event file lacks a header line for each of the two starts")
     seen = set()

@@ -36,7 +36,7 @@ def read_events(path):
     with open(path) as f:
         for line in f:
             e = json.loads(line)
-            if e.get("record") != "header":
+            if e.get("record") == "event":
                 out.append(e)
     return out
 

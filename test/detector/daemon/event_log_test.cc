@@ -150,6 +150,12 @@ TEST_F(EventLogTest, ParseRejectsForeignLines) {
   EXPECT_FALSE(ParseEventLine("", &e));
   EXPECT_FALSE(ParseEventLine("{\"hello\":1}", &e));
   EXPECT_FALSE(ParseEventLine("{\"id\":1,\"kind\":\"x\",\"state\":\"start\",\"ts\":1}", &e));
+  // A record other than an event, however much it looks like one.
+  for (const char* record : {"header", "flow"}) {
+    EXPECT_FALSE(ParseEventLine(std::string("{\"schema\":2,\"record\":\"") + record +
+                                    "\",\"id\":1,\"kind\":\"outage\",\"state\":\"end\",\"ts\":1}",
+                                &e));
+  }
   EXPECT_TRUE(ParseEventLine(EventToJson(Outage(7, EventState::kEnd, 5)), &e));
   EXPECT_EQ(e.id, 7u);
   EXPECT_EQ(e.state, EventState::kEnd);

@@ -37,7 +37,7 @@ TEST(EventTest, ThrottleStartHasEverySchemaField) {
   e.targeted = true;
   e.confidence = 0.9;
   EXPECT_EQ(EventToJson(e),
-            "{\"schema\":1,\"id\":7,\"kind\":\"throttle\",\"state\":\"start\","
+            "{\"schema\":2,\"record\":\"event\",\"id\":7,\"kind\":\"throttle\",\"state\":\"start\","
             "\"ts\":1700000000.5,\"time\":\"2023-11-14T22:13:20.500Z\","
             "\"detected_at\":1700000003.0,\"scope\":\"flow\",\"direction\":\"down\","
             "\"flow\":{\"proto\":\"tcp\",\"local\":\"10.0.0.2\",\"local_port\":40000,"
@@ -87,7 +87,7 @@ TEST(EventTest, HostileStringsCannotAddFieldsOrBreakTheLine) {
     }
     const Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
     ASSERT_TRUE(j.is_object()) << line;
-    EXPECT_EQ(j.size(), 15u) << line;  // the fields of a link event with a service and reason
+    EXPECT_EQ(j.size(), 16u) << line;  // the fields of a link event with a service and reason
     EXPECT_EQ(j.at("targeted"), true) << line;
     EXPECT_FALSE(j.contains("y")) << line;
     if (name.find('\xff') == std::string::npos) {

@@ -189,7 +189,8 @@ def check_names(tw, demo, workdir, failures):
     # Event records (not the stream's header), without their chain values, which differ as the
     # header names other inputs.
     def records(lines):
-        return [{k: v for k, v in e.items() if k != "chain"} for e in lines if "record" not in e]
+        return [{k: v for k, v in e.items() if k != "chain"} for e in lines
+                if e.get("record") == "event"]
 
     events = records(check_lines("events", read(out, "events (stdout)"), failures))
     check_lines("flows", read(out, "flows.jsonl"), failures)
