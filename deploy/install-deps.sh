@@ -17,7 +17,9 @@ test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chrom
       clang libclang-rt-dev  # clang + its runtimes: the libFuzzer targets (fuzz preset)
       clang-format  # .ci/run fails on code the repository's .clang-format would change
       ngtcp2-client ngtcp2-server openssl  # the lab's QUIC scenarios (example programs, a cert)
-      lintian man-db zsh logrotate)  # deploy_package: lint, the man page, completions, logrotate
+      lintian man-db zsh logrotate  # deploy_package: lint, the man page, completions, logrotate
+      python3-jsonschema  # every event and flow line the tests write is checked against schema/
+      python3-matplotlib)  # docs/dashboard.png: the Grafana panels drawn from a replay's metrics
 bench=(python3 time tcpdump tshark tcptrace nfdump linux-perf)
 
 want=("${build[@]}")

@@ -52,6 +52,9 @@ DEPLOY = os.path.join(SOURCE, "deploy")
 SKIP = 77
 LABEL = "io.throttlewatch.test"  # value: "<hostname>:<pid>" of the run that made it
 
+sys.path.insert(0, os.path.join(HERE, "..", "schema"))
+import validate_lines  # noqa: E402
+
 
 class Skip(Exception):
     pass
@@ -68,6 +71,15 @@ class Failures:
             if detail:
                 print("  " + detail.rstrip().replace("\n", "\n  "))
         return ok
+
+    def schema(self, path, name):
+        """The event file's lines match the schema; kept for the suite's final check."""
+        try:
+            ok, detail = True, validate_lines.check_files([path]).summary()
+        except validate_lines.SchemaError as e:
+            ok, detail = False, str(e)
+        validate_lines.keep([path], name)
+        return self.check(ok, "the event file's lines match the schema", detail)
 
 
 def run(argv, timeout=120, **kw):
@@ -195,6 +207,7 @@ def check_systemd(binary):
             f.check(st.st_uid == nobody.pw_uid and stat.S_IMODE(st.st_mode) == 0o600,
                     "it belongs to the service user, mode 0600",
                     "uid %d mode %o" % (st.st_uid, stat.S_IMODE(st.st_mode)))
+            f.schema(ev, "deploy_systemd")
 
         # Control: the same without any capability.
         p, _ = daemon("", "", 1)
@@ -576,6 +589,7 @@ def check_container(binary):
                     "dir uid %d mode %o, file uid %d mode %o" % (
                         dst.st_uid, stat.S_IMODE(dst.st_mode), st.st_uid,
                         stat.S_IMODE(st.st_mode)))
+            f.schema(ev, "deploy_container")
 
         # 4. The DaemonSet: a hostPath kubelet created (root, 0755), its init container, then
         # the daemon with the pod's user, capabilities and read-only root.

@@ -33,6 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import lab as labmod  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "schema"))
+import validate_lines  # noqa: E402
 
 SKIP = 77
 PROM_PORT = 19090
@@ -199,6 +201,11 @@ class Run:
 
 
 def check_events(path, truth_actions, failures):
+    try:
+        validate_lines.check_files([path])
+    except validate_lines.SchemaError as e:
+        failures.append("the event file: %s" % e)
+    validate_lines.keep([path], "lab_live")
     lines = open(path).read().splitlines()
     records = [json.loads(l) for l in lines]
     events = [r for r in records if r.get("record") == "event"]  # not the headers of each start

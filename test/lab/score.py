@@ -25,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schema"))
+import validate_lines  # noqa: E402
+
 WINDOW_S = 10.0  # an event further than this from the truth does not match it
 # A drop needs a before: a throttle whose target carried data in fewer one-second bins than this
 # (but some) before the throttle took effect left no evidence in the capture (throttlewatch, like
@@ -41,18 +44,27 @@ PROFILE_BEFORE_S = 5
 PROFILE_AFTER_S = 15
 
 
-def load_events(path):
-    events = []
+def load_records(path, record):
+    """The lines of `path` whose "record" is `record` ("event" or "flow"), once the whole file
+    has been checked against the schema (test/schema/validate_lines.py) and kept for the suite's
+    final check."""
+    try:
+        validate_lines.check_files([path])
+    except validate_lines.SchemaError as e:
+        raise SystemExit("%s: %s" % (path, e))
+    validate_lines.keep([path], "score")
+    out = []
     with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise SystemExit("%s:%d: not JSON: %s" % (path, n, e))
-    return events
+        for line in f:
+            if line.strip():
+                obj = json.loads(line)
+                if obj.get("record") == record:
+                    out.append(obj)
+    return out
+
+
+def load_events(path):
+    return load_records(path, "event")
 
 
 def event_remotes(ev):

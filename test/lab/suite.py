@@ -146,7 +146,7 @@ def replay_and_score(run, throttlewatch, extra_args):
     events = score.load_events(events_path)
     score.annotate_references(truth, pcap)
     rows, false_pos, problems = score.score(truth, events)
-    run["verdicts"] = check_verdicts(truth, score.load_events(flows_path))
+    run["verdicts"] = check_verdicts(truth, score.load_records(flows_path, "flow"))
     problems = problems + [v["problem"] for v in run["verdicts"] if not v["right"]]
     false_ids = {id(e) for e in false_pos}
     # Every start event's confidence, and whether it matched a truth action (calibration).

@@ -18,6 +18,7 @@
 #include "detector/core/engine.h"
 #include "detector/outputs/event_json.h"
 #include "test/support/event_checks.h"
+#include "test/support/schema_lines.h"
 
 namespace tw::detector {
 namespace {
@@ -57,6 +58,7 @@ class CheckingPipeline final : public capture::BinSink, public EventSink {
   void OnEvent(const Event& e) override {
     const std::string p = testing::EventProblems(e);
     EXPECT_TRUE(p.empty()) << p << "\n" << EventToJson(e);
+    testing::KeepLines(EventToJson(e));
     events.push_back(e);
   }
 

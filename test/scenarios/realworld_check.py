@@ -21,6 +21,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schema"))
+import validate_lines  # noqa: E402
+
 SKIP = 77
 
 
@@ -32,6 +35,12 @@ def replay(tw, pcap, events):
 
 
 def read_events(path):
+    """The events of a replay's event file, checked against the schema (exits on a bad line)."""
+    try:
+        validate_lines.check_files([path])
+    except validate_lines.SchemaError as e:
+        raise SystemExit("%s: %s" % (path, e))
+    validate_lines.keep([path], "realworld")
     out = []
     with open(path) as f:
         for line in f:

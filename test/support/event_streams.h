@@ -14,6 +14,7 @@
 #include "detector/core/event.h"
 #include "detector/outputs/event_stream.h"
 #include "detector/outputs/evidence_chain.h"
+#include "test/support/schema_lines.h"
 
 namespace tw::testing {
 
@@ -24,10 +25,15 @@ inline detector::Event Outage(uint64_t id, detector::EventState state, double ts
   e.state = state;
   e.ts = ts;
   e.detected_at = ts + 2;
+  if (state == detector::EventState::kEnd) {  // as the outage detector ends one
+    e.duration_s = 10;
+    e.reason = "traffic_resumed";
+  }
   return e;
 }
 
-// A replay-like stream: a header and `n` events, as JsonLinesWriter writes them.
+// A replay-like stream: a header and `n` events, as JsonLinesWriter writes them (kept for the
+// schema check).
 inline std::vector<std::string> Stream(int n) {
   char* buf = nullptr;
   size_t size = 0;
@@ -49,6 +55,7 @@ inline std::vector<std::string> Stream(int n) {
   std::fclose(f);
   std::vector<std::string> lines;
   std::istringstream in(std::string(buf, size));
+  KeepLines(in.str());
   free(buf);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   return lines;

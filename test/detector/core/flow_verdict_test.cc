@@ -15,6 +15,7 @@
 #include "capture/ip_proto.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/policed_sender.h"
+#include "test/support/schema_lines.h"
 #include "test/support/token_bucket_limiter.h"
 
 namespace tw::detector {
@@ -343,6 +344,7 @@ TEST(FlowVerdictTest, DurationIsNeverNegative) {
   EXPECT_EQ(v[0].first_ns, Ns(0.999));
   EXPECT_EQ(v[0].last_ns, Ns(1.002));
   const std::string json = FlowVerdictToJson(v[0]);
+  testing::KeepLines(json);
   EXPECT_EQ(json.find("\"duration_s\":-"), std::string::npos) << json;
   EXPECT_NE(json.find("\"duration_s\":0.003"), std::string::npos) << json;
 }
@@ -424,6 +426,7 @@ TEST(FlowVerdictTest, RttFromTimestampEchoes) {
   EXPECT_NEAR(v[0].rtt_floor_s, 0.08, 1e-6);
   EXPECT_NEAR(v[0].rtt_median_s, 0.08, 1e-6);
   const std::string json = FlowVerdictToJson(v[0]);
+  testing::KeepLines(json);
   EXPECT_NE(json.find("\"verdict\":\"unlimited\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"rtt_median_ms\":80.0"), std::string::npos) << json;
   EXPECT_NE(json.find("\"vantage\":\"sender\""), std::string::npos) << json;
@@ -443,6 +446,7 @@ TEST(FlowVerdictTest, FlowLineCarriesTheCommunityIdOfTheAddressesItWrites) {
   const auto v = tracker.Finish();
   ASSERT_EQ(v.size(), 1u);
   const std::string json = FlowVerdictToJson(v[0]);
+  testing::KeepLines(json);
   EXPECT_NE(
       json.find("\"remote_port\":34855},\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\","),
       std::string::npos)
@@ -452,6 +456,7 @@ TEST(FlowVerdictTest, FlowLineCarriesTheCommunityIdOfTheAddressesItWrites) {
   key[0] = 1;
   const capture::AddressFormatter anonymized(std::make_shared<capture::Anonymizer>(key));
   const std::string anon = FlowVerdictToJson(v[0], anonymized);
+  testing::KeepLines(anon);
   EXPECT_EQ(anon.find("LQU9qZlK"), std::string::npos) << anon;
   const std::string want = capture::CommunityId(
       anonymized.Map(info.key.a), anonymized.Map(info.key.b), 80, 34855, capture::kIpProtoTcp);

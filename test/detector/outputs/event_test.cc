@@ -10,6 +10,7 @@
 #include "capture/ip_proto.h"
 #include "detector/outputs/event_json.h"
 #include "detector/outputs/json.h"
+#include "test/support/schema_lines.h"
 
 namespace tw::detector {
 namespace {
@@ -36,6 +37,7 @@ TEST(EventTest, ThrottleStartHasEverySchemaField) {
   e.rate_after_bps = 250000;
   e.targeted = true;
   e.confidence = 0.9;
+  testing::KeepLines(EventToJson(e));
   EXPECT_EQ(EventToJson(e),
             "{\"schema\":2,\"record\":\"event\",\"id\":7,\"kind\":\"throttle\",\"state\":\"start\","
             "\"ts\":1700000000.5,\"time\":\"2023-11-14T22:13:20.500Z\","

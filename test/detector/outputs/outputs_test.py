@@ -28,6 +28,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema"))
+import validate_lines  # noqa: E402
+
 DEMO_T0 = 1795901897  # a second into the demo capture, before its throttle
 CLIENT, SERVER, RESOLVER = "10.77.1.2", "10.77.2.2", "10.77.0.53"
 REAL_NAME = "live-video.example"
@@ -157,6 +160,19 @@ def replay(tw, workdir, inputs, extra):
     return r.returncode, out
 
 
+def check_schema(out, name, failures):
+    """The replay's event and flow lines match the schema, and are kept for the final check."""
+    events = os.path.join(os.path.dirname(out["flows.jsonl"]), "events.jsonl")
+    with open(events, "wb") as f:
+        f.write(out["events (stdout)"])
+    try:
+        c = validate_lines.check_files([events, out["flows.jsonl"]])
+        print("%s: schema: %s" % (name, c.summary()))
+    except validate_lines.SchemaError as e:
+        failures.append("%s: %s" % (name, e))
+    validate_lines.keep([events, out["flows.jsonl"]], "outputs_" + name)
+
+
 def read(out, key):
     v = out[key]
     return v if isinstance(v, bytes) else open(v, "rb").read()
@@ -192,10 +208,12 @@ def check_names(tw, demo, workdir, failures):
         return [{k: v for k, v in e.items() if k != "chain"} for e in lines
                 if e.get("record") == "event"]
 
+    check_schema(out, "names", failures)
     events = records(check_lines("events", read(out, "events (stdout)"), failures))
     check_lines("flows", read(out, "flows.jsonl"), failures)
     # The evidence is that of the demo alone, but for the name the real answer gave its server.
     _, alone = replay(tw, os.path.join(workdir, "alone"), [demo], [])
+    check_schema(alone, "alone", failures)
     expected = records(
         check_lines("events of the demo alone", read(alone, "events (stdout)"), failures))
     for e in expected:
@@ -248,6 +266,7 @@ def check_anonymize(tw, demo, workdir, failures):
         failures.append("replay --anonymize exited %d: %s"
                         % (rc, read(out, "summary (stderr)").decode()))
         return
+    check_schema(out, "anonymize", failures)
     sizes = {}
     for k in out:
         text = read(out, k).decode("latin-1")

@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "schema"))
+import validate_lines  # noqa: E402
+
 SKIP = 77
 
 
@@ -172,8 +175,14 @@ def main():
         check(rc == 0, f"replay with --report exits 0 (got {rc})")
         if rc != 0:
             return 1
-        # The header line (evidence chain) is no event.
-        starts = [e for e in map(json.loads, open(events_path)) if e.get("state") == "start"]
+        try:
+            validate_lines.check_files([events_path])
+            check(True, "the event lines match the schema")
+        except validate_lines.SchemaError as e:
+            check(False, str(e))
+        validate_lines.keep([events_path], "report_browser")
+        starts = [e for e in map(json.loads, open(events_path)) if e.get("record") == "event" and
+                  e["state"] == "start"]
         html = open(report, encoding="utf-8").read()
         # Self-contained: no URL of any kind (the only "http" is the CSP's http-equiv).
         check(html.replace("http-equiv", "").find("http") < 0, "no http(s) URL in the file")

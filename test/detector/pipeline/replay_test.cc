@@ -14,6 +14,7 @@
 #include "detector/outputs/evidence_chain.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/capture_input.h"
+#include "test/support/schema_lines.h"
 #include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
 
@@ -60,6 +61,7 @@ std::vector<std::string> Results(const ReplayResult& r) {
   std::vector<std::string> out;
   for (const Event& e : r.events) out.push_back(EventToJson(e, {}));
   for (const FlowVerdict& v : r.verdicts) out.push_back(FlowVerdictToJson(v));
+  for (const std::string& line : out) testing::KeepLines(line);
   for (const capture::Opening& o : r.openings) {
     out.push_back("opening " + std::to_string(o.flow_id) + " " +
                   std::string(capture::OpeningOutcomeName(o.outcome)) + " " +
@@ -115,6 +117,7 @@ ReplayStatus ReplayWithStream(ReplayOptions o, ReplayResult* r, std::string* str
   std::fclose(out);
   stream->assign(buf, size);
   free(buf);
+  testing::KeepLines(*stream);
   *head = writer.head();
   return rc;
 }

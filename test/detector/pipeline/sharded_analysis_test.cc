@@ -11,6 +11,7 @@
 #include "capture/ip_proto.h"
 #include "capture/server_names.h"
 #include "detector/outputs/flow_verdict_json.h"
+#include "test/support/schema_lines.h"
 #include "test/support/tls_client_hello.h"
 
 namespace tw::detector {
@@ -296,6 +297,7 @@ Outcome OneThread(const std::vector<Input>& in) {
   binner.Finish();
   Outcome o{std::move(t.lines), {}, binner.stats()};
   for (const FlowVerdict& v : verdicts.Finish()) o.verdicts.push_back(FlowVerdictToJson(v));
+  for (const std::string& line : o.verdicts) testing::KeepLines(line);
   return o;
 }
 
@@ -316,6 +318,7 @@ Outcome Sharded(const std::vector<Input>& in, int shards) {
   a.Finish();
   Outcome o{std::move(t.lines), {}, a.stats(), a.handovers()};
   for (const FlowVerdict& v : a.TakeVerdicts()) o.verdicts.push_back(FlowVerdictToJson(v));
+  for (const std::string& line : o.verdicts) testing::KeepLines(line);
   return o;
 }
 
