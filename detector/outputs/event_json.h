@@ -1,7 +1,7 @@
 #ifndef THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_
 #define THROTTLEWATCH_DETECTOR_OUTPUTS_EVENT_JSON_H_
-// Events as JSON lines (schema/event.v2.schema.json, docs/event-schema.md), and back: the one place that knows
-// the line format of an event.
+// Events as JSON lines (schema/event.v2.schema.json, docs/event-schema.md), and back: the one
+// place that knows the line format of an event.
 
 #include <string>
 
