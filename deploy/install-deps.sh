@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libpcap-dev libboost-dev libeigen3-dev
-       prometheus-cpp-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
+       prometheus-cpp-dev libcivetweb-dev nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev
        libbenchmark-dev
        help2man)  # the man page, made from --help at build time (cmake/Package.cmake)
 test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chromium

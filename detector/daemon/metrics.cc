@@ -1,7 +1,5 @@
 #include "detector/daemon/metrics.h"
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
@@ -14,6 +12,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "detector/daemon/metrics_server.h"
+#include "detector/daemon/process_stats.h"
 #include "util/secret_file.h"
 #include "util/utc_time.h"
 
@@ -154,9 +154,22 @@ void AddHandshakeRtt(const CaptureSnapshot& s, std::vector<MetricFamily>* out) {
   out->push_back(std::move(f));
 }
 
+// The process_* metrics of every exporter: CPU, memory, file descriptors, start time.
+void AddProcess(const ProcessStats& p, std::vector<MetricFamily>* out) {
+  const auto G = MetricType::Gauge;
+  Add(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+      MetricType::Counter, p.cpu_seconds);
+  Add(out, "process_open_fds", "Number of open file descriptors.", G, p.open_fds);
+  Add(out, "process_max_fds", "Maximum number of open file descriptors.", G, p.max_fds);
+  Add(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", G, p.virtual_bytes);
+  Add(out, "process_resident_memory_bytes", "Resident memory size in bytes.", G, p.resident_bytes);
+  Add(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+      G, p.start_time_seconds);
+}
+
 }  // namespace
 
-class Metrics::Impl final : public prometheus::Collectable {
+class Metrics::Impl final {
  public:
   Impl(std::vector<std::string> targets, std::string interface)
       : targets_(std::move(targets)),
@@ -164,7 +177,7 @@ class Metrics::Impl final : public prometheus::Collectable {
         probes_(targets_.size()),
         start_s_(double(util::WallClockNs()) * 1e-9) {}
 
-  std::vector<MetricFamily> Collect() const override;
+  std::vector<MetricFamily> Collect() const;
   // The parts of Collect() that read more than the snapshot; each appends its metric families
   // to *out. Called with mu_ held.
   void AddBuildInfo(std::vector<MetricFamily>* out) const;      // version, interface, start
@@ -191,12 +204,14 @@ class Metrics::Impl final : public prometheus::Collectable {
   };
   std::vector<Probe> probes_;
   double start_s_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsServer> server_;
 };
 
 std::vector<MetricFamily> Metrics::Impl::Collect() const {
+  const ProcessStats process = ReadProcessStats();  // /proc, outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<MetricFamily> out;
+  AddProcess(process, &out);
   AddBuildInfo(&out);
   AddTraffic(snap_, &out);
   AddServiceBytes(snap_, &out);
@@ -291,10 +306,10 @@ void Metrics::Impl::AddProbes(std::vector<MetricFamily>* out) const {
 }
 
 Metrics::Metrics(std::vector<std::string> probe_targets, std::string interface)
-    : impl_(std::make_shared<Impl>(std::move(probe_targets), std::move(interface))) {}
+    : impl_(std::make_unique<Impl>(std::move(probe_targets), std::move(interface))) {}
 
 Metrics::~Metrics() {
-  if (impl_->exposer_) impl_->exposer_.reset();  // stop serving before the data goes
+  impl_->server_.reset();  // stop serving before the data goes
 }
 
 bool ReadMetricsAuthFile(const std::string& path, std::string* user, std::string* password,
@@ -316,29 +331,13 @@ bool ReadMetricsAuthFile(const std::string& path, std::string* user, std::string
 
 bool Metrics::Serve(const std::string& bind, const std::string& user, const std::string& password,
                     std::string* error) {
-  try {
-    // One HTTP thread is plenty for a few scrapers.
-    impl_->exposer_ = std::make_unique<prometheus::Exposer>(bind, 1);
-  } catch (const std::exception& e) {
-    *error = "cannot serve metrics on " + bind + ": " + e.what();
-    return false;
-  }
-  if (!user.empty()) {
-    impl_->exposer_->RegisterAuth(
-        [user, password](const std::string& u, const std::string& p) {
-          return u == user && p == password;
-        },
-        "throttlewatch");
-  }
-  impl_->exposer_->RegisterCollectable(impl_);
-  return true;
+  // One HTTP thread is plenty for a few scrapers.
+  impl_->server_ = MetricsServer::Start(
+      bind, user, password, [this] { return Render(); }, error);
+  return impl_->server_ != nullptr;
 }
 
-int Metrics::port() const {
-  if (!impl_->exposer_) return 0;
-  const auto ports = impl_->exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
-}
+int Metrics::port() const { return impl_->server_ ? impl_->server_->port() : 0; }
 
 void Metrics::Publish(const CaptureSnapshot& s) {
   std::lock_guard<std::mutex> lock(impl_->mu_);

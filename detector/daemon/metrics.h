@@ -47,9 +47,10 @@ struct CaptureSnapshot {
 [[nodiscard]] bool ReadMetricsAuthFile(const std::string& path, std::string* user,
                                        std::string* password, std::string* error);
 
-// The daemon's Prometheus metrics (prometheus-cpp stays inside metrics.cc). Nothing here is
-// touched per packet: the capture thread publishes a snapshot per bin, the control thread
-// reports events and probes, and the HTTP thread renders everything at scrape time. All
+// The daemon's Prometheus metrics (prometheus-cpp stays inside metrics.cc), and the process_*
+// metrics every exporter has (process_stats.h). Nothing here is touched per packet: the capture
+// thread publishes a snapshot per bin, the control thread reports events and probes, and the
+// HTTP thread (metrics_server.h) renders everything at scrape time. All
 // methods are thread-safe (one mutex, taken a few times per second).
 class Metrics {
  public:
@@ -61,7 +62,8 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   // Serves /metrics on `bind` ("ADDR:PORT"; port 0 picks a free one), with HTTP basic auth when
-  // `user` is not empty. False (*error says why) when it cannot listen.
+  // `user` is not empty, and nothing but these metrics. False (*error says why) when it cannot
+  // listen.
   [[nodiscard]] bool Serve(const std::string& bind, const std::string& user,
                            const std::string& password, std::string* error);
   // The port listened on (after Serve), else 0.
@@ -79,7 +81,7 @@ class Metrics {
 
  private:
   class Impl;
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tw::detector

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -137,6 +138,31 @@ TEST_F(MetricsServeTest, ServesOnLoopbackAndPassesPromtool) {
   EXPECT_EQ(rc, 0) << out;
   // promtool's lint findings are printed even when it exits 0 for some of them: none of ours.
   EXPECT_EQ(out.find("throttlewatch_"), std::string::npos) << out;
+}
+
+// Like every exporter's: the process_* metrics, and on the endpoint nothing that is not a number
+// (prometheus-cpp's Exposer added a latency summary of its own whose quantiles were NaN until a
+// scrape had been timed, and again after a minute without one).
+TEST(MetricsTest, EndpointHasTheProcessMetricsAndNoNaN) {
+  Metrics m({}, "lo");
+  std::string error;
+  ASSERT_TRUE(m.Serve("127.0.0.1:0", "", "", &error)) << error;
+  for (int scrape = 0; scrape < 2; ++scrape) {
+    const std::string resp = Get(m.port());
+    ASSERT_NE(resp.find("200 OK"), std::string::npos) << resp;
+    const std::string body = resp.substr(resp.find("\r\n\r\n") + 4);
+    for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+                             "process_virtual_memory_bytes ", "process_open_fds ",
+                             "process_max_fds ", "process_start_time_seconds "}) {
+      const size_t at = body.find(std::string("\n") + name);
+      ASSERT_NE(at, std::string::npos) << name << " missing in\n" << body;
+      // CPU time may still be 0 (in clock ticks); a process has memory, files and a start.
+      const double v = std::stod(body.substr(at + 1 + std::strlen(name)));
+      EXPECT_TRUE(std::strcmp(name, "process_cpu_seconds_total ") == 0 ? v >= 0 : v > 0) << name;
+    }
+    EXPECT_EQ(body.find("NaN"), std::string::npos) << body;
+    EXPECT_EQ(body.find("exposer_"), std::string::npos) << body;
+  }
 }
 
 TEST(MetricsTest, BasicAuth) {
