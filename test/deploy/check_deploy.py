@@ -7,6 +7,9 @@
   check_deploy.py kubernetes  the DaemonSet parses as YAML and asks for what the daemon needs
   check_deploy.py grafana     every query of the dashboard parses (promtool check rules)
   check_deploy.py container   the Containerfile's base image, user, capability and entrypoint
+  check_deploy.py vector      the Vector config that ships events to Loki parses (YAML), reads the
+                              daemon's event file, and takes its labels from bounded fields that
+                              the event schema has (Vector itself is not in Debian)
 
 Each also checks that the deployment grants CAP_NET_RAW and no other capability to the
 daemon. run_deploy.py runs the daemon with those privileges (systemd, container).
@@ -193,9 +196,57 @@ def check_container():
     return 1 if errors else 0
 
 
+# The fields of an event-stream line that may become Loki labels: few values each. Never an
+# address, port, server name, id, time or chain value (a stream per value).
+BOUNDED_FIELDS = {"record", "kind", "state", "scope", "direction", "mechanism", "reason",
+                  "sensor", "interface", "host", "mode"}
+
+
+def check_vector():
+    import yaml  # python3-yaml (install-deps --test)
+    with open(os.path.join(DEPLOY, "vector", "throttlewatch.yaml")) as f:
+        conf = yaml.safe_load(f)
+    with open(os.path.join(HERE, "..", "..", "schema", "event.v2.schema.json")) as f:
+        defs = json.load(f)["$defs"]
+    fields = set(defs["event"]["properties"]) | set(defs["header"]["properties"])
+    errors = []
+    source = conf["sources"]["throttlewatch_file"]
+    if "/var/lib/throttlewatch/events.jsonl" not in " ".join(source["include"]):
+        errors.append("the file source must read /var/lib/throttlewatch/events.jsonl")
+    vrl = conf["transforms"]["throttlewatch_labels"]["source"]
+    # .label = string(parsed.FIELD) ?? ...: where each label value comes from.
+    assigned = {}
+    for label, expr in re.findall(r"^\.(\w+)\s*=\s*(.*)$", vrl, re.M):
+        assigned[label] = re.findall(r"parsed\.(\w+)", expr)
+    for label, used in assigned.items():
+        for field in used:
+            if field not in fields:
+                errors.append("label %s reads %r, which the event schema does not have"
+                              % (label, field))
+            elif field not in BOUNDED_FIELDS:
+                errors.append("label %s comes from %r, a field of unbounded values"
+                              % (label, field))
+    sink = conf["sinks"]["loki"]
+    if sink["type"] != "loki" or sink["inputs"] != ["throttlewatch_labels"]:
+        errors.append("the loki sink must read the remap's output")
+    for name, value in sink["labels"].items():
+        for ref in re.findall(r"{{\s*([\w.]+)\s*}}", str(value)):
+            if ref not in assigned:
+                errors.append("Loki label %s uses {{ %s }}, which the remap does not set"
+                              % (name, ref))
+    if sink["encoding"]["codec"] != "text":
+        errors.append("the sink must ship the line as written (codec text), to keep the chain")
+    for e in errors:
+        print("FAILED: deploy/vector/throttlewatch.yaml: " + e)
+    if not errors:
+        print("vector: %d labels from %s, every one a bounded field of the event schema"
+              % (len(sink["labels"]), sorted({f for u in assigned.values() for f in u})))
+    return 1 if errors else 0
+
+
 CHECKS = {"systemd": check_systemd, "prometheus": check_prometheus,
           "alertmanager": check_alertmanager, "kubernetes": check_kubernetes,
-          "grafana": check_grafana, "container": check_container}
+          "grafana": check_grafana, "container": check_container, "vector": check_vector}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CHECKS:
