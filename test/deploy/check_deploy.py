@@ -17,6 +17,7 @@ daemon. run_deploy.py runs the daemon with those privileges (systemd, container)
 Exits 0 when the check passes, 1 when it fails, 77 (skip) when the tool is missing.
 """
 
+import fnmatch
 import json
 import os
 import re
@@ -211,8 +212,11 @@ def check_vector():
     fields = set(defs["event"]["properties"]) | set(defs["header"]["properties"])
     errors = []
     source = conf["sources"]["throttlewatch_file"]
-    if "/var/lib/throttlewatch/events.jsonl" not in " ".join(source["include"]):
-        errors.append("the file source must read /var/lib/throttlewatch/events.jsonl")
+    # The files a throttlewatch@eth0 unit writes, and logrotate's first rotated name.
+    for path in ("/var/lib/throttlewatch/eth0/events.jsonl",
+                 "/var/lib/throttlewatch/eth0/events.jsonl.1"):
+        if not any(fnmatch.fnmatch(path, g) for g in source["include"]):
+            errors.append("the file source does not read %s" % path)
     vrl = conf["transforms"]["throttlewatch_labels"]["source"]
     # .label = string(parsed.FIELD) ?? ...: where each label value comes from.
     assigned = {}
