@@ -156,6 +156,173 @@ Bytes BsdFamily(uint32_t family, bool big_endian, const Bytes& l3) {
   return b;
 }
 
+// UDP between the given ports with `payload` as its data.
+Bytes UdpTo(uint16_t sport, uint16_t dport, const Bytes& payload) {
+  Bytes b;
+  Put16(&b, sport);
+  Put16(&b, dport);
+  Put16(&b, static_cast<uint16_t>(8 + payload.size()));
+  Put16(&b, 0);
+  Append(&b, payload);
+  return b;
+}
+
+// A bare Ethernet frame (no VLAN) of `type`, as tunnels carry it.
+Bytes Frame(uint16_t type, const Bytes& l3) { return Ether(type, l3); }
+
+// PPP with the HDLC-like ff 03 when `hdlc`, the protocol compressed to one byte when it fits.
+Bytes Ppp(uint16_t proto, const Bytes& rest, bool hdlc = true, bool compressed = false) {
+  Bytes b;
+  if (hdlc) b = {0xff, 0x03};
+  if (compressed) {
+    b.push_back(static_cast<uint8_t>(proto));
+  } else {
+    Put16(&b, proto);
+  }
+  Append(&b, rest);
+  return b;
+}
+
+Bytes Pppoe(const Bytes& ppp) {
+  Bytes b = {0x11, 0x00};
+  Put16(&b, 0x1234);  // session
+  Put16(&b, static_cast<uint16_t>(ppp.size()));
+  Append(&b, ppp);
+  return b;
+}
+
+// `labels` MPLS labels, the last one the bottom of the stack.
+Bytes Mpls(int labels, const Bytes& rest) {
+  Bytes b;
+  for (int i = 1; i <= labels; ++i) Put32(&b, (16u + i) << 12 | (i == labels ? 0x100u : 0) | 64);
+  Append(&b, rest);
+  return b;
+}
+
+// GRE version 0 with the optional fields its flags announce (zeros).
+Bytes Gre(uint16_t flags, uint16_t proto, const Bytes& rest) {
+  Bytes b;
+  Put16(&b, flags);
+  Put16(&b, proto);
+  for (unsigned bit : {0x8000u, 0x2000u, 0x1000u}) {
+    if ((flags & bit) != 0) Put32(&b, 0);
+  }
+  Append(&b, rest);
+  return b;
+}
+
+// PPTP's GRE version 1: key (payload length, call id), sequence number, optional ack.
+Bytes Pptp(const Bytes& ppp, bool ack) {
+  Bytes b;
+  Put16(&b, static_cast<uint16_t>(0x3001 | (ack ? 0x80 : 0)));
+  Put16(&b, 0x880b);
+  Put16(&b, static_cast<uint16_t>(ppp.size()));
+  Put16(&b, 7);  // call id
+  Put32(&b, 1);  // sequence number
+  if (ack) Put32(&b, 0);
+  Append(&b, ppp);
+  return b;
+}
+
+Bytes Vxlan(const Bytes& frame) {
+  Bytes b = {0x08, 0, 0, 0, 0, 0, 42, 0};  // I flag, VNI 42
+  Append(&b, frame);
+  return b;
+}
+
+// Geneve with `option_words` 4-byte words of options.
+Bytes Geneve(uint16_t proto, int option_words, const Bytes& rest) {
+  Bytes b = {static_cast<uint8_t>(option_words), 0};
+  Put16(&b, proto);
+  Put32(&b, 42 << 8);  // VNI
+  b.resize(8 + static_cast<size_t>(option_words) * 4, 0);
+  Append(&b, rest);
+  return b;
+}
+
+// A GTP-U G-PDU; with `extensions`, the sequence flag and two extension headers (PDU session
+// container of 4 bytes, then one of 8).
+Bytes Gtpu(const Bytes& ip, bool extensions) {
+  Bytes b = {static_cast<uint8_t>(extensions ? 0x36 : 0x30), 0xff};
+  Bytes rest;
+  if (extensions) rest = {0, 1, 0, 0x85, 1, 0x10, 0x01, 0x40, 2, 0, 0, 0, 0, 0, 0, 0};
+  Append(&rest, ip);
+  Put16(&b, static_cast<uint16_t>(rest.size()));
+  Put32(&b, 0xabcdef01);  // TEID
+  Append(&b, rest);
+  return b;
+}
+
+// ERSPAN type II (8 bytes) or III (12, and the 8-byte platform subheader when `sub`).
+Bytes Erspan(int type, bool sub, const Bytes& frame) {
+  Bytes b = {static_cast<uint8_t>(type == 2 ? 0x10 : 0x20), 0x64, 0, 1};
+  b.resize(type == 2 ? 8 : 12, 0);
+  if (type == 3 && sub) {
+    b[11] = 1;
+    b.resize(20, 0);
+  }
+  Append(&b, frame);
+  return b;
+}
+
+// Teredo: IPv6 behind an authentication indication (id "ab", no value) and an origin one.
+Bytes Teredo(const Bytes& ipv6) {
+  Bytes b = {0, 1, 2, 0, 'a', 'b'};
+  b.resize(b.size() + 9, 0);  // nonce, confirmation
+  Append(&b, {0, 0, 0x12, 0x34, 1, 2, 3, 4});
+  Append(&b, ipv6);
+  return b;
+}
+
+// Radiotap (8 bytes, or more with `extra`) and an 802.11 data frame with LLC/SNAP.
+Bytes Wifi(uint8_t fc0, uint8_t fc1, uint16_t type, const Bytes& l3) {
+  Bytes b = {fc0, fc1, 0, 0};
+  b.resize(24, 0x11);  // duration, three addresses, sequence control
+  if ((fc1 & 3) == 3) b.resize(30, 0x22);
+  if ((fc0 & 0x80) != 0) b.resize(b.size() + ((fc1 & 0x80) != 0 ? 6 : 2), 0);
+  Append(&b, {0xaa, 0xaa, 0x03, 0, 0, 0});
+  Put16(&b, type);
+  Append(&b, l3);
+  return b;
+}
+
+Bytes Radiotap(const Bytes& frame, size_t len = 8) {
+  Bytes b = {0, 0, static_cast<uint8_t>(len), 0};
+  b.resize(len, 0);
+  Append(&b, frame);
+  return b;
+}
+
+// NFLOG (AF_INET) with a prefix TLV, then the payload TLV; lengths in the given byte order.
+Bytes Nflog(const Bytes& ip, bool little_endian) {
+  const auto put = [&](Bytes* b, uint16_t v) {
+    if (little_endian) {
+      b->push_back(static_cast<uint8_t>(v));
+      b->push_back(static_cast<uint8_t>(v >> 8));
+    } else {
+      Put16(b, v);
+    }
+  };
+  Bytes b = {2, 0, 0, 0};
+  put(&b, 8);  // packet header TLV (type 1): hardware protocol, hook, pad
+  put(&b, 1);
+  Append(&b, {0x08, 0x00, 1, 0});
+  put(&b, 7);  // prefix TLV (type 10): "ab\0", padded to 8
+  put(&b, 10);
+  Append(&b, {'a', 'b', 0, 0});
+  put(&b, static_cast<uint16_t>(4 + ip.size()));
+  put(&b, 9);
+  Append(&b, ip);
+  return b;
+}
+
+Bytes CiscoHdlc(uint16_t type, const Bytes& l3) {
+  Bytes b = {0x0f, 0x00};
+  Put16(&b, type);
+  Append(&b, l3);
+  return b;
+}
+
 // SYN options: MSS 1460, SACK permitted, timestamps, NOP, window scale 7.
 Bytes SynOptions() { return {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 3, 3, 7}; }
 
@@ -571,8 +738,8 @@ TEST(DecodeTest, IcmpTypeAndCodeAsPorts) {
 
 TEST(DecodeTest, OtherProtocolCountsTheWholeIpPayload) {
   DecodedPacket p;
-  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(47, Bytes(36, 0x11)), &p), DecodeStatus::kOk);  // GRE
-  EXPECT_EQ(p.ip_proto, 47);
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(132, Bytes(36, 0x11)), &p), DecodeStatus::kOk);  // SCTP
+  EXPECT_EQ(p.ip_proto, 132);
   EXPECT_EQ(p.src_port, 0);
   EXPECT_EQ(p.payload_offset, 20);
   EXPECT_EQ(p.payload_len, 36u);
@@ -630,8 +797,256 @@ TEST(DecodeTest, StatusNamesAreDistinct) {
   for (int i = 0; i < static_cast<int>(DecodeStatus::kCount); ++i) {
     names.emplace_back(DecodeStatusName(static_cast<DecodeStatus>(i)));
   }
-  EXPECT_THAT(names, ::testing::ElementsAre("ok", "truncated", "unsupported_link_type", "not_ip",
-                                            "bad_ip_header", "fragment", "bad_l4_header"));
+  EXPECT_THAT(
+      names, ::testing::ElementsAre("ok", "truncated", "unsupported_link_type", "not_ip",
+                                    "bad_ip_header", "fragment", "bad_l4_header", "bad_link_header",
+                                    "bad_tunnel_header", "too_many_tunnels"));
+}
+
+// ---- Encapsulations ----
+
+// Decodes `pkt` expecting the TCP flow of Tcp() between the IPv4 (or IPv6) test addresses,
+// come through `tunnel`, its IP header at `l3`.
+void ExpectInnerTcp(int link_type, const Bytes& pkt, const std::string& tunnel, uint16_t l3,
+                    bool v6 = false) {
+  DecodedPacket p;
+  ASSERT_EQ(DecodeAll(link_type, pkt, &p), DecodeStatus::kOk);
+  EXPECT_EQ(TunnelPathName(p.tunnels), tunnel);
+  EXPECT_EQ(p.l3_offset, l3);
+  EXPECT_EQ(p.ip_version, v6 ? 6 : 4);
+  EXPECT_EQ(p.src, v6 ? Src6() : Src4());
+  EXPECT_EQ(p.ip_proto, 6);
+  EXPECT_EQ(p.src_port, 43210);
+  EXPECT_EQ(p.dst_port, 443);
+  EXPECT_EQ(p.payload_len, 5u);
+}
+
+TEST(DecodeTest, PppoeSessionCarriesIp) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkEthernet, Ether(0x8864, Pppoe(Ppp(0x0021, Ipv4(6, tcp), false))), "pppoe",
+                 14 + 6 + 2);
+  ExpectInnerTcp(kLinkEthernet, Ether(0x8864, Pppoe(Ppp(0x0057, Ipv6(6, tcp), false)), {0x8100}),
+                 "pppoe", 18 + 6 + 2, true);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkEthernet, Ether(0x8864, Pppoe(Ppp(0xc021, Bytes(8, 0), false))), &p),
+            DecodeStatus::kNotIp);  // LCP
+  Bytes bad = Ether(0x8864, Pppoe(Ppp(0x0021, Ipv4(6, tcp), false)));
+  bad[14] = 0x21;  // version 2
+  EXPECT_EQ(DecodeAll(kLinkEthernet, bad, &p), DecodeStatus::kBadTunnel);
+}
+
+TEST(DecodeTest, MplsStackToItsBottomThenIpByVersion) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkEthernet, Ether(0x8847, Mpls(3, Ipv6(6, tcp)), {0x8100}), "mpls", 18 + 12,
+                 true);
+  ExpectInnerTcp(kLinkEthernet, Ether(0x8848, Mpls(1, Ipv4(6, tcp))), "mpls", 14 + 4);
+  DecodedPacket p;
+  // A pseudowire's control word (first nibble 0) is not IP.
+  EXPECT_EQ(DecodeAll(kLinkEthernet, Ether(0x8847, Mpls(1, Bytes(20, 0))), &p),
+            DecodeStatus::kNotIp);
+  // A stack that never ends is cut at 16 labels.
+  EXPECT_EQ(DecodeAll(kLinkEthernet, Ether(0x8847, Bytes(4 * 20, 0)), &p),
+            DecodeStatus::kBadTunnel);
+}
+
+TEST(DecodeTest, GreWithChecksumKeyAndSequenceNumber) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkEthernet, Ether(0x0800, Ipv4(47, Gre(0xb000, 0x0800, Ipv4(6, tcp)))), "gre",
+                 14 + 20 + 16);
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0x2000, 0x86dd, Ipv6(6, tcp))), "gre", 20 + 8, true);
+  // Transparent Ethernet bridging: a frame, VLAN tags and all.
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0, 0x6558, Ether(0x0800, Ipv4(6, tcp), {0x8100}))), "gre",
+                 20 + 4 + 18);
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0, 0x8847, Mpls(2, Ipv4(6, tcp)))), "gre/mpls", 20 + 4 + 8);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkRaw, Ipv4(47, Gre(0x4000, 0x0800, Ipv4(6, tcp))), &p),
+            DecodeStatus::kBadTunnel);  // RFC 1701 routing
+  EXPECT_EQ(DecodeAll(kLinkRaw, Ipv4(47, Gre(0x0002, 0x0800, Ipv4(6, tcp))), &p),
+            DecodeStatus::kBadTunnel);  // version 2
+  EXPECT_EQ(DecodeAll(kLinkRaw, Ipv4(47, Gre(0, 0x0806, Bytes(28, 0))), &p),
+            DecodeStatus::kNotIp);  // ARP
+}
+
+TEST(DecodeTest, PptpEnhancedGreCarriesPpp) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Pptp(Ppp(0x0021, Ipv4(6, tcp)), false)), "pptp", 20 + 12 + 4);
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Pptp(Ppp(0x0021, Ipv4(6, tcp), false, true), true)), "pptp",
+                 20 + 16 + 1);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkRaw, Ipv4(47, Pptp({}, true)), &p), DecodeStatus::kNotIp);  // ack only
+}
+
+TEST(DecodeTest, IpInIpNamesBothFamilies) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkRaw, Ipv4(4, Ipv4(6, tcp)), "4in4", 20);
+  ExpectInnerTcp(kLinkRaw, Ipv4(41, Ipv6(6, tcp)), "6in4", 20, true);
+  ExpectInnerTcp(kLinkRaw, Ipv6(4, Ipv4(6, tcp)), "4in6", 40);
+  ExpectInnerTcp(kLinkRaw, Ipv6(0, Ipv6Ext(41, 1, Ipv6(6, tcp))), "6in6", 48, true);
+}
+
+TEST(DecodeTest, VxlanAndGeneveCarryEthernet) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  const Bytes frame = Frame(0x0800, Ipv4(6, tcp));
+  ExpectInnerTcp(kLinkEthernet, Ether(0x0800, Ipv4(17, UdpTo(50000, 4789, Vxlan(frame)))), "vxlan",
+                 14 + 20 + 8 + 8 + 14);
+  ExpectInnerTcp(kLinkRaw, Ipv4(17, UdpTo(50000, 6081, Geneve(0x6558, 3, frame))), "geneve",
+                 20 + 8 + 20 + 14);
+  ExpectInnerTcp(kLinkRaw, Ipv6(17, UdpTo(50000, 6081, Geneve(0x86dd, 0, Ipv6(6, tcp)))), "geneve",
+                 40 + 8 + 8, true);
+  // Without VXLAN's I flag, or the wrong Geneve version: an ordinary UDP packet.
+  Bytes no_i = Ipv4(17, UdpTo(50000, 4789, Vxlan(frame)));
+  no_i[28] = 0;
+  DecodedPacket p;
+  ASSERT_EQ(DecodeAll(kLinkRaw, no_i, &p), DecodeStatus::kOk);
+  EXPECT_EQ(p.ip_proto, 17);
+  EXPECT_EQ(p.dst_port, 4789);
+  EXPECT_TRUE(p.tunnels.empty());
+  // Too short to be VXLAN at all: UDP too.
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(17, UdpTo(50000, 4789, {1, 2})), &p), DecodeStatus::kOk);
+  EXPECT_EQ(p.dst_port, 4789);
+}
+
+TEST(DecodeTest, GtpuGpduWithExtensionHeaders) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkRaw, Ipv4(17, UdpTo(2152, 2152, Gtpu(Ipv4(6, tcp), false))), "gtpu",
+                 20 + 8 + 8);
+  ExpectInnerTcp(kLinkRaw, Ipv4(17, UdpTo(2152, 2152, Gtpu(Ipv6(6, tcp), true))), "gtpu",
+                 20 + 8 + 8 + 4 + 12, true);
+  // An echo request is GTP-U's own UDP traffic.
+  Bytes echo = Gtpu({}, false);
+  echo[1] = 1;
+  DecodedPacket p;
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(17, UdpTo(2152, 2152, echo)), &p), DecodeStatus::kOk);
+  EXPECT_EQ(p.src_port, 2152);
+  EXPECT_TRUE(p.tunnels.empty());
+  // An extension header of length 0 would never end.
+  Bytes bad = Gtpu(Ipv4(6, tcp), true);
+  bad[12] = 0;
+  EXPECT_EQ(DecodeAll(kLinkRaw, Ipv4(17, UdpTo(2152, 2152, bad)), &p), DecodeStatus::kBadTunnel);
+}
+
+TEST(DecodeTest, ErspanTypesTwoAndThree) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  const Bytes frame = Frame(0x0800, Ipv4(6, tcp));
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0x1000, 0x88be, Erspan(2, false, frame))), "erspan",
+                 20 + 8 + 8 + 14);
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0, 0x88be, frame)), "erspan", 20 + 4 + 14);  // type I
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0x1000, 0x22eb, Erspan(3, false, frame))), "erspan",
+                 20 + 8 + 12 + 14);
+  ExpectInnerTcp(kLinkRaw, Ipv4(47, Gre(0x1000, 0x22eb, Erspan(3, true, frame))), "erspan",
+                 20 + 8 + 20 + 14);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkRaw, Ipv4(47, Gre(0x1000, 0x22eb, Erspan(2, false, frame))), &p),
+            DecodeStatus::kBadTunnel);  // a type II header announced as type III
+}
+
+TEST(DecodeTest, TeredoSkipsItsIndications) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkRaw, Ipv4(17, UdpTo(3544, 50000, Teredo(Ipv6(6, tcp)))), "teredo",
+                 20 + 8 + 15 + 8, true);
+  ExpectInnerTcp(kLinkRaw, Ipv4(17, UdpTo(50000, 3544, Ipv6(6, tcp))), "teredo", 28, true);
+  DecodedPacket p;
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(17, UdpTo(50000, 3544, Bytes(48, 0x45))), &p),
+            DecodeStatus::kOk);  // no IPv6 inside: UDP
+  EXPECT_EQ(p.dst_port, 3544);
+  EXPECT_TRUE(p.tunnels.empty());
+}
+
+TEST(DecodeTest, TunnelsNestUpToFourDeep) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  const Bytes four = Ipv4(
+      4, Ipv4(47, Gre(0, 0x0800,
+                      Ipv4(17, UdpTo(1, 4789, Vxlan(Frame(0x0800, Ipv4(41, Ipv6(6, tcp)))))))));
+  ExpectInnerTcp(kLinkRaw, four, "4in4/gre/vxlan/6in4", 20 + 20 + 4 + 20 + 16 + 14 + 20, true);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkEthernet, Ether(0x8864, Pppoe(Ppp(0x0021, four))), &p),
+            DecodeStatus::kTooManyTunnels);
+  // IP in IP in IP ... as deep as the packet allows stops at the fifth.
+  Bytes deep = Ipv4(6, tcp);
+  for (int i = 0; i < 100; ++i) deep = Ipv4(4, deep);
+  EXPECT_EQ(DecodeAll(kLinkRaw, deep, &p), DecodeStatus::kTooManyTunnels);
+}
+
+TEST(DecodeTest, FragmentsOfOneDatagramShareAKey) {
+  DecodedPacket first, later, other;
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(17, Udp(100), 0x2000), &first), DecodeStatus::kOk);
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(17, Bytes(64, 0xee), 185), &later), DecodeStatus::kFragment);
+  EXPECT_NE(first.frag_key, 0u);
+  EXPECT_EQ(later.frag_key, first.frag_key);
+  EXPECT_EQ(later.ip_len, 84u);
+  EXPECT_EQ(later.payload_len, 64u);
+  Bytes other_id = Ipv4(17, Bytes(64, 0xee), 185);
+  other_id[5] = 0x35;
+  ASSERT_EQ(DecodeAll(kLinkRaw, other_id, &other), DecodeStatus::kFragment);
+  EXPECT_NE(other.frag_key, first.frag_key);
+  // IPv6: the fragment header's identification.
+  ASSERT_EQ(DecodeAll(kLinkIpv6, Ipv6(44, Ipv6Frag(17, 0, true, Udp(100))), &first),
+            DecodeStatus::kOk);
+  ASSERT_EQ(DecodeAll(kLinkIpv6, Ipv6(44, Ipv6Frag(17, 14, false, Bytes(64, 0))), &later),
+            DecodeStatus::kFragment);
+  EXPECT_EQ(later.frag_key, first.frag_key);
+  EXPECT_EQ(later.payload_len, 64u);
+  // Whole datagrams have none.
+  ASSERT_EQ(DecodeAll(kLinkRaw, Ipv4(17, Udp(100)), &other), DecodeStatus::kOk);
+  EXPECT_EQ(other.frag_key, 0u);
+}
+
+// ---- Link types of serial lines, wireless and netfilter ----
+
+TEST(DecodeTest, PppLinkWithAndWithoutHdlcFraming) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkPpp, Ppp(0x0021, Ipv4(6, tcp)), "", 4);
+  ExpectInnerTcp(kLinkPpp, Ppp(0x0057, Ipv6(6, tcp), false), "", 2, true);
+  ExpectInnerTcp(kLinkPpp, Ppp(0x0021, Ipv4(6, tcp), false, true), "", 1);
+  ExpectInnerTcp(kLinkPpp, Ppp(0x0281, Mpls(1, Ipv4(6, tcp))), "mpls", 8);
+  ExpectInnerTcp(kLinkPppHdlc, Ppp(0x0021, Ipv4(6, tcp)), "", 4);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkPpp, Ppp(0xc023, Bytes(8, 0)), &p), DecodeStatus::kNotIp);  // PAP
+  EXPECT_EQ(DecodeAll(kLinkPpp, {0xff, 0x13, 0x00, 0x21}, &p), DecodeStatus::kBadLinkHeader);
+}
+
+TEST(DecodeTest, CiscoHdlc) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkCiscoHdlc, CiscoHdlc(0x0800, Ipv4(6, tcp)), "", 4);
+  ExpectInnerTcp(kLinkPppHdlc, CiscoHdlc(0x86dd, Ipv6(6, tcp)), "", 4, true);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkCiscoHdlc, CiscoHdlc(0x8035, Bytes(20, 0)), &p),
+            DecodeStatus::kNotIp);  // SLARP
+}
+
+TEST(DecodeTest, NflogPayloadTlvInEitherByteOrder) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkNflog, Nflog(Ipv4(6, tcp), true), "", 24);
+  ExpectInnerTcp(kLinkNflog, Nflog(Ipv4(6, tcp), false), "", 24);
+  Bytes bad = Nflog(Ipv4(6, tcp), true);
+  bad[12] = 2;  // the prefix TLV shorter than its header
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkNflog, bad, &p), DecodeStatus::kBadLinkHeader);
+  Bytes no_payload = Nflog({}, true);
+  no_payload.resize(no_payload.size() - 4);  // the payload TLV
+  EXPECT_EQ(DecodeAll(kLinkNflog, no_payload, &p), DecodeStatus::kTruncated);
+}
+
+TEST(DecodeTest, Ieee80211DataFramesByToDsFromDsAndQos) {
+  const Bytes tcp = Tcp(kTcpAck, {}, 5);
+  ExpectInnerTcp(kLinkIeee80211, Wifi(0x08, 0x01, 0x0800, Ipv4(6, tcp)), "", 24 + 8);
+  ExpectInnerTcp(kLinkRadiotap, Radiotap(Wifi(0x88, 0x02, 0x0800, Ipv4(6, tcp)), 12), "",
+                 12 + 26 + 8);
+  ExpectInnerTcp(kLinkRadiotap, Radiotap(Wifi(0x88, 0x83, 0x86dd, Ipv6(6, tcp))), "",
+                 8 + 30 + 2 + 4 + 8, true);
+  DecodedPacket p;
+  EXPECT_EQ(DecodeAll(kLinkIeee80211, Wifi(0x08, 0x41, 0x0800, Ipv4(6, tcp)), &p),
+            DecodeStatus::kNotIp);  // protected
+  EXPECT_EQ(DecodeAll(kLinkIeee80211, Wifi(0xc0, 0x00, 0x0800, Ipv4(6, tcp)), &p),
+            DecodeStatus::kNotIp);  // deauthentication
+  EXPECT_EQ(DecodeAll(kLinkIeee80211, Wifi(0x48, 0x01, 0x0800, {}), &p),
+            DecodeStatus::kNotIp);  // null function
+  Bytes amsdu = Wifi(0x88, 0x01, 0x0800, Ipv4(6, tcp));
+  amsdu[24] = 0x80;
+  EXPECT_EQ(DecodeAll(kLinkIeee80211, amsdu, &p), DecodeStatus::kNotIp);
+  Bytes bad = Radiotap(Wifi(0x08, 0x01, 0x0800, Ipv4(6, tcp)));
+  bad[0] = 1;  // radiotap version 1
+  EXPECT_EQ(DecodeAll(kLinkRadiotap, bad, &p), DecodeStatus::kBadLinkHeader);
 }
 
 // ---- Truncation at every length, for every link type ----
@@ -659,6 +1074,25 @@ std::vector<TruncationCase> TruncationCases() {
       {"Loop", kLinkLoop, BsdFamily(2, true, v4)},
       {"Ipv4", kLinkIpv4, v4},
       {"Ipv6", kLinkIpv6, v6},
+      {"Pppoe", kLinkEthernet, Ether(0x8864, Pppoe(Ppp(0x0021, v4, false)))},
+      {"Mpls", kLinkEthernet, Ether(0x8847, Mpls(2, v6), {0x8100})},
+      {"Gre", kLinkRaw, Ipv4(47, Gre(0xb000, 0x0800, v4))},
+      {"GreEthernet", kLinkRaw, Ipv4(47, Gre(0, 0x6558, Frame(0x86dd, v6)))},
+      {"Pptp", kLinkRaw, Ipv4(47, Pptp(Ppp(0x0021, v4, true, true), true))},
+      {"Erspan2", kLinkRaw, Ipv4(47, Gre(0x1000, 0x88be, Erspan(2, false, Frame(0x0800, v4))))},
+      {"Erspan3", kLinkRaw, Ipv4(47, Gre(0x1000, 0x22eb, Erspan(3, true, Frame(0x0800, v4))))},
+      {"Vxlan", kLinkRaw, Ipv4(17, UdpTo(1, 4789, Vxlan(Frame(0x0800, v4))))},
+      {"Geneve", kLinkRaw, Ipv6(17, UdpTo(1, 6081, Geneve(0x6558, 2, Frame(0x86dd, v6))))},
+      {"Gtpu", kLinkRaw, Ipv4(17, UdpTo(2152, 2152, Gtpu(v6, true)))},
+      {"Teredo", kLinkRaw, Ipv4(17, UdpTo(3544, 1, Teredo(v6)))},
+      {"IpInIp", kLinkRaw, Ipv6(4, Ipv4(41, v6))},
+      {"Ppp", kLinkPpp, Ppp(0x0021, v4)},
+      {"PppHdlc", kLinkPppHdlc, Ppp(0x0057, v6)},
+      {"CiscoHdlc", kLinkCiscoHdlc, CiscoHdlc(0x0800, v4)},
+      {"NflogLe", kLinkNflog, Nflog(v4, true)},
+      {"NflogBe", kLinkNflog, Nflog(v4, false)},
+      {"Radiotap", kLinkRadiotap, Radiotap(Wifi(0x88, 0x83, 0x0800, v4), 12)},
+      {"Ieee80211", kLinkIeee80211, Wifi(0x08, 0x02, 0x86dd, v6)},
   };
 }
 
@@ -713,8 +1147,9 @@ TEST(DecodeTest, MutatedPacketsNeverCrash) {
 
 TEST(DecodeTest, RandomBytesNeverCrash) {
   std::mt19937 rng(777);
-  const int links[] = {kLinkNull,     kLinkEthernet, kLinkRaw,  kLinkLoop,
-                       kLinkLinuxSll, kLinkIpv4,     kLinkIpv6, kLinkLinuxSll2};
+  const int links[] = {kLinkNull,      kLinkEthernet,  kLinkRaw,       kLinkLoop, kLinkLinuxSll,
+                       kLinkIpv4,      kLinkIpv6,      kLinkLinuxSll2, kLinkPpp,  kLinkPppHdlc,
+                       kLinkCiscoHdlc, kLinkIeee80211, kLinkRadiotap,  kLinkNflog};
   for (int iter = 0; iter < 20000; ++iter) {
     Bytes pkt(rng() % 160);
     for (uint8_t& b : pkt) b = static_cast<uint8_t>(rng());
