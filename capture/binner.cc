@@ -72,7 +72,8 @@ BinnedPacket Binner::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPac
   if (p.payload_len > 0) ++b.data_packets;
 
   uint32_t retrans = 0;
-  if (p.ip_proto == kIpProtoTcp) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
+  // A later fragment has no TCP header: its bytes count, its (zero) sequence number does not.
+  if (p.ip_proto == kIpProtoTcp && !p.later_fragment) TrackTcp(ts_ns, p, d, &f, &fb, &retrans);
   if (p.payload_len > 0 && (p.ip_proto == kIpProtoTcp || p.ip_proto == kIpProtoUdp)) {
     TrackBusy(ts_ns, d, p.payload_len, retrans, &f, &fb);
   }

@@ -66,6 +66,10 @@ struct DecodedPacket {
   uint8_t vlan_depth = 0;       // number of 802.1Q/ad tags walked (at every level)
   bool fragment = false;        // first fragment of a fragmented datagram (L4 header present)
   uint8_t ip_ttl = 0;           // TTL or hop limit
+  // A non-first fragment that FragmentTable counted to its first fragment's flow: addresses,
+  // protocol, ports and tunnels are the first fragment's, lengths its own; it has no L4
+  // header (TCP fields zero) and its payload is the middle of a datagram.
+  bool later_fragment = false;
   Address src, dst;
   // TCP/UDP ports; ICMP/ICMPv6: type and code (payload then starts after type, code and
   // checksum); else 0.

@@ -84,9 +84,9 @@ class ServerNames {
   // order, and the result is that of Observe().
   // Whether Observe() could learn anything from the packet (the cheap test it starts with):
   // a DNS response, a TCP payload starting with a TLS handshake record, or a UDP payload that
-  // may be a QUIC client's Initial.
+  // may be a QUIC client's Initial; never a later fragment (its payload is mid-datagram).
   static bool MayName(const uint8_t* data, uint32_t caplen, const DecodedPacket& p) {
-    if (p.payload_len == 0 || p.payload_offset >= caplen) return false;
+    if (p.payload_len == 0 || p.payload_offset >= caplen || p.later_fragment) return false;
     if (p.ip_proto == kIpProtoUdp) {
       return p.src_port == kDnsPort ||
              MayBeQuicInitial(data + p.payload_offset,

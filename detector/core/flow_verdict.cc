@@ -170,7 +170,7 @@ void FlowVerdictTracker::AddRecord(Side* s, const Record& r) {
 
 void FlowVerdictTracker::OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& p,
                                   const capture::BinnedPacket& b) {
-  if (b.info == nullptr || p.ip_proto != capture::kIpProtoTcp) return;
+  if (b.info == nullptr || p.ip_proto != capture::kIpProtoTcp || p.later_fragment) return;
   Trace* t = nullptr;
   if (b.user != nullptr && *b.user != 0 && *b.user <= traces_.size() &&
       traces_[*b.user - 1].info.id == b.info->id) {

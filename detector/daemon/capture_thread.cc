@@ -114,7 +114,8 @@ std::string CaptureThread::Run() {
 
 // The per-packet work: all that a packet of the main handle goes through.
 void CaptureThread::OnPacket(const capture::Packet& pkt) {
-  const capture::DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &decoded_);
+  const capture::DecodeStatus ds = fragments_.Resolve(
+      pkt.ts_ns, capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &decoded_), &decoded_);
   ++counters_.decode[size_t(ds)];
   if (ds == capture::DecodeStatus::kOk) {
     work_.OnPacket(pkt.ts_ns, pkt.wire_len, decoded_, pkt.data, pkt.caplen, /*index=*/0);

@@ -11,6 +11,7 @@
 
 #include "capture/binner.h"
 #include "capture/decode.h"
+#include "capture/fragment_table.h"
 #include "capture/live_source.h"
 #include "capture/local_networks.h"
 #include "capture/server_names.h"
@@ -132,7 +133,8 @@ class CaptureThread {
   LiveCounters counters_;
   uint64_t logged_drops_ = 0;
   int64_t last_drop_log_ns_ = 0;
-  capture::DecodedPacket decoded_;  // of the packet in OnPacket
+  capture::DecodedPacket decoded_;    // of the packet in OnPacket
+  capture::FragmentTable fragments_;  // later fragments to their first fragment's flow
 };
 
 }  // namespace tw::detector

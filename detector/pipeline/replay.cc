@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "capture/fragment_table.h"
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/server_names.h"
@@ -244,6 +245,7 @@ capture::SourceStatus ReadAll(const ReplayOptions& o, Input* in, Analysis* analy
                     o.progress && o.log != nullptr && in->src->bytes_total() >= kProgressMinBytes);
   capture::Packet pkt;
   capture::DecodedPacket d;
+  capture::FragmentTable fragments;
   capture::SourceStatus st;
   size_t next_held = 0;
   const auto next = [&] {
@@ -270,7 +272,8 @@ capture::SourceStatus ReadAll(const ReplayOptions& o, Input* in, Analysis* analy
     r->last_ns = std::max(r->last_ns, pkt.ts_ns);
     ++r->packets;
     r->bytes += pkt.wire_len;
-    const DecodeStatus ds = capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d);
+    const DecodeStatus ds =
+        fragments.Resolve(pkt.ts_ns, capture::Decode(pkt.link_type, pkt.data, pkt.caplen, &d), &d);
     ++r->decode[size_t(ds)];
     if (ds == DecodeStatus::kOk) analysis->OnPacket(pkt, d, r->packets);
     if ((r->packets & 0x3fff) == 0) {
