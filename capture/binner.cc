@@ -256,6 +256,7 @@ Binner::Table::Entry* Binner::FindOrCreate(const FlowKey& key, bool src_is_a, bo
   info.key = key;
   info.local_is_a = src_is_a == src_local;
   info.first_ns = ts_ns;
+  info.tunnels = p.tunnels;
   e->value.remote_routable = info.remote().IsRoutableUnicast();
   // A SYN-ACK first means we missed the SYN: the other side initiated.
   const bool synack =

@@ -7,6 +7,7 @@
 
 #include "capture/address.h"
 #include "capture/flow_key.h"
+#include "capture/tunnel.h"
 
 namespace tw::capture {
 
@@ -72,6 +73,7 @@ struct FlowInfo {
   FlowKey key;
   bool local_is_a = false;       // key.a is the local endpoint
   bool local_initiated = false;  // the local side sent the first packet (or the SYN)
+  TunnelPath tunnels;            // the encapsulations of its first packet (see Decode())
   int64_t first_ns = 0;
 
   uint8_t proto() const { return key.proto; }

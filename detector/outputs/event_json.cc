@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "capture/ip_proto.h"
+#include "capture/tunnel.h"
 #include "detector/outputs/json.h"
 #include "util/utc_time.h"
 
@@ -56,6 +57,7 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
                  {"local_port", e.flow.local_port()},
                  {"remote", addresses.Format(e.flow.remote())},
                  {"remote_port", e.flow.remote_port()}};
+    if (!e.flow.tunnels.empty()) j["flow"]["tunnel"] = capture::TunnelPathName(e.flow.tunnels);
   }
   if (!e.server_name.empty()) j["service"] = e.server_name;
   if (e.has_remote) {
@@ -144,6 +146,7 @@ bool ParseEventLine(const std::string& line, Event* out) {
       fl.key.port_b = uint16_t(*rport);
       fl.key.proto = capture::ProtoFromName(*proto);
       fl.local_is_a = true;
+      if (auto tunnel = Text(*f, "tunnel")) capture::ParseTunnelPath(*tunnel, &fl.tunnels);
     }
   }
   return true;

@@ -6,6 +6,7 @@
 
 #include "capture/community_id.h"
 #include "capture/ip_proto.h"
+#include "capture/tunnel.h"
 #include "detector/core/event.h"
 #include "detector/outputs/json.h"
 
@@ -59,6 +60,8 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
                {"local_port", v.info.local_port()},
                {"remote", addresses.Format(v.info.remote())},
                {"remote_port", v.info.remote_port()}};
+  // Through which encapsulations the flow came: absent when none.
+  if (!v.info.tunnels.empty()) j["flow"]["tunnel"] = capture::TunnelPathName(v.info.tunnels);
   // The protocols without an ID (ICMP, SCTP) have no flow lines today; the field is left out
   // rather than written empty should they get some.
   if (std::string id = CommunityIdAsWritten(v.info.key, addresses); !id.empty()) {

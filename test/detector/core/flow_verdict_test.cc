@@ -13,6 +13,7 @@
 #include "capture/anonymizer.h"
 #include "capture/community_id.h"
 #include "capture/ip_proto.h"
+#include "capture/tunnel.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/policed_sender.h"
 #include "test/support/schema_lines.h"
@@ -461,6 +462,21 @@ TEST(FlowVerdictTest, FlowLineCarriesTheCommunityIdOfTheAddressesItWrites) {
   const std::string want = capture::CommunityId(
       anonymized.Map(info.key.a), anonymized.Map(info.key.b), 80, 34855, capture::kIpProtoTcp);
   EXPECT_NE(anon.find("\"community_id\":\"" + want + "\""), std::string::npos) << anon;
+}
+
+// A flow that came through tunnels names them in its flow object; one that did not has no
+// such field.
+TEST(FlowVerdictTest, FlowLineNamesTheFlowsTunnels) {
+  capture::FlowInfo info = Info(4);
+  ASSERT_TRUE(info.tunnels.Push(capture::Tunnel::kVxlan));
+  FlowVerdictTracker tracker;
+  tracker.OnPacket(Ns(1.0), 1514, Data(1, 1448), BinnedPacket{&info, capture::kDown, 0});
+  auto v = tracker.Finish();
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(FlowVerdictToJson(v[0]).find(",\"tunnel\":\"vxlan\"},"), std::string::npos)
+      << FlowVerdictToJson(v[0]);
+  v[0].info.tunnels = {};
+  EXPECT_EQ(FlowVerdictToJson(v[0]).find("tunnel"), std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "capture/ip_proto.h"
+#include "capture/tunnel.h"
 #include "detector/outputs/event_json.h"
 #include "detector/outputs/json.h"
 #include "test/support/schema_lines.h"
@@ -45,6 +46,30 @@ TEST(EventTest, ThrottleStartHasEverySchemaField) {
             "\"flow\":{\"proto\":\"tcp\",\"local\":\"10.0.0.2\",\"local_port\":40000,"
             "\"remote\":\"2001:db8::1\",\"remote_port\":443},\"rate_before_bps\":1000000,"
             "\"rate_after_bps\":250000,\"targeted\":true,\"confidence\":0.9}");
+}
+
+// A tunnelled flow says through which tunnels it came, inside its flow object; a reader of the
+// line gets them back.
+TEST(EventTest, TunnelledFlowNamesItsTunnels) {
+  Event e;
+  e.id = 8;
+  e.scope = EventScope::kFlow;
+  e.has_flow = true;
+  e.flow.key.proto = capture::kIpProtoUdp;
+  e.flow.key.a = *capture::Address::Parse("10.0.0.2");
+  e.flow.key.port_a = 40000;
+  e.flow.key.b = *capture::Address::Parse("192.0.2.1");
+  e.flow.key.port_b = 443;
+  e.flow.local_is_a = true;
+  ASSERT_TRUE(e.flow.tunnels.Push(capture::Tunnel::kPppoe));
+  ASSERT_TRUE(e.flow.tunnels.Push(capture::Tunnel::kGre));
+  const std::string line = EventToJson(e);
+  EXPECT_THAT(line, HasSubstr("\"remote_port\":443,\"tunnel\":\"pppoe/gre\"}"));
+  Event back;
+  ASSERT_TRUE(ParseEventLine(line, &back));
+  EXPECT_EQ(back.flow.tunnels, e.flow.tunnels);
+  e.flow.tunnels = {};
+  EXPECT_THAT(EventToJson(e), ::testing::Not(HasSubstr("tunnel")));
 }
 
 TEST(EventTest, OutageEndCarriesDurationAndReason) {
