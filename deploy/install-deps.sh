@@ -19,7 +19,8 @@ test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chrom
       ngtcp2-client ngtcp2-server openssl  # the lab's QUIC scenarios (example programs, a cert)
       lintian man-db zsh logrotate  # deploy_package: lint, the man page, completions, logrotate
       python3-jsonschema  # every event and flow line the tests write is checked against schema/
-      python3-matplotlib)  # docs/dashboard.png: the Grafana panels drawn from a replay's metrics
+      python3-matplotlib  # docs/dashboard.png: the Grafana panels drawn from a replay's metrics
+      tshark)  # decode_captures_test counts the odd captures' flows with it
 bench=(python3 time tcpdump tshark tcptrace nfdump linux-perf)
 
 want=("${build[@]}")
@@ -43,5 +44,8 @@ sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture: no (the default), without asking.
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+  "${sudo[@]}" debconf-set-selections
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
