@@ -98,6 +98,45 @@ write("decode", "sll-hello", bytes([SLL]) + struct.pack("!HHH8sH", 0, 1, 6, b"\x
 write("decode", "sll2-dns", bytes([SLL2]) + struct.pack("!HHIHBB8s", 0x0800, 0, 2, 1, 0, 6, b"\x00" * 8) + dns)
 write("decode", "v4-data", bytes([V4]) + data)
 write("decode", "v6-ext", bytes([V6]) + v6ext)
+# The encapsulations and the link types of serial lines, wireless and netfilter.
+PPP, PPP_HDLC, CHDLC, WLAN, RADIOTAP, NFLOG = range(10, 16)
+tcp_in = ipv4(6, L, R, tcp(40000, 443, 2, 501, 0x18, b"y" * 16, TS))
+tcp6_in = ipv6(6, L6, R6, tcp(40001, 443, 7, 9, 0x10, b"z" * 8, SACK))
+frame_in = eth(0x0800, tcp_in)[:12] + struct.pack("!H", 0x0800) + tcp_in
+mpls2 = struct.pack("!II", 16 << 12 | 64, 17 << 12 | 0x100 | 64)
+gre_ck = struct.pack("!HHIII", 0xb000, 0x0800, 0, 7, 1)
+pptp = struct.pack("!HHHHII", 0x3081, 0x880b, 3 + len(tcp_in), 7, 1, 0) + b"\xff\x03\x21" + tcp_in
+gtp_ext = bytes([0, 1, 0, 0x85, 1, 0x10, 0x01, 0x00])
+gtpu = struct.pack("!BBHI", 0x36, 0xff, len(gtp_ext) + len(tcp6_in), 1) + gtp_ext + tcp6_in
+teredo = b"\x00\x01\x02\x00ab" + b"\x00" * 9 + b"\x00\x00\x12\x34\x01\x02\x03\x04" + tcp6_in
+geneve = struct.pack("!BBHI", 2, 0, 0x6558, 42 << 8) + b"\x00" * 8 + frame_in
+erspan3 = struct.pack("!HHHH", 0x2064, 1, 0, 0) + b"\x00\x00\x00\x01" + b"\x00" * 8 + frame_in
+wlan = bytes([0x88, 0x03]) + b"\x11" * 28 + b"\x00\x00" + b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + tcp_in
+nflog = (b"\x02\x00\x00\x00" + struct.pack("<HH", 8, 1) + b"\x08\x00\x01\x00"
+         + struct.pack("<HH", 4 + len(tcp_in), 9) + tcp_in)
+first_frag = ipv4(17, R, L, udp(5000, 53, b"\x00" * 24), frag=0x2000)
+later_frag = ipv4(17, R, L, b"\x00" * 16, frag=0x0004)
+write("decode", "eth-pppoe", bytes([ETH]) + eth(0x8864, struct.pack("!BBHHH", 0x11, 0, 1, 2 + len(tcp_in), 0x0021) + tcp_in))
+write("decode", "eth-vlan-mpls", bytes([ETH]) + eth(0x8847, mpls2 + tcp6_in, [(0x8100, 5)]))
+write("decode", "raw-gre-key-seq", bytes([RAW]) + ipv4(47, L, R, gre_ck + tcp_in))
+write("decode", "raw-pptp", bytes([RAW]) + ipv4(47, L, R, pptp))
+write("decode", "raw-vxlan", bytes([RAW]) + ipv4(17, L, R, udp(50000, 4789, b"\x08\x00\x00\x00\x00\x00\x2a\x00" + frame_in)))
+write("decode", "raw-geneve", bytes([RAW]) + ipv6(17, L6, R6, udp(50000, 6081, geneve)))
+write("decode", "raw-gtpu", bytes([RAW]) + ipv4(17, L, R, udp(2152, 2152, gtpu)))
+write("decode", "raw-teredo", bytes([RAW]) + ipv4(17, L, R, udp(3544, 50000, teredo)))
+write("decode", "raw-6in4", bytes([RAW]) + ipv4(41, L, R, tcp6_in))
+write("decode", "raw-4in6", bytes([RAW]) + ipv6(4, L6, R6, tcp_in))
+write("decode", "raw-erspan2", bytes([RAW]) + ipv4(47, L, R, struct.pack("!HHI", 0x1000, 0x88be, 1) + struct.pack("!HHI", 0x1064, 1, 0) + frame_in))
+write("decode", "raw-erspan3", bytes([RAW]) + ipv4(47, L, R, struct.pack("!HHI", 0x1000, 0x22eb, 1) + erspan3))
+write("decode", "raw-gre-4-deep", bytes([RAW]) + ipv4(4, L, R, ipv4(47, L, R, struct.pack("!HH", 0, 0x0800) + ipv4(4, L, R, ipv4(41, L, R, tcp6_in)))))
+write("decode", "raw-fragments", bytes([RAW]) + first_frag)
+write("decode", "raw-fragments-later", bytes([RAW]) + later_frag)
+write("decode", "ppp-v4", bytes([PPP]) + b"\xff\x03\x00\x21" + tcp_in)
+write("decode", "ppphdlc-v6", bytes([PPP_HDLC]) + b"\xff\x03\x00\x57" + tcp6_in)
+write("decode", "chdlc-v4", bytes([CHDLC]) + b"\x0f\x00\x08\x00" + tcp_in)
+write("decode", "wlan-qos-4addr", bytes([WLAN]) + wlan)
+write("decode", "radiotap-wlan", bytes([RADIOTAP]) + b"\x00\x00\x08\x00\x00\x00\x00\x00" + wlan)
+write("decode", "nflog-v4", bytes([NFLOG]) + nflog)
 
 write("tls_sni", "client-hello", client_hello("video.example.com"))
 write("tls_sni", "client-hello-cut", client_hello("cdn.example.net")[:90])

@@ -1,6 +1,7 @@
 // The packet decoder for every link type: the first byte picks the link type, the rest is the
-// captured packet. Then the packet goes where a decoded packet goes in a replay: its flow key,
-// and the service-name parsers (TLS ClientHello, DNS answers) over its payload.
+// captured packet, its fragments counted to their flows by a FragmentTable. Then the packet
+// goes where a decoded packet goes in a replay: its flow key, and the service-name parsers (TLS
+// ClientHello, DNS answers) over its payload.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "capture/binner.h"
 #include "capture/decode.h"
 #include "capture/flow_key.h"
+#include "capture/fragment_table.h"
 #include "capture/ip_proto.h"
 #include "capture/server_names.h"
 #include "fuzz/fuzz_input.h"
@@ -23,6 +25,12 @@ constexpr int kLinkTypes[] = {tw::capture::kLinkNull,
                               tw::capture::kLinkIpv4,
                               tw::capture::kLinkIpv6,
                               tw::capture::kLinkLinuxSll2,
+                              tw::capture::kLinkPpp,
+                              tw::capture::kLinkPppHdlc,
+                              tw::capture::kLinkCiscoHdlc,
+                              tw::capture::kLinkIeee80211,
+                              tw::capture::kLinkRadiotap,
+                              tw::capture::kLinkNflog,
                               147 /* a user DLT: unsupported */};
 }  // namespace
 
@@ -34,9 +42,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> pkt(data + 1, data + size);
   const uint32_t caplen = uint32_t(pkt.size());
   DecodedPacket d;
-  const DecodeStatus st = Decode(link, pkt.data(), caplen, &d);
+  // One table for the whole run: a later fragment may meet an earlier input's first one.
+  static FragmentTable fragments;
+  const DecodeStatus st = fragments.Resolve(0, Decode(link, pkt.data(), caplen, &d), &d);
   TW_FUZZ_CHECK(st < DecodeStatus::kCount);
   if (st != DecodeStatus::kOk) return 0;
+  TW_FUZZ_CHECK(d.tunnels.depth() <= TunnelPath::kMaxTunnels);
   TW_FUZZ_CHECK(IsSupportedLinkType(link));
   TW_FUZZ_CHECK(d.ip_version == 4 || d.ip_version == 6);
   TW_FUZZ_CHECK(d.l3_offset < caplen);
