@@ -26,6 +26,14 @@ const Bytes kIpv4 = {0x45, 0, 0x05, 0xdc, 0x12, 0x34, 0x40, 0,  64,  6,
 const Bytes kIpv6 = {0x60, 0, 0, 0, 0x05, 0xa0, 6, 57, 0x20, 0x01, 0x0d, 0xb8, 0,    0,
                      0,    0, 0, 0, 0,    0,    0, 0,  0,    1,    0x20, 0x01, 0x0d, 0xb8,
                      0,    0, 0, 0, 0,    0,    0, 0,  0,    0,    0,    2};
+// IPv4, 1400-byte datagram, UDP (a QUIC or RTP stream).
+const Bytes kIpv4Udp = {0x45, 0, 0x05, 0x78, 0x12, 0x34, 0x40, 0,  64,  17,
+                        0,    0, 192,  0,    2,    1,    198,  51, 100, 7};
+const Bytes kUdp = {0xc3, 0x50, 0x01, 0xbb, 0x05, 0x64, 0, 0};
+// IPv4 and UDP to VXLAN's port, the VXLAN header, then the inner Ethernet header.
+const Bytes kVxlanOuter = {0x45, 0,    0x05, 0xdc, 0x12, 0x35, 0x40, 0, 64,   17,   0,    0,
+                           10,   0,    0,    1,    10,   0,    0,    2, 0xc3, 0x50, 0x12, 0xb5,
+                           0x05, 0xc8, 0,    0,    0x08, 0,    0,    0, 0,    0,    42,   0};
 // TCP ACK with NOP NOP timestamps (32-byte header).
 const Bytes kTcp = {0xa8, 0xca, 0x01, 0xbb, 1,    2, 3, 4, 0xa0, 0xb0, 0xc0,
                     0xd0, 0x80, 0x10, 0x01, 0xf5, 0, 0, 0, 0,    1,    1,
@@ -66,6 +74,18 @@ void BM_DecodeSll2TcpV4(benchmark::State& state) {
   BenchDecode(state, kLinkLinuxSll2, Packet({&kSll2V4, &kIpv4, &kTcp}));
 }
 BENCHMARK(BM_DecodeSll2TcpV4);
+
+void BM_DecodeEthernetUdpV4(benchmark::State& state) {
+  BenchDecode(state, kLinkEthernet, Packet({&kEthernetV4, &kIpv4Udp, &kUdp}));
+}
+BENCHMARK(BM_DecodeEthernetUdpV4);
+
+// A tunnelled packet: the VXLAN header and the inner frame's headers are walked too.
+void BM_DecodeEthernetVxlanTcpV4(benchmark::State& state) {
+  BenchDecode(state, kLinkEthernet,
+              Packet({&kEthernetV4, &kVxlanOuter, &kEthernetV4, &kIpv4, &kTcp}));
+}
+BENCHMARK(BM_DecodeEthernetVxlanTcpV4);
 
 void BM_DecodeRawTcpV4(benchmark::State& state) {
   BenchDecode(state, kLinkRaw, Packet({&kIpv4, &kTcp}));
