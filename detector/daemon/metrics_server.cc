@@ -2,6 +2,7 @@
 
 #include <CivetServer.h>
 #include <civetweb.h>
+#include <openssl/evp.h>
 
 #include <string_view>
 #include <utility>
@@ -30,17 +31,12 @@ void Reply(mg_connection* conn, const char* status, const char* extra_headers,
 }  // namespace
 
 std::string BasicAuthorization(const std::string& user, const std::string& password) {
-  static constexpr char kDigits[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const std::string in = user + ":" + password;
-  std::string out = "Basic ";
-  for (size_t i = 0; i < in.size(); i += 3) {
-    const size_t n = std::min<size_t>(3, in.size() - i);
-    uint32_t v = 0;
-    for (size_t k = 0; k < 3; ++k) v = v << 8 | (k < n ? uint8_t(in[i + k]) : 0u);
-    for (size_t k = 0; k < 4; ++k) out += k <= n ? kDigits[(v >> (18 - 6 * k)) & 63] : '=';
-  }
-  return out;
+  std::string out((in.size() + 2) / 3 * 4 + 1, '\0');  // EVP_EncodeBlock writes a final NUL
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), int(in.size()));
+  out.resize(size_t(n));
+  return "Basic " + out;
 }
 
 class MetricsServer::Impl final : public CivetHandler {
