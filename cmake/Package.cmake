@@ -43,6 +43,8 @@ install(FILES ${TW_DEPLOY}/grafana/throttlewatch.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/throttlewatch/grafana)
 install(FILES ${TW_DEPLOY}/config/throttlewatch.conf
         DESTINATION ${CMAKE_INSTALL_DATADIR}/throttlewatch/examples)
+install(FILES ${TW_DEPLOY}/vector/throttlewatch.yaml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/throttlewatch/vector)
 install(FILES ${TW_DEPLOY}/debian/copyright ${TW_CHANGELOG}.gz
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/throttlewatch)
 
