@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_deploy import Failures  # noqa: E402  (the deploy tests' check-and-count)
+
 SKIP = 77
 TOOLS = ("cpack", "dpkg-deb", "dpkg", "man", "bash", "zsh", "systemd-analyze", "logrotate",
          "lintian")
@@ -49,19 +52,6 @@ EXPECTED = [
     "usr/share/throttlewatch/vector/throttlewatch.yaml",
     "usr/share/doc/throttlewatch/copyright",
 ]
-
-
-class Failures:
-    def __init__(self):
-        self.count = 0
-
-    def check(self, ok, what, detail=""):
-        print("%s: %s" % ("ok" if ok else "FAILED", what))
-        if not ok:
-            self.count += 1
-            if detail:
-                print("  " + detail.rstrip().replace("\n", "\n  "))
-        return ok
 
 
 def run(argv, env=None, cwd=None):
@@ -192,6 +182,8 @@ def check_rotation(f, root, scratch):
     rc, out = run([binary, "verify", events + ".1", events])
     f.check(rc == 0, "verify: the rotated file and the new one are one chain", out)
     f.check('"sensor":"package-test"' in "".join(lines(events)), "the headers name the sensor")
+    f.schema(events + ".1", "deploy_package")
+    f.schema(events, "deploy_package")
 
 
 def check_lintian(f, deb):

@@ -48,11 +48,7 @@ def load_records(path, record):
     """The lines of `path` whose "record" is `record` ("event" or "flow"), once the whole file
     has been checked against the schema (test/schema/validate_lines.py) and kept for the suite's
     final check."""
-    try:
-        validate_lines.check_files([path])
-    except validate_lines.SchemaError as e:
-        raise SystemExit("%s: %s" % (path, e))
-    validate_lines.keep([path], "score")
+    validate_lines.check_and_keep(path, "score")
     out = []
     with open(path) as f:
         for line in f:

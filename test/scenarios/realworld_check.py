@@ -36,11 +36,7 @@ def replay(tw, pcap, events):
 
 def read_events(path):
     """The events of a replay's event file, checked against the schema (exits on a bad line)."""
-    try:
-        validate_lines.check_files([path])
-    except validate_lines.SchemaError as e:
-        raise SystemExit("%s: %s" % (path, e))
-    validate_lines.keep([path], "realworld")
+    validate_lines.check_and_keep(path, "realworld")
     out = []
     with open(path) as f:
         for line in f:

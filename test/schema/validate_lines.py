@@ -114,6 +114,16 @@ def keep(paths, name):
                 name, os.getpid(), _kept[0], base)))
 
 
+def check_and_keep(path, name):
+    """A test's own output file: validated (exits naming the bad lines) and kept for the final
+    check."""
+    try:
+        check_files([path])
+    except SchemaError as e:
+        raise SystemExit("%s: %s" % (path, e))
+    keep([path], name)
+
+
 def walk(top):
     for d, _, names in os.walk(top):
         for n in sorted(names):
