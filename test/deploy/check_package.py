@@ -25,10 +25,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_deploy import Failures  # noqa: E402  (the deploy tests' check-and-count)
+import run_deploy  # noqa: E402  (the deploy tests' helpers)
+from run_deploy import Failures, wait_for  # noqa: E402
 
 SKIP = 77
 TOOLS = ("cpack", "dpkg-deb", "dpkg", "man", "bash", "zsh", "systemd-analyze", "logrotate",
@@ -54,11 +54,8 @@ EXPECTED = [
 ]
 
 
-def run(argv, env=None, cwd=None):
-    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       env=env, cwd=cwd, timeout=600)
-    print("$ %s  -> %d" % (" ".join(argv), r.returncode))
-    return r.returncode, r.stdout
+def run(argv, **kw):
+    return run_deploy.run(argv, timeout=600, **kw)
 
 
 def build_deb(build_dir, out_dir):
@@ -132,15 +129,6 @@ def check_unit(f, root, scratch):
 def check_logrotate(f, root):
     rc, out = run(["logrotate", "--debug", os.path.join(root, "etc/logrotate.d/throttlewatch")])
     f.check(rc == 0 and "error" not in out.lower(), "logrotate accepts its file", out)
-
-
-def wait_for(predicate, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def lines(path):
