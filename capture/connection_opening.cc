@@ -69,7 +69,8 @@ void OpeningTracker::OnPacket(int64_t ts_ns, const DecodedPacket& p, const uint8
   }
   Pending& s = it->second;
   if (dir == kUp) {
-    OnClient(ts_ns, p, payload, payload_caplen, &s);
+    // A later fragment has no header to read: no SYN, no sequence number, no Initial.
+    if (!p.later_fragment) OnClient(ts_ns, p, payload, payload_caplen, &s);
   } else if (OnServer(ts_ns, p, &s)) {
     s.o.decided_ns = ts_ns;
     decided->push_back(s.o);

@@ -68,7 +68,8 @@ class OpeningTracker {
   static constexpr int64_t kDefaultMaxWaitNs = 10'000'000'000;  // SYN retries at 1, 3, 7 s
   explicit OpeningTracker(size_t max_pending = 4096, int64_t max_wait_ns = kDefaultMaxWaitNs);
 
-  // One packet of flow `info` in direction `dir` (kUp: from the local side), decoded as `p`;
+  // One packet of flow `info` in direction `dir` (kUp: from the local side), decoded as `p`
+  // (a later IP fragment of the client's is no attempt; of the server's, it is its data);
   // `payload` holds the first `payload_caplen` captured bytes of its layer-4 payload (borrowed
   // for the call). Openings it decides are appended to *decided.
   void OnPacket(int64_t ts_ns, const DecodedPacket& p, const uint8_t* payload,

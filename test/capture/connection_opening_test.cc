@@ -189,6 +189,21 @@ TEST(OpeningTrackerTest, AnyQuicDatagramBackCompletesTheOpening) {
   EXPECT_EQ(c.decided[0].outcome, OpeningOutcome::kCompleted);
 }
 
+TEST(OpeningTrackerTest, TheClientsLaterFragmentsAreNoAttempts) {
+  OpeningTracker t;
+  std::vector<Opening> decided;
+  FlowInfo info;
+  info.id = 9;
+  DecodedPacket initial = testing::Packet("10.0.0.2", 40000, "192.0.2.7", 443, kIpProtoUdp);
+  initial.payload_len = 1200;
+  t.OnPacket(0, initial, kInitial.data(), uint32_t(kInitial.size()), info, kUp, &decided);
+  DecodedPacket rest = initial;  // the Initial's second fragment: its bytes may look like one
+  rest.later_fragment = true;
+  t.OnPacket(1 * kMs, rest, kInitial.data(), uint32_t(kInitial.size()), info, kUp, &decided);
+  t.OnFlowEnd(info.id, &decided);
+  EXPECT_TRUE(decided.empty());  // one Initial, never sent again: undecided
+}
+
 TEST(OpeningTrackerTest, ConnectionsSeenWithoutTheirStartAreNotFollowed) {
   OpeningTracker t;
   Connection c(&t);
