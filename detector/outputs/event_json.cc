@@ -34,6 +34,16 @@ Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
   return m;
 }
 
+Json FlowToJson(const capture::FlowInfo& f, const capture::AddressFormatter& addresses) {
+  Json j = {{"proto", capture::ProtoName(f.proto())},
+            {"local", addresses.Format(f.local())},
+            {"local_port", f.local_port()},
+            {"remote", addresses.Format(f.remote())},
+            {"remote_port", f.remote_port()}};
+  if (!f.tunnels.empty()) j["tunnel"] = capture::TunnelPathName(f.tunnels);
+  return j;
+}
+
 std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses,
                         const EventOrigin* origin) {
   Json j;
@@ -51,14 +61,7 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
     j["sensor"] = origin->sensor;
     j["interface"] = origin->interface;
   }
-  if (e.has_flow) {
-    j["flow"] = {{"proto", capture::ProtoName(e.flow.proto())},
-                 {"local", addresses.Format(e.flow.local())},
-                 {"local_port", e.flow.local_port()},
-                 {"remote", addresses.Format(e.flow.remote())},
-                 {"remote_port", e.flow.remote_port()}};
-    if (!e.flow.tunnels.empty()) j["flow"]["tunnel"] = capture::TunnelPathName(e.flow.tunnels);
-  }
+  if (e.has_flow) j["flow"] = FlowToJson(e.flow, addresses);
   if (!e.server_name.empty()) j["service"] = e.server_name;
   if (e.has_remote) {
     j["remote"] = addresses.Format(e.remote);

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "capture/address_formatter.h"
+#include "capture/bins.h"
 #include "detector/core/event.h"
+#include "detector/outputs/json.h"
 
 namespace tw::detector {
 
@@ -21,6 +23,10 @@ struct EventOrigin {
 // With `origin` (the daemon's events), the line names the sensor and interface.
 std::string EventToJson(const Event& e, const capture::AddressFormatter& addresses = {},
                         const EventOrigin* origin = nullptr);
+
+// A flow as the `flow` object of event and flow lines: proto, local, local_port, remote,
+// remote_port (addresses through `addresses`), and `tunnel` when it came through any.
+Json FlowToJson(const capture::FlowInfo& f, const capture::AddressFormatter& addresses);
 
 // The event with every address it holds (flow endpoints, remote) replaced by addresses.Map().
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses);

@@ -5,9 +5,8 @@
 #include <utility>
 
 #include "capture/community_id.h"
-#include "capture/ip_proto.h"
-#include "capture/tunnel.h"
 #include "detector/core/event.h"
+#include "detector/outputs/event_json.h"
 #include "detector/outputs/json.h"
 
 namespace tw::detector {
@@ -55,13 +54,7 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
   j["schema"] = kEventSchemaVersion;
   j["record"] = "flow";
   j["flow_id"] = v.info.id;
-  j["flow"] = {{"proto", capture::ProtoName(v.info.proto())},
-               {"local", addresses.Format(v.info.local())},
-               {"local_port", v.info.local_port()},
-               {"remote", addresses.Format(v.info.remote())},
-               {"remote_port", v.info.remote_port()}};
-  // Through which encapsulations the flow came: absent when none.
-  if (!v.info.tunnels.empty()) j["flow"]["tunnel"] = capture::TunnelPathName(v.info.tunnels);
+  j["flow"] = FlowToJson(v.info, addresses);
   // The protocols without an ID (ICMP, SCTP) have no flow lines today; the field is left out
   // rather than written empty should they get some.
   if (std::string id = CommunityIdAsWritten(v.info.key, addresses); !id.empty()) {
