@@ -48,7 +48,7 @@ void OpeningTracker::Start(int64_t ts_ns, const FlowInfo& info, bool quic) {
     return;
   }
   Pending& s = pending_[info.id];
-  s.o.flow_id = info.id;
+  s.o.flow = info;
   s.o.start_ns = ts_ns;
   s.quic = quic;
 }
@@ -115,7 +115,7 @@ bool OpeningTracker::OnServer(int64_t ts_ns, const DecodedPacket& p, Pending* s)
   }
   if ((p.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck) && !s->synack) {
     s->synack = true;
-    s->server_ttl = p.ip_ttl;
+    o.server_ttl = p.ip_ttl;
     o.handshake_rtt_s = Seconds(ts_ns - o.start_ns);
     return false;
   }
@@ -129,7 +129,7 @@ bool OpeningTracker::OnServer(int64_t ts_ns, const DecodedPacket& p, Pending* s)
   if (s->request_ns == 0) return false;  // reset before any request: no outcome of ours
   o.outcome = OpeningOutcome::kResetAfterRequest;
   o.reset_after_s = Seconds(ts_ns - s->request_ns);
-  o.reset_ttl_delta = int16_t(int(p.ip_ttl) - int(s->server_ttl));
+  o.reset_ttl_delta = int16_t(int(p.ip_ttl) - int(o.server_ttl));
   return true;
 }
 
@@ -167,7 +167,7 @@ void OpeningTracker::Expire(int64_t now_ns, std::vector<Opening>* decided) {
   }
   // In flow order, not the table's.
   std::sort(decided->begin() + std::ptrdiff_t(from), decided->end(),
-            [](const Opening& a, const Opening& b) { return a.flow_id < b.flow_id; });
+            [](const Opening& a, const Opening& b) { return a.flow.id < b.flow.id; });
 }
 
 }  // namespace tw::capture

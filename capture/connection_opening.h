@@ -33,7 +33,7 @@ std::string_view OpeningOutcomeName(OpeningOutcome o);  // "completed", "refused
 
 // The opening of one connection, once its outcome is known.
 struct Opening {
-  uint64_t flow_id = 0;
+  FlowInfo flow;  // the connection (flow.id: its flow's id)
   OpeningOutcome outcome = OpeningOutcome::kCompleted;
   int64_t start_ns = 0;    // the client's first SYN or Initial
   int64_t decided_ns = 0;  // the packet that decided it, or the client's last attempt
@@ -50,7 +50,15 @@ struct Opening {
   // another hop count or another stack's initial TTL. kNoTtl when either is unknown.
   static constexpr int16_t kNoTtl = INT16_MIN;
   int16_t reset_ttl_delta = kNoTtl;
-  uint8_t reset_ttl = 0;  // the RST's own TTL (0: no RST)
+  uint8_t reset_ttl = 0;   // the RST's own TTL (0: no RST)
+  uint8_t server_ttl = 0;  // the server's SYN-ACK's TTL (0: no SYN-ACK seen)
+};
+
+// Receives openings as they are decided.
+class OpeningSink {
+ public:
+  virtual ~OpeningSink() = default;
+  virtual void OnOpening(const Opening& o) = 0;
 };
 
 // Follows the openings of the connections the local side starts: TCP from the client's SYN,
@@ -92,7 +100,6 @@ class OpeningTracker {
     int64_t last_attempt_ns = 0;  // the client's last SYN, request send or Initial
     int64_t request_ns = 0;       // the request's first send; 0: none yet
     uint32_t request_seq = 0;
-    uint8_t server_ttl = 0;  // the SYN-ACK's
   };
   void Start(int64_t ts_ns, const FlowInfo& info, bool quic);
   // The client's packet: another SYN, the request or its retransmission, another Initial.

@@ -3,8 +3,11 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "capture/bins.h"
+#include "capture/connection_opening.h"
+#include "detector/core/block_detector.h"
 #include "detector/core/event_sink.h"
 #include "detector/core/outage_detector.h"
 #include "detector/core/throttle_detector.h"
@@ -14,6 +17,7 @@ namespace tw::detector {
 struct EngineParams {
   ThrottleParams throttle;
   OutageParams outage;
+  BlockParams block;
   uint64_t first_event_id = 1;  // ids continue from here (a restarted daemon resumes its file)
 };
 
@@ -25,22 +29,30 @@ struct EngineStats {
   uint64_t events = 0;
 };
 
-// The detection stage: receives closed bins from the capture stage and runs every detector on
-// them, sending events to `sink`. Outages suppress new throttle starts (a dark link is not a
-// squeezed flow). Single-threaded; `sink` must outlive the engine.
-class Engine final : public capture::BinSink {
+// The detection stage: receives closed bins and decided connection openings from the capture
+// stage and runs every detector on them, sending events to `sink`. Outages suppress new
+// throttle starts (a dark link is not a squeezed flow). Single-threaded; `sink` must outlive
+// the engine.
+class Engine final : public capture::BinSink, public capture::OpeningSink {
  public:
   // `names` (borrowed, may be null) labels events with server names; the engine forgets a
-  // flow's name when the flow ends.
+  // flow's name two bins after the flow ends.
   Engine(const EngineParams& params, EventSink* sink, capture::ServerNames* names = nullptr);
 
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override;
   void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
+  // An opening goes to the block detector at the close of the bin after the one it came in:
+  // its server name (a ClientHello, a QUIC Initial, a DNS answer) may be learned a little after
+  // the packet that decided it (the daemon reads names from a second capture handle).
+  void OnOpening(const capture::Opening& o) override;
+  // End of the input: the openings still held go to the block detector.
+  void Finish();
 
   const EngineStats& stats() const { return stats_; }
   const ThrottleDetector& throttle() const { return throttle_; }
   const OutageDetector& outage() const { return outage_; }
+  const BlockDetector& block() const { return block_; }
 
  private:
   class Counter final : public EventSink {
@@ -59,9 +71,18 @@ class Engine final : public capture::BinSink {
   EngineStats stats_;
   Counter counter_;
   uint64_t next_event_id_ = 1;
+  // Judges the openings held since two bins ago and forgets the names of the flows that ended
+  // then.
+  void PassOpenings(int64_t now_ns);
+
   ThrottleDetector throttle_;
   OutageDetector outage_;
+  BlockDetector block_;
   capture::ServerNames* names_;
+  // Held for a bin: openings and ended flows' ids; [0] came in the current bin, [1] the last.
+  std::vector<capture::Opening> openings_[2];
+  std::vector<uint64_t> ended_[2];
+  int64_t last_bin_end_ns_ = 0;
 };
 
 }  // namespace tw::detector

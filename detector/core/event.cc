@@ -5,7 +5,17 @@
 
 namespace tw::detector {
 
-const char* KindName(EventKind k) { return k == EventKind::kThrottle ? "throttle" : "outage"; }
+const char* KindName(EventKind k) {
+  switch (k) {
+    case EventKind::kThrottle:
+      return "throttle";
+    case EventKind::kOutage:
+      return "outage";
+    case EventKind::kBlock:
+      return "block";
+  }
+  return "throttle";
+}
 const char* StateName(EventState s) { return s == EventState::kStart ? "start" : "end"; }
 const char* ScopeName(EventScope s) {
   switch (s) {
@@ -31,6 +41,38 @@ const char* MechanismName(Mechanism m) {
       break;
   }
   return "none";
+}
+
+const char* BlockMethodName(BlockMethod m) {
+  switch (m) {
+    case BlockMethod::kTcpRst:
+      return "tcp_rst";
+    case BlockMethod::kSniBlackhole:
+      return "sni_blackhole";
+    case BlockMethod::kIpBlackhole:
+      return "ip_blackhole";
+    case BlockMethod::kQuicBlackhole:
+      return "quic_blackhole";
+    case BlockMethod::kNone:
+      break;
+  }
+  return "none";
+}
+
+BlockMethod ParseBlockMethod(std::string_view name) {
+  for (BlockMethod m : {BlockMethod::kTcpRst, BlockMethod::kSniBlackhole, BlockMethod::kIpBlackhole,
+                        BlockMethod::kQuicBlackhole}) {
+    if (name == BlockMethodName(m)) return m;
+  }
+  return BlockMethod::kNone;
+}
+
+const char* BlockOoniCategory(const BlockEvidence& b) {
+  // A SYN unanswered, or reset before the handshake completed (no handshake round trip), is a
+  // failed TCP connect; the rest failed after it, in the TLS (or QUIC) handshake.
+  if (b.method == BlockMethod::kIpBlackhole) return "tcp_ip";
+  if (b.method == BlockMethod::kTcpRst && b.handshake_rtt_s < 0) return "tcp_ip";
+  return "http-failure";
 }
 
 }  // namespace tw::detector

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "capture/address_formatter.h"
 #include "capture/bins.h"
@@ -14,7 +15,7 @@ namespace tw::detector {
 // (installed to share/throttlewatch/schema) define them. 2: every line names its "record".
 inline constexpr int kEventSchemaVersion = 2;
 
-enum class EventKind : uint8_t { kThrottle, kOutage };
+enum class EventKind : uint8_t { kThrottle, kOutage, kBlock };
 enum class EventState : uint8_t { kStart, kEnd };
 // What a throttle hit: one flow, every flow of one remote host (written "service" in events), or
 // the whole link.
@@ -46,6 +47,37 @@ struct OutageEvidence {
   uint64_t router_errors = 0;  // ICMP unreachable / time exceeded received during the silence
 };
 
+// How a service was blocked (BlockDetector), each the footprint of one way of blocking; the
+// OONI category it falls in is BlockOoniCategory().
+enum class BlockMethod : uint8_t {
+  kNone,
+  kTcpRst,         // a RST the server did not send (its TTL, or sooner than a round trip)
+  kSniBlackhole,   // TCP handshake done, the ClientHello sent again, no answer
+  kIpBlackhole,    // SYNs sent again, no answer
+  kQuicBlackhole,  // QUIC Initials sent again, no datagram back
+};
+
+// What proved a block (blocks only). A start counts what led to it; its end, the whole block.
+struct BlockEvidence {
+  BlockMethod method = BlockMethod::kNone;
+  uint16_t remote_port = 0;
+  bool quic = false;  // the service's QUIC (UDP) connections, else its TCP ones
+  int attempts = 0;   // connections the local side opened to the service
+  int failures = 0;   // of them, failed the method's way
+  // Other services (same transport) whose connections completed while this one's failed: the
+  // link worked, the failures were this service's.
+  int witnesses = 0;
+  bool same_address_ok = false;  // one of them is on the blocked connections' address
+  bool worked_before = false;    // the service's connections completed earlier in the capture
+  // Fingerprints of injection, over the failures: resets whose IP TTL is not the server's
+  // (its SYN-ACK's), resets sooner than the handshake's round trip allowed.
+  int resets_ttl_mismatch = 0;
+  int resets_too_fast = 0;
+  int reset_ttl_delta = 0;      // of the last such reset (RST TTL minus the server's)
+  double reset_after_s = -1;    // of the last reset: from the request it answered
+  double handshake_rtt_s = -1;  // of the last failure that completed a TCP handshake
+};
+
 // One line of the event stream (schema v1, documented in docs/event-schema.md). A start and its end
 // share `id`. Rates are bits per second on the wire (link-layer header included).
 struct Event {
@@ -68,6 +100,7 @@ struct Event {
   Mechanism mechanism = Mechanism::kNone;  // throttles only
   MechanismEvidence evidence;              // why `mechanism`; not in the event JSON
   OutageEvidence outage;                   // outages only: the unanswered demand
+  BlockEvidence block;                     // blocks only
   double burst_bytes = -1;  // token bucket depth: bytes that passed at the old rate (-1 = unknown)
   // scope service: the remote host all squeezed flows share, and how many flows it had.
   std::string server_name;  // the server name of the flow or host (TLS SNI or DNS), when known
@@ -83,6 +116,11 @@ const char* StateName(EventState s);
 const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
 const char* MechanismName(Mechanism m);
+const char* BlockMethodName(BlockMethod m);           // "tcp_rst", ...; "none"
+BlockMethod ParseBlockMethod(std::string_view name);  // kNone when not a method's name
+// OONI's Web Connectivity "blocking" value for a block: "tcp_ip" (the TCP connection failed),
+// "http-failure" (the connection opened, the TLS or HTTP exchange failed).
+const char* BlockOoniCategory(const BlockEvidence& b);
 
 }  // namespace tw::detector
 

@@ -82,7 +82,8 @@ CaptureThread::CaptureThread(const LiveDaemonOptions& o, const EngineParams& eng
       sink_(io, control, &port_labels_, &o.addresses, report_.get()),
       engine_(engine_params, &sink_, &names_),
       tap_(&engine_, &port_labels_, report_.get()),
-      work_(o.binner, local, &tap_, NameTarget{&names_, nullptr}, /*verdicts=*/nullptr),
+      work_(o.binner, local, &tap_, NameTarget{&names_, nullptr}, /*verdicts=*/nullptr,
+            /*openings=*/&engine_),
       lateness_ns_(int64_t(o.lateness_s * 1e9)),
       report_every_ns_(int64_t(o.report_every_s * 1e9)),
       next_report_ns_(util::WallClockNs() + report_every_ns_) {}
@@ -107,6 +108,7 @@ std::string CaptureThread::Run() {
     OnTick();
   }
   work_.Finish();
+  engine_.Finish();
   Publish();
   if (report_) PostReport(util::WallClockNs());
   return error;

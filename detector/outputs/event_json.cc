@@ -23,6 +23,27 @@ std::optional<std::string> Text(const Json& j, const char* key) {
   return it->get<std::string>();
 }
 
+// A block's method and evidence (see BlockEvidence).
+void AddBlock(const BlockEvidence& b, Json* j) {
+  (*j)["remote_port"] = b.remote_port;
+  (*j)["transport"] = b.quic ? "quic" : "tcp";
+  (*j)["method"] = BlockMethodName(b.method);
+  (*j)["ooni_blocking"] = BlockOoniCategory(b);
+  (*j)["attempts"] = b.attempts;
+  (*j)["failures"] = b.failures;
+  Json ev = {{"other_services_ok", b.witnesses},
+             {"same_address_ok", b.same_address_ok},
+             {"worked_before", b.worked_before}};
+  if (b.resets_ttl_mismatch > 0 || b.resets_too_fast > 0) {
+    ev["resets_ttl_mismatch"] = b.resets_ttl_mismatch;
+    ev["resets_too_fast"] = b.resets_too_fast;
+    ev["reset_ttl_delta"] = b.reset_ttl_delta;
+    ev["reset_after_s"] = Rounded(b.reset_after_s, 4);
+  }
+  if (b.handshake_rtt_s >= 0) ev["handshake_rtt_s"] = Rounded(b.handshake_rtt_s, 4);
+  (*j)["evidence"] = std::move(ev);
+}
+
 }  // namespace
 
 Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
@@ -56,7 +77,8 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
   j["time"] = util::IsoTime(e.ts);
   j["detected_at"] = Rounded(e.detected_at, 3);
   j["scope"] = ScopeName(e.scope);
-  j["direction"] = DirectionName(e.direction);
+  const bool block = e.kind == EventKind::kBlock;
+  if (!block) j["direction"] = DirectionName(e.direction);
   if (origin != nullptr) {
     j["sensor"] = origin->sensor;
     j["interface"] = origin->interface;
@@ -65,10 +87,14 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
   if (!e.server_name.empty()) j["service"] = e.server_name;
   if (e.has_remote) {
     j["remote"] = addresses.Format(e.remote);
-    j["flows"] = e.flows;
+    if (!block) j["flows"] = e.flows;
   }
-  j["rate_before_bps"] = Rounded(e.rate_before_bps, 0);
-  j["rate_after_bps"] = Rounded(e.rate_after_bps, 0);
+  if (block) {
+    AddBlock(e.block, &j);
+  } else {
+    j["rate_before_bps"] = Rounded(e.rate_before_bps, 0);
+    j["rate_after_bps"] = Rounded(e.rate_after_bps, 0);
+  }
   if (e.targeted_known) {
     j["targeted"] = e.targeted;
   } else {
@@ -106,6 +132,8 @@ bool ParseEventLine(const std::string& line, Event* out) {
     out->kind = EventKind::kThrottle;
   } else if (*kind == "outage") {
     out->kind = EventKind::kOutage;
+  } else if (*kind == "block") {
+    out->kind = EventKind::kBlock;
   } else {
     return false;
   }
@@ -131,6 +159,14 @@ bool ParseEventLine(const std::string& line, Event* out) {
   if (auto t = j.find("targeted"); t != j.end() && t->is_boolean()) out->targeted = t->get<bool>();
   if (auto t = j.find("targeted"); t != j.end() && t->is_null()) out->targeted_known = false;
   if (auto c = Number(j, "confidence")) out->confidence = *c;
+  if (auto name = Text(j, "service")) out->server_name = *name;
+  if (auto remote = Text(j, "remote")) {
+    if (auto a = capture::Address::Parse(*remote)) {
+      out->has_remote = true;
+      out->remote = *a;
+    }
+  }
+  if (auto m = Text(j, "method")) out->block.method = ParseBlockMethod(*m);
   if (auto f = j.find("flow"); f != j.end() && f->is_object()) {
     const auto proto = Text(*f, "proto");
     const auto local = Text(*f, "local");

@@ -6,10 +6,10 @@ namespace tw::detector {
 
 FlowWork::FlowWork(const capture::BinnerParams& binner, capture::LocalNetworks local,
                    capture::BinSink* sink, NameTarget names, const VerdictParams* verdicts,
-                   bool openings)
-    : sink_(sink), names_(names), binner_(binner, std::move(local), this) {
+                   capture::OpeningSink* openings)
+    : sink_(sink), names_(names), opening_sink_(openings), binner_(binner, std::move(local), this) {
   if (verdicts != nullptr) verdicts_.emplace(*verdicts);
-  if (openings) openings_.emplace();
+  if (openings != nullptr) openings_.emplace();
 }
 
 capture::BinnedPacket FlowWork::OnPacket(int64_t ts_ns, uint32_t wire_len,
@@ -30,15 +30,23 @@ capture::BinnedPacket FlowWork::OnPacket(int64_t ts_ns, uint32_t wire_len,
     const uint32_t n = has ? std::min(caplen - d.payload_offset, d.payload_len) : 0;
     openings_->OnPacket(ts_ns, d, has ? data + d.payload_offset : nullptr, n, *bp.info, bp.dir,
                         &decided_);
+    if (!decided_.empty()) PassOpenings();
   }
   return bp;
 }
 
-std::vector<capture::Opening> FlowWork::TakeOpenings() {
-  std::stable_sort(
-      decided_.begin(), decided_.end(),
-      [](const capture::Opening& a, const capture::Opening& b) { return a.flow_id < b.flow_id; });
-  return std::move(decided_);
+void FlowWork::PassOpenings() {
+  for (const capture::Opening& o : decided_) opening_sink_->OnOpening(o);
+  decided_.clear();
+}
+
+void FlowWork::OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+                     const capture::LinkBin& link) {
+  if (openings_) {
+    openings_->Expire(start_ns + width_ns, &decided_);
+    PassOpenings();
+  }
+  sink_->OnBin(start_ns, width_ns, flows, link);
 }
 
 std::vector<FlowVerdict> FlowWork::TakeVerdicts() {
@@ -46,9 +54,12 @@ std::vector<FlowVerdict> FlowWork::TakeVerdicts() {
 }
 
 void FlowWork::OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) {
+  if (openings_) {
+    openings_->OnFlowEnd(info.id, &decided_);
+    PassOpenings();
+  }
   sink_->OnFlowEnd(info, totals);
   if (verdicts_) verdicts_->OnFlowEnd(info);
-  if (openings_) openings_->OnFlowEnd(info.id, &decided_);
 }
 
 }  // namespace tw::detector

@@ -36,11 +36,12 @@ struct NameTarget {
 class FlowWork final : private capture::BinSink {
  public:
   // `verdicts`: the verdict tracker's parameters, or nullptr for no verdicts (the daemon).
-  // `openings`: follow the openings of the connections the local side starts
-  // (capture::OpeningTracker), for TakeOpenings().
+  // `openings`: where the openings of the connections the local side starts go as they are
+  // decided (capture::OpeningTracker; expired at each bin's close), or nullptr for none. An
+  // ended flow's opening goes there before the end goes to `sink`.
   FlowWork(const capture::BinnerParams& binner, capture::LocalNetworks local,
            capture::BinSink* sink, NameTarget names, const VerdictParams* verdicts,
-           bool openings = false);
+           capture::OpeningSink* openings = nullptr);
   FlowWork(const FlowWork&) = delete;
   FlowWork& operator=(const FlowWork&) = delete;
 
@@ -58,8 +59,6 @@ class FlowWork final : private capture::BinSink {
   void Finish() { binner_.Finish(); }
   // The verdicts of every flow, after Finish() (empty without verdicts). At most once.
   std::vector<FlowVerdict> TakeVerdicts();
-  // The openings decided, after Finish() (empty without openings), in flow order. At most once.
-  std::vector<capture::Opening> TakeOpenings();
 
   const capture::Binner& binner() const { return binner_; }
   capture::Binner& binner() { return binner_; }
@@ -68,16 +67,17 @@ class FlowWork final : private capture::BinSink {
 
  private:
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
-             const capture::LinkBin& link) override {
-    sink_->OnBin(start_ns, width_ns, flows, link);
-  }
+             const capture::LinkBin& link) override;
   void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
+  // Hands the openings in decided_ to the opening sink.
+  void PassOpenings();
 
   capture::BinSink* sink_;
   NameTarget names_;
   std::optional<FlowVerdictTracker> verdicts_;
   std::optional<capture::OpeningTracker> openings_;
-  std::vector<capture::Opening> decided_;    // by openings_, in the order they were decided
+  capture::OpeningSink* opening_sink_;
+  std::vector<capture::Opening> decided_;    // by openings_, not yet passed on
   capture::Binner binner_;                   // last: its sink is this object
   std::vector<capture::LearnedName> found_;  // reused for each packet's names
 };

@@ -176,6 +176,27 @@ std::optional<ReplayStatus> OpenInput(const ReplayOptions& o, ReplayResult* r, I
   return std::nullopt;
 }
 
+// Keeps every decided opening (for the summary) and hands it on to the engine.
+class OpeningTee final : public capture::OpeningSink {
+ public:
+  explicit OpeningTee(capture::OpeningSink* next) : next_(next) {}
+  void OnOpening(const capture::Opening& o) override {
+    all_.push_back(o);
+    next_->OnOpening(o);
+  }
+  // Everything kept, in flow order (the same for any number of threads).
+  std::vector<capture::Opening> Take() {
+    std::sort(all_.begin(), all_.end(), [](const capture::Opening& a, const capture::Opening& b) {
+      return a.flow.id < b.flow.id;
+    });
+    return std::move(all_);
+  }
+
+ private:
+  capture::OpeningSink* next_;
+  std::vector<capture::Opening> all_;
+};
+
 // The analysis of one input: the per-packet work (on this thread, or sharded over threads and
 // merged for the detectors on another), the detectors, and the observers fed beside them.
 class Analysis {
@@ -188,10 +209,10 @@ class Analysis {
         o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee_) : &engine_;
     if (o.threads > 1) {
       shards_.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
-                      &names_);
+                      &names_, &openings_);
     } else {
       work_.emplace(o.binner, local, detectors, NameTarget{&names_, nullptr}, &o.verdict,
-                    /*openings=*/true);
+                    &openings_);
     }
   }
 
@@ -210,14 +231,14 @@ class Analysis {
     if (shards_) {
       shards_->Finish();
       r->verdicts = shards_->TakeVerdicts();
-      r->openings = shards_->TakeOpenings();
       r->binner = shards_->stats();
     } else {
       work_->Finish();
       r->verdicts = work_->TakeVerdicts();
-      r->openings = work_->TakeOpenings();
       r->binner = work_->binner().stats();
     }
+    engine_.Finish();
+    r->openings = openings_.Take();
     EmitVerdictEvents(collector_.events(), &r->verdicts, &fanout_);
     r->engine = engine_.stats();
     r->dismissed = engine_.throttle().dismissed();
@@ -232,6 +253,7 @@ class Analysis {
   EventFanout fanout_;
   capture::ServerNames names_;
   Engine engine_;
+  OpeningTee openings_{&engine_};
   BinTee tee_;
   std::optional<FlowWork> work_;
   std::optional<ShardedAnalysis> shards_;

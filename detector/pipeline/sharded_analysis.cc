@@ -104,12 +104,14 @@ struct ShardedAnalysis::Batch {
 };
 
 // From a shard to the merger: closed bins, in order, each with the flows that ended since the
-// shard's previous bin and the names its packets taught (with the packet's index). The bins'
-// flows, ends and names lie in three vectors, each bin's after the previous one's, so that a
-// message's memory is reserved once and stays what one bin needs at most.
+// shard's previous bin, the names its packets taught (with the packet's index) and the
+// openings it decided. The bins' flows, ends, names and openings lie in four vectors, each bin's
+// after the previous one's, so that a message's memory is reserved once and stays what one bin
+// needs at most.
 struct ShardedAnalysis::Message {
   struct Bin {
-    size_t ends_end = 0, names_end = 0, flows_end = 0;  // one past its items in the vectors
+    // One past its items in the vectors.
+    size_t ends_end = 0, names_end = 0, openings_end = 0, flows_end = 0;
     bool has_bin = false;  // false: the shard's last word (its final flow ends)
     bool last = false;     // the shard is done: nothing follows
     int64_t start_ns = 0, width_ns = 0;
@@ -118,6 +120,7 @@ struct ShardedAnalysis::Message {
   std::vector<Bin> bins;
   std::vector<std::pair<FlowInfo, FlowTotals>> ends;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names;
+  std::vector<capture::Opening> openings;
   std::vector<FlowBin> flows;
 
   Message() {
@@ -128,14 +131,15 @@ struct ShardedAnalysis::Message {
     bins.clear();
     ends.clear();
     names.clear();
+    openings.clear();
     flows.clear();
   }
 };
 
-struct ShardedAnalysis::Shard final : public capture::BinSink {
+struct ShardedAnalysis::Shard final : public capture::BinSink, public capture::OpeningSink {
   Shard(const capture::BinnerParams& bp, const capture::LocalNetworks& local,
-        const VerdictParams& vp)
-      : work(bp, local, this, NameTarget{nullptr, &names}, &vp, /*openings=*/true),
+        const VerdictParams& vp, bool follow_openings)
+      : work(bp, local, this, NameTarget{nullptr, &names}, &vp, follow_openings ? this : nullptr),
         full(kBatchesPerShard),
         free(kBatchesPerShard),
         out(kMessagesPerShard),
@@ -197,20 +201,24 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
   void OnFlowEnd(const FlowInfo& info, const FlowTotals& totals) override {
     ends.emplace_back(info, totals);
   }
+  void OnOpening(const capture::Opening& o) override { openings.push_back(o); }
 
-  // A bin (or the last word) into the current message, with the ends and names since the
-  // previous one.
+  // A bin (or the last word) into the current message, with the ends, names and openings since
+  // the previous one.
   Message::Bin& Append(std::span<const FlowBin> flows) {
     if (current == nullptr) current = out_free.Pop();
     Message& m = *current;
     m.ends.insert(m.ends.end(), ends.begin(), ends.end());
     for (auto& n : names) m.names.push_back(std::move(n));
+    m.openings.insert(m.openings.end(), openings.begin(), openings.end());
     m.flows.insert(m.flows.end(), flows.begin(), flows.end());
     ends.clear();
     names.clear();
+    openings.clear();
     Message::Bin& bin = m.bins.emplace_back();
     bin.ends_end = m.ends.size();
     bin.names_end = m.names.size();
+    bin.openings_end = m.openings.size();
     bin.flows_end = m.flows.size();
     return bin;
   }
@@ -226,9 +234,11 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
   std::vector<std::unique_ptr<Message>> messages;
   Batch* filling = nullptr;    // the reader's batch being filled
   Message* current = nullptr;  // the shard's message being filled; null: none taken
-  // Since the shard's last bin: the flows that ended, the names its packets taught.
+  // Since the shard's last bin: the flows that ended, the names its packets taught, the
+  // openings it decided.
   std::vector<std::pair<FlowInfo, FlowTotals>> ends;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names;
+  std::vector<capture::Opening> openings;
   std::thread thread;
 };
 
@@ -238,8 +248,8 @@ struct ShardedAnalysis::Shard final : public capture::BinSink {
 class ShardedAnalysis::Merger {
  public:
   Merger(std::vector<std::unique_ptr<Shard>>* shards, capture::BinSink* sink,
-         capture::ServerNames* names)
-      : shards_(shards), sink_(sink), names_(names) {}
+         capture::ServerNames* names, capture::OpeningSink* openings)
+      : shards_(shards), sink_(sink), names_(names), openings_(openings) {}
 
   void Run() {
     struct Cursor {
@@ -250,6 +260,7 @@ class ShardedAnalysis::Merger {
     for (bool last = false; !last;) {
       ends_.clear();
       names_found_.clear();
+      decided_.clear();
       for (size_t i = 0; i < c.size(); ++i) {
         if (c[i].m == nullptr) {
           c[i] = {(*shards_)[i]->out.Pop(), 0};
@@ -264,15 +275,26 @@ class ShardedAnalysis::Merger {
         for (size_t j = names_from; j < m.bins[k].names_end; ++j) {
           names_found_.push_back(std::move(c[i].m->names[j]));
         }
+        const size_t openings_from = k > 0 ? m.bins[k - 1].openings_end : 0;
+        decided_.insert(decided_.end(), m.openings.begin() + ptrdiff_t(openings_from),
+                        m.openings.begin() + ptrdiff_t(m.bins[k].openings_end));
       }
       std::sort(ends_.begin(), ends_.end(),
                 [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
-      for (const auto& [info, totals] : ends_) sink_->OnFlowEnd(info, totals);
       std::stable_sort(names_found_.begin(), names_found_.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
       if (names_ != nullptr) {
         for (const auto& [index, n] : names_found_) names_->Learn(n);
       }
+      if (openings_ != nullptr) {
+        std::sort(decided_.begin(), decided_.end(),
+                  [](const capture::Opening& a, const capture::Opening& b) {
+                    return a.decided_ns != b.decided_ns ? a.decided_ns < b.decided_ns
+                                                        : a.flow.id < b.flow.id;
+                  });
+        for (const capture::Opening& o : decided_) openings_->OnOpening(o);
+      }
+      for (const auto& [info, totals] : ends_) sink_->OnFlowEnd(info, totals);
       const Message::Bin& first = c[0].m->bins[c[0].next];
       if (first.has_bin) {
         flows_.clear();
@@ -305,13 +327,16 @@ class ShardedAnalysis::Merger {
   std::vector<std::unique_ptr<Shard>>* shards_;
   capture::BinSink* sink_;
   capture::ServerNames* names_;
+  capture::OpeningSink* openings_;
   std::vector<std::pair<FlowInfo, FlowTotals>> ends_;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names_found_;
+  std::vector<capture::Opening> decided_;
   std::vector<FlowBin> flows_;
 };
 
 ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
-                                 capture::BinSink* sink, capture::ServerNames* names)
+                                 capture::BinSink* sink, capture::ServerNames* names,
+                                 capture::OpeningSink* openings)
     : local_(std::move(local)),
       bin_ns_(params.binner.bin_ns > 0 ? params.binner.bin_ns : 1'000'000'000) {
   const size_t n = size_t(std::max(1, params.shards));
@@ -319,8 +344,10 @@ ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::L
   bp.max_flows = std::max<size_t>(1, (bp.max_flows + n - 1) / n);
   VerdictParams vp = params.verdict;
   vp.max_records_total = std::max<size_t>(1, (vp.max_records_total + n - 1) / n);
-  for (size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(bp, local_, vp));
-  merger_ = std::make_unique<Merger>(&shards_, sink, names);
+  for (size_t i = 0; i < n; ++i) {
+    shards_.push_back(std::make_unique<Shard>(bp, local_, vp, openings != nullptr));
+  }
+  merger_ = std::make_unique<Merger>(&shards_, sink, names, openings);
   for (auto& s : shards_) s->thread = std::thread([p = s.get()] { p->Run(); });
   merger_->thread = std::thread([m = merger_.get()] { m->Run(); });
 }
@@ -412,18 +439,6 @@ std::vector<FlowVerdict> ShardedAnalysis::TakeVerdicts() {
   std::vector<FlowVerdictTracker*> trackers;
   for (auto& s : shards_) trackers.push_back(s->work.verdicts());
   return FlowVerdictTracker::Finish(trackers);
-}
-
-std::vector<capture::Opening> ShardedAnalysis::TakeOpenings() {
-  std::vector<capture::Opening> all;
-  for (auto& s : shards_) {
-    std::vector<capture::Opening> o = s->work.TakeOpenings();
-    all.insert(all.end(), o.begin(), o.end());
-  }
-  std::sort(all.begin(), all.end(), [](const capture::Opening& a, const capture::Opening& b) {
-    return a.flow_id < b.flow_id;
-  });
-  return all;
 }
 
 }  // namespace tw::detector

@@ -29,7 +29,9 @@ struct ShardedAnalysisParams {
 // running the per-packet work (FlowWork: its share of the flow table, its verdict tracker)
 // on its flows; a merger thread joins
 // the shards' closed bins, per bin, and hands them to `sink`, with the names the packets taught
-// applied to `names` first (ServerNames::Learn).
+// applied to `names` first (ServerNames::Learn) and the connection openings decided in the bin
+// handed to `openings` (when not null) before the bin's flow ends, in order of the time they
+// were decided (then of flow id).
 //
 // What `sink` sees is what one Binner fed every packet gives (apart from the order of flows
 // within a bin, which the detectors do not depend on): the reader broadcasts the clock, so
@@ -38,12 +40,13 @@ struct ShardedAnalysisParams {
 // order of id. So the events are the same for any number of shards, unless a shard's flow table
 // fills (which flows are evicted depends on the shares) or a verdict record cap is reached.
 //
-// Threads: `sink` and `names` are used by the merger thread only, between construction and the
-// return of Finish(); the caller must not touch them meanwhile. Not copyable.
+// Threads: `sink`, `names` and `openings` are used by the merger thread only, between construction
+// and the return of Finish(); the caller must not touch them meanwhile. Not copyable.
 class ShardedAnalysis {
  public:
   ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
-                  capture::BinSink* sink, capture::ServerNames* names);
+                  capture::BinSink* sink, capture::ServerNames* names,
+                  capture::OpeningSink* openings = nullptr);
   // Stops the threads; the analysis of what was fed is finished and dropped if Finish() was not
   // called.
   ~ShardedAnalysis();
@@ -58,13 +61,9 @@ class ShardedAnalysis {
                 const uint8_t* data, uint32_t caplen, uint64_t index);
   // End of the input: the shards close their last bin and end their flows; returns when the
   // sink has seen everything. Then the verdicts (FlowVerdictTracker::Finish over all shards)
-  // and the Binner counters summed over shards. Call Finish once, TakeVerdicts and
-  // TakeOpenings at most once.
+  // and the Binner counters summed over shards. Call Finish once, TakeVerdicts at most once.
   void Finish();
   std::vector<FlowVerdict> TakeVerdicts();
-  // The connection openings the shards decided (FlowWork::TakeOpenings), in flow order: the
-  // same for any number of shards.
-  std::vector<capture::Opening> TakeOpenings();
   const capture::BinnerStats& stats() const { return stats_; }
   // Messages the shards handed to the merger, after Finish(): a few per batch of packets (a
   // message carries many bins), not one per bin and shard, so that the cost follows the

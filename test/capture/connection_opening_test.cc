@@ -72,7 +72,7 @@ TEST(OpeningTrackerTest, AServerThatAnswersCompletesTheOpening) {
   ASSERT_EQ(c.decided.size(), 1u);
   const Opening& o = c.decided[0];
   EXPECT_EQ(o.outcome, OpeningOutcome::kCompleted);
-  EXPECT_EQ(o.flow_id, 7u);
+  EXPECT_EQ(o.flow.id, 7u);
   EXPECT_TRUE(o.hello);
   EXPECT_NEAR(o.handshake_rtt_s, 0.020, 1e-6);
   EXPECT_EQ(o.decided_ns, 45 * kMs);

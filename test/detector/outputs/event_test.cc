@@ -87,6 +87,56 @@ TEST(EventTest, OutageEndCarriesDurationAndReason) {
   EXPECT_THAT(j, ::testing::Not(HasSubstr("\"flow\"")));
 }
 
+// A block names its service, address and port, its method with OONI's category and the
+// evidence; it has no direction, flow or rates; a reader gets its kind, service and method back.
+TEST(EventTest, BlockCarriesItsMethodAndEvidence) {
+  Event e;
+  e.id = 9;
+  e.kind = EventKind::kBlock;
+  e.scope = EventScope::kRemoteHost;
+  e.ts = 1700000000;
+  e.detected_at = 1700000004;
+  e.server_name = "news.example";
+  e.has_remote = true;
+  e.remote = *capture::Address::Parse("192.0.2.3");
+  e.flows = 3;
+  e.targeted = true;
+  e.confidence = 0.95;
+  e.block.method = BlockMethod::kTcpRst;
+  e.block.remote_port = 443;
+  e.block.attempts = e.block.failures = 3;
+  e.block.witnesses = 2;
+  e.block.same_address_ok = true;
+  e.block.resets_ttl_mismatch = 3;
+  e.block.reset_ttl_delta = 12;
+  e.block.reset_after_s = 0.0012;
+  e.block.handshake_rtt_s = 0.05;
+  const std::string start = EventToJson(e);
+  testing::KeepLines(start);
+  EXPECT_EQ(start,
+            "{\"schema\":2,\"record\":\"event\",\"id\":9,\"kind\":\"block\",\"state\":\"start\","
+            "\"ts\":1700000000.0,\"time\":\"2023-11-14T22:13:20.000Z\","
+            "\"detected_at\":1700000004.0,\"scope\":\"service\",\"service\":\"news.example\","
+            "\"remote\":\"192.0.2.3\",\"remote_port\":443,\"transport\":\"tcp\","
+            "\"method\":\"tcp_rst\",\"ooni_blocking\":\"http-failure\",\"attempts\":3,"
+            "\"failures\":3,\"evidence\":{\"other_services_ok\":2,\"same_address_ok\":true,"
+            "\"worked_before\":false,\"resets_ttl_mismatch\":3,\"resets_too_fast\":0,"
+            "\"reset_ttl_delta\":12,\"reset_after_s\":0.0012,\"handshake_rtt_s\":0.05},"
+            "\"targeted\":true,\"confidence\":0.95}");
+  Event back;
+  ASSERT_TRUE(ParseEventLine(start, &back));
+  EXPECT_EQ(back.kind, EventKind::kBlock);
+  EXPECT_EQ(back.server_name, "news.example");
+  EXPECT_EQ(back.remote, e.remote);
+  EXPECT_EQ(back.block.method, BlockMethod::kTcpRst);
+  e.state = EventState::kEnd;
+  e.duration_s = 20;
+  e.reason = "lifted";
+  const std::string end = EventToJson(e);
+  testing::KeepLines(end);
+  EXPECT_THAT(end, HasSubstr("\"duration_s\":20.0,\"reason\":\"lifted\""));
+}
+
 // Names are validated where they are learned (capture/host_name.h), but the writer must not
 // depend on that: whatever string an event holds, the line stays one JSON object with the same
 // fields, no raw control byte and nothing outside ASCII.

@@ -63,7 +63,7 @@ std::vector<std::string> Results(const ReplayResult& r) {
   for (const FlowVerdict& v : r.verdicts) out.push_back(FlowVerdictToJson(v));
   for (const std::string& line : out) testing::KeepLines(line);
   for (const capture::Opening& o : r.openings) {
-    out.push_back("opening " + std::to_string(o.flow_id) + " " +
+    out.push_back("opening " + std::to_string(o.flow.id) + " " +
                   std::string(capture::OpeningOutcomeName(o.outcome)) + " " +
                   std::to_string(o.attempts) + " " + std::to_string(o.decided_ns));
   }

@@ -1,0 +1,270 @@
+#include "detector/core/block_detector.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include "capture/ip_proto.h"
+
+namespace tw::detector {
+
+namespace {
+
+using capture::Opening;
+using capture::OpeningOutcome;
+
+// A reset sooner than this share of the handshake's round trip cannot have come from the
+// server: the request had to reach it and the reset come back. Half, for the jitter of one
+// round trip against another; not judged below a few milliseconds of round trip, where a
+// scheduler's hiccup is as long.
+constexpr double kTooFastShare = 0.5;
+constexpr double kMinRttForTiming = 0.005;
+
+double Seconds(int64_t ns) { return double(ns) * 1e-9; }
+
+std::string KeyOf(bool quic, std::string_view name, const capture::Address& remote) {
+  std::string k(quic ? "q" : "t");
+  if (!name.empty()) {
+    k += ':';
+    k += name;
+  } else {
+    k += '@';
+    k.append(reinterpret_cast<const char*>(remote.bytes.data()), remote.bytes.size());
+  }
+  return k;
+}
+
+BlockMethod MostCommon(const std::array<int, 5>& counts) {
+  size_t best = 1;
+  for (size_t m = 2; m < counts.size(); ++m) {
+    if (counts[m] > counts[best]) best = m;
+  }
+  return BlockMethod(best);
+}
+
+// How sure the evidence makes a block (see the class comment).
+double Confidence(const BlockEvidence& b) {
+  double c = 0.5;
+  switch (b.method) {
+    case BlockMethod::kTcpRst:  // a reset the server did not send
+      c = 0.9;
+      break;
+    case BlockMethod::kSniBlackhole:  // the SYN passed, the name did not
+      c = b.same_address_ok ? 0.8 : 0.6;
+      break;
+    case BlockMethod::kQuicBlackhole:
+      c = b.same_address_ok ? 0.7 : 0.5;
+      break;
+    case BlockMethod::kIpBlackhole:  // a server down for everyone looks the same
+    case BlockMethod::kNone:
+      c = 0.5;
+      break;
+  }
+  if (b.worked_before) c += 0.05;
+  return std::min(c, 0.95);
+}
+
+}  // namespace
+
+BlockDetector::BlockDetector(const BlockParams& params, EventSink* sink, uint64_t* next_id)
+    : params_(params), sink_(sink), next_id_(next_id) {
+  params_.min_failures = std::max(1, params_.min_failures);
+  params_.max_services = std::max<size_t>(2, params_.max_services);
+}
+
+size_t BlockDetector::blocked() const {
+  size_t n = 0;
+  for (const auto& [key, s] : services_) n += s.id != 0 ? 1 : 0;
+  return n;
+}
+
+BlockDetector::Reading BlockDetector::Read(const Opening& o, Failure* f) const {
+  f->start_ns = o.start_ns;
+  switch (o.outcome) {
+    case OpeningOutcome::kCompleted:
+      return Reading::kNothing;
+    case OpeningOutcome::kRefused: {
+      const auto it = server_ttl_.find(o.flow.remote());
+      if (it == server_ttl_.end()) return Reading::kNothing;
+      if (o.reset_ttl == it->second) return Reading::kServerSaidNo;
+      f->method = BlockMethod::kTcpRst;
+      f->ttl_mismatch = true;
+      return Reading::kBlockish;
+    }
+    case OpeningOutcome::kResetAfterRequest:
+      f->ttl_mismatch = o.reset_ttl_delta != Opening::kNoTtl && o.reset_ttl_delta != 0;
+      f->too_fast = o.handshake_rtt_s >= kMinRttForTiming && o.reset_after_s >= 0 &&
+                    o.reset_after_s < kTooFastShare * o.handshake_rtt_s;
+      if (!f->ttl_mismatch && !f->too_fast) return Reading::kServerSaidNo;
+      f->method = BlockMethod::kTcpRst;
+      return Reading::kBlockish;
+    case OpeningOutcome::kRequestUnanswered:
+      if (!o.hello) return Reading::kNothing;
+      f->method = BlockMethod::kSniBlackhole;
+      return Reading::kBlockish;
+    case OpeningOutcome::kSynUnanswered:
+      f->method = BlockMethod::kIpBlackhole;
+      return Reading::kBlockish;
+    case OpeningOutcome::kQuicUnanswered:
+      f->method = BlockMethod::kQuicBlackhole;
+      return Reading::kBlockish;
+  }
+  return Reading::kNothing;
+}
+
+void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, int64_t now_ns) {
+  const bool quic = o.flow.proto() == capture::kIpProtoUdp;
+  const capture::Address& remote = o.flow.remote();
+  // A private address is not reached through the ISP (a device on another LAN, a VPN's far
+  // side): neither its failures nor its connections say anything of the ISP's path.
+  if (remote.IsPrivate() || !remote.IsRoutableUnicast()) return;
+  if (o.server_ttl != 0) {
+    if (server_ttl_.size() >= params_.max_services && !server_ttl_.contains(remote)) {
+      server_ttl_.erase(server_ttl_.begin());
+    }
+    server_ttl_[remote] = o.server_ttl;
+  }
+  if (o.outcome == OpeningOutcome::kCompleted) {
+    // The name's service and the address's: a block of either ends.
+    if (!remote_name.empty()) {
+      OnCompleted(Find(KeyOf(quic, remote_name, remote), o, remote_name), o, now_ns);
+    }
+    Service* by_address = Find(KeyOf(quic, {}, remote), o, {});
+    by_address->named_ok |= !remote_name.empty();
+    OnCompleted(by_address, o, now_ns);
+    return;
+  }
+  Failure f;
+  const Reading r = Read(o, &f);
+  if (r == Reading::kNothing) return;
+  Service* s = Find(KeyOf(quic, remote_name, remote), o, remote_name);
+  if (r == Reading::kServerSaidNo) {
+    // The server answered: whatever failed before was not the path's doing.
+    std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns <= o.start_ns; });
+    return;
+  }
+  OnFailed(s, o, f, now_ns);
+}
+
+BlockDetector::Service* BlockDetector::Find(const std::string& key, const Opening& o,
+                                            std::string_view name) {
+  auto it = services_.find(key);
+  if (it == services_.end()) {
+    if (services_.size() >= params_.max_services) EvictOne();
+    it = services_.emplace(key, Service{}).first;
+    Service& s = it->second;
+    s.name = std::string(name);
+    s.quic = o.flow.proto() == capture::kIpProtoUdp;
+  }
+  Service& s = it->second;
+  s.remote = o.flow.remote();
+  s.remote_port = o.flow.remote_port();
+  s.last_seen_ns = std::max(s.last_seen_ns, o.decided_ns);
+  return &s;
+}
+
+void BlockDetector::EvictOne() {
+  auto victim = services_.end();
+  for (auto it = services_.begin(); it != services_.end(); ++it) {
+    if (it->second.id == 0 &&
+        (victim == services_.end() || it->second.last_seen_ns < victim->second.last_seen_ns)) {
+      victim = it;
+    }
+  }
+  if (victim == services_.end()) victim = services_.begin();  // every one blocked
+  services_.erase(victim);
+}
+
+void BlockDetector::OnCompleted(Service* s, const Opening& o, int64_t now_ns) {
+  s->worked = true;
+  s->last_ok_ns = std::max(s->last_ok_ns, o.start_ns);
+  std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < o.start_ns; });
+  if (s->id == 0 || o.start_ns <= s->block_start_ns) return;
+  Event e = s->start;
+  e.state = EventState::kEnd;
+  e.ts = Seconds(o.start_ns);
+  e.detected_at = Seconds(now_ns);
+  e.duration_s = Seconds(o.start_ns - s->block_start_ns);
+  e.reason = "lifted";
+  e.block.attempts += 1;  // this one, which worked
+  sink_->OnEvent(e);
+  s->id = 0;
+  s->chain.clear();
+}
+
+void BlockDetector::AddFailure(const Opening& o, const Failure& f, BlockEvidence* b) {
+  ++b->attempts;
+  ++b->failures;
+  b->resets_ttl_mismatch += f.ttl_mismatch ? 1 : 0;
+  b->resets_too_fast += f.too_fast ? 1 : 0;
+  if (o.reset_ttl != 0) {
+    b->reset_after_s = o.reset_after_s;
+    if (o.reset_ttl_delta != Opening::kNoTtl) b->reset_ttl_delta = o.reset_ttl_delta;
+  }
+  if (o.handshake_rtt_s >= 0) b->handshake_rtt_s = o.handshake_rtt_s;
+}
+
+void BlockDetector::OnFailed(Service* s, const Opening& o, const Failure& f, int64_t now_ns) {
+  if (o.start_ns < s->last_ok_ns) return;  // started before a connection that worked
+  if (s->id != 0) {
+    AddFailure(o, f, &s->start.block);
+    return;
+  }
+  auto at = std::upper_bound(s->chain.begin(), s->chain.end(), f.start_ns,
+                             [](int64_t t, const Failure& x) { return t < x.start_ns; });
+  s->chain.insert(at, f);
+  const int64_t oldest = s->chain.back().start_ns - int64_t(params_.window_s * 1e9);
+  std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < oldest; });
+  if (int(s->chain.size()) >= params_.min_failures) Start(s, o, now_ns);
+}
+
+int BlockDetector::Witnesses(const Service& s, int64_t since_ns, bool* same_address) const {
+  std::set<std::string> seen;  // a name's and its address's service are one witness
+  *same_address = false;
+  for (const auto& [key, w] : services_) {
+    if (&w == &s || w.quic != s.quic || !w.worked || w.last_ok_ns < since_ns) continue;
+    if (w.name.empty() && w.named_ok) continue;  // counted by its names
+    seen.insert(key);
+    if (w.remote == s.remote) *same_address = true;
+  }
+  return int(seen.size());
+}
+
+void BlockDetector::Start(Service* s, const Opening& o, int64_t now_ns) {
+  bool same_address = false;
+  const int witnesses = Witnesses(*s, s->chain.front().start_ns, &same_address);
+  if (witnesses == 0) return;  // nothing else worked either: the link, not this service
+  std::array<int, 5> counts{};
+  Event e;
+  e.kind = EventKind::kBlock;
+  e.state = EventState::kStart;
+  e.id = (*next_id_)++;
+  e.ts = Seconds(s->chain.front().start_ns);
+  e.detected_at = Seconds(now_ns);
+  e.scope = EventScope::kRemoteHost;
+  e.direction = capture::kUp;
+  e.server_name = s->name;
+  e.has_remote = true;
+  e.remote = s->remote;
+  e.targeted = true;
+  BlockEvidence& b = e.block;
+  for (const Failure& f : s->chain) {
+    ++counts[size_t(f.method)];
+    AddFailure(o, f, &b);
+  }
+  b.method = MostCommon(counts);
+  b.remote_port = s->remote_port;
+  b.quic = s->quic;
+  b.witnesses = witnesses;
+  b.same_address_ok = same_address;
+  b.worked_before = s->worked;
+  e.flows = b.failures;
+  e.confidence = Confidence(b);
+  s->id = e.id;
+  s->block_start_ns = s->chain.front().start_ns;
+  s->start = e;
+  s->chain.clear();
+  sink_->OnEvent(e);
+}
+
+}  // namespace tw::detector

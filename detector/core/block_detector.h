@@ -1,0 +1,113 @@
+#ifndef THROTTLEWATCH_DETECTOR_CORE_BLOCK_DETECTOR_H_
+#define THROTTLEWATCH_DETECTOR_CORE_BLOCK_DETECTOR_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/address.h"
+#include "capture/connection_opening.h"
+#include "detector/core/event.h"
+#include "detector/core/event_sink.h"
+
+namespace tw::detector {
+
+struct BlockParams {
+  // Failed connections to one service, one after another with none completed in between, that
+  // make a block: one failure is an accident (a lost SYN, a server restarting), a user's
+  // retries that all fail the same way are not.
+  int min_failures = 3;
+  // Failures older than this (by start) than the newest one are forgotten: a service that fails
+  // now and then is not blocked.
+  double window_s = 60;
+  // Services followed at once; when full, the one idle longest (and not blocked) is forgotten.
+  size_t max_services = 8192;
+};
+
+// Blocking of one service, from the outcomes of the connections the local side opens to it
+// (capture::Opening, decided by capture::OpeningTracker), the service being the server name
+// (TLS SNI, QUIC's, or a DNS name of the address) or, without one, the address, and the
+// transport (TCP or QUIC: a QUIC block beside working TCP is a block of QUIC). Connections to
+// private addresses (IsPrivate) are not followed: they do not cross the ISP.
+//
+// Each failed opening is read for the mechanism behind it:
+// - a RST answering the SYN (refused) or the ClientHello: the server's own when its IP TTL is
+//   that of the server's SYN-ACKs (the server said no: a server down or refusing, no block),
+//   an injector's when it differs or came sooner than the handshake's round trip allows
+//   (tcp_rst); a refusal from an address whose TTL is not known yet is no evidence;
+// - the ClientHello sent again with no answer after a completed handshake (sni_blackhole): the
+//   path carried the SYN but not the name; a request other than a ClientHello, no evidence;
+// - the SYN sent again with no answer (ip_blackhole); the QUIC Initial (quic_blackhole).
+// A block starts when `min_failures` such failures of a service come in a row (no completed
+// connection to it, and every failure started after its last completed one) while connections
+// of other services over the same transport completed after the first of them: the link
+// worked and the failures were this service's (when nothing else worked, it is the link, and
+// the outage detector's). Its time is the first failure's start; its method, the failures'
+// most common. It ends at the start of the service's first completed connection (reason
+// "lifted"); a block still on when the input ends has no end.
+//
+// What one uplink cannot tell: an address black-holed for everyone (a server down) from one
+// black-holed for this network, or a QUIC server down from QUIC blocked; `confidence` says so
+// (lower without fingerprints of injection or a name on the same address that kept working).
+// Single-threaded; `sink` and `next_id` must outlive it.
+class BlockDetector {
+ public:
+  BlockDetector(const BlockParams& params, EventSink* sink, uint64_t* next_id);
+
+  // One decided opening of a connection to `remote_name` (empty when unknown); `now_ns`:
+  // packet time at which it is judged (detected_at). Openings come in about the order they
+  // were decided.
+  void OnOpening(const capture::Opening& o, std::string_view remote_name, int64_t now_ns);
+
+  size_t services() const { return services_.size(); }
+  size_t blocked() const;  // services blocked now
+
+ private:
+  struct Failure {
+    int64_t start_ns = 0;
+    BlockMethod method = BlockMethod::kNone;
+    bool ttl_mismatch = false, too_fast = false;  // a reset's fingerprints
+  };
+  struct Service {
+    std::string name;  // empty: the service is its address
+    capture::Address remote;
+    uint16_t remote_port = 0;
+    bool quic = false;
+    bool worked = false;
+    bool named_ok = false;   // an address's service: a completed connection to it had a name
+    int64_t last_ok_ns = 0;  // start of the last completed connection (0: none)
+    int64_t last_seen_ns = 0;
+    std::vector<Failure> chain;  // failures since then, by start
+    // The block, when on.
+    uint64_t id = 0;
+    int64_t block_start_ns = 0;
+    Event start;  // its start event (counts grow until the end)
+  };
+  // What a failed opening says: a method, the server's own refusal, or nothing.
+  enum class Reading : uint8_t { kBlockish, kServerSaidNo, kNothing };
+  Reading Read(const capture::Opening& o, Failure* f) const;
+
+  Service* Find(const std::string& key, const capture::Opening& o, std::string_view name);
+  void OnCompleted(Service* s, const capture::Opening& o, int64_t now_ns);
+  void OnFailed(Service* s, const capture::Opening& o, const Failure& f, int64_t now_ns);
+  // Other services of `s`'s transport whose last completed connection started at or after
+  // `since_ns`; *same_address: one is on s's address.
+  int Witnesses(const Service& s, int64_t since_ns, bool* same_address) const;
+  void Start(Service* s, const capture::Opening& o, int64_t now_ns);
+  static void AddFailure(const capture::Opening& o, const Failure& f, BlockEvidence* b);
+  void EvictOne();
+
+  BlockParams params_;
+  EventSink* sink_;
+  uint64_t* next_id_;
+  std::unordered_map<std::string, Service> services_;
+  // The TTL of each server's SYN-ACKs, to tell its own RST from another's.
+  std::unordered_map<capture::Address, uint8_t, capture::AddressHash> server_ttl_;
+};
+
+}  // namespace tw::detector
+
+#endif  // THROTTLEWATCH_DETECTOR_CORE_BLOCK_DETECTOR_H_
