@@ -77,6 +77,8 @@ const char* VerdictName(VerdictKind k) {
       return "shaped";
     case VerdictKind::kPoliced:
       return "policed";
+    case VerdictKind::kNotJudged:
+      return "not judged";
   }
   return "unknown";
 }

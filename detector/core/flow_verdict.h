@@ -27,6 +27,7 @@ enum class VerdictKind : uint8_t {
   kCongested,         // queueing (RTT inflation), rate not steady: a shared bottleneck
   kShaped,            // queueing at a steady rate: a shaper (or a dedicated bottleneck)
   kPoliced,           // losses line up with a token bucket, without queueing: a policer
+  kNotJudged,         // a UDP flow: listed (service, QUIC version, volume), never judged
 };
 // Whether the verdict says a limiter (a policer or a shaper) held the flow.
 constexpr bool IsLimited(VerdictKind k) {
@@ -87,6 +88,9 @@ struct FlowVerdict {
   stats::TokenBucketEstimate host_fit;  // the remote host's aggregate's, when run
   double queue_delay_s = 0;             // median RTT minus the floor
   uint64_t event_id = 0;                // the throttle event for this flow, if any
+  // The server's name (TLS or QUIC SNI, else a DNS name of the address; empty: none seen) and
+  // a QUIC flow's version ("V-1", "Q050"...), as known when the flow ended.
+  std::string server_name, quic_version;
 };
 
 // Per-flow TCP bookkeeping beside the Binner, and the verdicts at the end. Feed every packet

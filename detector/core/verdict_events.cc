@@ -27,7 +27,7 @@ void EmitVerdictEvents(const std::vector<Event>& existing, std::vector<FlowVerdi
     const bool shared = v.scope == EventScope::kRemoteHost;
     for (const FlowVerdict& o : *verdicts) {
       if (&o == &v || o.dir != v.dir || (shared && o.remote_host == v.remote_host)) continue;
-      if (o.kind == VerdictKind::kInsufficientData) continue;
+      if (o.kind == VerdictKind::kInsufficientData || o.kind == VerdictKind::kNotJudged) continue;
       if (!(o.first_ns < v.last_ns && v.first_ns < o.last_ns)) continue;
       compared = true;
       if (!IsLimited(o.kind)) targeted = true;

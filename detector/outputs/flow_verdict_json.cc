@@ -60,22 +60,25 @@ std::string FlowVerdictToJson(const FlowVerdict& v, const capture::AddressFormat
   if (std::string id = CommunityIdAsWritten(v.info.key, addresses); !id.empty()) {
     j["community_id"] = std::move(id);
   }
-  // The verdicts group a flow with the others of its remote host (`v.remote_host`): written through
-  // `addresses` like every address.
-  j["service"] = addresses.Format(v.info.remote());
+  // The service: the server's name when one was seen, else its address (written through
+  // `addresses` like every address).
+  j["service"] = v.server_name.empty() ? addresses.Format(v.info.remote()) : v.server_name;
+  if (!v.quic_version.empty()) j["quic_version"] = v.quic_version;
   j["direction"] = DirectionName(v.dir);
-  j["vantage"] = v.receiver_vantage ? "receiver" : "sender";
+  const bool judged = v.kind != VerdictKind::kNotJudged;
+  if (judged) j["vantage"] = v.receiver_vantage ? "receiver" : "sender";
   j["start"] = Rounded(double(v.first_ns) * 1e-9, 3);
   j["duration_s"] = Rounded(double(v.last_ns - v.first_ns) * 1e-9, 3);
   j["bytes"] = v.payload_bytes;
   j["wire_bytes"] = v.wire_bytes;
   j["goodput_bps"] = Rounded(v.goodput_bps, 0);
+  j["verdict"] = VerdictName(v.kind);
+  if (!judged) return DumpLine(j);  // a UDP flow: listed, not judged
   j["retrans_rate"] = Rounded(v.retrans_rate, 4);
   if (v.rtt_median_s >= 0) {
     j["rtt_min_ms"] = Rounded(v.rtt_floor_s * 1e3, 1);
     j["rtt_median_ms"] = Rounded(v.rtt_median_s * 1e3, 1);
   }
-  j["verdict"] = VerdictName(v.kind);
   if (v.kind == VerdictKind::kPoliced || v.kind == VerdictKind::kShaped) {
     j["scope"] = ScopeName(v.scope);
     j["rate_bps"] = Rounded(v.rate_bps, 0);

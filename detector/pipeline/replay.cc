@@ -5,10 +5,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "capture/fragment_table.h"
+#include "capture/ip_proto.h"
 #include "capture/local_networks.h"
 #include "capture/pcap_file_source.h"
 #include "capture/server_names.h"
@@ -74,6 +80,73 @@ class BinTee final : public capture::BinSink {
  private:
   capture::BinSink* first_;
   capture::BinSink* second_;
+};
+
+// Notes, as each flow ends, what its flow line needs beyond its verdict: the server's name and
+// QUIC version (the engine forgets them soon after), and, for a UDP flow that carried payload,
+// its volume: UDP flows get a line but no verdict. At most kMaxNotes of each (~100 MB).
+class FlowLineNotes final : public capture::BinSink {
+ public:
+  static constexpr size_t kMaxNotes = size_t(1) << 20;
+  FlowLineNotes(capture::BinSink* next, const capture::ServerNames* names)
+      : next_(next), names_(names) {}
+  void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
+             const capture::LinkBin& link) override {
+    next_->OnBin(start_ns, width_ns, flows, link);
+  }
+  void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
+    const std::string_view name = names_->NameOf(info.id, info.remote());
+    const std::string_view version = names_->QuicVersionOf(info.id);
+    if (info.proto() == capture::kIpProtoUdp) {
+      if (udp_.size() < kMaxNotes) AddUdp(info, totals, name, version);
+    } else if (!name.empty() && named_.size() < kMaxNotes) {
+      named_.emplace(info.id, name);
+    }
+    next_->OnFlowEnd(info, totals);
+  }
+  // Names the verdicts; returns the lines of every flow (the verdicts and the UDP flows), in
+  // flow order.
+  std::vector<FlowVerdict> Lines(std::vector<FlowVerdict>* verdicts) {
+    for (FlowVerdict& v : *verdicts) {
+      if (auto it = named_.find(v.info.id); it != named_.end()) v.server_name = it->second;
+    }
+    std::sort(udp_.begin(), udp_.end(),
+              [](const FlowVerdict& a, const FlowVerdict& b) { return a.info.id < b.info.id; });
+    std::vector<FlowVerdict> all;
+    all.reserve(verdicts->size() + udp_.size());
+    std::merge(verdicts->begin(), verdicts->end(), udp_.begin(), udp_.end(),
+               std::back_inserter(all),
+               [](const FlowVerdict& a, const FlowVerdict& b) { return a.info.id < b.info.id; });
+    return all;
+  }
+
+ private:
+  void AddUdp(const capture::FlowInfo& info, const capture::FlowTotals& totals,
+              std::string_view name, std::string_view version) {
+    const capture::Direction dir =
+        totals.dir[capture::kUp].payload_bytes > totals.dir[capture::kDown].payload_bytes
+            ? capture::kUp
+            : capture::kDown;
+    const capture::DirectionBin& d = totals.dir[dir];
+    if (totals.dir[0].payload_bytes + totals.dir[1].payload_bytes == 0) return;
+    FlowVerdict& v = udp_.emplace_back();
+    v.info = info;
+    v.dir = dir;
+    v.kind = VerdictKind::kNotJudged;
+    v.first_ns = info.first_ns;
+    v.last_ns = std::max(info.first_ns, totals.last_ns);
+    v.payload_bytes = d.payload_bytes;
+    v.wire_bytes = d.wire_bytes;
+    const double secs = double(v.last_ns - v.first_ns) * 1e-9;
+    v.goodput_bps = secs > 0 ? double(d.payload_bytes) * 8 / secs : 0;
+    v.server_name = name;
+    v.quic_version = version;
+  }
+
+  capture::BinSink* next_;
+  const capture::ServerNames* names_;
+  std::unordered_map<uint64_t, std::string> named_;  // TCP flows' names, by flow id
+  std::vector<FlowVerdict> udp_;                     // in order of their end
 };
 
 std::string Eta(double s) {
@@ -202,11 +275,13 @@ class OpeningTee final : public capture::OpeningSink {
 class Analysis {
  public:
   Analysis(const ReplayOptions& o, const capture::LocalNetworks& local)
-      : engine_(o.engine, &fanout_, &names_), tee_(o.observers.bins, &engine_) {
+      : engine_(o.engine, &fanout_, &names_),
+        tee_(o.observers.bins, &engine_),
+        notes_(o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee_) : &engine_,
+               &names_) {
     fanout_.Add(&collector_);
     if (o.observers.events != nullptr) fanout_.Add(o.observers.events);
-    capture::BinSink* const detectors =
-        o.observers.bins != nullptr ? static_cast<capture::BinSink*>(&tee_) : &engine_;
+    capture::BinSink* const detectors = &notes_;
     if (o.threads > 1) {
       shards_.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
                       &names_, &openings_);
@@ -240,6 +315,7 @@ class Analysis {
     engine_.Finish();
     r->openings = openings_.Take();
     EmitVerdictEvents(collector_.events(), &r->verdicts, &fanout_);
+    r->flow_lines = notes_.Lines(&r->verdicts);
     r->engine = engine_.stats();
     r->dismissed = engine_.throttle().dismissed();
     r->names_learned = names_.learned();
@@ -255,6 +331,7 @@ class Analysis {
   Engine engine_;
   OpeningTee openings_{&engine_};
   BinTee tee_;
+  FlowLineNotes notes_;
   std::optional<FlowWork> work_;
   std::optional<ShardedAnalysis> shards_;
 };
@@ -318,7 +395,7 @@ ReplayStatus RunReplay(const ReplayOptions& o, ReplayResult* r) {
   analysis.Finish(r);
   r->file = in.src->stats();
   r->notes = in.src->notes();
-  if (o.observers.verdicts && !o.observers.verdicts(r->verdicts)) {
+  if (o.observers.verdicts && !o.observers.verdicts(r->flow_lines)) {
     r->error = "cannot write flow verdicts (disk full?)";
     return ReplayStatus::kFailed;
   }

@@ -34,8 +34,8 @@ enum class ReplayStatus {
 struct ReplayObservers {
   capture::BinSink* bins = nullptr;  // every bin, before the detectors see it
   EventSink* events = nullptr;       // every event, in the order it is emitted
-  // The flow verdicts, once, at the end of the input (after their throttle events); returns
-  // false when they could not be written.
+  // The flow lines (ReplayResult::flow_lines), once, at the end of the input (after the
+  // verdicts' throttle events); returns false when they could not be written.
   std::function<bool(const std::vector<FlowVerdict>&)> verdicts;
 };
 
@@ -89,6 +89,9 @@ struct ReplayResult {
   uint64_t names_rejected = 0;              // names dropped: not host names (forged or broken)
   std::vector<Event> events;
   std::vector<FlowVerdict> verdicts;  // every TCP flow that carried data
+  // The lines of --flows: the verdicts and every UDP flow that carried payload (kNotJudged),
+  // named, in flow order.
+  std::vector<FlowVerdict> flow_lines;
   // How the connections the local side started opened (capture::OpeningTracker), each once
   // decided, in flow order.
   std::vector<capture::Opening> openings;
