@@ -12,13 +12,14 @@
 namespace tw::testing {
 
 // Writes Ethernet/IPv4/TCP packets to a pcap file with libpcap's own writer, so replay tests
-// can build captures with known contents. Headers only (caplen 66); lengths as on the wire.
+// can build captures with known contents. Headers only (caplen 66; lengths as on the wire), or
+// with their payload (TcpPayload).
 // Packets may be added in any order: Close() (or the destructor) writes them sorted by time, or
 // in the order they were added when `sorted` is false (a capture whose clock stepped back).
 class SyntheticCapture {
  public:
   explicit SyntheticCapture(const std::string& path, bool sorted = true) : sorted_(sorted) {
-    dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 128, PCAP_TSTAMP_PRECISION_NANO);
+    dead_ = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
     dumper_ = pcap_dump_open(dead_, path.c_str());
   }
   ~SyntheticCapture() { Close(); }
@@ -31,9 +32,9 @@ class SyntheticCapture {
       pcap_pkthdr h{};
       h.ts.tv_sec = time_t(r.t);
       h.ts.tv_usec = suseconds_t((r.t - double(h.ts.tv_sec)) * 1e9);  // nanoseconds
-      h.caplen = sizeof(r.bytes);
+      h.caplen = uint32_t(r.bytes.size());
       h.len = r.wire_len;
-      if (dumper_ != nullptr) pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, r.bytes);
+      if (dumper_ != nullptr) pcap_dump(reinterpret_cast<u_char*>(dumper_), &h, r.bytes.data());
     }
     packets_.clear();
     if (dumper_ != nullptr) pcap_dump_close(dumper_);
@@ -51,7 +52,7 @@ class SyntheticCapture {
     Record& r = packets_.emplace_back();
     r.t = t;
     r.wire_len = 14u + 20u + 32u + payload;
-    uint8_t* b = r.bytes;
+    uint8_t* b = r.bytes.data();
     b[12] = 0x08;  // IPv4
     uint8_t* ip = b + 14;
     ip[0] = 0x45;
@@ -84,6 +85,15 @@ class SyntheticCapture {
                               uint8_t(ts_ecr)};
     std::memcpy(tcp + 20, opts, sizeof(opts));
   }
+  // A TCP segment (as Tcp()) carrying `payload`, captured whole, with IP TTL `ttl`.
+  void TcpPayload(double t, bool up, uint16_t local_port, uint16_t remote_port, uint32_t seq,
+                  const std::vector<uint8_t>& payload, uint8_t flags, uint8_t ttl,
+                  uint8_t server = 1) {
+    Tcp(t, up, local_port, remote_port, seq, uint32_t(payload.size()), flags, 0, 0, server);
+    std::vector<uint8_t>& b = packets_.back().bytes;
+    b[14 + 8] = ttl;
+    b.insert(b.end(), payload.begin(), payload.end());
+  }
 
   // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments,
   // over a path whose round trip (as seen from the office) is rtt_s: each data segment echoes
@@ -112,7 +122,7 @@ class SyntheticCapture {
   struct Record {
     double t;
     uint32_t wire_len;
-    uint8_t bytes[66] = {};
+    std::vector<uint8_t> bytes = std::vector<uint8_t>(66);
   };
   std::vector<Record> packets_;
   pcap_t* dead_ = nullptr;

@@ -17,6 +17,7 @@
 #include "test/support/schema_lines.h"
 #include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
+#include "test/support/tls_client_hello.h"
 
 namespace tw::detector {
 namespace {
@@ -74,6 +75,57 @@ std::vector<std::string> Results(const ReplayResult& r) {
     out.push_back(std::to_string(n));
   }
   return out;
+}
+
+// Two names on one server (192.0.2.3); news.example's ClientHellos are answered by a RST with
+// another TTL than the server's SYN-ACKs from 20 s to 40 s, weather.example keeps working: one
+// block of news.example, with its name, from the first reset connection to the first good one,
+// whatever the number of threads (the openings and names cross threads).
+TEST_F(ReplayTest, AnInjectedResetIsABlockOfTheNameItHit) {
+  const std::string path = (dir_ / "rst.pcap").string();
+  {
+    testing::SyntheticCapture cap(path);
+    uint16_t port = 30000;
+    const auto connect = [&](double t, const std::string& name, bool reset) {
+      ++port;
+      cap.TcpPayload(t, true, port, 443, 0, {}, 0x02, 64, 3);           // SYN
+      cap.TcpPayload(t + 0.020, false, port, 443, 0, {}, 0x12, 52, 3);  // SYN-ACK
+      cap.TcpPayload(t + 0.021, true, port, 443, 1, {}, 0x10, 64, 3);   // ACK
+      cap.TcpPayload(t + 0.022, true, port, 443, 1, testing::ClientHello(name), 0x18, 64, 3);
+      if (reset) {
+        cap.TcpPayload(t + 0.023, false, port, 443, 1, {}, 0x14, 61, 3);  // RST, 3 hops nearer
+      } else {
+        cap.TcpPayload(t + 0.045, false, port, 443, 1, std::vector<uint8_t>(100, 0x16), 0x18, 52,
+                       3);
+      }
+    };
+    for (int i = 0; i < 60; ++i) {
+      connect(kT0 + i, "news.example", i >= 20 && i < 40);
+      connect(kT0 + i + 0.5, "weather.example", false);
+    }
+  }
+  for (int threads : {1, 3}) {
+    ReplayOptions o = Options();
+    o.files = {path};
+    o.threads = threads;
+    ReplayResult r;
+    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
+    std::vector<Event> blocks;
+    for (const Event& e : r.events) {
+      testing::KeepLines(EventToJson(e));
+      if (e.kind == EventKind::kBlock) blocks.push_back(e);
+    }
+    ASSERT_EQ(blocks.size(), 2u) << threads << " threads";
+    EXPECT_EQ(blocks[0].state, EventState::kStart);
+    EXPECT_EQ(blocks[0].server_name, "news.example");
+    EXPECT_NEAR(blocks[0].ts, kT0 + 20, 1e-3);
+    EXPECT_EQ(blocks[0].block.method, BlockMethod::kTcpRst);
+    EXPECT_EQ(blocks[0].block.reset_ttl_delta, 9);
+    EXPECT_TRUE(blocks[0].block.same_address_ok);
+    EXPECT_EQ(blocks[1].state, EventState::kEnd);
+    EXPECT_NEAR(blocks[1].ts, kT0 + 40, 1e-3);
+    EXPECT_EQ(blocks[1].block.failures, 20);
+  }
 }
 
 TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
