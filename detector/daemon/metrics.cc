@@ -182,8 +182,13 @@ class Metrics::Impl final {
   // to *out. Called with mu_ held.
   void AddBuildInfo(std::vector<MetricFamily>* out) const;      // version, interface, start
   void AddThrottleState(std::vector<MetricFamily>* out) const;  // open throttles, outages
+  void AddBlockState(std::vector<MetricFamily>* out) const;     // services blocked, by method
   void AddEventCounters(std::vector<MetricFamily>* out) const;  // events written or not
   void AddProbes(std::vector<MetricFamily>* out) const;         // per target, when any
+  // The state an event written changes, by its kind. Called with mu_ held.
+  void OnThrottle(const Event& e, const std::string& service);
+  void OnOutage(const Event& e);
+  void OnBlock(const Event& e);
 
   mutable std::mutex mu_;
   std::vector<std::string> targets_;
@@ -197,6 +202,9 @@ class Metrics::Impl final {
   std::map<uint64_t, ThrottleKey> open_throttle_;  // event id -> its labels
   bool outage_ = false;
   uint64_t outages_ = 0;
+  // Blocks on now: how many per method, and each open one's method.
+  std::map<BlockMethod, int> blocked_;
+  std::map<uint64_t, BlockMethod> open_block_;  // event id -> its method
   struct Probe {
     uint64_t attempts = 0, failures = 0;
     bool last_ok = false;
@@ -217,6 +225,7 @@ std::vector<MetricFamily> Metrics::Impl::Collect() const {
   AddServiceBytes(snap_, &out);
   AddHandshakeRtt(snap_, &out);
   AddThrottleState(&out);
+  AddBlockState(&out);
   AddEventCounters(&out);
   AddProbes(&out);
   return out;
@@ -261,12 +270,29 @@ void Metrics::Impl::AddThrottleState(std::vector<MetricFamily>* out) const {
       double(outages_));
 }
 
+// Services blocked now, one series per method, each there (0) from the first scrape. The method
+// is the only label: a blocked service's name or address would make a series per site.
+void Metrics::Impl::AddBlockState(std::vector<MetricFamily>* out) const {
+  const auto G = MetricType::Gauge;
+  MetricFamily f = Family("throttlewatch_blocked",
+                          "Services blocked now (connections to them fail while other services "
+                          "work), by how they are blocked.",
+                          G);
+  for (BlockMethod m : {BlockMethod::kTcpRst, BlockMethod::kSniBlackhole, BlockMethod::kIpBlackhole,
+                        BlockMethod::kQuicBlackhole}) {
+    const auto it = blocked_.find(m);
+    f.metric.push_back(
+        Sample(it == blocked_.end() ? 0 : it->second, G, {{"method", BlockMethodName(m)}}));
+  }
+  out->push_back(std::move(f));
+}
+
 // Events written, by kind and state (every combination, 0 included), and write failures.
 void Metrics::Impl::AddEventCounters(std::vector<MetricFamily>* out) const {
   const auto C = MetricType::Counter;
   MetricFamily f = Family("throttlewatch_events_total",
                           "Events written to the event file (and synced), by kind and state.", C);
-  for (const char* kind : {"throttle", "outage"}) {
+  for (const char* kind : {"throttle", "outage", "block"}) {
     for (const char* state : {"start", "end"}) {
       auto it = events_.find({kind, state});
       f.metric.push_back(Sample(it == events_.end() ? 0 : double(it->second), C,
@@ -303,6 +329,36 @@ void Metrics::Impl::AddProbes(std::vector<MetricFamily>* out) const {
   out->push_back(std::move(att));
   out->push_back(std::move(fail));
   out->push_back(std::move(rtt));
+}
+
+void Metrics::Impl::OnThrottle(const Event& e, const std::string& service) {
+  if (e.state == EventState::kStart) {
+    ThrottleKey key{ScopeName(e.scope), DirectionName(e.direction),
+                    e.scope == EventScope::kLink ? "all" : service};
+    ++throttled_[key];
+    open_throttle_[e.id] = key;
+  } else if (auto it = open_throttle_.find(e.id); it != open_throttle_.end()) {
+    --throttled_[it->second];
+    open_throttle_.erase(it);
+  }
+}
+
+void Metrics::Impl::OnOutage(const Event& e) {
+  outage_ = e.state == EventState::kStart;
+  if (e.state == EventState::kStart) ++outages_;
+}
+
+// A start counts its method's service; its end (by id: an end's counts may differ) takes it
+// back. The end of a block this run did not start (a restart's end) changes nothing.
+void Metrics::Impl::OnBlock(const Event& e) {
+  if (e.state == EventState::kStart) {
+    if (e.block.method == BlockMethod::kNone || open_block_.contains(e.id)) return;
+    ++blocked_[e.block.method];
+    open_block_[e.id] = e.block.method;
+  } else if (auto it = open_block_.find(e.id); it != open_block_.end()) {
+    --blocked_[it->second];
+    open_block_.erase(it);
+  }
 }
 
 Metrics::Metrics(std::vector<std::string> probe_targets, std::string interface)
@@ -347,19 +403,16 @@ void Metrics::Publish(const CaptureSnapshot& s) {
 void Metrics::OnEventWritten(const Event& e, const std::string& service) {
   std::lock_guard<std::mutex> lock(impl_->mu_);
   ++impl_->events_[{KindName(e.kind), StateName(e.state)}];
-  if (e.kind == EventKind::kOutage) {
-    impl_->outage_ = e.state == EventState::kStart;
-    if (e.state == EventState::kStart) ++impl_->outages_;
-    return;
-  }
-  if (e.state == EventState::kStart) {
-    Impl::ThrottleKey key{ScopeName(e.scope), DirectionName(e.direction),
-                          e.scope == EventScope::kLink ? "all" : service};
-    ++impl_->throttled_[key];
-    impl_->open_throttle_[e.id] = key;
-  } else if (auto it = impl_->open_throttle_.find(e.id); it != impl_->open_throttle_.end()) {
-    --impl_->throttled_[it->second];
-    impl_->open_throttle_.erase(it);
+  switch (e.kind) {
+    case EventKind::kOutage:
+      impl_->OnOutage(e);
+      return;
+    case EventKind::kBlock:
+      impl_->OnBlock(e);
+      return;
+    case EventKind::kThrottle:
+      impl_->OnThrottle(e, service);
+      return;
   }
 }
 

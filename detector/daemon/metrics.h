@@ -70,8 +70,9 @@ class Metrics {
   int port() const;
 
   void Publish(const CaptureSnapshot& s);
-  // An event that is now on disk: counts it and updates the throttle/outage state. `service`
-  // is the flow's service label (PortLabels::LabelOf), or "all" for link-wide events.
+  // An event that is now on disk: counts it and updates the state of its kind (open throttles,
+  // the outage, blocked services by method). `service` is the flow's service label
+  // (PortLabels::LabelOf), or "all" for link-wide events; blocks are counted by method only.
   void OnEventWritten(const Event& e, const std::string& service);
   void OnEventWriteFailed();
   void OnProbe(size_t target, bool ok, double rtt_s);

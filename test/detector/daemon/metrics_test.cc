@@ -55,6 +55,22 @@ Event Throttle(uint64_t id, EventState state) {
   return e;
 }
 
+// A block of the service `name` on 203.0.113.5:443, as the block detector writes it.
+Event Block(uint64_t id, EventState state, BlockMethod method, const std::string& name) {
+  Event e;
+  e.id = id;
+  e.kind = EventKind::kBlock;
+  e.state = state;
+  e.scope = EventScope::kRemoteHost;
+  e.direction = capture::kUp;
+  e.server_name = name;
+  e.has_remote = true;
+  e.remote = *capture::Address::Parse("203.0.113.5");
+  e.block.method = method;
+  e.block.remote_port = 443;
+  return e;
+}
+
 CaptureSnapshot Snapshot() {
   CaptureSnapshot s;
   s.bytes[capture::kDown] = 123456;
@@ -107,6 +123,64 @@ TEST(MetricsTest, NamesInBaseUnitsAndStateFromEvents) {
   EXPECT_TRUE(has("throttlewatch_outages_total 1"));
 }
 
+// Blocked services by method: every method's series from the first scrape, a start counts, its
+// end (by id) takes it back, and nothing names the site or its address. Blocks are no throttles.
+TEST(MetricsTest, BlockedServicesByMethodOnly) {
+  Metrics m({}, "eth0");
+  std::string text = m.Render();
+  auto has = [&](const std::string& line) { return text.find(line + "\n") != std::string::npos; };
+  for (const char* method : {"tcp_rst", "sni_blackhole", "ip_blackhole", "quic_blackhole"}) {
+    EXPECT_TRUE(has(std::string("throttlewatch_blocked{method=\"") + method + "\"} 0")) << text;
+  }
+  EXPECT_NE(text.find("# TYPE throttlewatch_blocked gauge"), std::string::npos);
+  EXPECT_TRUE(has("throttlewatch_events_total{kind=\"block\",state=\"start\"} 0"));
+  EXPECT_TRUE(has("throttlewatch_events_total{kind=\"block\",state=\"end\"} 0"));
+  // The lines of the throttle gauges.
+  auto throttled = [&text] {
+    std::string lines;
+    for (size_t at = text.find("\nthrottlewatch_throttled"); at != std::string::npos;
+         at = text.find("\nthrottlewatch_throttled", at + 1)) {
+      lines += text.substr(at, text.find('\n', at + 1) - at);
+    }
+    return lines;
+  };
+  const std::string throttled_before = throttled();
+  ASSERT_FALSE(throttled_before.empty()) << text;
+
+  m.OnEventWritten(Block(1, EventState::kStart, BlockMethod::kTcpRst, "news.example"), "all");
+  m.OnEventWritten(Block(2, EventState::kStart, BlockMethod::kTcpRst, "other.example"), "all");
+  m.OnEventWritten(Block(3, EventState::kStart, BlockMethod::kSniBlackhole, ""), "all");
+  text = m.Render();
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"tcp_rst\"} 2")) << text;
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"sni_blackhole\"} 1"));
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"ip_blackhole\"} 0"));
+  EXPECT_TRUE(has("throttlewatch_events_total{kind=\"block\",state=\"start\"} 3"));
+  EXPECT_EQ(text.find("news.example"), std::string::npos);
+  EXPECT_EQ(text.find("203.0.113"), std::string::npos);
+  EXPECT_EQ(text.find(":443"), std::string::npos);
+  // The throttle gauges are as they were: no series for the blocked service, nothing open.
+  EXPECT_EQ(throttled(), throttled_before);
+  EXPECT_EQ(text.find("scope=\"service\""), std::string::npos);
+
+  // An end is matched by id (its counts are the whole block's); an end of a block this run did
+  // not start (a restart's) and a second end change nothing.
+  Event end = Block(1, EventState::kEnd, BlockMethod::kTcpRst, "news.example");
+  end.block.failures = 7;
+  m.OnEventWritten(end, "all");
+  m.OnEventWritten(end, "all");
+  m.OnEventWritten(Block(99, EventState::kEnd, BlockMethod::kSniBlackhole, ""), "all");
+  text = m.Render();
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"tcp_rst\"} 1")) << text;
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"sni_blackhole\"} 1"));
+  EXPECT_TRUE(has("throttlewatch_events_total{kind=\"block\",state=\"end\"} 3"));
+  m.OnEventWritten(Block(2, EventState::kEnd, BlockMethod::kTcpRst, "other.example"), "all");
+  m.OnEventWritten(Block(3, EventState::kEnd, BlockMethod::kSniBlackhole, ""), "all");
+  text = m.Render();
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"tcp_rst\"} 0")) << text;
+  EXPECT_TRUE(has("throttlewatch_blocked{method=\"sni_blackhole\"} 0"));
+  EXPECT_TRUE(has("throttlewatch_outage 0"));
+}
+
 class MetricsServeTest : public tw::testing::TempDirTest {};
 
 TEST_F(MetricsServeTest, ServesOnLoopbackAndPassesPromtool) {
@@ -116,12 +190,15 @@ TEST_F(MetricsServeTest, ServesOnLoopbackAndPassesPromtool) {
   ASSERT_GT(m.port(), 0);
   m.Publish(Snapshot());
   m.OnEventWritten(Throttle(1, EventState::kStart), "https");
+  m.OnEventWritten(Block(2, EventState::kStart, BlockMethod::kQuicBlackhole, "news.example"),
+                   "all");
   const std::string resp = Get(m.port());
   ASSERT_NE(resp.find("200 OK"), std::string::npos) << resp;
   const size_t body_at = resp.find("\r\n\r\n");
   ASSERT_NE(body_at, std::string::npos);
   const std::string body = resp.substr(body_at + 4);
   EXPECT_NE(body.find("throttlewatch_receive_bytes_total 123456"), std::string::npos);
+  EXPECT_NE(body.find("throttlewatch_blocked{method=\"quic_blackhole\"} 1"), std::string::npos);
 
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "promtool not installed (deploy/install-deps.sh --test installs prometheus)";
