@@ -5,7 +5,9 @@
   check_deploy.py prometheus  promtool check config / check rules / test rules
   check_deploy.py alertmanager amtool check-config
   check_deploy.py kubernetes  the DaemonSet parses as YAML and asks for what the daemon needs
-  check_deploy.py grafana     every query of the dashboard parses (promtool check rules)
+  check_deploy.py grafana     every query of the dashboard parses (promtool check rules) and
+                              names only metrics the daemon exports or the rules record; panel
+                              ids are unique and no two panels overlap in the grid
   check_deploy.py container   the Containerfile's base image, user, capability and entrypoint
   check_deploy.py vector      the Vector config that ships events to Loki parses (YAML), reads the
                               daemon's event file, and takes its labels from bounded fields that
@@ -141,14 +143,56 @@ def check_kubernetes():
     return 1 if errors else 0
 
 
+def grafana_layout_errors(panels):
+    """Panel ids that repeat, panels outside the 24 columns or over another."""
+    errors = []
+    ids = [p["id"] for p in panels]
+    if len(set(ids)) != len(ids):
+        errors.append("panel ids repeat: %s" % sorted(ids))
+    taken = {}
+    overlaps = set()
+    for p in panels:
+        g = p["gridPos"]
+        if g["x"] < 0 or g["w"] <= 0 or g["h"] <= 0 or g["x"] + g["w"] > 24:
+            errors.append("panel %r lies outside the grid's 24 columns: %s" % (p["title"], g))
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                if (x, y) in taken:
+                    overlaps.add((taken[(x, y)], p["title"]))
+                taken[(x, y)] = p["title"]
+    errors += ["panels %r and %r overlap" % o for o in sorted(overlaps)]
+    return errors
+
+
+def grafana_metric_errors(exprs):
+    """Metrics a query names that the daemon does not export (the names in metrics.cc; a
+    histogram's series by its _bucket, _sum and _count) and recorded series the rules lack."""
+    with open(os.path.join(HERE, "..", "..", "detector", "daemon", "metrics.cc")) as f:
+        exported = set(re.findall(r'"((?:throttlewatch|process)_\w+)"', f.read()))
+    with open(os.path.join(DEPLOY, "prometheus", "throttlewatch.rules.yml")) as f:
+        recorded = set(re.findall(r"^\s*- record:\s*(\S+)", f.read(), re.M))
+    errors = []
+    for title, e in exprs:
+        for name in re.findall(r'(?<![\w:"$])((?:throttlewatch|process)_\w+|[A-Za-z_]\w*:[\w:]+)', e):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            if name not in exported | recorded and base not in exported:
+                errors.append("panel %r queries %s, which the daemon does not export and no "
+                              "rule records" % (title, name))
+    return errors
+
+
 def check_grafana():
     need("promtool", "prometheus")
     with open(os.path.join(DEPLOY, "grafana", "throttlewatch.json")) as f:
         dash = json.load(f)
+    errors = grafana_layout_errors(dash["panels"])
     exprs = []
     for p in dash["panels"]:
         for t in p.get("targets", []):
             exprs.append((p["title"], t["expr"]))
+    errors += grafana_metric_errors(exprs)
+    for e in errors:
+        print("FAILED: throttlewatch.json: " + e)
     # Grafana's variables, replaced by values of the same type.
     subst = {"$__rate_interval": "1m", "$__range": "1h", "$instance": ".*"}
     rules = ["groups:", "  - name: dashboard", "    rules:"]
@@ -167,8 +211,8 @@ def check_grafana():
         rc, _ = run(["promtool", "check", "rules", path])
     finally:
         os.unlink(path)
-    print("%d dashboard queries checked" % len(exprs))
-    return rc
+    print("%d dashboard queries of %d panels checked" % (len(exprs), len(dash["panels"])))
+    return 1 if errors else rc
 
 
 def check_container():
