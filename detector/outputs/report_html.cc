@@ -15,7 +15,7 @@ namespace {
 const char kStyle[] = R"CSS(
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--down:#1f6feb;--up:#e8590c;
 --flow:#0b4fc4;--ref:#8c959f;--rtt:#8250df;--retrans:#cf222e;--thr:rgba(212,140,0,.18);
---out:rgba(207,34,46,.16)}
+--out:rgba(207,34,46,.16);--blk:#6639ba}
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1040px;padding:16px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",
 Roboto,"Noto Sans",Arial,sans-serif;color:var(--fg);background:var(--bg)}
@@ -30,6 +30,8 @@ th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid var(--line);ver
 th{background:#f6f8fa;font-weight:600}td.num,th.num{text-align:right;white-space:nowrap}
 td.who{overflow-wrap:anywhere;min-width:10em}td.time{min-width:7em}small{color:var(--muted)}.nw{white-space:nowrap}tr.throttle td:first-child{border-left:3px solid #d48c00}
 tr.outage td:first-child{border-left:3px solid var(--retrans)}
+tr.block td:first-child{border-left:3px solid var(--blk)}tr.block td{border-bottom:0}
+tr.block-ev td{padding-top:0}ul.ev{margin:0;padding-left:1.2em;color:var(--muted)}
 a{color:var(--flow)}figure{margin:.5em 0 1.5em;break-inside:avoid}
 svg.chart{width:100%;height:auto;display:block;font-size:12px}
 svg .grid line{stroke:#eaeef2}svg .frame{fill:none;stroke:var(--line)}
@@ -92,13 +94,15 @@ void WriteHeadline(const ReportData& data, const ReportModel& m, std::string* o)
         Duration(std::max(0.0, m.cap_t1 - m.cap_t0)) +
         "). All times UTC (offset +00:00); rates in bits per second on the wire.</p>";
   *o += "<p class=\"headline\">";
-  if (m.episodes.empty()) {
-    *o += "No throttling and no outage was found in this capture.";
+  const size_t blocks = m.blocks.size();
+  if (m.episodes.empty() && blocks == 0) {
+    *o += "No throttling, no outage and no blocking was found in this capture.";
   } else {
     *o += std::to_string(m.throttles) + (m.throttles == 1 ? " throttle" : " throttles");
     if (m.throttles > 0) *o += " (" + std::to_string(m.targeted) + " targeted)";
-    *o += " and " + std::to_string(m.outages) + (m.outages == 1 ? " outage" : " outages") +
-          " found. <a href=\"#events\">Event table</a>.";
+    *o += ", " + std::to_string(m.outages) + (m.outages == 1 ? " outage" : " outages") + " and " +
+          std::to_string(blocks) + (blocks == 1 ? " blocked service" : " blocked services") +
+          " found. <a href=\"#events\">Event table</a>, <a href=\"#blocking\">blocking</a>.";
   }
   *o += "</p></header>\n";
 }
@@ -151,7 +155,7 @@ void WriteEventRow(const ReportEpisode& ep, std::string* o) {
 void WriteEventTable(const ReportModel& m, std::string* o) {
   *o += "<section id=\"events\"><h2>Events</h2>";
   if (m.episodes.empty()) {
-    *o += "<p>None.</p>";
+    *o += "<p>No throttle and no outage.</p>";
   } else {
     *o +=
         "<div class=\"tw\"><table id=\"event-table\"><thead><tr><th>#</th>"
@@ -162,6 +166,67 @@ void WriteEventTable(const ReportModel& m, std::string* o) {
     *o += "</tbody></table></div>";
   }
   *o += "</section>\n";
+}
+
+// What makes a block, said where blocks are listed, or where none is: how the detector would
+// have shown one.
+const char kBlockRule[] =
+    "a service is blocked when three or more of its connections in a row fail one way while "
+    "other services' connections complete: reset by a packet the server did not send "
+    "(tcp_rst), the TLS ClientHello that names the site left unanswered after a TCP handshake "
+    "(sni_blackhole), SYNs to its address unanswered (ip_blackhole), or QUIC Initials "
+    "unanswered (quic_blackhole). The OONI category is the \"blocking\" value of OONI's Web "
+    "Connectivity test.";
+
+// One blocked service: a row of its facts, and one of its evidence in words.
+void WriteBlockRows(const ReportModel& m, const ReportBlock& b, std::string* o) {
+  const Event& s = *b.start;
+  const BlockEvidence& c = *b.counts;
+  const std::string id = std::to_string(s.id);
+  const char* transport = s.block.quic ? "QUIC" : "TCP";
+  const std::string service =
+      s.server_name.empty()
+          ? Esc(b.endpoint) + "<br><small>" + transport + ", no name seen</small>"
+          : Esc(b.service) + "<br><small>" + Esc(b.endpoint) + ", " + transport + "</small>";
+  std::string until = b.end != nullptr
+                          ? Esc(util::UtcText(b.end->ts, util::UtcStyle::kMillisNoOffset))
+                          : "still blocked at the end of the capture";
+  // Lifted: a connection to it completed; another reason (a restart) says why it ended.
+  if (b.end != nullptr && !b.end->reason.empty() && b.end->reason != "lifted") {
+    until += "<br><small>" + Esc(b.end->reason) + "</small>";
+  }
+  const std::string duration =
+      b.end != nullptr ? Duration(b.end->ts - s.ts) : "at least " + Duration(m.cap_t1 - s.ts);
+  *o += "<tr class=\"block\" id=\"block-" + id + "\"><td>" + id + "</td><td class=\"who\">" +
+        service + "</td><td>" + Esc(BlockMethodName(c.method)) +
+        "<br><small>OONI: " + Esc(BlockOoniCategory(c)) + "</small></td><td class=\"time\">" +
+        Esc(util::UtcText(s.ts, util::UtcStyle::kMillisNoOffset)) + "</td><td class=\"time\">" +
+        until + "</td><td>" + Esc(duration) + "</td><td class=\"num\">" +
+        std::to_string(c.failures) + " of " + std::to_string(c.attempts) +
+        (b.end != nullptr ? "" : "<br><small>by its start</small>") + "</td><td class=\"num\">" +
+        Fmt("%.0f %%", 100 * s.confidence) + "</td></tr><tr class=\"block-ev\"><td></td>" +
+        "<td colspan=\"7\"><ul class=\"ev\">";
+  for (const std::string& line : b.evidence) *o += "<li>" + Esc(line) + "</li>";
+  *o += "</ul></td></tr>";
+}
+
+// The blocked services; when there are none, a sentence saying so and what would have shown one
+// (so that a reader knows it was looked for).
+void WriteBlocking(const ReportModel& m, std::string* o) {
+  *o += "<section id=\"blocking\"><h2>Blocking</h2>";
+  if (m.blocks.empty()) {
+    *o += std::string("<p>No blocked service was seen in this capture: ") + kBlockRule +
+          "</p></section>\n";
+    return;
+  }
+  *o += std::string("<p class=\"facts\">From the connections the local side opened: ") +
+        kBlockRule +
+        "</p><div class=\"tw\"><table id=\"block-table\"><thead><tr><th>#</th>"
+        "<th>Service</th><th>Method</th><th>Since (UTC +00:00)</th><th>Until</th>"
+        "<th>Duration</th><th class=\"num\">Connections failed</th>"
+        "<th class=\"num\">Conf.</th></tr></thead><tbody>";
+  for (const ReportBlock& b : m.blocks) WriteBlockRows(m, b, o);
+  *o += "</tbody></table></div></section>\n";
 }
 
 // An event's facts in a sentence or three: when, how long, the rates, targeted, the mechanism.
@@ -270,6 +335,7 @@ bool WriteReport(const ReportData& data, std::ostream& out) {
   WriteOverview(m, &o);
   WriteLinkChart(m, &o);
   WriteEventTable(m, &o);
+  WriteBlocking(m, &o);
   if (!m.episodes.empty()) {
     o += "<section id=\"event-charts\"><h2>Event details</h2>";
     for (const ReportEpisode& ep : m.episodes) WriteEventArticle(ep, &o);

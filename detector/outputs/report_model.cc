@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <span>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "detector/outputs/text_units.h"
 #include "util/utc_time.h"
@@ -218,10 +221,13 @@ void AddTrafficItems(const ReportData& data, std::vector<OverviewItem>* items) {
 // ---------------------------------------------------------------------------------------------
 // Episodes
 
-std::vector<ReportEpisode> Episodes(std::span<const Event> events, double cap_t1) {
-  std::vector<ReportEpisode> out;
+// Each start that `take` accepts with its end (the end with its id), in order of their start.
+template <typename T, typename Take>
+std::vector<T> Paired(std::span<const Event> events, Take take) {
+  std::vector<T> out;
   std::map<uint64_t, size_t> by_id;
   for (const Event& e : events) {
+    if (!take(e)) continue;
     if (e.state == EventState::kStart) {
       by_id[e.id] = out.size();
       out.emplace_back().start = &e;
@@ -229,10 +235,31 @@ std::vector<ReportEpisode> Episodes(std::span<const Event> events, double cap_t1
       out[it->second].end = &e;
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const ReportEpisode& a, const ReportEpisode& b) {
-    return a.start->ts < b.start->ts;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const T& a, const T& b) { return a.start->ts < b.start->ts; });
+  return out;
+}
+
+// The throttles and outages.
+std::vector<ReportEpisode> Episodes(std::span<const Event> events, double cap_t1) {
+  std::vector<ReportEpisode> out =
+      Paired<ReportEpisode>(events, [](const Event& e) { return e.kind != EventKind::kBlock; });
   for (ReportEpisode& ep : out) ep.t1 = ep.end != nullptr ? ep.end->ts : cap_t1;
+  return out;
+}
+
+// The blocked services: what a block event names, and its evidence in words.
+std::vector<ReportBlock> Blocks(std::span<const Event> events, const AddressText& f) {
+  std::vector<ReportBlock> out =
+      Paired<ReportBlock>(events, [](const Event& e) { return e.kind == EventKind::kBlock; });
+  for (ReportBlock& b : out) {
+    const Event& s = *b.start;
+    b.counts = &(b.end != nullptr ? *b.end : s).block;
+    b.endpoint =
+        s.has_remote ? EndpointLabel(s.remote, s.block.remote_port, f) : "address not known";
+    b.service = s.server_name.empty() ? b.endpoint : s.server_name;
+    b.evidence = BlockEvidenceWords(*b.counts);
+  }
   return out;
 }
 
@@ -437,6 +464,27 @@ void AddTopTables(const SeriesRecorder& rec, const AddressText& fa, ReportModel*
 // Milliseconds of `s` seconds: whole above 10 ms, one decimal below.
 std::string Ms(double s) { return Fmt(s < 0.01 ? "%.1f" : "%.0f", s * 1000); }
 
+// How a block's connections failed, in a sentence.
+std::string BlockMethodWords(const BlockEvidence& b) {
+  switch (b.method) {
+    case BlockMethod::kTcpRst:
+      return "The connections were reset by a packet the server did not send.";
+    case BlockMethod::kSniBlackhole:
+      return "The TCP handshake completed" +
+             (b.handshake_rtt_s >= 0 ? " (round trip " + Ms(b.handshake_rtt_s) + " ms)"
+                                     : std::string()) +
+             ", then the TLS ClientHello, which names the site, was sent again and never "
+             "answered: the path carried the connection but not the name.";
+    case BlockMethod::kIpBlackhole:
+      return "The SYNs were sent again and never answered: nothing came back from the address.";
+    case BlockMethod::kQuicBlackhole:
+      return "The QUIC Initial packets were sent again and no datagram came back.";
+    case BlockMethod::kNone:
+      break;
+  }
+  return "How the connections failed was not recorded.";
+}
+
 }  // namespace
 
 std::string MechanismNumbers(const Event& e) {
@@ -461,6 +509,46 @@ std::string MechanismNumbers(const Event& e) {
   return (rtt.empty() ? "" : rtt + ", ") + loss + " % retransmitted";
 }
 
+std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b) {
+  std::vector<std::string> out;
+  out.push_back(BlockMethodWords(b));
+  const std::string of_failures = " of " + std::to_string(b.failures) + " failures were resets ";
+  if (b.resets_ttl_mismatch > 0) {
+    std::string s = std::to_string(b.resets_ttl_mismatch) + of_failures +
+                    "with an IP TTL unlike that of the server's SYN-ACKs";
+    if (b.reset_ttl_delta != 0) {
+      s += " (the last one's " + std::to_string(std::abs(b.reset_ttl_delta)) +
+           (b.reset_ttl_delta > 0 ? " higher)" : " lower)");
+    }
+    out.push_back(s + ".");
+  }
+  if (b.resets_too_fast > 0) {
+    std::string s = std::to_string(b.resets_too_fast) + of_failures +
+                    "sooner than a round trip to the server allows";
+    if (b.reset_after_s >= 0 && b.handshake_rtt_s >= 0) {
+      s += " (the last one " + Ms(b.reset_after_s) + " ms after the request, the handshake's " +
+           "round trip " + Ms(b.handshake_rtt_s) + " ms)";
+    }
+    out.push_back(s + ".");
+  }
+  if (b.witnesses > 0) {
+    out.push_back("Other services kept working meanwhile: " + std::to_string(b.witnesses) +
+                  (!b.same_address_ok ? ""
+                   : b.witnesses == 1 ? ", on the same address"
+                                      : ", one of them on the same address") +
+                  ".");
+  }
+  out.push_back(b.worked_before ? "The service had worked earlier in the capture."
+                                : "No connection to the service had completed earlier in the "
+                                  "capture.");
+  if (b.method == BlockMethod::kIpBlackhole) {
+    out.push_back("From one uplink, a server that is down for everyone looks the same.");
+  } else if (b.method == BlockMethod::kQuicBlackhole) {
+    out.push_back("From one uplink, a QUIC server that is down looks the same.");
+  }
+  return out;
+}
+
 ReportModel BuildReportModel(const ReportData& data) {
   const SeriesRecorder& rec = *data.series;
   const View v{rec};
@@ -472,10 +560,11 @@ ReportModel BuildReportModel(const ReportData& data) {
   const double link_t1 = link.points.empty() ? m.cap_t1 : v.End(link);
   m.gaps = CaptureGaps(v, link);
   m.episodes = Episodes(data.events, m.cap_t1);
+  m.blocks = Blocks(data.events, data.format_address);
   for (const ReportEpisode& e : m.episodes) {
     if (e.start->kind == EventKind::kOutage) {
       ++m.outages;
-    } else {
+    } else if (e.start->kind == EventKind::kThrottle) {
       ++m.throttles;
       m.targeted += e.start->targeted_known && e.start->targeted ? 1 : 0;
     }

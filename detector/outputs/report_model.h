@@ -27,7 +27,8 @@ struct OverviewItem {
   std::string html;
 };
 
-// A throttle or an outage: its start, its end, and what the report draws of it.
+// A throttle or an outage: its start, its end, and what the report draws of it. Blocks are not
+// episodes (ReportBlock): they have no rate to draw.
 struct ReportEpisode {
   enum class ChartState : uint8_t {
     kDrawn,        // `chart` holds it
@@ -48,6 +49,18 @@ struct ReportEpisode {
   Chart chart;
 };
 
+// A blocked service: a block event's start and end, and its evidence in words. Text fields are
+// not escaped.
+struct ReportBlock {
+  const Event* start = nullptr;
+  const Event* end = nullptr;  // nullptr: still blocked when the capture ended
+  // The counts shown: the end's (the whole block), else the start's (up to the block's start).
+  const BlockEvidence* counts = nullptr;
+  std::string endpoint;               // the blocked connections' address and port
+  std::string service;                // the service's name, else `endpoint`
+  std::vector<std::string> evidence;  // BlockEvidenceWords(*counts)
+};
+
 // A row of a top table; `label` is text (not escaped).
 struct TopRow {
   std::string label;
@@ -61,7 +74,8 @@ struct ReportModel {
   int throttles = 0, targeted = 0, outages = 0;
   std::vector<OverviewItem> overview;
   Chart link_chart;
-  std::vector<ReportEpisode> episodes;  // in order of their start time
+  std::vector<ReportEpisode> episodes;  // throttles and outages, in order of their start time
+  std::vector<ReportBlock> blocks;      // in order of their start time
   std::vector<TopRow> top_flows, top_services;
 };
 
@@ -73,6 +87,11 @@ ReportModel BuildReportModel(const ReportData& data);
 // for unknown; for a link event how many of the flows limited with it queued. Empty when the
 // event carries none (e.g. read back from a file).
 std::string MechanismNumbers(const Event& e);
+
+// What proved a block, in sentences (text, not escaped): how the connections failed, the
+// fingerprints of injected resets, the other services that kept working, whether the service had
+// worked before, and what one uplink cannot tell apart for this method.
+std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b);
 
 }  // namespace tw::detector
 

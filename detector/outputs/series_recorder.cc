@@ -290,6 +290,9 @@ void SeriesRecorder::PromoteServerEnd(FlowState* f, Direction d, uint64_t event_
 
 void SeriesRecorder::OnEvent(const Event& e) {
   if (e.state != EventState::kStart || !(e.has_flow || e.has_remote)) return;
+  // A block names a service whose connections fail, not flows with a rate to follow: the flows
+  // of its address that carry data are other services', which worked.
+  if (e.kind == EventKind::kBlock) return;
   const Direction d = e.direction;
   // The flows the event names: its flow, or a service event's flows of its host that are
   // still open and carried data in its direction lately (one may be starved right now; control

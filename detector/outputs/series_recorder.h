@@ -123,13 +123,14 @@ struct SeriesRecorderParams {
 };
 
 // Records what the report and the --series export show, beside the detection: the link series
-// for the whole run, and full series for flows named by events, their server ends and a few
-// concurrent reference flows. Flows are flagged only after the fact, so every flow that carries
-// data keeps a ring of its last kRingBins bins (~1.4 KB per flow, docs/performance.md; the flow
-// table's cap bounds them); an event copies the ring into a full series that then grows until the
-// flow ends. Passive RTT comes from the bins (the Binner's smallest sample per bin). Series are
-// sparse (see RecordedSeries): a bin in which the link carried nothing is kept only as the drop to
-// zero right after traffic, so silences and capture gaps of any length cost nothing.
+// for the whole run, and full series for flows named by throttle events (not blocks), their
+// server ends and a few concurrent reference flows. Flows are flagged only after the fact, so
+// every flow that carries data keeps a ring of its last kRingBins bins (~1.4 KB per flow,
+// docs/performance.md; the flow table's cap bounds them); an event copies the ring into a full
+// series that then grows until the flow ends. Passive RTT comes from the bins (the Binner's
+// smallest sample per bin). Series are sparse (see RecordedSeries): a bin in which the link
+// carried nothing is kept only as the drop to zero right after traffic, so silences and capture
+// gaps of any length cost nothing.
 //
 // Feed order per bin: OnBin() before the detectors see the bin (so an event emitted for it finds
 // the bin in the ring), then events via OnEvent(). Bins come in time order.

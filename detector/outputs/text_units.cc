@@ -71,24 +71,20 @@ std::string HumanBytes(double b) {
   return Fmt("%.0f B", b);
 }
 
-namespace {
-
-std::string Endpoint(const capture::Address& a, uint16_t port, const AddressText& f) {
+std::string EndpointLabel(const capture::Address& a, uint16_t port, const AddressText& f) {
   const std::string s = f(a);
   if (port == 0) return s;
   return (a.IsV4() ? s : "[" + s + "]") + ":" + std::to_string(port);
 }
 
-}  // namespace
-
 std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f) {
   return std::string(capture::ProtoName(info.proto())) + " " +
-         Endpoint(info.local(), info.local_port(), f) + " <-> " +
-         Endpoint(info.remote(), info.remote_port(), f);
+         EndpointLabel(info.local(), info.local_port(), f) + " <-> " +
+         EndpointLabel(info.remote(), info.remote_port(), f);
 }
 
 std::string ServerEndLabel(const ServerEnd& k, const AddressText& f) {
-  return std::string(capture::ProtoName(k.proto)) + " " + Endpoint(k.addr, k.port, f);
+  return std::string(capture::ProtoName(k.proto)) + " " + EndpointLabel(k.addr, k.port, f);
 }
 
 }  // namespace tw::detector

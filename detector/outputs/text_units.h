@@ -23,6 +23,8 @@ std::string HumanRate(double bps);
 // Human sizes: "512 B", "4.2 kB", "17.3 MB", "1.20 GB" (decimal units).
 std::string HumanBytes(double bytes);
 
+// "192.0.2.1:443" ("[2001:db8::1]:443"; the address alone for port 0), the address through `f`.
+std::string EndpointLabel(const capture::Address& a, uint16_t port, const AddressText& f);
 // "tcp 10.0.0.2:2002 <-> 192.0.2.1:443" (IPv6 addresses in brackets), addresses through `f`.
 std::string FlowLabel(const capture::FlowInfo& info, const AddressText& f);
 // "tcp 192.0.2.1:443", the address through `f`.

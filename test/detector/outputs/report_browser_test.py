@@ -136,7 +136,9 @@ PAGE_PROBE = r"""
     }));
     return {id: svg.id, width: box.width, height: box.height, paths};
   });
-  return {title: document.title, rows, charts,
+  const blocks = [...document.querySelectorAll('#block-table tbody tr.block')].map(tr => tr.id);
+  return {title: document.title, rows, charts, blocks,
+          blocking: !!document.getElementById('blocking'),
           resources: performance.getEntriesByType('resource').map(e => e.name)};
 })()
 """
@@ -183,6 +185,9 @@ def main():
         validate_lines.keep([events_path], "report_browser")
         starts = [e for e in map(json.loads, open(events_path)) if e.get("record") == "event" and
                   e["state"] == "start"]
+        # Blocks have rows of their own under Blocking, and no chart.
+        blocks = [e for e in starts if e["kind"] == "block"]
+        starts = [e for e in starts if e["kind"] != "block"]
         html = open(report, encoding="utf-8").read()
         # Self-contained: no URL of any kind (the only "http" is the CSP's http-equiv).
         check(html.replace("http-equiv", "").find("http") < 0, "no http(s) URL in the file")
@@ -253,6 +258,10 @@ def main():
                     found = [r for r in found if (":" + port) in r["text"]]
                 check(bool(found), f"the table shows the demo's {act['kind']} "
                                    f"({act.get('target', {}).get('remote_port', 'link')})")
+
+        check(probe["blocking"], "the Blocking section is there")
+        check(sorted(probe["blocks"]) == sorted(f"block-{e['id']}" for e in blocks),
+              f"the blocking table has a row for each of the {len(blocks)} blocks")
 
         charts = {c["id"]: c for c in probe["charts"]}
         check("link-chart" in charts, "the link chart is there")

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "capture/ip_proto.h"
+#include "detector/core/block_detector.h"
 #include "detector/core/verdict_events.h"
 #include "detector/pipeline/replay.h"
 #include "test/support/synthetic_capture.h"
@@ -312,6 +313,156 @@ TEST(ReportModelChartsTest, AtMostMaxEventChartsAndNoneWithoutASeries) {
   EXPECT_EQ(over, size_t(kFlagged) + 2 - kMaxEventCharts - 1);
   EXPECT_EQ(m.episodes.back().chart_state, ReportEpisode::ChartState::kOverCap);
   EXPECT_TRUE(m.episodes.back().chart.lines.empty());  // not computed
+}
+
+// A connection from 10.0.0.2 to `remote`:443 opened at `t_s`, as the opening tracker decides it;
+// a reset one got a RST after its ClientHello with a TTL 12 above the server's SYN-ACKs' (52).
+capture::Opening Opening(const char* remote, double t_s, bool reset) {
+  capture::Opening o;
+  o.flow.key.a = *capture::Address::Parse("10.0.0.2");
+  o.flow.key.b = *capture::Address::Parse(remote);
+  o.flow.key.port_a = 50000;
+  o.flow.key.port_b = 443;
+  o.flow.key.proto = capture::kIpProtoTcp;
+  o.flow.local_is_a = true;
+  o.start_ns = int64_t(t_s * 1e9);
+  o.decided_ns = o.start_ns + 100'000'000;
+  o.server_ttl = 52;
+  o.handshake_rtt_s = 0.05f;
+  o.outcome =
+      reset ? capture::OpeningOutcome::kResetAfterRequest : capture::OpeningOutcome::kCompleted;
+  if (reset) {
+    o.hello = true;
+    o.reset_ttl = 64;
+    o.reset_ttl_delta = 12;
+    o.reset_after_s = 0.06f;
+  }
+  return o;
+}
+
+// The block detector's block of news.example (resets injected after the ClientHello, while
+// weather.example on the same address works), lifted at `lifted_s`, as the report shows it.
+std::vector<Event> NewsBlock(double t0, double lifted_s) {
+  EventCollector sink;
+  uint64_t next_id = 100;
+  BlockDetector det(BlockParams{}, &sink, &next_id);
+  auto feed = [&det](const capture::Opening& o, const char* name) {
+    det.OnOpening(o, name, o.decided_ns);
+  };
+  feed(Opening("192.0.2.3", t0, false), "news.example");
+  for (int i = 0; i < 3; ++i) {
+    feed(Opening("192.0.2.3", t0 + 10 + i, true), "news.example");
+    feed(Opening("192.0.2.3", t0 + 10.5 + i, false), "weather.example");
+  }
+  feed(Opening("192.0.2.3", t0 + lifted_s, false), "news.example");
+  return sink.events();
+}
+
+// A QUIC block of an address without a name, still on when the capture ended.
+Event QuicBlock(uint64_t id, double ts) {
+  Event e;
+  e.id = id;
+  e.kind = EventKind::kBlock;
+  e.ts = ts;
+  e.scope = EventScope::kRemoteHost;
+  e.direction = capture::kUp;
+  e.has_remote = true;
+  e.remote = *capture::Address::Parse("2001:db8::5");
+  e.targeted = true;
+  e.confidence = 0.5;
+  e.block.method = BlockMethod::kQuicBlackhole;
+  e.block.quic = true;
+  e.block.remote_port = 443;
+  e.block.attempts = e.block.failures = 3;
+  e.block.witnesses = 2;
+  return e;
+}
+
+// Blocks are listed with their evidence in words, apart from the throttles and outages: no
+// episode, no band on the link chart, no chart, and the throttle counts are the throttles'.
+TEST(ReportBlockTest, BlocksAreListedWithTheirEvidenceAndDrawnNowhere) {
+  Synthetic s;
+  Feed(4, 60, 2, &s);
+  const double t0 = double(s.t0_ns) * 1e-9;
+  for (const Event& e : NewsBlock(t0, 40)) s.events.push_back(e);
+  s.events.push_back(QuicBlock(200, t0 + 30));
+  // As the pipeline hands them on (the throttles were).
+  for (size_t i = 2; i < s.events.size(); ++i) s.rec.OnEvent(s.events[i]);
+  ASSERT_EQ(s.events.size(), 5u);  // 2 throttles, a block's start and end, another block
+  const Event& news_end = s.events[3];
+  ASSERT_EQ(news_end.kind, EventKind::kBlock);
+  ASSERT_EQ(news_end.state, EventState::kEnd);
+  ReportData data;
+  data.series = &s.rec;
+  data.events = s.events;
+  data.overview.first_ns = s.t0_ns;
+  data.overview.last_ns = s.t1_ns;
+  const ReportModel m = BuildReportModel(data);
+  EXPECT_EQ(m.throttles, 2);
+  EXPECT_EQ(m.outages, 0);
+  ASSERT_EQ(m.episodes.size(), 2u);
+  for (const ReportEpisode& ep : m.episodes) EXPECT_EQ(ep.start->kind, EventKind::kThrottle);
+  EXPECT_EQ(m.link_chart.bands.size(), 2u);
+  for (const Band& b : m.link_chart.bands) EXPECT_EQ(b.cls, "throttle") << b.label;
+
+  ASSERT_EQ(m.blocks.size(), 2u);
+  const ReportBlock& news = m.blocks[0];
+  EXPECT_EQ(news.start, &s.events[2]);
+  EXPECT_EQ(news.end, &news_end);
+  EXPECT_EQ(news.counts, &news_end.block);  // the whole block's
+  EXPECT_EQ(news.service, "news.example");
+  EXPECT_EQ(news.endpoint, "192.0.2.3:443");
+  EXPECT_EQ(news.evidence,
+            (std::vector<std::string>{
+                "The connections were reset by a packet the server did not send.",
+                "3 of 3 failures were resets with an IP TTL unlike that of the server's SYN-ACKs "
+                "(the last one's 12 higher).",
+                "Other services kept working meanwhile: 1, on the same address.",
+                "The service had worked earlier in the capture."}));
+  const ReportBlock& quic = m.blocks[1];
+  EXPECT_EQ(quic.end, nullptr);
+  EXPECT_EQ(quic.counts, &s.events[4].block);
+  EXPECT_EQ(quic.service, "[2001:db8::5]:443");
+  EXPECT_EQ(quic.service, quic.endpoint);
+  EXPECT_EQ(quic.evidence.back(), "From one uplink, a QUIC server that is down looks the same.");
+  // The recorder followed no flow for the blocks.
+  for (const RecordedSeries& r : s.rec.series()) {
+    EXPECT_NE(r.event_id, news.start->id);
+    EXPECT_NE(r.event_id, 200u);
+  }
+}
+
+TEST(ReportBlockTest, EvidenceInWords) {
+  BlockEvidence b;
+  b.method = BlockMethod::kTcpRst;
+  b.attempts = b.failures = 4;
+  b.resets_too_fast = 2;
+  b.reset_after_s = 0.0012;
+  b.handshake_rtt_s = 0.04;
+  b.witnesses = 3;
+  b.same_address_ok = true;
+  EXPECT_EQ(BlockEvidenceWords(b),
+            (std::vector<std::string>{
+                "The connections were reset by a packet the server did not send.",
+                "2 of 4 failures were resets sooner than a round trip to the server allows (the "
+                "last one 1.2 ms after the request, the handshake's round trip 40 ms).",
+                "Other services kept working meanwhile: 3, one of them on the same address.",
+                "No connection to the service had completed earlier in the capture."}));
+  b = BlockEvidence{};
+  b.method = BlockMethod::kSniBlackhole;
+  b.handshake_rtt_s = 0.035;
+  b.witnesses = 2;
+  b.worked_before = true;
+  EXPECT_EQ(BlockEvidenceWords(b),
+            (std::vector<std::string>{
+                "The TCP handshake completed (round trip 35 ms), then the TLS ClientHello, which "
+                "names the site, was sent again and never answered: the path carried the "
+                "connection but not the name.",
+                "Other services kept working meanwhile: 2.",
+                "The service had worked earlier in the capture."}));
+  b.method = BlockMethod::kIpBlackhole;
+  EXPECT_EQ(BlockEvidenceWords(b).back(),
+            "From one uplink, a server that is down for everyone looks the same.");
 }
 
 }  // namespace

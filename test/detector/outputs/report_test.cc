@@ -140,7 +140,109 @@ TEST_F(ReportTest, MechanismNumbersOnlyWhereTheEventCarriesThem) {
   EXPECT_EQ(html.find("retransmitted"), std::string::npos);
 }
 
+// A block of `name` on `remote`:443 starting at `ts`, as the block detector writes it: reset by an
+// injector, 3 failures of 3 connections, two other services working (one on its address).
+Event BlockStart(uint64_t id, double ts, const std::string& name, const char* remote) {
+  Event e;
+  e.id = id;
+  e.kind = EventKind::kBlock;
+  e.ts = ts;
+  e.scope = EventScope::kRemoteHost;
+  e.direction = capture::kUp;
+  e.server_name = name;
+  e.has_remote = true;
+  e.remote = *capture::Address::Parse(remote);
+  e.targeted = true;
+  e.confidence = 0.9;
+  e.block.method = BlockMethod::kTcpRst;
+  e.block.remote_port = 443;
+  e.block.attempts = e.block.failures = 3;
+  e.block.witnesses = 2;
+  e.block.same_address_ok = true;
+  e.block.worked_before = true;
+  e.block.resets_ttl_mismatch = 3;
+  e.block.reset_ttl_delta = -12;
+  return e;
+}
+
+TEST_F(ReportTest, SaysNoBlockWasSeenAndWhatWouldHaveShownOne) {
+  const std::string html = Render();
+  EXPECT_NE(html.find("<section id=\"blocking\"><h2>Blocking</h2><p>No blocked service was seen "
+                      "in this capture: a service is blocked when three or more of its "
+                      "connections in a row fail one way while other services' connections "
+                      "complete: reset by a packet the server did not send (tcp_rst)"),
+            std::string::npos);
+  EXPECT_EQ(html.find("id=\"block-table\""), std::string::npos);
+  EXPECT_NE(html.find("1 throttle (1 targeted), 0 outages and 0 blocked services found."),
+            std::string::npos);
+}
+
+// Blocks get rows of their own under Blocking, with their evidence in words, and are drawn
+// nowhere as throttles: no row in the event table, no band, no chart. The service's name is the
+// link owner's text: escaped, whatever it holds.
+TEST_F(ReportTest, BlocksHaveRowsOfTheirOwnAndAreNoThrottles) {
+  const std::string hostile = "<script>alert(1)</script>\"'&<b onmouseover=x>.example";
+  std::vector<Event> events = result_.events;
+  const double t0 = kT0 + 5;
+  events.push_back(BlockStart(50, t0, hostile, "192.0.2.7"));
+  Event end = events.back();
+  end.state = EventState::kEnd;
+  end.ts = t0 + 20;
+  end.duration_s = 20;
+  end.reason = "lifted";
+  end.block.attempts = 5;
+  end.block.failures = 4;
+  events.push_back(end);
+  Event open = BlockStart(51, t0 + 30, "", "2001:db8::5");
+  open.block.method = BlockMethod::kIpBlackhole;
+  events.push_back(open);
+  data_.events = events;
+  const std::string html = Render();
+  EXPECT_NE(html.find("1 throttle (1 targeted), 0 outages and 2 blocked services found."),
+            std::string::npos);
+  // Not in the event table, the link chart or the event details.
+  EXPECT_EQ(Count(html, "<tr class=\"throttle\""), 1u);
+  for (const char* id : {"50", "51"}) {
+    for (const std::string& no : {std::string("id=\"row-") + id, std::string("id=\"ev-") + id,
+                                  std::string("id=\"chart-") + id, std::string(" #") + id}) {
+      EXPECT_EQ(html.find(no), std::string::npos) << no;
+    }
+  }
+  EXPECT_EQ(Count(html, "<rect class=\"throttle\""), 2u);  // the link chart's, the event's
+  // Their own rows: the service, method, OONI category, times, counts, evidence.
+  const std::string esc =
+      "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;&lt;b onmouseover=x&gt;.example";
+  EXPECT_NE(html.find("<tr class=\"block\" id=\"block-50\"><td>50</td><td class=\"who\">" + esc +
+                      "<br><small>192.0.2.7:443, TCP</small></td><td>tcp_rst<br><small>"
+                      "OONI: tcp_ip</small></td><td class=\"time\">2023-11-14 22:13:25.000"
+                      "</td><td class=\"time\">2023-11-14 22:13:45.000</td><td>20.0 s</td>"
+                      "<td class=\"num\">4 of 5</td><td class=\"num\">90 %</td></tr>"),
+            std::string::npos)
+      << html.substr(html.find("id=\"blocking\""), 3000);
+  EXPECT_NE(html.find("<li>3 of 4 failures were resets with an IP TTL unlike that of the "
+                      "server&#39;s SYN-ACKs (the last one&#39;s 12 lower).</li>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<li>Other services kept working meanwhile: 2, one of them on the same "
+                      "address.</li>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"block\" id=\"block-51\"><td>51</td><td class=\"who\">"
+                      "[2001:db8::5]:443<br><small>TCP, no name seen</small></td>"
+                      "<td>ip_blackhole<br><small>OONI: tcp_ip</small></td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"time\">still blocked at the end of the capture</td>"
+                      "<td>at least "),
+            std::string::npos);
+  EXPECT_NE(html.find("3 of 3<br><small>by its start</small>"), std::string::npos);
+  // Nothing of the name reaches the page unescaped.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<b onmouseover"), std::string::npos);
+  EXPECT_EQ(html.find("alert(1)</"), std::string::npos);
+}
+
 TEST_F(ReportTest, EveryAddressGoesThroughTheFormatter) {
+  std::vector<Event> events = result_.events;
+  events.push_back(BlockStart(50, kT0 + 5, "", "192.0.2.7"));
+  data_.events = events;
   data_.format_address = [](const capture::Address& a) {
     return a.IsV4() ? std::string("198.51.100.") + std::to_string(a.bytes[15] ^ 0x5a) : "::1";
   };

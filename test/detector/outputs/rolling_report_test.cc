@@ -94,6 +94,43 @@ TEST(RollingReportTest, ShowsOnlyTheLastWindow) {
   EXPECT_EQ(r.recorder().link().first_bin(), 100);
 }
 
+// Blocks stay in the window while they are on, like any event, and leave it once they ended
+// before it; they follow no flow in the recorder.
+TEST(RollingReportTest, KeepsTheBlocksOfTheWindow) {
+  ReportData page;
+  RollingReport r(/*window_s=*/100, page);
+  const capture::FlowInfo f = Flow(1);
+  Feed(&r, f, 0, 50, 10);
+  auto block = [](uint64_t id, EventState state, int at_s) {
+    Event e;
+    e.id = id;
+    e.kind = EventKind::kBlock;
+    e.state = state;
+    e.ts = double(kT0 / kSec + at_s);
+    e.scope = EventScope::kRemoteHost;
+    e.direction = capture::kUp;
+    e.server_name = id == 1 ? "gone.example" : "news.example";
+    e.has_remote = true;
+    e.remote = Flow(1).remote();  // the address of the flow that works
+    e.block.method = BlockMethod::kSniBlackhole;
+    e.block.remote_port = 443;
+    e.block.attempts = e.block.failures = 3;
+    return e;
+  };
+  r.OnEvent(block(1, EventState::kStart, 10));
+  r.OnEvent(block(1, EventState::kEnd, 30));
+  r.OnEvent(block(2, EventState::kStart, 40));
+  Feed(&r, f, 50, 150, 10);
+  const std::string html = r.Render(kT0 + 150 * kSec, 1);
+  EXPECT_TRUE(Has(html,
+                  "<tr class=\"block\" id=\"block-2\"><td>2</td><td class=\"who\">"
+                  "news.example<br><small>192.0.2.1:443, TCP</small>"));
+  EXPECT_TRUE(Has(html, "still blocked at the end of the capture"));
+  EXPECT_FALSE(Has(html, "gone.example"));
+  EXPECT_EQ(r.events_kept(), 1u);
+  for (const RecordedSeries& s : r.recorder().series()) EXPECT_EQ(s.event_id, 0u);
+}
+
 TEST(RollingReportTest, ShowsTheEventChainHeadItIsGiven) {
   RollingReport r(/*window_s=*/100, ReportData{});
   Feed(&r, Flow(1), 0, 10, 10);

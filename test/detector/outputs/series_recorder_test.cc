@@ -159,6 +159,29 @@ TEST(SeriesRecorderTest, ServiceEventFlagsTheFlowsOfItsHost) {
   EXPECT_EQ(Find(rec, 4)->role, RecordedSeries::Role::kReference);
 }
 
+// A block names a remote host too, but no flow of it is squeezed: the flows to its address that
+// carry data are those that worked. None is flagged (no chart, no flow rows in --series).
+TEST(SeriesRecorderTest, ABlockFlagsNoFlow) {
+  SeriesRecorder rec;
+  const std::vector<capture::FlowInfo> flows = {Flow(1, 443), Flow(2, 443, 2)};
+  Feed(&rec, flows, 0, 20, [](int, int) { return 125000.0; });
+  Event e;
+  e.id = 4;
+  e.kind = EventKind::kBlock;
+  e.state = EventState::kStart;
+  e.scope = EventScope::kRemoteHost;
+  e.direction = capture::kUp;
+  e.has_remote = true;
+  e.remote = flows[0].remote();
+  e.flows = 3;
+  e.block.method = BlockMethod::kSniBlackhole;
+  rec.OnEvent(e);
+  Feed(&rec, flows, 20, 30, [](int, int) { return 125000.0; });
+  EXPECT_EQ(Find(rec, 1), nullptr);
+  EXPECT_EQ(Find(rec, 2), nullptr);
+  for (const RecordedSeries& s : rec.series()) EXPECT_NE(s.event_id, 4u);
+}
+
 TEST(SeriesRecorderTest, ServicesSumTheirFlows) {
   SeriesRecorder rec;
   // Two flows to the same server port are one service; a third server is another.
