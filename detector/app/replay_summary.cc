@@ -1,6 +1,8 @@
 #include "detector/app/replay_summary.h"
 
+#include <map>
 #include <set>
+#include <string>
 #include <string_view>
 
 #include "capture/connection_opening.h"
@@ -92,14 +94,41 @@ void PrintNotAnalysed(const ReplayResult& r, std::FILE* out) {
   }
 }
 
-// One line per event: when, what, whom, how much.
+// A block's service: its name and port with the address ("news.example:443 (203.0.113.5)"), or
+// the address and port alone.
+std::string BlockWho(const Event& e, const capture::AddressFormatter& addresses) {
+  const AddressText format = [&addresses](const capture::Address& a) {
+    return addresses.Format(a);
+  };
+  if (!e.has_remote) return e.server_name + ":" + std::to_string(e.block.remote_port);
+  if (e.server_name.empty()) return EndpointLabel(e.remote, e.block.remote_port, format);
+  return e.server_name + ":" + std::to_string(e.block.remote_port) + " (" + format(e.remote) + ")";
+}
+
+// A block's method and counts (the end's: the whole block), and at its start until when it
+// lasted, or that it was still on when the capture ended.
+std::string BlockDetail(const Event& e, const std::map<uint64_t, double>& ends) {
+  std::string d = std::string(BlockMethodName(e.block.method)) + ", " +
+                  std::to_string(e.block.failures) + " of " + std::to_string(e.block.attempts) +
+                  " connections failed";
+  if (e.state == EventState::kEnd) return d + (e.reason.empty() ? "" : ", " + e.reason);
+  d += ", " + std::to_string(e.block.witnesses) + " other service" +
+       (e.block.witnesses == 1 ? "" : "s") + " worked";
+  const auto end = ends.find(e.id);
+  return d + (end != ends.end() ? ", until " + util::IsoTime(end->second)
+                                : ", still blocked at the end of the capture");
+}
+
+// One line per event: when, what, whom, how much. Blocks: the service, and their transport where
+// the others have their direction.
 void PrintEvents(const ReplayResult& r, std::FILE* out,
                  const capture::AddressFormatter& addresses) {
-  std::set<uint64_t> ended;
+  std::map<uint64_t, double> ended;  // id -> the end's time
   for (const Event& e : r.events) {
-    if (e.state == EventState::kEnd) ended.insert(e.id);
+    if (e.state == EventState::kEnd) ended[e.id] = e.ts;
   }
   for (const Event& e : r.events) {
+    const bool block = e.kind == EventKind::kBlock;
     std::string who = e.scope == EventScope::kLink ? "whole link" : "";
     if (e.has_remote) {
       who = "service " + addresses.Format(e.remote) + " (" + std::to_string(e.flows) + " flows)";
@@ -109,7 +138,9 @@ void PrintEvents(const ReplayResult& r, std::FILE* out,
             addresses.Format(e.flow.local()) + ":" + std::to_string(e.flow.local_port()) + " <-> " +
             addresses.Format(e.flow.remote()) + ":" + std::to_string(e.flow.remote_port());
     }
+    if (block) who = BlockWho(e, addresses);
     std::string detail;
+    if (block) detail = BlockDetail(e, ended);
     if (e.kind == EventKind::kThrottle) {
       detail = HumanRate(e.rate_before_bps) + " -> " + HumanRate(e.rate_after_bps);
       if (e.state == EventState::kStart) {
@@ -118,7 +149,7 @@ void PrintEvents(const ReplayResult& r, std::FILE* out,
                                     : ", not targeted";
       }
     }
-    if (e.state == EventState::kStart && ended.count(e.id) == 0) {
+    if (e.state == EventState::kStart && ended.count(e.id) == 0 && !block) {
       detail += detail.empty() ? "still open at the end of the capture"
                                : ", still open at the end of the capture";
     }
@@ -133,7 +164,8 @@ void PrintEvents(const ReplayResult& r, std::FILE* out,
     }
     std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n",
                  util::IsoTime(e.ts).c_str(), KindName(e.kind), StateName(e.state),
-                 DirectionName(e.direction), who.c_str(), detail.c_str(), e.confidence);
+                 block ? (e.block.quic ? "quic" : "tcp") : DirectionName(e.direction), who.c_str(),
+                 detail.c_str(), e.confidence);
   }
 }
 
