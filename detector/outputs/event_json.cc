@@ -23,6 +23,40 @@ std::optional<std::string> Text(const Json& j, const char* key) {
   return it->get<std::string>();
 }
 
+// A whole number in [lo, hi] (an edited file may hold anything: converting an out-of-range double
+// to an integer is undefined).
+std::optional<int> Int(const Json& j, const char* key, double lo, double hi) {
+  const auto v = Number(j, key);
+  if (!v || !(*v >= lo && *v <= hi)) return std::nullopt;
+  return int(*v);
+}
+std::optional<bool> Bool(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_boolean()) return std::nullopt;
+  return it->get<bool>();
+}
+
+// A block's fields (AddBlock) read back, so that an end written from a start read back (a
+// restart's) names the same port, transport and counts.
+void ReadBlock(const Json& j, BlockEvidence* b) {
+  constexpr double kMaxCount = 1e9;
+  if (auto m = Text(j, "method")) b->method = ParseBlockMethod(*m);
+  if (auto p = Int(j, "remote_port", 0, 65535)) b->remote_port = uint16_t(*p);
+  if (auto t = Text(j, "transport")) b->quic = *t == "quic";
+  if (auto n = Int(j, "attempts", 0, kMaxCount)) b->attempts = *n;
+  if (auto n = Int(j, "failures", 0, kMaxCount)) b->failures = *n;
+  auto ev = j.find("evidence");
+  if (ev == j.end() || !ev->is_object()) return;
+  if (auto n = Int(*ev, "other_services_ok", 0, kMaxCount)) b->witnesses = *n;
+  if (auto v = Bool(*ev, "same_address_ok")) b->same_address_ok = *v;
+  if (auto v = Bool(*ev, "worked_before")) b->worked_before = *v;
+  if (auto n = Int(*ev, "resets_ttl_mismatch", 0, kMaxCount)) b->resets_ttl_mismatch = *n;
+  if (auto n = Int(*ev, "resets_too_fast", 0, kMaxCount)) b->resets_too_fast = *n;
+  if (auto n = Int(*ev, "reset_ttl_delta", -255, 255)) b->reset_ttl_delta = *n;
+  if (auto v = Number(*ev, "reset_after_s")) b->reset_after_s = *v;
+  if (auto v = Number(*ev, "handshake_rtt_s")) b->handshake_rtt_s = *v;
+}
+
 // A block's method and evidence (see BlockEvidence).
 void AddBlock(const BlockEvidence& b, Json* j) {
   (*j)["remote_port"] = b.remote_port;
@@ -166,7 +200,7 @@ bool ParseEventLine(const std::string& line, Event* out) {
       out->remote = *a;
     }
   }
-  if (auto m = Text(j, "method")) out->block.method = ParseBlockMethod(*m);
+  if (out->kind == EventKind::kBlock) ReadBlock(j, &out->block);
   if (auto f = j.find("flow"); f != j.end() && f->is_object()) {
     const auto proto = Text(*f, "proto");
     const auto local = Text(*f, "local");

@@ -131,6 +131,50 @@ TEST_F(EventLogTest, TornLastLineIsCutAndNotCounted) {
   EXPECT_NE(text.find("\"duration_s\":50.0"), std::string::npos);
 }
 
+// A block the previous run left open ends with the start's service, port, transport, method and
+// counts: it is read back whole from the file.
+TEST_F(EventLogTest, ARestartEndsABlockAsItsStartSaid) {
+  Event start;
+  start.id = 4;
+  start.kind = EventKind::kBlock;
+  start.ts = 100;
+  start.detected_at = 101;
+  start.scope = EventScope::kRemoteHost;
+  start.server_name = "news.example";
+  start.has_remote = true;
+  start.remote = *capture::Address::Parse("203.0.113.5");
+  start.targeted = true;
+  start.confidence = 0.7;
+  start.block.method = BlockMethod::kQuicBlackhole;
+  start.block.quic = true;
+  start.block.remote_port = 443;
+  start.block.attempts = start.block.failures = 3;
+  start.block.witnesses = 2;
+  start.block.same_address_ok = true;
+  start.block.worked_before = true;
+  std::string error;
+  {
+    auto log = EventLog::Open(path_, &error);
+    ASSERT_NE(log, nullptr) << error;
+    ASSERT_TRUE(log->Append(start, &error)) << error;
+  }
+  auto log = EventLog::Open(path_, &error);
+  ASSERT_NE(log, nullptr) << error;
+  ASSERT_EQ(log->recovery().open.size(), 1u);
+  const Event end = RestartEnd(log->recovery().open[0], 150);
+  ASSERT_TRUE(log->Append(end, &error)) << error;
+  Event expected = start;
+  expected.state = EventState::kEnd;
+  expected.ts = expected.detected_at = 150;
+  expected.duration_s = 50;
+  expected.reason = "restart";
+  EXPECT_EQ(EventToJson(end), EventToJson(expected));
+  const std::string text = Read();
+  testing::KeepLines(text);
+  EXPECT_NE(text.find("\"transport\":\"quic\",\"method\":\"quic_blackhole\""), std::string::npos)
+      << text;
+}
+
 TEST_F(EventLogTest, ReopenFollowsRotation) {
   std::string error;
   auto log = EventLog::Open(path_, &error);

@@ -129,6 +129,8 @@ TEST(EventTest, BlockCarriesItsMethodAndEvidence) {
   EXPECT_EQ(back.server_name, "news.example");
   EXPECT_EQ(back.remote, e.remote);
   EXPECT_EQ(back.block.method, BlockMethod::kTcpRst);
+  // Read back whole: a restart's end is written from it.
+  EXPECT_EQ(EventToJson(back), start);
   e.state = EventState::kEnd;
   e.duration_s = 20;
   e.reason = "lifted";
