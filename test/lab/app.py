@@ -53,16 +53,47 @@ throttling is caught:
       connection per file of `chunk` bytes, one every `period` seconds (or right after the
       previous one when it took longer). The server is ngtcp2's `gtlsserver` (started by lab.py).
 
+For the blocking scenarios, web services told apart by their server name (SNI) only:
+
+  app.py tls-server --bind ADDR --port P --cert PEM --key PEM [--delay S] [--idle-close S]
+                    [--handshake-timeout S] [--control FILE]
+      A threaded TLS server on ADDR:P answering any server name with a small HTTP/1.1 200 page
+      (keep-alive unless the request says close). --delay: seconds it waits after accepting
+      before its handshake (a slow server: the kernel has completed the TCP handshake and ACKs
+      the ClientHello meanwhile). --idle-close: it closes a connection idle that long after an
+      answer (close_notify, then FIN). A client that sends no ClientHello within
+      --handshake-timeout (default 20 s) is dropped. --control: a JSON file {"delay": S,
+      "idle_close": S} read again whenever it changes (the lab changes them mid-run). Prints a
+      JSON line per connection (server name, outcome).
+  app.py client tls_attempts --remote A --port P --name SNI --period S --duration S
+      A NEW connection every `period` seconds from an ephemeral port: TLS handshake with
+      server_hostname=SNI (no certificate check), a tiny GET, the answer, close. Each attempt in
+      a thread of its own with a --timeout (default 10 s) overall, so a hanging one never delays
+      the next. A JSON line per attempt: start (epoch s), outcome (ok, reset, refused, timeout,
+      tls_error, error), seconds.
+  app.py client tls_idle --remote A --port P --name SNI --period S --duration S
+      A long-lived connection every `period` seconds: handshake, one keep-alive GET, then left
+      idle until the server closes it (or the end). A JSON line per connection (idle seconds).
+  app.py client quic_attempts --remote A --port P --name SNI --chunk BYTES --period S
+                    --duration S
+      A new QUIC connection (ngtcp2's `gtlsclient`, SNI as given) every `period` seconds
+      fetching `chunk` bytes, each in a thread of its own, killed after --timeout (default
+      10 s). A JSON line per attempt like tls_attempts' (outcome ok, timeout, error).
+
 Python 3 standard library only. Exits 0 when the client ran its course, 1 on a socket error.
 """
 
 import argparse
 import json
 import math
+import os
 import random
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -236,6 +267,125 @@ def cmd_server(a):
     while True:
         conn, _ = s.accept()
         threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+
+# ---------------------------------------------------------------------------
+# TLS server: several services on one address, told apart by their server name only
+
+PAGE = (b"<!doctype html><html><head><title>lab</title></head><body>" + b"x" * 1800 +
+        b"</body></html>\n")
+
+
+class Control:
+    """Server settings from the command line, overridden by a JSON control file that is read
+    again whenever its modification time changes."""
+
+    def __init__(self, a):
+        self.base = {"delay": a.delay, "idle_close": a.idle_close}
+        self.path = a.control
+        self.mtime = None
+        self.over = {}
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if self.path:
+                try:
+                    m = os.stat(self.path).st_mtime_ns
+                    if m != self.mtime:
+                        with open(self.path) as f:
+                            self.over = json.load(f)
+                        self.mtime = m
+                except (OSError, ValueError):
+                    pass
+            return self.over.get(key, self.base[key])
+
+
+def read_request(tls):
+    """One HTTP request's head (bytes), or None at EOF."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = tls.recv(4096)
+        if not data:
+            return None
+        buf += data
+        if len(buf) > 65536:
+            raise ValueError("request head too long")
+    return buf
+
+
+def serve_tls_one(conn, peer, ctx, control, a):
+    t_accept = time.monotonic()
+    info = {"event": "conn", "peer": peer[0], "sni": None, "requests": 0,
+            "delay_s": float(control.get("delay") or 0)}
+    idle = control.get("idle_close")
+    try:
+        with conn:
+            if info["delay_s"] > 0:
+                time.sleep(info["delay_s"])  # accepted: the kernel ACKs what comes meanwhile
+            conn.settimeout(a.handshake_timeout)
+            tls = ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+            try:
+                tls.do_handshake()
+            except socket.timeout:
+                info["outcome"] = "handshake timeout"
+                return
+            info["sni"] = getattr(tls, "lab_sni", None)
+            while True:
+                try:
+                    head = read_request(tls)
+                except socket.timeout:
+                    info["outcome"] = "idle close"
+                    close_notify(tls)
+                    return
+                if head is None:
+                    info["outcome"] = "client closed"
+                    return
+                info["requests"] += 1
+                close = b"connection: close" in head.lower()
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                            b"Content-Length: %d\r\nConnection: %s\r\n\r\n" %
+                            (len(PAGE), b"close" if close else b"keep-alive") + PAGE)
+                if close:
+                    info["outcome"] = "answered, closed"
+                    close_notify(tls)
+                    return
+                tls.settimeout(float(idle) if idle else a.keepalive_timeout)
+    except (OSError, ValueError) as e:
+        info["outcome"] = "error: %s" % e
+    finally:
+        info["seconds"] = round(time.monotonic() - t_accept, 3)
+        emit(**info)
+
+
+def close_notify(tls):
+    """Says goodbye the TLS way (close_notify), then the socket closes (FIN)."""
+    try:
+        tls.settimeout(0.5)
+        tls.unwrap()
+    except (OSError, ValueError):
+        pass
+
+
+def cmd_tls_server(a):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+
+    def remember(sock, name, _ctx):
+        sock.lab_sni = name  # any name is served, with the one certificate
+
+    ctx.sni_callback = remember
+    control = Control(a)
+    fam = socket.AF_INET6 if ":" in a.bind else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.bind, a.port))
+    s.listen(128)
+    print("listening on %s port %d" % (a.bind, a.port), flush=True)
+    while True:
+        conn, peer = s.accept()
+        threading.Thread(target=serve_tls_one, args=(conn, peer, ctx, control, a),
+                         daemon=True).start()
 
 
 # ---------------------------------------------------------------------------
@@ -542,6 +692,183 @@ def client_quic(a):
     print(json.dumps(dict(mode="quic", **stats)), flush=True)
 
 
+def client_tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the lab's certificate is self-signed
+    return ctx
+
+
+def outcome_of(e):
+    """What an attempt's failure was, as a user (or OONI) would call it."""
+    if isinstance(e, ConnectionRefusedError):
+        return "refused"  # RST to the SYN
+    if isinstance(e, ConnectionResetError):
+        return "reset"  # RST once connected
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return "timeout"
+    if isinstance(e, ssl.SSLError):
+        return "tls_error"
+    return "error"
+
+
+def tls_open(a, ctx, deadline):
+    """A new connection from an ephemeral port and its TLS handshake, with SNI a.name."""
+    def left():
+        return max(0.01, deadline - time.monotonic())
+    fam = socket.AF_INET6 if ":" in a.remote else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.settimeout(left())
+        s.connect((a.remote, a.port))
+        s.settimeout(left())
+        tls = ctx.wrap_socket(s, server_hostname=a.name)
+    except BaseException:
+        s.close()
+        raise
+    return tls, left
+
+
+def http_get(tls, a, left, keep_alive):
+    """A tiny GET; with keep_alive the answer is read by its length, else up to the close."""
+    tls.settimeout(left())
+    tls.sendall(b"GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: lab\r\nConnection: %s\r\n\r\n" %
+                (a.name.encode(), b"keep-alive" if keep_alive else b"close"))
+    buf = b""
+    want = None
+    while True:
+        tls.settimeout(left())
+        data = tls.recv(BLOCK)
+        if not data:
+            break
+        buf += data
+        if keep_alive and want is None and b"\r\n\r\n" in buf:
+            head, _ = buf.split(b"\r\n\r\n", 1)
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    want = len(head) + 4 + int(line.split(b":")[1])
+        if want is not None and len(buf) >= want:
+            break
+    if not buf.startswith(b"HTTP/1.1 200"):
+        raise ConnectionError("no HTTP answer (%d bytes)" % len(buf))
+    return len(buf)
+
+
+def attempts(a, one, kind):
+    """Starts one(deadline) in a thread of its own every a.period seconds (each bounded by
+    a.timeout, and by the end), logs every attempt, and prints the outcome counts."""
+    t_end = time.monotonic() + a.duration
+    counts = {}
+    lock = threading.Lock()
+    threads = []
+
+    def attempt():
+        start = time.time()
+        t1 = time.monotonic()
+        deadline = min(t1 + a.timeout, t_end + 1.0)
+        outcome, error = "ok", None
+        try:
+            one(deadline)
+        except Exception as e:  # noqa: BLE001 (every failure is an outcome)
+            outcome, error = outcome_of(e), "%s: %s" % (type(e).__name__, e)
+        emit(event="attempt", start=round(start, 6), name=a.name, remote=a.remote,
+             port=a.port, outcome=outcome, seconds=round(time.monotonic() - t1, 3),
+             error=error)
+        with lock:
+            counts[outcome] = counts.get(outcome, 0) + 1
+
+    def launch(_t):
+        th = threading.Thread(target=attempt)
+        th.start()
+        threads.append(th)
+
+    every_period(a.duration, launch, lambda due, now: due + a.period)
+    for th in threads:
+        th.join()
+    print(json.dumps(dict(mode=kind, name=a.name, attempts=len(threads), **counts)), flush=True)
+
+
+def client_tls_attempts(a):
+    ctx = client_tls_context()
+
+    def one(deadline):
+        tls, left = tls_open(a, ctx, deadline)
+        with tls:
+            http_get(tls, a, left, keep_alive=False)
+
+    attempts(a, one, "tls_attempts")
+
+
+def client_tls_idle(a):
+    """Long-lived connections: one GET, then idle until the server closes it."""
+    ctx = client_tls_context()
+    t_end = time.monotonic() + a.duration
+
+    def one(deadline):
+        tls, left = tls_open(a, ctx, deadline)
+        with tls:
+            http_get(tls, a, left, keep_alive=True)
+            t_idle = time.monotonic()
+            outcome = "open at the end"
+            while time.monotonic() < t_end:
+                tls.settimeout(max(0.01, min(0.5, t_end - time.monotonic())))
+                try:
+                    if not tls.recv(BLOCK):
+                        outcome = "closed by the server"
+                        break
+                except socket.timeout:
+                    continue
+                except (ssl.SSLEOFError, ConnectionResetError):
+                    outcome = "closed by the server"
+                    break
+            emit(event="idle", name=a.name, outcome=outcome,
+                 idle_s=round(time.monotonic() - t_idle, 3))
+
+    a.timeout = a.duration + 1  # the attempt lives until the server closes it
+    attempts(a, one, "tls_idle")
+
+
+def client_quic_attempts(a):
+    """gtlsclient (ngtcp2 0.12) sends "localhost" as the SNI when given an address, whatever
+    --sni says: it is given the name, which a hosts file resolves to the remote, bind-mounted
+    over /etc/hosts in a mount namespace of the attempt's own (unshare: nothing changes
+    outside it)."""
+    url = "https://%s:%d/%d" % (a.name, a.port, a.chunk)
+    tmp = tempfile.mkdtemp(prefix="quic-attempts-")
+    hosts = os.path.join(tmp, "hosts")
+    with open(hosts, "w") as f:
+        f.write("%s %s\n" % (a.remote, a.name))
+    names = ["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/hosts && exec "$@"',
+             hosts]
+
+    def one(deadline):
+        left = max(1.0, deadline - time.monotonic())
+        # gtlsclient exits 0 also when its handshake timed out: the downloaded file tells.
+        with tempfile.TemporaryDirectory(prefix="quic-attempt-") as d:
+            argv = names + [
+                "gtlsclient", "-q", "--no-quic-dump", "--no-http-dump",
+                "--exit-on-all-streams-close", "--download", d,
+                "--handshake-timeout", "%dms" % int(1000 * (left - 0.5)),
+                "--timeout", "%ds" % max(1, int(left)), a.name, str(a.port), url]
+            try:
+                rc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, timeout=left).returncode
+            except subprocess.TimeoutExpired:
+                raise TimeoutError("no answer in %.1f s" % left) from None
+            path = os.path.join(d, str(a.chunk))
+            got = os.path.getsize(path) if os.path.exists(path) else 0
+        if got == a.chunk:
+            return
+        if time.monotonic() >= deadline - 1.0:
+            raise TimeoutError("no answer in %.1f s (gtlsclient exit %d)" % (left, rc))
+        raise OSError("gtlsclient exit %d, %d of %d bytes" % (rc, got, a.chunk))
+
+    try:
+        attempts(a, one, "quic_attempts")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def client_slowread(a):
     sched = parse_schedule(a.schedule)
     s = connect(a, a.cport, rcvbuf=a.rcvbuf)
@@ -558,9 +885,20 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("server")
     p.add_argument("--port", type=int, required=True)
+    p = sub.add_parser("tls-server")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--port", type=int, default=443)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--idle-close", type=float)
+    p.add_argument("--handshake-timeout", type=float, default=20.0)
+    p.add_argument("--keepalive-timeout", type=float, default=120.0)
+    p.add_argument("--control")
     p = sub.add_parser("client")
     p.add_argument("mode", choices=("paced", "video", "web", "slowread", "player", "browse",
-                                    "ntp", "keepalive", "lan", "quic"))
+                                    "ntp", "keepalive", "lan", "quic", "tls_attempts",
+                                    "tls_idle", "quic_attempts"))
     p.add_argument("--remote", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cport", type=int)
@@ -583,14 +921,19 @@ def main():
     p.add_argument("--think", type=float, default=6.0)
     p.add_argument("--tcp-keepidle", type=float, default=0)
     p.add_argument("--lan-peer")
+    p.add_argument("--name", help="server name (SNI) of tls_attempts, tls_idle, quic_attempts")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
     a = ap.parse_args()
     if a.cmd == "server":
         return cmd_server(a)
+    if a.cmd == "tls-server":
+        return cmd_tls_server(a)
     try:
         {"paced": client_paced, "video": client_video, "web": client_web,
          "slowread": client_slowread, "player": client_player, "browse": client_browse,
          "ntp": client_ntp, "keepalive": client_keepalive, "lan": client_lan,
-         "quic": client_quic}[a.mode](a)
+         "quic": client_quic, "tls_attempts": client_tls_attempts, "tls_idle": client_tls_idle,
+         "quic_attempts": client_quic_attempts}[a.mode](a)
     except OSError as e:
         print("error: %s" % e, file=sys.stderr, flush=True)
         return 1
