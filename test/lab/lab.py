@@ -61,6 +61,29 @@ CPORT_BASE = 40001  # client ports of lab flows: CPORT_BASE, CPORT_BASE+1, ...
 
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "app.py")
 REQUIRED_TOOLS = ("ip", "tc", "iperf3", "tcpdump", "ethtool", "ping", "ss")
+SNAPLEN = 128  # headers only, as the daemon captures (lab.set_snaplen() for more)
+
+# app.py modes that open a new connection (ephemeral port) per fetch or attempt.
+EPHEMERAL_MODES = ("web", "browse", "quic", "tls_attempts", "tls_idle", "quic_attempts")
+UDP_MODES = ("ntp", "lan", "quic", "quic_attempts")
+TLS_MODES = ("tls_attempts", "tls_idle")  # served by app.py tls-server (one per address)
+QUIC_MODES = ("quic", "quic_attempts")  # served by ngtcp2's gtlsserver
+ATTEMPT_MODES = ("tls_attempts", "quic_attempts")  # a JSON line per attempt in the app's log
+# The protocols a server takes its port for (iperf3 runs UDP tests on its port too; app.py's
+# server answers UDP on it).
+SERVER_PROTOS = {"iperf3": ("tcp", "udp"), "app": ("tcp", "udp"), "quic": ("udp",),
+                 "tls": ("tcp",)}
+
+# Website blocking on the ISP's router (iptables in the isp namespace, FORWARD chain):
+#   tcp_rst         TCP to the port whose payload holds the name (the TLS ClientHello's SNI):
+#                   REJECT with a TCP reset (the client gets the router's RST; the ClientHello
+#                   never reaches the server)
+#   sni_blackhole   the same match, DROP (the client retransmits its ClientHello; no answer)
+#   ip_blackhole    everything to and from the remote address, DROP
+#   quic_blackhole  UDP from the remote's port, DROP (the QUIC server's datagrams never reach
+#                   the client; it re-sends its Initial)
+BLOCK_METHODS = ("tcp_rst", "sni_blackhole", "ip_blackhole", "quic_blackhole")
+NAME_METHODS = ("tcp_rst", "sni_blackhole")  # the rule matches the server name
 
 
 class LabError(Exception):
@@ -127,6 +150,9 @@ class Lab:
         self.routes = []  # (role, argv) to re-apply after an outage
         self.watch = []  # token-bucket throttles whose squeeze is awaited
         self.last_poll = 0.0
+        self.snaplen = SNAPLEN
+        self.blocks = []  # block actions (iptables rules on the isp router)
+        self.server_opts = {}  # (remote, port) -> app.py tls-server options
 
     # -- scenario-facing API (declarative: schedules events on the timeline) --
 
@@ -167,14 +193,14 @@ class Lab:
         local = OFFICE4 if family(remote) == 4 else OFFICE6
         sched = [(float(t), float(r) if r is not None else None)
                  for t, r in (schedule or [])]
-        if mode in ("web", "browse", "quic"):
+        if mode in EPHEMERAL_MODES:
             local_port = None  # a new connection (ephemeral port) per fetch
         elif mode == "lan":
             local_port = port  # mDNS speaks from 5353 to 5353
         else:
             local_port = CPORT_BASE + len(self.flows)
         fl = {"id": "f%d" % (len(self.flows) + 1),
-              "proto": "udp" if mode in ("ntp", "lan", "quic") else "tcp",
+              "proto": "udp" if mode in UDP_MODES else "tcp",
               "direction": direction, "local": local, "local_port": local_port,
               "remote": remote, "remote_port": int(port),
               "rate_bps": int(sched[0][1]) if sched and sched[0][1] else None,
@@ -183,6 +209,8 @@ class Lab:
               "start": None, "end": None, "exit_code": None}
         if sched:
             fl["app"]["schedule"] = sched
+        if opts.get("name"):
+            fl["service"] = opts["name"]  # the server name (SNI) it asks for
         self.flows.append(fl)
         self._at(start, "flow start", lambda: self._start_flow(fl))
         for t, r in sched[1:]:
@@ -280,6 +308,60 @@ class Lab:
         """Cuts the ISP's link toward the internet (link down) for `seconds`."""
         self._at(start, "outage start", self._outage_start)
         self._at(start + seconds, "outage end", self._outage_end)
+
+    def set_snaplen(self, snaplen):
+        """Bytes captured per packet (default 128, headers only). Blocking scenarios keep
+        TLS ClientHellos and QUIC Initials whole (2048, as the daemon's second capture handle
+        does), so a replay can read the server names."""
+        self.snaplen = int(snaplen)
+
+    def block(self, method, start, end, name=None, remote=None, port=443):
+        """Website blocking on the ISP's router between t=start and t=end (BLOCK_METHODS).
+
+        tcp_rst and sni_blackhole match the server name `name` in TCP payload to `port` on
+        any address (a DPI box; `remote`, where the lab serves the name, is recorded for the
+        truth); ip_blackhole drops all traffic to and from `remote`; quic_blackhole drops UDP
+        from `remote`:`port`. Ending it deletes exactly the rules it added.
+        """
+        if method not in BLOCK_METHODS:
+            raise ValueError("block method %r: one of %s" % (method, ", ".join(BLOCK_METHODS)))
+        if method in NAME_METHODS and not name:
+            raise ValueError("%s needs the name it matches" % method)
+        if method not in NAME_METHODS and not remote:
+            raise ValueError("%s needs the remote address" % method)
+        bl = {"id": "bl%d" % (len(self.blocks) + 1), "method": method,
+              "name": name if method in NAME_METHODS else None, "remote": remote,
+              "port": None if method == "ip_blackhole" else int(port),
+              "proto": {"tcp_rst": "tcp", "sni_blackhole": "tcp",
+                        "quic_blackhole": "udp"}.get(method)}
+        self.blocks.append(bl)
+        self._at(start, "block start", lambda: self._block_start(bl))
+        self._at(end, "block end", lambda: self._block_end(bl))
+        return bl
+
+    def tls_server(self, remote, port=443, delay=None, idle_close=None):
+        """Options of the TLS server at remote:port (app.py tls-server, started for the
+        tls_* flows): delay before each handshake, idle_close (s) of kept-alive connections."""
+        opts = self.server_opts.setdefault((remote, int(port)), {})
+        if delay is not None:
+            opts["delay"] = delay
+        if idle_close is not None:
+            opts["idle_close"] = idle_close
+
+    def server_down(self, remote, port, start, end):
+        """The TLS server at remote:port is stopped at t=start and started again at t=end:
+        meanwhile its host's kernel answers SYNs with a RST. A server failure, no block
+        (truth: kind "server", state "down"/"up")."""
+        self._at(start, "server down", lambda: self._server_stop(remote, int(port)))
+        self._at(end, "server up", lambda: self._server_restart(remote, int(port)))
+
+    def server_slow(self, remote, port, start, end, delay):
+        """The TLS server at remote:port waits `delay` s after accepting each connection
+        before its handshake, t=start..end (the kernel still ACKs everything). A slow server,
+        no block (truth: kind "server", state "slow"/"normal")."""
+        self._at(start, "server slow", lambda: self._server_control(remote, int(port),
+                                                                     delay=delay))
+        self._at(end, "server normal", lambda: self._server_control(remote, int(port)))
 
     def end(self, t):
         """Stops the capture at t (scenario duration)."""
@@ -460,65 +542,164 @@ class Lab:
 
     def tools_needed(self):
         """Programs this scenario needs beyond REQUIRED_TOOLS."""
-        if any(f.get("app", {}).get("mode") == "quic" for f in self.flows):
-            return ["gtlsserver", "gtlsclient", "openssl"]  # ngtcp2's examples
-        return []
+        modes = {f.get("app", {}).get("mode") for f in self.flows}
+        need = []
+        if modes & set(QUIC_MODES):
+            need += ["gtlsserver", "gtlsclient"]  # ngtcp2's examples
+        if "quic_attempts" in modes:
+            need += ["unshare", "mount"]  # its server name from a hosts file of its own
+        if modes & set(QUIC_MODES + TLS_MODES):
+            need.append("openssl")  # a self-signed certificate
+        if self.blocks:
+            need += ["iptables", "ip6tables"]
+        return need
 
     def _server_of(self, f):
-        """(namespace, port, tool) of the server a flow needs, or None."""
+        """(namespace, port, tool, address bound or None) of the server a flow needs, or None.
+        TLS and QUIC servers bind the flow's remote address: one per address."""
         if f.get("opened_by") == "remote":
-            return ("office", f["local_port"], "iperf3")
+            return ("office", f["local_port"], "iperf3", None)
         mode = f.get("app", {}).get("mode")
         if mode == "lan":
             return None  # multicast and an absent neighbour: nobody serves
-        if mode == "quic":
-            return ("net", f["remote_port"], "quic")
-        return ("net", f["remote_port"], "app" if mode else "iperf3")
+        if mode in QUIC_MODES:
+            return ("net", f["remote_port"], "quic", f["remote"])
+        if mode in TLS_MODES:
+            return ("net", f["remote_port"], "tls", f["remote"])
+        return ("net", f["remote_port"], "app" if mode else "iperf3", None)
 
-    def _quic_server_argv(self, f):
-        """ngtcp2's example server, with a self-signed cert made now."""
-        key = os.path.join(self.logdir, "quic-key.pem")
-        cert = os.path.join(self.logdir, "quic-cert.pem")
+    def _self_signed(self, stem):
+        """A self-signed certificate (CN=lab), made now: (key, cert) paths in the logs."""
+        key = os.path.join(self.logdir, stem + "-key.pem")
+        cert = os.path.join(self.logdir, stem + "-cert.pem")
         if not os.path.exists(cert):
             run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
                  "-subj", "/CN=lab", "-keyout", key, "-out", cert])
+        return key, cert
+
+    def _tls_control_path(self, remote, port):
+        return os.path.join(self.logdir, "tls-control-%s-%d.json" %
+                            (remote.replace(":", "_"), port))
+
+    def _tls_server_argv(self, remote, port):
+        """app.py's TLS server on remote:port (any server name, one certificate)."""
+        key, cert = self._self_signed("tls")
+        argv = [sys.executable, APP, "tls-server", "--bind", remote, "--port", str(port),
+                "--cert", cert, "--key", key, "--control",
+                self._tls_control_path(remote, port)]
+        for k, v in sorted(self.server_opts.get((remote, port), {}).items()):
+            argv += ["--" + k.replace("_", "-"), str(v)]
+        return argv
+
+    def _quic_server_argv(self, f):
+        """ngtcp2's example server, with a self-signed cert made now."""
+        key, cert = self._self_signed("quic")
         htdocs = os.path.join(self.logdir, "quic-htdocs")  # empty: /N is N generated bytes
         os.makedirs(htdocs, exist_ok=True)
         return ["gtlsserver", "-q", "--no-quic-dump", "--no-http-dump", "-d",
                 htdocs, f["remote"], str(f["remote_port"]), key, cert]
 
     def _start_servers(self):
-        tools = {}
+        tools = {}  # (ns, port, tool, address bound or None) -> the first flow it serves
+        taken = {}  # (ns, port, proto) -> tool: one kind of server per port and protocol
         for f in self.flows:
             srv = self._server_of(f)
             if srv is None:
                 continue
-            ns, port, tool = srv
-            if tools.setdefault((ns, port), (tool, f))[0] != tool:
-                raise LabError("port %d used by two kinds of server" % port)
-        for (ns, port), (tool, f) in sorted(tools.items()):
+            ns, port, tool, _ = srv
+            for proto in SERVER_PROTOS[tool]:
+                if taken.setdefault((ns, port, proto), tool) != tool:
+                    raise LabError("port %d used by two kinds of server" % port)
+            tools.setdefault(srv, f)
+        keys = sorted(tools, key=lambda k: (k[0], k[1], k[2], k[3] or ""))
+        for key in keys:
+            ns, port, tool, bind = key
+            f = tools[key]
             if tool == "app":
                 argv = [sys.executable, APP, "server", "--port", str(port)]
             elif tool == "quic":
                 argv = self._quic_server_argv(f)
+            elif tool == "tls":
+                argv = self._tls_server_argv(bind, port)
             else:
                 argv = ["iperf3", "-s", "-p", str(port)]
-            self.servers[(ns, port)] = self._spawn(
-                ns, argv, "%s-server-%s-%d.log" % (tool, ns, port), "server")
+            logname = "%s-server-%s-%d.log" % (tool, ns, port)
+            if tool == "tls" or sum(k[:3] == key[:3] for k in keys) > 1:
+                logname = "%s-server-%s-%s-%d.log" % (tool, ns, bind.replace(":", "_"), port)
+            self.servers[key] = self._spawn(ns, argv, logname, "server")
         deadline = time.monotonic() + 5
-        for (ns, port), (tool, _) in sorted(tools.items()):
+        for key in keys:
+            self._wait_listening(key, deadline)
+
+    def _listening(self, key):
+        ns, port, tool, bind = key
+        if tool == "tls":
+            addr = "[%s]" % bind if ":" in bind else bind
+            ss = ["ss", "-Hltn", "src %s:%d" % (addr, port)]
+        else:
             ss = ["ss", "-Hlun" if tool == "quic" else "-Hltn", "sport = :%d" % port]
-            while True:
-                if self.sh(ns, ss).strip():
-                    break
-                if time.monotonic() > deadline:
-                    raise LabError("%s server on port %d did not start" % (tool, port))
-                time.sleep(0.05)
+        return bool(self.sh(ns, ss).strip())
+
+    def _wait_listening(self, key, deadline):
+        while not self._listening(key):
+            if time.monotonic() > deadline:
+                raise LabError("%s server on port %d did not start" % (key[2], key[1]))
+            time.sleep(0.05)
+
+    # -- internals: a TLS server's failures (no interventions) --
+
+    def _tls_key(self, remote, port):
+        key = ("net", port, "tls", remote)
+        if key not in self.servers:
+            raise LabError("no TLS server at %s port %d" % (remote, port))
+        return key
+
+    def _server_stop(self, remote, port):
+        key = self._tls_key(remote, port)
+        self._stop(self.servers[key])
+        deadline = time.monotonic() + 5
+        while self._listening(key):  # gone when its socket is: SYNs then get the kernel's RST
+            if time.monotonic() > deadline:
+                raise LabError("TLS server at %s port %d did not stop" % (remote, port))
+            time.sleep(0.02)
+        self._record("server", "down", remote=remote, port=port,
+                     mechanism="app.py tls-server stopped (SIGTERM): its host's kernel "
+                     "answers SYNs with a RST; a server failure, not an intervention")
+        self._say("server %s:%d down" % (remote, port))
+
+    def _server_restart(self, remote, port):
+        key = self._tls_key(remote, port)
+        old = self.servers[key]
+        n = sum(1 for p in self.procs if p["argv"] == old["argv"]) + 1
+        stem = re.sub(r"(\.\d+)?\.log$", "", os.path.basename(old["log"]))
+        self.servers[key] = self._spawn("net", old["argv"], "%s.%d.log" % (stem, n), "server")
+        self._wait_listening(key, time.monotonic() + 5)
+        self._record("server", "up", remote=remote, port=port,
+                     mechanism="app.py tls-server started again (listening)")
+        self._say("server %s:%d up" % (remote, port))
+
+    def _server_control(self, remote, port, **settings):
+        """Changes a running TLS server's settings (its --control file; read at each
+        accept). No settings: back to its command line's."""
+        self._tls_key(remote, port)
+        path = self._tls_control_path(remote, port)
+        with open(path + ".tmp", "w") as f:
+            json.dump(settings, f)
+        os.replace(path + ".tmp", path)
+        delay = settings.get("delay")
+        self._record("server", "slow" if delay else "normal", remote=remote, port=port,
+                     delay_s=delay,
+                     mechanism="app.py tls-server waits %s s after accepting a connection "
+                     "before its TLS handshake (the kernel ACKs meanwhile); a slow server, "
+                     "not an intervention" % delay if delay else
+                     "app.py tls-server handshakes at once again")
+        self._say("server %s:%d %s" % (remote, port, "slow (%g s before each handshake)" %
+                                       delay if delay else "normal again"))
 
     def _start_capture(self):
         self.capture = self._spawn(
-            "office", ["tcpdump", "-i", DEV_OFFICE, "-n", "-s", "128", "-U",
+            "office", ["tcpdump", "-i", DEV_OFFICE, "-n", "-s", str(self.snaplen), "-U",
                        "--immediate-mode", "-Z", "root", "-w", self.pcap],
             "tcpdump.log", "capture")
         self._wait_log(self.capture, "listening on")
@@ -544,7 +725,7 @@ class Lab:
                             (self.name, len(self.capture_parts) + 2))
         self.capture_parts.append(part)
         self.capture = self._spawn(
-            "office", ["tcpdump", "-i", DEV_OFFICE, "-n", "-s", "128", "-U",
+            "office", ["tcpdump", "-i", DEV_OFFICE, "-n", "-s", str(self.snaplen), "-U",
                        "--immediate-mode", "-Z", "root", "-w", part],
             "tcpdump-%d.log" % (len(self.capture_parts) + 1), "capture")
         self._wait_log(self.capture, "listening on")
@@ -859,6 +1040,47 @@ class Lab:
                      mechanism="ip rule blackhole removed")
         self._say("blackhole end")
 
+    def _block_rules(self, bl):
+        """[(iptables or ip6tables, rule spec)] of a block, the family of its remote last (its
+        return is the moment the block is in force)."""
+        m = bl["method"]
+        if m in NAME_METHODS:
+            match = ["-p", "tcp", "--dport", str(bl["port"]), "-m", "string", "--string",
+                     bl["name"], "--algo", "bm"]
+            target = (["-j", "REJECT", "--reject-with", "tcp-reset"] if m == "tcp_rst"
+                      else ["-j", "DROP"])
+            cmds = ["ip6tables", "iptables"]
+            if bl["remote"] and family(bl["remote"]) == 6:
+                cmds.reverse()
+            return [(c, match + target) for c in cmds]
+        cmd = "iptables" if family(bl["remote"]) == 4 else "ip6tables"
+        if m == "ip_blackhole":
+            return [(cmd, ["-s", bl["remote"], "-j", "DROP"]),
+                    (cmd, ["-d", bl["remote"], "-j", "DROP"])]
+        return [(cmd, ["-p", "udp", "-s", bl["remote"], "--sport", str(bl["port"]),
+                       "-j", "DROP"])]
+
+    def _block_fields(self, bl):
+        return dict(id=bl["id"], method=bl["method"], name=bl["name"], remote=bl["remote"],
+                    port=bl["port"], proto=bl["proto"])
+
+    def _block_start(self, bl):
+        bl["rules"] = self._block_rules(bl)
+        for cmd, spec in bl["rules"]:
+            self.sh("isp", [cmd, "-w", "-A", "FORWARD"] + spec)
+        self._record("block", "start", **self._block_fields(bl),
+                     mechanism="iptables (isp ns): " + "; ".join(
+                         "%s -A FORWARD %s" % (c, " ".join(r)) for c, r in bl["rules"]))
+        self._say("block %s start: %s %s" % (bl["id"], bl["method"],
+                                             bl["name"] or bl["remote"]))
+
+    def _block_end(self, bl):
+        for cmd, spec in bl["rules"]:  # exactly the rules it added
+            self.sh("isp", [cmd, "-w", "-D", "FORWARD"] + spec)
+        self._record("block", "end", **self._block_fields(bl),
+                     mechanism="the block's iptables rules deleted")
+        self._say("block %s end" % bl["id"])
+
     def _outage_start(self):
         self.sh("isp", ["ip", "link", "set", DEV_ISP_NET, "down"])
         self._record("outage", "start", scope="link",
@@ -911,10 +1133,16 @@ class Lab:
 
     def _collect_app_events(self):
         """A player's bitrate switches are its own demand changes: into the
-        truth as "demand" actions (a detector must not report them)."""
+        truth as "demand" actions (a detector must not report them). The
+        attempts of tls_attempts and quic_attempts flows go into their flow:
+        what each attempt saw, to check the truth against."""
         for proc in self.procs:
             fl = proc.get("flow")
-            if not fl or fl.get("app", {}).get("mode") != "player":
+            mode = (fl or {}).get("app", {}).get("mode")
+            if mode in ATTEMPT_MODES + ("tls_idle",):
+                self._collect_attempts(fl, proc["log"])
+                continue
+            if not fl or mode != "player":
                 continue
             with open(proc["log"]) as f:
                 for line in f:
@@ -932,10 +1160,30 @@ class Lab:
                         "estimate_bps": ev["estimate_bps"]})
         self.actions.sort(key=lambda a: a["ts"])
 
+    def _collect_attempts(self, fl, logpath):
+        fl["attempts"], fl["idle_closes"], counts = [], [], {}
+        with open(logpath) as f:
+            for line in f:
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if ev.get("event") == "attempt":
+                    fl["attempts"].append({"t": round(ev["start"] - self.t0_wall, 3),
+                                           "outcome": ev["outcome"], "s": ev["seconds"]})
+                    counts[ev["outcome"]] = counts.get(ev["outcome"], 0) + 1
+                elif ev.get("event") == "idle":
+                    fl["idle_closes"].append({"t": round(ev["ts"] - self.t0_wall, 3),
+                                              "outcome": ev["outcome"], "idle_s": ev["idle_s"]})
+        fl["attempts"].sort(key=lambda x: x["t"])
+        fl["attempt_outcomes"] = counts
+        if fl["app"]["mode"] != "tls_idle":
+            del fl["idle_closes"]
+
     def truth(self, complete, error=None):
         def clean_probe(pr):
             return {k: v for k, v in pr.items() if k != "proc"}
-        return {
+        out = {
             "version": 1,
             "scenario": self.name,
             "capture": os.path.basename(self.pcap),
@@ -945,8 +1193,9 @@ class Lab:
             "start_ts": round(self.t0_wall, 6) if self.t0_wall else None,
             "end_ts": round(time.time(), 6),
             "vantage": "office uplink (office side of the office<->isp link), "
-                       "tcpdump -s 128: downloads are seen after the ISP's "
-                       "shaper, uploads before it",
+                       "tcpdump -s %d: downloads are seen after the ISP's "
+                       "shaper, uploads before it" % self.snaplen,
+            "capture_snaplen": self.snaplen,
             "local_networks": OFFICE_NETS,
             "plan_bps": dict(self.plan),
             "topology": {
@@ -967,6 +1216,18 @@ class Lab:
             ],
             "capture_stats": self.capture_stats,
         }
+        if self.blocks or any(f.get("app", {}).get("mode") in ATTEMPT_MODES
+                              for f in self.flows):
+            out["notes"] += [
+                "block ts: right after the last iptables command that added (start) or "
+                "deleted (end) the block's rules in the isp namespace",
+                "flows of tls_attempts/quic_attempts open a new connection per attempt; "
+                "their attempts[] list each attempt's start (t, s after start_ts), outcome "
+                "(ok, reset, refused, timeout, tls_error, error) and seconds",
+                "server actions (down/up, slow/normal) are a server's own failures, not "
+                "interventions: a detector must not report them as blocks",
+            ]
+        return out
 
 
 # ---------------------------------------------------------------------------
@@ -1459,6 +1720,111 @@ def sc_capture_gap(lab):
     lab.end(65)
 
 
+# -- website blocking (a censor on the ISP's router) and its controls. Services are told apart
+# by their server name: news.example and weather.example share 10.77.2.3. Every ~1 s a new
+# connection asks each service for a page (app.py tls_attempts); two services beside each other
+# and a probe show the link working. ClientHellos and QUIC Initials are captured whole.
+
+NEWS, WEATHER = "news.example", "weather.example"
+
+
+def web_services(lab, news_at=SERVERS4[1], weather_at=SERVERS4[1], end=57):
+    """news.example and weather.example fetched over a new TLS connection every ~1 s each
+    (half a period apart), a probe to 10.77.2.2."""
+    lab.set_snaplen(2048)
+    lab.probe(SERVER4)
+    period = lab.jitter(1.0, 0.1)
+    lab.app("tls_attempts", news_at, 443, 1, end, name=NEWS, period=period)
+    lab.app("tls_attempts", weather_at, 443, 1 + period / 2, end, name=WEATHER, period=period)
+
+
+@scenario("block_tcp_rst", "news.example and weather.example on 10.77.2.3, a new TLS "
+                           "connection to each every ~1 s; t=15..40 the ISP answers "
+                           "news.example's ClientHello with a TCP RST; 60 s")
+def sc_block_tcp_rst(lab):
+    web_services(lab)
+    lab.block("tcp_rst", lab.jitter(15), lab.jitter(40), name=NEWS, remote=SERVERS4[1])
+    lab.end(60)
+
+
+@scenario("block_sni_blackhole", "block_tcp_rst's services; t=15..40 the ISP drops "
+                                 "news.example's ClientHellos (retransmitted, no "
+                                 "answer); 60 s")
+def sc_block_sni_blackhole(lab):
+    web_services(lab)
+    lab.block("sni_blackhole", lab.jitter(15), lab.jitter(40), name=NEWS,
+              remote=SERVERS4[1])
+    lab.end(60)
+
+
+@scenario("block_ip_blackhole", "news.example on 10.77.2.3, weather.example on 10.77.2.4; "
+                                "t=15..40 the ISP drops everything to and from 10.77.2.3; "
+                                "60 s")
+def sc_block_ip_blackhole(lab):
+    web_services(lab, weather_at=SERVERS4[2])
+    lab.block("ip_blackhole", lab.jitter(15), lab.jitter(40), remote=SERVERS4[1])
+    lab.end(60)
+
+
+@scenario("block_quic_blackhole", "a new QUIC connection every ~1 s to video.example "
+                                  "(10.77.2.4 udp/443), TLS to news.example (10.77.2.3); "
+                                  "t=15..40 the ISP drops the QUIC server's datagrams; 60 s")
+def sc_block_quic_blackhole(lab):
+    lab.set_snaplen(2048)
+    lab.probe(SERVER4)
+    period = lab.jitter(1.0, 0.1)
+    lab.app("quic_attempts", SERVERS4[2], 443, 1, 57, name="video.example", period=period,
+            chunk=2000)
+    lab.app("tls_attempts", SERVERS4[1], 443, 1 + period / 2, 57, name=NEWS, period=period)
+    lab.block("quic_blackhole", lab.jitter(15), lab.jitter(40), remote=SERVERS4[2], port=443)
+    lab.end(60)
+
+
+@scenario("block_from_start", "block_tcp_rst's services; news.example's ClientHellos "
+                              "answered with a RST from before the first attempt (t=0) "
+                              "to t=30; 60 s")
+def sc_block_from_start(lab):
+    web_services(lab)
+    lab.block("tcp_rst", 0, lab.jitter(30), name=NEWS, remote=SERVERS4[1])
+    lab.end(60)
+
+
+# Controls: failures and oddities that are no block (a block event here is wrong).
+
+@scenario("block_control_server_down", "news.example (10.77.2.3) and weather.example "
+                                       "(10.77.2.4) every ~1 s; news.example's server "
+                                       "is stopped t=15..40 (its kernel answers SYNs "
+                                       "with a RST); no block; 60 s")
+def sc_block_control_server_down(lab):
+    web_services(lab, weather_at=SERVERS4[2])
+    lab.server_down(SERVERS4[1], 443, lab.jitter(15), lab.jitter(40))
+    lab.end(60)
+
+
+@scenario("block_control_slow_server", "news.example (10.77.2.3) and weather.example "
+                                       "(10.77.2.4) every ~1 s; news.example's server "
+                                       "waits 3 s before every handshake t=15..40; no "
+                                       "block; 60 s")
+def sc_block_control_slow_server(lab):
+    web_services(lab, weather_at=SERVERS4[2])
+    lab.server_slow(SERVERS4[1], 443, lab.jitter(15), lab.jitter(40), delay=3.0)
+    lab.end(60)
+
+
+@scenario("block_control_idle_close", "block_tcp_rst's services, and every ~10 s a "
+                                      "long-lived connection to chat.example (10.77.2.3) "
+                                      "left idle after one request, which the server "
+                                      "closes after 5 s idle; no block; 60 s")
+def sc_block_control_idle_close(lab):
+    web_services(lab)
+    lab.tls_server(SERVERS4[1], 443, idle_close=5)
+    # Ends at 55: the last connection is the client's to close (the server's 5 s would
+    # otherwise fall on the client's end and race it).
+    lab.app("tls_idle", SERVERS4[1], 443, 2, 55, name="chat.example",
+            period=lab.jitter(10, 1))
+    lab.end(60)
+
+
 def cmd_list(args):
     for name, (_, help) in SCENARIOS.items():
         log("%-22s %s" % (name, help))
@@ -1527,6 +1893,28 @@ def cmd_run(args):
 
 def read_pcap(path):
     """Yields (ts, wire_len, src, dst, proto, sport, dport) per IP packet."""
+    for ts, orig, et, ip in read_pcap_ip(path):
+        if et == 0x0800 and len(ip) >= 20:
+            ihl = (ip[0] & 15) * 4
+            proto = ip[9]
+            src = str(ipaddress.IPv4Address(ip[12:16]))
+            dst = str(ipaddress.IPv4Address(ip[16:20]))
+            l4 = ip[ihl:]
+        elif et == 0x86DD and len(ip) >= 40:
+            proto = ip[6]
+            src = str(ipaddress.IPv6Address(ip[8:24]))
+            dst = str(ipaddress.IPv6Address(ip[24:40]))
+            l4 = ip[40:]
+        else:
+            continue
+        sport = dport = None
+        if proto in (6, 17) and len(l4) >= 4:
+            sport, dport = struct.unpack("!HH", l4[:4])
+        yield ts, orig, src, dst, proto, sport, dport
+
+
+def read_pcap_ip(path):
+    """Yields (ts, wire_len, ethertype, IP packet bytes as captured) per record."""
     with open(path, "rb") as f:
         hdr = f.read(24)
         magic = hdr[:4]
@@ -1560,24 +1948,7 @@ def read_pcap(path):
                 et = 0x0800 if data and data[0] >> 4 == 4 else 0x86DD
             else:
                 raise LabError("unsupported linktype %d" % linktype)
-            ip = data[off:]
-            if et == 0x0800 and len(ip) >= 20:
-                ihl = (ip[0] & 15) * 4
-                proto = ip[9]
-                src = str(ipaddress.IPv4Address(ip[12:16]))
-                dst = str(ipaddress.IPv4Address(ip[16:20]))
-                l4 = ip[ihl:]
-            elif et == 0x86DD and len(ip) >= 40:
-                proto = ip[6]
-                src = str(ipaddress.IPv6Address(ip[8:24]))
-                dst = str(ipaddress.IPv6Address(ip[24:40]))
-                l4 = ip[40:]
-            else:
-                continue
-            sport = dport = None
-            if proto in (6, 17) and len(l4) >= 4:
-                sport, dport = struct.unpack("!HH", l4[:4])
-            yield ts, orig, src, dst, proto, sport, dport
+            yield ts, orig, et, data[off:]
 
 
 def flow_bins(pcap, flows, binw, t0):
@@ -1629,6 +2000,293 @@ def cmd_rates(args):
                                   1e3) for fid in ids)
         print("%5g %s%s" % (i * args.bin, row, marks.get(i, "")))
     return 0
+
+
+# -- blocking: what each attempt saw, and what the wire shows --
+
+VERIFY_MARGIN_S = 0.1  # attempts this close to a window's edge are not judged
+# What an attempt inside a window sees (it may also succeed late, once the window is over).
+EXPECT_OUTCOME = {"tcp_rst": "reset", "sni_blackhole": "timeout", "ip_blackhole": "timeout",
+                  "quic_blackhole": "timeout", "down": "refused", "slow": "ok"}
+
+
+def effect_windows(truth):
+    """[(what, start action, end action)] of blocks (what = method) and server failures
+    (what = "down" or "slow"), with the end of the same id (blocks) or server."""
+    acts = sorted(truth["actions"], key=lambda a: a["ts"])
+    out = []
+    for kind, on, off in (("block", "start", "end"), ("server", "down", "up"),
+                          ("server", "slow", "normal")):
+        for a in acts:
+            if a["kind"] != kind or a["state"] != on:
+                continue
+            e = next((x for x in acts if x["kind"] == kind and x["state"] == off and
+                      x["ts"] > a["ts"] and x.get("id") == a.get("id") and
+                      x.get("remote") == a.get("remote")), None)
+            out.append((a.get("method", on), a, e))
+    return out
+
+
+def affects(action, fl):
+    """Does a block or server action concern this flow's attempts?"""
+    m = action.get("method")
+    if m in NAME_METHODS:
+        return (fl.get("service") == action["name"] and fl["proto"] == "tcp" and
+                fl["remote_port"] == action["port"])
+    if m == "ip_blackhole":
+        return fl["remote"] == action["remote"]
+    if m == "quic_blackhole":
+        return (fl["proto"] == "udp" and fl["remote"] == action["remote"] and
+                fl["remote_port"] == action["port"])
+    return (fl["proto"] == "tcp" and fl["remote"] == action["remote"] and  # a server's failure
+            fl["remote_port"] == action["port"])
+
+
+def verify_attempts(truth):
+    """Every attempt of a tls_attempts/quic_attempts flow against the truth: inside a block
+    or server failure that concerns it, the failure it makes (or, for a slow server, a late
+    success; or a success after the window ended); everywhere else, a prompt success."""
+    ok = True
+    wins = effect_windows(truth)
+    end_t = truth["end_ts"] - truth["start_ts"]
+    for fl in truth["flows"]:
+        if "idle_closes" in fl:  # tls_idle: connections left idle until the server closes them
+            closes = fl["idle_closes"]
+            by_server = [c for c in closes if c["outcome"] == "closed by the server"]
+            good = (len(by_server) >= len(closes) - 1 and len(by_server) > 0 and
+                    all(at["outcome"] == "ok" for at in fl["attempts"]))
+            ok &= good
+            print("%s idle connections %s %s: %d of %d closed by the server, after %s s idle" %
+                  ("PASS" if good else "FAIL", fl["id"], fl.get("service"), len(by_server),
+                   len(closes), ",".join("%.1f" % c["idle_s"] for c in by_server) or "-"))
+            continue
+        if "attempts" not in fl:
+            continue
+        mine = [(w, a["t_rel"], e["t_rel"] if e else end_t) for w, a, e in wins
+                if affects(a, fl)]
+        inside = {i: [0, 0] for i in range(len(mine))}  # judged, right
+        outside, out_right, unjudged = 0, 0, 0
+        for at in fl["attempts"]:
+            t, t_done = at["t"], at["t"] + at["s"]
+            where = None
+            for i, (_, ws, we) in enumerate(mine):
+                if ws + VERIFY_MARGIN_S <= t <= we - VERIFY_MARGIN_S:
+                    where = i
+                elif t_done >= ws - VERIFY_MARGIN_S and t <= we + VERIFY_MARGIN_S:
+                    where = "edge"  # under way when the window opened or closed
+                if where is not None:
+                    break
+            if where == "edge":
+                unjudged += 1
+            elif where is None:
+                outside += 1
+                out_right += at["outcome"] == "ok" and at["s"] < 2.0
+            else:
+                what, ws, we = mine[where]
+                want = EXPECT_OUTCOME[what]
+                if what == "slow":
+                    right = at["outcome"] == "ok" and at["s"] >= 2.0
+                else:
+                    right = at["outcome"] == want or (at["outcome"] == "ok" and t_done > we)
+                inside[where][0] += 1
+                inside[where][1] += right
+        for i, (what, ws, we) in enumerate(mine):
+            n, right = inside[i]
+            good = n > 0 and right == n
+            ok &= good
+            print("%s attempts %s %s: %d of %d started in %s t=%.1f..%.1f saw %s%s" % (
+                "PASS" if good else "FAIL", fl["id"], fl.get("service"), right, n, what, ws,
+                we, want_text(what), "" if what == "slow" else " (or ok after its end)"))
+        good = outside > 0 and out_right == outside
+        ok &= good
+        print("%s attempts %s %s: %d of %d %s were ok%s" % (
+            "PASS" if good else "FAIL", fl["id"], fl.get("service"), out_right, outside,
+            "outside its windows" if mine else "(nothing concerns it)",
+            ", %d at a window's edge not judged" % unjudged if unjudged else ""))
+    return ok
+
+
+def want_text(what):
+    return "ok after >= 2 s" if what == "slow" else EXPECT_OUTCOME[what]
+
+
+def tls_server_name(payload):
+    """The server name in a TLS record holding a ClientHello: None when it is none (or cut
+    short), "" when it has no SNI."""
+    try:
+        if len(payload) < 9 or payload[0] != 0x16 or payload[5] != 0x01:
+            return None
+        p = 5 + 4 + 2 + 32
+        p += 1 + payload[p]  # session id
+        p += 2 + int.from_bytes(payload[p:p + 2], "big")  # cipher suites
+        p += 1 + payload[p]  # compression methods
+        end = p + 2 + int.from_bytes(payload[p:p + 2], "big")
+        p += 2
+        while p + 4 <= end:
+            etype = int.from_bytes(payload[p:p + 2], "big")
+            elen = int.from_bytes(payload[p + 2:p + 4], "big")
+            if etype == 0:  # server_name: list length, type, name length, name
+                n = int.from_bytes(payload[p + 7:p + 9], "big")
+                name = payload[p + 9:p + 9 + n]
+                return name.decode("ascii", "replace") if len(name) == n else None
+            p += 4 + elen
+        return "" if p <= len(payload) else None
+    except IndexError:
+        return None
+
+
+def wire_packets(pcap, local_nets):
+    """TCP and UDP packets as dicts: ts, up (from the office), conn (local ip, local port,
+    remote ip, remote port, proto), ttl, flags, seq, payload (as captured), udp_len."""
+    local = [ipaddress.ip_network(n) for n in local_nets]
+    out = []
+    for ts, _, et, ip in read_pcap_ip(pcap):
+        if et == 0x0800 and len(ip) >= 20:
+            ttl, proto, ihl = ip[8], ip[9], (ip[0] & 15) * 4
+            src, dst = ipaddress.IPv4Address(ip[12:16]), ipaddress.IPv4Address(ip[16:20])
+            l4 = ip[ihl:]
+        elif et == 0x86DD and len(ip) >= 40:
+            ttl, proto = ip[7], ip[6]
+            src, dst = ipaddress.IPv6Address(ip[8:24]), ipaddress.IPv6Address(ip[24:40])
+            l4 = ip[40:]
+        else:
+            continue
+        if proto not in (6, 17) or len(l4) < 8:
+            continue
+        sport, dport = struct.unpack("!HH", l4[:4])
+        up = any(src.version == n.version and src in n for n in local)
+        conn = ((str(src), sport, str(dst), dport) if up else
+                (str(dst), dport, str(src), sport)) + ("tcp" if proto == 6 else "udp",)
+        pk = {"ts": ts, "up": up, "conn": conn, "ttl": ttl}
+        if proto == 6 and len(l4) >= 20:
+            pk["seq"] = struct.unpack("!I", l4[4:8])[0]
+            pk["flags"] = l4[13]
+            pk["payload"] = l4[(l4[12] >> 4) * 4:]
+        elif proto == 17:
+            pk["flags"] = 0
+            pk["payload"] = l4[8:]
+        else:
+            continue
+        out.append(pk)
+    return out
+
+
+def tls_facts(pkts):
+    """What the TCP side of a capture says about TLS openings: the TTLs of each remote's
+    SYN-ACKs, the ClientHellos' first transmissions [(ts, conn, name, seq)], how often each
+    (conn, seq) ClientHello was sent, when each connection first got payload from the remote,
+    and the RSTs from the remote side per connection [(ts, ttl)]."""
+    f = {"synack_ttl": {}, "hellos": [], "sent": {}, "answered": {}, "rst": {}}
+    for pk in pkts:
+        c = pk["conn"]
+        if c[4] != "tcp":
+            continue
+        if not pk["up"] and pk["flags"] & 0x12 == 0x12:
+            f["synack_ttl"].setdefault(c[2], set()).add(pk["ttl"])
+        if not pk["up"] and pk["flags"] & 0x04:
+            f["rst"].setdefault(c, []).append((pk["ts"], pk["ttl"]))
+        if not pk["up"] and pk["payload"] and c not in f["answered"]:
+            f["answered"][c] = pk["ts"]
+        if pk["up"] and pk["payload"]:
+            name = tls_server_name(pk["payload"])
+            if name is not None:
+                key = (c, pk["seq"])
+                f["sent"][key] = f["sent"].get(key, 0) + 1
+                if f["sent"][key] == 1:
+                    f["hellos"].append((pk["ts"], c, name, pk["seq"]))
+    return f
+
+
+def verify_name_block(a, be, span, inside, outside, f):
+    """tcp_rst: every ClientHello of the name in the window answered within 0.1 s by a RST
+    whose TTL is none of the server's SYN-ACKs', none outside it or for other names.
+    sni_blackhole: the name's ClientHellos in the window retransmitted and not answered before
+    the end; all others answered."""
+    mine = [h for h in f["hellos"] if h[2] == a["name"] and h[1][3] == a["port"]]
+    others = [h for h in f["hellos"] if h[2] != a["name"]]
+    ins = [h for h in mine if inside(h[0])]
+    outs = [h for h in mine if outside(h[0])]
+
+    def rst_after(h, within=0.1):
+        return [x for x in f["rst"].get(h[1], []) if 0 <= x[0] - h[0] <= within]
+    if a["method"] == "tcp_rst":
+        hit = [h for h in ins if rst_after(h)]
+        ttls = sorted({x[1] for h in hit for x in rst_after(h)})
+        server = sorted({t for h in ins for t in f["synack_ttl"].get(h[1][2], ())})
+        bad_out = [h for h in outs if rst_after(h)]
+        bad_other = [h for h in others if rst_after(h)]
+        good = bool(ins and len(hit) == len(ins) and not bad_out and not bad_other and
+                    not set(ttls) & set(server))
+        print("%s wire %s tcp_rst %s %s: %d of %d ClientHellos answered by a RST within 0.1 s "
+              "(RST TTL %s, the server's SYN-ACKs' TTL %s); outside it %d of %d; other names "
+              "%d of %d" % ("PASS" if good else "FAIL", a["id"], a["name"], span, len(hit),
+                            len(ins), ",".join(map(str, ttls)) or "-",
+                            ",".join(map(str, server)) or "-", len(bad_out), len(outs),
+                            len(bad_other), len(others)))
+        return good
+    again = [h for h in ins if f["sent"][(h[1], h[3])] > 1]
+    early = [h for h in ins if h[1] in f["answered"] and f["answered"][h[1]] < be]
+    copies = sum(f["sent"][(h[1], h[3])] for h in ins)
+    rest = outs + others
+    unanswered = [h for h in rest if h[1] not in f["answered"]]
+    good = bool(ins and len(again) == len(ins) and not early and not unanswered)
+    print("%s wire %s sni_blackhole %s %s: %d ClientHellos, %d retransmitted (%d copies in "
+          "all), %d answered before the end; outside it and other names: %d of %d answered" % (
+              "PASS" if good else "FAIL", a["id"], a["name"], span, len(ins), len(again),
+              copies, len(early), len(rest) - len(unanswered), len(rest)))
+    return good
+
+
+def verify_address_block(a, span, inside, outside, pkts):
+    """ip_blackhole, quic_blackhole: nothing from the address (its UDP port) in the window,
+    while the office keeps sending to it, more than once per connection or client port, and
+    other remotes answer."""
+    r, m = a["remote"], a["method"]
+    mine = [pk for pk in pkts if pk["conn"][2] == r and (
+        m == "ip_blackhole" or (pk["conn"][4] == "udp" and pk["conn"][3] == a["port"]))]
+    got_in = [pk for pk in mine if not pk["up"] and inside(pk["ts"])]
+    got_out = [pk for pk in mine if not pk["up"] and outside(pk["ts"])]
+    per = {}  # connection (TCP) or client port (QUIC) -> packets sent in the window
+    for pk in mine:
+        if pk["up"] and inside(pk["ts"]):
+            per[pk["conn"]] = per.get(pk["conn"], 0) + 1
+    again = sum(1 for n in per.values() if n > 1)
+    others = [pk for pk in pkts if not pk["up"] and pk["conn"][2] != r and inside(pk["ts"])]
+    good = bool(not got_in and got_out and per and again and others)
+    print("%s wire %s %s %s %s: %d packets from it in the window (%d outside); the office sent "
+          "%d on %d %s (%d sent more than once); %d packets from other remotes in the "
+          "window" % ("PASS" if good else "FAIL", a["id"], m,
+                      r if m == "ip_blackhole" else "%s udp/%d" % (r, a["port"]), span,
+                      len(got_in), len(got_out), sum(per.values()), len(per),
+                      "connections" if m == "ip_blackhole" else "client ports", again,
+                      len(others)))
+    return good
+
+
+def verify_blocks_on_wire(truth, pcap):
+    """What each block does on the wire, from the capture (the ClientHellos must be whole:
+    lab.set_snaplen): see verify_name_block and verify_address_block."""
+    blocks = [(a, e) for _, a, e in effect_windows(truth) if a["kind"] == "block"]
+    if not blocks:
+        return True
+    ok = True
+    t0 = truth["start_ts"]
+    pkts = wire_packets(pcap, truth["local_networks"])
+    facts = tls_facts(pkts)
+    for a, e in blocks:
+        bs, be = a["ts"], e["ts"] if e else truth["end_ts"]
+        span = "t=%.1f..%.1f" % (bs - t0, be - t0)
+
+        def inside(ts, bs=bs, be=be):
+            return bs + VERIFY_MARGIN_S <= ts <= be - VERIFY_MARGIN_S
+
+        def outside(ts, bs=bs, be=be):
+            return ts < bs - VERIFY_MARGIN_S or ts > be + VERIFY_MARGIN_S
+        if a["method"] in NAME_METHODS:
+            ok &= verify_name_block(a, be, span, inside, outside, facts)
+        else:
+            ok &= verify_address_block(a, span, inside, outside, pkts)
+    return ok
 
 
 def cmd_verify(args):
@@ -1709,6 +2367,8 @@ def cmd_verify(args):
         ok &= good
         print("%s flow %s exit code %s" % ("PASS" if good else "FAIL",
                                            fl["id"], fl.get("exit_code")))
+    ok &= verify_attempts(truth)
+    ok &= verify_blocks_on_wire(truth, pcap)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 
