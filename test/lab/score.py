@@ -3,6 +3,7 @@
 
   score.py --truth T.json --events E.jsonl [--check]
   score.py --truth T.json --pcap P.pcap --throttlewatch BIN [--check] [-- extra replay args]
+  score.py --self-test        block scoring against hand-made events (no capture, no binary)
 
 Matches each true throttle (by target: remote port, remote server, or the whole link in its
 direction) and each outage with the events, within a window, and prints per-action errors: onset
@@ -11,9 +12,16 @@ direction) and each outage with the events, within a window, and prints per-acti
 targeted/scope/direction are right. An event matches at most one action; every event that matches
 nothing is a false positive. suite.py uses score() for the whole lab suite.
 
+Blocks (kind "block": a censor's TCP RST, dropped ClientHello, IP or QUIC black hole) match a
+block start event of the same service (the event's `service` is the truth's `name`; when either
+has none, the event's `remote` is the truth's `remote`) starting within BLOCK_WINDOW_S of the
+truth; its end is the end event with the start's id, within BLOCK_WINDOW_S of the truth's end.
+Scored: found, onset and end error, and whether the event's `method` is the truth's.
+
 With --check it exits 1 when the demo acceptance criteria fail: every action found, onset and
 end within --max-onset seconds, rates within --max-rate-err, right flow and direction, no
-false positives. Python 3 standard library only.
+false positives; for blocks: every block found, its method right, its end within
+BLOCK_WINDOW_S. Python 3 standard library only.
 """
 
 import argparse
@@ -42,6 +50,9 @@ DATA_WIRE_BYTES = 500  # a packet this long on the wire carries data (no bare AC
 # fell, read from the capture, the first thing to know of a miss.
 PROFILE_BEFORE_S = 5
 PROFILE_AFTER_S = 15
+# A block start event matches a truth block only this close to its start (s), and its end event
+# its end: the issue's bar for blocking is onset and end within 2 s.
+BLOCK_WINDOW_S = 2.0
 
 
 def load_records(path, record):
@@ -265,8 +276,73 @@ def score(truth, events):
             if e is not None:
                 row["end_err"] = (end_ev["ts"] - e["ts"]) if end_ev else None
             rows.append(row)
+    for s, e in pair_actions(truth["actions"], "block"):
+        rows.append(score_block(s, e, starts, ends, used, problems))
     false_pos = [events[i] for i, _ in starts if i not in used]
     return rows, false_pos, problems
+
+
+def event_remote(ev):
+    return ev.get("remote") or (ev.get("flow") or {}).get("remote")
+
+
+def block_matches(ev, action):
+    """Does a block event name what the truth blocked? By server name where both have one,
+    else by remote address (an IP black hole lets no ClientHello through: no name is seen)."""
+    if action.get("name") and ev.get("service"):
+        return ev["service"] == action["name"]
+    return action.get("remote") is not None and event_remote(ev) == action["remote"]
+
+
+def block_what(action):
+    return action.get("name") or action.get("remote")
+
+
+def score_block(s, e, starts, ends, used, problems):
+    """The row of one truth block (start s, end e); marks the events it matched in `used` and
+    adds a line to `problems` when it was not found. A block of a name is reported once; a
+    block of an address may be reported once per service on it (each service's first event
+    matches)."""
+    cands = sorted((abs(ev["ts"] - s["ts"]), i, ev) for i, ev in starts
+                   if i not in used and ev.get("kind") == "block" and
+                   abs(ev["ts"] - s["ts"]) <= BLOCK_WINDOW_S and block_matches(ev, s))
+    target = {k: s[k] for k in ("name", "remote", "port") if s.get(k) is not None}
+    row = {"kind": "block", "truth_ts": s["ts"], "t_rel": s.get("t_rel"),
+           "scope": "service" if s.get("name") else "server", "target": target,
+           "method": s.get("method"), "found": bool(cands), "events": 0, "reference": True}
+    if e is not None:
+        row["duration_s"] = e["ts"] - s["ts"]
+    if not cands:
+        near = [ev for _, ev in starts if ev.get("kind") == "block" and block_matches(ev, s)]
+        near.sort(key=lambda ev: abs(ev["ts"] - s["ts"]))
+        problems.append("block %s at %.1f (%s) not found%s" % (
+            s.get("method"), row["t_rel"] if row["t_rel"] is not None else s["ts"],
+            block_what(s), "; its nearest block event is %+.2f s off" %
+            (near[0]["ts"] - s["ts"]) if near else ""))
+        return row
+    if s.get("name"):
+        matched = cands[:1]
+    else:
+        matched, seen = [], set()
+        for c in cands:
+            key = c[2].get("service") or event_remote(c[2])
+            if key not in seen:
+                seen.add(key)
+                matched.append(c)
+    for _, i, _ in matched:
+        used.add(i)
+    evs = [c[2] for c in matched]
+    ev = evs[0]
+    row["events"] = len(evs)
+    row["onset_err"] = ev["ts"] - s["ts"]
+    row["detect_delay"] = ev.get("detected_at", ev["ts"]) - s["ts"]
+    row["event_method"] = ev.get("method")
+    row["method_right"] = sum(x.get("method") == s.get("method") for x in evs)
+    row["method_ok"] = row["method_right"] == len(evs)
+    if e is not None:
+        end_ev = ends.get(ev.get("id"))
+        row["end_err"] = (end_ev["ts"] - e["ts"]) if end_ev else None
+    return row
 
 
 def fmt(v, spec="%+.2f"):
@@ -282,6 +358,13 @@ def print_table(name, rows, false_pos, out=sys.stdout):
         tgt = r.get("target") or {}
         tgt_s = ",".join("%s" % v for v in tgt.values()) or "link"
         ok = {True: "ok", False: "WRONG", None: "-"}
+        if r["kind"] == "block":
+            print("  %-8s %-6s %-28s %6s %8s %8s %8s  method %s%s" % (
+                r["kind"], r["scope"][:6], tgt_s[:28], "yes" if r["found"] else "NO",
+                fmt(r.get("onset_err")), fmt(r.get("detect_delay")), fmt(r.get("end_err")),
+                r["method"], "" if not r["found"] else ", event's %s (%s)" % (
+                    r.get("event_method"), ok[r.get("method_ok")])), file=out)
+            continue
         print("  %-8s %-6s %-28s %6s %8s %8s %8s %8s %-8s %-5s %s" % (
             r["kind"], r["scope"], tgt_s[:28], "yes" if r["found"] else "NO",
             fmt(r.get("onset_err")), fmt(r.get("detect_delay")), fmt(r.get("end_err")),
@@ -289,6 +372,11 @@ def print_table(name, rows, false_pos, out=sys.stdout):
             ok[r.get("direction_ok")]), file=out)
     for ev in false_pos:
         flow = ev.get("flow") or {}
+        if ev.get("kind") == "block":
+            print("  FALSE POSITIVE: block %s %s at %s service %s remote %s:%s method %s" % (
+                ev.get("state"), ev.get("scope"), ev.get("time"), ev.get("service"),
+                event_remote(ev), ev.get("remote_port"), ev.get("method")), file=out)
+            continue
         print("  FALSE POSITIVE: %s %s %s at %s flow %s:%s" % (
             ev.get("kind"), ev.get("state"), ev.get("direction"), ev.get("time"),
             flow.get("remote"), flow.get("remote_port")), file=out)
@@ -300,6 +388,9 @@ def check(rows, false_pos, problems, max_onset, max_rate_err):
         if not r["found"]:
             continue
         what = "%s %s" % (r["kind"], r.get("target") or "")
+        if r["kind"] == "block":
+            fails += check_block(r, "block %s %s" % (r["method"], block_what(r["target"])))
+            continue
         if abs(r["onset_err"]) > max_onset:
             fails.append("%s: onset off by %.2f s" % (what, r["onset_err"]))
         if "end_err" in r and (r["end_err"] is None or abs(r["end_err"]) > max_onset):
@@ -319,9 +410,94 @@ def check(rows, false_pos, problems, max_onset, max_rate_err):
     return fails
 
 
+def check_block(r, what):
+    fails = []
+    if abs(r["onset_err"]) > BLOCK_WINDOW_S:
+        fails.append("%s: onset off by %.2f s" % (what, r["onset_err"]))
+    if "end_err" in r and (r["end_err"] is None or abs(r["end_err"]) > BLOCK_WINDOW_S):
+        fails.append("%s: end %s" % (what, "missing" if r["end_err"] is None
+                                     else "off by %.2f s" % r["end_err"]))
+    if not r["method_ok"]:
+        fails.append("%s: method %s, the truth's %s" % (what, r.get("event_method"),
+                                                         r["method"]))
+    return fails
+
+
+def self_test():
+    """Block scoring against hand-made events: found, missed, wrong method, late end, late
+    onset, false positive, a match by address. Returns the number of failed cases."""
+    t0 = 1700000000.0
+
+    def act(state, t, **kw):
+        return dict(kind="block", state=state, ts=t0 + t, t_rel=t, **kw)
+    rst = dict(id="bl1", method="tcp_rst", name="news.example", remote="10.77.2.3", port=443)
+    hole = dict(id="bl2", method="ip_blackhole", remote="10.77.2.4")
+    truth = {"actions": [act("start", 15.0, **rst), act("end", 40.0, **rst),
+                         act("start", 20.0, **hole), act("end", 45.0, **hole),
+                         {"kind": "server", "state": "down", "ts": t0 + 5, "t_rel": 5.0,
+                          "remote": "10.77.2.2", "port": 443}]}
+
+    def ev(id_, state, t, **kw):
+        e = {"schema": 2, "record": "event", "id": id_, "kind": "block", "state": state,
+             "ts": t0 + t, "time": "t=%g" % t}
+        if state == "start":
+            e.update(detected_at=t0 + t + 3, scope="service", remote_port=443, attempts=5,
+                     failures=4, targeted=True, confidence=0.9)
+        e.update(kw)
+        return e
+
+    def news(t=15.6, method="tcp_rst", end=40.8, id_=7):
+        out = [ev(id_, "start", t, service="news.example", remote="10.77.2.3", method=method)]
+        return out + ([ev(id_, "end", end, reason="lifted")] if end is not None else [])
+
+    def hole_evs(t=20.9, end=45.5, **kw):  # no name gets through the SYN: matched by address
+        fields = dict(remote="10.77.2.4", method="ip_blackhole")
+        fields.update(kw)
+        return [ev(8, "start", t, **fields), ev(8, "end", end, reason="lifted")]
+
+    cases = [  # (what, events, the failure lines expected: a word of each, in order)
+        ("both found, methods right", news() + hole_evs(), []),
+        ("the address block's event names its service", news() + hole_evs(
+            service="shop.example"), []),
+        ("an address block reported once per service on it", news() + hole_evs(
+            service="shop.example") + [ev(10, "start", 21.2, service="mail.example",
+                                          remote="10.77.2.4", method="ip_blackhole")], []),
+        ("missed", hole_evs(), ["not found"]),
+        ("wrong method", news(method="sni_blackhole") + hole_evs(), ["method sni_blackhole"]),
+        ("address block, wrong method", news() + hole_evs(method="tcp_rst"), ["method tcp_rst"]),
+        ("late end", news(end=42.5) + hole_evs(), ["end off by 2.50"]),
+        ("end missing", news(end=None) + hole_evs(), ["end missing"]),
+        ("late onset: no match", news(t=17.5) + hole_evs(), ["not found", "false positive"]),
+        ("false positive", news() + hole_evs() + [
+            ev(9, "start", 30.0, service="weather.example", remote="10.77.2.3",
+               method="tcp_rst")], ["false positive"]),
+        ("another name on the blocked name's address", [ev(
+            7, "start", 15.5, service="weather.example", remote="10.77.2.3",
+            method="tcp_rst")] + hole_evs(), ["not found", "false positive"]),
+    ]
+    failed = 0
+    for what, events, want in cases:
+        rows, false_pos, problems = score(truth, events)
+        fails = check(rows, false_pos, problems, 2.0, 0.15)
+        right = len(fails) == len(want) and all(w in f for w, f in zip(want, fails))
+        failed += not right
+        print("%s %s: %s" % ("PASS" if right else "FAIL", what,
+                             "; ".join(fails) or "no failures"))
+    # A block event in a scenario without blocks is a false positive; throttles are unmoved.
+    rows, false_pos, _ = score({"actions": []}, news())
+    right = not rows and len(false_pos) == 1
+    failed += not right
+    print("%s a block event without a truth block is a false positive" %
+          ("PASS" if right else "FAIL"))
+    print("self-test: %s" % ("OK" if not failed else "%d case(s) FAILED" % failed))
+    return failed
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--truth", required=True)
+    ap.add_argument("--self-test", action="store_true",
+                    help="score hand-made block events against a made-up truth, then exit")
+    ap.add_argument("--truth")
     ap.add_argument("--events")
     ap.add_argument("--pcap", help="replay this capture (default: the truth's capture file)")
     ap.add_argument("--throttlewatch", help="the throttlewatch binary to replay with")
@@ -330,6 +506,10 @@ def main():
     ap.add_argument("--max-rate-err", type=float, default=0.15)
     ap.add_argument("replay_args", nargs="*")
     a = ap.parse_args()
+    if a.self_test:
+        return 1 if self_test() else 0
+    if not a.truth:
+        ap.error("--truth is required")
 
     with open(a.truth) as f:
         truth = json.load(f)
@@ -362,7 +542,9 @@ def main():
             print("FAILED:\n  " + "\n  ".join(fails))
             return 1
         print("OK: every action found within %.1f s, rates within %.0f%%, no false positives" %
-              (a.max_onset, 100 * a.max_rate_err))
+              (a.max_onset, 100 * a.max_rate_err) +
+              ("; every block found, its method right, its end within %.1f s" % BLOCK_WINDOW_S
+               if any(r["kind"] == "block" for r in rows) else ""))
     return 0
 
 
