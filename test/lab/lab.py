@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""throttlewatch network lab: scripted throttles and outages with ground truth.
+"""throttlewatch network lab: scripted throttles, outages and blocks with ground truth.
 
 Builds three network namespaces per run (office <-> isp <-> net), shapes the
-office's link on the ISP router with tc HTB + u32, runs iperf3 downloads and a
-ping probe, captures headers on the office uplink with tcpdump, and writes a
-ground-truth JSON next to the pcap.  Everything it creates is removed again,
-also on failure and on SIGINT/SIGTERM/SIGHUP; `lab.py cleanup` removes
-leftovers of killed runs by name prefix.
+office's link on the ISP router with tc HTB + u32 (and blocks websites there
+with iptables), runs iperf3 downloads, small apps and a ping probe, captures
+headers on the office uplink with tcpdump, and writes a ground-truth JSON next
+to the pcap.  Everything it creates is removed again, also on failure and on
+SIGINT/SIGTERM/SIGHUP; `lab.py cleanup` removes leftovers of killed runs by
+name prefix.
 
 Traffic never leaves the namespaces this script creates.
 
@@ -18,7 +19,8 @@ Usage:
   lab.py verify TRUTH.json                         check a capture against its truth
 
 Python 3 standard library only.  Needs root, iproute2 (ip, tc, ss), iperf3,
-tcpdump, ethtool, ping (iputils-ping).
+tcpdump, ethtool, ping (iputils-ping); some scenarios more (tools_needed():
+ngtcp2's examples, openssl, iptables).
 """
 
 import argparse
@@ -45,6 +47,12 @@ ISP_NET4, ISP_NET6 = "10.77.2.1", "fd77:2::1"  # ISP router, internet side
 SERVERS4 = ["10.77.2.2", "10.77.2.3", "10.77.2.4"]
 SERVERS6 = ["fd77:2::2", "fd77:2::3", "fd77:2::4"]
 SERVER4, SERVER6 = SERVERS4[0], SERVERS6[0]
+# Servers with public addresses, from the documentation ranges (RFC 5737, RFC 3849: never routed
+# anywhere), also in the net namespace; the isp routes them on-link. Throttlewatch follows no
+# private address for blocking (one does not cross the ISP), so the blocking scenarios use these.
+PUBLIC_NET4, PUBLIC_NET6 = "203.0.113.0/24", "2001:db8:77:2::/64"
+PUBLIC4 = ["203.0.113.2", "203.0.113.3", "203.0.113.4"]
+PUBLIC6 = ["2001:db8:77:2::2", "2001:db8:77:2::3", "2001:db8:77:2::4"]
 
 # Interface names live inside their namespace, so they never collide between
 # parallel runs; only namespace names carry the per-run prefix.
@@ -432,7 +440,8 @@ class Lab:
             ("isp", DEV_ISP_OFFICE): [ISP_OFFICE4 + "/24", ISP_OFFICE6 + "/64"],
             ("isp", DEV_ISP_NET): [ISP_NET4 + "/24", ISP_NET6 + "/64"],
             ("net", DEV_NET): [a + "/24" for a in SERVERS4] +
-                              [a + "/64" for a in SERVERS6],
+                              [a + "/64" for a in SERVERS6] +
+                              [a + "/24" for a in PUBLIC4] + [a + "/64" for a in PUBLIC6],
         }
         for (role, dev), alist in addrs.items():
             for a in alist:
@@ -451,6 +460,9 @@ class Lab:
                      ISP_NET4, "dev", DEV_NET]),
             ("net", ["ip", "-6", "route", "replace", "default", "via",
                      ISP_NET6, "dev", DEV_NET]),
+            # The public servers sit on the isp's link to the net namespace.
+            ("isp", ["ip", "-4", "route", "replace", PUBLIC_NET4, "dev", DEV_ISP_NET]),
+            ("isp", ["ip", "-6", "route", "replace", PUBLIC_NET6, "dev", DEV_ISP_NET]),
         ]
         self._apply_routes()
         self._shaper_setup("down", DEV_ISP_OFFICE, self.plan["down"])
@@ -634,11 +646,9 @@ class Lab:
 
     def _listening(self, key):
         ns, port, tool, bind = key
-        if tool == "tls":
-            addr = "[%s]" % bind if ":" in bind else bind
-            ss = ["ss", "-Hltn", "src %s:%d" % (addr, port)]
-        else:
-            ss = ["ss", "-Hlun" if tool == "quic" else "-Hltn", "sport = :%d" % port]
+        ss = ["ss", "-Hlun" if tool == "quic" else "-Hltn", "sport = :%d" % port]
+        if bind:  # a server of one address
+            ss[-1] = "src %s:%d" % ("[%s]" % bind if ":" in bind else bind, port)
         return bool(self.sh(ns, ss).strip())
 
     def _wait_listening(self, key, deadline):
@@ -1201,7 +1211,7 @@ class Lab:
             "topology": {
                 "office": [OFFICE4, OFFICE6],
                 "isp_router": [ISP_OFFICE4, ISP_OFFICE6, ISP_NET4, ISP_NET6],
-                "servers": SERVERS4 + SERVERS6,
+                "servers": SERVERS4 + SERVERS6 + PUBLIC4 + PUBLIC6,
             },
             "actions": self.actions,
             "flows": self.flows,
@@ -1728,9 +1738,10 @@ def sc_capture_gap(lab):
 NEWS, WEATHER = "news.example", "weather.example"
 
 
-def web_services(lab, news_at=SERVERS4[1], weather_at=SERVERS4[1], end=57):
+def web_services(lab, news_at=PUBLIC4[1], weather_at=PUBLIC4[1], end=57):
     """news.example and weather.example fetched over a new TLS connection every ~1 s each
-    (half a period apart), a probe to 10.77.2.2."""
+    (half a period apart), a probe to 10.77.2.2. The services have public addresses
+    (PUBLIC4): a private one is no service throttlewatch judges for blocking."""
     lab.set_snaplen(2048)
     lab.probe(SERVER4)
     period = lab.jitter(1.0, 0.1)
@@ -1738,12 +1749,12 @@ def web_services(lab, news_at=SERVERS4[1], weather_at=SERVERS4[1], end=57):
     lab.app("tls_attempts", weather_at, 443, 1 + period / 2, end, name=WEATHER, period=period)
 
 
-@scenario("block_tcp_rst", "news.example and weather.example on 10.77.2.3, a new TLS "
+@scenario("block_tcp_rst", "news.example and weather.example on 203.0.113.3, a new TLS "
                            "connection to each every ~1 s; t=15..40 the ISP answers "
                            "news.example's ClientHello with a TCP RST; 60 s")
 def sc_block_tcp_rst(lab):
     web_services(lab)
-    lab.block("tcp_rst", lab.jitter(15), lab.jitter(40), name=NEWS, remote=SERVERS4[1])
+    lab.block("tcp_rst", lab.jitter(15), lab.jitter(40), name=NEWS, remote=PUBLIC4[1])
     lab.end(60)
 
 
@@ -1753,30 +1764,37 @@ def sc_block_tcp_rst(lab):
 def sc_block_sni_blackhole(lab):
     web_services(lab)
     lab.block("sni_blackhole", lab.jitter(15), lab.jitter(40), name=NEWS,
-              remote=SERVERS4[1])
+              remote=PUBLIC4[1])
     lab.end(60)
 
 
-@scenario("block_ip_blackhole", "news.example on 10.77.2.3, weather.example on 10.77.2.4; "
-                                "t=15..40 the ISP drops everything to and from 10.77.2.3; "
+@scenario("block_ip_blackhole", "news.example on 203.0.113.3, weather.example on 203.0.113.4; "
+                                "t=15..40 the ISP drops everything to and from 203.0.113.3; "
                                 "60 s")
 def sc_block_ip_blackhole(lab):
-    web_services(lab, weather_at=SERVERS4[2])
-    lab.block("ip_blackhole", lab.jitter(15), lab.jitter(40), remote=SERVERS4[1])
+    web_services(lab, weather_at=PUBLIC4[2])
+    lab.block("ip_blackhole", lab.jitter(15), lab.jitter(40), remote=PUBLIC4[1])
     lab.end(60)
 
 
 @scenario("block_quic_blackhole", "a new QUIC connection every ~1 s to video.example "
-                                  "(10.77.2.4 udp/443), TLS to news.example (10.77.2.3); "
-                                  "t=15..40 the ISP drops the QUIC server's datagrams; 60 s")
+                                  "(203.0.113.4 udp/443) and to maps.example "
+                                  "(203.0.113.2), TLS to news.example (203.0.113.3); "
+                                  "t=15..40 the ISP drops video.example's server's "
+                                  "datagrams; 60 s")
 def sc_block_quic_blackhole(lab):
     lab.set_snaplen(2048)
     lab.probe(SERVER4)
     period = lab.jitter(1.0, 0.1)
-    lab.app("quic_attempts", SERVERS4[2], 443, 1, 57, name="video.example", period=period,
+    lab.app("quic_attempts", PUBLIC4[2], 443, 1, 57, name="video.example", period=period,
             chunk=2000)
-    lab.app("tls_attempts", SERVERS4[1], 443, 1 + period / 2, 57, name=NEWS, period=period)
-    lab.block("quic_blackhole", lab.jitter(15), lab.jitter(40), remote=SERVERS4[2], port=443)
+    # QUIC that keeps working beside the blocked server: a block of one server's QUIC, not of
+    # QUIC (or UDP) as a whole; and TLS beside it.
+    lab.app("quic_attempts", PUBLIC4[0], 443, 1 + period / 3, 57, name="maps.example",
+            period=period, chunk=2000)
+    lab.app("tls_attempts", PUBLIC4[1], 443, 1 + 2 * period / 3, 57, name=NEWS,
+            period=period)
+    lab.block("quic_blackhole", lab.jitter(15), lab.jitter(40), remote=PUBLIC4[2], port=443)
     lab.end(60)
 
 
@@ -1785,42 +1803,42 @@ def sc_block_quic_blackhole(lab):
                               "to t=30; 60 s")
 def sc_block_from_start(lab):
     web_services(lab)
-    lab.block("tcp_rst", 0, lab.jitter(30), name=NEWS, remote=SERVERS4[1])
+    lab.block("tcp_rst", 0, lab.jitter(30), name=NEWS, remote=PUBLIC4[1])
     lab.end(60)
 
 
 # Controls: failures and oddities that are no block (a block event here is wrong).
 
-@scenario("block_control_server_down", "news.example (10.77.2.3) and weather.example "
-                                       "(10.77.2.4) every ~1 s; news.example's server "
+@scenario("block_control_server_down", "news.example (203.0.113.3) and weather.example "
+                                       "(203.0.113.4) every ~1 s; news.example's server "
                                        "is stopped t=15..40 (its kernel answers SYNs "
                                        "with a RST); no block; 60 s")
 def sc_block_control_server_down(lab):
-    web_services(lab, weather_at=SERVERS4[2])
-    lab.server_down(SERVERS4[1], 443, lab.jitter(15), lab.jitter(40))
+    web_services(lab, weather_at=PUBLIC4[2])
+    lab.server_down(PUBLIC4[1], 443, lab.jitter(15), lab.jitter(40))
     lab.end(60)
 
 
-@scenario("block_control_slow_server", "news.example (10.77.2.3) and weather.example "
-                                       "(10.77.2.4) every ~1 s; news.example's server "
+@scenario("block_control_slow_server", "news.example (203.0.113.3) and weather.example "
+                                       "(203.0.113.4) every ~1 s; news.example's server "
                                        "waits 3 s before every handshake t=15..40; no "
                                        "block; 60 s")
 def sc_block_control_slow_server(lab):
-    web_services(lab, weather_at=SERVERS4[2])
-    lab.server_slow(SERVERS4[1], 443, lab.jitter(15), lab.jitter(40), delay=3.0)
+    web_services(lab, weather_at=PUBLIC4[2])
+    lab.server_slow(PUBLIC4[1], 443, lab.jitter(15), lab.jitter(40), delay=3.0)
     lab.end(60)
 
 
 @scenario("block_control_idle_close", "block_tcp_rst's services, and every ~10 s a "
-                                      "long-lived connection to chat.example (10.77.2.3) "
+                                      "long-lived connection to chat.example (203.0.113.3) "
                                       "left idle after one request, which the server "
                                       "closes after 5 s idle; no block; 60 s")
 def sc_block_control_idle_close(lab):
     web_services(lab)
-    lab.tls_server(SERVERS4[1], 443, idle_close=5)
+    lab.tls_server(PUBLIC4[1], 443, idle_close=5)
     # Ends at 55: the last connection is the client's to close (the server's 5 s would
     # otherwise fall on the client's end and race it).
-    lab.app("tls_idle", SERVERS4[1], 443, 2, 55, name="chat.example",
+    lab.app("tls_idle", PUBLIC4[1], 443, 2, 55, name="chat.example",
             period=lab.jitter(10, 1))
     lab.end(60)
 
