@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs the lab suite, replays every capture with throttlewatch and scores it.
 
-  suite.py --throttlewatch BIN --workdir DIR [--scenarios a,b|all] [--reps N] [--seed S] [-j N]
-           [--json FILE] [--gate none|ctest|issue] [--detail]
+  suite.py --throttlewatch BIN --workdir DIR [--scenarios a,b|GROUP|all] [--reps N] [--seed S]
+           [-j N] [--json FILE] [--gate none|ctest|issue|block] [--detail]
   suite.py --throttlewatch BIN --rescore DIR [...]     score captures made earlier, no lab run
 
 Each scenario runs `lab.py run` (repetition r uses seed S+r: action times jitter by up to 1 s),
@@ -11,11 +11,14 @@ at most -j at a time (each run has its own namespaces). Every capture is replaye
 score.py. Printed: a row per run, then over the whole suite: precision and recall of throttle
 and outage events, onset and end error (median and 95th percentile of |event - truth|), rate
 error of throttles lasting 20 s or more, how many matched events have `targeted`, `scope` and
-`direction` right, and which controls (scenarios without interventions) got a throttle event.
---json writes the same as a summary file.
+`direction` right, and which controls (scenarios without interventions) got a throttle event;
+where blocks were scored (the `block` group: `--scenarios block`), precision, recall and the
+share of right methods of block events, their onset and end errors. --json writes the same as a
+summary file. A scenario whose tools are missing here is not run (reported as skipped).
 
 Gates (exit status 1 when they fail): `ctest` asserts what the current detector is expected to
-get right (CTEST_EXPECT below); `issue` asserts issue 3's acceptance criteria over everything.
+get right (CTEST_EXPECT below); `issue` asserts issue 3's acceptance criteria over everything;
+`block` asserts the blocking bar (BLOCK_GATE) over the blocks scored.
 Exits 77 (ctest's skip code) when the lab cannot run here: not root, no namespaces, a tool
 missing. Python 3 standard library only.
 """
@@ -83,10 +86,28 @@ CTEST_EXPECT = {
     "policer_large": "found",
     "shaper_tail_drops": "found",
     "capture_gap": "quiet",
+    # Website blocking: each block found (its method, onset and end are scored by the block
+    # gate, --gate block); the controls, a server's own failures, stay quiet.
+    "block_tcp_rst": "found",
+    "block_sni_blackhole": "found",
+    "block_ip_blackhole": "found",
+    "block_quic_blackhole": "found",
+    "block_from_start": "found",
+    "block_control_server_down": "quiet",
+    "block_control_slow_server": "quiet",
+    "block_control_idle_close": "quiet",
 }
+
+# Groups of scenarios `--scenarios` takes by name (beside scenario names and "all").
+GROUPS = {"block": sorted(n for n in lab.SCENARIOS if n.startswith("block_"))}
+assert not set(GROUPS) & set(lab.SCENARIOS), "a group is named like a scenario"
 
 ISSUE_GATE = {"precision": 0.95, "recall": 0.95, "onset_median_s": 2.0, "onset_p95_s": 5.0,
               "rate_err": 0.10, "attributes": 0.95}
+# The blocking bar: precision and recall of block events, the share of found blocks whose
+# method is right, and of found blocks whose end came within score.BLOCK_WINDOW_S (their onset
+# is, or they would not match).
+BLOCK_GATE = {"precision": 0.95, "recall": 0.95, "method": 0.95, "end_within": 0.95}
 
 
 def lab_unavailable():
@@ -108,6 +129,25 @@ def scenario_length(name):
     probe = lab.Lab(name, "/nonexistent")
     lab.SCENARIOS[name][0](probe)
     return probe.duration or 60
+
+
+def missing_tools(name):
+    """The programs scenario `name` needs beyond lab.REQUIRED_TOOLS that are not installed."""
+    probe = lab.Lab(name, "/nonexistent")
+    lab.SCENARIOS[name][0](probe)
+    return [t for t in probe.tools_needed() if shutil.which(t) is None]
+
+
+def expand_scenarios(text):
+    """'all', or comma-separated scenario and group names -> scenario names, in order, once."""
+    if text == "all":
+        return list(lab.SCENARIOS)
+    out = []
+    for item in text.split(","):
+        for n in GROUPS.get(item, [item]):
+            if n not in out:
+                out.append(n)
+    return out
 
 
 def run_one(name, rep, seed, workdir):
@@ -154,7 +194,8 @@ def replay_and_score(run, throttlewatch, extra_args):
                    for e in events if e.get("state") == "start"]
     run.update(rows=rows, false_pos=false_pos, problems=problems, confidences=confidences,
                n_events=sum(1 for e in events if e.get("state") == "start"),
-               control=not any(a["kind"] in ("throttle", "outage") for a in truth["actions"]),
+               control=not any(a["kind"] in ("throttle", "outage", "block")
+                               for a in truth["actions"]),
                events_path=events_path)
     return run
 
@@ -224,9 +265,10 @@ def summarize(runs):
                    "events": tp + fp, "matched_events": tp, "false_events": fp,
                    "recall": ratio(sum(x["found"] for x in rows), len(rows)),
                    "precision": ratio(tp, tp + fp)}
-    found = [x for r in scored for x in r["rows"] if x["found"]]
+    # Throttles and outages; blocks have their own summary (m["block"]).
+    found = [x for r in scored for x in r["rows"] if x["found"] and x["kind"] != "block"]
     onset = [abs(x["onset_err"]) for x in found]
-    ends = [x for r in scored for x in r["rows"] if "end_err" in x]
+    ends = [x for r in scored for x in r["rows"] if "end_err" in x and x["kind"] != "block"]
     end_known = [abs(x["end_err"]) for x in ends if x["end_err"] is not None]
     m["onset_abs_s"] = {"n": len(onset), "median": statistics.median(onset) if onset else None,
                         "p95": pct(onset, 95) if onset else None}
@@ -260,7 +302,42 @@ def summarize(runs):
     m["controls_with_throttle_events"] = sorted(
         {"%s r%d" % (r["scenario"], r["rep"]) for r in scored if r["control"] and
          any(e.get("kind") == "throttle" for e in r["false_pos"])})
+    m["block"] = summarize_blocks(scored)
+    m["skipped"] = ["%s r%d: missing %s" % (r["scenario"], r["rep"], ", ".join(r["skipped"]))
+                    for r in runs if r.get("skipped")]
     return m
+
+
+def summarize_blocks(scored):
+    """Block events over every scored run (a block event in any scenario without a block is a
+    false positive): precision, recall, method right, onset and end errors."""
+    rows = [x for r in scored for x in r["rows"] if x["kind"] == "block"]
+    found = [x for x in rows if x["found"]]
+    tp = sum(x["events"] for x in rows)
+    fp = sum(1 for r in scored for e in r["false_pos"] if e.get("kind") == "block")
+    onset = [abs(x["onset_err"]) for x in found]
+    ends = [x["end_err"] for x in found if "end_err" in x]
+    known = [abs(e) for e in ends if e is not None]
+    return {
+        "scenarios": sorted({r["scenario"] for r in scored
+                             if any(x["kind"] == "block" for x in r["rows"])}),
+        "truth": len(rows), "found": len(found), "events": tp + fp, "matched_events": tp,
+        "false_events": fp, "recall": ratio(len(found), len(rows)),
+        "precision": ratio(tp, tp + fp),
+        "method_right": sum(x["method_right"] for x in found),
+        "method_share": ratio(sum(x["method_right"] for x in found),
+                              sum(x["events"] for x in found)),
+        "onset_abs_s": {"n": len(onset), "median": statistics.median(onset) if onset else None,
+                        "max": max(onset) if onset else None},
+        "end_abs_s": {"n": len(known), "missing": len(ends) - len(known),
+                      "median": statistics.median(known) if known else None,
+                      "max": max(known) if known else None,
+                      "within": sum(e <= score.BLOCK_WINDOW_S for e in known)},
+        "end_within_share": ratio(sum(e <= score.BLOCK_WINDOW_S for e in known), len(ends)),
+        "controls_with_block_events": sorted(
+            {"%s r%d" % (r["scenario"], r["rep"]) for r in scored if r["control"] and
+             any(e.get("kind") == "block" for e in r["false_pos"])}),
+    }
 
 
 def f(v, spec="%.2f"):
@@ -272,6 +349,10 @@ def print_runs(runs, detail):
         "scenario", "rep", "truth", "found", "events", "FP", "onset_s", "end_s", "rate_err",
         "target", "scope", "dir"))
     for r in sorted(runs, key=lambda r: (r["scenario"], r["rep"])):
+        if r.get("skipped"):
+            print("%-22s %3d  SKIPPED: missing %s" % (r["scenario"], r["rep"],
+                                                     ", ".join(r["skipped"])))
+            continue
         if "rows" not in r:
             print("%-22s %3d  ERROR %s" % (r["scenario"], r["rep"],
                                            r.get("error", "lab run failed (rc %s), see %s" %
@@ -294,16 +375,49 @@ def print_runs(runs, detail):
             join("rate_err", "%+.2f")[:14], attr("targeted"), attr("scope"), attr("direction"),
             ("" if r["complete"] else "  (capture incomplete)") +
             "".join("  (%s at %+.1f s: no reference)" % (x["kind"], x["t_rel"])
-                    for x in rows if not x.get("reference", True))))
+                    for x in rows if not x.get("reference", True)) +
+            block_suffix(rows)))
         if detail:
             score.print_table("%s r%d" % (r["scenario"], r["rep"]), rows, r["false_pos"])
         elif r["false_pos"]:
             for e in r["false_pos"]:
                 flow = e.get("flow") or {}
+                if e.get("kind") == "block":
+                    print("%28s FP block %s %s (%s) %s at %+.1f s" % (
+                        "", e.get("service") or "-", score.event_remote(e), e.get("scope"),
+                        e.get("method"), e["ts"] - r.get("start_ts", e["ts"])))
+                    continue
                 print("%28s FP %s %s %s %s:%s at %+.1f s, %s -> %s" % (
                     "", e.get("kind"), e.get("scope"), e.get("direction"), flow.get("remote"),
                     flow.get("remote_port"), e["ts"] - r.get("start_ts", e["ts"]),
                     f(e.get("rate_before_bps"), "%.0f"), f(e.get("rate_after_bps"), "%.0f")))
+
+
+def block_suffix(rows):
+    """A run's blocks: methods right of found, and a miss's method."""
+    blocks = [x for x in rows if x["kind"] == "block"]
+    if not blocks:
+        return ""
+    found = [x for x in blocks if x["found"]]
+    return "  (blocks: %s; method right %d/%d)" % (
+        ", ".join("%s %s" % (x["method"], "found" if x["found"] else "MISSED") for x in blocks),
+        sum(x["method_right"] for x in found), sum(x["events"] for x in found))
+
+
+def print_block_summary(b):
+    print("  block     precision %s (%d of %d events)  recall %s (%d of %d)  method right %s "
+          "(%d of %d)  (block events in any scenario; truth from %s)" % (
+              f(b["precision"]), b["matched_events"], b["events"], f(b["recall"]), b["found"],
+              b["truth"], f(b["method_share"]), b["method_right"], b["matched_events"],
+              ", ".join(b["scenarios"]) or "none"))
+    o, e = b["onset_abs_s"], b["end_abs_s"]
+    print("  block     onset |ts - truth|: median %s s, max %s s (n=%d); end: median %s s, "
+          "max %s s, %d of %d within %.0f s (%d end events missing)" % (
+              f(o["median"]), f(o["max"]), o["n"], f(e["median"]), f(e["max"]), e["within"],
+              e["n"] + e["missing"], score.BLOCK_WINDOW_S, e["missing"]))
+    bad = b["controls_with_block_events"]
+    print("  block     controls: %s" % ("no block event in any control" if not bad else
+                                        "block events in " + ", ".join(bad)))
 
 
 def print_summary(m):
@@ -343,6 +457,10 @@ def print_summary(m):
     print("  controls (%d scenarios): %s" % (
         len(m["controls"]), "no throttle event in any control" if not bad else
         "throttle events in " + ", ".join(bad)))
+    if m["block"]["truth"] or m["block"]["events"]:
+        print_block_summary(m["block"])
+    if m["skipped"]:
+        print("  runs skipped: %s" % "; ".join(m["skipped"]))
     if m["failed_runs"]:
         print("  runs that failed: %s" % ", ".join(m["failed_runs"]))
 
@@ -354,7 +472,11 @@ def gate_ctest(runs):
         if want is None:
             continue
         name = "%s r%d" % (r["scenario"], r["rep"])
-        if "rows" not in r:
+        if r.get("skipped") and want == "known_miss":
+            print("  known miss %s: skipped, missing %s" % (name, ", ".join(r["skipped"])))
+        elif r.get("skipped"):
+            fails.append("%s: skipped, missing %s" % (name, ", ".join(r["skipped"])))
+        elif "rows" not in r:
             fails.append("%s: %s" % (name, r.get("error", "lab run failed")))
         elif want == "quiet" and r["n_events"]:
             fails.append("%s: %d event(s) in a control" % (name, r["n_events"]))
@@ -399,6 +521,25 @@ def gate_issue(m):
     return fails
 
 
+def gate_block(m):
+    g, b, fails = BLOCK_GATE, m["block"], []
+    if not b["truth"]:
+        fails.append("no block scored (run the block group: --scenarios block)")
+    for what, value, want in (
+            ("precision", b["precision"], g["precision"]),
+            ("recall", b["recall"], g["recall"]),
+            ("method right", b["method_share"], g["method"]),
+            ("ends within %.0f s" % score.BLOCK_WINDOW_S, b["end_within_share"],
+             g["end_within"])):
+        if value is None or value < want:
+            fails.append("block %s %s < %.2f" % (what, f(value), want))
+    if b["controls_with_block_events"]:
+        fails.append("block events in controls: %s" % ", ".join(b["controls_with_block_events"]))
+    if m["failed_runs"]:
+        fails.append("runs failed: %s" % ", ".join(m["failed_runs"]))
+    return fails
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -406,12 +547,14 @@ def main():
     ap.add_argument("--workdir", help="where captures, truths and events go (run mode)")
     ap.add_argument("--rescore", metavar="DIR",
                     help="score every *.truth.json under DIR (made by an earlier run) instead")
-    ap.add_argument("--scenarios", default="all", help="comma-separated names, or all")
+    ap.add_argument("--scenarios", default="all",
+                    help="comma-separated scenario names or groups (%s), or all" %
+                    ", ".join(sorted(GROUPS)))
     ap.add_argument("--reps", type=int, default=1, help="repetitions of each scenario")
     ap.add_argument("--seed", type=int, default=1, help="repetition r uses seed SEED+r")
     ap.add_argument("-j", "--jobs", type=int, default=3, help="lab runs at the same time")
     ap.add_argument("--json", help="write the summary here")
-    ap.add_argument("--gate", choices=("none", "ctest", "issue"), default="none")
+    ap.add_argument("--gate", choices=("none", "ctest", "issue", "block"), default="none")
     ap.add_argument("--detail", action="store_true", help="per-action table of every run")
     ap.add_argument("replay_args", nargs="*", help="extra arguments for throttlewatch replay")
     a = ap.parse_args()
@@ -434,11 +577,20 @@ def main():
         if why:
             print("SKIPPED: lab suite: %s" % why)
             return SKIP
-        names = list(lab.SCENARIOS) if a.scenarios == "all" else a.scenarios.split(",")
+        names = expand_scenarios(a.scenarios)
         unknown = [n for n in names if n not in lab.SCENARIOS]
         if unknown:
-            ap.error("unknown scenarios: %s (see lab.py list)" % ", ".join(unknown))
+            ap.error("unknown scenarios: %s (see lab.py list; groups: %s)" % (
+                ", ".join(unknown), ", ".join(sorted(GROUPS))))
         os.makedirs(a.workdir, exist_ok=True)
+        runs = []
+        for n in list(names):
+            missing = missing_tools(n)
+            if missing:
+                print("  %-22s skipped: missing %s" % (n, ", ".join(missing)), flush=True)
+                runs += [{"scenario": n, "rep": rep, "seed": a.seed + rep, "skipped": missing}
+                         for rep in range(a.reps)]
+                names.remove(n)
         # Longest first, so the last runs to start are short.
         jobs = sorted(((scenario_length(n), n, rep) for n in names for rep in range(a.reps)),
                       reverse=True)
@@ -446,7 +598,6 @@ def main():
         print("lab suite: %d runs (%d scenarios x %d), %.0f s of scenarios, %d at a time "
               "(~%.0f min)" % (len(jobs), len(names), a.reps, total, a.jobs,
                                total / a.jobs / 60 + 0.3), flush=True)
-        runs = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
             futs = [pool.submit(run_one, n, rep, a.seed + rep, a.workdir)
                     for _, n, rep in jobs]
@@ -458,6 +609,8 @@ def main():
                     r["seconds"]), flush=True)
                 runs.append(r)
     for r in runs:
+        if r.get("skipped"):
+            continue
         if not os.path.exists(r["truth"]):
             r["error"] = "no truth file (lab run rc %s), see %s" % (r.get("rc"), r.get("log"))
             continue
@@ -484,6 +637,8 @@ def main():
         fails = gate_ctest(runs)
     elif a.gate == "issue":
         fails = gate_issue(m)
+    elif a.gate == "block":
+        fails = gate_block(m)
     if fails:
         print("\nGATE %s FAILED:\n  %s" % (a.gate, "\n  ".join(fails)))
         return 1
