@@ -19,6 +19,9 @@ using capture::OpeningOutcome;
 // scheduler's hiccup is as long.
 constexpr double kTooFastShare = 0.5;
 constexpr double kMinRttForTiming = 0.005;
+// Failures that started closer together than this are one attempt: a client opens parallel
+// connections within milliseconds; a user's or an application's retries come seconds apart.
+constexpr int64_t kSameAttemptNs = 500'000'000;
 
 double Seconds(int64_t ns) { return double(ns) * 1e-9; }
 
@@ -80,6 +83,10 @@ size_t BlockDetector::blocked() const {
 
 BlockDetector::Reading BlockDetector::Read(const Opening& o, Failure* f) const {
   f->start_ns = o.start_ns;
+  f->reset = o.reset_ttl != 0;
+  f->reset_ttl_delta = o.reset_ttl_delta;
+  f->reset_after_s = o.reset_after_s;
+  f->handshake_rtt_s = o.handshake_rtt_s;
   switch (o.outcome) {
     case OpeningOutcome::kCompleted:
       return Reading::kNothing;
@@ -143,7 +150,7 @@ void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, in
     std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns <= o.start_ns; });
     return;
   }
-  OnFailed(s, o, f, now_ns);
+  OnFailed(s, f, now_ns);
 }
 
 BlockDetector::Service* BlockDetector::Find(const std::string& key, const Opening& o,
@@ -176,15 +183,19 @@ void BlockDetector::EvictOne() {
 }
 
 void BlockDetector::OnCompleted(Service* s, const Opening& o, int64_t now_ns) {
+  // The path answered at decided_ns (the server's first data or datagram): the block was lifted
+  // by then, and whatever failed from before then is stale. Not at its start: a connection
+  // begun inside the block may get through on a retry after the lift.
+  const int64_t ok_ns = o.decided_ns;
   s->worked = true;
-  s->last_ok_ns = std::max(s->last_ok_ns, o.start_ns);
-  std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < o.start_ns; });
-  if (s->id == 0 || o.start_ns <= s->block_start_ns) return;
+  s->last_ok_ns = std::max(s->last_ok_ns, ok_ns);
+  std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < ok_ns; });
+  if (s->id == 0 || ok_ns <= s->block_start_ns) return;
   Event e = s->start;
   e.state = EventState::kEnd;
-  e.ts = Seconds(o.start_ns);
-  e.detected_at = Seconds(now_ns);
-  e.duration_s = Seconds(o.start_ns - s->block_start_ns);
+  e.ts = Seconds(ok_ns);
+  e.detected_at = Seconds(std::max(now_ns, ok_ns));
+  e.duration_s = Seconds(ok_ns - s->block_start_ns);
   e.reason = "lifted";
   e.block.attempts += 1;  // this one, which worked
   sink_->OnEvent(e);
@@ -192,22 +203,22 @@ void BlockDetector::OnCompleted(Service* s, const Opening& o, int64_t now_ns) {
   s->chain.clear();
 }
 
-void BlockDetector::AddFailure(const Opening& o, const Failure& f, BlockEvidence* b) {
+void BlockDetector::AddFailure(const Failure& f, BlockEvidence* b) {
   ++b->attempts;
   ++b->failures;
   b->resets_ttl_mismatch += f.ttl_mismatch ? 1 : 0;
   b->resets_too_fast += f.too_fast ? 1 : 0;
-  if (o.reset_ttl != 0) {
-    b->reset_after_s = o.reset_after_s;
-    if (o.reset_ttl_delta != Opening::kNoTtl) b->reset_ttl_delta = o.reset_ttl_delta;
+  if (f.reset) {
+    b->reset_after_s = f.reset_after_s;
+    if (f.reset_ttl_delta != Opening::kNoTtl) b->reset_ttl_delta = f.reset_ttl_delta;
   }
-  if (o.handshake_rtt_s >= 0) b->handshake_rtt_s = o.handshake_rtt_s;
+  if (f.handshake_rtt_s >= 0) b->handshake_rtt_s = f.handshake_rtt_s;
 }
 
-void BlockDetector::OnFailed(Service* s, const Opening& o, const Failure& f, int64_t now_ns) {
-  if (o.start_ns < s->last_ok_ns) return;  // started before a connection that worked
+void BlockDetector::OnFailed(Service* s, const Failure& f, int64_t now_ns) {
+  if (f.start_ns < s->last_ok_ns) return;  // started before the service last answered
   if (s->id != 0) {
-    AddFailure(o, f, &s->start.block);
+    AddFailure(f, &s->start.block);
     return;
   }
   auto at = std::upper_bound(s->chain.begin(), s->chain.end(), f.start_ns,
@@ -215,7 +226,7 @@ void BlockDetector::OnFailed(Service* s, const Opening& o, const Failure& f, int
   s->chain.insert(at, f);
   const int64_t oldest = s->chain.back().start_ns - int64_t(params_.window_s * 1e9);
   std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < oldest; });
-  if (int(s->chain.size()) >= params_.min_failures) Start(s, o, now_ns);
+  TryStart(s, now_ns);
 }
 
 int BlockDetector::Witnesses(const Service& s, int64_t since_ns, bool* same_address) const {
@@ -230,10 +241,26 @@ int BlockDetector::Witnesses(const Service& s, int64_t since_ns, bool* same_addr
   return int(seen.size());
 }
 
-void BlockDetector::Start(Service* s, const Opening& o, int64_t now_ns) {
+void BlockDetector::TryStart(Service* s, int64_t now_ns) {
+  // Attempts: failures started apart (a client's parallel connections, opened together, are
+  // one attempt of its user).
+  std::vector<int64_t> attempts;
+  for (const Failure& f : s->chain) {
+    if (attempts.empty() || f.start_ns - attempts.back() >= kSameAttemptNs) {
+      attempts.push_back(f.start_ns);
+    }
+  }
+  if (int(attempts.size()) < params_.min_failures) return;
+  // Other services answered after the last attempt but one began: the link worked between the
+  // service's failing attempts, not only around the first of them (a path that stalls for
+  // everything but a connection that slipped through as it began is no block).
   bool same_address = false;
-  const int witnesses = Witnesses(*s, s->chain.front().start_ns, &same_address);
-  if (witnesses == 0) return;  // nothing else worked either: the link, not this service
+  const int witnesses = Witnesses(*s, attempts[attempts.size() - 2], &same_address);
+  if (witnesses == 0) return;  // nothing else worked meanwhile: the link, not this service
+  Start(s, witnesses, same_address, now_ns);
+}
+
+void BlockDetector::Start(Service* s, int witnesses, bool same_address, int64_t now_ns) {
   std::array<int, 5> counts{};
   Event e;
   e.kind = EventKind::kBlock;
@@ -250,7 +277,7 @@ void BlockDetector::Start(Service* s, const Opening& o, int64_t now_ns) {
   BlockEvidence& b = e.block;
   for (const Failure& f : s->chain) {
     ++counts[size_t(f.method)];
-    AddFailure(o, f, &b);
+    AddFailure(f, &b);
   }
   b.method = MostCommon(counts);
   b.remote_port = s->remote_port;

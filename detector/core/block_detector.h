@@ -16,9 +16,9 @@
 namespace tw::detector {
 
 struct BlockParams {
-  // Failed connections to one service, one after another with none completed in between, that
-  // make a block: one failure is an accident (a lost SYN, a server restarting), a user's
-  // retries that all fail the same way are not.
+  // Failed attempts to reach one service, one after another with none completed in between,
+  // that make a block: one failure is an accident (a lost SYN, a server restarting), a user's
+  // retries that all fail are not. Connections opened within half a second are one attempt.
   int min_failures = 3;
   // Failures older than this (by start) than the newest one are forgotten: a service that fails
   // now and then is not blocked.
@@ -41,13 +41,15 @@ struct BlockParams {
 // - the ClientHello sent again with no answer after a completed handshake (sni_blackhole): the
 //   path carried the SYN but not the name; a request other than a ClientHello, no evidence;
 // - the SYN sent again with no answer (ip_blackhole); the QUIC Initial (quic_blackhole).
-// A block starts when `min_failures` such failures of a service come in a row (no completed
-// connection to it, and every failure started after its last completed one) while connections
-// of other services over the same transport completed after the first of them: the link
-// worked and the failures were this service's (when nothing else worked, it is the link, and
-// the outage detector's). Its time is the first failure's start; its method, the failures'
-// most common. It ends at the start of the service's first completed connection (reason
-// "lifted"); a block still on when the input ends has no end.
+// A block starts when `min_failures` attempts of a service fail so in a row (no completed
+// connection to it, every failure started after it last answered; connections opened within
+// half a second of each other are one attempt) while connections of other services over the
+// same transport completed between its last two attempts: the link worked while the service
+// failed, and the failures were this service's (when nothing else worked, it is the link, and the
+// outage detector's). Its time is the first failure's start; its method, the failures' most
+// common. It ends when the service first answers again: the server's first data (or QUIC
+// datagram) of a connection that completes (reason "lifted"; the lift came before, after the
+// last unanswered attempt). A block still on when the input ends has no end.
 //
 // What one uplink cannot tell: an address black-holed for everyone (a server down) from one
 // black-holed for this network, or a QUIC server down from QUIC blocked; `confidence` says so
@@ -70,6 +72,9 @@ class BlockDetector {
     int64_t start_ns = 0;
     BlockMethod method = BlockMethod::kNone;
     bool ttl_mismatch = false, too_fast = false;  // a reset's fingerprints
+    bool reset = false;
+    int16_t reset_ttl_delta = capture::Opening::kNoTtl;
+    float reset_after_s = -1, handshake_rtt_s = -1;
   };
   struct Service {
     std::string name;  // empty: the service is its address
@@ -78,7 +83,7 @@ class BlockDetector {
     bool quic = false;
     bool worked = false;
     bool named_ok = false;   // an address's service: a completed connection to it had a name
-    int64_t last_ok_ns = 0;  // start of the last completed connection (0: none)
+    int64_t last_ok_ns = 0;  // the service's last answer (a completed connection's; 0: none)
     int64_t last_seen_ns = 0;
     std::vector<Failure> chain;  // failures since then, by start
     // The block, when on.
@@ -92,12 +97,15 @@ class BlockDetector {
 
   Service* Find(const std::string& key, const capture::Opening& o, std::string_view name);
   void OnCompleted(Service* s, const capture::Opening& o, int64_t now_ns);
-  void OnFailed(Service* s, const capture::Opening& o, const Failure& f, int64_t now_ns);
-  // Other services of `s`'s transport whose last completed connection started at or after
+  void OnFailed(Service* s, const Failure& f, int64_t now_ns);
+  // Other services of `s`'s transport that last answered (a completed connection) at or after
   // `since_ns`; *same_address: one is on s's address.
   int Witnesses(const Service& s, int64_t since_ns, bool* same_address) const;
-  void Start(Service* s, const capture::Opening& o, int64_t now_ns);
-  static void AddFailure(const capture::Opening& o, const Failure& f, BlockEvidence* b);
+  // Starts s's block when its chain holds enough attempts and other services answered
+  // between the last two.
+  void TryStart(Service* s, int64_t now_ns);
+  void Start(Service* s, int witnesses, bool same_address, int64_t now_ns);
+  static void AddFailure(const Failure& f, BlockEvidence* b);
   void EvictOne();
 
   BlockParams params_;

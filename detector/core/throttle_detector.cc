@@ -121,6 +121,11 @@ double ThrottleDetector::BusyFactor(const capture::DirectionBin& b, const captur
   return std::max(1.0, busy_rate * double(width_ns) / double(b.payload_bytes));
 }
 
+bool ThrottleDetector::Unmeasured(const capture::DirectionBin& b, const capture::BusyBin& busy,
+                                  int64_t width_ns) {
+  return b.data_packets < kMinBusyPackets && int64_t(busy.us) * 2000 < width_ns;
+}
+
 void ThrottleDetector::Push(Series* s, const capture::DirectionBin& b, const capture::RttBin* rtt,
                             int64_t bin_no, double factor) {
   const size_t slot = size_t(s->n % kRing);
@@ -267,7 +272,14 @@ void ThrottleDetector::OnBin(int64_t start_ns, int64_t width_ns, std::span<const
     const bool busy = Busy(Direction(key.second));
     const bool data = h.sum.payload_bytes > 0;
     if (data) h.last_data_bin = bin_no;
-    if (busy && !data) {  // a busy series holds the bins its flows sent in
+    // A busy series holds the bins its flows sent in, at their rate while busy. A bin with too
+    // few packets to measure that rate (BusyFactor) whose senders were busy for less than half
+    // of it measured nothing of the path (a short exchange, then silence: its average is the
+    // application's, not a limiter's), and is skipped too; a sender held to a low rate is busy
+    // all the bin, its average the rate.
+    if (busy && (!data || Unmeasured(h.sum, h.busy, width_ns))) {
+      h.sum = {};
+      h.busy = {};
       h.rtt = {};
       continue;
     }

@@ -102,6 +102,10 @@ class ThrottleDetector {
   // True when `bins` (bytes per bin) hold a rate limiter's steady output: most of them near
   // their median. The only evidence of a network limit a passive observer has for UDP.
   static bool IsPlateau(std::span<const double> bins);
+  // Whether a bin `b` of a busy series measured nothing of the path: too few packets to
+  // measure a rate while busy, and busy for less than half of it (see OnBin).
+  static bool Unmeasured(const capture::DirectionBin& b, const capture::BusyBin& busy,
+                         int64_t width_ns);
   // How much more a TCP bin `b` of width_ns would have carried had its sender been busy all of
   // it: its rate while busy (see capture::BusyBin) over its average, at least 1; 1 for a bin
   // with fewer than 8 data packets (too few gaps to tell a rate).

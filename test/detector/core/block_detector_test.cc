@@ -103,7 +103,7 @@ TEST(BlockDetectorTest, ForeignResetsAfterTheHelloStartABlockThatTheFirstSuccess
   EXPECT_EQ(e.state, EventState::kEnd);
   EXPECT_EQ(e.id, s.id);
   EXPECT_EQ(e.reason, "lifted");
-  EXPECT_NEAR(e.duration_s, 10, 1e-6);
+  EXPECT_NEAR(e.duration_s, 10.1, 1e-6);  // to the first answer (0.1 s after its start)
   EXPECT_EQ(e.block.failures, 4);
   EXPECT_EQ(e.block.attempts, 5);
   EXPECT_EQ(h.det.blocked(), 0u);
@@ -223,6 +223,39 @@ TEST(BlockDetectorTest, FewOrScatteredFailuresAndPrivateAddressesAreNoBlock) {
   EXPECT_TRUE(few.all().empty());
   EXPECT_TRUE(scattered.all().empty());
   EXPECT_TRUE(private_address.all().empty());
+}
+
+// A browser opens several connections at once: those are one attempt of its user, and three
+// of them failing together are no three failures.
+TEST(BlockDetectorTest, ParallelConnectionsAreOneAttempt) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.Feed(ResetAfterHello(3, 10 + i * 0.001, 64), "news.example");
+    h.Feed(Ok(4, 10.5 + i), "weather.example");
+  }
+  EXPECT_TRUE(h.all().empty());
+  h.Feed(ResetAfterHello(3, 12, 64), "news.example");  // a second attempt
+  EXPECT_TRUE(h.all().empty());
+  h.Feed(ResetAfterHello(3, 14, 64), "news.example");  // a third: weather answered meanwhile
+  ASSERT_EQ(h.all().size(), 1u);
+  EXPECT_EQ(h.all()[0].block.failures, 5);
+}
+
+// A path that stalls for a while (a device walking away from its access point) fails every
+// connection that starts in it; a connection of another service that got through as the stall
+// began is no sign that the link worked while this one failed: the witnesses must answer
+// between the service's last two attempts.
+TEST(BlockDetectorTest, AnotherServiceMustAnswerBetweenTheLastTwoAttempts) {
+  Harness stall, block;
+  for (Harness* h : {&stall, &block}) h->Feed(Ok(4, 10.2), "weather.example");
+  for (int i = 0; i < 3; ++i) {
+    for (Harness* h : {&stall, &block}) {
+      h->Feed(Conn(3, 10 + i * 4, OpeningOutcome::kSynUnanswered), "");
+    }
+    if (i == 1) block.Feed(Ok(4, 15), "weather.example");  // answered after attempt 2 began
+  }
+  EXPECT_TRUE(stall.all().empty());
+  EXPECT_EQ(block.all().size(), 1u);
 }
 
 }  // namespace

@@ -524,13 +524,14 @@ TEST(ThrottleDetectorTest, ALoneSitesBusySeriesNeedsOtherSitesToJudgeIt) {
 }
 
 // What a QUIC player's server (10.0.0.20) sends from bin 40 on, in Player() below.
-enum class PlayerAfter { kSegments, kShaped, kKeepAlives };
+enum class PlayerAfter { kSegments, kShaped, kKeepAlives, kSmallExchanges };
 
 // A player fetching a 1 MB segment every 4 s over a new QUIC connection (UDP), in 0.5 s of one
 // bin (each connection leaves the table when idle for 10 s), beside a TCP download from another
 // server (10.0.0.10) that keeps 125 kB/s. From bin 40 the player's server sends as `after` says:
 // the same segments; through a shaper at 250 kB/s, which makes each fetch last its 4 s; or only
-// keep-alives, a hundred 30-byte packets a second. Returns the events.
+// keep-alives, a hundred 30-byte packets a second; or one small exchange a second, seven
+// full-size packets within 10 ms (an application polling). Returns the events.
 std::vector<Event> Player(PlayerAfter after) {
   EventCollector events;
   uint64_t next_id = 1;
@@ -555,6 +556,9 @@ std::vector<Event> Player(PlayerAfter after) {
       down = {
           .wire_bytes = 100 * 72, .payload_bytes = 100 * 30, .packets = 100, .data_packets = 100};
       quic.busy[capture::kDown] = {.us = 1'000'000u, .bytes = 3000u};
+    } else if (now == PlayerAfter::kSmallExchanges) {
+      down = {.wire_bytes = 7 * 1242, .payload_bytes = 7 * 1200, .packets = 7, .data_packets = 7};
+      quic.busy[capture::kDown] = {.us = 10'000u, .bytes = 7 * 1200};
     }
     std::vector<capture::FlowBin> bins{ref};
     if (down.payload_bytes > 0) bins.push_back(quic);
@@ -588,6 +592,26 @@ TEST(ThrottleDetectorTest, AUdpFlowWhosePacketsShrankSendsLessIsNotThrottled) {
   // Keep-alives are as steady a plateau as a limiter's output, far below the rate the server
   // sent segments at; but their packets are 30 bytes, not 1448: the player stopped fetching.
   EXPECT_TRUE(Player(PlayerAfter::kKeepAlives).empty());
+}
+
+TEST(ThrottleDetectorTest, SmallExchangesAfterFetchesAreNoThrottle) {
+  // Full-size packets and the same bytes every bin, a plateau far below the rate the server
+  // sent segments at; but each bin's packets come within 10 ms and then nothing: too few to
+  // measure a rate while busy, and busy for 1 % of the bin. Its average is the application's
+  // demand, not a limiter's rate (as after a block is lifted and the held-back attempts have
+  // gone through: the lab's block_quic_blackhole).
+  EXPECT_TRUE(Player(PlayerAfter::kSmallExchanges).empty());
+}
+
+TEST(ThrottleDetectorTest, ABinWithFewPacketsAndLittleBusyTimeMeasuredNothing) {
+  capture::DirectionBin b;
+  b.payload_bytes = 8400;
+  b.data_packets = 7;
+  EXPECT_TRUE(ThrottleDetector::Unmeasured(b, {.us = 10'000, .bytes = 8400}, kSec));
+  // Held to a low rate: few packets, spread over the whole bin.
+  EXPECT_FALSE(ThrottleDetector::Unmeasured(b, {.us = 900'000, .bytes = 8400}, kSec));
+  b.data_packets = 8;  // enough packets to measure the rate while busy
+  EXPECT_FALSE(ThrottleDetector::Unmeasured(b, {.us = 10'000, .bytes = 8400}, kSec));
 }
 
 TEST(ThrottleDetectorTest, BusyFactorIsTheRateWhileBusyOverTheAverage) {
