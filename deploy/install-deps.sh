@@ -17,6 +17,7 @@ test=(python3 iproute2 iperf3 tcpdump ethtool iputils-ping xz-utils procps chrom
       clang libclang-rt-dev  # clang + its runtimes: the libFuzzer targets (fuzz preset)
       clang-format  # .ci/run fails on code the repository's .clang-format would change
       ngtcp2-client ngtcp2-server openssl  # the lab's QUIC scenarios (example programs, a cert)
+      iptables  # the lab's blocking scenarios (string match, REJECT with a reset)
       lintian man-db zsh logrotate  # deploy_package: lint, the man page, completions, logrotate
       python3-jsonschema  # every event and flow line the tests write is checked against schema/
       python3-matplotlib  # docs/dashboard.png: the Grafana panels drawn from a replay's metrics
