@@ -143,6 +143,22 @@ write("tls_sni", "client-hello-cut", client_hello("cdn.example.net")[:90])
 write("dns", "response", dns_response())
 
 
+def dns_message(ident, response, rcode, name, qtype, addresses=()):
+    """A query or response with one question; one A/AAAA record per address (4 or 16 bytes)."""
+    flags = 0x8180 | rcode if response else 0x0100
+    m = struct.pack("!HHHHHH", ident, flags, 1, len(addresses), 0, 0)
+    for label in name.split("."):
+        m += bytes([len(label)]) + label.encode("ascii")
+    m += struct.pack("!BHH", 0, qtype, 1)
+    for a in addresses:
+        m += struct.pack("!HHHIH", 0xc00c, 1 if len(a) == 4 else 28, 1, 60, len(a)) + bytes(a)
+    return m
+
+
+write("dns", "query", dns_message(7, False, 0, "blocked.example.net", 1))
+write("dns", "nxdomain", dns_message(7, True, 3, "blocked.example.net", 1))
+
+
 def quic_sample(name):
     """A client Initial of an RFC's appendix, as test/support/quic_samples.h holds it."""
     import re

@@ -1,8 +1,9 @@
-// DNS response parsing (names with compression pointers, A/AAAA answers) over arbitrary UDP
-// payloads.
+// DNS message parsing (names with compression pointers, header and question, A/AAAA answers)
+// over arbitrary UDP payloads.
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "capture/dns.h"
@@ -21,6 +22,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       },
       8);
   TW_FUZZ_CHECK(answers <= 8);
+  // Any message, with its header and question: no more addresses than asked for, and a
+  // question only when its bytes were all there.
+  DnsHeader h;
+  int addresses = 0;
+  const bool whole = ParseDnsMessage(
+      buf.data(), buf.size(), &h,
+      [&](const Address&, std::string_view owner) {
+        ++addresses;
+        TW_FUZZ_CHECK(owner.size() <= 253);
+      },
+      8);
+  TW_FUZZ_CHECK(addresses <= 8);
+  TW_FUZZ_CHECK(h.qname.size() <= 253);
+  TW_FUZZ_CHECK(h.question_read || h.qname.empty());
+  TW_FUZZ_CHECK(!whole || h.questions == 0 || h.question_read);
+  // A response NOERROR reads the same through both entry points.
+  if (h.response() && h.rcode() == 0) TW_FUZZ_CHECK(addresses == answers);
   // Names anywhere in the message, as a compression pointer may lead.
   for (size_t start = 0; start < buf.size() && start < 64; ++start) {
     size_t pos = start;

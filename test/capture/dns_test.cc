@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace tw::capture {
@@ -54,6 +56,61 @@ TEST(DnsTest, QueriesAndErrorsAreNotAnswers) {
   m = Response();
   m[3] = 0x83;  // NXDOMAIN
   EXPECT_FALSE(ParseDnsResponse(m.data(), m.size(), [](const DnsAnswer&) {}));
+}
+
+TEST(DnsTest, MessagesOfAnyKindReportTheirHeaderAndQuestion) {
+  auto m = Response();
+  m[3] = 0x83;  // NXDOMAIN, though it still holds the A record
+  DnsHeader h;
+  std::vector<std::string> got;
+  EXPECT_TRUE(
+      ParseDnsMessage(m.data(), m.size(), &h, [&](const Address& a, std::string_view owner) {
+        got.push_back(a.ToString() + " " + std::string(owner));
+      }));
+  EXPECT_EQ(h.id, 0x1234);
+  EXPECT_TRUE(h.response());
+  EXPECT_EQ(h.opcode(), 0);
+  EXPECT_EQ(h.rcode(), 3);
+  EXPECT_EQ(h.questions, 1);
+  EXPECT_EQ(h.answers, 2);
+  EXPECT_TRUE(h.question_read);
+  EXPECT_EQ(h.qname, "video.example.com");
+  EXPECT_EQ(h.qtype, 1);
+  EXPECT_EQ(h.qclass, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "198.51.100.7 video.example.com");  // the record's owner, not the CNAME
+
+  // The query: no answers read, whatever max_answers.
+  m = Response();
+  m[2] = 0x01;
+  m[3] = 0x00;
+  m[7] = 0;
+  m.resize(12 + 23);
+  EXPECT_TRUE(ParseDnsMessage(m.data(), m.size(), &h, [](const Address&, std::string_view) {}));
+  EXPECT_FALSE(h.response());
+  EXPECT_TRUE(h.question_read);
+  EXPECT_EQ(h.qname, "video.example.com");
+  // max_answers 0: the header and question only.
+  m = Response();
+  int answers = 0;
+  EXPECT_TRUE(ParseDnsMessage(
+      m.data(), m.size(), &h, [&](const Address&, std::string_view) { ++answers; }, 0));
+  EXPECT_EQ(answers, 0);
+}
+
+TEST(DnsTest, AMessageCutShortKeepsWhatWasRead) {
+  const auto m = Response();
+  for (size_t n = 0; n < m.size(); ++n) {
+    std::vector<uint8_t> cut(m.begin(), m.begin() + long(n));
+    DnsHeader h;
+    int answers = 0;
+    EXPECT_FALSE(ParseDnsMessage(cut.data(), cut.size(), &h, [&](const Address&, std::string_view) {
+      ++answers;
+    })) << n;
+    EXPECT_EQ(answers, 0) << n;
+    EXPECT_EQ(h.id, n >= 12 ? 0x1234 : 0) << n;
+    EXPECT_EQ(h.question_read, n >= 12 + 23) << n;  // the question is 23 bytes
+  }
 }
 
 }  // namespace
