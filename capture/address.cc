@@ -147,6 +147,19 @@ bool Address::IsRoutableUnicast() const {
            std::memcmp(bytes.data(), kLoopback, 16) == 0);     // ::1
 }
 
+bool Address::IsBogon() const {
+  if (IsPrivate() || !IsRoutableUnicast()) return true;
+  const auto& b = bytes;
+  if (IsV4()) {
+    const bool protocol = b[12] == 192 && b[13] == 0 && b[14] == 0 && b[15] != 9 && b[15] != 10;
+    const bool benchmarking = b[12] == 198 && (b[13] & 0xfe) == 18;
+    return protocol || benchmarking;
+  }
+  static constexpr uint8_t kDiscard[8] = {0x01, 0, 0, 0, 0, 0, 0, 0};        // 100::/64
+  static constexpr uint8_t kLocalNat64[6] = {0, 0x64, 0xff, 0x9b, 0, 0x01};  // 64:ff9b:1::/48
+  return std::memcmp(b.data(), kDiscard, 8) == 0 || std::memcmp(b.data(), kLocalNat64, 6) == 0;
+}
+
 std::optional<Cidr> Cidr::Parse(std::string_view text) {
   const size_t slash = text.find('/');
   const std::optional<Address> addr = Address::Parse(text.substr(0, slash));

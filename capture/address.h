@@ -38,6 +38,14 @@ struct Address {
   // limited 255.255.255.255 is knowable), link-local, loopback or unspecified. Traffic to
   // anything else can never be answered from the internet.
   bool IsRoutableUnicast() const;
+  // No host on the internet has it: IsPrivate(), not IsRoutableUnicast(), or another block of
+  // IANA's special-purpose registries that is not globally reachable: 192.0.0/24 (protocol
+  // assignments; not its two anycast services, .9 and .10), 198.18/15 (benchmarking), 100::/64
+  // (discard-only), 64:ff9b:1::/48 (local-use NAT64). A public name's DNS answer holding one
+  // points nowhere (a sinkhole, a blocker's null answer, a broken split horizon). The
+  // documentation blocks (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32) are not
+  // counted: they stand in for public addresses in examples and tests.
+  bool IsBogon() const;
 
   friend bool operator==(const Address&, const Address&) = default;
   friend auto operator<=>(const Address&, const Address&) = default;
