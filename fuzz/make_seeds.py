@@ -159,6 +159,24 @@ write("dns", "query", dns_message(7, False, 0, "blocked.example.net", 1))
 write("dns", "nxdomain", dns_message(7, True, 3, "blocked.example.net", 1))
 
 
+# dns_outcomes: datagrams of op, time step, TTL, length (2 bytes, little-endian), bytes (see
+# dns_outcomes/dns_outcomes_fuzz.cc). op bit 0: up (a query); bits 1-2: the flow; bit 3: cut.
+def datagram(op, step, ttl, payload):
+    return struct.pack("<BBBH", op, step, ttl, len(payload)) + payload
+
+
+q = dns_message(7, False, 0, "blocked.example.net", 1)
+forged = dns_message(7, True, 0, "blocked.example.net", 1, [[10, 10, 34, 36]])
+real = dns_message(7, True, 0, "blocked.example.net", 1, [[198, 51, 100, 80]])
+write("dns_outcomes", "racing",
+      datagram(1, 0, 64, q) + datagram(0, 1, 64, forged) + datagram(0, 3, 52, real))
+write("dns_outcomes", "retried-then-nxdomain",
+      datagram(1, 0, 64, q) + datagram(1, 100, 64, q) + datagram(3, 110, 64, q) +
+      datagram(0x20, 0xc1, 52, real) +
+      datagram(0x02, 2, 52, dns_message(7, True, 3, "blocked.example.net", 1)) +
+      datagram(0x1b, 1, 64, q[:20]) + datagram(0x0a, 1, 52, real[:40]))
+
+
 def quic_sample(name):
     """A client Initial of an RFC's appendix, as test/support/quic_samples.h holds it."""
     import re
