@@ -7,6 +7,7 @@
 #include <string>
 
 #include "capture/ip_proto.h"
+#include "test/support/block_event.h"
 
 namespace tw::detector {
 namespace {
@@ -26,23 +27,7 @@ std::string Summary(const ReplayResult& r) {
 }
 
 Event Block(uint64_t id, EventState state, double ts, const std::string& name) {
-  Event e;
-  e.id = id;
-  e.kind = EventKind::kBlock;
-  e.state = state;
-  e.ts = ts;
-  e.scope = EventScope::kRemoteHost;
-  e.direction = capture::kUp;
-  e.server_name = name;
-  e.has_remote = true;
-  e.remote = *capture::Address::Parse(name.empty() ? "2001:db8::5" : "203.0.113.5");
-  e.flows = 3;
-  e.confidence = 0.9;
-  e.block.method = BlockMethod::kTcpRst;
-  e.block.remote_port = 443;
-  e.block.attempts = e.block.failures = 3;
-  e.block.witnesses = 2;
-  return e;
+  return testing::BlockEvent(id, state, ts, name, name.empty() ? "2001:db8::5" : "203.0.113.5");
 }
 
 // A block is its service with its method and counts, from when to when, in its transport's column

@@ -10,6 +10,7 @@
 
 #include "capture/ip_proto.h"
 #include "detector/outputs/event_json.h"
+#include "test/support/block_event.h"
 #include "test/support/schema_lines.h"
 #include "test/support/temp_dir.h"
 
@@ -134,24 +135,10 @@ TEST_F(EventLogTest, TornLastLineIsCutAndNotCounted) {
 // A block the previous run left open ends with the start's service, port, transport, method and
 // counts: it is read back whole from the file.
 TEST_F(EventLogTest, ARestartEndsABlockAsItsStartSaid) {
-  Event start;
-  start.id = 4;
-  start.kind = EventKind::kBlock;
-  start.ts = 100;
-  start.detected_at = 101;
-  start.scope = EventScope::kRemoteHost;
-  start.server_name = "news.example";
-  start.has_remote = true;
-  start.remote = *capture::Address::Parse("203.0.113.5");
-  start.targeted = true;
+  Event start = testing::BlockEvent(4, EventState::kStart, 100, "news.example");
   start.confidence = 0.7;
   start.block.method = BlockMethod::kQuicBlackhole;
   start.block.quic = true;
-  start.block.remote_port = 443;
-  start.block.attempts = start.block.failures = 3;
-  start.block.witnesses = 2;
-  start.block.same_address_ok = true;
-  start.block.worked_before = true;
   std::string error;
   {
     auto log = EventLog::Open(path_, &error);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "capture/anonymizer.h"
+#include "test/support/block_event.h"
 #include "test/support/mode_files.h"
 #include "test/support/temp_dir.h"
 
@@ -57,17 +58,8 @@ Event Throttle(uint64_t id, EventState state) {
 
 // A block of the service `name` on 203.0.113.5:443, as the block detector writes it.
 Event Block(uint64_t id, EventState state, BlockMethod method, const std::string& name) {
-  Event e;
-  e.id = id;
-  e.kind = EventKind::kBlock;
-  e.state = state;
-  e.scope = EventScope::kRemoteHost;
-  e.direction = capture::kUp;
-  e.server_name = name;
-  e.has_remote = true;
-  e.remote = *capture::Address::Parse("203.0.113.5");
+  Event e = testing::BlockEvent(id, state, 0, name);
   e.block.method = method;
-  e.block.remote_port = 443;
   return e;
 }
 

@@ -10,6 +10,7 @@
 #include "detector/core/block_detector.h"
 #include "detector/core/verdict_events.h"
 #include "detector/pipeline/replay.h"
+#include "test/support/block_event.h"
 #include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
 
@@ -360,21 +361,11 @@ std::vector<Event> NewsBlock(double t0, double lifted_s) {
 
 // A QUIC block of an address without a name, still on when the capture ended.
 Event QuicBlock(uint64_t id, double ts) {
-  Event e;
-  e.id = id;
-  e.kind = EventKind::kBlock;
-  e.ts = ts;
-  e.scope = EventScope::kRemoteHost;
-  e.direction = capture::kUp;
-  e.has_remote = true;
-  e.remote = *capture::Address::Parse("2001:db8::5");
-  e.targeted = true;
+  Event e = testing::BlockEvent(id, EventState::kStart, ts, "", "2001:db8::5");
   e.confidence = 0.5;
   e.block.method = BlockMethod::kQuicBlackhole;
   e.block.quic = true;
-  e.block.remote_port = 443;
-  e.block.attempts = e.block.failures = 3;
-  e.block.witnesses = 2;
+  e.block.same_address_ok = e.block.worked_before = false;
   return e;
 }
 

@@ -10,6 +10,7 @@
 
 #include "capture/ip_proto.h"
 #include "detector/pipeline/replay.h"
+#include "test/support/block_event.h"
 #include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
 
@@ -143,23 +144,7 @@ TEST_F(ReportTest, MechanismNumbersOnlyWhereTheEventCarriesThem) {
 // A block of `name` on `remote`:443 starting at `ts`, as the block detector writes it: reset by an
 // injector, 3 failures of 3 connections, two other services working (one on its address).
 Event BlockStart(uint64_t id, double ts, const std::string& name, const char* remote) {
-  Event e;
-  e.id = id;
-  e.kind = EventKind::kBlock;
-  e.ts = ts;
-  e.scope = EventScope::kRemoteHost;
-  e.direction = capture::kUp;
-  e.server_name = name;
-  e.has_remote = true;
-  e.remote = *capture::Address::Parse(remote);
-  e.targeted = true;
-  e.confidence = 0.9;
-  e.block.method = BlockMethod::kTcpRst;
-  e.block.remote_port = 443;
-  e.block.attempts = e.block.failures = 3;
-  e.block.witnesses = 2;
-  e.block.same_address_ok = true;
-  e.block.worked_before = true;
+  Event e = testing::BlockEvent(id, EventState::kStart, ts, name, remote);
   e.block.resets_ttl_mismatch = 3;
   e.block.reset_ttl_delta = -12;
   return e;
