@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,10 +83,11 @@ class BinTee final : public capture::BinSink {
 
 // Notes, as each flow ends, what its flow line needs beyond its verdict: the server's name and
 // QUIC version (the engine forgets them soon after), and, for a UDP flow that carried payload,
-// its volume: UDP flows get a line but no verdict. At most kMaxNotes of each (~100 MB).
+// its volume: UDP flows get a line but no verdict. At most kMaxNotes of each (a UDP note is
+// ~170 bytes with its strings, a name ~60: under 60 MB in all); flows beyond get no note.
 class FlowLineNotes final : public capture::BinSink {
  public:
-  static constexpr size_t kMaxNotes = size_t(1) << 20;
+  static constexpr size_t kMaxNotes = size_t(1) << 18;
   FlowLineNotes(capture::BinSink* next, const capture::ServerNames* names)
       : next_(next), names_(names) {}
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
@@ -96,9 +96,8 @@ class FlowLineNotes final : public capture::BinSink {
   }
   void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override {
     const std::string_view name = names_->NameOf(info.id, info.remote());
-    const std::string_view version = names_->QuicVersionOf(info.id);
     if (info.proto() == capture::kIpProtoUdp) {
-      if (udp_.size() < kMaxNotes) AddUdp(info, totals, name, version);
+      if (udp_.size() < kMaxNotes) AddUdp(info, totals, name, names_->QuicVersionOf(info.id));
     } else if (!name.empty() && named_.size() < kMaxNotes) {
       named_.emplace(info.id, name);
     }
@@ -111,42 +110,61 @@ class FlowLineNotes final : public capture::BinSink {
       if (auto it = named_.find(v.info.id); it != named_.end()) v.server_name = it->second;
     }
     std::sort(udp_.begin(), udp_.end(),
-              [](const FlowVerdict& a, const FlowVerdict& b) { return a.info.id < b.info.id; });
+              [](const UdpNote& a, const UdpNote& b) { return a.info.id < b.info.id; });
     std::vector<FlowVerdict> all;
     all.reserve(verdicts->size() + udp_.size());
-    std::merge(verdicts->begin(), verdicts->end(), udp_.begin(), udp_.end(),
-               std::back_inserter(all),
-               [](const FlowVerdict& a, const FlowVerdict& b) { return a.info.id < b.info.id; });
+    size_t k = 0;
+    for (UdpNote& u : udp_) {
+      while (k < verdicts->size() && (*verdicts)[k].info.id < u.info.id) {
+        all.push_back((*verdicts)[k++]);
+      }
+      all.push_back(UdpLine(std::move(u)));
+    }
+    all.insert(all.end(), verdicts->begin() + std::ptrdiff_t(k), verdicts->end());
+    udp_.clear();
     return all;
   }
 
  private:
+  // A UDP flow that carried payload: its direction of most payload and what that carried.
+  struct UdpNote {
+    capture::FlowInfo info;
+    capture::Direction dir = capture::kDown;
+    int64_t last_ns = 0;
+    uint64_t payload_bytes = 0, wire_bytes = 0;
+    std::string server_name, quic_version;
+  };
   void AddUdp(const capture::FlowInfo& info, const capture::FlowTotals& totals,
               std::string_view name, std::string_view version) {
+    if (totals.dir[0].payload_bytes + totals.dir[1].payload_bytes == 0) return;
     const capture::Direction dir =
         totals.dir[capture::kUp].payload_bytes > totals.dir[capture::kDown].payload_bytes
             ? capture::kUp
             : capture::kDown;
-    const capture::DirectionBin& d = totals.dir[dir];
-    if (totals.dir[0].payload_bytes + totals.dir[1].payload_bytes == 0) return;
-    FlowVerdict& v = udp_.emplace_back();
-    v.info = info;
-    v.dir = dir;
+    udp_.push_back({info, dir, std::max(info.first_ns, totals.last_ns),
+                    totals.dir[dir].payload_bytes, totals.dir[dir].wire_bytes, std::string(name),
+                    std::string(version)});
+  }
+  static FlowVerdict UdpLine(UdpNote&& u) {
+    FlowVerdict v;
+    v.info = u.info;
+    v.dir = u.dir;
     v.kind = VerdictKind::kNotJudged;
-    v.first_ns = info.first_ns;
-    v.last_ns = std::max(info.first_ns, totals.last_ns);
-    v.payload_bytes = d.payload_bytes;
-    v.wire_bytes = d.wire_bytes;
+    v.first_ns = u.info.first_ns;
+    v.last_ns = u.last_ns;
+    v.payload_bytes = u.payload_bytes;
+    v.wire_bytes = u.wire_bytes;
     const double secs = double(v.last_ns - v.first_ns) * 1e-9;
-    v.goodput_bps = secs > 0 ? double(d.payload_bytes) * 8 / secs : 0;
-    v.server_name = name;
-    v.quic_version = version;
+    v.goodput_bps = secs > 0 ? double(v.payload_bytes) * 8 / secs : 0;
+    v.server_name = std::move(u.server_name);
+    v.quic_version = std::move(u.quic_version);
+    return v;
   }
 
   capture::BinSink* next_;
   const capture::ServerNames* names_;
   std::unordered_map<uint64_t, std::string> named_;  // TCP flows' names, by flow id
-  std::vector<FlowVerdict> udp_;                     // in order of their end
+  std::vector<UdpNote> udp_;                         // in order of their end
 };
 
 std::string Eta(double s) {
