@@ -240,6 +240,15 @@ struct Synthetic {
   int64_t t0_ns = int64_t(kT0) * 1'000'000'000;
   int64_t t1_ns = 0;
 };
+// The report model of `s`: its series and events over its time.
+ReportModel Model(const Synthetic& s) {
+  ReportData data;
+  data.series = &s.rec;
+  data.events = s.events;
+  data.overview.first_ns = s.t0_ns;
+  data.overview.last_ns = s.t1_ns;
+  return BuildReportModel(data);
+}
 void Feed(int flows, int bins, int flagged, Synthetic* s) {
   std::vector<capture::FlowBin> fb(static_cast<size_t>(flows));
   for (int i = 0; i < flows; ++i) {
@@ -288,12 +297,7 @@ TEST(ReportModelChartsTest, AtMostMaxEventChartsAndNoneWithoutASeries) {
   outage.ts = double(s.t0_ns) * 1e-9 + 0.5;
   s.events.push_back(unknown);
   s.events.push_back(outage);
-  ReportData data;
-  data.series = &s.rec;
-  data.events = s.events;
-  data.overview.first_ns = s.t0_ns;
-  data.overview.last_ns = s.t1_ns;
-  const ReportModel m = BuildReportModel(data);
+  const ReportModel m = Model(s);
   EXPECT_EQ(m.throttles, kFlagged + 1);
   EXPECT_EQ(m.outages, 1);
   ASSERT_EQ(m.episodes.size(), size_t(kFlagged) + 2);
@@ -383,12 +387,7 @@ TEST(ReportBlockTest, BlocksAreListedWithTheirEvidenceAndDrawnNowhere) {
   const Event& news_end = s.events[3];
   ASSERT_EQ(news_end.kind, EventKind::kBlock);
   ASSERT_EQ(news_end.state, EventState::kEnd);
-  ReportData data;
-  data.series = &s.rec;
-  data.events = s.events;
-  data.overview.first_ns = s.t0_ns;
-  data.overview.last_ns = s.t1_ns;
-  const ReportModel m = BuildReportModel(data);
+  const ReportModel m = Model(s);
   EXPECT_EQ(m.throttles, 2);
   EXPECT_EQ(m.outages, 0);
   ASSERT_EQ(m.episodes.size(), 2u);
