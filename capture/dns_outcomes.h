@@ -83,6 +83,13 @@ struct DnsOutcome {
   bool nxdomain_after_resolution = false;
 };
 
+// Receives DNS outcomes as they are decided.
+class DnsOutcomeSink {
+ public:
+  virtual ~DnsOutcomeSink() = default;
+  virtual void OnDnsOutcome(const DnsOutcome& o) = 0;
+};
+
 // Names that no one answers from the internet, so a private address for them is no bogon: a
 // single label ("nas", a search-list name) or under a suffix for local use: .local (RFC 6762),
 // .home.arpa (RFC 8375), .localhost (RFC 6761), .internal (ICANN's private-use TLD), and those

@@ -19,17 +19,17 @@ namespace tw::capture {
 
 // The packets ServerNames learns from, as a libpcap filter: a TCP payload that starts with a
 // TLS handshake record holding a ClientHello (IPv4, and IPv6 without extension headers), UDP
-// from port 53 (DNS answers), and QUIC Initials: a UDP payload with the long-header bit and a
-// QUIC version (v1, v2, drafts, mvfst, Google's) or Google QUIC's public header with a version
-// (IPv4, and IPv6 without extension headers). The versions keep out RTP, whose first byte
-// also has that bit. For a capture handle of its own with a snaplen long enough for them,
-// beside a headers-only one (the daemon's).
+// to and from port 53 (DNS queries, for the DNS tracker, and answers), and QUIC Initials: a UDP
+// payload with the long-header bit and a QUIC version (v1, v2, drafts, mvfst, Google's) or Google
+// QUIC's public header with a version (IPv4, and IPv6 without extension headers). The versions keep
+// out RTP, whose first byte also has that bit. For a capture handle of its own with a snaplen long
+// enough for them, beside a headers-only one (the daemon's).
 inline constexpr char kServerNameFilter[] =
     "(tcp and tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x16 and "
     "tcp[((tcp[12:1] & 0xf0) >> 2) + 5:1] = 0x01) or "
     "(ip6 and ip6[6] = 6 and ip6[40 + ((ip6[52:1] & 0xf0) >> 2)] = 0x16 and "
     "ip6[45 + ((ip6[52:1] & 0xf0) >> 2)] = 0x01) or "
-    "(udp and src port 53) or "
+    "(udp and port 53) or "
     "(ip and udp and udp[8] & 0x80 = 0x80 and (udp[9:4] = 1 or udp[9:4] = 0x6b3343cf or "
     "udp[9:2] = 0xff00 or udp[9:2] = 0xface or udp[9:2] = 0x5130 or udp[9:2] = 0x5430)) or "
     "(ip and udp and udp[8] & 0x89 = 0x09 and udp[17:2] = 0x5130) or "

@@ -164,8 +164,8 @@ void PrintEvents(const ReplayResult& r, std::FILE* out,
     }
     std::fprintf(out, "  %s  %-8s %-5s %-4s %s  %s (confidence %.2f)\n",
                  util::IsoTime(e.ts).c_str(), KindName(e.kind), StateName(e.state),
-                 block ? (e.block.quic ? "quic" : "tcp") : DirectionName(e.direction), who.c_str(),
-                 detail.c_str(), e.confidence);
+                 block ? BlockTransportName(e.block.transport) : DirectionName(e.direction),
+                 who.c_str(), detail.c_str(), e.confidence);
   }
 }
 
@@ -214,6 +214,21 @@ void PrintOpenings(const ReplayResult& r, std::FILE* out) {
   std::fprintf(out, "\n");
 }
 
+// How the DNS queries the local side sent were answered: a count per outcome.
+void PrintDnsOutcomes(const ReplayResult& r, std::FILE* out) {
+  uint64_t total = 0;
+  for (uint64_t n : r.dns_outcomes) total += n;
+  if (total == 0) return;
+  std::fprintf(out, "  dns queries:");
+  for (size_t k = 0; k < capture::kDnsOutcomeKinds; ++k) {
+    if (r.dns_outcomes[k] == 0) continue;
+    const std::string_view name = capture::DnsOutcomeKindName(capture::DnsOutcomeKind(k));
+    std::fprintf(out, " %.*s %llu", int(name.size()), name.data(),
+                 static_cast<unsigned long long>(r.dns_outcomes[k]));
+  }
+  std::fprintf(out, "\n");
+}
+
 }  // namespace
 
 void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FILE* out,
@@ -227,6 +242,7 @@ void PrintSummary(const ReplayResult& r, const std::string& chain_head, std::FIL
   }
   PrintVerdicts(r, out, addresses);
   PrintOpenings(r, out);
+  PrintDnsOutcomes(r, out);
 }
 
 }  // namespace tw::detector

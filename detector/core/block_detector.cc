@@ -25,8 +25,11 @@ constexpr int64_t kSameAttemptNs = 500'000'000;
 
 double Seconds(int64_t ns) { return double(ns) * 1e-9; }
 
-std::string KeyOf(bool quic, std::string_view name, const capture::Address& remote) {
-  std::string k(quic ? "q" : "t");
+// A resolver's answers for a name kept per service: a few (an office asks one or two).
+constexpr size_t kMaxResolvers = 4;
+
+std::string KeyOf(BlockTransport t, std::string_view name, const capture::Address& remote) {
+  std::string k(t == BlockTransport::kQuic ? "q" : t == BlockTransport::kDns ? "d" : "t");
   if (!name.empty()) {
     k += ':';
     k += name;
@@ -37,7 +40,7 @@ std::string KeyOf(bool quic, std::string_view name, const capture::Address& remo
   return k;
 }
 
-BlockMethod MostCommon(const std::array<int, 5>& counts) {
+BlockMethod MostCommon(const std::array<int, kBlockMethods>& counts) {
   size_t best = 1;
   for (size_t m = 2; m < counts.size(); ++m) {
     if (counts[m] > counts[best]) best = m;
@@ -61,6 +64,13 @@ double Confidence(const BlockEvidence& b) {
     case BlockMethod::kIpBlackhole:  // a server down for everyone looks the same
     case BlockMethod::kNone:
       c = 0.5;
+      break;
+    case BlockMethod::kDnsInjection:  // two senders raced; told apart by their TTLs
+      c = b.answers_ttl_mismatch > 0 ? 0.9 : 0.6;
+      break;
+    case BlockMethod::kDnsBogon:     // the resolver's own filter, a censor's or an ad blocker's
+    case BlockMethod::kDnsNxdomain:  // the same, or a name withdrawn
+      c = 0.6;
       break;
   }
   if (b.worked_before) c += 0.05;
@@ -120,7 +130,8 @@ BlockDetector::Reading BlockDetector::Read(const Opening& o, Failure* f) const {
 }
 
 void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, int64_t now_ns) {
-  const bool quic = o.flow.proto() == capture::kIpProtoUdp;
+  const BlockTransport t =
+      o.flow.proto() == capture::kIpProtoUdp ? BlockTransport::kQuic : BlockTransport::kTcp;
   const capture::Address& remote = o.flow.remote();
   // A private address is not reached through the ISP (a device on another LAN, a VPN's far
   // side): neither its failures nor its connections say anything of the ISP's path.
@@ -133,40 +144,91 @@ void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, in
   }
   if (o.outcome == OpeningOutcome::kCompleted) {
     // The name's service and the address's: a block of either ends.
+    // The path answered at decided_ns (the server's first data or datagram). Not at its
+    // start: a connection begun inside a block may get through on a retry after the lift.
     if (!remote_name.empty()) {
-      OnCompleted(Find(KeyOf(quic, remote_name, remote), o, remote_name), o, now_ns);
+      OnAnswered(Find(KeyOf(t, remote_name, remote), t, remote_name, remote, o.flow.remote_port(),
+                      o.decided_ns),
+                 o.decided_ns, now_ns);
     }
-    Service* by_address = Find(KeyOf(quic, {}, remote), o, {});
+    Service* by_address =
+        Find(KeyOf(t, {}, remote), t, {}, remote, o.flow.remote_port(), o.decided_ns);
     by_address->named_ok |= !remote_name.empty();
-    OnCompleted(by_address, o, now_ns);
+    OnAnswered(by_address, o.decided_ns, now_ns);
     return;
   }
   Failure f;
   const Reading r = Read(o, &f);
   if (r == Reading::kNothing) return;
-  Service* s = Find(KeyOf(quic, remote_name, remote), o, remote_name);
+  const std::string key = KeyOf(t, remote_name, remote);
+  Service* s = Find(key, t, remote_name, remote, o.flow.remote_port(), o.decided_ns);
   if (r == Reading::kServerSaidNo) {
     // The server answered: whatever failed before was not the path's doing.
     std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns <= o.start_ns; });
     return;
   }
-  OnFailed(s, f, now_ns);
+  OnFailed(key, s, f, now_ns);
 }
 
-BlockDetector::Service* BlockDetector::Find(const std::string& key, const Opening& o,
-                                            std::string_view name) {
+void BlockDetector::OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns) {
+  if (d.name.empty() || capture::IsLocalName(d.name)) return;
+  const std::string key = KeyOf(BlockTransport::kDns, d.name, d.resolver);
+  Service* s = Find(key, BlockTransport::kDns, d.name, d.resolver, capture::kDnsPort, d.decided_ns);
+  const bool resolved_here =
+      std::find(s->resolvers.begin(), s->resolvers.end(), d.resolver) != s->resolvers.end();
+  Failure f;
+  f.start_ns = d.query_ns;
+  f.answer_after_s = d.first.delay_s;
+  switch (d.kind) {
+    case capture::DnsOutcomeKind::kAnswered:
+      if (d.first.rcode != 0 || d.first.address_count == 0 || d.bogon) return;  // no address
+      if (!resolved_here) {
+        if (s->resolvers.size() >= kMaxResolvers) s->resolvers.erase(s->resolvers.begin());
+        s->resolvers.push_back(d.resolver);
+      }
+      OnAnswered(s, d.decided_ns, now_ns);
+      return;
+    case capture::DnsOutcomeKind::kRacing:
+      f.method = BlockMethod::kDnsInjection;
+      f.racing = true;
+      if (d.first.ip_ttl != 0 && d.second.ip_ttl != 0) {
+        f.answer_ttl_delta = int16_t(int(d.first.ip_ttl) - int(d.second.ip_ttl));
+      }
+      f.resolver_after_s = d.second.delay_s;
+      f.has_address = d.first.address_count > 0;
+      f.address = d.first.addresses[0];
+      break;
+    case capture::DnsOutcomeKind::kBogon:
+      if (!resolved_here) return;  // never answered publicly here: a split horizon, a filter
+      f.method = BlockMethod::kDnsBogon;
+      f.has_address = true;
+      f.address = d.bogon_address;
+      break;
+    case capture::DnsOutcomeKind::kNxdomain:
+      if (!resolved_here) return;  // a name that does not exist, or never did here
+      f.method = BlockMethod::kDnsNxdomain;
+      break;
+    case capture::DnsOutcomeKind::kUnanswered:
+      return;  // a lost query; a name blocked by dropping its queries is not told apart
+  }
+  OnFailed(key, s, f, now_ns);
+}
+
+BlockDetector::Service* BlockDetector::Find(const std::string& key, BlockTransport t,
+                                            std::string_view name, const capture::Address& remote,
+                                            uint16_t port, int64_t seen_ns) {
   auto it = services_.find(key);
   if (it == services_.end()) {
     if (services_.size() >= params_.max_services) EvictOne();
     it = services_.emplace(key, Service{}).first;
     Service& s = it->second;
     s.name = std::string(name);
-    s.quic = o.flow.proto() == capture::kIpProtoUdp;
+    s.transport = t;
   }
   Service& s = it->second;
-  s.remote = o.flow.remote();
-  s.remote_port = o.flow.remote_port();
-  s.last_seen_ns = std::max(s.last_seen_ns, o.decided_ns);
+  s.remote = remote;
+  s.remote_port = port;
+  s.last_seen_ns = std::max(s.last_seen_ns, seen_ns);
   return &s;
 }
 
@@ -182,14 +244,12 @@ void BlockDetector::EvictOne() {
   services_.erase(victim);
 }
 
-void BlockDetector::OnCompleted(Service* s, const Opening& o, int64_t now_ns) {
-  // The path answered at decided_ns (the server's first data or datagram): the block was lifted
-  // by then, and whatever failed from before then is stale. Not at its start: a connection
-  // begun inside the block may get through on a retry after the lift.
-  const int64_t ok_ns = o.decided_ns;
+void BlockDetector::OnAnswered(Service* s, int64_t ok_ns, int64_t now_ns) {
+  // The block was lifted by then, and whatever failed from before then is stale.
   s->worked = true;
   s->last_ok_ns = std::max(s->last_ok_ns, ok_ns);
   std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < ok_ns; });
+  if (!waiting_.empty()) RetryWaiting(*s, ok_ns, now_ns);
   if (s->id == 0 || ok_ns <= s->block_start_ns) return;
   Event e = s->start;
   e.state = EventState::kEnd;
@@ -213,10 +273,24 @@ void BlockDetector::AddFailure(const Failure& f, BlockEvidence* b) {
     if (f.reset_ttl_delta != Opening::kNoTtl) b->reset_ttl_delta = f.reset_ttl_delta;
   }
   if (f.handshake_rtt_s >= 0) b->handshake_rtt_s = f.handshake_rtt_s;
+  if (f.racing) {
+    ++b->answers_racing;
+    b->resolver_after_s = f.resolver_after_s;
+    if (f.answer_ttl_delta != Opening::kNoTtl && f.answer_ttl_delta != 0) {
+      ++b->answers_ttl_mismatch;
+      b->answer_ttl_delta = f.answer_ttl_delta;
+    }
+  }
+  if (f.answer_after_s >= 0) b->answer_after_s = f.answer_after_s;
+  if (f.has_address) {
+    b->has_forged_address = true;
+    b->forged_address = f.address;
+  }
 }
 
-void BlockDetector::OnFailed(Service* s, const Failure& f, int64_t now_ns) {
+void BlockDetector::OnFailed(const std::string& key, Service* s, const Failure& f, int64_t now_ns) {
   if (f.start_ns < s->last_ok_ns) return;  // started before the service last answered
+  s->last_failed_ns = std::max(s->last_failed_ns, now_ns);
   if (s->id != 0) {
     AddFailure(f, &s->start.block);
     return;
@@ -226,14 +300,31 @@ void BlockDetector::OnFailed(Service* s, const Failure& f, int64_t now_ns) {
   s->chain.insert(at, f);
   const int64_t oldest = s->chain.back().start_ns - int64_t(params_.window_s * 1e9);
   std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < oldest; });
-  TryStart(s, now_ns);
+  TryStart(key, s, now_ns);
+}
+
+void BlockDetector::RetryWaiting(const Service& w, int64_t ok_ns, int64_t now_ns) {
+  const std::vector<std::string> keys = std::move(waiting_);
+  waiting_.clear();
+  for (const std::string& key : keys) {
+    const auto it = services_.find(key);
+    if (it == services_.end() || it->second.id != 0) continue;  // evicted, or started
+    Service& s = it->second;
+    if (&s == &w || s.transport != w.transport) {
+      waiting_.push_back(key);
+    } else if (ok_ns <= s.last_failed_ns) {
+      TryStart(key, &s, now_ns);  // waits again if still without a witness
+    }
+    // else: an answer after its last failure: later ones will be too. A new failure makes it
+    // wait again.
+  }
 }
 
 int BlockDetector::Witnesses(const Service& s, int64_t since_ns, bool* same_address) const {
   std::set<std::string> seen;  // a name's and its address's service are one witness
   *same_address = false;
   for (const auto& [key, w] : services_) {
-    if (&w == &s || w.quic != s.quic || !w.worked || w.last_ok_ns < since_ns) continue;
+    if (&w == &s || w.transport != s.transport || !w.worked || w.last_ok_ns < since_ns) continue;
     if (w.name.empty() && w.named_ok) continue;  // counted by its names
     seen.insert(key);
     if (w.remote == s.remote) *same_address = true;
@@ -241,7 +332,7 @@ int BlockDetector::Witnesses(const Service& s, int64_t since_ns, bool* same_addr
   return int(seen.size());
 }
 
-void BlockDetector::TryStart(Service* s, int64_t now_ns) {
+void BlockDetector::TryStart(const std::string& key, Service* s, int64_t now_ns) {
   // Attempts: failures started apart (a client's parallel connections, opened together, are
   // one attempt of its user).
   std::vector<int64_t> attempts;
@@ -256,12 +347,18 @@ void BlockDetector::TryStart(Service* s, int64_t now_ns) {
   // everything but a connection that slipped through as it began is no block).
   bool same_address = false;
   const int witnesses = Witnesses(*s, attempts[attempts.size() - 2], &same_address);
-  if (witnesses == 0) return;  // nothing else worked meanwhile: the link, not this service
+  if (witnesses == 0) {  // nothing else worked meanwhile (yet): the link, not this service
+    if (std::find(waiting_.begin(), waiting_.end(), key) == waiting_.end()) {
+      waiting_.push_back(key);
+    }
+    return;
+  }
+  std::erase(waiting_, key);
   Start(s, witnesses, same_address, now_ns);
 }
 
 void BlockDetector::Start(Service* s, int witnesses, bool same_address, int64_t now_ns) {
-  std::array<int, 5> counts{};
+  std::array<int, kBlockMethods> counts{};
   Event e;
   e.kind = EventKind::kBlock;
   e.state = EventState::kStart;
@@ -281,7 +378,7 @@ void BlockDetector::Start(Service* s, int witnesses, bool same_address, int64_t 
   }
   b.method = MostCommon(counts);
   b.remote_port = s->remote_port;
-  b.quic = s->quic;
+  b.transport = s->transport;
   b.witnesses = witnesses;
   b.same_address_ok = same_address;
   b.worked_before = s->worked;

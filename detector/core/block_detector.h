@@ -10,6 +10,7 @@
 
 #include "capture/address.h"
 #include "capture/connection_opening.h"
+#include "capture/dns_outcomes.h"
 #include "detector/core/event.h"
 #include "detector/core/event_sink.h"
 
@@ -51,6 +52,22 @@ struct BlockParams {
 // datagram) of a connection that completes (reason "lifted"; the lift came before, after the
 // last unanswered attempt). A block still on when the input ends has no end.
 //
+// DNS lookups of a name (capture::DnsOutcome, decided by capture::DnsTracker) are its service
+// over transport "dns", reached through the resolvers it was asked of; names for local use
+// (capture::IsLocalName) are not followed. A lookup fails
+// - dns_injection: two answers raced for the one query (the first forged: an on-path injector
+//   answers as the query passes, the resolver's answer follows); fingerprinted when the two
+//   came with different IP TTLs (two senders at different distances);
+// - dns_bogon: an answer holding an address no host has (Address::IsBogon: 10.10.34.34, 0.0.0.0)
+//   from a resolver that had answered the name with public addresses before: a resolver that
+//   answers so from the start is a split horizon, an ad blocker or a captive portal as often as
+//   a censor, and is not judged;
+// - dns_nxdomain: "no such name" from a resolver that had answered the name publicly before.
+// An answer with public addresses and no race is the name's success (it ends a block); others
+// (no address, an error, no answer) say nothing. A DNS block starts and ends by the rules above,
+// an attempt being a lookup (queries within half a second are one: A and AAAA together), the
+// witnesses other names answered meanwhile.
+//
 // What one uplink cannot tell: an address black-holed for everyone (a server down) from one
 // black-holed for this network, or a QUIC server down from QUIC blocked; `confidence` says so
 // (lower without fingerprints of injection or a name on the same address that kept working).
@@ -63,6 +80,9 @@ class BlockDetector {
   // packet time at which it is judged (detected_at). Openings come in about the order they
   // were decided.
   void OnOpening(const capture::Opening& o, std::string_view remote_name, int64_t now_ns);
+  // One decided DNS query of the local side; `now_ns` as above. Outcomes come in about the
+  // order they were decided.
+  void OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns);
 
   size_t services() const { return services_.size(); }
   size_t blocked() const;  // services blocked now
@@ -75,17 +95,27 @@ class BlockDetector {
     bool reset = false;
     int16_t reset_ttl_delta = capture::Opening::kNoTtl;
     float reset_after_s = -1, handshake_rtt_s = -1;
+    // A DNS query's: two answers raced (their IP TTLs' difference, kNoTtl when unknown), the
+    // delays of its answers, the address it was answered with.
+    bool racing = false;
+    int16_t answer_ttl_delta = capture::Opening::kNoTtl;
+    float answer_after_s = -1, resolver_after_s = -1;
+    bool has_address = false;
+    capture::Address address;
   };
   struct Service {
     std::string name;  // empty: the service is its address
     capture::Address remote;
     uint16_t remote_port = 0;
-    bool quic = false;
+    BlockTransport transport = BlockTransport::kTcp;
     bool worked = false;
     bool named_ok = false;   // an address's service: a completed connection to it had a name
     int64_t last_ok_ns = 0;  // the service's last answer (a completed connection's; 0: none)
     int64_t last_seen_ns = 0;
+    int64_t last_failed_ns = 0;  // when its last failure was judged
     std::vector<Failure> chain;  // failures since then, by start
+    // DNS: the resolvers that answered the name with public addresses (at most kMaxResolvers).
+    std::vector<capture::Address> resolvers;
     // The block, when on.
     uint64_t id = 0;
     int64_t block_start_ns = 0;
@@ -95,15 +125,23 @@ class BlockDetector {
   enum class Reading : uint8_t { kBlockish, kServerSaidNo, kNothing };
   Reading Read(const capture::Opening& o, Failure* f) const;
 
-  Service* Find(const std::string& key, const capture::Opening& o, std::string_view name);
-  void OnCompleted(Service* s, const capture::Opening& o, int64_t now_ns);
-  void OnFailed(Service* s, const Failure& f, int64_t now_ns);
+  // The service `key` (made if new), reached at remote:port over `t` at seen_ns.
+  Service* Find(const std::string& key, BlockTransport t, std::string_view name,
+                const capture::Address& remote, uint16_t port, int64_t seen_ns);
+  // The service answered at ok_ns (a completed connection's first data, a public DNS answer).
+  void OnAnswered(Service* s, int64_t ok_ns, int64_t now_ns);
+  void OnFailed(const std::string& key, Service* s, const Failure& f, int64_t now_ns);
   // Other services of `s`'s transport that last answered (a completed connection) at or after
   // `since_ns`; *same_address: one is on s's address.
   int Witnesses(const Service& s, int64_t since_ns, bool* same_address) const;
   // Starts s's block when its chain holds enough attempts and other services answered
-  // between the last two.
-  void TryStart(Service* s, int64_t now_ns);
+  // between the last two; without such a witness yet, s waits for one (waiting_).
+  void TryStart(const std::string& key, Service* s, int64_t now_ns);
+  // Service w answered at ok_ns: the waiting services it is a witness for are judged again. An
+  // outcome is judged when decided, and a DNS answer is decided a second after it came (the
+  // race window) where a race is decided at once, so a witness may come after the failure it
+  // vouches for; it counts when it answered before that failure was judged.
+  void RetryWaiting(const Service& w, int64_t ok_ns, int64_t now_ns);
   void Start(Service* s, int witnesses, bool same_address, int64_t now_ns);
   static void AddFailure(const Failure& f, BlockEvidence* b);
   void EvictOne();
@@ -112,6 +150,7 @@ class BlockDetector {
   EventSink* sink_;
   uint64_t* next_id_;
   std::unordered_map<std::string, Service> services_;
+  std::vector<std::string> waiting_;  // keys of services with enough failures, no witness yet
   // The TTL of each server's SYN-ACKs, to tell its own RST from another's.
   std::unordered_map<capture::Address, uint8_t, capture::AddressHash> server_ttl_;
 };

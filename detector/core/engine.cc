@@ -37,6 +37,10 @@ void Engine::OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals&
 
 void Engine::OnOpening(const capture::Opening& o) { openings_[0].push_back(o); }
 
+void Engine::OnDnsOutcome(const capture::DnsOutcome& o) {
+  block_.OnDnsOutcome(o, std::max(last_bin_end_ns_, o.decided_ns));
+}
+
 void Engine::PassOpenings(int64_t now_ns) {
   for (const capture::Opening& o : openings_[1]) {
     const std::string_view name =

@@ -7,6 +7,7 @@
 
 #include "capture/bins.h"
 #include "capture/connection_opening.h"
+#include "capture/dns_outcomes.h"
 #include "detector/core/block_detector.h"
 #include "detector/core/event_sink.h"
 #include "detector/core/outage_detector.h"
@@ -29,11 +30,13 @@ struct EngineStats {
   uint64_t events = 0;
 };
 
-// The detection stage: receives closed bins and decided connection openings from the capture
-// stage and runs every detector on them, sending events to `sink`. Outages suppress new
-// throttle starts (a dark link is not a squeezed flow). Single-threaded; `sink` must outlive
-// the engine.
-class Engine final : public capture::BinSink, public capture::OpeningSink {
+// The detection stage: receives closed bins, decided connection openings and DNS outcomes
+// from the capture stage and runs every detector on them, sending events to `sink`. Outages
+// suppress new throttle starts (a dark link is not a squeezed flow). Single-threaded; `sink` must
+// outlive the engine.
+class Engine final : public capture::BinSink,
+                     public capture::OpeningSink,
+                     public capture::DnsOutcomeSink {
  public:
   // `names` (borrowed, may be null) labels events with server names; the engine forgets a
   // flow's name two bins after the flow ends.
@@ -46,6 +49,8 @@ class Engine final : public capture::BinSink, public capture::OpeningSink {
   // its server name (a ClientHello, a QUIC Initial, a DNS answer) may be learned a little after
   // the packet that decided it (the daemon reads names from a second capture handle).
   void OnOpening(const capture::Opening& o) override;
+  // A DNS outcome goes to the block detector at once: it names its question itself.
+  void OnDnsOutcome(const capture::DnsOutcome& o) override;
   // End of the input: the openings still held go to the block detector.
   void Finish();
 

@@ -53,6 +53,12 @@ const char* BlockMethodName(BlockMethod m) {
       return "ip_blackhole";
     case BlockMethod::kQuicBlackhole:
       return "quic_blackhole";
+    case BlockMethod::kDnsInjection:
+      return "dns_injection";
+    case BlockMethod::kDnsBogon:
+      return "dns_bogon";
+    case BlockMethod::kDnsNxdomain:
+      return "dns_nxdomain";
     case BlockMethod::kNone:
       break;
   }
@@ -60,16 +66,34 @@ const char* BlockMethodName(BlockMethod m) {
 }
 
 BlockMethod ParseBlockMethod(std::string_view name) {
-  for (BlockMethod m : {BlockMethod::kTcpRst, BlockMethod::kSniBlackhole, BlockMethod::kIpBlackhole,
-                        BlockMethod::kQuicBlackhole}) {
-    if (name == BlockMethodName(m)) return m;
+  for (size_t m = 1; m < kBlockMethods; ++m) {
+    if (name == BlockMethodName(BlockMethod(m))) return BlockMethod(m);
   }
   return BlockMethod::kNone;
+}
+
+const char* BlockTransportName(BlockTransport t) {
+  switch (t) {
+    case BlockTransport::kQuic:
+      return "quic";
+    case BlockTransport::kDns:
+      return "dns";
+    case BlockTransport::kTcp:
+      break;
+  }
+  return "tcp";
+}
+
+BlockTransport ParseBlockTransport(std::string_view name) {
+  if (name == "quic") return BlockTransport::kQuic;
+  if (name == "dns") return BlockTransport::kDns;
+  return BlockTransport::kTcp;
 }
 
 const char* BlockOoniCategory(const BlockEvidence& b) {
   // A SYN unanswered, or reset before the handshake completed (no handshake round trip), is a
   // failed TCP connect; the rest failed after it, in the TLS (or QUIC) handshake.
+  if (b.transport == BlockTransport::kDns) return "dns";
   if (b.method == BlockMethod::kIpBlackhole) return "tcp_ip";
   if (b.method == BlockMethod::kTcpRst && b.handshake_rtt_s < 0) return "tcp_ip";
   return "http-failure";

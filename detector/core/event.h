@@ -55,15 +55,23 @@ enum class BlockMethod : uint8_t {
   kSniBlackhole,   // TCP handshake done, the ClientHello sent again, no answer
   kIpBlackhole,    // SYNs sent again, no answer
   kQuicBlackhole,  // QUIC Initials sent again, no datagram back
+  kDnsInjection,   // two answers raced for one query: a forged one first, the resolver's after
+  kDnsBogon,       // an address no host has, for a name the resolver had answered publicly
+  kDnsNxdomain,    // "no such name", for a name the resolver had answered publicly
 };
+inline constexpr size_t kBlockMethods = 8;  // kNone included
+
+// What the blocked service was reached over: its TCP connections, its QUIC ones, or the DNS
+// lookups of its name.
+enum class BlockTransport : uint8_t { kTcp, kQuic, kDns };
 
 // What proved a block (blocks only). A start counts what led to it; its end, the whole block.
 struct BlockEvidence {
   BlockMethod method = BlockMethod::kNone;
   uint16_t remote_port = 0;
-  bool quic = false;  // the service's QUIC (UDP) connections, else its TCP ones
-  int attempts = 0;   // connections the local side opened to the service
-  int failures = 0;   // of them, failed the method's way
+  BlockTransport transport = BlockTransport::kTcp;
+  int attempts = 0;  // connections the local side opened to the service (DNS: queries of its name)
+  int failures = 0;  // of them, failed the method's way
   // Other services (same transport) whose connections completed while this one's failed: the
   // link worked, the failures were this service's.
   int witnesses = 0;
@@ -76,6 +84,16 @@ struct BlockEvidence {
   int reset_ttl_delta = 0;      // of the last such reset (RST TTL minus the server's)
   double reset_after_s = -1;    // of the last reset: from the request it answered
   double handshake_rtt_s = -1;  // of the last failure that completed a TCP handshake
+  // DNS: queries answered twice, differently (the first answer forged); of them, those whose
+  // two answers came with different IP TTLs (two senders at different distances).
+  int answers_racing = 0;
+  int answers_ttl_mismatch = 0;
+  int answer_ttl_delta = 0;      // of the last: the first answer's IP TTL minus the second's
+  double answer_after_s = -1;    // of the last failed query: its (first) answer's delay
+  double resolver_after_s = -1;  // of the last race: the second (the resolver's) answer's delay
+  // The address the last failed query was answered with (the forged or bogon one), if any.
+  bool has_forged_address = false;
+  capture::Address forged_address;
 };
 
 // One line of the event stream (schema v1, documented in docs/event-schema.md). A start and its end
@@ -116,10 +134,13 @@ const char* StateName(EventState s);
 const char* ScopeName(EventScope s);
 const char* DirectionName(capture::Direction d);
 const char* MechanismName(Mechanism m);
-const char* BlockMethodName(BlockMethod m);           // "tcp_rst", ...; "none"
-BlockMethod ParseBlockMethod(std::string_view name);  // kNone when not a method's name
-// OONI's Web Connectivity "blocking" value for a block: "tcp_ip" (the TCP connection failed),
-// "http-failure" (the connection opened, the TLS or HTTP exchange failed).
+const char* BlockMethodName(BlockMethod m);                 // "tcp_rst", ...; "none"
+const char* BlockTransportName(BlockTransport t);           // "tcp", "quic", "dns"
+BlockTransport ParseBlockTransport(std::string_view name);  // kTcp when not a transport's name
+BlockMethod ParseBlockMethod(std::string_view name);        // kNone when not a method's name
+// OONI's Web Connectivity "blocking" value for a block: "dns" (the lookup was tampered with),
+// "tcp_ip" (the TCP connection failed), "http-failure" (the connection opened, the TLS or HTTP
+// exchange failed).
 const char* BlockOoniCategory(const BlockEvidence& b);
 
 }  // namespace tw::detector

@@ -83,10 +83,13 @@ CaptureThread::CaptureThread(const LiveDaemonOptions& o, const EngineParams& eng
       engine_(engine_params, &sink_, &names_),
       tap_(&engine_, &port_labels_, report_.get()),
       work_(o.binner, local, &tap_, NameTarget{&names_, nullptr}, /*verdicts=*/nullptr,
-            /*openings=*/&engine_),
+            OutcomeSinks{&engine_, &engine_}),
       lateness_ns_(int64_t(o.lateness_s * 1e9)),
       report_every_ns_(int64_t(o.report_every_s * 1e9)),
-      next_report_ns_(util::WallClockNs() + report_every_ns_) {}
+      next_report_ns_(util::WallClockNs() + report_every_ns_) {
+  // The second handle keeps DNS datagrams whole; the main one, their headers only.
+  if (names_src_ != nullptr) work_.FollowDnsFromSecondCapture();
+}
 
 std::string CaptureThread::Run() {
   std::string error;
@@ -143,6 +146,7 @@ void CaptureThread::DrainNames() {
   for (int n = 0; n < 1024 && names_src_->Next(&np) == capture::SourceStatus::kPacket; ++n) {
     if (capture::Decode(np.link_type, np.data, np.caplen, &d) == capture::DecodeStatus::kOk) {
       names_.Observe(np.data, np.caplen, d, work_.binner().Lookup(d));
+      work_.OnDnsPacket(np.ts_ns, d, np.data, np.caplen);
     }
   }
 }

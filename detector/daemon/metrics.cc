@@ -278,8 +278,8 @@ void Metrics::Impl::AddBlockState(std::vector<MetricFamily>* out) const {
                           "Services blocked now (connections to them fail while other services "
                           "work), by how they are blocked.",
                           G);
-  for (BlockMethod m : {BlockMethod::kTcpRst, BlockMethod::kSniBlackhole, BlockMethod::kIpBlackhole,
-                        BlockMethod::kQuicBlackhole}) {
+  for (size_t k = 1; k < kBlockMethods; ++k) {
+    const BlockMethod m = BlockMethod(k);
     const auto it = blocked_.find(m);
     f.metric.push_back(
         Sample(it == blocked_.end() ? 0 : it->second, G, {{"method", BlockMethodName(m)}}));

@@ -42,7 +42,7 @@ void ReadBlock(const Json& j, BlockEvidence* b) {
   constexpr double kMaxCount = 1e9;
   if (auto m = Text(j, "method")) b->method = ParseBlockMethod(*m);
   if (auto p = Int(j, "remote_port", 0, 65535)) b->remote_port = uint16_t(*p);
-  if (auto t = Text(j, "transport")) b->quic = *t == "quic";
+  if (auto t = Text(j, "transport")) b->transport = ParseBlockTransport(*t);
   if (auto n = Int(j, "attempts", 0, kMaxCount)) b->attempts = *n;
   if (auto n = Int(j, "failures", 0, kMaxCount)) b->failures = *n;
   auto ev = j.find("evidence");
@@ -55,12 +55,23 @@ void ReadBlock(const Json& j, BlockEvidence* b) {
   if (auto n = Int(*ev, "reset_ttl_delta", -255, 255)) b->reset_ttl_delta = *n;
   if (auto v = Number(*ev, "reset_after_s")) b->reset_after_s = *v;
   if (auto v = Number(*ev, "handshake_rtt_s")) b->handshake_rtt_s = *v;
+  if (auto n = Int(*ev, "answers_racing", 0, kMaxCount)) b->answers_racing = *n;
+  if (auto n = Int(*ev, "answers_ttl_mismatch", 0, kMaxCount)) b->answers_ttl_mismatch = *n;
+  if (auto n = Int(*ev, "answer_ttl_delta", -255, 255)) b->answer_ttl_delta = *n;
+  if (auto v = Number(*ev, "answer_after_s")) b->answer_after_s = *v;
+  if (auto v = Number(*ev, "resolver_after_s")) b->resolver_after_s = *v;
+  if (auto t = Text(*ev, "forged_address")) {
+    if (auto a = capture::Address::Parse(*t)) {
+      b->has_forged_address = true;
+      b->forged_address = *a;
+    }
+  }
 }
 
 // A block's method and evidence (see BlockEvidence).
-void AddBlock(const BlockEvidence& b, Json* j) {
+void AddBlock(const BlockEvidence& b, const capture::AddressFormatter& addresses, Json* j) {
   (*j)["remote_port"] = b.remote_port;
-  (*j)["transport"] = b.quic ? "quic" : "tcp";
+  (*j)["transport"] = BlockTransportName(b.transport);
   (*j)["method"] = BlockMethodName(b.method);
   (*j)["ooni_blocking"] = BlockOoniCategory(b);
   (*j)["attempts"] = b.attempts;
@@ -75,6 +86,14 @@ void AddBlock(const BlockEvidence& b, Json* j) {
     ev["reset_after_s"] = Rounded(b.reset_after_s, 4);
   }
   if (b.handshake_rtt_s >= 0) ev["handshake_rtt_s"] = Rounded(b.handshake_rtt_s, 4);
+  if (b.answers_racing > 0) {
+    ev["answers_racing"] = b.answers_racing;
+    ev["answers_ttl_mismatch"] = b.answers_ttl_mismatch;
+    ev["answer_ttl_delta"] = b.answer_ttl_delta;
+    if (b.resolver_after_s >= 0) ev["resolver_after_s"] = Rounded(b.resolver_after_s, 4);
+  }
+  if (b.answer_after_s >= 0) ev["answer_after_s"] = Rounded(b.answer_after_s, 4);
+  if (b.has_forged_address) ev["forged_address"] = addresses.Format(b.forged_address);
   (*j)["evidence"] = std::move(ev);
 }
 
@@ -86,6 +105,7 @@ Event MapAddresses(const Event& e, const capture::AddressFormatter& addresses) {
   m.flow.key.a = addresses.Map(e.flow.key.a);
   m.flow.key.b = addresses.Map(e.flow.key.b);
   m.remote = addresses.Map(e.remote);
+  m.block.forged_address = addresses.Map(e.block.forged_address);
   return m;
 }
 
@@ -124,7 +144,7 @@ std::string EventToJson(const Event& e, const capture::AddressFormatter& address
     if (!block) j["flows"] = e.flows;
   }
   if (block) {
-    AddBlock(e.block, &j);
+    AddBlock(e.block, addresses, &j);
   } else {
     j["rate_before_bps"] = Rounded(e.rate_before_bps, 0);
     j["rate_after_bps"] = Rounded(e.rate_after_bps, 0);

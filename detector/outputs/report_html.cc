@@ -183,7 +183,9 @@ void WriteBlockRows(const ReportModel& m, const ReportBlock& b, std::string* o) 
   const Event& s = *b.start;
   const BlockEvidence& c = *b.counts;
   const std::string id = std::to_string(s.id);
-  const char* transport = s.block.quic ? "QUIC" : "TCP";
+  const char* transport = s.block.transport == BlockTransport::kQuic  ? "QUIC"
+                          : s.block.transport == BlockTransport::kDns ? "DNS"
+                                                                      : "TCP";
   const std::string service =
       s.server_name.empty()
           ? Esc(b.endpoint) + "<br><small>" + transport + ", no name seen</small>"

@@ -258,7 +258,7 @@ std::vector<ReportBlock> Blocks(std::span<const Event> events, const AddressText
     b.endpoint =
         s.has_remote ? EndpointLabel(s.remote, s.block.remote_port, f) : "address not known";
     b.service = s.server_name.empty() ? b.endpoint : s.server_name;
-    b.evidence = BlockEvidenceWords(*b.counts);
+    b.evidence = BlockEvidenceWords(*b.counts, f);
   }
   return out;
 }
@@ -479,6 +479,15 @@ std::string BlockMethodWords(const BlockEvidence& b) {
       return "The SYNs were sent again and never answered: nothing came back from the address.";
     case BlockMethod::kQuicBlackhole:
       return "The QUIC Initial packets were sent again and no datagram came back.";
+    case BlockMethod::kDnsInjection:
+      return "Each lookup of the name got two different answers to one query: a forged one "
+             "first, then the resolver's.";
+    case BlockMethod::kDnsBogon:
+      return "The resolver, which had answered the name with public addresses, answered it "
+             "with an address no server has.";
+    case BlockMethod::kDnsNxdomain:
+      return "The resolver, which had answered the name with public addresses, said it does "
+             "not exist.";
     case BlockMethod::kNone:
       break;
   }
@@ -509,7 +518,7 @@ std::string MechanismNumbers(const Event& e) {
   return (rtt.empty() ? "" : rtt + ", ") + loss + " % retransmitted";
 }
 
-std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b) {
+std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b, const AddressText& format) {
   std::vector<std::string> out;
   out.push_back(BlockMethodWords(b));
   const std::string of_failures = " of " + std::to_string(b.failures) + " failures were resets ";
@@ -531,20 +540,53 @@ std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b) {
     }
     out.push_back(s + ".");
   }
-  if (b.witnesses > 0) {
-    out.push_back("Other services kept working meanwhile: " + std::to_string(b.witnesses) +
-                  (!b.same_address_ok ? ""
-                   : b.witnesses == 1 ? ", on the same address"
-                                      : ", one of them on the same address") +
-                  ".");
+  if (b.answers_racing > 0) {
+    std::string s = std::to_string(b.answers_racing) + " of " + std::to_string(b.failures) +
+                    " lookups got two answers";
+    if (b.answers_ttl_mismatch > 0) {
+      s += "; in " + std::to_string(b.answers_ttl_mismatch) +
+           " the first came with an IP TTL unlike the resolver's answer's (the last one's " +
+           std::to_string(std::abs(b.answer_ttl_delta)) +
+           (b.answer_ttl_delta > 0 ? " higher)" : " lower)");
+    }
+    if (b.answer_after_s >= 0 && b.resolver_after_s >= 0) {
+      s += "; the first after " + Ms(b.answer_after_s) + " ms, the resolver's after " +
+           Ms(b.resolver_after_s) + " ms";
+    }
+    out.push_back(s + ".");
   }
-  out.push_back(b.worked_before ? "The service had worked earlier in the capture."
-                                : "No connection to the service had completed earlier in the "
-                                  "capture.");
+  if (b.has_forged_address) {
+    out.push_back("The last failed lookup was answered with " + format(b.forged_address) +
+                  (b.forged_address.IsBogon() ? ", an address no server has." : "."));
+  }
+  const bool dns = b.transport == BlockTransport::kDns;
+  if (b.witnesses > 0) {
+    out.push_back(
+        std::string(dns ? "Other names resolved meanwhile: "
+                        : "Other services kept working meanwhile: ") +
+        std::to_string(b.witnesses) +
+        (!b.same_address_ok ? ""
+         : dns ? (b.witnesses == 1 ? ", from the same resolver" : ", some from the same resolver")
+         : b.witnesses == 1 ? ", on the same address"
+                            : ", one of them on the same address") +
+        ".");
+  }
+  if (dns) {
+    out.push_back(b.worked_before ? "The name had resolved earlier in the capture."
+                                  : "The name had not resolved earlier in the capture.");
+  } else {
+    out.push_back(b.worked_before ? "The service had worked earlier in the capture."
+                                  : "No connection to the service had completed earlier in the "
+                                    "capture.");
+  }
   if (b.method == BlockMethod::kIpBlackhole) {
     out.push_back("From one uplink, a server that is down for everyone looks the same.");
   } else if (b.method == BlockMethod::kQuicBlackhole) {
     out.push_back("From one uplink, a QUIC server that is down looks the same.");
+  } else if (b.method == BlockMethod::kDnsBogon || b.method == BlockMethod::kDnsNxdomain) {
+    out.push_back(
+        "From one uplink, a resolver's own filter (a family filter, an ad blocker) "
+        "looks the same: it is the resolver that answered so.");
   }
   return out;
 }

@@ -90,8 +90,9 @@ std::string MechanismNumbers(const Event& e);
 
 // What proved a block, in sentences (text, not escaped): how the connections failed, the
 // fingerprints of injected resets, the other services that kept working, whether the service had
-// worked before, and what one uplink cannot tell apart for this method.
-std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b);
+// worked before, and what one uplink cannot tell apart for this method. For DNS: the races and
+// their fingerprints, the address answered (through `format`).
+std::vector<std::string> BlockEvidenceWords(const BlockEvidence& b, const AddressText& format);
 
 }  // namespace tw::detector
 

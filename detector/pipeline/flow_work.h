@@ -13,6 +13,7 @@
 #include "capture/bins.h"
 #include "capture/connection_opening.h"
 #include "capture/decode.h"
+#include "capture/dns_outcomes.h"
 #include "capture/local_networks.h"
 #include "capture/server_names.h"
 #include "detector/core/flow_verdict.h"
@@ -28,20 +29,28 @@ struct NameTarget {
   std::vector<std::pair<uint64_t, capture::LearnedName>>* found = nullptr;
 };
 
+// Where the outcomes behind blocking go as they are decided: the openings of the connections
+// the local side starts (capture::OpeningTracker) and its DNS queries' (capture::DnsTracker).
+// A null sink: not followed.
+struct OutcomeSinks {
+  capture::OpeningSink* openings = nullptr;
+  capture::DnsOutcomeSink* dns = nullptr;
+};
+
 // A packet, in order: binned into its flow (capture::Binner: the flow table and the bins), its
 // server name looked for, its TCP record kept for the flow's verdict (when verdicts are
-// wanted), the opening of its connection followed (when openings are wanted). Closed bins and
-// ended flows go to `sink`; an ended flow also frees its verdict records and decides its
-// opening. Single-threaded; `sink` and the name target must outlive it.
+// wanted), the opening of its connection and its DNS query or answer followed (when outcomes
+// are wanted). Closed bins and ended flows go to `sink`; an ended flow also frees its verdict
+// records and decides its opening and its pending queries. Single-threaded; `sink` and the name
+// target must outlive it.
 class FlowWork final : private capture::BinSink {
  public:
   // `verdicts`: the verdict tracker's parameters, or nullptr for no verdicts (the daemon).
-  // `openings`: where the openings of the connections the local side starts go as they are
-  // decided (capture::OpeningTracker; expired at each bin's close), or nullptr for none. An
-  // ended flow's opening goes there before the end goes to `sink`.
+  // `outcomes`: where openings and DNS outcomes go as they are decided (both trackers expire
+  // at each bin's close). An ended flow's go there before the end goes to `sink`.
   FlowWork(const capture::BinnerParams& binner, capture::LocalNetworks local,
            capture::BinSink* sink, NameTarget names, const VerdictParams* verdicts,
-           capture::OpeningSink* openings = nullptr);
+           OutcomeSinks outcomes = {});
   FlowWork(const FlowWork&) = delete;
   FlowWork& operator=(const FlowWork&) = delete;
 
@@ -52,6 +61,16 @@ class FlowWork final : private capture::BinSink {
   // to let the Binner count flows.
   capture::BinnedPacket OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& d,
                                  const uint8_t* data, uint32_t caplen, uint64_t index);
+
+  // DNS is followed from a second capture of whole DNS datagrams (the daemon's service-name
+  // handle: its main one keeps headers only), handed to OnDnsPacket(), and no longer from the
+  // packets of OnPacket().
+  void FollowDnsFromSecondCapture() { dns_in_main_ = false; }
+  // A packet of that second capture (decoded as `d` from `data`/`caplen`, captured at ts_ns):
+  // a UDP datagram to or from port 53 of a flow OnPacket() already made goes to the DNS
+  // tracker; anything else is ignored.
+  void OnDnsPacket(int64_t ts_ns, const capture::DecodedPacket& d, const uint8_t* data,
+                   uint32_t caplen);
 
   // Closes the bins that end at or before now_ns (a silent link, or a clock broadcast).
   void AdvanceClock(int64_t now_ns) { binner_.AdvanceClock(now_ns); }
@@ -69,17 +88,22 @@ class FlowWork final : private capture::BinSink {
   void OnBin(int64_t start_ns, int64_t width_ns, std::span<const capture::FlowBin> flows,
              const capture::LinkBin& link) override;
   void OnFlowEnd(const capture::FlowInfo& info, const capture::FlowTotals& totals) override;
-  // Hands the openings in decided_ to the opening sink.
-  void PassOpenings();
+  // Hands the openings and DNS outcomes decided so far to their sinks.
+  void PassOutcomes();
+  void FollowDns(int64_t ts_ns, const capture::DecodedPacket& d, const uint8_t* data,
+                 uint32_t caplen, const capture::BinnedPacket& bp);
 
   capture::BinSink* sink_;
   NameTarget names_;
   std::optional<FlowVerdictTracker> verdicts_;
   std::optional<capture::OpeningTracker> openings_;
-  capture::OpeningSink* opening_sink_;
-  std::vector<capture::Opening> decided_;    // by openings_, not yet passed on
-  capture::Binner binner_;                   // last: its sink is this object
-  std::vector<capture::LearnedName> found_;  // reused for each packet's names
+  std::optional<capture::DnsTracker> dns_;
+  OutcomeSinks outcomes_;
+  bool dns_in_main_ = true;                    // dns_ follows OnPacket()'s packets
+  std::vector<capture::Opening> decided_;      // by openings_, not yet passed on
+  std::vector<capture::DnsOutcome> answered_;  // by dns_, not yet passed on
+  capture::Binner binner_;                     // last: its sink is this object
+  std::vector<capture::LearnedName> found_;    // reused for each packet's names
 };
 
 }  // namespace tw::detector

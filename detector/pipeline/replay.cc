@@ -267,14 +267,20 @@ std::optional<ReplayStatus> OpenInput(const ReplayOptions& o, ReplayResult* r, I
   return std::nullopt;
 }
 
-// Keeps every decided opening (for the summary) and hands it on to the engine.
-class OpeningTee final : public capture::OpeningSink {
+// Keeps every decided opening and counts the DNS outcomes (for the summary), and hands them on
+// to the engine.
+class OutcomeTee final : public capture::OpeningSink, public capture::DnsOutcomeSink {
  public:
-  explicit OpeningTee(capture::OpeningSink* next) : next_(next) {}
+  explicit OutcomeTee(Engine* next) : next_(next) {}
   void OnOpening(const capture::Opening& o) override {
     all_.push_back(o);
     next_->OnOpening(o);
   }
+  void OnDnsOutcome(const capture::DnsOutcome& o) override {
+    ++dns_[size_t(o.kind)];
+    next_->OnDnsOutcome(o);
+  }
+  const std::array<uint64_t, capture::kDnsOutcomeKinds>& dns() const { return dns_; }
   // Everything kept, in flow order (the same for any number of threads).
   std::vector<capture::Opening> Take() {
     std::sort(all_.begin(), all_.end(), [](const capture::Opening& a, const capture::Opening& b) {
@@ -284,8 +290,9 @@ class OpeningTee final : public capture::OpeningSink {
   }
 
  private:
-  capture::OpeningSink* next_;
+  Engine* next_;
   std::vector<capture::Opening> all_;
+  std::array<uint64_t, capture::kDnsOutcomeKinds> dns_{};
 };
 
 // The analysis of one input: the per-packet work (on this thread, or sharded over threads and
@@ -302,10 +309,10 @@ class Analysis {
     capture::BinSink* const detectors = &notes_;
     if (o.threads > 1) {
       shards_.emplace(ShardedAnalysisParams{o.threads, o.binner, o.verdict}, local, detectors,
-                      &names_, &openings_);
+                      &names_, OutcomeSinks{&outcomes_, &outcomes_});
     } else {
       work_.emplace(o.binner, local, detectors, NameTarget{&names_, nullptr}, &o.verdict,
-                    &openings_);
+                    OutcomeSinks{&outcomes_, &outcomes_});
     }
   }
 
@@ -331,7 +338,8 @@ class Analysis {
       r->binner = work_->binner().stats();
     }
     engine_.Finish();
-    r->openings = openings_.Take();
+    r->openings = outcomes_.Take();
+    r->dns_outcomes = outcomes_.dns();
     EmitVerdictEvents(collector_.events(), &r->verdicts, &fanout_);
     r->flow_lines = notes_.Lines(&r->verdicts);
     r->engine = engine_.stats();
@@ -347,7 +355,7 @@ class Analysis {
   EventFanout fanout_;
   capture::ServerNames names_;
   Engine engine_;
-  OpeningTee openings_{&engine_};
+  OutcomeTee outcomes_{&engine_};
   BinTee tee_;
   FlowLineNotes notes_;
   std::optional<FlowWork> work_;

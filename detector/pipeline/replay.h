@@ -14,6 +14,7 @@
 #include "capture/capture_file.h"
 #include "capture/connection_opening.h"
 #include "capture/decode.h"
+#include "capture/dns_outcomes.h"
 #include "detector/core/engine.h"
 #include "detector/core/event.h"
 #include "detector/core/event_sink.h"
@@ -95,6 +96,8 @@ struct ReplayResult {
   // How the connections the local side started opened (capture::OpeningTracker), each once
   // decided, in flow order.
   std::vector<capture::Opening> openings;
+  // The DNS queries the local side sent, once decided: a count per capture::DnsOutcomeKind.
+  std::array<uint64_t, capture::kDnsOutcomeKinds> dns_outcomes{};
 };
 
 // Replays capture files through capture → stats → detector. Events go to the observers as

@@ -75,7 +75,8 @@ struct ShardedAnalysis::Batch {
     uint64_t index = 0;  // 0: a clock tick at ts_ns, no packet
     DecodedPacket d;
     uint32_t wire_len = 0;
-    uint32_t name_at = 0, name_len = 0;  // the payload, copied into `bytes`, for ServerNames
+    uint32_t name_at = 0,
+             name_len = 0;  // the payload, copied into `bytes`, for ServerNames and the DNS tracker
   };
   static_assert(sizeof(Item) == 112);
   static_assert(std::is_aggregate_v<Item> && std::is_trivially_destructible_v<Item>);
@@ -105,13 +106,14 @@ struct ShardedAnalysis::Batch {
 
 // From a shard to the merger: closed bins, in order, each with the flows that ended since the
 // shard's previous bin, the names its packets taught (with the packet's index) and the
-// openings it decided. The bins' flows, ends, names and openings lie in four vectors, each bin's
+// openings and DNS outcomes it decided. The bins' flows, ends, names, openings and DNS outcomes
+// lie in five vectors, each bin's
 // after the previous one's, so that a message's memory is reserved once and stays what one bin
 // needs at most.
 struct ShardedAnalysis::Message {
   struct Bin {
     // One past its items in the vectors.
-    size_t ends_end = 0, names_end = 0, openings_end = 0, flows_end = 0;
+    size_t ends_end = 0, names_end = 0, openings_end = 0, dns_end = 0, flows_end = 0;
     bool has_bin = false;  // false: the shard's last word (its final flow ends)
     bool last = false;     // the shard is done: nothing follows
     int64_t start_ns = 0, width_ns = 0;
@@ -121,6 +123,7 @@ struct ShardedAnalysis::Message {
   std::vector<std::pair<FlowInfo, FlowTotals>> ends;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names;
   std::vector<capture::Opening> openings;
+  std::vector<capture::DnsOutcome> dns;
   std::vector<FlowBin> flows;
 
   Message() {
@@ -132,14 +135,20 @@ struct ShardedAnalysis::Message {
     ends.clear();
     names.clear();
     openings.clear();
+    dns.clear();
     flows.clear();
   }
 };
 
-struct ShardedAnalysis::Shard final : public capture::BinSink, public capture::OpeningSink {
+struct ShardedAnalysis::Shard final : public capture::BinSink,
+                                      public capture::OpeningSink,
+                                      public capture::DnsOutcomeSink {
+  // `follow`: which outcomes the merger wants (the shard's own sinks stand in for them).
   Shard(const capture::BinnerParams& bp, const capture::LocalNetworks& local,
-        const VerdictParams& vp, bool follow_openings)
-      : work(bp, local, this, NameTarget{nullptr, &names}, &vp, follow_openings ? this : nullptr),
+        const VerdictParams& vp, OutcomeSinks follow)
+      : work(bp, local, this, NameTarget{nullptr, &names}, &vp,
+             OutcomeSinks{follow.openings != nullptr ? this : nullptr,
+                          follow.dns != nullptr ? this : nullptr}),
         full(kBatchesPerShard),
         free(kBatchesPerShard),
         out(kMessagesPerShard),
@@ -202,8 +211,9 @@ struct ShardedAnalysis::Shard final : public capture::BinSink, public capture::O
     ends.emplace_back(info, totals);
   }
   void OnOpening(const capture::Opening& o) override { openings.push_back(o); }
+  void OnDnsOutcome(const capture::DnsOutcome& o) override { dns.push_back(o); }
 
-  // A bin (or the last word) into the current message, with the ends, names and openings since
+  // A bin (or the last word) into the current message, with the ends, names and outcomes since
   // the previous one.
   Message::Bin& Append(std::span<const FlowBin> flows) {
     if (current == nullptr) current = out_free.Pop();
@@ -211,14 +221,17 @@ struct ShardedAnalysis::Shard final : public capture::BinSink, public capture::O
     m.ends.insert(m.ends.end(), ends.begin(), ends.end());
     for (auto& n : names) m.names.push_back(std::move(n));
     m.openings.insert(m.openings.end(), openings.begin(), openings.end());
+    for (auto& o : dns) m.dns.push_back(std::move(o));
     m.flows.insert(m.flows.end(), flows.begin(), flows.end());
     ends.clear();
     names.clear();
     openings.clear();
+    dns.clear();
     Message::Bin& bin = m.bins.emplace_back();
     bin.ends_end = m.ends.size();
     bin.names_end = m.names.size();
     bin.openings_end = m.openings.size();
+    bin.dns_end = m.dns.size();
     bin.flows_end = m.flows.size();
     return bin;
   }
@@ -235,10 +248,11 @@ struct ShardedAnalysis::Shard final : public capture::BinSink, public capture::O
   Batch* filling = nullptr;    // the reader's batch being filled
   Message* current = nullptr;  // the shard's message being filled; null: none taken
   // Since the shard's last bin: the flows that ended, the names its packets taught, the
-  // openings it decided.
+  // openings and DNS outcomes it decided.
   std::vector<std::pair<FlowInfo, FlowTotals>> ends;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names;
   std::vector<capture::Opening> openings;
+  std::vector<capture::DnsOutcome> dns;
   std::thread thread;
 };
 
@@ -248,8 +262,8 @@ struct ShardedAnalysis::Shard final : public capture::BinSink, public capture::O
 class ShardedAnalysis::Merger {
  public:
   Merger(std::vector<std::unique_ptr<Shard>>* shards, capture::BinSink* sink,
-         capture::ServerNames* names, capture::OpeningSink* openings)
-      : shards_(shards), sink_(sink), names_(names), openings_(openings) {}
+         capture::ServerNames* names, OutcomeSinks outcomes)
+      : shards_(shards), sink_(sink), names_(names), outcomes_(outcomes) {}
 
   void Run() {
     struct Cursor {
@@ -261,6 +275,7 @@ class ShardedAnalysis::Merger {
       ends_.clear();
       names_found_.clear();
       decided_.clear();
+      answered_.clear();
       for (size_t i = 0; i < c.size(); ++i) {
         if (c[i].m == nullptr) {
           c[i] = {(*shards_)[i]->out.Pop(), 0};
@@ -278,6 +293,9 @@ class ShardedAnalysis::Merger {
         const size_t openings_from = k > 0 ? m.bins[k - 1].openings_end : 0;
         decided_.insert(decided_.end(), m.openings.begin() + ptrdiff_t(openings_from),
                         m.openings.begin() + ptrdiff_t(m.bins[k].openings_end));
+        for (size_t j = k > 0 ? m.bins[k - 1].dns_end : 0; j < m.bins[k].dns_end; ++j) {
+          answered_.push_back(std::move(c[i].m->dns[j]));
+        }
       }
       std::sort(ends_.begin(), ends_.end(),
                 [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
@@ -286,13 +304,21 @@ class ShardedAnalysis::Merger {
       if (names_ != nullptr) {
         for (const auto& [index, n] : names_found_) names_->Learn(n);
       }
-      if (openings_ != nullptr) {
+      if (outcomes_.openings != nullptr) {
         std::sort(decided_.begin(), decided_.end(),
                   [](const capture::Opening& a, const capture::Opening& b) {
                     return a.decided_ns != b.decided_ns ? a.decided_ns < b.decided_ns
                                                         : a.flow.id < b.flow.id;
                   });
-        for (const capture::Opening& o : decided_) openings_->OnOpening(o);
+        for (const capture::Opening& o : decided_) outcomes_.openings->OnOpening(o);
+      }
+      if (outcomes_.dns != nullptr) {
+        std::sort(answered_.begin(), answered_.end(),
+                  [](const capture::DnsOutcome& a, const capture::DnsOutcome& b) {
+                    return a.decided_ns != b.decided_ns ? a.decided_ns < b.decided_ns
+                                                        : a.flow_id < b.flow_id;
+                  });
+        for (const capture::DnsOutcome& o : answered_) outcomes_.dns->OnDnsOutcome(o);
       }
       for (const auto& [info, totals] : ends_) sink_->OnFlowEnd(info, totals);
       const Message::Bin& first = c[0].m->bins[c[0].next];
@@ -327,16 +353,17 @@ class ShardedAnalysis::Merger {
   std::vector<std::unique_ptr<Shard>>* shards_;
   capture::BinSink* sink_;
   capture::ServerNames* names_;
-  capture::OpeningSink* openings_;
+  OutcomeSinks outcomes_;
   std::vector<std::pair<FlowInfo, FlowTotals>> ends_;
   std::vector<std::pair<uint64_t, capture::LearnedName>> names_found_;
   std::vector<capture::Opening> decided_;
+  std::vector<capture::DnsOutcome> answered_;
   std::vector<FlowBin> flows_;
 };
 
 ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
                                  capture::BinSink* sink, capture::ServerNames* names,
-                                 capture::OpeningSink* openings)
+                                 OutcomeSinks outcomes)
     : local_(std::move(local)),
       bin_ns_(params.binner.bin_ns > 0 ? params.binner.bin_ns : 1'000'000'000) {
   const size_t n = size_t(std::max(1, params.shards));
@@ -345,9 +372,9 @@ ShardedAnalysis::ShardedAnalysis(const ShardedAnalysisParams& params, capture::L
   VerdictParams vp = params.verdict;
   vp.max_records_total = std::max<size_t>(1, (vp.max_records_total + n - 1) / n);
   for (size_t i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(bp, local_, vp, openings != nullptr));
+    shards_.push_back(std::make_unique<Shard>(bp, local_, vp, outcomes));
   }
-  merger_ = std::make_unique<Merger>(&shards_, sink, names, openings);
+  merger_ = std::make_unique<Merger>(&shards_, sink, names, outcomes);
   for (auto& s : shards_) s->thread = std::thread([p = s.get()] { p->Run(); });
   merger_->thread = std::thread([m = merger_.get()] { m->Run(); });
 }
@@ -362,7 +389,12 @@ void ShardedAnalysis::Send(Shard* s) {
 void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPacket& d,
                                const uint8_t* data, uint32_t caplen, uint64_t index) {
   const bool src_local = local_.Contains(d.src);
-  if (src_local == local_.Contains(d.dst)) {  // what the Binner would count and drop
+  const bool binned = src_local != local_.Contains(d.dst);
+  // DNS between two local hosts (a resolver on the local side): no flow of the Binner's, but
+  // the DNS tracker follows it (FlowWork), so it goes to a shard, whose Binner counts it.
+  const bool local_dns = src_local && !binned && d.ip_proto == capture::kIpProtoUdp &&
+                         (d.src_port == capture::kDnsPort || d.dst_port == capture::kDnsPort);
+  if (!binned && !local_dns) {  // what the Binner would count and drop
     ++stats_.packets;
     ++(src_local ? stats_.local_to_local : stats_.not_local);
     return;
@@ -376,8 +408,9 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   // The tick goes out at once: the merger waits for every shard's bin, and a shard that gets
   // few packets would otherwise hold it (and, through the merger, the busy shards and this
   // reader) back.
+  // (A packet the Binner drops does not move its clock.)
   const int64_t bin = util::FloorDiv(ts_ns, bin_ns_);
-  if (!clock_started_ || bin > last_bin_) {
+  if (binned && (!clock_started_ || bin > last_bin_)) {
     clock_started_ = true;
     last_bin_ = bin;
     for (auto& s : shards_) {
@@ -394,7 +427,10 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   it.index = index;
   it.wire_len = wire_len;
   it.name_at = it.name_len = 0;
-  if (capture::ServerNames::MayName(data, caplen, d)) {
+  // The payload that names a server, or a DNS query's (for the DNS tracker).
+  const bool dns_query = d.ip_proto == capture::kIpProtoUdp && d.dst_port == capture::kDnsPort &&
+                         d.payload_len > 0 && d.payload_offset < caplen && !d.later_fragment;
+  if (dns_query || capture::ServerNames::MayName(data, caplen, d)) {
     const uint32_t n = std::min(caplen - d.payload_offset, d.payload_len);
     std::vector<uint8_t>& bytes = s->filling->bytes;
     it.name_at = uint32_t(bytes.size());

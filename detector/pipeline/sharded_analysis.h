@@ -29,9 +29,9 @@ struct ShardedAnalysisParams {
 // running the per-packet work (FlowWork: its share of the flow table, its verdict tracker)
 // on its flows; a merger thread joins
 // the shards' closed bins, per bin, and hands them to `sink`, with the names the packets taught
-// applied to `names` first (ServerNames::Learn) and the connection openings decided in the bin
-// handed to `openings` (when not null) before the bin's flow ends, in order of the time they
-// were decided (then of flow id).
+// applied to `names` first (ServerNames::Learn) and the connection openings and DNS outcomes
+// decided in the bin handed to `outcomes` (those not null) before the bin's flow ends, each in
+// order of the time they were decided (then of flow id).
 //
 // What `sink` sees is what one Binner fed every packet gives (apart from the order of flows
 // within a bin, which the detectors do not depend on): the reader broadcasts the clock, so
@@ -40,13 +40,12 @@ struct ShardedAnalysisParams {
 // order of id. So the events are the same for any number of shards, unless a shard's flow table
 // fills (which flows are evicted depends on the shares) or a verdict record cap is reached.
 //
-// Threads: `sink`, `names` and `openings` are used by the merger thread only, between construction
+// Threads: `sink`, `names` and `outcomes` are used by the merger thread only, between construction
 // and the return of Finish(); the caller must not touch them meanwhile. Not copyable.
 class ShardedAnalysis {
  public:
   ShardedAnalysis(const ShardedAnalysisParams& params, capture::LocalNetworks local,
-                  capture::BinSink* sink, capture::ServerNames* names,
-                  capture::OpeningSink* openings = nullptr);
+                  capture::BinSink* sink, capture::ServerNames* names, OutcomeSinks outcomes = {});
   // Stops the threads; the analysis of what was fed is finished and dropped if Finish() was not
   // called.
   ~ShardedAnalysis();
@@ -54,9 +53,9 @@ class ShardedAnalysis {
   ShardedAnalysis& operator=(const ShardedAnalysis&) = delete;
 
   // One packet that Decode() returned kOk for: captured at ts_ns, wire length wire_len, its
-  // captured bytes `data` (borrowed for the call; only a DNS answer's or ClientHello's payload
-  // is copied), `index` its position in the input (1, 2, ...; it becomes the id of a flow it
-  // starts).
+  // captured bytes `data` (borrowed for the call; only the payload of a DNS datagram, a
+  // ClientHello or a QUIC Initial is copied), `index` its position in the input (1, 2, ...; it
+  // becomes the id of a flow it starts).
   void OnPacket(int64_t ts_ns, uint32_t wire_len, const capture::DecodedPacket& d,
                 const uint8_t* data, uint32_t caplen, uint64_t index);
   // End of the input: the shards close their last bin and end their flows; returns when the

@@ -8,37 +8,15 @@
 
 #include "capture/ip_proto.h"
 #include "test/support/decoded_packet.h"
+#include "test/support/dns_message.h"
 
 namespace tw::capture {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr uint16_t kA = 1, kAaaa = 28;
+constexpr uint16_t kA = testing::kDnsA, kAaaa = testing::kDnsAaaa;
 
-// A DNS message: the header, one question (`name`, `qtype`, class IN) and, in a response, one
-// A or AAAA record per address, its owner a compression pointer to the question.
-std::vector<uint8_t> Message(uint16_t id, bool response, uint8_t rcode, const std::string& name,
-                             uint16_t qtype, const std::vector<std::string>& addresses = {}) {
-  const uint16_t flags = response ? uint16_t(0x8180 | rcode) : 0x0100;
-  std::vector<uint8_t> m = {uint8_t(id >> 8), uint8_t(id), uint8_t(flags >> 8), uint8_t(flags)};
-  m.insert(m.end(), {0, 1, 0, uint8_t(addresses.size()), 0, 0, 0, 0});  // counts
-  size_t start = 0;
-  while (start <= name.size()) {
-    const size_t dot = std::min(name.find('.', start), name.size());
-    m.push_back(uint8_t(dot - start));
-    m.insert(m.end(), name.begin() + long(start), name.begin() + long(dot));
-    start = dot + 1;
-  }
-  m.insert(m.end(), {0, uint8_t(qtype >> 8), uint8_t(qtype), 0, 1});
-  for (const std::string& text : addresses) {
-    const Address a = *Address::Parse(text);
-    const bool v4 = a.IsV4();
-    m.insert(m.end(),
-             {0xc0, 12, 0, uint8_t(v4 ? kA : kAaaa), 0, 1, 0, 0, 0, 60, 0, uint8_t(v4 ? 4 : 16)});
-    m.insert(m.end(), a.bytes.begin() + (v4 ? 12 : 0), a.bytes.end());
-  }
-  return m;
-}
+using testing::DnsMessage;
 
 // The lookups of one stub at 10.0.0.2 (port `port`, flow `flow`) to a resolver.
 class Stub {
@@ -56,12 +34,12 @@ class Stub {
     info_.local_initiated = true;
   }
   void Query(int64_t ms, uint16_t id, const std::string& name, uint16_t qtype = kA) {
-    Send(ms, kUp, Message(id, false, 0, name, qtype), 64);
+    Send(ms, kUp, DnsMessage(id, false, 0, name, qtype), 64);
   }
   void Answer(int64_t ms, uint16_t id, const std::string& name,
               const std::vector<std::string>& addresses, uint8_t ttl = 52, uint8_t rcode = 0,
               uint16_t qtype = kA) {
-    Send(ms, kDown, Message(id, true, rcode, name, qtype, addresses), ttl);
+    Send(ms, kDown, DnsMessage(id, true, rcode, name, qtype, addresses), ttl);
   }
   // A datagram of `bytes`, of which the capture kept the first `caplen` (all by default);
   // `wire_len`: the payload length its headers claim (the bytes' length by default).
@@ -380,8 +358,8 @@ TEST(DnsTrackerTest, AQueryCutByTheSnaplenTakesItsQuestionFromTheAnswer) {
   DnsTracker t;
   Stub s(&t);
   // A 72-byte capture keeps 30 bytes of the DNS message: the header and part of the name.
-  s.Send(0, kUp, Message(70, false, 0, "r5---sn-p5qs7n7z.googlevideo.com", kA), 64, 30);
-  s.Send(1000, kUp, Message(70, false, 0, "r5---sn-p5qs7n7z.googlevideo.com", kA), 64, 30);
+  s.Send(0, kUp, DnsMessage(70, false, 0, "r5---sn-p5qs7n7z.googlevideo.com", kA), 64, 30);
+  s.Send(1000, kUp, DnsMessage(70, false, 0, "r5---sn-p5qs7n7z.googlevideo.com", kA), 64, 30);
   s.Answer(1010, 70, "r5---sn-p5qs7n7z.googlevideo.com", {"10.1.1.1"});
   s.End();
   ASSERT_EQ(s.decided.size(), 1u);
@@ -396,8 +374,8 @@ TEST(DnsTrackerTest, AnswersCutByTheCaptureAreNotComparedAsSets) {
   DnsTracker t;
   Stub s(&t);
   s.Query(0, 80, "cdn.example.com");
-  const auto one = Message(80, true, 0, "cdn.example.com", kA, {"203.0.113.1", "203.0.113.2"});
-  const auto two = Message(80, true, 0, "cdn.example.com", kA, {"203.0.113.2", "203.0.113.1"});
+  const auto one = DnsMessage(80, true, 0, "cdn.example.com", kA, {"203.0.113.1", "203.0.113.2"});
+  const auto two = DnsMessage(80, true, 0, "cdn.example.com", kA, {"203.0.113.2", "203.0.113.1"});
   s.Send(20, kDown, one, 52, one.size() - 16);  // the capture kept the first address only
   s.Send(21, kDown, two, 52, two.size() - 16);
   s.End();
@@ -411,7 +389,7 @@ TEST(DnsTrackerTest, AnswersCutByTheCaptureAreNotComparedAsSets) {
 // that short: no read past the bytes (the buffer is exactly that long), no answer invented.
 TEST(DnsTrackerTest, AnAnswerTruncatedAtEveryOffsetIsSafe) {
   const auto full =
-      Message(90, true, 0, "video.example.com", kAaaa, {"2001:db8::7", "192.0.2.8", "10.0.0.9"});
+      DnsMessage(90, true, 0, "video.example.com", kAaaa, {"2001:db8::7", "192.0.2.8", "10.0.0.9"});
   for (bool cut_by_capture : {true, false}) {
     for (size_t n = 0; n <= full.size(); ++n) {
       DnsTracker t;
@@ -445,15 +423,15 @@ TEST(DnsTrackerTest, MalformedAndForeignDatagramsAreIgnored) {
   DnsTracker t;
   Stub s(&t);
   s.Query(0, 100, "www.example.com");
-  auto loop = Message(100, true, 0, "www.example.com", kA, {"203.0.113.1"});
+  auto loop = DnsMessage(100, true, 0, "www.example.com", kA, {"203.0.113.1"});
   loop[12] = 0xc0;  // the question's name points at itself
   loop[13] = 12;
   s.Send(5, kDown, loop, 52);
   EXPECT_EQ(t.malformed(), 1u);
-  auto notify = Message(100, true, 0, "www.example.com", kA, {"203.0.113.1"});
+  auto notify = DnsMessage(100, true, 0, "www.example.com", kA, {"203.0.113.1"});
   notify[2] |= 0x20;  // opcode 4 (NOTIFY)
   s.Send(6, kDown, notify, 52);
-  auto chaos = Message(101, false, 0, "version.bind", 16);
+  auto chaos = DnsMessage(101, false, 0, "version.bind", 16);
   chaos[chaos.size() - 1] = 3;  // class CH
   s.Send(7, kUp, chaos, 64);
   EXPECT_EQ(t.pending(), 1u);
@@ -491,7 +469,7 @@ TEST(DnsTrackerTest, OtherTrafficIsNotLookedAt) {
   std::vector<DnsOutcome> decided;
   FlowInfo info;
   info.id = 3;
-  const auto q = Message(1, false, 0, "www.example.com", kA);
+  const auto q = DnsMessage(1, false, 0, "www.example.com", kA);
   DecodedPacket tcp = testing::Packet("10.0.0.2", 40000, "198.51.100.53", 53, kIpProtoTcp);
   tcp.payload_len = uint32_t(q.size());
   t.OnPacket(0, tcp, q.data(), uint32_t(q.size()), info, kUp, &decided);

@@ -109,14 +109,14 @@ bool SendOverTcp(const std::vector<uint8_t>& payload, bool v6 = false) {
 }
 
 // Sends a small UDP datagram from 127.0.0.77:from_port (0 = any) to 127.0.0.1:9.
-bool SendUdp(uint16_t from_port) {
+bool SendUdp(uint16_t from_port, uint16_t to_port = 9) {
   const int s = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in src{}, dst{};
   src.sin_family = dst.sin_family = AF_INET;
   src.sin_addr.s_addr = htonl(0x7f00004d);
   src.sin_port = htons(from_port);
   dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  dst.sin_port = htons(9);
+  dst.sin_port = htons(to_port);
   const char msg[40] = {0x12, 0x34, char(0x81), char(0x80)};
   const bool ok = s >= 0 && bind(s, reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0 &&
                   sendto(s, msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst)) ==
@@ -125,7 +125,7 @@ bool SendUdp(uint16_t from_port) {
   return ok;
 }
 
-TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
+TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsWhole) {
   LiveOptions o;
   o.interface = "lo";
   o.bpf_filter = kServerNameFilter;
@@ -134,14 +134,15 @@ TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
   std::string error;
   auto src = PcapLiveSource::Open(o, &error);
   if (!src) GTEST_SKIP() << "cannot capture on lo (needs root or CAP_NET_RAW): " << error;
-  // Three connections: ClientHellos over IPv4 and IPv6 (kept) and an HTTP request (not); three
-  // UDP datagrams, one
-  // from port 53 (kept). The handshake packets and ACKs carry no TLS record (not kept).
+  // Three connections: ClientHellos over IPv4 and IPv6 (kept) and an HTTP request (not); four
+  // UDP datagrams, one from port 53 and one to it (kept: a DNS answer and a query). The handshake
+  // packets and ACKs carry no TLS record (not kept).
   ASSERT_TRUE(SendOverTcp(tw::testing::ClientHello("live-video.example")));
   const bool v6 = SendOverTcp(tw::testing::ClientHello("v6.example"), /*v6=*/true);
   const std::string http = "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n";
   ASSERT_TRUE(SendOverTcp(std::vector<uint8_t>(http.begin(), http.end())));
   ASSERT_TRUE(SendUdp(53));  // needs root, as the capture did
+  ASSERT_TRUE(SendUdp(0, 53));
   ASSERT_TRUE(SendUdp(0));
   ASSERT_TRUE(SendUdp(0));
   std::vector<std::string> names;
@@ -158,7 +159,7 @@ TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
     if (d.ip_proto == capture::kIpProtoTcp &&
         ParseTlsSni(pkt.data + d.payload_offset, pkt.caplen - d.payload_offset, &sni)) {
       names.emplace_back(sni);
-    } else if (d.ip_proto == capture::kIpProtoUdp && d.src_port == 53) {
+    } else if (d.ip_proto == capture::kIpProtoUdp && (d.src_port == 53 || d.dst_port == 53)) {
       ++dns;
     } else {
       ++other;
@@ -167,7 +168,7 @@ TEST(PcapLiveSourceTest, ServiceNameFilterKeepsClientHellosAndDnsAnswersWhole) {
   std::vector<std::string> want = {"live-video.example"};
   if (v6) want.push_back("v6.example");  // a host without IPv6 on lo only has the IPv4 one
   EXPECT_EQ(names, want);
-  EXPECT_EQ(dns, 1);
+  EXPECT_EQ(dns, 2);
   EXPECT_EQ(other, 0);
 }
 

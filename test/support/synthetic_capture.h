@@ -11,11 +11,11 @@
 
 namespace tw::testing {
 
-// Writes Ethernet/IPv4/TCP packets to a pcap file with libpcap's own writer, so replay tests
-// can build captures with known contents. Headers only (caplen 66; lengths as on the wire), or
-// with their payload (TcpPayload).
-// Packets may be added in any order: Close() (or the destructor) writes them sorted by time, or
-// in the order they were added when `sorted` is false (a capture whose clock stepped back).
+// Writes Ethernet/IPv4/TCP (and UDP) packets to a pcap file with libpcap's own writer, so replay
+// tests can build captures with known contents. Headers only (caplen 66; lengths as on the wire),
+// or with their payload (TcpPayload). Packets may be added in any order: Close() (or the
+// destructor) writes them sorted by time, or in the order they were added when `sorted` is false (a
+// capture whose clock stepped back).
 class SyntheticCapture {
  public:
   explicit SyntheticCapture(const std::string& path, bool sorted = true) : sorted_(sorted) {
@@ -93,6 +93,32 @@ class SyntheticCapture {
     std::vector<uint8_t>& b = packets_.back().bytes;
     b[14 + 8] = ttl;
     b.insert(b.end(), payload.begin(), payload.end());
+  }
+
+  // A UDP datagram between 10.0.0.2:local_port and 192.0.2.`server`:remote_port carrying
+  // `payload`, captured whole, with IP TTL `ttl`.
+  void Udp(double t, bool up, uint16_t local_port, uint16_t remote_port,
+           const std::vector<uint8_t>& payload, uint8_t ttl, uint8_t server = 1) {
+    Record& r = packets_.emplace_back();
+    r.t = t;
+    r.bytes.assign(14 + 20 + 8, 0);
+    r.bytes.insert(r.bytes.end(), payload.begin(), payload.end());
+    r.wire_len = uint32_t(r.bytes.size());
+    uint8_t* b = r.bytes.data();
+    b[12] = 0x08;  // IPv4
+    uint8_t* ip = b + 14;
+    ip[0] = 0x45;
+    const uint16_t total = uint16_t(20 + 8 + payload.size());
+    ip[2] = uint8_t(total >> 8), ip[3] = uint8_t(total);
+    ip[8] = ttl, ip[9] = 17;
+    const uint8_t local[4] = {10, 0, 0, 2}, remote[4] = {192, 0, 2, server};
+    std::memcpy(ip + 12, up ? local : remote, 4);
+    std::memcpy(ip + 16, up ? remote : local, 4);
+    uint8_t* udp = ip + 20;
+    const uint16_t sp = up ? local_port : remote_port, dp = up ? remote_port : local_port;
+    const uint16_t len = uint16_t(8 + payload.size());
+    udp[0] = uint8_t(sp >> 8), udp[1] = uint8_t(sp), udp[2] = uint8_t(dp >> 8);
+    udp[3] = uint8_t(dp), udp[4] = uint8_t(len >> 8), udp[5] = uint8_t(len);
   }
 
   // A bulk download on local_port at `bytes_per_s`, from t0 to t1, one ACK per two segments,

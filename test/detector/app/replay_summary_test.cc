@@ -42,7 +42,7 @@ TEST(ReplaySummaryTest, BlocksNameTheirServiceMethodAndSpan) {
   end.reason = "lifted";
   r.events.push_back(end);
   Event quic = Block(2, EventState::kStart, kT0 + 40, "");
-  quic.block.quic = true;
+  quic.block.transport = BlockTransport::kQuic;
   quic.block.method = BlockMethod::kQuicBlackhole;
   quic.block.witnesses = 1;
   r.events.push_back(quic);

@@ -203,7 +203,7 @@ TEST(BlockDetectorTest, AQuicBlackHoleNeedsAnotherQuicServiceWorking) {
   EXPECT_TRUE(tcp_only.all().empty());  // all QUIC may be blocked: browsers fall back to TCP
   ASSERT_EQ(quic_too.all().size(), 1u);
   EXPECT_EQ(quic_too.all()[0].block.method, BlockMethod::kQuicBlackhole);
-  EXPECT_TRUE(quic_too.all()[0].block.quic);
+  EXPECT_EQ(quic_too.all()[0].block.transport, BlockTransport::kQuic);
 }
 
 TEST(BlockDetectorTest, FewOrScatteredFailuresAndPrivateAddressesAreNoBlock) {
@@ -256,6 +256,222 @@ TEST(BlockDetectorTest, AnotherServiceMustAnswerBetweenTheLastTwoAttempts) {
   }
   EXPECT_TRUE(stall.all().empty());
   EXPECT_EQ(block.all().size(), 1u);
+}
+
+// -- DNS lookups --
+
+using capture::DnsOutcome;
+using capture::DnsOutcomeKind;
+
+capture::Address V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  const uint8_t x[4] = {a, b, c, d};
+  return capture::Address::FromV4(x);
+}
+
+// A query for `name` (type A) sent to resolver 192.0.2.53 (or `resolver`) at kT0 + t s; its
+// first answer 30 ms later from TTL 58, holding `address` unless NXDOMAIN.
+DnsOutcome Lookup(const std::string& name, double t, DnsOutcomeKind kind,
+                  capture::Address address = V4(198, 51, 100, 10),
+                  capture::Address resolver = V4(192, 0, 2, 53)) {
+  DnsOutcome d;
+  d.flow_id = uint64_t(t * 1000) + 1;
+  d.kind = kind;
+  d.name = name;
+  d.qtype = 1;
+  d.resolver = resolver;
+  d.query_ns = kT0 + int64_t(t * 1e9);
+  d.decided_ns = d.query_ns + kSec / 33;
+  d.attempts = 1;
+  d.answers = 1;
+  d.first.delay_s = 0.03f;
+  d.first.ip_ttl = 58;
+  d.first.whole = true;
+  if (kind == DnsOutcomeKind::kNxdomain) {
+    d.first.rcode = 3;
+  } else {
+    d.first.address_count = 1;
+    d.first.addresses[0] = address;
+  }
+  if (kind == DnsOutcomeKind::kBogon) {
+    d.bogon = true;
+    d.bogon_address = address;
+  }
+  return d;
+}
+
+DnsOutcome Resolved(const std::string& name, double t) {
+  return Lookup(name, t, DnsOutcomeKind::kAnswered);
+}
+
+// An injector's answer (TTL 64, 2 ms) raced the resolver's (TTL 58, 30 ms).
+DnsOutcome Raced(const std::string& name, double t, uint8_t forged_ttl = 64) {
+  DnsOutcome d = Lookup(name, t, DnsOutcomeKind::kRacing, V4(203, 0, 113, 99));
+  d.answers = 2;
+  d.first.delay_s = 0.002f;
+  d.first.ip_ttl = forged_ttl;
+  d.second = d.first;
+  d.second.delay_s = 0.03f;
+  d.second.ip_ttl = 58;
+  d.second.addresses[0] = V4(198, 51, 100, 10);
+  return d;
+}
+
+struct DnsHarness : Harness {
+  void Dns(const DnsOutcome& d) { det.OnDnsOutcome(d, d.decided_ns); }
+};
+
+TEST(BlockDetectorTest, RacingAnswersOfOneNameAreADnsInjectionUntilItResolvesAlone) {
+  DnsHarness h;
+  h.Dns(Resolved("news.example", 0));
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Raced("news.example", 10 + 2 * i));
+    h.Dns(Resolved("weather.example", 11 + 2 * i));  // the resolver answers other names
+  }
+  ASSERT_EQ(h.all().size(), 1u);
+  const Event& e = h.all()[0];
+  EXPECT_EQ(e.kind, EventKind::kBlock);
+  EXPECT_EQ(e.server_name, "news.example");
+  EXPECT_EQ(e.remote, V4(192, 0, 2, 53));
+  EXPECT_EQ(e.block.remote_port, 53);
+  EXPECT_EQ(e.block.transport, BlockTransport::kDns);
+  EXPECT_EQ(e.block.method, BlockMethod::kDnsInjection);
+  EXPECT_STREQ(BlockOoniCategory(e.block), "dns");
+  EXPECT_DOUBLE_EQ(e.ts, 1'700'000'010.0);
+  EXPECT_EQ(e.block.failures, 3);
+  EXPECT_EQ(e.block.answers_racing, 3);
+  EXPECT_EQ(e.block.answers_ttl_mismatch, 3);
+  EXPECT_EQ(e.block.answer_ttl_delta, 6);
+  EXPECT_TRUE(e.block.has_forged_address);
+  EXPECT_EQ(e.block.forged_address, V4(203, 0, 113, 99));
+  EXPECT_TRUE(e.block.same_address_ok);  // the same resolver answered weather.example
+  EXPECT_TRUE(e.block.worked_before);
+  EXPECT_DOUBLE_EQ(e.confidence, 0.95);
+
+  h.Dns(Raced("news.example", 17));  // still on: counted
+  h.Dns(Resolved("news.example", 30));
+  ASSERT_EQ(h.all().size(), 2u);
+  const Event& end = h.all()[1];
+  EXPECT_EQ(end.state, EventState::kEnd);
+  EXPECT_EQ(end.reason, "lifted");
+  EXPECT_NEAR(end.ts, 1'700'000'030.0 + 1.0 / 33, 1e-6);  // the answer, not the query
+  EXPECT_EQ(end.block.failures, 4);
+}
+
+TEST(BlockDetectorTest, RacingAnswersWithOneTtlAreLessSure) {
+  DnsHarness h;
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Raced("news.example", 10 + 2 * i, /*forged_ttl=*/58));  // a forwarder's two answers?
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  ASSERT_EQ(h.all().size(), 1u);
+  EXPECT_EQ(h.all()[0].block.answers_ttl_mismatch, 0);
+  EXPECT_DOUBLE_EQ(h.all()[0].confidence, 0.6);
+}
+
+TEST(BlockDetectorTest, ABogonIsABlockOnlyFromAResolverThatHadAnsweredTheNamePublicly) {
+  DnsHarness h;
+  const capture::Address block_page = V4(10, 10, 34, 34);
+  const capture::Address other_resolver = V4(192, 0, 2, 54);
+  h.Dns(Resolved("news.example", 0));
+  for (int i = 0; i < 3; ++i) {
+    // An ad blocker's null answer for a name it never resolved: no evidence of anything.
+    h.Dns(Lookup("ads.example", 10 + 2 * i, DnsOutcomeKind::kBogon, V4(0, 0, 0, 0)));
+    // Another resolver (a VPN's, a split horizon) that never answered the name publicly.
+    h.Dns(Lookup("news.example", 10.6 + 2 * i, DnsOutcomeKind::kBogon, block_page, other_resolver));
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  EXPECT_TRUE(h.all().empty());
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Lookup("news.example", 20 + 2 * i, DnsOutcomeKind::kBogon, block_page));
+    h.Dns(Resolved("weather.example", 21 + 2 * i));
+  }
+  ASSERT_EQ(h.all().size(), 1u);
+  const Event& e = h.all()[0];
+  EXPECT_EQ(e.block.method, BlockMethod::kDnsBogon);
+  EXPECT_EQ(e.block.forged_address, block_page);
+  EXPECT_DOUBLE_EQ(e.ts, 1'700'000'020.0);
+  EXPECT_DOUBLE_EQ(e.confidence, 0.65);
+}
+
+TEST(BlockDetectorTest, NxdomainIsABlockOnlyForANameThatHadResolved) {
+  DnsHarness h;
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Lookup("typo.example", 10 + 2 * i, DnsOutcomeKind::kNxdomain));  // never existed
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  EXPECT_TRUE(h.all().empty());
+  h.Dns(Resolved("news.example", 15));
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Lookup("news.example", 20 + 2 * i, DnsOutcomeKind::kNxdomain));
+    h.Dns(Resolved("weather.example", 21 + 2 * i));
+  }
+  ASSERT_EQ(h.all().size(), 1u);
+  EXPECT_EQ(h.all()[0].block.method, BlockMethod::kDnsNxdomain);
+  EXPECT_FALSE(h.all()[0].block.has_forged_address);
+  h.Dns(Resolved("news.example", 40));
+  ASSERT_EQ(h.all().size(), 2u);
+  EXPECT_EQ(h.all()[1].state, EventState::kEnd);
+}
+
+TEST(BlockDetectorTest, DnsFailuresWithNothingElseResolvingAreNoBlock) {
+  DnsHarness h;
+  h.Dns(Resolved("news.example", 0));
+  h.Dns(Resolved("weather.example", 0.2));
+  for (int i = 0; i < 4; ++i) {  // a resolver failing for every name (a captive portal...)
+    h.Dns(Lookup("news.example", 10 + 2 * i, DnsOutcomeKind::kNxdomain));
+    h.Dns(Lookup("weather.example", 10.2 + 2 * i, DnsOutcomeKind::kNxdomain));
+  }
+  EXPECT_TRUE(h.all().empty());
+}
+
+TEST(BlockDetectorTest, LocalNamesAndUnansweredQueriesSayNothing) {
+  DnsHarness h;
+  h.Dns(Resolved("nas.lan", 0));
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Lookup("nas.lan", 10 + 2 * i, DnsOutcomeKind::kBogon, V4(192, 168, 1, 5)));
+    h.Dns(Lookup("news.example", 10.5 + 2 * i, DnsOutcomeKind::kUnanswered));
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  EXPECT_TRUE(h.all().empty());
+  EXPECT_EQ(h.det.services(), 2u);  // news.example and weather.example; no local name
+}
+
+TEST(BlockDetectorTest, LookupsOfOneMomentAreOneAttempt) {
+  DnsHarness h;
+  h.Dns(Resolved("news.example", 0));
+  for (int i = 0; i < 2; ++i) {
+    h.Dns(Raced("news.example", 10 + 2 * i));
+    h.Dns(Raced("news.example", 10.01 + 2 * i));  // its AAAA query
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  EXPECT_TRUE(h.all().empty());  // two lookups, four queries
+  h.Dns(Raced("news.example", 14));
+  EXPECT_EQ(h.all().size(), 1u);
+}
+
+TEST(BlockDetectorTest, AWitnessDecidedAfterTheFailureItVouchesForStillCounts) {
+  // A race is decided at its second answer, a lone answer a second after it came: the
+  // weather.example lookup answered at 13.03 s is judged after news.example's race at 14 s.
+  DnsHarness h;
+  h.Dns(Resolved("news.example", 0));
+  h.Dns(Raced("news.example", 10));
+  h.Dns(Resolved("weather.example", 11));
+  h.Dns(Raced("news.example", 12));
+  h.Dns(Raced("news.example", 14));
+  EXPECT_TRUE(h.all().empty());  // no witness yet between 12 and 14
+  DnsOutcome late = Resolved("weather.example", 13);
+  h.det.OnDnsOutcome(late, kT0 + 15 * kSec);
+  ASSERT_EQ(h.all().size(), 1u);
+  EXPECT_DOUBLE_EQ(h.all()[0].ts, 1'700'000'010.0);
+  EXPECT_DOUBLE_EQ(h.all()[0].detected_at, 1'700'000'015.0);
+}
+
+TEST(BlockDetectorTest, AWitnessAfterTheLastFailureDoesNotStartABlockLate) {
+  DnsHarness h;
+  h.Dns(Resolved("news.example", 0));
+  for (int i = 0; i < 3; ++i) h.Dns(Raced("news.example", 10 + 2 * i));  // nothing else works
+  h.Dns(Resolved("weather.example", 100));  // the link is back, long after
+  EXPECT_TRUE(h.all().empty());
 }
 
 }  // namespace

@@ -138,7 +138,7 @@ TEST_F(EventLogTest, ARestartEndsABlockAsItsStartSaid) {
   Event start = testing::BlockEvent(4, EventState::kStart, 100, "news.example");
   start.confidence = 0.7;
   start.block.method = BlockMethod::kQuicBlackhole;
-  start.block.quic = true;
+  start.block.transport = BlockTransport::kQuic;
   std::string error;
   {
     auto log = EventLog::Open(path_, &error);

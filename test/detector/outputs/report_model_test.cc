@@ -368,7 +368,7 @@ Event QuicBlock(uint64_t id, double ts) {
   Event e = testing::BlockEvent(id, EventState::kStart, ts, "", "2001:db8::5");
   e.confidence = 0.5;
   e.block.method = BlockMethod::kQuicBlackhole;
-  e.block.quic = true;
+  e.block.transport = BlockTransport::kQuic;
   e.block.same_address_ok = e.block.worked_before = false;
   return e;
 }
@@ -431,7 +431,7 @@ TEST(ReportBlockTest, EvidenceInWords) {
   b.handshake_rtt_s = 0.04;
   b.witnesses = 3;
   b.same_address_ok = true;
-  EXPECT_EQ(BlockEvidenceWords(b),
+  EXPECT_EQ(BlockEvidenceWords(b, PlainAddresses()),
             (std::vector<std::string>{
                 "The connections were reset by a packet the server did not send.",
                 "2 of 4 failures were resets sooner than a round trip to the server allows (the "
@@ -443,7 +443,7 @@ TEST(ReportBlockTest, EvidenceInWords) {
   b.handshake_rtt_s = 0.035;
   b.witnesses = 2;
   b.worked_before = true;
-  EXPECT_EQ(BlockEvidenceWords(b),
+  EXPECT_EQ(BlockEvidenceWords(b, PlainAddresses()),
             (std::vector<std::string>{
                 "The TCP handshake completed (round trip 35 ms), then the TLS ClientHello, which "
                 "names the site, was sent again and never answered: the path carried the "
@@ -451,7 +451,7 @@ TEST(ReportBlockTest, EvidenceInWords) {
                 "Other services kept working meanwhile: 2.",
                 "The service had worked earlier in the capture."}));
   b.method = BlockMethod::kIpBlackhole;
-  EXPECT_EQ(BlockEvidenceWords(b).back(),
+  EXPECT_EQ(BlockEvidenceWords(b, PlainAddresses()).back(),
             "From one uplink, a server that is down for everyone looks the same.");
 }
 

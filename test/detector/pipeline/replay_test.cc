@@ -14,6 +14,7 @@
 #include "detector/outputs/evidence_chain.h"
 #include "detector/outputs/flow_verdict_json.h"
 #include "test/support/capture_input.h"
+#include "test/support/dns_message.h"
 #include "test/support/schema_lines.h"
 #include "test/support/synthetic_capture.h"
 #include "test/support/temp_dir.h"
@@ -125,6 +126,58 @@ TEST_F(ReplayTest, AnInjectedResetIsABlockOfTheNameItHit) {
     EXPECT_EQ(blocks[1].state, EventState::kEnd);
     EXPECT_NEAR(blocks[1].ts, kT0 + 40.045, 1e-3);  // the good connection's first data
     EXPECT_EQ(blocks[1].block.failures, 20);
+  }
+}
+
+// A resolver at 192.0.2.53 answers news.example and weather.example every 2 s; from 20 s to
+// 40 s an injector nearer the office (TTL 61 against the resolver's 52) answers news.example
+// first with another address: one dns_injection block of news.example, from the first raced
+// query to the first lone answer, whatever the number of threads (queries, answers and their
+// outcomes cross threads).
+TEST_F(ReplayTest, RacingDnsAnswersAreAnInjectionOfTheNameTheyForge) {
+  const std::string path = (dir_ / "dns.pcap").string();
+  {
+    testing::SyntheticCapture cap(path);
+    uint16_t port = 30000, id = 100;
+    const auto lookup = [&](double t, const std::string& name, bool forged) {
+      ++port, ++id;
+      cap.Udp(t, true, port, 53, testing::DnsMessage(id, false, 0, name, testing::kDnsA), 64, 53);
+      if (forged) {
+        cap.Udp(t + 0.002, false, port, 53,
+                testing::DnsMessage(id, true, 0, name, testing::kDnsA, {"10.10.34.34"}), 61, 53);
+      }
+      cap.Udp(t + 0.030, false, port, 53,
+              testing::DnsMessage(id, true, 0, name, testing::kDnsA, {"198.51.100.3"}), 52, 53);
+    };
+    for (int i = 0; i < 30; ++i) {
+      const double t = kT0 + 2.0 * i;
+      lookup(t, "news.example", t >= kT0 + 20 && t < kT0 + 40);
+      lookup(t + 1, "weather.example", false);
+    }
+  }
+  for (int threads : {1, 3}) {
+    ReplayOptions o = Options();
+    o.files = {path};
+    o.threads = threads;
+    ReplayResult r;
+    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
+    EXPECT_EQ(r.dns_outcomes[size_t(capture::DnsOutcomeKind::kRacing)], 10u);
+    EXPECT_EQ(r.dns_outcomes[size_t(capture::DnsOutcomeKind::kAnswered)], 50u);
+    std::vector<Event> blocks;
+    for (const Event& e : r.events) {
+      testing::KeepLines(EventToJson(e));
+      if (e.kind == EventKind::kBlock) blocks.push_back(e);
+    }
+    ASSERT_EQ(blocks.size(), 2u) << threads << " threads";
+    EXPECT_EQ(blocks[0].server_name, "news.example");
+    EXPECT_NEAR(blocks[0].ts, kT0 + 20, 1e-3);
+    EXPECT_EQ(blocks[0].block.method, BlockMethod::kDnsInjection);
+    EXPECT_EQ(blocks[0].block.transport, BlockTransport::kDns);
+    EXPECT_EQ(blocks[0].block.answer_ttl_delta, 9);
+    EXPECT_EQ(blocks[0].block.forged_address, *capture::Address::Parse("10.10.34.34"));
+    EXPECT_EQ(blocks[1].state, EventState::kEnd);
+    EXPECT_NEAR(blocks[1].ts, kT0 + 40.030, 1e-3);  // the first lone answer
+    EXPECT_EQ(blocks[1].block.failures, 10);
   }
 }
 
