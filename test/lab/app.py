@@ -80,10 +80,38 @@ For the blocking scenarios, web services told apart by their server name (SNI) o
       fetching `chunk` bytes, each in a thread of its own, killed after --timeout (default
       10 s). A JSON line per attempt like tls_attempts' (outcome ok, timeout, error).
 
+For the DNS blocking scenarios, a resolver, a censor's injector and a stub resolver (UDP, IPv4):
+
+  app.py dns-server --bind ADDR [--port 53] --zone NAME=ADDR[,ADDR] ... [--delay-min S]
+                    [--delay-max S] [--bogon ADDR] [--control FILE]
+      A resolver answering A and AAAA questions for the zone's names with their addresses of
+      that family (none: NOERROR without answers), NXDOMAIN for any other name, each answer
+      after a delay drawn from --delay-min..--delay-max (default 20-40 ms: its path to the
+      authoritative servers; what lets an on-path injector win the race). --control: a JSON
+      file {"NAME": {"mode": M}, ...} read again whenever it changes, M one of normal, bogon
+      (A: the --bogon address, 10.10.34.34 by default, a block page's), nxdomain, slow (with
+      "delay": [min, max] s; the same query sent again, same client, port and id, while it
+      resolves is answered with it, at the same time).
+      Prints a JSON line per query (mode, answer, delay).
+  app.py dns-injector --dev DEV --name NAME [--name NAME ...] --answer ADDR [--ttl 64]
+      An on-path censor: sniffs the frames arriving on DEV (an AF_PACKET socket, no filter in
+      the path) and answers each A query for a NAME (or a name under it) at once from the same
+      device with a forged answer, ADDR, as if from the resolver the query went to (same id,
+      ports and question), with its own IP TTL; the query goes on, so the real answer follows.
+      Prints a JSON line when ready and per forged answer.
+  app.py client dns_lookups --remote RESOLVER --port 53 --name NAME --period S [--jitter J]
+                    --duration S
+      A lookup every ~period seconds, as glibc's stub makes one: A and AAAA queries with
+      random ids from a new socket (random port), what is unanswered sent again (same id and
+      port) after 1 s, given up after 4 s; the first answer to each query is taken. A JSON line
+      per lookup like tls_attempts' (outcome ok, nodata, nxdomain, timeout; the A answer's
+      addresses; sends).
+
 Python 3 standard library only. Exits 0 when the client ran its course, 1 on a socket error.
 """
 
 import argparse
+import heapq
 import json
 import math
 import os
@@ -91,6 +119,7 @@ import random
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -386,6 +415,248 @@ def cmd_tls_server(a):
         conn, peer = s.accept()
         threading.Thread(target=serve_tls_one, args=(conn, peer, ctx, control, a),
                          daemon=True).start()
+
+
+# ---------------------------------------------------------------------------
+# DNS: a resolver whose answer for each name can be switched, an on-path injector
+
+DNS_A, DNS_AAAA = 1, 28
+DNS_NOERROR, DNS_NXDOMAIN = 0, 3
+DNS_ANSWER_TTL = 300  # the resolver's and the injector's record TTL (s)
+
+
+def dns_name(name):
+    """'news.example' -> its wire form (length-prefixed labels, no compression)."""
+    out = b""
+    for label in name.strip(".").split("."):
+        out += bytes([len(label)]) + label.encode("ascii")
+    return out + b"\0"
+
+
+def dns_read_name(msg, p):
+    """(name in lower case, offset after it) of the name at offset p, pointers followed."""
+    labels, end = [], None
+    for _ in range(64):
+        n = msg[p]
+        if n & 0xC0 == 0xC0:
+            end = p + 2 if end is None else end
+            p = ((n & 0x3F) << 8) | msg[p + 1]
+            continue
+        if n == 0:
+            return ".".join(labels).lower(), p + 1 if end is None else end
+        labels.append(msg[p + 1:p + 1 + n].decode("ascii", "replace"))
+        p += 1 + n
+    raise ValueError("DNS name too long or a pointer loop")
+
+
+def dns_parse(msg):
+    """A DNS message's header, its one question and its A/AAAA answers: a dict of id, qr, rd,
+    rcode, name (lower case), qtype, question (its bytes: name, type, class) and addresses (in
+    message order). Raises ValueError, IndexError or struct.error on what it cannot read."""
+    ident, flags, qdcount, ancount = struct.unpack("!HHHH", msg[:8])
+    if qdcount != 1:
+        raise ValueError("%d questions" % qdcount)
+    name, p = dns_read_name(msg, 12)
+    qtype = struct.unpack("!H", msg[p:p + 2])[0]
+    out = {"id": ident, "qr": flags >> 15, "rd": (flags >> 8) & 1, "rcode": flags & 15,
+           "name": name, "qtype": qtype, "question": msg[12:p + 4], "addresses": []}
+    p += 4
+    for _ in range(ancount):
+        _, p = dns_read_name(msg, p)
+        rtype, _, _, rdlen = struct.unpack("!HHIH", msg[p:p + 10])
+        rdata = msg[p + 10:p + 10 + rdlen]
+        if len(rdata) != rdlen:
+            raise ValueError("answer cut short")
+        if (rtype, rdlen) in ((DNS_A, 4), (DNS_AAAA, 16)):
+            fam = socket.AF_INET if rdlen == 4 else socket.AF_INET6
+            out["addresses"].append(socket.inet_ntop(fam, rdata))
+        p += 10 + rdlen
+    return out
+
+
+def dns_query(ident, name, qtype):
+    """A recursive query (RD set) for name/qtype, class IN."""
+    return (struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + dns_name(name) +
+            struct.pack("!HH", qtype, 1))
+
+
+def dns_answer(q, rcode, addresses, ttl=DNS_ANSWER_TTL):
+    """The answer to the parsed query q: its id and question, RA set, RD copied, the addresses
+    as A or AAAA records (each naming the question by a pointer)."""
+    rrs = b""
+    for addr in addresses:
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        rdata = socket.inet_pton(fam, addr)
+        rrs += struct.pack("!HHHIH", 0xC00C, DNS_AAAA if fam == socket.AF_INET6 else DNS_A, 1,
+                           ttl, len(rdata)) + rdata
+    flags = 0x8000 | q["rd"] << 8 | 0x0080 | rcode
+    return struct.pack("!HHHHHH", q["id"], flags, 1, len(addresses), 0, 0) + q["question"] + rrs
+
+
+class WatchedJson:
+    """A JSON file read again whenever it is replaced or changes ({} while it is missing)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.key = None
+        self.value = {}
+
+    def get(self):
+        if self.path:
+            try:
+                st = os.stat(self.path)
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                if key != self.key:
+                    with open(self.path) as f:
+                        self.value = json.load(f)
+                    self.key = key
+            except (OSError, ValueError):
+                pass
+        return self.value
+
+
+def dns_resolver_answer(q, zone, mode, bogon):
+    """(rcode, addresses) the resolver gives query q in `mode` (normal, slow, bogon, nxdomain):
+    the zone's addresses of the question's family; NXDOMAIN for a name outside the zone."""
+    addrs = zone.get(q["name"])
+    if addrs is None or mode == "nxdomain":
+        return DNS_NXDOMAIN, []
+    if mode == "bogon":
+        addrs = [bogon]  # an A record; an AAAA question gets no address
+    want = {DNS_A: socket.AF_INET, DNS_AAAA: socket.AF_INET6}.get(q["qtype"])
+    return DNS_NOERROR, [x for x in addrs if want == (socket.AF_INET6 if ":" in x
+                                                      else socket.AF_INET)]
+
+
+def cmd_dns_server(a):
+    """A resolver on ADDR:53/udp answering from its zone after a small delay (its path to the
+    authoritative servers, or its cache); per-name modes from the control file."""
+    zone = {}
+    for item in a.zone:
+        name, addrs = item.split("=", 1)
+        zone[name.lower().strip(".")] = addrs.split(",")
+    control = WatchedJson(a.control)
+    rng = random.Random()
+    s = socket.socket(socket.AF_INET6 if ":" in a.bind else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((a.bind, a.port))
+    due = []  # heap of (monotonic due time, seq, answer, peer)
+    cond = threading.Condition()
+
+    def sender():
+        while True:
+            with cond:
+                while not due or due[0][0] > time.monotonic():
+                    cond.wait(due[0][0] - time.monotonic() if due else None)
+                _, _, data, peer = heapq.heappop(due)
+            s.sendto(data, peer)
+
+    threading.Thread(target=sender, daemon=True).start()
+    pending = {}  # (client, port, id, name, qtype) -> when its slow resolution completes
+    seq = 0
+    print("listening on %s udp port %d" % (a.bind, a.port), flush=True)
+    while True:
+        msg, peer = s.recvfrom(4096)
+        now = time.monotonic()
+        try:
+            q = dns_parse(msg)
+        except (ValueError, IndexError, struct.error):
+            continue
+        if q["qr"]:
+            continue
+        setting = control.get().get(q["name"], {})
+        mode = setting.get("mode", "normal")
+        delay = rng.uniform(a.delay_min, a.delay_max)
+        if mode == "slow":
+            # A query sent again (same client, port and id) while it resolves is answered
+            # with it, as a recursive resolver joins a duplicate to the pending resolution; a
+            # new lookup starts one of its own.
+            key = (peer[0], peer[1], q["id"], q["name"], q["qtype"])
+            ready = pending.pop(key, 0.0)
+            if ready <= now:
+                ready = now + rng.uniform(*setting.get("delay", (1.5, 3.0)))
+            pending[key] = ready
+            for k in [k for k, t in pending.items() if t < now - 10]:
+                del pending[k]  # long answered
+            delay = ready - now
+        rcode, addrs = dns_resolver_answer(q, zone, mode, a.bogon)
+        with cond:
+            seq += 1
+            heapq.heappush(due, (now + delay, seq, dns_answer(q, rcode, addrs), peer))
+            cond.notify()
+        emit(event="query", peer=peer[0], port=peer[1], id=q["id"], name=q["name"],
+             qtype=q["qtype"], mode=mode, rcode=rcode, answer=addrs, delay_s=round(delay, 3))
+
+
+ETH_P_IP = 0x0800
+PACKET_OUTGOING = 4  # what an AF_PACKET socket sees of the frames its device sends
+
+
+def inet_checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ipv4_dns_query(frame):
+    """(parsed query, IP header length) of an Ethernet frame holding a whole, unfragmented
+    IPv4/UDP DNS query to port 53, else None."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4:
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    total, frag = struct.unpack("!H", ip[2:4])[0], struct.unpack("!H", ip[6:8])[0]
+    if ip[9] != 17 or frag & 0x3FFF or len(ip) < total or total < ihl + 8:
+        return None
+    if struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] != 53:
+        return None
+    try:
+        q = dns_parse(ip[ihl + 8:total])
+    except (ValueError, IndexError, struct.error):
+        return None
+    return (None if q["qr"] else q), ihl
+
+
+def forged_frame(frame, ihl, q, answer, ttl):
+    """The frame answering the query in `frame` (parsed: q) with one A record `answer`, as if
+    from the resolver it went to: MAC addresses, IP addresses and ports swapped, IP TTL `ttl`
+    (the router's own packet: no hop has counted it down)."""
+    ip = frame[14:]
+    client, resolver = ip[12:16], ip[16:20]
+    cport = ip[ihl:ihl + 2]
+    dns = dns_answer(q, DNS_NOERROR, [answer])
+    udp = struct.pack("!H2sHH", 53, cport, 8 + len(dns), 0) + dns
+    csum = inet_checksum(resolver + client + struct.pack("!BBH", 0, 17, len(udp)) + udp)
+    udp = udp[:6] + struct.pack("!H", csum or 0xFFFF) + udp[8:]
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), random.getrandbits(16), 0, ttl,
+                      17, 0, resolver, client)
+    hdr = hdr[:10] + struct.pack("!H", inet_checksum(hdr)) + hdr[12:]
+    return frame[6:12] + frame[0:6] + frame[12:14] + hdr + udp
+
+
+def cmd_dns_injector(a):
+    """Sniffs the frames arriving on --dev (AF_PACKET) and answers every A query for a --name
+    (or a name under it) at once with a forged answer; the query itself goes on unharmed."""
+    names = [n.lower().strip(".") for n in a.name]
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+    s.bind((a.dev, ETH_P_IP))
+    emit(event="ready", dev=a.dev, names=names, answer=a.answer, ttl=a.ttl)
+    while True:
+        frame, addr = s.recvfrom(65535)
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        got = ipv4_dns_query(frame)
+        if not got or got[0] is None or got[0]["qtype"] != DNS_A:
+            continue
+        q, ihl = got
+        if not any(q["name"] == n or q["name"].endswith("." + n) for n in names):
+            continue
+        s.send(forged_frame(frame, ihl, q, a.answer, a.ttl))
+        emit(event="forged", client=socket.inet_ntoa(frame[26:30]),
+             port=struct.unpack("!H", frame[14 + ihl:16 + ihl])[0], id=q["id"], name=q["name"],
+             answer=a.answer)
 
 
 # ---------------------------------------------------------------------------
@@ -756,24 +1027,28 @@ def http_get(tls, a, left, keep_alive):
 
 def attempts(a, one, kind):
     """Starts one(deadline) in a thread of its own every a.period seconds (each bounded by
-    a.timeout, and by the end), logs every attempt, and prints the outcome counts."""
+    a.timeout, and by the end; with --jitter J each gap is a.period times 1 +- J), logs every
+    attempt, and prints the outcome counts. one() may return fields for the attempt's line,
+    among them its "outcome" (a DNS lookup answered NXDOMAIN raised nothing)."""
     t_end = time.monotonic() + a.duration
     counts = {}
     lock = threading.Lock()
     threads = []
+    rng = random.Random("%s:%s" % (a.seed, a.name))
 
     def attempt():
         start = time.time()
         t1 = time.monotonic()
         deadline = min(t1 + a.timeout, t_end + 1.0)
-        outcome, error = "ok", None
+        outcome, error, extra = "ok", None, {}
         try:
-            one(deadline)
+            extra = one(deadline) or {}
         except Exception as e:  # noqa: BLE001 (every failure is an outcome)
             outcome, error = outcome_of(e), "%s: %s" % (type(e).__name__, e)
+        outcome = extra.pop("outcome", outcome)
         emit(event="attempt", start=round(start, 6), name=a.name, remote=a.remote,
              port=a.port, outcome=outcome, seconds=round(time.monotonic() - t1, 3),
-             error=error)
+             error=error, **extra)
         with lock:
             counts[outcome] = counts.get(outcome, 0) + 1
 
@@ -782,7 +1057,8 @@ def attempts(a, one, kind):
         th.start()
         threads.append(th)
 
-    every_period(a.duration, launch, lambda due, now: due + a.period)
+    every_period(a.duration, launch,
+                 lambda due, now: due + a.period * rng.uniform(1 - a.jitter, 1 + a.jitter))
     for th in threads:
         th.join()
     print(json.dumps(dict(mode=kind, name=a.name, attempts=len(threads), **counts)), flush=True)
@@ -869,6 +1145,63 @@ def client_quic_attempts(a):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+DNS_RETRY_S = 1.0  # the stub sends its unanswered queries again after this (once) ...
+DNS_GIVE_UP_S = 4.0  # ... and gives up this long after its first send
+
+
+def dns_lookup(a, deadline):
+    """One lookup of a.name as glibc's stub makes it: an A and an AAAA query (random ids) from a
+    new socket (a random port), connected to the resolver; what is still unanswered after
+    DNS_RETRY_S is sent again, same id and port; the first answer to each query is taken (a
+    later one finds the socket closed). Returns the attempt's fields: outcome (ok, nodata,
+    nxdomain, rcode<N>, timeout) and the A answer's addresses."""
+    ids = random.sample(range(65536), 2)
+    queries = {DNS_A: (ids[0], dns_query(ids[0], a.name, DNS_A)),
+               DNS_AAAA: (ids[1], dns_query(ids[1], a.name, DNS_AAAA))}
+    got, sends = {}, 1
+    u = socket.socket(socket.AF_INET6 if ":" in a.remote else socket.AF_INET, socket.SOCK_DGRAM)
+    with u:
+        u.connect((a.remote, a.port))
+        t1 = time.monotonic()
+        for _, data in queries.values():
+            u.send(data)
+        give_up = min(deadline, t1 + DNS_GIVE_UP_S)
+        while len(got) < len(queries):
+            now = time.monotonic()
+            if sends == 1 and now >= t1 + DNS_RETRY_S:
+                for qtype, (_, data) in queries.items():
+                    if qtype not in got:
+                        u.send(data)
+                sends = 2
+            until = t1 + DNS_RETRY_S if sends == 1 else give_up
+            if until <= now:
+                break
+            u.settimeout(until - now)
+            try:
+                r = dns_parse(u.recv(4096))
+            except (socket.timeout, ConnectionRefusedError):
+                continue  # refused: an ICMP error for an earlier send
+            except (ValueError, IndexError, struct.error):
+                continue
+            for qtype, (ident, _) in queries.items():
+                if (qtype not in got and r["qr"] and r["id"] == ident and
+                        r["name"] == a.name.lower() and r["qtype"] == qtype):
+                    got[qtype] = (r, time.monotonic() - t1)
+    out = {"sends": sends, "aaaa": got[DNS_AAAA][0]["addresses"] if DNS_AAAA in got else None}
+    if DNS_A not in got:
+        return dict(out, outcome="timeout", answer=None)
+    r, took = got[DNS_A]
+    outcome = {DNS_NOERROR: "ok" if r["addresses"] else "nodata",
+               DNS_NXDOMAIN: "nxdomain"}.get(r["rcode"], "rcode%d" % r["rcode"])
+    return dict(out, outcome=outcome, answer=r["addresses"], answer_s=round(took, 3))
+
+
+def client_dns_lookups(a):
+    """A lookup of a.name every ~a.period seconds (with --jitter), each in a thread of its
+    own; a JSON line per lookup like tls_attempts' (outcome, the A answer, sends)."""
+    attempts(a, lambda deadline: dns_lookup(a, deadline), "dns_lookups")
+
+
 def client_slowread(a):
     sched = parse_schedule(a.schedule)
     s = connect(a, a.cport, rcvbuf=a.rcvbuf)
@@ -895,10 +1228,23 @@ def main():
     p.add_argument("--handshake-timeout", type=float, default=20.0)
     p.add_argument("--keepalive-timeout", type=float, default=120.0)
     p.add_argument("--control")
+    p = sub.add_parser("dns-server")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--port", type=int, default=53)
+    p.add_argument("--zone", action="append", default=[], metavar="NAME=ADDR[,ADDR]")
+    p.add_argument("--delay-min", type=float, default=0.02)
+    p.add_argument("--delay-max", type=float, default=0.04)
+    p.add_argument("--bogon", default="10.10.34.34")
+    p.add_argument("--control")
+    p = sub.add_parser("dns-injector")
+    p.add_argument("--dev", required=True)
+    p.add_argument("--name", action="append", required=True)
+    p.add_argument("--answer", required=True)
+    p.add_argument("--ttl", type=int, default=64)
     p = sub.add_parser("client")
     p.add_argument("mode", choices=("paced", "video", "web", "slowread", "player", "browse",
                                     "ntp", "keepalive", "lan", "quic", "tls_attempts",
-                                    "tls_idle", "quic_attempts"))
+                                    "tls_idle", "quic_attempts", "dns_lookups"))
     p.add_argument("--remote", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cport", type=int)
@@ -921,19 +1267,26 @@ def main():
     p.add_argument("--think", type=float, default=6.0)
     p.add_argument("--tcp-keepidle", type=float, default=0)
     p.add_argument("--lan-peer")
-    p.add_argument("--name", help="server name (SNI) of tls_attempts, tls_idle, quic_attempts")
+    p.add_argument("--name", help="server name (SNI) of tls_attempts, tls_idle, quic_attempts; "
+                   "the name dns_lookups looks up")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
+    p.add_argument("--jitter", type=float, default=0.0,
+                   help="each gap between attempts is --period times 1 +- this")
     a = ap.parse_args()
     if a.cmd == "server":
         return cmd_server(a)
     if a.cmd == "tls-server":
         return cmd_tls_server(a)
+    if a.cmd == "dns-server":
+        return cmd_dns_server(a)
+    if a.cmd == "dns-injector":
+        return cmd_dns_injector(a)
     try:
         {"paced": client_paced, "video": client_video, "web": client_web,
          "slowread": client_slowread, "player": client_player, "browse": client_browse,
          "ntp": client_ntp, "keepalive": client_keepalive, "lan": client_lan,
          "quic": client_quic, "tls_attempts": client_tls_attempts, "tls_idle": client_tls_idle,
-         "quic_attempts": client_quic_attempts}[a.mode](a)
+         "quic_attempts": client_quic_attempts, "dns_lookups": client_dns_lookups}[a.mode](a)
     except OSError as e:
         print("error: %s" % e, file=sys.stderr, flush=True)
         return 1
