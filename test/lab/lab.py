@@ -72,15 +72,33 @@ REQUIRED_TOOLS = ("ip", "tc", "iperf3", "tcpdump", "ethtool", "ping", "ss")
 SNAPLEN = 128  # headers only, as the daemon captures (lab.set_snaplen() for more)
 
 # app.py modes that open a new connection (ephemeral port) per fetch or attempt.
-EPHEMERAL_MODES = ("web", "browse", "quic", "tls_attempts", "tls_idle", "quic_attempts")
-UDP_MODES = ("ntp", "lan", "quic", "quic_attempts")
+EPHEMERAL_MODES = ("web", "browse", "quic", "tls_attempts", "tls_idle", "quic_attempts",
+                   "dns_lookups")
+UDP_MODES = ("ntp", "lan", "quic", "quic_attempts", "dns_lookups")
 TLS_MODES = ("tls_attempts", "tls_idle")  # served by app.py tls-server (one per address)
 QUIC_MODES = ("quic", "quic_attempts")  # served by ngtcp2's gtlsserver
-ATTEMPT_MODES = ("tls_attempts", "quic_attempts")  # a JSON line per attempt in the app's log
+DNS_MODES = ("dns_lookups",)  # served by app.py dns-server (one per address)
+# A JSON line per attempt (a lookup for dns_lookups) in the app's log.
+ATTEMPT_MODES = ("tls_attempts", "quic_attempts", "dns_lookups")
 # The protocols a server takes its port for (iperf3 runs UDP tests on its port too; app.py's
 # server answers UDP on it).
 SERVER_PROTOS = {"iperf3": ("tcp", "udp"), "app": ("tcp", "udp"), "quic": ("udp",),
-                 "tls": ("tcp",)}
+                 "tls": ("tcp",), "dns": ("udp",)}
+
+# DNS: the lab's resolver (app.py dns-server, in the net namespace on a public address) knows
+# these names; any other name is NXDOMAIN. Its answers come after 20-40 ms (its own path), so
+# an injector on the ISP's router answers first.
+RESOLVER4 = PUBLIC4[0]
+DNS_ZONE = {
+    "news.example": [PUBLIC4[1], PUBLIC6[1]],
+    "weather.example": [PUBLIC4[1], PUBLIC6[1]],
+    "chat.example": [PUBLIC4[1], PUBLIC6[1]],
+    "maps.example": [PUBLIC4[0], PUBLIC6[0]],
+    "video.example": [PUBLIC4[2], PUBLIC6[2]],
+}
+DNS_BOGON = "10.10.34.34"  # a block page's private address (Iran's), a resolver's block answer
+DNS_FORGED = "198.51.100.7"  # the injector's answer: public-looking (documentation range)
+INJECTOR_TTL = 64  # the IP TTL of the injector's answers (the router's own packets)
 
 # Website blocking on the ISP's router (iptables in the isp namespace, FORWARD chain):
 #   tcp_rst         TCP to the port whose payload holds the name (the TLS ClientHello's SNI):
@@ -90,7 +108,13 @@ SERVER_PROTOS = {"iperf3": ("tcp", "udp"), "app": ("tcp", "udp"), "quic": ("udp"
 #   ip_blackhole    everything to and from the remote address, DROP
 #   quic_blackhole  UDP from the remote's port, DROP (the QUIC server's datagrams never reach
 #                   the client; it re-sends its Initial)
-BLOCK_METHODS = ("tcp_rst", "sni_blackhole", "ip_blackhole", "quic_blackhole")
+# and by DNS (the name's lookups at the resolver, `remote`, port 53, get a false answer):
+#   dns_injection   app.py dns-injector on the router (isp ns) answers the name's A queries with
+#                   a forged address at once; the resolver's true answer follows (a race)
+#   dns_bogon       the resolver itself answers the name with DNS_BOGON (an ISP's resolver)
+#   dns_nxdomain    the resolver itself answers the name with NXDOMAIN
+DNS_METHODS = ("dns_injection", "dns_bogon", "dns_nxdomain")
+BLOCK_METHODS = ("tcp_rst", "sni_blackhole", "ip_blackhole", "quic_blackhole") + DNS_METHODS
 NAME_METHODS = ("tcp_rst", "sni_blackhole")  # the rule matches the server name
 
 
@@ -159,8 +183,9 @@ class Lab:
         self.watch = []  # token-bucket throttles whose squeeze is awaited
         self.last_poll = 0.0
         self.snaplen = SNAPLEN
-        self.blocks = []  # block actions (iptables rules on the isp router)
+        self.blocks = []  # block actions (iptables rules on the isp router, DNS)
         self.server_opts = {}  # (remote, port) -> app.py tls-server options
+        self.dns_modes = {}  # (remote, port) -> {name: setting} of the resolver there
 
     # -- scenario-facing API (declarative: schedules events on the timeline) --
 
@@ -323,25 +348,33 @@ class Lab:
         does), so a replay can read the server names."""
         self.snaplen = int(snaplen)
 
-    def block(self, method, start, end, name=None, remote=None, port=443):
+    def block(self, method, start, end, name=None, remote=None, port=None):
         """Website blocking on the ISP's router between t=start and t=end (BLOCK_METHODS).
 
-        tcp_rst and sni_blackhole match the server name `name` in TCP payload to `port` on
-        any address (a DPI box; `remote`, where the lab serves the name, is recorded for the
-        truth); ip_blackhole drops all traffic to and from `remote`; quic_blackhole drops UDP
-        from `remote`:`port`. Ending it deletes exactly the rules it added.
+        tcp_rst and sni_blackhole match the server name `name` in TCP payload to `port` (443)
+        on any address (a DPI box; `remote`, where the lab serves the name, is recorded for
+        the truth); ip_blackhole drops all traffic to and from `remote`; quic_blackhole drops
+        UDP from `remote`:`port`. Ending it deletes exactly the rules it added. The DNS
+        methods falsify the answers to lookups of `name` at the resolver `remote` (default
+        RESOLVER4), port 53: dns_injection races them with a forged answer from the router,
+        dns_bogon and dns_nxdomain switch the resolver's own answer for the name.
         """
         if method not in BLOCK_METHODS:
             raise ValueError("block method %r: one of %s" % (method, ", ".join(BLOCK_METHODS)))
-        if method in NAME_METHODS and not name:
+        named = method in NAME_METHODS + DNS_METHODS
+        if named and not name:
             raise ValueError("%s needs the name it matches" % method)
-        if method not in NAME_METHODS and not remote:
+        if method in DNS_METHODS:
+            remote = remote or RESOLVER4
+        if not named and not remote:
             raise ValueError("%s needs the remote address" % method)
+        if port is None:
+            port = 53 if method in DNS_METHODS else 443
         bl = {"id": "bl%d" % (len(self.blocks) + 1), "method": method,
-              "name": name if method in NAME_METHODS else None, "remote": remote,
+              "name": name if named else None, "remote": remote,
               "port": None if method == "ip_blackhole" else int(port),
-              "proto": {"tcp_rst": "tcp", "sni_blackhole": "tcp",
-                        "quic_blackhole": "udp"}.get(method)}
+              "proto": "udp" if method in DNS_METHODS else
+              {"tcp_rst": "tcp", "sni_blackhole": "tcp", "quic_blackhole": "udp"}.get(method)}
         self.blocks.append(bl)
         self._at(start, "block start", lambda: self._block_start(bl))
         self._at(end, "block end", lambda: self._block_end(bl))
@@ -370,6 +403,16 @@ class Lab:
         self._at(start, "server slow", lambda: self._server_control(remote, int(port),
                                                                      delay=delay))
         self._at(end, "server normal", lambda: self._server_control(remote, int(port)))
+
+    def resolver_slow(self, name, start, end, delay=(1.5, 3.0), remote=RESOLVER4, port=53):
+        """The resolver at remote:port answers `name` after `delay` (min, max) s, t=start..end
+        (a slow authoritative server: the stubs send their queries again, and both sends get
+        the same answer). A slow resolver, no block (truth: kind "server", state
+        "slow"/"normal", with the name)."""
+        self._at(start, "resolver slow", lambda: self._resolver_slow(remote, int(port), name,
+                                                                     delay))
+        self._at(end, "resolver normal", lambda: self._resolver_slow(remote, int(port), name,
+                                                                     None))
 
     def end(self, t):
         """Stops the capture at t (scenario duration)."""
@@ -562,7 +605,7 @@ class Lab:
             need += ["unshare", "mount"]  # its server name from a hosts file of its own
         if modes & set(QUIC_MODES + TLS_MODES):
             need.append("openssl")  # a self-signed certificate
-        if self.blocks:
+        if any(bl["method"] not in DNS_METHODS for bl in self.blocks):
             need += ["iptables", "ip6tables"]
         return need
 
@@ -578,6 +621,8 @@ class Lab:
             return ("net", f["remote_port"], "quic", f["remote"])
         if mode in TLS_MODES:
             return ("net", f["remote_port"], "tls", f["remote"])
+        if mode in DNS_MODES:
+            return ("net", f["remote_port"], "dns", f["remote"])
         return ("net", f["remote_port"], "app" if mode else "iperf3", None)
 
     def _self_signed(self, stem):
@@ -602,6 +647,19 @@ class Lab:
                 self._tls_control_path(remote, port)]
         for k, v in sorted(self.server_opts.get((remote, port), {}).items()):
             argv += ["--" + k.replace("_", "-"), str(v)]
+        return argv
+
+    def _dns_control_path(self, remote, port):
+        return os.path.join(self.logdir, "dns-control-%s-%d.json" %
+                            (remote.replace(":", "_"), port))
+
+    def _dns_server_argv(self, remote, port):
+        """app.py's resolver on remote:port: the lab's zone, per-name modes from its control
+        file (the lab rewrites it to switch a name's answers)."""
+        argv = [sys.executable, APP, "dns-server", "--bind", remote, "--port", str(port),
+                "--bogon", DNS_BOGON, "--control", self._dns_control_path(remote, port)]
+        for name, addrs in sorted(DNS_ZONE.items()):
+            argv += ["--zone", "%s=%s" % (name, ",".join(addrs))]
         return argv
 
     def _quic_server_argv(self, f):
@@ -634,10 +692,12 @@ class Lab:
                 argv = self._quic_server_argv(f)
             elif tool == "tls":
                 argv = self._tls_server_argv(bind, port)
+            elif tool == "dns":
+                argv = self._dns_server_argv(bind, port)
             else:
                 argv = ["iperf3", "-s", "-p", str(port)]
             logname = "%s-server-%s-%d.log" % (tool, ns, port)
-            if tool == "tls" or sum(k[:3] == key[:3] for k in keys) > 1:
+            if tool in ("tls", "dns") or sum(k[:3] == key[:3] for k in keys) > 1:
                 logname = "%s-server-%s-%s-%d.log" % (tool, ns, bind.replace(":", "_"), port)
             self.servers[key] = self._spawn(ns, argv, logname, "server")
         deadline = time.monotonic() + 5
@@ -646,7 +706,7 @@ class Lab:
 
     def _listening(self, key):
         ns, port, tool, bind = key
-        ss = ["ss", "-Hlun" if tool == "quic" else "-Hltn", "sport = :%d" % port]
+        ss = ["ss", "-Hlun" if tool in ("quic", "dns") else "-Hltn", "sport = :%d" % port]
         if bind:  # a server of one address
             ss[-1] = "src %s:%d" % ("[%s]" % bind if ":" in bind else bind, port)
         return bool(self.sh(ns, ss).strip())
@@ -706,6 +766,35 @@ class Lab:
                      "app.py tls-server handshakes at once again")
         self._say("server %s:%d %s" % (remote, port, "slow (%g s before each handshake)" %
                                        delay if delay else "normal again"))
+
+    # -- internals: the resolver's answers (DNS blocks on the resolver's side, a slow name) --
+
+    def _dns_set(self, remote, port, name, setting):
+        """Switches the resolver at remote:port's answers for `name` (setting None: normal
+        again): its control file replaced at once (os.replace), read at its next query."""
+        if ("net", port, "dns", remote) not in self.servers:
+            raise LabError("no resolver at %s port %d" % (remote, port))
+        modes = self.dns_modes.setdefault((remote, port), {})
+        if setting is None:
+            modes.pop(name, None)
+        else:
+            modes[name] = setting
+        path = self._dns_control_path(remote, port)
+        with open(path + ".tmp", "w") as f:
+            json.dump(modes, f)
+        os.replace(path + ".tmp", path)
+
+    def _resolver_slow(self, remote, port, name, delay):
+        self._dns_set(remote, port, name, {"mode": "slow", "delay": list(delay)} if delay
+                      else None)
+        self._record("server", "slow" if delay else "normal", remote=remote, port=port,
+                     proto="udp", name=name, delay_range_s=list(delay) if delay else None,
+                     mechanism="app.py dns-server answers %s after %g-%g s (the same query "
+                     "sent again meanwhile gets the same answer at the same time); a slow "
+                     "resolver, not an intervention" % ((name,) + tuple(delay)) if delay else
+                     "app.py dns-server answers %s after 20-40 ms again" % name)
+        self._say("resolver %s: %s %s" % (remote, name, "slow (%g-%g s)" % tuple(delay)
+                                          if delay else "normal again"))
 
     def _start_capture(self):
         self.capture = self._spawn(
@@ -823,7 +912,7 @@ class Lab:
         for k, v in app.items():
             if k not in ("mode", "schedule"):
                 argv += ["--" + k.replace("_", "-"), str(v)]
-        if app["mode"] in ("web", "browse", "lan") and self.seed is not None:
+        if app["mode"] in ("web", "browse", "lan", "dns_lookups") and self.seed is not None:
             argv += ["--seed", str(self.seed)]
         self._spawn("office", argv, "app-%s-%d.log" % (fl["id"], fl["remote_port"]),
                     "flow", flow=fl)
@@ -1074,7 +1163,53 @@ class Lab:
         return dict(id=bl["id"], method=bl["method"], name=bl["name"], remote=bl["remote"],
                     port=bl["port"], proto=bl["proto"])
 
+    def _dns_block_start(self, bl):
+        """dns_injection: the injector started in the isp namespace, on its office-facing veth
+        (ts: when it reported its socket bound); dns_bogon, dns_nxdomain: the resolver's answer
+        for the name switched (ts: its control file replaced)."""
+        if bl["method"] == "dns_injection":
+            bl["proc"] = self._spawn(
+                "isp", [sys.executable, APP, "dns-injector", "--dev", DEV_ISP_OFFICE, "--name",
+                        bl["name"], "--answer", DNS_FORGED, "--ttl", str(INJECTOR_TTL)],
+                "dns-injector-%s.log" % bl["id"], "injector")
+            ready = self._wait_log_json(bl["proc"], "ready")
+            how = ("app.py dns-injector (isp ns): an AF_PACKET socket on %s answers each A "
+                   "query for %s at once with %s, IP TTL %d, as if from the resolver; the "
+                   "query goes on" % (DEV_ISP_OFFICE, bl["name"], DNS_FORGED, INJECTOR_TTL))
+        else:
+            mode = bl["method"][len("dns_"):]
+            self._dns_set(bl["remote"], bl["port"], bl["name"], {"mode": mode})
+            ready = None
+            how = ("app.py dns-server (the resolver) answers %s with %s" % (
+                bl["name"], DNS_BOGON if mode == "bogon" else "NXDOMAIN"))
+        a = self._record("block", "start", **self._block_fields(bl), mechanism=how)
+        if ready is not None:  # in force from the moment the injector's socket was bound
+            a["ts"] = round(ready["ts"], 6)
+            a["t_rel"] = round(ready["ts"] - self.t0_wall, 3)
+
+    def _dns_block_end(self, bl):
+        if bl["method"] == "dns_injection":
+            self._stop(bl["proc"])
+            how = "the injector stopped (SIGTERM, exited)"
+        else:
+            self._dns_set(bl["remote"], bl["port"], bl["name"], None)
+            how = "the resolver answers %s normally again" % bl["name"]
+        self._record("block", "end", **self._block_fields(bl), mechanism=how)
+
+    def _wait_log_json(self, proc, event, timeout=5.0):
+        """The first JSON line of proc's log whose "event" is `event`."""
+        self._wait_log(proc, '"event": "%s"' % event, timeout)
+        with open(proc["log"]) as f:
+            for line in f:
+                if line.startswith("{") and json.loads(line).get("event") == event:
+                    return json.loads(line)
+        raise LabError("%s: no %s line" % (proc["argv"][0], event))
+
     def _block_start(self, bl):
+        if bl["method"] in DNS_METHODS:
+            self._dns_block_start(bl)
+            self._say("block %s start: %s %s" % (bl["id"], bl["method"], bl["name"]))
+            return
         bl["rules"] = self._block_rules(bl)
         for cmd, spec in bl["rules"]:
             self.sh("isp", [cmd, "-w", "-A", "FORWARD"] + spec)
@@ -1085,6 +1220,10 @@ class Lab:
                                              bl["name"] or bl["remote"]))
 
     def _block_end(self, bl):
+        if bl["method"] in DNS_METHODS:
+            self._dns_block_end(bl)
+            self._say("block %s end" % bl["id"])
+            return
         for cmd, spec in bl["rules"]:  # exactly the rules it added
             self.sh("isp", [cmd, "-w", "-D", "FORWARD"] + spec)
         self._record("block", "end", **self._block_fields(bl),
@@ -1179,8 +1318,12 @@ class Lab:
                 except ValueError:
                     continue
                 if ev.get("event") == "attempt":
-                    fl["attempts"].append({"t": round(ev["start"] - self.t0_wall, 3),
-                                           "outcome": ev["outcome"], "s": ev["seconds"]})
+                    at = {"t": round(ev["start"] - self.t0_wall, 3),
+                          "outcome": ev["outcome"], "s": ev["seconds"]}
+                    if fl["app"]["mode"] in DNS_MODES:
+                        at.update(answer=ev.get("answer"), sends=ev.get("sends"),
+                                  seen=dns_seen(fl["service"], ev["outcome"], ev.get("answer")))
+                    fl["attempts"].append(at)
                     counts[ev["outcome"]] = counts.get(ev["outcome"], 0) + 1
                 elif ev.get("event") == "idle":
                     fl["idle_closes"].append({"t": round(ev["ts"] - self.t0_wall, 3),
@@ -1226,6 +1369,20 @@ class Lab:
             ],
             "capture_stats": self.capture_stats,
         }
+        if any(f.get("app", {}).get("mode") in DNS_MODES for f in self.flows):
+            out["dns"] = {"resolvers": sorted({f["remote"] for f in self.flows
+                                               if f["app"]["mode"] in DNS_MODES}),
+                          "zone": DNS_ZONE, "forged_answer": DNS_FORGED,
+                          "injector_ttl": INJECTOR_TTL, "bogon_answer": DNS_BOGON}
+            out["notes"] += [
+                "DNS block ts: dns_injection from when the injector's socket was bound to "
+                "when it exited; dns_bogon and dns_nxdomain right after the resolver's "
+                "control file was replaced (it reads it at each query)",
+                "dns_lookups attempts are lookups: outcome (ok, nodata, nxdomain, timeout) and "
+                "answer (the A addresses) of the first answer to the A query, sends (2: sent "
+                "again after 1 s), seen (ok: the zone's answer, NXDOMAIN for a name outside "
+                "it; forged, bogon, nxdomain, timeout, wrong)",
+            ]
         if self.blocks or any(f.get("app", {}).get("mode") in ATTEMPT_MODES
                               for f in self.flows):
             out["notes"] += [
@@ -1238,6 +1395,21 @@ class Lab:
                 "interventions: a detector must not report them as blocks",
             ]
         return out
+
+
+def dns_seen(name, outcome, answer):
+    """What a lookup of `name` got, against the lab's zone: "ok" (the zone's A addresses; for a
+    name outside it, NXDOMAIN), "forged" (the injector's), "bogon", "nxdomain" (for a name in
+    the zone), "timeout", else "wrong"."""
+    want = DNS_ZONE.get(name.lower())
+    if outcome == "timeout":
+        return "timeout"
+    if want is None:
+        return "ok" if outcome == "nxdomain" else "wrong"
+    if outcome == "nxdomain":
+        return "nxdomain"
+    return {(DNS_FORGED,): "forged", (DNS_BOGON,): "bogon",
+            tuple(a for a in want if ":" not in a): "ok"}.get(tuple(answer or ()), "wrong")
 
 
 # ---------------------------------------------------------------------------
@@ -1840,6 +2012,72 @@ def sc_block_control_idle_close(lab):
     # otherwise fall on the client's end and race it).
     lab.app("tls_idle", PUBLIC4[1], 443, 2, 55, name="chat.example",
             period=lab.jitter(10, 1))
+    lab.end(60)
+
+
+# -- DNS blocking (a censor on the ISP's router, or the ISP's resolver) and its controls. Every
+# ~1.5 s a stub looks up news.example (and, half a period later, weather.example: the witness)
+# at the lab's resolver, 203.0.113.2; a probe shows the link working. DNS packets are captured
+# whole.
+
+NONEXISTENT = "nonexistent.example"  # a name that exists nowhere: NXDOMAIN from the start
+
+
+def dns_lookups(lab, names=(NEWS, WEATHER), end=57):
+    """A lookup (A and AAAA, glibc-like) of each name at the resolver every ~1.5 s (each gap
+    +-15 %, so a change is seen within 2 s), the names spread over the period, and a probe to
+    10.77.2.2."""
+    lab.set_snaplen(2048)
+    lab.probe(SERVER4)
+    period = lab.jitter(1.5, 0.1)
+    for i, name in enumerate(names):
+        lab.app("dns_lookups", RESOLVER4, 53, 1 + i * period / len(names), end, name=name,
+                period=period, jitter=0.15)
+
+
+@scenario("block_dns_injection", "news.example and weather.example looked up every ~1.5 s "
+                                 "at the resolver 203.0.113.2; t=15..40 the ISP's router "
+                                 "answers news.example's A queries at once with a forged "
+                                 "198.51.100.7 (TTL 64), the resolver's answer ~30 ms "
+                                 "later; 60 s")
+def sc_block_dns_injection(lab):
+    dns_lookups(lab)
+    lab.block("dns_injection", lab.jitter(15), lab.jitter(40), name=NEWS)
+    lab.end(60)
+
+
+@scenario("block_dns_bogon", "block_dns_injection's lookups; t=15..40 the resolver answers "
+                             "news.example with 10.10.34.34 (a block page's private "
+                             "address); 60 s")
+def sc_block_dns_bogon(lab):
+    dns_lookups(lab)
+    lab.block("dns_bogon", lab.jitter(15), lab.jitter(40), name=NEWS)
+    lab.end(60)
+
+
+@scenario("block_dns_nxdomain", "block_dns_injection's lookups; t=15..40 the resolver "
+                                "answers news.example with NXDOMAIN; 60 s")
+def sc_block_dns_nxdomain(lab):
+    dns_lookups(lab)
+    lab.block("dns_nxdomain", lab.jitter(15), lab.jitter(40), name=NEWS)
+    lab.end(60)
+
+
+@scenario("block_control_dns_nonexistent", "nonexistent.example (NXDOMAIN from the start) "
+                                           "and weather.example looked up every ~1.5 s; no "
+                                           "block; 60 s")
+def sc_block_control_dns_nonexistent(lab):
+    dns_lookups(lab, names=(NONEXISTENT, WEATHER))
+    lab.end(60)
+
+
+@scenario("block_control_dns_slow", "block_dns_injection's lookups; t=15..40 the resolver "
+                                    "answers news.example after 1.5-3 s: the stub sends "
+                                    "again after 1 s, both sends get the same answer; no "
+                                    "block; 60 s")
+def sc_block_control_dns_slow(lab):
+    dns_lookups(lab)
+    lab.resolver_slow(NEWS, lab.jitter(15), lab.jitter(40), delay=(1.5, 3.0))
     lab.end(60)
 
 
