@@ -2263,7 +2263,8 @@ def cmd_rates(args):
 VERIFY_MARGIN_S = 0.1  # attempts this close to a window's edge are not judged
 # What an attempt inside a window sees (it may also succeed late, once the window is over).
 EXPECT_OUTCOME = {"tcp_rst": "reset", "sni_blackhole": "timeout", "ip_blackhole": "timeout",
-                  "quic_blackhole": "timeout", "down": "refused", "slow": "ok"}
+                  "quic_blackhole": "timeout", "down": "refused", "slow": "ok",
+                  "dns_injection": "forged", "dns_bogon": "bogon", "dns_nxdomain": "nxdomain"}
 
 
 def effect_windows(truth):
@@ -2286,6 +2287,11 @@ def effect_windows(truth):
 def affects(action, fl):
     """Does a block or server action concern this flow's attempts?"""
     m = action.get("method")
+    lookups = fl.get("app", {}).get("mode") in DNS_MODES
+    if m in DNS_METHODS or (action["kind"] == "server" and action.get("proto") == "udp"):
+        # The injector answers whatever resolver the query went to; the others are one's.
+        return lookups and fl.get("service") == action["name"] and (
+            m == "dns_injection" or fl["remote"] == action["remote"])
     if m in NAME_METHODS:
         return (fl.get("service") == action["name"] and fl["proto"] == "tcp" and
                 fl["remote_port"] == action["port"])
@@ -2299,9 +2305,11 @@ def affects(action, fl):
 
 
 def verify_attempts(truth):
-    """Every attempt of a tls_attempts/quic_attempts flow against the truth: inside a block
-    or server failure that concerns it, the failure it makes (or, for a slow server, a late
-    success; or a success after the window ended); everywhere else, a prompt success."""
+    """Every attempt of a tls_attempts/quic_attempts flow (a lookup of a dns_lookups flow,
+    judged by what it got: its "seen") against the truth: inside a block or server failure
+    that concerns it, the failure it makes (or, for a slow server, a late success; for a slow
+    resolver, a success sent twice; or a success after the window ended); everywhere else, a
+    prompt success."""
     ok = True
     wins = effect_windows(truth)
     end_t = truth["end_ts"] - truth["start_ts"]
@@ -2320,10 +2328,12 @@ def verify_attempts(truth):
             continue
         mine = [(w, a["t_rel"], e["t_rel"] if e else end_t) for w, a, e in wins
                 if affects(a, fl)]
+        dns = fl.get("app", {}).get("mode") in DNS_MODES
         inside = {i: [0, 0] for i in range(len(mine))}  # judged, right
         outside, out_right, unjudged = 0, 0, 0
         for at in fl["attempts"]:
             t, t_done = at["t"], at["t"] + at["s"]
+            got = at.get("seen", at["outcome"])
             where = None
             for i, (_, ws, we) in enumerate(mine):
                 if ws + VERIFY_MARGIN_S <= t <= we - VERIFY_MARGIN_S:
@@ -2336,14 +2346,14 @@ def verify_attempts(truth):
                 unjudged += 1
             elif where is None:
                 outside += 1
-                out_right += at["outcome"] == "ok" and at["s"] < 2.0
+                out_right += got == "ok" and at["s"] < 2.0
             else:
                 what, ws, we = mine[where]
                 want = EXPECT_OUTCOME[what]
                 if what == "slow":
-                    right = at["outcome"] == "ok" and at["s"] >= 2.0
+                    right = got == "ok" and (at.get("sends") == 2 if dns else at["s"] >= 2.0)
                 else:
-                    right = at["outcome"] == want or (at["outcome"] == "ok" and t_done > we)
+                    right = got == want or (got == "ok" and t_done > we)
                 inside[where][0] += 1
                 inside[where][1] += right
         for i, (what, ws, we) in enumerate(mine):
@@ -2352,7 +2362,7 @@ def verify_attempts(truth):
             ok &= good
             print("%s attempts %s %s: %d of %d started in %s t=%.1f..%.1f saw %s%s" % (
                 "PASS" if good else "FAIL", fl["id"], fl.get("service"), right, n, what, ws,
-                we, want_text(what), "" if what == "slow" else " (or ok after its end)"))
+                we, want_text(what, dns), "" if what == "slow" else " (or ok after its end)"))
         good = outside > 0 and out_right == outside
         ok &= good
         print("%s attempts %s %s: %d of %d %s were ok%s" % (
@@ -2362,8 +2372,10 @@ def verify_attempts(truth):
     return ok
 
 
-def want_text(what):
-    return "ok after >= 2 s" if what == "slow" else EXPECT_OUTCOME[what]
+def want_text(what, dns=False):
+    if what == "slow":
+        return "ok, sent twice" if dns else "ok after >= 2 s"
+    return EXPECT_OUTCOME[what]
 
 
 def tls_server_name(payload):
@@ -2519,17 +2531,119 @@ def verify_address_block(a, span, inside, outside, pkts):
     return good
 
 
+def dns_facts(pkts):
+    """The DNS queries the office sent over UDP and their answers, in capture order:
+    {(conn, id, name, qtype): {"sends": [ts, ...], "answers": [(ts, ttl, rcode, addresses)]}}."""
+    import app  # noqa: E402  (the lab's DNS message reader; standard library only)
+    out = {}
+    for pk in pkts:
+        c = pk["conn"]
+        if c[4] != "udp" or c[3] != 53:
+            continue
+        try:
+            m = app.dns_parse(pk["payload"])
+        except (ValueError, IndexError, struct.error):
+            continue
+        q = out.setdefault((c, m["id"], m["name"], m["qtype"]), {"sends": [], "answers": []})
+        if pk["up"] and not m["qr"]:
+            q["sends"].append(pk["ts"])
+        elif not pk["up"] and m["qr"]:
+            q["answers"].append((pk["ts"], pk["ttl"], m["rcode"], m["addresses"]))
+    return out
+
+
+def dns_class(dns, name, qtype, answer):
+    """An answer against the truth's zone: right (the zone's addresses of the question's family;
+    NXDOMAIN for a name outside it), forged, bogon, nxdomain, nodata, wrong."""
+    want = dns["zone"].get(name)
+    rcode, addrs = answer[2], answer[3]
+    if want is None:
+        return "right" if rcode == 3 else "wrong"
+    if rcode == 3:
+        return "nxdomain"
+    if addrs == [dns["forged_answer"]]:
+        return "forged"
+    if addrs == [dns["bogon_answer"]]:
+        return "bogon"
+    fam = [a for a in want if (":" in a) == (qtype == 28)]
+    if sorted(addrs) == sorted(fam):
+        return "right"
+    return "nodata" if not addrs else "wrong"
+
+
+def median_ms(values):
+    v = sorted(values)
+    return "%.1f ms" % (1000 * v[len(v) // 2]) if v else "-"
+
+
+def verify_dns_window(what, a, span, inside, outside, facts, dns):
+    """One DNS block (what: its method) or slow name (what: "slow") on the wire. In the window,
+    every A query of the name (A and AAAA for dns_nxdomain and a slow name) got what the method
+    makes: dns_injection two answers, the forged one first with the injector's TTL, then the
+    resolver's with another; dns_bogon the bogon, dns_nxdomain NXDOMAIN to every send; a slow
+    name: sent twice, answered twice the same, late. Outside it, and for other names, each send
+    got the zone's answer once."""
+    name, ttl = a["name"], dns["injector_ttl"]
+    types = (1, 28) if what in ("dns_nxdomain", "slow") else (1,)
+    ins = [(k, q) for k, q in facts.items() if q["sends"] and k[2] == name and k[3] in types and
+           inside(q["sends"][0])]
+    rest = [(k, q) for k, q in facts.items() if q["sends"] and (
+        (k[2] == name and outside(q["sends"][0])) or (k[2] != name and inside(q["sends"][0])))]
+
+    def cls(k, ans):
+        return dns_class(dns, k[2], k[3], ans)
+    right = []
+    for k, q in ins:
+        got = [cls(k, x) for x in q["answers"]]
+        if what == "dns_injection":
+            good = (got == ["forged", "right"] and q["answers"][0][1] == ttl and
+                    q["answers"][1][1] != ttl and len(q["sends"]) == 1)
+        elif what == "slow":
+            good = (len(q["sends"]) == 2 and got == ["right", "right"] and
+                    q["answers"][0][2:] == q["answers"][1][2:] and
+                    q["answers"][0][0] - q["sends"][0] >= 1.0)
+        else:
+            want = "bogon" if what == "dns_bogon" else "nxdomain"
+            good = got == [want] * len(q["sends"])
+        right.append(good)
+    bad_rest = [k for k, q in rest if len(q["answers"]) != len(q["sends"]) or
+                any(cls(k, x) != "right" for x in q["answers"])]
+    good = bool(ins) and all(right) and not bad_rest
+    first = [q["answers"][0][0] - q["sends"][0] for _, q in ins if q["answers"]]
+    if what == "dns_injection":
+        gap = [q["answers"][1][0] - q["answers"][0][0] for _, q in ins if len(q["answers"]) > 1]
+        ttls = sorted({x[1] for _, q in ins for x in q["answers"]})
+        how = ("answered twice, the forged %s first (TTL %d) after %s, the resolver's %s "
+               "later (TTLs seen %s)" % (dns["forged_answer"], ttl, median_ms(first),
+                                         median_ms(gap), ",".join(map(str, ttls))))
+    elif what == "slow":
+        how = "sent twice and answered twice alike, the first answer after %s" % (
+            median_ms(first))
+    else:
+        how = "answered %s to every send (after %s)" % (
+            dns["bogon_answer"] if what == "dns_bogon" else "NXDOMAIN", median_ms(first))
+    print("%s wire %s %s %s %s: %d of %d queries (%s) %s; outside it and other names: %d of "
+          "%d queries answered once per send by the zone" % (
+              "PASS" if good else "FAIL", a.get("id", "server"), what, name, span, sum(right),
+              len(ins), "/".join("A" if t == 1 else "AAAA" for t in types), how,
+              len(rest) - len(bad_rest), len(rest)))
+    return good
+
+
 def verify_blocks_on_wire(truth, pcap):
-    """What each block does on the wire, from the capture (the ClientHellos must be whole:
-    lab.set_snaplen): see verify_name_block and verify_address_block."""
-    blocks = [(a, e) for _, a, e in effect_windows(truth) if a["kind"] == "block"]
+    """What each block (and a slow resolver) does on the wire, from the capture (the
+    ClientHellos must be whole: lab.set_snaplen): see verify_name_block, verify_address_block
+    and verify_dns_window."""
+    blocks = [(w, a, e) for w, a, e in effect_windows(truth) if a["kind"] == "block" or
+              (w == "slow" and a.get("proto") == "udp")]
     if not blocks:
         return True
     ok = True
     t0 = truth["start_ts"]
     pkts = wire_packets(pcap, truth["local_networks"])
     facts = tls_facts(pkts)
-    for a, e in blocks:
+    dns = dns_facts(pkts) if "dns" in truth else {}
+    for what, a, e in blocks:
         bs, be = a["ts"], e["ts"] if e else truth["end_ts"]
         span = "t=%.1f..%.1f" % (bs - t0, be - t0)
 
@@ -2538,7 +2652,9 @@ def verify_blocks_on_wire(truth, pcap):
 
         def outside(ts, bs=bs, be=be):
             return ts < bs - VERIFY_MARGIN_S or ts > be + VERIFY_MARGIN_S
-        if a["method"] in NAME_METHODS:
+        if what in DNS_METHODS or what == "slow":
+            ok &= verify_dns_window(what, a, span, inside, outside, dns, truth["dns"])
+        elif a["method"] in NAME_METHODS:
             ok &= verify_name_block(a, be, span, inside, outside, facts)
         else:
             ok &= verify_address_block(a, span, inside, outside, pkts)
