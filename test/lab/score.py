@@ -12,10 +12,12 @@ direction) and each outage with the events, within a window, and prints per-acti
 targeted/scope/direction are right. An event matches at most one action; every event that matches
 nothing is a false positive. suite.py uses score() for the whole lab suite.
 
-Blocks (kind "block": a censor's TCP RST, dropped ClientHello, IP or QUIC black hole) match a
-block start event of the same service (the event's `service` is the truth's `name`; when either
-has none, the event's `remote` is the truth's `remote`) starting within BLOCK_WINDOW_S of the
-truth; its end is the end event with the start's id, within BLOCK_WINDOW_S of the truth's end.
+Blocks (kind "block": a censor's TCP RST, dropped ClientHello, IP or QUIC black hole, forged
+DNS answer, a resolver's bogon or NXDOMAIN) match a block start event of the same service (the
+event's `service` is the truth's `name`; when either has none, the event's `remote` is the
+truth's `remote`) starting within BLOCK_WINDOW_S of the truth; a block by DNS (method dns_*)
+matches DNS events only (`transport` "dns") and by name only, and a DNS event no other block.
+Its end is the end event with the start's id, within BLOCK_WINDOW_S of the truth's end.
 Scored: found, onset and end error, and whether the event's `method` is the truth's.
 
 With --check it exits 1 when the demo acceptance criteria fail: every action found, onset and
@@ -286,9 +288,21 @@ def event_remote(ev):
     return ev.get("remote") or (ev.get("flow") or {}).get("remote")
 
 
+def by_dns(x):
+    """Is it a block by DNS: a truth action whose method is a DNS one, or an event over DNS?"""
+    return x.get("transport") == "dns" or (x.get("method") or "").startswith("dns_")
+
+
 def block_matches(ev, action):
     """Does a block event name what the truth blocked? By server name where both have one,
-    else by remote address (an IP black hole lets no ClientHello through: no name is seen)."""
+    else by remote address (an IP black hole lets no ClientHello through: no name is seen).
+    A block by DNS is one of the name's lookups (its remote is the resolver, which answers
+    other names too): matched by name only, and only by an event over DNS; a DNS event
+    matches no block of connections (the name's connections may be blocked apart)."""
+    if by_dns(ev) != by_dns(action):
+        return False
+    if by_dns(action):
+        return ev.get("service") == action.get("name")
     if action.get("name") and ev.get("service"):
         return ev["service"] == action["name"]
     return action.get("remote") is not None and event_remote(ev) == action["remote"]
@@ -425,7 +439,8 @@ def check_block(r, what):
 
 def self_test():
     """Block scoring against hand-made events: found, missed, wrong method, late end, late
-    onset, false positive, a match by address. Returns the number of failed cases."""
+    onset, false positive, a match by address; blocks by DNS (each method) and what a DNS event
+    must not match. Returns the number of failed cases."""
     t0 = 1700000000.0
 
     def act(state, t, **kw):
@@ -475,9 +490,11 @@ def self_test():
             7, "start", 15.5, service="weather.example", remote="10.77.2.3",
             method="tcp_rst")] + hole_evs(), ["not found", "false positive"]),
     ]
+    cases = [(what, truth, events, want) for what, events, want in cases]
+    cases += dns_cases(act, ev, news, t0)
     failed = 0
-    for what, events, want in cases:
-        rows, false_pos, problems = score(truth, events)
+    for what, truth_, events, want in cases:
+        rows, false_pos, problems = score(truth_, events)
         fails = check(rows, false_pos, problems, 2.0, 0.15)
         right = len(fails) == len(want) and all(w in f for w, f in zip(want, fails))
         failed += not right
@@ -491,6 +508,46 @@ def self_test():
           ("PASS" if right else "FAIL"))
     print("self-test: %s" % ("OK" if not failed else "%d case(s) FAILED" % failed))
     return failed
+
+
+def dns_cases(act, ev, news, t0):
+    """self_test's cases of blocks by DNS, [(what, truth, events, failures expected)]: the
+    resolver 203.0.113.2 answers news.example falsely t=15..40 (each method), or is slow."""
+    resolver = "203.0.113.2"
+
+    def truth(method, *more):
+        bl = dict(id="bl3", method=method, name="news.example", remote=resolver, port=53,
+                  proto="udp")
+        return {"actions": [act("start", 15.0, **bl), act("end", 40.0, **bl)] + list(more)}
+
+    def dns(t=15.7, method="dns_injection", end=40.9, name="news.example"):
+        out = [ev(11, "start", t, service=name, remote=resolver, remote_port=53,
+                  transport="dns", method=method, ooni_blocking="dns")]
+        return out + ([ev(11, "end", end, reason="lifted")] if end is not None else [])
+    rst = dict(id="bl1", method="tcp_rst", name="news.example", remote="10.77.2.3", port=443)
+    tcp = [act("start", 15.0, **rst), act("end", 40.0, **rst)]
+    slow = {"kind": "server", "state": "slow", "ts": t0 + 15, "t_rel": 15.0, "remote": resolver,
+            "port": 53, "proto": "udp", "name": "news.example"}
+    return [("%s found" % m, truth(m), dns(method=m), [])
+            for m in ("dns_injection", "dns_bogon", "dns_nxdomain")] + [
+        ("dns_bogon reported as dns_nxdomain", truth("dns_bogon"), dns(method="dns_nxdomain"),
+         ["method dns_nxdomain"]),
+        ("dns_injection, late end", truth("dns_injection"), dns(end=42.3), ["end off by 2.30"]),
+        ("dns_nxdomain, end missing", truth("dns_nxdomain"), dns(method="dns_nxdomain",
+                                                                 end=None), ["end missing"]),
+        ("dns_bogon, late onset: no match", truth("dns_bogon"), dns(t=17.2, method="dns_bogon"),
+         ["not found", "false positive"]),
+        ("a DNS event for another name at the resolver", truth("dns_injection"),
+         dns(name="weather.example"), ["not found", "false positive"]),
+        ("a DNS event matches no TCP block of the name", {"actions": tcp}, dns(),
+         ["not found", "false positive"]),
+        ("a TCP block event matches no DNS block of the name", truth("dns_nxdomain"), news(),
+         ["not found", "false positive"]),
+        ("a DNS block and a TCP block of one name, each found by its own event",
+         truth("dns_injection", *tcp), news() + dns(), []),
+        ("a DNS event beside a slow resolver (a control) is a false positive",
+         {"actions": [slow]}, dns(), ["false positive"]),
+    ]
 
 
 def main():
