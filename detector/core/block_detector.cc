@@ -25,6 +25,10 @@ constexpr int64_t kSameAttemptNs = 500'000'000;
 
 double Seconds(int64_t ns) { return double(ns) * 1e-9; }
 
+// A DNS query type as a bit: 1 A, 2 AAAA, 4 any other; and its index in last_ok_by_type.
+uint8_t QtypeBit(uint16_t qtype) { return qtype == 1 ? 1 : qtype == 28 ? 2 : 4; }
+int QtypeIndex(uint8_t bit) { return bit == 1 ? 0 : bit == 2 ? 1 : 2; }
+
 // A resolver's answers for a name kept per service: a few (an office asks one or two).
 constexpr size_t kMaxResolvers = 4;
 
@@ -179,6 +183,7 @@ void BlockDetector::OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns) {
   Failure f;
   f.start_ns = d.query_ns;
   f.answer_after_s = d.first.delay_s;
+  f.qtype_bit = QtypeBit(d.qtype);
   switch (d.kind) {
     case capture::DnsOutcomeKind::kAnswered:
       if (d.first.rcode != 0 || d.first.address_count == 0 || d.bogon) return;  // no address
@@ -186,7 +191,7 @@ void BlockDetector::OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns) {
         if (s->resolvers.size() >= kMaxResolvers) s->resolvers.erase(s->resolvers.begin());
         s->resolvers.push_back(d.resolver);
       }
-      OnAnswered(s, d.decided_ns, now_ns);
+      OnAnswered(s, d.decided_ns, now_ns, f.qtype_bit);
       return;
     case capture::DnsOutcomeKind::kRacing:
       f.method = BlockMethod::kDnsInjection;
@@ -244,13 +249,20 @@ void BlockDetector::EvictOne() {
   services_.erase(victim);
 }
 
-void BlockDetector::OnAnswered(Service* s, int64_t ok_ns, int64_t now_ns) {
+void BlockDetector::OnAnswered(Service* s, int64_t ok_ns, int64_t now_ns, uint8_t qtype_bit) {
   // The block was lifted by then, and whatever failed from before then is stale.
   s->worked = true;
   s->last_ok_ns = std::max(s->last_ok_ns, ok_ns);
-  std::erase_if(s->chain, [&](const Failure& x) { return x.start_ns < ok_ns; });
+  if (qtype_bit != 0) {
+    int64_t& t = s->last_ok_by_type[QtypeIndex(qtype_bit)];
+    t = std::max(t, ok_ns);
+  }
+  std::erase_if(s->chain, [&](const Failure& x) {
+    return x.start_ns < ok_ns && (qtype_bit == 0 || x.qtype_bit == qtype_bit);
+  });
   if (!waiting_.empty()) RetryWaiting(*s, ok_ns, now_ns);
   if (s->id == 0 || ok_ns <= s->block_start_ns) return;
+  if (qtype_bit != 0 && (s->block_types & qtype_bit) == 0) return;  // another type's answer
   Event e = s->start;
   e.state = EventState::kEnd;
   e.ts = Seconds(ok_ns);
@@ -289,9 +301,14 @@ void BlockDetector::AddFailure(const Failure& f, BlockEvidence* b) {
 }
 
 void BlockDetector::OnFailed(const std::string& key, Service* s, const Failure& f, int64_t now_ns) {
-  if (f.start_ns < s->last_ok_ns) return;  // started before the service last answered
+  // Started before the service (for DNS: the name, that query type) last answered: stale.
+  if (f.start_ns < (f.qtype_bit != 0 ? s->last_ok_by_type[QtypeIndex(f.qtype_bit)]
+                                     : s->last_ok_ns)) {
+    return;
+  }
   s->last_failed_ns = std::max(s->last_failed_ns, now_ns);
   if (s->id != 0) {
+    s->block_types |= f.qtype_bit;
     AddFailure(f, &s->start.block);
     return;
   }
@@ -372,8 +389,10 @@ void BlockDetector::Start(Service* s, int witnesses, bool same_address, int64_t 
   e.remote = s->remote;
   e.targeted = true;
   BlockEvidence& b = e.block;
+  s->block_types = 0;
   for (const Failure& f : s->chain) {
     ++counts[size_t(f.method)];
+    s->block_types |= f.qtype_bit;
     AddFailure(f, &b);
   }
   b.method = MostCommon(counts);

@@ -102,6 +102,7 @@ class BlockDetector {
     float answer_after_s = -1, resolver_after_s = -1;
     bool has_address = false;
     capture::Address address;
+    uint8_t qtype_bit = 0;  // a DNS query's type: QtypeBit(); 0 for a connection
   };
   struct Service {
     std::string name;  // empty: the service is its address
@@ -113,6 +114,10 @@ class BlockDetector {
     int64_t last_ok_ns = 0;  // the service's last answer (a completed connection's; 0: none)
     int64_t last_seen_ns = 0;
     int64_t last_failed_ns = 0;  // when its last failure was judged
+    // DNS: the last public answer per query type (A, AAAA, other; see QtypeBit): an injector
+    // may forge one type only, so another type's answer neither clears nor ends its failures.
+    int64_t last_ok_by_type[3] = {0, 0, 0};
+    uint8_t block_types = 0;  // the query types (bits) that failed in the block
     std::vector<Failure> chain;  // failures since then, by start
     // DNS: the resolvers that answered the name with public addresses (at most kMaxResolvers).
     std::vector<capture::Address> resolvers;
@@ -128,8 +133,9 @@ class BlockDetector {
   // The service `key` (made if new), reached at remote:port over `t` at seen_ns.
   Service* Find(const std::string& key, BlockTransport t, std::string_view name,
                 const capture::Address& remote, uint16_t port, int64_t seen_ns);
-  // The service answered at ok_ns (a completed connection's first data, a public DNS answer).
-  void OnAnswered(Service* s, int64_t ok_ns, int64_t now_ns);
+  // The service answered at ok_ns (a completed connection's first data, a public DNS answer of
+  // the query type `qtype_bit`, QtypeBit(); 0 for a connection).
+  void OnAnswered(Service* s, int64_t ok_ns, int64_t now_ns, uint8_t qtype_bit = 0);
   void OnFailed(const std::string& key, Service* s, const Failure& f, int64_t now_ns);
   // Other services of `s`'s transport that last answered (a completed connection) at or after
   // `since_ns`; *same_address: one is on s's address.

@@ -97,11 +97,10 @@ CTEST_EXPECT = {
     "block_control_slow_server": "quiet",
     "block_control_idle_close": "quiet",
     # Blocking by DNS: a forged answer racing the resolver's, the resolver's own bogon or
-    # NXDOMAIN; the controls, a name that never existed and a slow resolver, stay quiet. The
-    # blocks are known misses until the detector reports DNS blocks ("found" then).
-    "block_dns_injection": "known_miss",
-    "block_dns_bogon": "known_miss",
-    "block_dns_nxdomain": "known_miss",
+    # NXDOMAIN; the controls, a name that never existed and a slow resolver, stay quiet.
+    "block_dns_injection": "found",
+    "block_dns_bogon": "found",
+    "block_dns_nxdomain": "found",
     "block_control_dns_nonexistent": "quiet",
     "block_control_dns_slow": "quiet",
 }

@@ -474,5 +474,29 @@ TEST(BlockDetectorTest, AWitnessAfterTheLastFailureDoesNotStartABlockLate) {
   EXPECT_TRUE(h.all().empty());
 }
 
+TEST(BlockDetectorTest, AnotherQueryTypesAnswersNeitherClearNorEndForgedOnes) {
+  // The injector forges A answers only; each lookup's AAAA query gets the resolver's answer.
+  DnsHarness h;
+  const auto aaaa = [](double t) {
+    DnsOutcome d = Resolved("news.example", t);
+    d.qtype = 28;
+    d.first.addresses[0] = *capture::Address::Parse("2001:db8::3");
+    return d;
+  };
+  h.Dns(Resolved("news.example", 0));
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Raced("news.example", 10 + 2 * i));
+    h.Dns(aaaa(10.01 + 2 * i));
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  ASSERT_EQ(h.all().size(), 1u);
+  EXPECT_EQ(h.all()[0].block.method, BlockMethod::kDnsInjection);
+  h.Dns(aaaa(20));
+  EXPECT_EQ(h.all().size(), 1u);  // still forged
+  h.Dns(Resolved("news.example", 22));
+  ASSERT_EQ(h.all().size(), 2u);
+  EXPECT_EQ(h.all()[1].state, EventState::kEnd);
+}
+
 }  // namespace
 }  // namespace tw::detector
