@@ -1,6 +1,7 @@
 #include "capture/connection_opening.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "capture/ip_proto.h"
 #include "capture/quic_initial.h"
@@ -19,6 +20,21 @@ bool IsClientHello(const uint8_t* d, uint32_t n) {
 bool IsSyn(const DecodedPacket& p) { return (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn; }
 
 float Seconds(int64_t ns) { return float(double(ns) * 1e-9); }
+
+// The status code of an HTTP/1.x status line ("HTTP/1.1 302 Found") that `d` starts with, or 0.
+uint16_t HttpStatus(const uint8_t* d, uint32_t n) {
+  static constexpr char kVersion[] = "HTTP/1.";
+  constexpr uint32_t kLen = sizeof(kVersion) - 1;  // then a digit, a space, three digits
+  if (d == nullptr || n < kLen + 5 || std::memcmp(d, kVersion, kLen) != 0) return 0;
+  const auto digit = [&](uint32_t i) { return d[i] >= '0' && d[i] <= '9'; };
+  if (!digit(kLen) || d[kLen + 1] != ' ' || !digit(kLen + 2) || !digit(kLen + 3) ||
+      !digit(kLen + 4)) {
+    return 0;
+  }
+  const uint16_t code =
+      uint16_t((d[kLen + 2] - '0') * 100 + (d[kLen + 3] - '0') * 10 + (d[kLen + 4] - '0'));
+  return code >= 100 && code <= 599 ? code : 0;
+}
 }  // namespace
 
 std::string_view OpeningOutcomeName(OpeningOutcome o) {
@@ -71,7 +87,7 @@ void OpeningTracker::OnPacket(int64_t ts_ns, const DecodedPacket& p, const uint8
   if (dir == kUp) {
     // A later fragment has no header to read: no SYN, no sequence number, no Initial.
     if (!p.later_fragment) OnClient(ts_ns, p, payload, payload_caplen, &s);
-  } else if (OnServer(ts_ns, p, &s)) {
+  } else if (OnServer(ts_ns, p, payload, payload_caplen, &s)) {
     s.o.decided_ns = ts_ns;
     decided->push_back(s.o);
     pending_.erase(it);
@@ -107,10 +123,15 @@ void OpeningTracker::OnClient(int64_t ts_ns, const DecodedPacket& p, const uint8
   }
 }
 
-bool OpeningTracker::OnServer(int64_t ts_ns, const DecodedPacket& p, Pending* s) {
+bool OpeningTracker::OnServer(int64_t ts_ns, const DecodedPacket& p, const uint8_t* payload,
+                              uint32_t payload_caplen, Pending* s) {
   Opening& o = s->o;
   if (s->quic || p.payload_len > 0) {
     o.outcome = OpeningOutcome::kCompleted;
+    if (!s->quic && s->synack) {
+      o.data_ttl_delta = int16_t(int(p.ip_ttl) - int(o.server_ttl));
+      o.http_status = HttpStatus(payload, payload_caplen);
+    }
     return true;
   }
   if ((p.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck) && !s->synack) {

@@ -52,6 +52,11 @@ struct Opening {
   int16_t reset_ttl_delta = kNoTtl;
   uint8_t reset_ttl = 0;   // the RST's own TTL (0: no RST)
   uint8_t server_ttl = 0;  // the server's SYN-ACK's TTL (0: no SYN-ACK seen)
+  // The server's first data (kCompleted over TCP): its IP TTL minus that of the server's
+  // SYN-ACK (kNoTtl when either is unknown; not 0: another sender's, such as a censor's block
+  // page), and its HTTP status code when it starts with an HTTP/1.x status line (0: none).
+  int16_t data_ttl_delta = kNoTtl;
+  uint16_t http_status = 0;
 };
 
 // Receives openings as they are decided.
@@ -105,8 +110,10 @@ class OpeningTracker {
   // The client's packet: another SYN, the request or its retransmission, another Initial.
   static void OnClient(int64_t ts_ns, const DecodedPacket& p, const uint8_t* payload,
                        uint32_t payload_caplen, Pending* s);
-  // The server's packet; true when it decided the opening.
-  static bool OnServer(int64_t ts_ns, const DecodedPacket& p, Pending* s);
+  // The server's packet (`payload`: its captured payload bytes); true when it decided the
+  // opening.
+  static bool OnServer(int64_t ts_ns, const DecodedPacket& p, const uint8_t* payload,
+                       uint32_t payload_caplen, Pending* s);
   // The outcome of an opening that got no answer, or false when undecided.
   static bool Unanswered(Pending* s);
 

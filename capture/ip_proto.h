@@ -16,6 +16,7 @@ enum IpProto : uint8_t {
 
 // Well-known ports and record types the decoder looks into.
 inline constexpr uint16_t kDnsPort = 53;
+inline constexpr uint16_t kHttpPort = 80;
 inline constexpr uint16_t kNtpPort = 123;
 inline constexpr uint8_t kTlsHandshakeRecord = 0x16;  // TLS ContentType "handshake"
 

@@ -39,8 +39,8 @@ void ServerNames::Parse(const uint8_t* data, uint32_t caplen, const DecodedPacke
     if (q.chunks == 0) on_quic(q, -1);
     for (int i = 0; i < q.chunks; ++i) on_quic(q, i);
   } else {
-    std::string_view sni;
-    if (ParseTlsSni(payload, n, &sni)) on_flow(sni);
+    std::string_view name;
+    if (ParseTlsSni(payload, n, &name) || ParseHttpHost(payload, n, &name)) on_flow(name);
   }
 }
 

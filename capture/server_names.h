@@ -12,6 +12,7 @@
 #include "capture/binner.h"
 #include "capture/crypto_stream.h"
 #include "capture/decode.h"
+#include "capture/http_host.h"
 #include "capture/ip_proto.h"
 #include "capture/quic_initial.h"
 
@@ -19,17 +20,21 @@ namespace tw::capture {
 
 // The packets ServerNames learns from, as a libpcap filter: a TCP payload that starts with a
 // TLS handshake record holding a ClientHello (IPv4, and IPv6 without extension headers), UDP
-// to and from port 53 (DNS queries, for the DNS tracker, and answers), and QUIC Initials: a UDP
-// payload with the long-header bit and a QUIC version (v1, v2, drafts, mvfst, Google's) or Google
-// QUIC's public header with a version (IPv4, and IPv6 without extension headers). The versions keep
-// out RTP, whose first byte also has that bit. For a capture handle of its own with a snaplen long
-// enough for them, beside a headers-only one (the daemon's).
+// to and from port 53 (DNS queries, for the DNS tracker, and answers), a plain HTTP GET to port
+// 80 (its Host header names the server), and QUIC Initials: a UDP payload with the long-header
+// bit and a QUIC version (v1, v2, drafts, mvfst, Google's) or Google QUIC's public header with a
+// version (IPv4, and IPv6 without extension headers). The versions keep out RTP, whose first
+// byte also has that bit. For a capture handle of its own with a snaplen long enough for them,
+// beside a headers-only one (the daemon's).
 inline constexpr char kServerNameFilter[] =
     "(tcp and tcp[((tcp[12:1] & 0xf0) >> 2):1] = 0x16 and "
     "tcp[((tcp[12:1] & 0xf0) >> 2) + 5:1] = 0x01) or "
     "(ip6 and ip6[6] = 6 and ip6[40 + ((ip6[52:1] & 0xf0) >> 2)] = 0x16 and "
     "ip6[45 + ((ip6[52:1] & 0xf0) >> 2)] = 0x01) or "
     "(udp and port 53) or "
+    "(tcp dst port 80 and tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420) or "
+    "(ip6 and ip6[6] = 6 and ip6[42:2] = 80 and "
+    "ip6[40 + ((ip6[52:1] & 0xf0) >> 2):4] = 0x47455420) or "
     "(ip and udp and udp[8] & 0x80 = 0x80 and (udp[9:4] = 1 or udp[9:4] = 0x6b3343cf or "
     "udp[9:2] = 0xff00 or udp[9:2] = 0xface or udp[9:2] = 0x5130 or udp[9:2] = 0x5430)) or "
     "(ip and udp and udp[8] & 0x89 = 0x09 and udp[17:2] = 0x5130) or "
@@ -56,7 +61,8 @@ struct LearnedName {
 
 // Names of the servers flows talk to, learned from the traffic itself: the server name of each
 // TLS ClientHello (per flow, over TCP or in a QUIC client's Initial packets, see
-// quic_initial.h) and the A/AAAA answers of DNS responses (per address). Only the names are
+// quic_initial.h), the Host of each plain HTTP request to port 80 (per flow, http_host.h) and
+// the A/AAAA answers of DNS responses (per address). Only the names are
 // kept, never payload, and only names that are host names (CanonicalHostName, lower case):
 // whoever controls the link chooses these bytes, so anything else is dropped and counted.
 // A QUIC flow's handshake stream is put together per flow (CryptoStream) until it names the
@@ -75,16 +81,17 @@ class ServerNames {
 
   // Looks at one binned packet's payload (`data`/`caplen`: the captured bytes, borrowed for the
   // call) for a DNS response (UDP from port 53), a ClientHello (TCP payload starting with a
-  // TLS handshake record) or a QUIC client's Initial (UDP, MayBeQuicInitial). Cheap for every
-  // other packet: a few comparisons.
+  // TLS handshake record), an HTTP request to port 80 or a QUIC client's Initial (UDP,
+  // MayBeQuicInitial). Cheap for every other packet: a few comparisons.
   void Observe(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
                const BinnedPacket& bp);
   // The names Observe() would store, appended to *out instead: for packets seen in another
   // thread than the one that owns the ServerNames. Hand them to Learn() there, in packet
   // order, and the result is that of Observe().
   // Whether Observe() could learn anything from the packet (the cheap test it starts with):
-  // a DNS response, a TCP payload starting with a TLS handshake record, or a UDP payload that
-  // may be a QUIC client's Initial; never a later fragment (its payload is mid-datagram).
+  // a DNS response, a TCP payload starting with a TLS handshake record or (to port 80) an HTTP
+  // request method, or a UDP payload that may be a QUIC client's Initial; never a later
+  // fragment (its payload is mid-datagram).
   static bool MayName(const uint8_t* data, uint32_t caplen, const DecodedPacket& p) {
     if (p.payload_len == 0 || p.payload_offset >= caplen || p.later_fragment) return false;
     if (p.ip_proto == kIpProtoUdp) {
@@ -92,7 +99,11 @@ class ServerNames {
              MayBeQuicInitial(data + p.payload_offset,
                               std::min<size_t>(caplen - p.payload_offset, p.payload_len));
     }
-    return p.ip_proto == kIpProtoTcp && data[p.payload_offset] == kTlsHandshakeRecord;
+    if (p.ip_proto != kIpProtoTcp) return false;
+    return data[p.payload_offset] == kTlsHandshakeRecord ||
+           (p.dst_port == kHttpPort &&
+            MayBeHttpRequest(data + p.payload_offset,
+                             std::min<size_t>(caplen - p.payload_offset, p.payload_len)));
   }
   static void Find(const uint8_t* data, uint32_t caplen, const DecodedPacket& p,
                    const BinnedPacket& bp, std::vector<LearnedName>* out);

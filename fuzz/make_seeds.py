@@ -141,6 +141,8 @@ write("decode", "nflog-v4", bytes([NFLOG]) + nflog)
 write("tls_sni", "client-hello", client_hello("video.example.com"))
 write("tls_sni", "client-hello-cut", client_hello("cdn.example.net")[:90])
 write("dns", "response", dns_response())
+write("http_host", "get", b"GET /index.html HTTP/1.1\r\nAccept: */*\r\nHost: news.example:8080\r\n\r\n")
+write("http_host", "get-cut", b"GET / HTTP/1.1\r\nHost: news.exam")
 
 
 def dns_message(ident, response, rcode, name, qtype, addresses=()):

@@ -29,6 +29,13 @@ double Seconds(int64_t ns) { return double(ns) * 1e-9; }
 uint8_t QtypeBit(uint16_t qtype) { return qtype == 1 ? 1 : qtype == 28 ? 2 : 4; }
 int QtypeIndex(uint8_t bit) { return bit == 1 ? 0 : bit == 2 ? 1 : 2; }
 
+// An HTTP response to a plain request (no ClientHello) whose IP TTL is not that of the
+// server's SYN-ACK: another sender answered in the server's name.
+bool IsBlockPage(const Opening& o) {
+  return !o.hello && o.http_status != 0 && o.data_ttl_delta != Opening::kNoTtl &&
+         o.data_ttl_delta != 0;
+}
+
 // A resolver's answers for a name kept per service: a few (an office asks one or two).
 constexpr size_t kMaxResolvers = 4;
 
@@ -72,6 +79,9 @@ double Confidence(const BlockEvidence& b) {
     case BlockMethod::kDnsInjection:  // two senders raced; told apart by their TTLs
       c = b.answers_ttl_mismatch > 0 ? 0.9 : 0.6;
       break;
+    case BlockMethod::kHttpBlockpage:  // another hop count; a route change mid-connection too
+      c = 0.8;
+      break;
     case BlockMethod::kDnsBogon:     // the resolver's own filter, a censor's or an ad blocker's
     case BlockMethod::kDnsNxdomain:  // the same, or a name withdrawn
       c = 0.6;
@@ -103,7 +113,11 @@ BlockDetector::Reading BlockDetector::Read(const Opening& o, Failure* f) const {
   f->handshake_rtt_s = o.handshake_rtt_s;
   switch (o.outcome) {
     case OpeningOutcome::kCompleted:
-      return Reading::kNothing;
+      if (!IsBlockPage(o)) return Reading::kNothing;
+      f->method = BlockMethod::kHttpBlockpage;
+      f->http_status = o.http_status;
+      f->page_ttl_delta = o.data_ttl_delta;
+      return Reading::kBlockish;
     case OpeningOutcome::kRefused: {
       const auto it = server_ttl_.find(o.flow.remote());
       if (it == server_ttl_.end()) return Reading::kNothing;
@@ -146,7 +160,7 @@ void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, in
     }
     server_ttl_[remote] = o.server_ttl;
   }
-  if (o.outcome == OpeningOutcome::kCompleted) {
+  if (o.outcome == OpeningOutcome::kCompleted && !IsBlockPage(o)) {
     // The name's service and the address's: a block of either ends.
     // The path answered at decided_ns (the server's first data or datagram). Not at its
     // start: a connection begun inside a block may get through on a retry after the lift.
@@ -294,6 +308,10 @@ void BlockDetector::AddFailure(const Failure& f, BlockEvidence* b) {
     }
   }
   if (f.answer_after_s >= 0) b->answer_after_s = f.answer_after_s;
+  if (f.http_status != 0) {
+    b->http_status = f.http_status;
+    b->page_ttl_delta = f.page_ttl_delta;
+  }
   if (f.has_address) {
     b->has_forged_address = true;
     b->forged_address = f.address;
@@ -302,8 +320,8 @@ void BlockDetector::AddFailure(const Failure& f, BlockEvidence* b) {
 
 void BlockDetector::OnFailed(const std::string& key, Service* s, const Failure& f, int64_t now_ns) {
   // Started before the service (for DNS: the name, that query type) last answered: stale.
-  if (f.start_ns < (f.qtype_bit != 0 ? s->last_ok_by_type[QtypeIndex(f.qtype_bit)]
-                                     : s->last_ok_ns)) {
+  if (f.start_ns <
+      (f.qtype_bit != 0 ? s->last_ok_by_type[QtypeIndex(f.qtype_bit)] : s->last_ok_ns)) {
     return;
   }
   s->last_failed_ns = std::max(s->last_failed_ns, now_ns);

@@ -41,6 +41,9 @@ struct BlockParams {
 //   (tcp_rst); a refusal from an address whose TTL is not known yet is no evidence;
 // - the ClientHello sent again with no answer after a completed handshake (sni_blackhole): the
 //   path carried the SYN but not the name; a request other than a ClientHello, no evidence;
+// - a plain request (HTTP on port 80...) answered with an HTTP response whose IP TTL is not the
+//   server's SYN-ACK's (http_blockpage): a box on the path answered in the server's name, with
+//   its block page or a redirect to one (a response with the server's TTL is the site's own);
 // - the SYN sent again with no answer (ip_blackhole); the QUIC Initial (quic_blackhole).
 // A block starts when `min_failures` attempts of a service fail so in a row (no completed
 // connection to it, every failure started after it last answered; connections opened within
@@ -102,7 +105,9 @@ class BlockDetector {
     float answer_after_s = -1, resolver_after_s = -1;
     bool has_address = false;
     capture::Address address;
-    uint8_t qtype_bit = 0;  // a DNS query's type: QtypeBit(); 0 for a connection
+    uint8_t qtype_bit = 0;     // a DNS query's type: QtypeBit(); 0 for a connection
+    uint16_t http_status = 0;  // a block page's
+    int16_t page_ttl_delta = capture::Opening::kNoTtl;
   };
   struct Service {
     std::string name;  // empty: the service is its address
@@ -117,7 +122,7 @@ class BlockDetector {
     // DNS: the last public answer per query type (A, AAAA, other; see QtypeBit): an injector
     // may forge one type only, so another type's answer neither clears nor ends its failures.
     int64_t last_ok_by_type[3] = {0, 0, 0};
-    uint8_t block_types = 0;  // the query types (bits) that failed in the block
+    uint8_t block_types = 0;     // the query types (bits) that failed in the block
     std::vector<Failure> chain;  // failures since then, by start
     // DNS: the resolvers that answered the name with public addresses (at most kMaxResolvers).
     std::vector<capture::Address> resolvers;

@@ -59,6 +59,8 @@ const char* BlockMethodName(BlockMethod m) {
       return "dns_bogon";
     case BlockMethod::kDnsNxdomain:
       return "dns_nxdomain";
+    case BlockMethod::kHttpBlockpage:
+      return "http_blockpage";
     case BlockMethod::kNone:
       break;
   }
@@ -94,6 +96,7 @@ const char* BlockOoniCategory(const BlockEvidence& b) {
   // A SYN unanswered, or reset before the handshake completed (no handshake round trip), is a
   // failed TCP connect; the rest failed after it, in the TLS (or QUIC) handshake.
   if (b.transport == BlockTransport::kDns) return "dns";
+  if (b.method == BlockMethod::kHttpBlockpage) return "http-diff";
   if (b.method == BlockMethod::kIpBlackhole) return "tcp_ip";
   if (b.method == BlockMethod::kTcpRst && b.handshake_rtt_s < 0) return "tcp_ip";
   return "http-failure";

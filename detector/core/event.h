@@ -58,8 +58,9 @@ enum class BlockMethod : uint8_t {
   kDnsInjection,   // two answers raced for one query: a forged one first, the resolver's after
   kDnsBogon,       // an address no host has, for a name the resolver had answered publicly
   kDnsNxdomain,    // "no such name", for a name the resolver had answered publicly
+  kHttpBlockpage,  // a plain request answered by another sender than the server (its IP TTL)
 };
-inline constexpr size_t kBlockMethods = 8;  // kNone included
+inline constexpr size_t kBlockMethods = 9;  // kNone included
 
 // What the blocked service was reached over: its TCP connections, its QUIC ones, or the DNS
 // lookups of its name.
@@ -91,7 +92,10 @@ struct BlockEvidence {
   int answer_ttl_delta = 0;      // of the last: the first answer's IP TTL minus the second's
   double answer_after_s = -1;    // of the last failed query: its (first) answer's delay
   double resolver_after_s = -1;  // of the last race: the second (the resolver's) answer's delay
-  // The address the last failed query was answered with (the forged or bogon one), if any.
+  // Block pages: the last one's HTTP status code and its IP TTL minus the server's SYN-ACK's.
+  int http_status = 0;
+  int page_ttl_delta = 0;
+  // The address the last failed lookup was answered with (the forged or bogon one), if any.
   bool has_forged_address = false;
   capture::Address forged_address;
 };
@@ -140,7 +144,7 @@ BlockTransport ParseBlockTransport(std::string_view name);  // kTcp when not a t
 BlockMethod ParseBlockMethod(std::string_view name);        // kNone when not a method's name
 // OONI's Web Connectivity "blocking" value for a block: "dns" (the lookup was tampered with),
 // "tcp_ip" (the TCP connection failed), "http-failure" (the connection opened, the TLS or HTTP
-// exchange failed).
+// exchange failed), "http-diff" (a page came, not the site's: a block page).
 const char* BlockOoniCategory(const BlockEvidence& b);
 
 }  // namespace tw::detector

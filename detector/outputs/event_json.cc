@@ -60,6 +60,8 @@ void ReadBlock(const Json& j, BlockEvidence* b) {
   if (auto n = Int(*ev, "answer_ttl_delta", -255, 255)) b->answer_ttl_delta = *n;
   if (auto v = Number(*ev, "answer_after_s")) b->answer_after_s = *v;
   if (auto v = Number(*ev, "resolver_after_s")) b->resolver_after_s = *v;
+  if (auto n = Int(*ev, "http_status", 100, 599)) b->http_status = *n;
+  if (auto n = Int(*ev, "page_ttl_delta", -255, 255)) b->page_ttl_delta = *n;
   if (auto t = Text(*ev, "forged_address")) {
     if (auto a = capture::Address::Parse(*t)) {
       b->has_forged_address = true;
@@ -93,6 +95,10 @@ void AddBlock(const BlockEvidence& b, const capture::AddressFormatter& addresses
     if (b.resolver_after_s >= 0) ev["resolver_after_s"] = Rounded(b.resolver_after_s, 4);
   }
   if (b.answer_after_s >= 0) ev["answer_after_s"] = Rounded(b.answer_after_s, 4);
+  if (b.http_status != 0) {
+    ev["http_status"] = b.http_status;
+    ev["page_ttl_delta"] = b.page_ttl_delta;
+  }
   if (b.has_forged_address) ev["forged_address"] = addresses.Format(b.forged_address);
   (*j)["evidence"] = std::move(ev);
 }

@@ -488,6 +488,13 @@ std::string BlockMethodWords(const BlockEvidence& b) {
     case BlockMethod::kDnsNxdomain:
       return "The resolver, which had answered the name with public addresses, said it does "
              "not exist.";
+    case BlockMethod::kHttpBlockpage:
+      return "The site's address answered each request with an HTTP " +
+             std::to_string(b.http_status) +
+             " response that came from another sender than the server: its IP TTL was " +
+             std::to_string(std::abs(b.page_ttl_delta)) +
+             (b.page_ttl_delta > 0 ? " higher" : " lower") +
+             " than the server's own in the handshake (a block page, or a redirect to one).";
     case BlockMethod::kNone:
       break;
   }

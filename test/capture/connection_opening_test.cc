@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "capture/ip_proto.h"
@@ -36,6 +37,11 @@ class Connection {
   }
   void Down(int64_t ms, uint8_t flags, uint32_t len = 0, uint8_t ttl = 50) {
     Send(ms, kDown, flags, 0, kGet.data(), len, ttl);
+  }
+  // The server's data `text` at `ms`, with IP TTL `ttl`.
+  void DownData(int64_t ms, const std::string& text, uint8_t ttl) {
+    Send(ms, kDown, kTcpAck | kTcpPsh, 0, reinterpret_cast<const uint8_t*>(text.data()),
+         uint32_t(text.size()), ttl);
   }
   void Hello(int64_t ms, uint32_t seq = 1) { Up(ms, kTcpAck | kTcpPsh, seq, kHello.data(), 517); }
   // SYN at 0, SYN-ACK at 20 ms, the ClientHello at 21 ms.
@@ -139,6 +145,25 @@ TEST(OpeningTrackerTest, AnHttpRequestResetIsNoClientHello) {
   ASSERT_EQ(c.decided.size(), 1u);
   EXPECT_EQ(c.decided[0].outcome, OpeningOutcome::kResetAfterRequest);
   EXPECT_FALSE(c.decided[0].hello);
+}
+
+TEST(OpeningTrackerTest, AnHttpResponseCarriesItsStatusAndItsTtlAgainstTheServers) {
+  OpeningTracker t1, t2;  // one connection each: they share a flow id
+  Connection censored(&t1), site(&t2);
+  for (Connection* c : {&censored, &site}) {
+    c->Up(0, kTcpSyn);
+    c->Down(20, kSynAck);  // TTL 50
+    c->Up(21, kTcpAck | kTcpPsh, 1, kGet.data(), 80);
+  }
+  censored.DownData(22, "HTTP/1.1 302 Found\r\n", 64);  // a box 14 hops nearer, at once
+  site.DownData(41, "HTTP/1.1 200 OK\r\n", 50);
+  ASSERT_EQ(censored.decided.size(), 1u);
+  EXPECT_EQ(censored.decided[0].outcome, OpeningOutcome::kCompleted);
+  EXPECT_EQ(censored.decided[0].http_status, 302);
+  EXPECT_EQ(censored.decided[0].data_ttl_delta, 14);
+  ASSERT_EQ(site.decided.size(), 1u);
+  EXPECT_EQ(site.decided[0].http_status, 200);
+  EXPECT_EQ(site.decided[0].data_ttl_delta, 0);
 }
 
 TEST(OpeningTrackerTest, AClientHelloSentAgainIsUnansweredOnceTheWaitIsOver) {

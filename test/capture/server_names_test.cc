@@ -227,6 +227,24 @@ TEST(ServerNamesTest, RtpIsNotTakenForQuic) {
 }
 
 // The name-capture handle's filter compiles for the link types a daemon meets.
+TEST(ServerNamesTest, AnHttpRequestToPort80NamesItsFlowByItsHost) {
+  ServerNames names;
+  FlowInfo info;
+  info.id = 9;
+  const BinnedPacket bp{&info, kUp, 0};
+  const std::string req = "GET / HTTP/1.1\r\nHost: News.Example:80\r\n\r\n";
+  const std::vector<uint8_t> bytes(req.begin(), req.end());
+  DecodedPacket p;
+  p.ip_proto = capture::kIpProtoTcp;
+  p.dst_port = 8080;
+  p.payload_len = uint32_t(bytes.size());
+  EXPECT_FALSE(ServerNames::MayName(bytes.data(), uint32_t(bytes.size()), p));  // not port 80
+  p.dst_port = 80;
+  ASSERT_TRUE(ServerNames::MayName(bytes.data(), uint32_t(bytes.size()), p));
+  names.Observe(bytes.data(), uint32_t(bytes.size()), p, bp);
+  EXPECT_EQ(names.NameOf(9, *Address::Parse("192.0.2.3")), "news.example");
+}
+
 TEST(ServerNamesTest, FilterCompiles) {
   for (int link : {DLT_EN10MB, DLT_RAW, DLT_LINUX_SLL, DLT_NULL}) {
     pcap_t* dead = pcap_open_dead(link, 65535);

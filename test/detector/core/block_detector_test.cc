@@ -498,5 +498,51 @@ TEST(BlockDetectorTest, AnotherQueryTypesAnswersNeitherClearNorEndForgedOnes) {
   EXPECT_EQ(h.all()[1].state, EventState::kEnd);
 }
 
+// A plain HTTP connection to 192.0.2.`remote`:80 at t, answered by `status` with IP TTL
+// kServerTtl + `ttl_delta` (the SYN-ACK's is kServerTtl).
+Opening Http(uint8_t remote, double t, uint16_t status, int16_t ttl_delta) {
+  Opening o = Ok(remote, t);
+  o.flow.key.port_b = 80;
+  o.http_status = status;
+  o.data_ttl_delta = ttl_delta;
+  return o;
+}
+
+TEST(BlockDetectorTest, ResponsesFromAnotherSenderThanTheServerAreABlockPage) {
+  Harness h;
+  h.Feed(Http(3, 0, 200, 0), "news.example");
+  for (int i = 0; i < 3; ++i) {
+    h.Feed(Http(3, 10 + i, 302, 12), "news.example");  // a box 12 hops nearer answered
+    h.Feed(Http(3, 10.5 + i, 200, 0), "weather.example");
+  }
+  ASSERT_EQ(h.all().size(), 1u);
+  const Event& e = h.all()[0];
+  EXPECT_EQ(e.block.method, BlockMethod::kHttpBlockpage);
+  EXPECT_STREQ(BlockOoniCategory(e.block), "http-diff");
+  EXPECT_EQ(e.block.http_status, 302);
+  EXPECT_EQ(e.block.page_ttl_delta, 12);
+  EXPECT_EQ(e.block.remote_port, 80);
+  EXPECT_TRUE(e.block.same_address_ok);
+  EXPECT_DOUBLE_EQ(e.confidence, 0.85);
+  h.Feed(Http(3, 20, 200, 0), "news.example");
+  ASSERT_EQ(h.all().size(), 2u);
+  EXPECT_EQ(h.all()[1].state, EventState::kEnd);
+}
+
+TEST(BlockDetectorTest, ASitesOwnRedirectIsNoBlockPage) {
+  Harness h;
+  for (int i = 0; i < 4; ++i) {
+    h.Feed(Http(3, 10 + i, 301, 0), "news.example");  // http -> https, with the server's TTL
+    h.Feed(Http(3, 10.5 + i, 200, 0), "weather.example");
+  }
+  // A TLS connection's data is never a block page, whatever its TTL (a ClientHello opened it).
+  for (int i = 0; i < 4; ++i) {
+    Opening o = Http(4, 20 + i, 200, 5);
+    o.hello = true;
+    h.Feed(o, "tls.example");
+  }
+  EXPECT_TRUE(h.all().empty());
+}
+
 }  // namespace
 }  // namespace tw::detector
