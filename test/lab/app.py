@@ -107,6 +107,28 @@ For the DNS blocking scenarios, a resolver, a censor's injector and a stub resol
       per lookup like tls_attempts' (outcome ok, nodata, nxdomain, timeout; the A answer's
       addresses; sends).
 
+For the HTTP block-page scenarios, plain HTTP/1.1 on port 80 (IPv4), services told apart by
+their Host header only, and a censor's injector:
+
+  app.py http-server --bind ADDR [--port 80] [--redirect NAME=URL ...] [--request-timeout S]
+      A threaded HTTP/1.1 server on ADDR:P answering any Host with a small 200 page (~1.9 kB;
+      keep-alive unless the request says close), a --redirect NAME with its own "301 Moved
+      Permanently" to URL (a site that sends plain HTTP to https). A connection whose request
+      has not come within --request-timeout (default 20 s) is closed. A JSON line per
+      connection (host, status, outcome).
+  app.py http-injector --dev DEV --name NAME [--name NAME ...] [--port 80] --location URL
+                    [--ttl 64]
+      An on-path censor: sniffs the frames arriving on DEV (an AF_PACKET socket) and answers
+      each IPv4 TCP segment to --port whose payload holds "Host: NAME" at once from the same
+      device with a forged "302 Found" to URL (Connection: close), as if from the server: seq
+      = the request's ack, ack = its seq + its length, PSH|ACK|FIN, its own IP TTL. Dropping
+      the request itself is the router's iptables' job. A JSON line when ready and per answer.
+  app.py client http_attempts --remote A --port 80 --name HOST --period S --duration S
+      A NEW connection every `period` seconds: GET / with Host HOST and Connection: close, the
+      answer read until the server closes it, each attempt in a thread of its own with a
+      --timeout (default 10 s). A JSON line per attempt like tls_attempts' (outcome ok,
+      redirected, reset, refused, timeout, error; the status and Location).
+
 Python 3 standard library only. Exits 0 when the client ran its course, 1 on a socket error.
 """
 
@@ -418,6 +440,80 @@ def cmd_tls_server(a):
 
 
 # ---------------------------------------------------------------------------
+# Plain HTTP: one server per address, services told apart by their Host header
+
+def http_response(status, headers, body):
+    """An HTTP/1.1 response: status line ("302 Found"), headers [(name, value)], body."""
+    head = "HTTP/1.1 %s\r\n" % status + "".join("%s: %s\r\n" % h for h in headers)
+    return head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def http_host(head):
+    """The Host header's value of a request head (bytes), lower case, without a port."""
+    for line in head.split(b"\r\n")[1:]:
+        if line.lower().startswith(b"host:"):
+            return line[5:].strip().decode("ascii", "replace").lower().split(":")[0]
+    return None
+
+
+def serve_http_one(conn, peer, redirects, a):
+    info = {"event": "conn", "peer": peer[0], "host": None, "requests": 0}
+    t_accept = time.monotonic()
+    try:
+        with conn:
+            while True:
+                conn.settimeout(a.request_timeout)
+                try:
+                    head = read_request(conn)
+                except socket.timeout:
+                    info["outcome"] = "no request, closed" if not info["requests"] \
+                        else "idle close"
+                    return
+                if head is None:
+                    info["outcome"] = "client closed"
+                    return
+                info["requests"] += 1
+                info["host"] = http_host(head)
+                close = b"connection: close" in head.lower()
+                conn_hdr = ("Connection", "close" if close else "keep-alive")
+                if info["host"] in redirects:  # the site's own redirect (to https, say)
+                    info["status"] = 301
+                    body = b"<html><body>Moved</body></html>\n"
+                    conn.sendall(http_response("301 Moved Permanently", [
+                        ("Location", redirects[info["host"]]),
+                        ("Content-Type", "text/html"), conn_hdr], body))
+                else:
+                    info["status"] = 200
+                    conn.sendall(http_response("200 OK", [("Content-Type", "text/html"),
+                                                          conn_hdr], PAGE))
+                if close:
+                    info["outcome"] = "answered, closed"
+                    return
+    except (OSError, ValueError) as e:
+        info["outcome"] = "error: %s" % e
+    finally:
+        info["seconds"] = round(time.monotonic() - t_accept, 3)
+        emit(**info)
+
+
+def cmd_http_server(a):
+    redirects = {}
+    for item in a.redirect:
+        name, _, url = item.partition("=")
+        redirects[name.lower()] = url
+    fam = socket.AF_INET6 if ":" in a.bind else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.bind, a.port))
+    s.listen(128)
+    print("listening on %s port %d" % (a.bind, a.port), flush=True)
+    while True:
+        conn, peer = s.accept()
+        threading.Thread(target=serve_http_one, args=(conn, peer, redirects, a),
+                         daemon=True).start()
+
+
+# ---------------------------------------------------------------------------
 # DNS: a resolver whose answer for each name can be switched, an on-path injector
 
 DNS_A, DNS_AAAA = 1, 28
@@ -657,6 +753,78 @@ def cmd_dns_injector(a):
         emit(event="forged", client=socket.inet_ntoa(frame[26:30]),
              port=struct.unpack("!H", frame[14 + ihl:16 + ihl])[0], id=q["id"], name=q["name"],
              answer=a.answer)
+
+
+def ipv4_tcp_segment(frame, port):
+    """(IP header length, TCP header length) of an Ethernet frame holding a whole,
+    unfragmented IPv4 TCP segment to `port`, else None."""
+    if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[14] >> 4 != 4:
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    total, frag = struct.unpack("!H", ip[2:4])[0], struct.unpack("!H", ip[6:8])[0]
+    if ip[9] != 6 or frag & 0x3FFF or len(ip) < total or total < ihl + 20:
+        return None
+    if struct.unpack("!H", ip[ihl + 2:ihl + 4])[0] != port:
+        return None
+    return ihl, (ip[ihl + 12] >> 4) * 4
+
+
+def forged_tcp_answer(frame, ihl, thl, payload, ttl):
+    """The frame answering the TCP segment in `frame` as if from its destination: MAC and IP
+    addresses and ports swapped, seq = the segment's ack, ack = its seq + its payload length,
+    flags PSH|ACK|FIN, `payload`, IP TTL `ttl` (the router's own packet: no hop has counted it
+    down)."""
+    ip = frame[14:]
+    total = struct.unpack("!H", ip[2:4])[0]
+    client, server = ip[12:16], ip[16:20]
+    tcp = ip[ihl:]
+    cport, sport = tcp[0:2], tcp[2:4]
+    seq, ack = struct.unpack("!II", tcp[4:12])
+    sent = total - ihl - thl
+    hdr = struct.pack("!2s2sIIBBHHH", sport, cport, ack, (seq + sent) & 0xFFFFFFFF,
+                      5 << 4, 0x19, 64240, 0, 0) + payload
+    csum = inet_checksum(server + client + struct.pack("!BBH", 0, 6, len(hdr)) + hdr)
+    seg = hdr[:16] + struct.pack("!H", csum) + hdr[18:]
+    iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), random.getrandbits(16), 0x4000,
+                      ttl, 6, 0, server, client)
+    iph = iph[:10] + struct.pack("!H", inet_checksum(iph)) + iph[12:]
+    return frame[6:12] + frame[0:6] + frame[12:14] + iph + seg
+
+
+def blockpage_response(location):
+    """A censor's answer: a redirect to its block page, the connection closed."""
+    body = b"<html><body>This site is blocked.</body></html>\n"
+    return http_response("302 Found", [("Location", location), ("Content-Type", "text/html"),
+                                       ("Connection", "close")], body)
+
+
+def cmd_http_injector(a):
+    """Sniffs the frames arriving on --dev (AF_PACKET) and answers every IPv4 TCP segment to
+    --port whose payload holds "Host: NAME" at once with a forged redirect to the block page,
+    as if from the server (the router's iptables drops the request itself)."""
+    needles = [b"Host: " + n.encode() for n in a.name]
+    answer = blockpage_response(a.location)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+    s.bind((a.dev, ETH_P_IP))
+    emit(event="ready", dev=a.dev, names=a.name, location=a.location, ttl=a.ttl)
+    while True:
+        frame, addr = s.recvfrom(65535)
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        got = ipv4_tcp_segment(frame, a.port)
+        if not got:
+            continue
+        ihl, thl = got
+        payload = frame[14 + ihl + thl:14 + struct.unpack("!H", frame[16:18])[0]]
+        hit = next((n for n in needles if n in payload), None)
+        if hit is None:
+            continue
+        s.send(forged_tcp_answer(frame, ihl, thl, answer, a.ttl))
+        emit(event="forged", client=socket.inet_ntoa(frame[26:30]),
+             port=struct.unpack("!H", frame[14 + ihl:16 + ihl])[0],
+             server=socket.inet_ntoa(frame[30:34]), host=hit[6:].decode(),
+             seq=struct.unpack("!I", frame[18 + ihl:22 + ihl])[0])
 
 
 # ---------------------------------------------------------------------------
@@ -1075,6 +1243,48 @@ def client_tls_attempts(a):
     attempts(a, one, "tls_attempts")
 
 
+def http_status(buf):
+    """(status code, Location or None) of an HTTP/1.x response's head, else (None, None)."""
+    head = buf.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    parts = head[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        return None, None
+    loc = next((line[9:].strip().decode("ascii", "replace") for line in head[1:]
+                if line.lower().startswith(b"location:")), None)
+    return int(parts[1]), loc
+
+
+def client_http_attempts(a):
+    """A new plain-HTTP connection to a.remote:a.port every ~a.period s: GET / with Host
+    a.name, Connection: close, the answer read until the server closes (or the attempt's
+    time is up). Outcome ok (200), redirected (3xx; its Location logged), reset, timeout,
+    error (anything else)."""
+    def one(deadline):
+        def left():
+            return max(0.01, deadline - time.monotonic())
+        fam = socket.AF_INET6 if ":" in a.remote else socket.AF_INET
+        with socket.socket(fam, socket.SOCK_STREAM) as s:
+            s.settimeout(left())
+            s.connect((a.remote, a.port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: %s\r\nUser-Agent: lab\r\n"
+                      b"Connection: close\r\n\r\n" % a.name.encode())
+            buf = b""
+            while True:
+                s.settimeout(left())
+                data = s.recv(BLOCK)
+                if not data:
+                    break
+                buf += data
+        status, loc = http_status(buf)
+        if status is None:
+            raise ConnectionError("no HTTP answer (%d bytes)" % len(buf))
+        outcome = ("ok" if status == 200 else "redirected" if 300 <= status < 400 else
+                   "error")
+        return {"outcome": outcome, "status": status, "location": loc, "bytes": len(buf)}
+
+    attempts(a, one, "http_attempts")
+
+
 def client_tls_idle(a):
     """Long-lived connections: one GET, then idle until the server closes it."""
     ctx = client_tls_context()
@@ -1241,10 +1451,22 @@ def main():
     p.add_argument("--name", action="append", required=True)
     p.add_argument("--answer", required=True)
     p.add_argument("--ttl", type=int, default=64)
+    p = sub.add_parser("http-server")
+    p.add_argument("--bind", required=True)
+    p.add_argument("--port", type=int, default=80)
+    p.add_argument("--redirect", action="append", default=[], metavar="NAME=URL")
+    p.add_argument("--request-timeout", type=float, default=20.0)
+    p = sub.add_parser("http-injector")
+    p.add_argument("--dev", required=True)
+    p.add_argument("--name", action="append", required=True)
+    p.add_argument("--port", type=int, default=80)
+    p.add_argument("--location", required=True)
+    p.add_argument("--ttl", type=int, default=64)
     p = sub.add_parser("client")
     p.add_argument("mode", choices=("paced", "video", "web", "slowread", "player", "browse",
                                     "ntp", "keepalive", "lan", "quic", "tls_attempts",
-                                    "tls_idle", "quic_attempts", "dns_lookups"))
+                                    "tls_idle", "quic_attempts", "dns_lookups",
+                                    "http_attempts"))
     p.add_argument("--remote", required=True)
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--cport", type=int)
@@ -1268,7 +1490,7 @@ def main():
     p.add_argument("--tcp-keepidle", type=float, default=0)
     p.add_argument("--lan-peer")
     p.add_argument("--name", help="server name (SNI) of tls_attempts, tls_idle, quic_attempts; "
-                   "the name dns_lookups looks up")
+                   "the name dns_lookups looks up; http_attempts' Host")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per attempt")
     p.add_argument("--jitter", type=float, default=0.0,
                    help="each gap between attempts is --period times 1 +- this")
@@ -1281,12 +1503,17 @@ def main():
         return cmd_dns_server(a)
     if a.cmd == "dns-injector":
         return cmd_dns_injector(a)
+    if a.cmd == "http-server":
+        return cmd_http_server(a)
+    if a.cmd == "http-injector":
+        return cmd_http_injector(a)
     try:
         {"paced": client_paced, "video": client_video, "web": client_web,
          "slowread": client_slowread, "player": client_player, "browse": client_browse,
          "ntp": client_ntp, "keepalive": client_keepalive, "lan": client_lan,
          "quic": client_quic, "tls_attempts": client_tls_attempts, "tls_idle": client_tls_idle,
-         "quic_attempts": client_quic_attempts, "dns_lookups": client_dns_lookups}[a.mode](a)
+         "quic_attempts": client_quic_attempts, "dns_lookups": client_dns_lookups,
+         "http_attempts": client_http_attempts}[a.mode](a)
     except OSError as e:
         print("error: %s" % e, file=sys.stderr, flush=True)
         return 1
