@@ -29,6 +29,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import struct
@@ -73,17 +74,18 @@ SNAPLEN = 128  # headers only, as the daemon captures (lab.set_snaplen() for mor
 
 # app.py modes that open a new connection (ephemeral port) per fetch or attempt.
 EPHEMERAL_MODES = ("web", "browse", "quic", "tls_attempts", "tls_idle", "quic_attempts",
-                   "dns_lookups")
+                   "dns_lookups", "http_attempts")
 UDP_MODES = ("ntp", "lan", "quic", "quic_attempts", "dns_lookups")
 TLS_MODES = ("tls_attempts", "tls_idle")  # served by app.py tls-server (one per address)
 QUIC_MODES = ("quic", "quic_attempts")  # served by ngtcp2's gtlsserver
 DNS_MODES = ("dns_lookups",)  # served by app.py dns-server (one per address)
+HTTP_MODES = ("http_attempts",)  # served by app.py http-server (one per address)
 # A JSON line per attempt (a lookup for dns_lookups) in the app's log.
-ATTEMPT_MODES = ("tls_attempts", "quic_attempts", "dns_lookups")
+ATTEMPT_MODES = ("tls_attempts", "quic_attempts", "dns_lookups", "http_attempts")
 # The protocols a server takes its port for (iperf3 runs UDP tests on its port too; app.py's
 # server answers UDP on it).
 SERVER_PROTOS = {"iperf3": ("tcp", "udp"), "app": ("tcp", "udp"), "quic": ("udp",),
-                 "tls": ("tcp",), "dns": ("udp",)}
+                 "tls": ("tcp",), "dns": ("udp",), "http": ("tcp",)}
 
 # DNS: the lab's resolver (app.py dns-server, in the net namespace on a public address) knows
 # these names; any other name is NXDOMAIN. Its answers come after 20-40 ms (its own path), so
@@ -99,6 +101,9 @@ DNS_ZONE = {
 DNS_BOGON = "10.10.34.34"  # a block page's private address (Iran's), a resolver's block answer
 DNS_FORGED = "198.51.100.7"  # the injector's answer: public-looking (documentation range)
 INJECTOR_TTL = 64  # the IP TTL of the injector's answers (the router's own packets)
+# http_blockpage: the censor's answer to a blocked site's plain-HTTP request, a redirect to its
+# block page (on a private address, as Iran's is).
+BLOCKPAGE_URL = "http://%s/" % DNS_BOGON
 
 # Website blocking on the ISP's router (iptables in the isp namespace, FORWARD chain):
 #   tcp_rst         TCP to the port whose payload holds the name (the TLS ClientHello's SNI):
@@ -113,8 +118,14 @@ INJECTOR_TTL = 64  # the IP TTL of the injector's answers (the router's own pack
 #                   a forged address at once; the resolver's true answer follows (a race)
 #   dns_bogon       the resolver itself answers the name with DNS_BOGON (an ISP's resolver)
 #   dns_nxdomain    the resolver itself answers the name with NXDOMAIN
+# and of plain HTTP:
+#   http_blockpage  IPv4 TCP to the port (80) whose payload holds "Host: NAME" dropped (the
+#                   server never sees the request) and answered by app.py http-injector on
+#                   the router with a forged 302 to BLOCKPAGE_URL, as if from the server
 DNS_METHODS = ("dns_injection", "dns_bogon", "dns_nxdomain")
-BLOCK_METHODS = ("tcp_rst", "sni_blackhole", "ip_blackhole", "quic_blackhole") + DNS_METHODS
+HTTP_METHODS = ("http_blockpage",)
+BLOCK_METHODS = ("tcp_rst", "sni_blackhole", "ip_blackhole", "quic_blackhole") + DNS_METHODS + \
+    HTTP_METHODS
 NAME_METHODS = ("tcp_rst", "sni_blackhole")  # the rule matches the server name
 
 
@@ -358,23 +369,27 @@ class Lab:
         methods falsify the answers to lookups of `name` at the resolver `remote` (default
         RESOLVER4), port 53: dns_injection races them with a forged answer from the router,
         dns_bogon and dns_nxdomain switch the resolver's own answer for the name.
+        http_blockpage drops IPv4 HTTP requests to `port` (80) holding "Host: `name`" and
+        answers each with a forged redirect to the block page (`remote`, where the lab serves
+        the name, is recorded for the truth).
         """
         if method not in BLOCK_METHODS:
             raise ValueError("block method %r: one of %s" % (method, ", ".join(BLOCK_METHODS)))
-        named = method in NAME_METHODS + DNS_METHODS
+        named = method in NAME_METHODS + DNS_METHODS + HTTP_METHODS
         if named and not name:
             raise ValueError("%s needs the name it matches" % method)
         if method in DNS_METHODS:
             remote = remote or RESOLVER4
-        if not named and not remote:
+        if (not named or method in HTTP_METHODS) and not remote:
             raise ValueError("%s needs the remote address" % method)
         if port is None:
-            port = 53 if method in DNS_METHODS else 443
+            port = 53 if method in DNS_METHODS else 80 if method in HTTP_METHODS else 443
         bl = {"id": "bl%d" % (len(self.blocks) + 1), "method": method,
               "name": name if named else None, "remote": remote,
               "port": None if method == "ip_blackhole" else int(port),
               "proto": "udp" if method in DNS_METHODS else
-              {"tcp_rst": "tcp", "sni_blackhole": "tcp", "quic_blackhole": "udp"}.get(method)}
+              {"tcp_rst": "tcp", "sni_blackhole": "tcp", "quic_blackhole": "udp",
+               "http_blockpage": "tcp"}.get(method)}
         self.blocks.append(bl)
         self._at(start, "block start", lambda: self._block_start(bl))
         self._at(end, "block end", lambda: self._block_end(bl))
@@ -388,6 +403,12 @@ class Lab:
             opts["delay"] = delay
         if idle_close is not None:
             opts["idle_close"] = idle_close
+
+    def http_server(self, remote, port=80, redirect=None):
+        """Options of the HTTP server at remote:port (app.py http-server, started for the
+        http_attempts flows): redirect {name: url}, names it answers with its own 301."""
+        opts = self.server_opts.setdefault((remote, int(port)), {})
+        opts.setdefault("redirect", {}).update(redirect or {})
 
     def server_down(self, remote, port, start, end):
         """The TLS server at remote:port is stopped at t=start and started again at t=end:
@@ -605,7 +626,9 @@ class Lab:
             need += ["unshare", "mount"]  # its server name from a hosts file of its own
         if modes & set(QUIC_MODES + TLS_MODES):
             need.append("openssl")  # a self-signed certificate
-        if any(bl["method"] not in DNS_METHODS for bl in self.blocks):
+        if any(bl["method"] in HTTP_METHODS for bl in self.blocks):
+            need.append("iptables")  # IPv4 only
+        if any(bl["method"] not in DNS_METHODS + HTTP_METHODS for bl in self.blocks):
             need += ["iptables", "ip6tables"]
         return need
 
@@ -623,6 +646,8 @@ class Lab:
             return ("net", f["remote_port"], "tls", f["remote"])
         if mode in DNS_MODES:
             return ("net", f["remote_port"], "dns", f["remote"])
+        if mode in HTTP_MODES:
+            return ("net", f["remote_port"], "http", f["remote"])
         return ("net", f["remote_port"], "app" if mode else "iperf3", None)
 
     def _self_signed(self, stem):
@@ -662,6 +687,14 @@ class Lab:
             argv += ["--zone", "%s=%s" % (name, ",".join(addrs))]
         return argv
 
+    def _http_server_argv(self, remote, port):
+        """app.py's HTTP server on remote:port (any Host; the names it redirects itself)."""
+        argv = [sys.executable, APP, "http-server", "--bind", remote, "--port", str(port)]
+        for name, url in sorted(self.server_opts.get((remote, port), {}).get(
+                "redirect", {}).items()):
+            argv += ["--redirect", "%s=%s" % (name, url)]
+        return argv
+
     def _quic_server_argv(self, f):
         """ngtcp2's example server, with a self-signed cert made now."""
         key, cert = self._self_signed("quic")
@@ -694,10 +727,12 @@ class Lab:
                 argv = self._tls_server_argv(bind, port)
             elif tool == "dns":
                 argv = self._dns_server_argv(bind, port)
+            elif tool == "http":
+                argv = self._http_server_argv(bind, port)
             else:
                 argv = ["iperf3", "-s", "-p", str(port)]
             logname = "%s-server-%s-%d.log" % (tool, ns, port)
-            if tool in ("tls", "dns") or sum(k[:3] == key[:3] for k in keys) > 1:
+            if tool in ("tls", "dns", "http") or sum(k[:3] == key[:3] for k in keys) > 1:
                 logname = "%s-server-%s-%s-%d.log" % (tool, ns, bind.replace(":", "_"), port)
             self.servers[key] = self._spawn(ns, argv, logname, "server")
         deadline = time.monotonic() + 5
@@ -912,7 +947,8 @@ class Lab:
         for k, v in app.items():
             if k not in ("mode", "schedule"):
                 argv += ["--" + k.replace("_", "-"), str(v)]
-        if app["mode"] in ("web", "browse", "lan", "dns_lookups") and self.seed is not None:
+        if app["mode"] in ("web", "browse", "lan", "dns_lookups", "http_attempts") and \
+                self.seed is not None:
             argv += ["--seed", str(self.seed)]
         self._spawn("office", argv, "app-%s-%d.log" % (fl["id"], fl["remote_port"]),
                     "flow", flow=fl)
@@ -1143,6 +1179,10 @@ class Lab:
         """[(iptables or ip6tables, rule spec)] of a block, the family of its remote last (its
         return is the moment the block is in force)."""
         m = bl["method"]
+        if m in HTTP_METHODS:
+            return [("iptables", ["-p", "tcp", "--dport", str(bl["port"]), "-m", "string",
+                                  "--string", "Host: %s" % bl["name"], "--algo", "bm",
+                                  "-j", "DROP"])]
         if m in NAME_METHODS:
             match = ["-p", "tcp", "--dport", str(bl["port"]), "-m", "string", "--string",
                      bl["name"], "--algo", "bm"]
@@ -1205,12 +1245,48 @@ class Lab:
                     return json.loads(line)
         raise LabError("%s: no %s line" % (proc["argv"][0], event))
 
+    def _http_block_start(self, bl):
+        """http_blockpage: the request dropped first (iptables), then the injector started on
+        the router's office-facing veth (ts: when it reported its socket bound). In this order
+        a request in between is only delayed (dropped, sent again), never answered twice."""
+        for cmd, spec in bl["rules"]:
+            self.sh("isp", [cmd, "-w", "-A", "FORWARD"] + spec)
+        bl["proc"] = self._spawn(
+            "isp", [sys.executable, APP, "http-injector", "--dev", DEV_ISP_OFFICE, "--name",
+                    bl["name"], "--port", str(bl["port"]), "--location", BLOCKPAGE_URL,
+                    "--ttl", str(INJECTOR_TTL)],
+            "http-injector-%s.log" % bl["id"], "injector")
+        ready = self._wait_log_json(bl["proc"], "ready")
+        a = self._record("block", "start", **self._block_fields(bl), mechanism=(
+            "iptables (isp ns): %s; app.py http-injector (isp ns): an AF_PACKET socket on %s "
+            "answers each such request at once with a forged '302 Found' to %s (Connection: "
+            "close, PSH|ACK|FIN, seq = the request's ack), as if from the server, IP TTL %d" % (
+                "; ".join("%s -A FORWARD %s" % (c, " ".join(shlex.quote(x) for x in r))
+                          for c, r in bl["rules"]),
+                DEV_ISP_OFFICE, BLOCKPAGE_URL, INJECTOR_TTL)))
+        a["ts"] = round(ready["ts"], 6)  # in force once the injector's socket was bound
+        a["t_rel"] = round(ready["ts"] - self.t0_wall, 3)
+
+    def _http_block_end(self, bl):
+        """The injector stopped first, then the rules deleted (ts): a request in between is
+        dropped and sent again, then answered by the server."""
+        self._stop(bl["proc"])
+        for cmd, spec in bl["rules"]:
+            self.sh("isp", [cmd, "-w", "-D", "FORWARD"] + spec)
+        self._record("block", "end", **self._block_fields(bl),
+                     mechanism="the injector stopped (SIGTERM, exited), then the block's "
+                     "iptables rules deleted")
+
     def _block_start(self, bl):
         if bl["method"] in DNS_METHODS:
             self._dns_block_start(bl)
             self._say("block %s start: %s %s" % (bl["id"], bl["method"], bl["name"]))
             return
         bl["rules"] = self._block_rules(bl)
+        if bl["method"] in HTTP_METHODS:
+            self._http_block_start(bl)
+            self._say("block %s start: %s %s" % (bl["id"], bl["method"], bl["name"]))
+            return
         for cmd, spec in bl["rules"]:
             self.sh("isp", [cmd, "-w", "-A", "FORWARD"] + spec)
         self._record("block", "start", **self._block_fields(bl),
@@ -1222,6 +1298,10 @@ class Lab:
     def _block_end(self, bl):
         if bl["method"] in DNS_METHODS:
             self._dns_block_end(bl)
+            self._say("block %s end" % bl["id"])
+            return
+        if bl["method"] in HTTP_METHODS:
+            self._http_block_end(bl)
             self._say("block %s end" % bl["id"])
             return
         for cmd, spec in bl["rules"]:  # exactly the rules it added
@@ -1323,6 +1403,10 @@ class Lab:
                     if fl["app"]["mode"] in DNS_MODES:
                         at.update(answer=ev.get("answer"), sends=ev.get("sends"),
                                   seen=dns_seen(fl["service"], ev["outcome"], ev.get("answer")))
+                    if fl["app"]["mode"] in HTTP_MODES:
+                        at.update(status=ev.get("status"), location=ev.get("location"),
+                                  seen="blockpage" if ev.get("location") == BLOCKPAGE_URL
+                                  else ev["outcome"])
                     fl["attempts"].append(at)
                     counts[ev["outcome"]] = counts.get(ev["outcome"], 0) + 1
                 elif ev.get("event") == "idle":
@@ -1330,6 +1414,10 @@ class Lab:
                                               "outcome": ev["outcome"], "idle_s": ev["idle_s"]})
         fl["attempts"].sort(key=lambda x: x["t"])
         fl["attempt_outcomes"] = counts
+        if fl["app"]["mode"] in HTTP_MODES:
+            # What the site itself answers: its 200 page, or its own redirect.
+            own = self.server_opts.get((fl["remote"], fl["remote_port"]), {}).get("redirect", {})
+            fl["normal_outcome"] = "redirected" if fl["service"] in own else "ok"
         if fl["app"]["mode"] != "tls_idle":
             del fl["idle_closes"]
 
@@ -1382,6 +1470,18 @@ class Lab:
                 "answer (the A addresses) of the first answer to the A query, sends (2: sent "
                 "again after 1 s), seen (ok: the zone's answer, NXDOMAIN for a name outside "
                 "it; forged, bogon, nxdomain, timeout, wrong)",
+            ]
+        if any(f.get("app", {}).get("mode") in HTTP_MODES for f in self.flows):
+            out["http"] = {"blockpage": BLOCKPAGE_URL, "injector_ttl": INJECTOR_TTL,
+                           "redirects": {"%s:%d" % k: v["redirect"] for k, v in
+                                         sorted(self.server_opts.items()) if v.get("redirect")}}
+            out["notes"] += [
+                "http_blockpage block ts: from when the injector's socket was bound (the "
+                "iptables rule added just before) to when the rule was deleted (the injector "
+                "stopped just before)",
+                "http_attempts attempts: outcome (ok: 200, redirected: 3xx, reset, timeout, "
+                "error), status, location, seen (blockpage: redirected to the block page, else "
+                "the outcome); a flow's normal_outcome is what its site answers by itself",
             ]
         if self.blocks or any(f.get("app", {}).get("mode") in ATTEMPT_MODES
                               for f in self.flows):
@@ -2081,6 +2181,44 @@ def sc_block_control_dns_slow(lab):
     lab.end(60)
 
 
+# -- blocking of plain HTTP: a censor on the ISP's router answers a blocked site's request with
+# its own block page. news.example and weather.example are served over plain HTTP from one
+# address (203.0.113.3:80), told apart by their Host header only; every ~1 s a new connection
+# asks each for its page (app.py http_attempts). Requests and answers are captured whole.
+
+def http_services(lab, end=57):
+    """news.example and weather.example fetched over a new plain-HTTP connection every ~1 s
+    each (each gap +-10 %, half a period apart), a probe to 10.77.2.2."""
+    lab.set_snaplen(2048)
+    lab.probe(SERVER4)
+    period = lab.jitter(1.0, 0.1)
+    for i, name in enumerate((NEWS, WEATHER)):
+        lab.app("http_attempts", PUBLIC4[1], 80, 1 + i * period / 2, end, name=name,
+                period=period, jitter=0.1)
+
+
+@scenario("block_http_blockpage", "news.example and weather.example over plain HTTP on "
+                                  "203.0.113.3:80, a new connection to each every ~1 s; "
+                                  "t=15..40 the ISP drops news.example's requests and "
+                                  "answers them itself with a 302 to its block page (TTL 64, "
+                                  "as if from the server); 60 s")
+def sc_block_http_blockpage(lab):
+    http_services(lab)
+    lab.block("http_blockpage", lab.jitter(15), lab.jitter(40), name=NEWS, remote=PUBLIC4[1],
+              port=80)
+    lab.end(60)
+
+
+@scenario("block_control_http_redirect", "block_http_blockpage's services; the server itself "
+                                         "answers news.example with a 301 to https the whole "
+                                         "time (its own TTL), weather.example with its page; "
+                                         "no block; 60 s")
+def sc_block_control_http_redirect(lab):
+    lab.http_server(PUBLIC4[1], 80, redirect={NEWS: "https://news.example/"})
+    http_services(lab)
+    lab.end(60)
+
+
 def cmd_list(args):
     for name, (_, help) in SCENARIOS.items():
         log("%-22s %s" % (name, help))
@@ -2264,7 +2402,8 @@ VERIFY_MARGIN_S = 0.1  # attempts this close to a window's edge are not judged
 # What an attempt inside a window sees (it may also succeed late, once the window is over).
 EXPECT_OUTCOME = {"tcp_rst": "reset", "sni_blackhole": "timeout", "ip_blackhole": "timeout",
                   "quic_blackhole": "timeout", "down": "refused", "slow": "ok",
-                  "dns_injection": "forged", "dns_bogon": "bogon", "dns_nxdomain": "nxdomain"}
+                  "dns_injection": "forged", "dns_bogon": "bogon", "dns_nxdomain": "nxdomain",
+                  "http_blockpage": "blockpage"}
 
 
 def effect_windows(truth):
@@ -2292,7 +2431,7 @@ def affects(action, fl):
         # The injector answers whatever resolver the query went to; the others are one's.
         return lookups and fl.get("service") == action["name"] and (
             m == "dns_injection" or fl["remote"] == action["remote"])
-    if m in NAME_METHODS:
+    if m in NAME_METHODS + HTTP_METHODS:
         return (fl.get("service") == action["name"] and fl["proto"] == "tcp" and
                 fl["remote_port"] == action["port"])
     if m == "ip_blackhole":
@@ -2329,6 +2468,7 @@ def verify_attempts(truth):
         mine = [(w, a["t_rel"], e["t_rel"] if e else end_t) for w, a, e in wins
                 if affects(a, fl)]
         dns = fl.get("app", {}).get("mode") in DNS_MODES
+        normal = fl.get("normal_outcome", "ok")  # what the service answers by itself
         inside = {i: [0, 0] for i in range(len(mine))}  # judged, right
         outside, out_right, unjudged = 0, 0, 0
         for at in fl["attempts"]:
@@ -2346,14 +2486,14 @@ def verify_attempts(truth):
                 unjudged += 1
             elif where is None:
                 outside += 1
-                out_right += got == "ok" and at["s"] < 2.0
+                out_right += got == normal and at["s"] < 2.0
             else:
                 what, ws, we = mine[where]
                 want = EXPECT_OUTCOME[what]
                 if what == "slow":
                     right = got == "ok" and (at.get("sends") == 2 if dns else at["s"] >= 2.0)
                 else:
-                    right = got == want or (got == "ok" and t_done > we)
+                    right = got == want or (got == normal and t_done > we)
                 inside[where][0] += 1
                 inside[where][1] += right
         for i, (what, ws, we) in enumerate(mine):
@@ -2365,9 +2505,9 @@ def verify_attempts(truth):
                 we, want_text(what, dns), "" if what == "slow" else " (or ok after its end)"))
         good = outside > 0 and out_right == outside
         ok &= good
-        print("%s attempts %s %s: %d of %d %s were ok%s" % (
+        print("%s attempts %s %s: %d of %d %s were %s%s" % (
             "PASS" if good else "FAIL", fl["id"], fl.get("service"), out_right, outside,
-            "outside its windows" if mine else "(nothing concerns it)",
+            "outside its windows" if mine else "(nothing concerns it)", normal,
             ", %d at a window's edge not judged" % unjudged if unjudged else ""))
     return ok
 
@@ -2652,12 +2792,104 @@ def verify_blocks_on_wire(truth, pcap):
 
         def outside(ts, bs=bs, be=be):
             return ts < bs - VERIFY_MARGIN_S or ts > be + VERIFY_MARGIN_S
+        if what in HTTP_METHODS:
+            continue  # verify_http_wire
         if what in DNS_METHODS or what == "slow":
             ok &= verify_dns_window(what, a, span, inside, outside, dns, truth["dns"])
         elif a["method"] in NAME_METHODS:
             ok &= verify_name_block(a, be, span, inside, outside, facts)
         else:
             ok &= verify_address_block(a, span, inside, outside, pkts)
+    return ok
+
+
+def http_facts(pkts):
+    """Plain-HTTP connections (TCP to port 80) of a capture: {conn: {"synack_ttl", "get" (ts,
+    Host) of the first request, "answers" [(ts, ttl, payload)] of the remote's segments with
+    data}}."""
+    import app  # noqa: E402  (the lab's HTTP helpers; standard library only)
+    out = {}
+    for pk in pkts:
+        c = pk["conn"]
+        if c[4] != "tcp" or c[3] != 80:
+            continue
+        x = out.setdefault(c, {"synack_ttl": None, "get": None, "answers": []})
+        if not pk["up"] and pk["flags"] & 0x12 == 0x12:
+            x["synack_ttl"] = pk["ttl"]
+        elif pk["up"] and pk["payload"] and x["get"] is None:
+            x["get"] = (pk["ts"], app.http_host(pk["payload"]))
+        elif not pk["up"] and pk["payload"]:
+            x["answers"].append((pk["ts"], pk["ttl"], pk["payload"]))
+    return out
+
+
+def verify_http_wire(truth, pcap):
+    """Plain HTTP on the wire. In an http_blockpage window every request for the name got as
+    its first answer the forged 302 to the block page with the injector's TTL (the SYN-ACK
+    with another: the server's), and nothing else with data; outside it, and for other names,
+    the first answer is the server's own (the SYN-ACK's TTL) status: 200, or 301 for a name
+    it redirects itself; nothing with the injector's TTL."""
+    if "http" not in truth:
+        return True
+    import app  # noqa: E402
+    http, t0, m = truth["http"], truth["start_ts"], VERIFY_MARGIN_S
+    ttl = http["injector_ttl"]
+    wins = [(a, e["ts"] if e else truth["end_ts"]) for w, a, e in effect_windows(truth)
+            if w in HTTP_METHODS]
+    facts = http_facts(wire_packets(pcap, truth["local_networks"]))
+    ok = True
+    judged = {i: [0, 0, set(), set()] for i in range(len(wins) + 1)}  # n, right, TTLs, SYN-ACK
+    unjudged = 0
+    for c, x in facts.items():
+        if x["get"] is None:
+            continue
+        ts, host = x["get"]
+        where = len(wins)  # not blocked
+        for i, (a, be) in enumerate(wins):
+            if host != a["name"] or c[3] != a["port"]:
+                continue
+            if a["ts"] + m <= ts <= be - m:
+                where = i
+            elif a["ts"] - m <= ts <= be + m:
+                where = None
+        if where is None:
+            unjudged += 1
+            continue
+        first = x["answers"][0] if x["answers"] else None
+        status, loc = app.http_status(first[2]) if first else (None, None)
+        if where < len(wins):
+            right = (first is not None and status == 302 and loc == http["blockpage"] and
+                     first[1] == ttl and x["synack_ttl"] not in (None, ttl) and
+                     all(t == ttl for _, t, _ in x["answers"]))
+        else:
+            own = http["redirects"].get("%s:%d" % (c[2], c[3]), {})
+            right = (first is not None and status == (301 if host in own else 200) and
+                     first[1] == x["synack_ttl"] != ttl and
+                     all(t != ttl for _, t, _ in x["answers"]))
+        j = judged[where]
+        j[0] += 1
+        j[1] += right
+        if first:
+            j[2].add(first[1])
+        if x["synack_ttl"] is not None:
+            j[3].add(x["synack_ttl"])
+    for i, (a, be) in enumerate(wins):
+        n, right, ttls, syn = judged[i]
+        good = n > 0 and right == n
+        ok &= good
+        print("%s wire %s http_blockpage %s t=%.1f..%.1f: %d of %d requests answered first by "
+              "the forged 302 to %s and by nothing else with data (its TTL %s; the SYN-ACKs' "
+              "%s)" % ("PASS" if good else "FAIL", a["id"], a["name"], a["ts"] - t0, be - t0,
+                       right, n, http["blockpage"], ",".join(map(str, sorted(ttls))) or "-",
+                       ",".join(map(str, sorted(syn))) or "-"))
+    n, right, ttls, syn = judged[len(wins)]
+    good = n > 0 and right == n
+    ok &= good
+    print("%s wire http: %d of %d requests %sanswered first by the server itself (200, or 301 "
+          "where it redirects; TTL %s, the SYN-ACKs' %s), nothing with TTL %d%s" % (
+              "PASS" if good else "FAIL", right, n, "outside the blocks " if wins else "",
+              ",".join(map(str, sorted(ttls))) or "-", ",".join(map(str, sorted(syn))) or "-",
+              ttl, "; %d at a window's edge not judged" % unjudged if unjudged else ""))
     return ok
 
 
@@ -2741,6 +2973,7 @@ def cmd_verify(args):
                                            fl["id"], fl.get("exit_code")))
     ok &= verify_attempts(truth)
     ok &= verify_blocks_on_wire(truth, pcap)
+    ok &= verify_http_wire(truth, pcap)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 
