@@ -13,9 +13,10 @@ targeted/scope/direction are right. An event matches at most one action; every e
 nothing is a false positive. suite.py uses score() for the whole lab suite.
 
 Blocks (kind "block": a censor's TCP RST, dropped ClientHello, IP or QUIC black hole, forged
-DNS answer, a resolver's bogon or NXDOMAIN) match a block start event of the same service (the
-event's `service` is the truth's `name`; when either has none, the event's `remote` is the
-truth's `remote`) starting within BLOCK_WINDOW_S of the truth; a block by DNS (method dns_*)
+DNS answer, a resolver's bogon or NXDOMAIN, an HTTP block page) match a block start event of the
+same service (the event's `service` is the truth's `name`; when either has none, the event's
+`remote` is the truth's `remote`) and port (where both have one: the truth's `port`, the
+event's `remote_port`) starting within BLOCK_WINDOW_S of the truth; a block by DNS (method dns_*)
 matches DNS events only (`transport` "dns") and by name only, and a DNS event no other block.
 Its end is the end event with the start's id, within BLOCK_WINDOW_S of the truth's end.
 Scored: found, onset and end error, and whether the event's `method` is the truth's.
@@ -295,7 +296,9 @@ def by_dns(x):
 
 def block_matches(ev, action):
     """Does a block event name what the truth blocked? By server name where both have one,
-    else by remote address (an IP black hole lets no ClientHello through: no name is seen).
+    else by remote address (an IP black hole lets no ClientHello through: no name is seen; an
+    HTTP block of a name on an address shared with others, seen without DNS, is reported by
+    its address), and by port where both have one (an event of port 80 is no block of 443).
     A block by DNS is one of the name's lookups (its remote is the resolver, which answers
     other names too): matched by name only, and only by an event over DNS; a DNS event
     matches no block of connections (the name's connections may be blocked apart)."""
@@ -303,6 +306,9 @@ def block_matches(ev, action):
         return False
     if by_dns(action):
         return ev.get("service") == action.get("name")
+    port = ev.get("remote_port") or (ev.get("flow") or {}).get("remote_port")
+    if action.get("port") is not None and port is not None and port != action["port"]:
+        return False
     if action.get("name") and ev.get("service"):
         return ev["service"] == action["name"]
     return action.get("remote") is not None and event_remote(ev) == action["remote"]
@@ -492,6 +498,7 @@ def self_test():
     ]
     cases = [(what, truth, events, want) for what, events, want in cases]
     cases += dns_cases(act, ev, news, t0)
+    cases += http_cases(act, ev, news, t0)
     failed = 0
     for what, truth_, events, want in cases:
         rows, false_pos, problems = score(truth_, events)
@@ -547,6 +554,53 @@ def dns_cases(act, ev, news, t0):
          truth("dns_injection", *tcp), news() + dns(), []),
         ("a DNS event beside a slow resolver (a control) is a false positive",
          {"actions": [slow]}, dns(), ["false positive"]),
+    ]
+
+
+def http_cases(act, ev, news, t0):
+    """self_test's cases of an HTTP block page, [(what, truth, events, failures expected)]:
+    news.example and weather.example on 203.0.113.3:80 (one server, told apart by the Host
+    header), news.example's requests answered by the censor's 302 t=15..40. With no DNS seen
+    the event names no service, only the address (weather.example works on it meanwhile)."""
+    srv = "203.0.113.3"
+    bl = dict(id="bl4", method="http_blockpage", name="news.example", remote=srv, port=80,
+              proto="tcp")
+    page = [act("start", 15.0, **bl), act("end", 40.0, **bl)]
+    rst = dict(id="bl1", method="tcp_rst", name="news.example", remote=srv, port=443)
+    both = page + [act("start", 15.0, **rst), act("end", 40.0, **rst)]
+
+    def http(t=15.8, end=40.6, id_=12, method="http_blockpage", port=80, **kw):
+        fields = dict(remote=srv, remote_port=port, transport="tcp", method=method,
+                      ooni_blocking="http-diff")
+        fields.update(kw)
+        out = [ev(id_, "start", t, **fields)]
+        out[0]["remote_port"] = port  # ev() sets 443
+        return out + ([ev(id_, "end", end, reason="lifted")] if end is not None else [])
+
+    def tls(t=15.6, end=40.8):  # the TLS block's event, news.example on port 443
+        return [dict(e, remote=srv) for e in news(t=t, end=end)]
+    return [
+        ("http_blockpage found by its address (no name seen)", {"actions": page}, http(), []),
+        ("http_blockpage found by its name", {"actions": page}, http(service="news.example"),
+         []),
+        ("http_blockpage reported as tcp_rst", {"actions": page}, http(method="tcp_rst"),
+         ["method tcp_rst"]),
+        ("http_blockpage, late end", {"actions": page}, http(end=42.4), ["end off by 2.40"]),
+        ("http_blockpage, end missing", {"actions": page}, http(end=None), ["end missing"]),
+        ("http_blockpage, late onset: no match", {"actions": page}, http(t=17.3),
+         ["not found", "false positive"]),
+        ("an event naming weather.example, which kept working on the address",
+         {"actions": page}, http(service="weather.example"), ["not found", "false positive"]),
+        ("an address-only event on another port of the address", {"actions": page},
+         http(port=443), ["not found", "false positive"]),
+        ("an address-only event reported twice: the second is a false positive",
+         {"actions": page}, http() + http(t=16.1, id_=13), ["false positive"]),
+        ("an HTTP block and a TLS block of one name, each found by its own event (by port)",
+         {"actions": both}, http() + tls(), []),
+        ("the HTTP event matches no TLS block of the name on the address",
+         {"actions": both[2:]}, http(), ["not found", "false positive"]),
+        ("an HTTP event in the redirect control (no block) is a false positive",
+         {"actions": []}, http(), ["false positive"]),
     ]
 
 
