@@ -427,10 +427,14 @@ void ShardedAnalysis::OnPacket(int64_t ts_ns, uint32_t wire_len, const DecodedPa
   it.index = index;
   it.wire_len = wire_len;
   it.name_at = it.name_len = 0;
-  // The payload that names a server, or a DNS query's (for the DNS tracker).
-  const bool dns_query = d.ip_proto == capture::kIpProtoUdp && d.dst_port == capture::kDnsPort &&
-                         d.payload_len > 0 && d.payload_offset < caplen && !d.later_fragment;
-  if (dns_query || capture::ServerNames::MayName(data, caplen, d)) {
+  // The payload that names a server, a DNS query's (for the DNS tracker), or a port-80
+  // response's status line (for the opening tracker's block pages).
+  const bool has_payload = d.payload_len > 0 && d.payload_offset < caplen && !d.later_fragment;
+  const bool dns_query =
+      has_payload && d.ip_proto == capture::kIpProtoUdp && d.dst_port == capture::kDnsPort;
+  const bool http_response = has_payload && d.ip_proto == capture::kIpProtoTcp &&
+                             d.src_port == capture::kHttpPort && data[d.payload_offset] == 'H';
+  if (dns_query || http_response || capture::ServerNames::MayName(data, caplen, d)) {
     const uint32_t n = std::min(caplen - d.payload_offset, d.payload_len);
     std::vector<uint8_t>& bytes = s->filling->bytes;
     it.name_at = uint32_t(bytes.size());

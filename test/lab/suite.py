@@ -103,10 +103,9 @@ CTEST_EXPECT = {
     "block_dns_nxdomain": "found",
     "block_control_dns_nonexistent": "quiet",
     "block_control_dns_slow": "quiet",
-    # Blocking of plain HTTP: the censor's own block page (a forged 302, the request dropped);
-    # the detector does not know it yet. The control, a site redirecting to https itself, stays
-    # quiet.
-    "block_http_blockpage": "known_miss",
+    # Blocking of plain HTTP: the censor's own block page (a forged 302, the request dropped).
+    # The control, a site redirecting to https itself, stays quiet.
+    "block_http_blockpage": "found",
     "block_control_http_redirect": "quiet",
 }
 

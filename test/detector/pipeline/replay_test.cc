@@ -181,6 +181,55 @@ TEST_F(ReplayTest, RacingDnsAnswersAreAnInjectionOfTheNameTheyForge) {
   }
 }
 
+// news.example and weather.example on one server (192.0.2.3:80, TTL 52) over plain HTTP; from
+// 20 s to 40 s a box nearer the office (TTL 61) answers news.example's requests with a 302: one
+// http_blockpage block of news.example (named by its Host), whatever the number of threads
+// (the responses' status lines cross threads).
+TEST_F(ReplayTest, AResponseFromAnotherSenderIsABlockPageOfTheHostItAnswered) {
+  const std::string path = (dir_ / "page.pcap").string();
+  {
+    testing::SyntheticCapture cap(path);
+    uint16_t port = 30000;
+    const auto get = [&](double t, const std::string& host, bool censored) {
+      ++port;
+      const std::string req = "GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+      const std::string page = censored ? "HTTP/1.1 302 Found\r\nLocation: http://10.10.34.34/"
+                                          "\r\nConnection: close\r\n\r\n"
+                                        : "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n";
+      cap.TcpPayload(t, true, port, 80, 0, {}, 0x02, 64, 3);           // SYN
+      cap.TcpPayload(t + 0.020, false, port, 80, 0, {}, 0x12, 52, 3);  // SYN-ACK
+      cap.TcpPayload(t + 0.021, true, port, 80, 1, {}, 0x10, 64, 3);   // ACK
+      cap.TcpPayload(t + 0.022, true, port, 80, 1, {req.begin(), req.end()}, 0x18, 64, 3);
+      cap.TcpPayload(t + (censored ? 0.023 : 0.045), false, port, 80, 1, {page.begin(), page.end()},
+                     censored ? 0x19 : 0x18, censored ? 61 : 52, 3);
+    };
+    for (int i = 0; i < 60; ++i) {
+      get(kT0 + i, "news.example", i >= 20 && i < 40);
+      get(kT0 + i + 0.5, "weather.example", false);
+    }
+  }
+  for (int threads : {1, 3}) {
+    ReplayOptions o = Options();
+    o.files = {path};
+    o.threads = threads;
+    ReplayResult r;
+    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
+    std::vector<Event> blocks;
+    for (const Event& e : r.events) {
+      testing::KeepLines(EventToJson(e));
+      if (e.kind == EventKind::kBlock) blocks.push_back(e);
+    }
+    ASSERT_EQ(blocks.size(), 2u) << threads << " threads";
+    EXPECT_EQ(blocks[0].server_name, "news.example");
+    EXPECT_NEAR(blocks[0].ts, kT0 + 20, 1e-3);
+    EXPECT_EQ(blocks[0].block.method, BlockMethod::kHttpBlockpage);
+    EXPECT_EQ(blocks[0].block.http_status, 302);
+    EXPECT_EQ(blocks[0].block.page_ttl_delta, 9);
+    EXPECT_EQ(blocks[1].state, EventState::kEnd);
+    EXPECT_NEAR(blocks[1].ts, kT0 + 40.045, 1e-3);  // the site's own answer
+  }
+}
+
 TEST_F(ReplayTest, AnyNumberOfThreadsGivesTheSameResults) {
   for (const std::string& file : {path_, std::string(TW_SOURCE_DIR "/data/demo.pcap")}) {
     ReplayOptions o = Options();
