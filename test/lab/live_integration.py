@@ -6,6 +6,9 @@ The daemon watches the office uplink of the lab (test/lab/lab.py); a real Promet
 second with the shipped alert rules (deploy/prometheus/throttlewatch.rules.yml). Timeline:
 
   t=1..87   three 1 Mbit/s downloads (ports 5201-5203), pings to two anchors, TCP probes
+  t=1..56   news.example and weather.example looked up every ~1.5 s (DNS, read by the daemon
+            from its second capture handle)
+  t=8..24   the ISP's router forges news.example's answers -> a dns_injection block, ended
   t=20..45  port 5202 throttled to 250 kbit/s  -> ThrottlewatchThrottle must fire within 30 s
   t=38      the daemon is killed with SIGKILL and started again at once
   t=60..72  outage                             -> ThrottlewatchOutage must fire within 30 s
@@ -225,6 +228,11 @@ def check_events(path, truth_actions, failures):
     throttles = [e for e in events if e["kind"] == "throttle" and e["state"] == "start"
                  and e.get("flow", {}).get("remote_port") == 5202]
     outages = [e for e in events if e["kind"] == "outage" and e["state"] == "start"]
+    blocks = [(e["state"], e.get("method"), e.get("service")) for e in events
+              if e["kind"] == "block"]
+    if blocks != [("start", "dns_injection", labmod.NEWS), ("end", "dns_injection", labmod.NEWS)]:
+        failures.append("want one dns_injection block of %s, started and ended; the block "
+                        "events: %s" % (labmod.NEWS, blocks))
     if not throttles:
         failures.append("no throttle start for port 5202 in the event file")
     if not outages:
@@ -315,6 +323,11 @@ def main():
     labmod.three_downloads(lab, labmod.SERVER4, end=87)
     lab.throttle(20, 45, 250_000, direction="down", remote=labmod.SERVER4, remote_port=5202,
                  proto="tcp")
+    # Lookups at the lab's resolver, and a DNS injection between the daemon's start and its kill.
+    for i, name in enumerate((labmod.NEWS, labmod.WEATHER)):
+        lab.app("dns_lookups", labmod.RESOLVER4, 53, 1 + i * 0.75, 56, name=name, period=1.5,
+                jitter=0.15)
+    lab.block("dns_injection", 8, 24, name=labmod.NEWS)
     lab._at(38, "kill", run.kill_daemon)
     lab._at(38.2, "restart", run.start_daemon)
     lab._at(50, "client hello", run.send_client_hello)

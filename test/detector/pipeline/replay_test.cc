@@ -43,6 +43,21 @@ class ReplayTest : public tw::testing::TempDirTest {
     return o;
   }
 
+  // Replays `path` on `threads` threads into *r (checked for schema) and returns its block
+  // events.
+  std::vector<Event> Blocks(const std::string& path, int threads, ReplayResult* r) {
+    ReplayOptions o = Options();
+    o.files = {path};
+    o.threads = threads;
+    EXPECT_EQ(RunReplay(o, r), ReplayStatus::kOk) << r->error;
+    std::vector<Event> blocks;
+    for (const Event& e : r->events) {
+      testing::KeepLines(EventToJson(e));
+      if (e.kind == EventKind::kBlock) blocks.push_back(e);
+    }
+    return blocks;
+  }
+
   std::string path_;
 };
 
@@ -106,16 +121,8 @@ TEST_F(ReplayTest, AnInjectedResetIsABlockOfTheNameItHit) {
     }
   }
   for (int threads : {1, 3}) {
-    ReplayOptions o = Options();
-    o.files = {path};
-    o.threads = threads;
     ReplayResult r;
-    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
-    std::vector<Event> blocks;
-    for (const Event& e : r.events) {
-      testing::KeepLines(EventToJson(e));
-      if (e.kind == EventKind::kBlock) blocks.push_back(e);
-    }
+    const std::vector<Event> blocks = Blocks(path, threads, &r);
     ASSERT_EQ(blocks.size(), 2u) << threads << " threads";
     EXPECT_EQ(blocks[0].state, EventState::kStart);
     EXPECT_EQ(blocks[0].server_name, "news.example");
@@ -156,18 +163,10 @@ TEST_F(ReplayTest, RacingDnsAnswersAreAnInjectionOfTheNameTheyForge) {
     }
   }
   for (int threads : {1, 3}) {
-    ReplayOptions o = Options();
-    o.files = {path};
-    o.threads = threads;
     ReplayResult r;
-    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
+    const std::vector<Event> blocks = Blocks(path, threads, &r);
     EXPECT_EQ(r.dns_outcomes[size_t(capture::DnsOutcomeKind::kRacing)], 10u);
     EXPECT_EQ(r.dns_outcomes[size_t(capture::DnsOutcomeKind::kAnswered)], 50u);
-    std::vector<Event> blocks;
-    for (const Event& e : r.events) {
-      testing::KeepLines(EventToJson(e));
-      if (e.kind == EventKind::kBlock) blocks.push_back(e);
-    }
     ASSERT_EQ(blocks.size(), 2u) << threads << " threads";
     EXPECT_EQ(blocks[0].server_name, "news.example");
     EXPECT_NEAR(blocks[0].ts, kT0 + 20, 1e-3);
@@ -209,16 +208,8 @@ TEST_F(ReplayTest, AResponseFromAnotherSenderIsABlockPageOfTheHostItAnswered) {
     }
   }
   for (int threads : {1, 3}) {
-    ReplayOptions o = Options();
-    o.files = {path};
-    o.threads = threads;
     ReplayResult r;
-    ASSERT_EQ(RunReplay(o, &r), ReplayStatus::kOk) << r.error;
-    std::vector<Event> blocks;
-    for (const Event& e : r.events) {
-      testing::KeepLines(EventToJson(e));
-      if (e.kind == EventKind::kBlock) blocks.push_back(e);
-    }
+    const std::vector<Event> blocks = Blocks(path, threads, &r);
     ASSERT_EQ(blocks.size(), 2u) << threads << " threads";
     EXPECT_EQ(blocks[0].server_name, "news.example");
     EXPECT_NEAR(blocks[0].ts, kT0 + 20, 1e-3);
