@@ -60,7 +60,11 @@ bool ParseHttpHost(const uint8_t* data, size_t len, std::string_view* host) {
     std::string_view value = Trim(field.substr(colon + 1));
     if (value.empty() || value.front() == '[') return false;  // empty, or an IPv6 literal
     value = value.substr(0, value.find(':'));                 // the port
-    if (value.empty()) return false;
+    // A name is visible ASCII: a space, a control character (a lone CR) or a byte above 0x7e
+    // inside is no name.
+    const bool visible =
+        std::all_of(value.begin(), value.end(), [](char c) { return c > ' ' && c < 0x7f; });
+    if (value.empty() || !visible) return false;
     *host = value;
     return true;
   }

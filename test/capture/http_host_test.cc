@@ -38,6 +38,9 @@ TEST(HttpHostTest, OnlyAPlainRequestsHeadersNameTheHost) {
   EXPECT_FALSE(Host("GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n", &h));
   EXPECT_FALSE(Host("GET / HTTP/1.1\r\nHost: \r\n\r\n", &h));
   EXPECT_FALSE(Host("GET / HTTP/1.1\r\nHost: :80\r\n\r\n", &h));
+  EXPECT_FALSE(Host("GET / HTTP/1.1\r\nHost: a\rb.example\r\n\r\n", &h));  // found by fuzzing
+  EXPECT_FALSE(Host("GET / HTTP/1.1\r\nHost: a b.example\r\n\r\n", &h));
+  EXPECT_FALSE(Host("GET / HTTP/1.1\r\nHost: caf\xc3\xa9.example\r\n\r\n", &h));
 }
 
 TEST(HttpHostTest, EveryTruncationIsSafeAndACutHostLineIsNotTaken) {
