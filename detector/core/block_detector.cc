@@ -190,7 +190,14 @@ void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, in
 
 void BlockDetector::OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns) {
   if (d.name.empty() || capture::IsLocalName(d.name)) return;
+  // A lost query says nothing (a name blocked by dropping its queries is not told apart), nor
+  // a bogon or NXDOMAIN for a name never followed (never resolved): no service is made for
+  // them, so names that never resolve (a browser's random probes) take no room.
+  if (d.kind == capture::DnsOutcomeKind::kUnanswered) return;
   const std::string key = KeyOf(BlockTransport::kDns, d.name, d.resolver);
+  const bool judged_if_known =
+      d.kind == capture::DnsOutcomeKind::kBogon || d.kind == capture::DnsOutcomeKind::kNxdomain;
+  if (judged_if_known && !services_.contains(key)) return;
   Service* s = Find(key, BlockTransport::kDns, d.name, d.resolver, capture::kDnsPort, d.decided_ns);
   const bool resolved_here =
       std::find(s->resolvers.begin(), s->resolvers.end(), d.resolver) != s->resolvers.end();
@@ -228,7 +235,7 @@ void BlockDetector::OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns) {
       f.method = BlockMethod::kDnsNxdomain;
       break;
     case capture::DnsOutcomeKind::kUnanswered:
-      return;  // a lost query; a name blocked by dropping its queries is not told apart
+      return;  // (returned above)
   }
   OnFailed(key, s, f, now_ns);
 }

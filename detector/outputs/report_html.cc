@@ -174,9 +174,13 @@ const char kBlockRule[] =
     "a service is blocked when three or more of its connections in a row fail one way while "
     "other services' connections complete: reset by a packet the server did not send "
     "(tcp_rst), the TLS ClientHello that names the site left unanswered after a TCP handshake "
-    "(sni_blackhole), SYNs to its address unanswered (ip_blackhole), or QUIC Initials "
-    "unanswered (quic_blackhole). The OONI category is the \"blocking\" value of OONI's Web "
-    "Connectivity test.";
+    "(sni_blackhole), SYNs to its address unanswered (ip_blackhole), QUIC Initials "
+    "unanswered (quic_blackhole), or a plain HTTP request answered by another sender than the "
+    "server (http_blockpage); or when three lookups of its name in a row are answered twice, "
+    "a forged answer first (dns_injection), or, by a resolver that had answered the name with "
+    "public addresses, with an address no server has (dns_bogon) or \"no such name\" "
+    "(dns_nxdomain), while other names resolve. The OONI category is the \"blocking\" value "
+    "of OONI's Web Connectivity test.";
 
 // One blocked service: a row of its facts, and one of its evidence in words.
 void WriteBlockRows(const ReportModel& m, const ReportBlock& b, std::string* o) {
@@ -221,7 +225,7 @@ void WriteBlocking(const ReportModel& m, std::string* o) {
           "</p></section>\n";
     return;
   }
-  *o += std::string("<p class=\"facts\">From the connections the local side opened: ") +
+  *o += std::string("<p class=\"facts\">From the connections and lookups of the local side: ") +
         kBlockRule +
         "</p><div class=\"tw\"><table id=\"block-table\"><thead><tr><th>#</th>"
         "<th>Service</th><th>Method</th><th>Since (UTC +00:00)</th><th>Until</th>"

@@ -400,6 +400,7 @@ TEST(BlockDetectorTest, NxdomainIsABlockOnlyForANameThatHadResolved) {
     h.Dns(Resolved("weather.example", 11 + 2 * i));
   }
   EXPECT_TRUE(h.all().empty());
+  EXPECT_EQ(h.det.services(), 1u);  // a name that never resolved takes no room
   h.Dns(Resolved("news.example", 15));
   for (int i = 0; i < 3; ++i) {
     h.Dns(Lookup("news.example", 20 + 2 * i, DnsOutcomeKind::kNxdomain));
@@ -433,7 +434,7 @@ TEST(BlockDetectorTest, LocalNamesAndUnansweredQueriesSayNothing) {
     h.Dns(Resolved("weather.example", 11 + 2 * i));
   }
   EXPECT_TRUE(h.all().empty());
-  EXPECT_EQ(h.det.services(), 2u);  // news.example and weather.example; no local name
+  EXPECT_EQ(h.det.services(), 1u);  // weather.example: no local name, no unanswered one
 }
 
 TEST(BlockDetectorTest, LookupsOfOneMomentAreOneAttempt) {
