@@ -4,6 +4,7 @@
 #include <array>
 #include <set>
 
+#include "capture/host_name.h"
 #include "capture/ip_proto.h"
 
 namespace tw::detector {
@@ -189,16 +190,19 @@ void BlockDetector::OnOpening(const Opening& o, std::string_view remote_name, in
 }
 
 void BlockDetector::OnDnsOutcome(const capture::DnsOutcome& d, int64_t now_ns) {
-  if (d.name.empty() || capture::IsLocalName(d.name)) return;
+  // The question's name is the sender's bytes: only a host name (as ServerNames keeps) becomes
+  // a service, so an event never carries anything else in `service`.
+  const std::string name = capture::CanonicalHostName(d.name);
+  if (name.empty() || capture::IsLocalName(name)) return;
   // A lost query says nothing (a name blocked by dropping its queries is not told apart), nor
   // a bogon or NXDOMAIN for a name never followed (never resolved): no service is made for
   // them, so names that never resolve (a browser's random probes) take no room.
   if (d.kind == capture::DnsOutcomeKind::kUnanswered) return;
-  const std::string key = KeyOf(BlockTransport::kDns, d.name, d.resolver);
+  const std::string key = KeyOf(BlockTransport::kDns, name, d.resolver);
   const bool judged_if_known =
       d.kind == capture::DnsOutcomeKind::kBogon || d.kind == capture::DnsOutcomeKind::kNxdomain;
   if (judged_if_known && !services_.contains(key)) return;
-  Service* s = Find(key, BlockTransport::kDns, d.name, d.resolver, capture::kDnsPort, d.decided_ns);
+  Service* s = Find(key, BlockTransport::kDns, name, d.resolver, capture::kDnsPort, d.decided_ns);
   const bool resolved_here =
       std::find(s->resolvers.begin(), s->resolvers.end(), d.resolver) != s->resolvers.end();
   Failure f;

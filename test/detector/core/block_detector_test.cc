@@ -545,5 +545,17 @@ TEST(BlockDetectorTest, ASitesOwnRedirectIsNoBlockPage) {
   EXPECT_TRUE(h.all().empty());
 }
 
+TEST(BlockDetectorTest, AQuestionThatIsNoHostNameIsNoService) {
+  DnsHarness h;
+  const std::string forged = std::string("news.example\"<b>") + char(0x7f);
+  h.Dns(Resolved(forged, 0));
+  for (int i = 0; i < 3; ++i) {
+    h.Dns(Raced(forged, 10 + 2 * i));
+    h.Dns(Resolved("weather.example", 11 + 2 * i));
+  }
+  EXPECT_TRUE(h.all().empty());
+  EXPECT_EQ(h.det.services(), 1u);  // weather.example only
+}
+
 }  // namespace
 }  // namespace tw::detector
