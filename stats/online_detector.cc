@@ -122,7 +122,16 @@ DropDecision DropDetector::Observe(double x) {
   if (!(x > 0 && std::isfinite(x))) x = 0;  // NaN, infinite and negative values too
   if (x == 0) {
     if (++zero_run_ > p_.max_zero_run) {
-      Disarm();
+      // Idle. Outside a drop, the baseline is relearned when the source resumes. In a drop,
+      // the levels before and since it are what a recovery is judged by, and idleness changes
+      // neither: a rise in the making is forgotten, and the first bins after the pause are
+      // judged at once (a sender stalled by retransmission timeouts under a limiter resumes at
+      // the path's rate the moment the limit lifts; relearning first would put the end late).
+      if (in_drop_) {
+        ClearUpExcursion();
+      } else {
+        Disarm();
+      }
       return DropDecision::kNone;
     }
     if (warm_ < p_.warmup_bins) return DropDecision::kNone;

@@ -16,7 +16,7 @@ struct DropDetectorParams {
   double threshold = 4.0;   // CUSUM alarm threshold, in units of the effective scale
   double clip = 2.0;        // one bin moves the CUSUM by at most clip * effective scale
   double min_scale = 0.05;  // floor of the robust scale (log units)
-  int max_zero_run = 3;     // a run of more zero bins than this means idle: disarm and relearn
+  int max_zero_run = 3;     // more zero bins in a row than this mean idle (see Observe)
 };
 
 // What DropDetector::Observe() concluded at this bin.
@@ -30,7 +30,7 @@ enum class DropDecision : uint8_t {
 // Works on log(x) with a robust EWMA baseline and mean-absolute-deviation scale, and a one-sided
 // CUSUM for a drop whose per-bin increment is clipped (heavy tails and single-bin stalls cannot
 // trigger it alone). Zero bins are handled explicitly: a short zero run counts as a maximal
-// drop step; a long one means the source went idle and the detector relearns its baseline.
+// drop step; a long one means the source went idle (outside a drop: its baseline is relearned).
 // kDrop needs the CUSUM over threshold for at least min_bins bins and a confirmation: the
 // geometric mean of the non-zero bins since the onset is at most (1 - min_drop) times the
 // baseline, with confidence (its approximate 2-standard-error interval lies below the bound),
@@ -39,8 +39,8 @@ enum class DropDecision : uint8_t {
 // change is suspected, and learns them afterwards if none was found.
 // After kDrop the detector tracks the new level and reports kRecovery when the series climbs
 // back to at least (1 - min_drop/2) of the level before the drop, sustained for min_bins.
-// A source that goes idle during a drop stays in_drop(); after it resumes and the baseline is
-// relearned (warmup), recovery is judged against the level before the drop as usual.
+// A source that goes idle during a drop stays in_drop(), and its first bins after it resumes are
+// judged for a recovery at once (no warmup: the levels before and since the drop are kept).
 //
 // O(1) time per Observe(), fixed-size state (no allocation), not thread-safe.
 class DropDetector {
@@ -48,7 +48,7 @@ class DropDetector {
   explicit DropDetector(const DropDetectorParams& params = {});
 
   // Feeds the next bin's value (>= 0; negative, NaN and infinite values are treated as 0).
-  // No decision before warmup_bins non-zero bins since construction or idleness.
+  // No decision before warmup_bins non-zero bins since construction or idleness outside a drop.
   DropDecision Observe(double x);
   // Asks the processor for the cache lines an Observe() in steady state touches (every field
   // but the warm-up buffer), so that many detectors' lines can be on their way at once.
@@ -86,7 +86,7 @@ class DropDetector {
   // EWMA update of the baseline with `count` bins of mean log level `y_mean` and mean absolute
   // deviation `dev_mean` (count > 1 approximates the bins as equal to their mean).
   void UpdateBaseline(double y_mean, double dev_mean, int count);
-  // The source went idle: relearn the baseline, clear both CUSUMs (in_drop_ is kept).
+  // The source went idle outside a drop: relearn the baseline, clear both CUSUMs.
   void Disarm();
   void ClearExcursion();
   void ClearUpExcursion();

@@ -214,8 +214,25 @@ TEST(DropDetectorTest, IdleDuringDropKeepsDropUntilRecovery) {
   EXPECT_EQ(events[0].decision, DropDecision::kDrop);
   EXPECT_NEAR(events[0].onset, 50, 1);
   EXPECT_EQ(events[1].decision, DropDecision::kRecovery);
-  EXPECT_GE(events[1].onset, 110);  // decided after the rewarm
+  // The source resumed at bin 110 at its old rate: the recovery began there, and is decided
+  // as soon as the rise's CUSUM reaches its threshold: threshold / (clip - drift) = 4 bins (no
+  // warmup in a drop: the levels it is judged by are kept; a warmup took 5 bins more).
+  EXPECT_EQ(events[1].onset, 110);
+  EXPECT_LE(events[1].bin, 113);
   EXPECT_NEAR(events[1].after, 2.5e5, 0.05 * 2.5e5);
+}
+
+TEST(DropDetectorTest, IdleDuringDropThenResumingThrottledIsNoRecovery) {
+  // A pause in a drop, then the source resumes at the throttled rate: still the same drop.
+  std::vector<double> x = LogNormal(100, 0.05, 7, [](int i) { return i < 50 ? 1e6 : 2.5e5; });
+  x.insert(x.end(), 10, 0.0);
+  const auto still = LogNormal(50, 0.05, 8, [](int) { return 2.5e5; });
+  x.insert(x.end(), still.begin(), still.end());
+  DropDetector d;
+  const auto events = Feed(d, x);
+  ASSERT_THAT(events, SizeIs(1));
+  EXPECT_EQ(events[0].decision, DropDecision::kDrop);
+  EXPECT_TRUE(d.in_drop());
 }
 
 TEST(DropDetectorTest, PartialRiseIsNotARecovery) {

@@ -135,6 +135,26 @@ TEST(ThrottleDetectorTest, TargetedThrottleOfOneFlowStartAndEnd) {
   EXPECT_NEAR(e.rate_before_bps, 31250 * 8 * kWirePerPayload, 0.05 * 31250 * 8 * kWirePerPayload);
 }
 
+// A sender whose retransmissions time out under the shaper backs off and sends nothing for
+// seconds; when the limit lifts it resumes at its old rate. The throttle ends at the resume,
+// not a relearning of the rate later (at three on/off periods of 10 s, that delay hid the next
+// throttle inside this one).
+TEST(ThrottleDetectorTest, ThrottleEndsWhenAFlowStalledUnderItResumes) {
+  Harness h;
+  h.Run(3, 140, [](int f, int b) {
+    if (f != 1 || b < 40 || b >= 90) return 125000.0;
+    return b < 85 ? 31250.0 : 0.0;  // stalled for the throttle's last 5 s
+  });
+  const auto& ev = h.events.events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].state, EventState::kStart);
+  EXPECT_NEAR(h.Rel(ev[0].ts), 40.0, 1.0);
+  EXPECT_EQ(ev[1].state, EventState::kEnd);
+  EXPECT_EQ(ev[1].reason, "recovered");
+  EXPECT_NEAR(h.Rel(ev[1].ts), 90.0, 1.0);
+  EXPECT_LE(h.Rel(ev[1].detected_at), 95.0);
+}
+
 TEST(ThrottleDetectorTest, OnsetAndRateAccuracyOverSeeds) {
   const double want = 31250 * 8 * kWirePerPayload;
   std::vector<double> rate_err, onset_err;
