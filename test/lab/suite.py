@@ -499,6 +499,54 @@ def gate_ctest(runs):
     return fails
 
 
+def target_rates(pcap, port):
+    """Payload kbit/s per second of the capture sent from `port` (tcpdump's own length field):
+    whether a flow recovered or stalled, read from the packets, not from the detector."""
+    r = subprocess.run(["tcpdump", "-r", pcap, "-tt", "-nn", "-q", "src port %d" % port],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    per_s = {}
+    t0 = None
+    for line in r.stdout.splitlines():
+        f = line.split()
+        try:
+            ts, length = float(f[0]), int(f[-1])
+        except (IndexError, ValueError):
+            continue
+        t0 = ts if t0 is None else t0
+        per_s[int(ts - t0)] = per_s.get(int(ts - t0), 0) + length
+    return t0, per_s
+
+
+def explain(run):
+    """Prints what a failing run's truth did and what the detector said, on one timeline (s
+    since the lab's start), and the per-second rate of each throttled port: enough to tell a
+    detector's miss from traffic that never did what the plan said."""
+    print("  %s r%d (seed %d), s since the lab's start:" % (run["scenario"], run["rep"],
+                                                          run["seed"]))
+    with open(run["truth"]) as fh:
+        truth = json.load(fh)
+    t0 = truth.get("start_ts") or 0
+    for a in truth["actions"]:
+        if a["kind"] in ("throttle", "outage", "block"):
+            print("    truth  %6.1f %s %s %s" % (a["ts"] - t0, a["kind"], a["state"],
+                                                json.dumps(a.get("target") or {})))
+    for e in score.load_events(run.get("events_path", "")) if run.get("events_path") else []:
+        print("    event  %6.1f %s %s %s port %s %s" % (
+            e["ts"] - t0, e.get("kind"), e.get("state"), e.get("scope", ""),
+            (e.get("flow") or {}).get("remote_port", "-"), e.get("reason") or ""))
+    ports = sorted({(a.get("target") or {}).get("remote_port") for a in truth["actions"]
+                    if a["kind"] == "throttle"} - {None})
+    pcap = os.path.join(os.path.dirname(run["truth"]), truth["capture"])
+    for port in ports:
+        first, per_s = target_rates(pcap, port)
+        if first is None:
+            continue
+        off = int(first - t0)
+        print("    from port %d, kbit/s per s from t=%d: %s" % (
+            port, off, " ".join("%d" % (per_s.get(i, 0) * 8 // 1000)
+                                for i in range(max(per_s) + 1))))
+
+
 def gate_issue(m):
     g, fails = ISSUE_GATE, []
     for kind in ("throttle", "outage"):
@@ -652,6 +700,11 @@ def main():
         fails = gate_block(m)
     if fails:
         print("\nGATE %s FAILED:\n  %s" % (a.gate, "\n  ".join(fails)))
+        if a.gate == "ctest":
+            for r in runs:
+                if any(f.startswith("%s r%d:" % (r["scenario"], r["rep"])) for f in fails) \
+                        and "rows" in r:
+                    explain(r)
         return 1
     if a.gate != "none":
         print("\ngate %s passed" % a.gate)
