@@ -41,7 +41,9 @@ constexpr double kLinkAgreementWeight = 0.2;
 constexpr int kMinLinkHosts = 2;
 // A drop judged idle is judged again this many bins later, at most kMaxRejudges times: enough
 // for one empty bin at the onset (a fetch ending as a limiter begins) to weigh less than the
-// idle share, not so long that a source that really stopped holds a drop open.
+// idle share, not so long that a source that really stopped holds a drop open. A drop with no
+// reference yet (other sites read, not fetched) waits as long as it lasts and its onset, with
+// the bins before it, is still in the series' history: no reference is no evidence either way.
 constexpr int kRejudgeBins = 3;
 constexpr int kMaxRejudges = 3;
 
@@ -328,7 +330,10 @@ void ThrottleDetector::Dismiss(DropClass c, Series* s) {
   ++dismissed_[c];
   const bool again =
       c == DropClass::kIdle || c == DropClass::kUnsettled || c == DropClass::kNoReference;
-  if (again && s->rejudges < kMaxRejudges) {
+  // A drop with no reference yet waits while its onset stays judgeable (see kRejudgeBins).
+  const bool waits =
+      c == DropClass::kNoReference && s->onset_ago + kRejudgeBins + 1 + p_.reference_bins < kRing;
+  if (again && (s->rejudges < kMaxRejudges || waits)) {
     if (s->rejudges++ == 0) s->onset_ago = int16_t(s->det.onset_bins_ago());
     s->rejudge_in = kRejudgeBins;
     return;  // still in the drop: no new baseline yet
@@ -500,7 +505,9 @@ ThrottleDetector::Comparison ThrottleDetector::CompareSince(const Series& o, int
     c.idle_after += o.ring[o.slot(k)].payload == 0 ? 1 : 0;
   }
   c.after = k;
-  if (c.after == 0 || o.n < c.after + 3) return c;
+  // A rate since the change needs min_bins bins, as a drop does: one bin of a series that
+  // sends in bursts (a site's page) is one burst's size, not its rate.
+  if (c.after < p_.drop.min_bins || o.n < c.after + 3) return c;
   int n_before = 0;
   for (k = c.after + 1; k < hist && k <= c.after + p_.reference_bins; ++k, ++n_before) {
     sum_before += o.ring[o.slot(k)].payload;

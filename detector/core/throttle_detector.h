@@ -220,7 +220,7 @@ class ThrottleDetector {
   // A series' bins since bin number `change_bin` against the reference_bins before them (the
   // one right before skipped: it may straddle the change).
   struct Comparison {
-    bool usable = false;   // history enough, and a rate before worth judging (min_rate_bps)
+    bool usable = false;   // min_bins bins since, history enough, a rate before worth judging
     bool dropped = false;  // the mean after is under ref_dropped_ratio of the mean before
     int after = 0;         // bins since the change
     int idle_after = 0;    // of them, bins with no payload

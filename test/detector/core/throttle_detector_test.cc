@@ -470,8 +470,11 @@ TEST(ThrottleDetectorTest, ThrottledPlayerIsFoundByItsRateWhileBusy) {
 // page of two short connections that carry 300 kB each in 0.1 s of one bin, then close; the
 // sites but `squeeze_site` get none in bins [quiet_from, quiet_to) (the user reads them). From
 // bin 60 on, if `squeeze_site` is one of them, a shaper holds that site to 120 kB/s: its pages
-// take 3 s, and its queue adds 280 ms to the round trip. Returns the events.
-std::vector<Event> Browse(int sites, int squeeze_site, int quiet_from = 0, int quiet_to = 0) {
+// take 3 s, and its queue adds 280 ms to the round trip. The page site 0 gets in bin
+// `slow_page_bin` (if any) takes 1 s (a page whose connections never left slow start). Returns
+// the events.
+std::vector<Event> Browse(int sites, int squeeze_site, int quiet_from = 0, int quiet_to = 0,
+                          int slow_page_bin = -1) {
   EventCollector events;
   uint64_t next_id = 1;
   ThrottleDetector det(ThrottleParams{}, &events, &next_id);
@@ -493,8 +496,9 @@ std::vector<Event> Browse(int sites, int squeeze_site, int quiet_from = 0, int q
     std::vector<capture::FlowBin> bins;
     for (const Open& o : open) {
       const bool squeezed = o.site == squeeze_site && b >= 60;
+      const bool slow = o.site == 0 && b == slow_page_bin;
       capture::FlowBin x = Download(int(o.info.id - 1), 10 + o.site, squeezed ? 60'000 : 300'000);
-      x.busy[capture::kDown] = {.us = squeezed ? 1'000'000u : 100'000u,
+      x.busy[capture::kDown] = {.us = squeezed || slow ? 1'000'000u : 100'000u,
                                 .bytes = uint32_t(x.dir[capture::kDown].payload_bytes)};
       x.rtt.samples = 3;
       x.rtt.min_s = x.rtt.max_s = squeezed ? 0.3f : 0.02f;
@@ -535,6 +539,18 @@ TEST(ThrottleDetectorTest, ASitesDropIsJudgedAgainWhenNoOtherSiteHasSentSince) {
   EXPECT_EQ(ev[0].scope, EventScope::kRemoteHost);
   EXPECT_EQ(ev[0].remote.bytes[15], 11);
   EXPECT_TRUE(ev[0].targeted);
+}
+
+TEST(ThrottleDetectorTest, OneSlowPageOfAnotherSiteIsNoDropOfIt) {
+  // Site 0's first page after the change is slow: one bin of a site's series is one page, not
+  // its rate. Its rate since the change is judged on min_bins bins, as a drop is (judged on the
+  // one bin, half the references "dropped too" and the squeezed site went unreported).
+  const std::vector<Event> ev = Browse(3, /*squeeze_site=*/1, 0, 0, /*slow_page_bin=*/64);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0].scope, EventScope::kRemoteHost);
+  EXPECT_EQ(ev[0].remote.bytes[15], 11);
+  EXPECT_TRUE(ev[0].targeted);
+  for (const Event& e : ev) EXPECT_EQ(e.remote.bytes[15], 11);
 }
 
 TEST(ThrottleDetectorTest, ALoneSitesBusySeriesNeedsOtherSitesToJudgeIt) {
