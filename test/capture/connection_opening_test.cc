@@ -17,11 +17,16 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kS = 1'000 * kMs;
 constexpr uint8_t kSynAck = kTcpSyn | kTcpAck;
 
+// The harness captures a packet's first kCaptured bytes (fewer if it carries fewer); every
+// payload below is at least that long.
+constexpr uint32_t kCaptured = 16;
 // The start of a TLS record holding a ClientHello, and of an HTTP request.
-constexpr std::array<uint8_t, 6> kHello = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
-constexpr std::array<uint8_t, 6> kGet = {'G', 'E', 'T', ' ', '/', ' '};
+constexpr std::array<uint8_t, kCaptured> kHello = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+constexpr std::array<uint8_t, kCaptured> kGet = {'G', 'E', 'T', ' ', '/', ' ', 'H',  'T',
+                                                 'T', 'P', '/', '1', '.', '1', '\r', '\n'};
 // A QUIC v1 Initial's first bytes: long header, version 1, connection ids and padding.
-constexpr std::array<uint8_t, 16> kInitial = {0xc3, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0};
+constexpr std::array<uint8_t, kCaptured> kInitial = {0xc3, 0, 0, 0, 1, 8, 1, 2,
+                                                     3,    4, 5, 6, 7, 8, 0, 0};
 
 // One connection from 10.0.0.2:40000 to 192.0.2.7:443, packet by packet.
 class Connection {
@@ -62,7 +67,7 @@ class Connection {
     p.tcp_seq = seq;
     p.payload_len = len;
     p.ip_ttl = ttl;
-    t_->OnPacket(ms * kMs, p, data, data == nullptr ? 0 : std::min<uint32_t>(len, 16), info_, d,
+    t_->OnPacket(ms * kMs, p, data, data == nullptr ? 0 : std::min(len, kCaptured), info_, d,
                  &decided);
   }
   OpeningTracker* t_;
