@@ -530,7 +530,7 @@ def explain(run):
         if a["kind"] in ("throttle", "outage", "block"):
             print("    truth  %6.1f %s %s %s" % (a["ts"] - t0, a["kind"], a["state"],
                                                 json.dumps(a.get("target") or {})))
-    for e in score.load_events(run.get("events_path", "")) if run.get("events_path") else []:
+    for e in score.load_events(run["events_path"]):
         print("    event  %6.1f %s %s %s port %s %s" % (
             e["ts"] - t0, e.get("kind"), e.get("state"), e.get("scope", ""),
             (e.get("flow") or {}).get("remote_port", "-"), e.get("reason") or ""))

@@ -198,11 +198,17 @@ TEST(DropDetectorTest, LongZeroRunDisarmsAndRelearns) {
   EXPECT_NEAR(d.level_before(), 2.5e5, 0.1 * 2.5e5);
 }
 
-TEST(DropDetectorTest, IdleDuringDropKeepsDropUntilRecovery) {
+// 1e6, dropped to 2.5e5 at bin 50, idle for bins 100..109, then 50 bins at `resumed`.
+std::vector<double> DropThenIdleThen(double resumed) {
   std::vector<double> x = LogNormal(100, 0.05, 7, [](int i) { return i < 50 ? 1e6 : 2.5e5; });
   x.insert(x.end(), 10, 0.0);
-  const auto back = LogNormal(50, 0.05, 8, [](int) { return 1e6; });
-  x.insert(x.end(), back.begin(), back.end());
+  const auto after = LogNormal(50, 0.05, 8, [resumed](int) { return resumed; });
+  x.insert(x.end(), after.begin(), after.end());
+  return x;
+}
+
+TEST(DropDetectorTest, IdleDuringDropKeepsDropUntilRecovery) {
+  const std::vector<double> x = DropThenIdleThen(1e6);
   DropDetector d;
   const auto events = Feed(d, x, [&d](int bin) {
     if (bin == 109) {  // end of the idle period
@@ -224,12 +230,8 @@ TEST(DropDetectorTest, IdleDuringDropKeepsDropUntilRecovery) {
 
 TEST(DropDetectorTest, IdleDuringDropThenResumingThrottledIsNoRecovery) {
   // A pause in a drop, then the source resumes at the throttled rate: still the same drop.
-  std::vector<double> x = LogNormal(100, 0.05, 7, [](int i) { return i < 50 ? 1e6 : 2.5e5; });
-  x.insert(x.end(), 10, 0.0);
-  const auto still = LogNormal(50, 0.05, 8, [](int) { return 2.5e5; });
-  x.insert(x.end(), still.begin(), still.end());
   DropDetector d;
-  const auto events = Feed(d, x);
+  const auto events = Feed(d, DropThenIdleThen(2.5e5));
   ASSERT_THAT(events, SizeIs(1));
   EXPECT_EQ(events[0].decision, DropDecision::kDrop);
   EXPECT_TRUE(d.in_drop());
